@@ -1,0 +1,252 @@
+//! Consuming: one queue per service, manual acks, delayed retries and dead letters.
+//!
+//! The handler's `Ok` means its work is committed; only then is the message acked. A
+//! transient error moves the message to a retry queue whose TTL sends it back after an
+//! exponentially growing, jittered delay; a permanent error, undecodable bytes, or a
+//! transient error on the last attempt moves it to the dead-letter queue with the reason in
+//! its headers. A message is acked only after its copy was confirmed where it went, so a
+//! crash at any point means a redelivery, never a loss.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures::{FutureExt, StreamExt};
+use lapin::{
+    BasicProperties,
+    message::Delivery,
+    options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions},
+    types::{AMQPValue, FieldTable},
+};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::{EventBus, RETRY_JITTER, headers, reconnect_delay};
+use crate::envelope::Envelope;
+use crate::topology::Consumer;
+
+/// What a service does with one event. Implementations must be idempotent: the same event
+/// may arrive more than once (use the event id).
+pub trait EventHandler: Send + Sync + 'static {
+    fn handle(&self, event: &Envelope) -> impl Future<Output = Result<(), HandlerError>> + Send;
+}
+
+/// How a handler failed, which decides what happens to the message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandlerError {
+    /// Worth retrying later: a dependency is down, or an event this one needs has not
+    /// arrived yet.
+    #[error("{0}")]
+    Transient(String),
+    /// Retrying cannot help: the event is wrong for this consumer.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl HandlerError {
+    pub fn transient(reason: impl std::fmt::Display) -> Self {
+        HandlerError::Transient(reason.to_string())
+    }
+    pub fn permanent(reason: impl std::fmt::Display) -> Self {
+        HandlerError::Permanent(reason.to_string())
+    }
+}
+
+enum Verdict {
+    Done,
+    Retry(String),
+    DeadLetter(String),
+}
+
+impl EventBus {
+    /// Consumes `consumer`'s queue until `shutdown` fires, reconnecting with backoff after
+    /// broker failures. On shutdown it stops taking deliveries, lets in-flight handlers
+    /// finish and ack, and returns; unstarted prefetched messages go back to the queue.
+    pub async fn consume<H: EventHandler>(
+        self: Arc<Self>,
+        consumer: Consumer,
+        handler: Arc<H>,
+        concurrency: usize,
+        shutdown: CancellationToken,
+    ) {
+        let mut failures = 0u32;
+        while !shutdown.is_cancelled() {
+            match self.consume_until_broken(consumer, &handler, concurrency.max(1), &shutdown).await {
+                Ok(()) => failures = 0,
+                Err(error) => {
+                    failures += 1;
+                    tracing::warn!(consumer = consumer.name(), %error, "consumer lost the broker; reconnecting");
+                }
+            }
+            if shutdown.is_cancelled() {
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(reconnect_delay(failures)) => {}
+                _ = shutdown.cancelled() => {}
+            }
+        }
+        tracing::info!(consumer = consumer.name(), "consumer stopped");
+    }
+
+    async fn consume_until_broken<H: EventHandler>(
+        &self,
+        consumer: Consumer,
+        handler: &Arc<H>,
+        concurrency: usize,
+        shutdown: &CancellationToken,
+    ) -> Result<(), String> {
+        let channel = self.open_channel().await.map_err(|e| e.to_string())?;
+        channel
+            .basic_qos(self.config.prefetch, BasicQosOptions::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        let deliveries = channel
+            .basic_consume(
+                self.topology.queue(consumer).into(),
+                format!("{}-{}", consumer.name(), uuid::Uuid::new_v4()).into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(consumer = consumer.name(), queue = %self.topology.queue(consumer), "consuming");
+
+        let broken = std::sync::Mutex::new(None::<String>);
+        deliveries
+            .take_until(shutdown.cancelled())
+            .for_each_concurrent(concurrency, |delivery| {
+                let broken = &broken;
+                async move {
+                    match delivery {
+                        Ok(delivery) => self.handle_delivery(consumer, handler.as_ref(), delivery).await,
+                        Err(error) => *broken.lock().unwrap() = Some(error.to_string()),
+                    }
+                }
+            })
+            .await;
+        let _ = channel.close(200, "consumer stopping".into()).await;
+        match broken.into_inner().unwrap() {
+            Some(error) => Err(error),
+            None if shutdown.is_cancelled() => Ok(()),
+            None => Err("the broker cancelled the consumer".into()),
+        }
+    }
+
+    async fn handle_delivery<H: EventHandler>(&self, consumer: Consumer, handler: &H, delivery: Delivery) {
+        let attempt = header_u32(&delivery.properties, headers::ATTEMPT).unwrap_or(1).max(1);
+        let verdict = match Envelope::from_json(&delivery.data) {
+            Err(error) => Verdict::DeadLetter(error.to_string()),
+            Ok(envelope) => {
+                let span = tracing::info_span!(
+                    "event",
+                    consumer = consumer.name(),
+                    event_type = %envelope.event_type,
+                    event_id = %envelope.event_id,
+                    correlation_id = %envelope.correlation_id,
+                    attempt,
+                );
+                let outcome = AssertUnwindSafe(handler.handle(&envelope).instrument(span.clone()))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|_| Err(HandlerError::transient("the handler panicked")));
+                let _entered = span.enter();
+                match outcome {
+                    Ok(()) => Verdict::Done,
+                    Err(HandlerError::Permanent(reason)) => Verdict::DeadLetter(reason),
+                    Err(HandlerError::Transient(reason)) if attempt >= self.config.max_attempts => {
+                        Verdict::DeadLetter(format!("gave up after {attempt} attempts: {reason}"))
+                    }
+                    Err(HandlerError::Transient(reason)) => Verdict::Retry(reason),
+                }
+            }
+        };
+
+        let moved = match verdict {
+            Verdict::Done => Ok(()),
+            Verdict::Retry(reason) => {
+                let delay = self.topology.retry_delay(attempt);
+                tracing::warn!(consumer = consumer.name(), attempt, ?delay, %reason, "handler failed; will retry");
+                let jittered = delay.mul_f64(1.0 + rand::random_range(-RETRY_JITTER..=RETRY_JITTER));
+                let mut table = copy_headers(&delivery.properties);
+                table.insert(headers::ATTEMPT.into(), AMQPValue::LongLongInt(attempt as i64 + 1));
+                let properties = delivery
+                    .properties
+                    .clone()
+                    .with_headers(table)
+                    .with_expiration(jittered.as_millis().to_string().into());
+                let queue = self.topology.retry_queue(consumer, delay);
+                self.publish_raw("", &queue, &delivery.data, properties).await
+            }
+            Verdict::DeadLetter(reason) => {
+                tracing::error!(consumer = consumer.name(), attempt, %reason, "dead-lettering a message");
+                let mut table = copy_headers(&delivery.properties);
+                table.insert(headers::ERROR.into(), AMQPValue::LongString(truncate(&reason, 2000).into()));
+                table.insert(headers::ATTEMPT.into(), AMQPValue::LongLongInt(attempt as i64));
+                table.insert(headers::CONSUMER.into(), AMQPValue::LongString(consumer.name().into()));
+                table.insert(
+                    headers::FAILED_AT.into(),
+                    AMQPValue::LongString(chrono::Utc::now().to_rfc3339().into()),
+                );
+                if !table.inner().contains_key(headers::ROUTING_KEY) {
+                    table.insert(
+                        headers::ROUTING_KEY.into(),
+                        AMQPValue::LongString(delivery.routing_key.as_str().into()),
+                    );
+                }
+                let properties = delivery.properties.clone().with_headers(table);
+                let exchange = self.topology.dead_letter_exchange();
+                self.publish_raw(&exchange, consumer.name(), &delivery.data, properties).await
+            }
+        };
+
+        let acked = match moved {
+            Ok(()) => delivery.ack(BasicAckOptions::default()).await,
+            Err(error) => {
+                // The copy did not land: put the original back so nothing is lost.
+                tracing::warn!(consumer = consumer.name(), %error, "could not move a message; requeueing it");
+                delivery.nack(BasicNackOptions { requeue: true, ..Default::default() }).await
+            }
+        };
+        if let Err(error) = acked {
+            // The channel is gone; the broker redelivers the message to the next consumer.
+            tracing::warn!(consumer = consumer.name(), %error, "ack failed");
+        }
+    }
+}
+
+fn copy_headers(properties: &BasicProperties) -> FieldTable {
+    properties.headers().clone().unwrap_or_default()
+}
+
+/// Reads a numeric header whatever integer type the sender used.
+pub(crate) fn header_u32(properties: &BasicProperties, name: &str) -> Option<u32> {
+    let value = properties.headers().as_ref()?.inner().get(name)?;
+    let number = match value {
+        AMQPValue::LongLongInt(v) => *v,
+        AMQPValue::LongInt(v) => *v as i64,
+        AMQPValue::LongUInt(v) => *v as i64,
+        AMQPValue::ShortInt(v) => *v as i64,
+        AMQPValue::ShortUInt(v) => *v as i64,
+        AMQPValue::ShortShortInt(v) => *v as i64,
+        AMQPValue::ShortShortUInt(v) => *v as i64,
+        _ => return None,
+    };
+    u32::try_from(number).ok()
+}
+
+/// Reads a text header.
+pub(crate) fn header_text(properties: &BasicProperties, name: &str) -> Option<String> {
+    match properties.headers().as_ref()?.inner().get(name)? {
+        AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
+        AMQPValue::ShortString(s) => Some(s.as_str().to_owned()),
+        _ => None,
+    }
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((index, _)) => &text[..index],
+        None => text,
+    }
+}

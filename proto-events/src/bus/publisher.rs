@@ -1,0 +1,162 @@
+//! Publishing with publisher confirms and the mandatory flag.
+//!
+//! A publish is a success only when the broker acknowledged it *and* did not return it as
+//! unroutable. Batches are pipelined: every message is sent, then every confirm awaited.
+
+use std::sync::Arc;
+
+use futures::future::try_join_all;
+use lapin::{
+    BasicProperties,
+    options::BasicPublishOptions,
+    Confirmation, PublisherConfirm,
+    types::{AMQPValue, FieldTable, ShortString},
+};
+
+use super::{EventBus, Live};
+use crate::envelope::Envelope;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The broker cannot be reached; nothing was accepted. Callers tell their client to
+    /// retry later (503 on the web, no ack to Telegram).
+    #[error("the message broker is unavailable: {0}")]
+    Unavailable(String),
+    /// The broker refused the message (nack) or had no queue for it: a defect or a broker
+    /// without our topology, never a silent success.
+    #[error("the broker did not accept `{event_type}`: {reason}")]
+    Rejected { event_type: String, reason: String },
+}
+
+impl EventBus {
+    /// Publishes one event and waits for the broker's confirm.
+    pub async fn publish(&self, envelope: &Envelope) -> Result<(), PublishError> {
+        self.publish_all(std::slice::from_ref(envelope)).await
+    }
+
+    /// Publishes events in order on one channel, then awaits all confirms together. On a
+    /// broken connection it reconnects once and publishes the batch again: consumers
+    /// deduplicate on event id, so a batch partly sent before the failure is harmless.
+    pub async fn publish_all(&self, envelopes: &[Envelope]) -> Result<(), PublishError> {
+        let mut last_error = String::new();
+        for _ in 0..2 {
+            let live = match self.live().await {
+                Ok(live) => live,
+                Err(error) => {
+                    last_error = error.to_string();
+                    continue;
+                }
+            };
+            match self.send_batch(&live, envelopes).await {
+                Ok(confirms) => return check_confirms(envelopes, confirms).await,
+                Err(error) => {
+                    last_error = error.to_string();
+                    self.forget(&live).await;
+                }
+            }
+        }
+        Err(PublishError::Unavailable(last_error))
+    }
+
+    async fn send_batch(
+        &self,
+        live: &Arc<Live>,
+        envelopes: &[Envelope],
+    ) -> lapin::Result<Vec<PublisherConfirm>> {
+        let exchange = ShortString::from(self.topology.events_exchange());
+        let mut confirms = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
+            let confirm = live
+                .publish
+                .basic_publish(
+                    exchange.clone(),
+                    envelope.event_type.as_str().into(),
+                    BasicPublishOptions { mandatory: true, ..Default::default() },
+                    &envelope.to_json(),
+                    properties(envelope, FieldTable::default()),
+                )
+                .await?;
+            confirms.push(confirm);
+        }
+        Ok(confirms)
+    }
+}
+
+async fn check_confirms(
+    envelopes: &[Envelope],
+    confirms: Vec<PublisherConfirm>,
+) -> Result<(), PublishError> {
+    let results = try_join_all(confirms)
+        .await
+        .map_err(|e| PublishError::Unavailable(format!("confirm lost: {e}")))?;
+    for (envelope, confirmation) in envelopes.iter().zip(results) {
+        confirmation_ok(&envelope.event_type, confirmation)?;
+    }
+    Ok(())
+}
+
+/// Turns a confirm into our verdict: acked and not returned, or an error saying why not.
+pub(crate) fn confirmation_ok(event_type: &str, confirmation: Confirmation) -> Result<(), PublishError> {
+    let rejected = |reason: String| PublishError::Rejected { event_type: event_type.to_owned(), reason };
+    match confirmation {
+        Confirmation::Ack(None) => Ok(()),
+        Confirmation::Ack(Some(returned)) => Err(rejected(format!(
+            "unroutable ({} {})",
+            returned.reply_code, returned.reply_text
+        ))),
+        Confirmation::Nack(_) => Err(rejected("negatively acknowledged".into())),
+        Confirmation::NotRequested => Err(rejected("confirms were not enabled".into())),
+    }
+}
+
+/// AMQP properties for an event: persistent, typed, with ids a broker UI can show.
+pub(crate) fn properties(envelope: &Envelope, mut headers: FieldTable) -> BasicProperties {
+    headers.insert(
+        "x-bureau-correlation-id".into(),
+        AMQPValue::LongString(envelope.correlation_id.to_string().into()),
+    );
+    BasicProperties::default()
+        .with_content_type("application/json".into())
+        .with_delivery_mode(2)
+        .with_message_id(envelope.event_id.to_string().into())
+        .with_correlation_id(envelope.correlation_id.to_string().into())
+        .with_type(envelope.event_type.as_str().into())
+        .with_app_id(envelope.producer.as_str().into())
+        .with_timestamp(envelope.occurred_at.timestamp().max(0) as u64)
+        .with_headers(headers)
+}
+
+impl EventBus {
+    /// Publishes already-encoded bytes to an exchange (the default one when `exchange` is
+    /// empty) and waits for the confirm. Used to move messages between queues: retries, dead
+    /// letters and replays.
+    pub(crate) async fn publish_raw(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        body: &[u8],
+        properties: BasicProperties,
+    ) -> Result<(), PublishError> {
+        let live = self.live().await.map_err(|e| PublishError::Unavailable(e.to_string()))?;
+        let sent = live
+            .publish
+            .basic_publish(
+                exchange.into(),
+                routing_key.into(),
+                BasicPublishOptions { mandatory: true, ..Default::default() },
+                body,
+                properties,
+            )
+            .await;
+        let confirm = match sent {
+            Ok(confirm) => confirm,
+            Err(error) => {
+                self.forget(&live).await;
+                return Err(PublishError::Unavailable(error.to_string()));
+            }
+        };
+        let confirmation =
+            confirm.await.map_err(|e| PublishError::Unavailable(format!("confirm lost: {e}")))?;
+        confirmation_ok(routing_key, confirmation)
+    }
+}

@@ -1,0 +1,243 @@
+//! Typed event payloads, their routing keys and schema versions: the event catalogue in code.
+//!
+//! `docs/events.md` describes each one for people; keep the two in step. File bytes never
+//! appear here, only references to where the bytes are (a Telegram file id, an upload key).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::status::OrderStatus;
+
+/// Every event type, as a routing key with a schema version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    OrderCreated,
+    FileReceived,
+    FileStored,
+    FileRejected,
+    OrderStatusChanged,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 5] = [
+        EventKind::OrderCreated,
+        EventKind::FileReceived,
+        EventKind::FileStored,
+        EventKind::FileRejected,
+        EventKind::OrderStatusChanged,
+    ];
+
+    pub fn routing_key(self) -> &'static str {
+        match self {
+            EventKind::OrderCreated => "order.created",
+            EventKind::FileReceived => "order.file.received",
+            EventKind::FileStored => "order.file.stored",
+            EventKind::FileRejected => "order.file.rejected",
+            EventKind::OrderStatusChanged => "order.status.changed",
+        }
+    }
+
+    pub fn schema_version(self) -> u16 {
+        1
+    }
+
+    pub fn from_routing_key(key: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.routing_key() == key)
+    }
+}
+
+/// One event payload. Serialized untagged: the envelope's `event_type` names the variant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Event {
+    OrderCreated(OrderCreated),
+    FileReceived(FileReceived),
+    FileStored(FileStored),
+    FileRejected(FileRejected),
+    OrderStatusChanged(OrderStatusChanged),
+}
+
+impl Event {
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Event::OrderCreated(_) => EventKind::OrderCreated,
+            Event::FileReceived(_) => EventKind::FileReceived,
+            Event::FileStored(_) => EventKind::FileStored,
+            Event::FileRejected(_) => EventKind::FileRejected,
+            Event::OrderStatusChanged(_) => EventKind::OrderStatusChanged,
+        }
+    }
+
+    pub fn from_value(kind: EventKind, value: serde_json::Value) -> serde_json::Result<Event> {
+        Ok(match kind {
+            EventKind::OrderCreated => Event::OrderCreated(serde_json::from_value(value)?),
+            EventKind::FileReceived => Event::FileReceived(serde_json::from_value(value)?),
+            EventKind::FileStored => Event::FileStored(serde_json::from_value(value)?),
+            EventKind::FileRejected => Event::FileRejected(serde_json::from_value(value)?),
+            EventKind::OrderStatusChanged => {
+                Event::OrderStatusChanged(serde_json::from_value(value)?)
+            }
+        })
+    }
+
+    /// The order this event is about: every event today is about one order.
+    pub fn order_id(&self) -> Uuid {
+        match self {
+            Event::OrderCreated(e) => e.order_id,
+            Event::FileReceived(e) => e.order_id,
+            Event::FileStored(e) => e.order_id,
+            Event::FileRejected(e) => e.order_id,
+            Event::OrderStatusChanged(e) => e.order_id,
+        }
+    }
+}
+
+macro_rules! into_event {
+    ($($name:ident),*) => {$(
+        impl From<$name> for Event {
+            fn from(payload: $name) -> Event { Event::$name(payload) }
+        }
+    )*};
+}
+into_event!(OrderCreated, FileReceived, FileStored, FileRejected, OrderStatusChanged);
+
+/// Through which channel a customer reached us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Telegram,
+    Web,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Telegram => "telegram",
+            Channel::Web => "web",
+        }
+    }
+}
+
+/// Who the customer is, in the terms of the channel they used. A Telegram id and a web
+/// account id are different things and never share a field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "channel", rename_all = "snake_case")]
+pub enum CustomerRef {
+    Telegram {
+        user_id: i64,
+        chat_id: i64,
+        display_name: String,
+        #[serde(default)]
+        username: Option<String>,
+        #[serde(default)]
+        phone: Option<String>,
+        /// IETF tag of the language the customer chose, e.g. `uk` or `en`.
+        #[serde(default)]
+        language: Option<String>,
+    },
+    Web {
+        account_id: Uuid,
+    },
+}
+
+impl CustomerRef {
+    pub fn channel(&self) -> Channel {
+        match self {
+            CustomerRef::Telegram { .. } => Channel::Telegram,
+            CustomerRef::Web { .. } => Channel::Web,
+        }
+    }
+}
+
+/// A customer placed an order. The gateway told the customer `order_number` only after the
+/// broker confirmed this event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderCreated {
+    pub order_id: Uuid,
+    /// What customers quote: digits only, assigned by the gateway (see `order_number`).
+    pub order_number: String,
+    pub customer: CustomerRef,
+    /// The catalogue service chosen, if any ("other" orders have none).
+    #[serde(default)]
+    pub service_code: Option<String>,
+    pub text: String,
+    /// How many `FileReceived` events follow for this order.
+    pub file_count: u32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Where a received file's bytes are now. The storage worker fetches them from there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FileSource {
+    /// In Telegram: fetched with `getFile` and the Bot API file path.
+    Telegram { telegram_file_id: String, telegram_file_unique_id: String },
+    /// Streamed by the web gateway into the object store under `staging_key`.
+    WebUpload { staging_key: String },
+}
+
+/// A file arrived with an order and waits to be stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileReceived {
+    pub order_id: Uuid,
+    pub file_id: Uuid,
+    pub source: FileSource,
+    /// The name as the customer sent it, for display only; never used as a path.
+    pub original_name: String,
+    #[serde(default)]
+    pub declared_size: Option<u64>,
+    #[serde(default)]
+    pub declared_content_type: Option<String>,
+    /// The customer's caption or note for this file.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A file is in the object store, verified.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileStored {
+    pub order_id: Uuid,
+    pub file_id: Uuid,
+    pub object_key: String,
+    pub size: u64,
+    pub sha256: String,
+    /// Sniffed from the bytes, not taken from the name.
+    pub content_type: String,
+    pub original_name: String,
+}
+
+/// Why a file was not stored, in words a customer can read, plus a stable code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileRejected {
+    pub order_id: Uuid,
+    pub file_id: Uuid,
+    pub original_name: String,
+    pub code: String,
+    pub reason: String,
+}
+
+/// Who did something.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Actor {
+    Staff { account_id: Uuid },
+    Customer,
+    System,
+}
+
+/// An order moved in the state machine. `version` is the order's status version after the
+/// change (the order starts at version 1): consumers never let a lower version overwrite a
+/// higher one, whatever order the broker delivers them in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderStatusChanged {
+    pub order_id: Uuid,
+    pub order_number: String,
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+    pub version: u32,
+    #[serde(default)]
+    pub reason: Option<String>,
+    pub actor: Actor,
+    pub changed_at: DateTime<Utc>,
+}

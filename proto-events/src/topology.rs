@@ -1,0 +1,250 @@
+//! The RabbitMQ topology, declared idempotently from this one place.
+//!
+//! ```text
+//!  publishers ──▶ {ns}.events (topic) ──▶ {ns}.{consumer}            quorum, one per consuming service
+//!                                              │  handler failed, transient
+//!                                              ├──▶ {ns}.{consumer}.retry.{delay}ms  (TTL, then back)
+//!                                              │  attempts exhausted or poison
+//!                                              └──▶ {ns}.dead-letter (direct) ──▶ {ns}.{consumer}.dead-letter
+//! ```
+//!
+//! Every service declares the whole topology at start, so an event published before its
+//! consumer ever ran still has a queue to wait in. Replicas of one service share its queue
+//! and compete for messages.
+
+use std::time::Duration;
+
+use lapin::{
+    Channel, ExchangeKind,
+    options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
+    types::{AMQPValue, FieldTable, ShortString},
+};
+
+use crate::events::EventKind;
+
+/// The services that consume events; each owns one queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Consumer {
+    PersistenceWorker,
+    StorageWorker,
+    Notifier,
+}
+
+impl Consumer {
+    pub const ALL: [Consumer; 3] =
+        [Consumer::PersistenceWorker, Consumer::StorageWorker, Consumer::Notifier];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Consumer::PersistenceWorker => "persistence-worker",
+            Consumer::StorageWorker => "storage-worker",
+            Consumer::Notifier => "notifier",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Consumer> {
+        Consumer::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// The events this consumer's queue receives.
+    pub fn subscriptions(self) -> &'static [EventKind] {
+        match self {
+            // The database records everything that happens to an order.
+            Consumer::PersistenceWorker => &EventKind::ALL,
+            Consumer::StorageWorker => &[EventKind::FileReceived],
+            Consumer::Notifier => &[
+                EventKind::OrderCreated,
+                EventKind::OrderStatusChanged,
+                EventKind::FileStored,
+                EventKind::FileRejected,
+            ],
+        }
+    }
+}
+
+/// A quorum queue that dead-letters into the consumer's dead-letter queue if a message
+/// keeps crashing its consumer (redelivered this many times without an ack).
+pub const DELIVERY_LIMIT: i64 = 10;
+
+/// Names of every exchange and queue under one namespace.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    namespace: String,
+    retry_delays: Vec<Duration>,
+}
+
+impl Topology {
+    pub fn new(namespace: impl Into<String>, retry_delays: Vec<Duration>) -> Self {
+        let retry_delays =
+            if retry_delays.is_empty() { vec![Duration::from_secs(1)] } else { retry_delays };
+        Topology { namespace: namespace.into(), retry_delays }
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    pub fn events_exchange(&self) -> String {
+        format!("{}.events", self.namespace)
+    }
+
+    pub fn dead_letter_exchange(&self) -> String {
+        format!("{}.dead-letter", self.namespace)
+    }
+
+    pub fn queue(&self, consumer: Consumer) -> String {
+        format!("{}.{}", self.namespace, consumer.name())
+    }
+
+    pub fn dead_letter_queue(&self, consumer: Consumer) -> String {
+        format!("{}.{}.dead-letter", self.namespace, consumer.name())
+    }
+
+    /// The delay before retry number `attempt` (1-based): the configured list, last repeating.
+    pub fn retry_delay(&self, attempt: u32) -> Duration {
+        let index = (attempt.max(1) as usize - 1).min(self.retry_delays.len() - 1);
+        self.retry_delays[index]
+    }
+
+    /// The retry queue for a delay. The delay is in the name because RabbitMQ refuses to
+    /// redeclare a queue with other arguments: new delays make new queues.
+    pub fn retry_queue(&self, consumer: Consumer, delay: Duration) -> String {
+        format!("{}.{}.retry.{}ms", self.namespace, consumer.name(), delay.as_millis())
+    }
+
+    /// The longest a message may wait in a retry queue: the delay plus the jitter allowance.
+    pub fn retry_queue_ttl(delay: Duration) -> Duration {
+        delay.mul_f64(1.0 + crate::bus::RETRY_JITTER)
+    }
+
+    /// Every name this topology owns, for cleanup in tests.
+    pub fn all_queues(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for consumer in Consumer::ALL {
+            names.push(self.queue(consumer));
+            names.push(self.dead_letter_queue(consumer));
+            for &delay in &self.retry_delays {
+                names.push(self.retry_queue(consumer, delay));
+            }
+        }
+        names
+    }
+
+    /// Declares exchanges, queues and bindings. Safe to call any number of times, from any
+    /// number of processes.
+    pub async fn declare(&self, channel: &Channel) -> lapin::Result<()> {
+        let durable = ExchangeDeclareOptions { durable: true, ..Default::default() };
+        channel
+            .exchange_declare(
+                self.events_exchange().into(),
+                ExchangeKind::Topic,
+                durable,
+                FieldTable::default(),
+            )
+            .await?;
+        channel
+            .exchange_declare(
+                self.dead_letter_exchange().into(),
+                ExchangeKind::Direct,
+                durable,
+                FieldTable::default(),
+            )
+            .await?;
+
+        let queue_options = QueueDeclareOptions { durable: true, ..Default::default() };
+        for consumer in Consumer::ALL {
+            let mut dead_letter_args = FieldTable::default();
+            dead_letter_args.insert("x-queue-type".into(), long_string("quorum"));
+            channel
+                .queue_declare(
+                    self.dead_letter_queue(consumer).into(),
+                    queue_options,
+                    dead_letter_args,
+                )
+                .await?;
+            channel
+                .queue_bind(
+                    self.dead_letter_queue(consumer).into(),
+                    self.dead_letter_exchange().into(),
+                    consumer.name().into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+
+            let mut main_args = FieldTable::default();
+            main_args.insert("x-queue-type".into(), long_string("quorum"));
+            main_args
+                .insert("x-dead-letter-exchange".into(), long_string(&self.dead_letter_exchange()));
+            main_args.insert("x-dead-letter-routing-key".into(), long_string(consumer.name()));
+            main_args.insert("x-delivery-limit".into(), AMQPValue::LongLongInt(DELIVERY_LIMIT));
+            channel.queue_declare(self.queue(consumer).into(), queue_options, main_args).await?;
+            for kind in consumer.subscriptions() {
+                channel
+                    .queue_bind(
+                        self.queue(consumer).into(),
+                        self.events_exchange().into(),
+                        kind.routing_key().into(),
+                        QueueBindOptions::default(),
+                        FieldTable::default(),
+                    )
+                    .await?;
+            }
+
+            for &delay in &self.retry_delays {
+                // Classic durable queues: they hold a message only for its delay, and support
+                // the per-message expiration that carries each retry's jitter.
+                let mut retry_args = FieldTable::default();
+                retry_args.insert(
+                    "x-message-ttl".into(),
+                    AMQPValue::LongLongInt(Self::retry_queue_ttl(delay).as_millis() as i64),
+                );
+                retry_args.insert("x-dead-letter-exchange".into(), long_string(""));
+                retry_args
+                    .insert("x-dead-letter-routing-key".into(), long_string(&self.queue(consumer)));
+                channel
+                    .queue_declare(
+                        ShortString::from(self.retry_queue(consumer, delay)),
+                        queue_options,
+                        retry_args,
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn long_string(value: &str) -> AMQPValue {
+    AMQPValue::LongString(value.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_namespaced() {
+        let t = Topology::new("t1", vec![Duration::from_secs(1), Duration::from_secs(5)]);
+        assert_eq!(t.events_exchange(), "t1.events");
+        assert_eq!(t.queue(Consumer::Notifier), "t1.notifier");
+        assert_eq!(t.dead_letter_queue(Consumer::StorageWorker), "t1.storage-worker.dead-letter");
+        assert_eq!(
+            t.retry_queue(Consumer::PersistenceWorker, Duration::from_millis(1500)),
+            "t1.persistence-worker.retry.1500ms"
+        );
+    }
+
+    #[test]
+    fn retry_delays_repeat_the_last() {
+        let t = Topology::new("t", vec![Duration::from_secs(1), Duration::from_secs(5)]);
+        assert_eq!(t.retry_delay(1), Duration::from_secs(1));
+        assert_eq!(t.retry_delay(2), Duration::from_secs(5));
+        assert_eq!(t.retry_delay(9), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn every_event_reaches_the_persistence_worker() {
+        assert_eq!(Consumer::PersistenceWorker.subscriptions().len(), EventKind::ALL.len());
+    }
+}

@@ -1,0 +1,147 @@
+//! Every event survives the wire, readers tolerate unknown fields, and every kind of poison
+//! is refused with a reason.
+
+use chrono::Utc;
+use proto_events::*;
+use uuid::Uuid;
+
+fn samples() -> Vec<Event> {
+    let order_id = Uuid::now_v7();
+    let file_id = Uuid::now_v7();
+    vec![
+        OrderCreated {
+            order_id,
+            order_number: "48213097".into(),
+            customer: CustomerRef::Telegram {
+                user_id: 42,
+                chat_id: 42,
+                display_name: "Олена".into(),
+                username: Some("olena".into()),
+                phone: Some("+380501234567".into()),
+                language: Some("uk".into()),
+            },
+            service_code: Some("translation.legal".into()),
+            text: "Переклад довідки".into(),
+            file_count: 1,
+            created_at: Utc::now(),
+        }
+        .into(),
+        FileReceived {
+            order_id,
+            file_id,
+            source: FileSource::Telegram {
+                telegram_file_id: "BQACAgIAAx".into(),
+                telegram_file_unique_id: "AgADBQ".into(),
+            },
+            original_name: "довідка.pdf".into(),
+            declared_size: Some(1024),
+            declared_content_type: Some("application/pdf".into()),
+            note: Some("page 1".into()),
+        }
+        .into(),
+        FileReceived {
+            order_id,
+            file_id,
+            source: FileSource::WebUpload { staging_key: "staging/x".into() },
+            original_name: "a.txt".into(),
+            declared_size: None,
+            declared_content_type: None,
+            note: None,
+        }
+        .into(),
+        FileStored {
+            order_id,
+            file_id,
+            object_key: "orders/a/b/a.txt".into(),
+            size: 3,
+            sha256: "ab".repeat(32),
+            content_type: "text/plain".into(),
+            original_name: "a.txt".into(),
+        }
+        .into(),
+        FileRejected {
+            order_id,
+            file_id,
+            original_name: "a.exe".into(),
+            code: "type_refused".into(),
+            reason: "We do not accept programs".into(),
+        }
+        .into(),
+        OrderStatusChanged {
+            order_id,
+            order_number: "48213097".into(),
+            from: OrderStatus::AwaitingConfirmation,
+            to: OrderStatus::Accepted,
+            version: 2,
+            reason: None,
+            actor: Actor::Staff { account_id: Uuid::now_v7() },
+            changed_at: Utc::now(),
+        }
+        .into(),
+    ]
+}
+
+#[test]
+fn every_event_round_trips() {
+    let samples = samples();
+    let kinds: std::collections::HashSet<_> = samples.iter().map(|e| e.kind()).collect();
+    assert_eq!(kinds.len(), EventKind::ALL.len(), "a sample for every event kind");
+    for payload in samples {
+        let order_id = payload.order_id();
+        let envelope = Envelope::new("test", order_id, payload);
+        let decoded = Envelope::from_json(&envelope.to_json()).unwrap();
+        assert_eq!(decoded, envelope);
+        assert_eq!(decoded.correlation_id, order_id);
+    }
+}
+
+#[test]
+fn readers_ignore_unknown_fields() {
+    let envelope = Envelope::new("test", Uuid::now_v7(), samples().remove(0));
+    let mut json: serde_json::Value = serde_json::from_slice(&envelope.to_json()).unwrap();
+    json["added_later"] = serde_json::json!(true);
+    json["payload"]["priority"] = serde_json::json!("high");
+    let decoded = Envelope::from_json(&serde_json::to_vec(&json).unwrap()).unwrap();
+    assert_eq!(decoded, envelope);
+}
+
+#[test]
+fn poison_is_refused_with_a_reason() {
+    let good = Envelope::new("test", Uuid::now_v7(), samples().remove(0));
+    let json: serde_json::Value = serde_json::from_slice(&good.to_json()).unwrap();
+
+    let not_json = Envelope::from_json(b"{not json").unwrap_err();
+    assert!(matches!(not_json, DecodeError::Malformed(_)), "{not_json}");
+
+    let mut unknown = json.clone();
+    unknown["event_type"] = "order.teleported".into();
+    let err = Envelope::from_json(&serde_json::to_vec(&unknown).unwrap()).unwrap_err();
+    assert!(matches!(err, DecodeError::UnknownType(ref t) if t == "order.teleported"), "{err}");
+
+    let mut future = json.clone();
+    future["schema_version"] = 99.into();
+    let err = Envelope::from_json(&serde_json::to_vec(&future).unwrap()).unwrap_err();
+    assert!(matches!(err, DecodeError::UnsupportedVersion { version: 99, .. }), "{err}");
+
+    let mut missing = json.clone();
+    missing["payload"].as_object_mut().unwrap().remove("order_number");
+    let err = Envelope::from_json(&serde_json::to_vec(&missing).unwrap()).unwrap_err();
+    assert!(err.to_string().contains("order_number"), "{err}");
+
+    let huge = vec![b' '; envelope::MAX_EVENT_BYTES + 1];
+    assert!(matches!(Envelope::from_json(&huge).unwrap_err(), DecodeError::TooLarge(_)));
+}
+
+#[test]
+fn caused_events_keep_the_correlation() {
+    let cause = Envelope::new("a", Uuid::now_v7(), samples().remove(1));
+    let effect = Envelope::caused_by("b", &cause, samples().remove(3));
+    assert_eq!(effect.correlation_id, cause.correlation_id);
+    assert_eq!(effect.causation_id, Some(cause.event_id));
+}
+
+#[test]
+fn deterministic_ids_repeat() {
+    assert_eq!(envelope::deterministic_id(b"x"), envelope::deterministic_id(b"x"));
+    assert_ne!(envelope::deterministic_id(b"x"), envelope::deterministic_id(b"y"));
+}

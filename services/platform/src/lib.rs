@@ -1,0 +1,14 @@
+//! What every Bureau service shares, so each service crate holds only its own job:
+//! settings, telemetry, health and readiness endpoints, shutdown, the broker connection,
+//! MySQL with its migrations and inbox, and the streaming object store.
+
+pub mod bus;
+pub mod database;
+pub mod health;
+pub mod inbox;
+pub mod object_store;
+pub mod settings;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use settings::{Secret, Settings};
