@@ -122,6 +122,9 @@ CREATE TABLE bot_dialogues (
 CREATE TABLE notifications_sent (
     event_id            BINARY(16)  NOT NULL PRIMARY KEY,
     order_id            BINARY(16)  NOT NULL,
+    -- For status notifications: the order's status version, so an older status is never
+    -- sent after a newer one.
+    status_version      INT UNSIGNED NULL,
     chat_id             BIGINT      NOT NULL,
     telegram_message_id BIGINT      NULL,
     sent_at             DATETIME(6) NOT NULL,

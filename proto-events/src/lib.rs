@@ -10,6 +10,7 @@
 pub mod bus;
 pub mod envelope;
 pub mod events;
+pub mod order_number;
 pub mod status;
 pub mod topology;
 

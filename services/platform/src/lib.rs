@@ -10,5 +10,7 @@ pub mod object_store;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
+pub mod texts;
+pub mod service;
 
 pub use settings::{Secret, Settings};
