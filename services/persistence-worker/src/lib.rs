@@ -1,0 +1,63 @@
+//! The persistence worker: the one writer of orders to MySQL.
+//!
+//! It consumes every order event and records it in the same transaction as the event's id
+//! in the inbox, so a redelivered event changes nothing. It starts while MySQL is down,
+//! applies migrations once it is reachable, and only then takes events.
+
+mod handler;
+mod records;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bureau_platform::service::Running;
+use bureau_platform::{Settings, bus, database, health};
+use proto_events::topology::Consumer;
+use sqlx::MySqlPool;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use handler::PersistenceHandler;
+
+pub const SERVICE: &str = "persistence-worker";
+
+pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Running> {
+    let pool = database::pool(&settings.database)?;
+    let bus = bus::event_bus(&settings.broker, SERVICE);
+    let readiness = health::Readiness::new().broker(bus.clone()).database(pool.clone());
+    let listener = TcpListener::bind(settings.persistence_worker.listen).await?;
+    let http_addr = listener.local_addr()?;
+    let http = tokio::spawn(health::serve(listener, health::router(readiness), shutdown.clone()));
+
+    let task = tokio::spawn(async move {
+        if settings.database.run_migrations {
+            migrate_when_reachable(&pool, &shutdown).await;
+        }
+        if !shutdown.is_cancelled() {
+            let handler = Arc::new(PersistenceHandler::new(pool.clone()));
+            let concurrency = settings.persistence_worker.concurrency;
+            bus.clone().consume(Consumer::PersistenceWorker, handler, concurrency, shutdown.clone()).await;
+        }
+        bus.close().await;
+        pool.close().await;
+        http.await??;
+        Ok(())
+    });
+    Ok(Running { http_addr, task })
+}
+
+/// Applies migrations, retrying with backoff while MySQL is unreachable.
+async fn migrate_when_reachable(pool: &MySqlPool, shutdown: &CancellationToken) {
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match database::migrate(pool).await {
+            Ok(()) => return,
+            Err(error) => tracing::warn!(%error, ?delay, "migrations not applied yet; retrying"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        delay = (delay * 2).min(Duration::from_secs(10));
+    }
+}

@@ -1,0 +1,11 @@
+//! The persistence worker binary: settings, telemetry, signals; the work is in the library.
+
+use bureau_platform::{Settings, shutdown, telemetry};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = Settings::load()?;
+    telemetry::init(persistence_worker::SERVICE, &settings.log);
+    let running = persistence_worker::start(settings, shutdown::on_signal()).await?;
+    running.stopped().await
+}

@@ -1,0 +1,305 @@
+//! One function per event: the SQL that records it. Each runs inside the caller's
+//! transaction and is safe to apply twice (ids are primary keys; inserts ignore repeats).
+
+use chrono::Utc;
+use proto_events::bus::HandlerError;
+use proto_events::{
+    Actor, CustomerRef, Envelope, FileReceived, FileRejected, FileSource, FileStored, OrderCreated,
+    OrderStatus, OrderStatusChanged,
+};
+use sqlx::{MySqlConnection, Row};
+use uuid::Uuid;
+
+/// Decides whether a database error is worth retrying. Data that cannot fit the schema is
+/// permanent (the event goes to the dead-letter queue with the reason); a missing row that
+/// a foreign key needs, or a lost connection, is transient.
+pub fn classify(error: sqlx::Error) -> HandlerError {
+    if let sqlx::Error::Database(db) = &error {
+        let code = db.code().unwrap_or_default();
+        // 22xxx: data exceptions (too long, out of range, bad value).
+        if code.starts_with("22") {
+            return HandlerError::permanent(format!("the event does not fit the schema: {db}"));
+        }
+    }
+    HandlerError::transient(format!("database: {error}"))
+}
+
+/// Cuts text to at most `max` characters (column sizes are in characters).
+fn clip(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((index, _)) => &text[..index],
+        None => text,
+    }
+}
+
+pub async fn order_created(
+    tx: &mut MySqlConnection,
+    event: &Envelope,
+    created: &OrderCreated,
+) -> Result<(), HandlerError> {
+    let customer_id = customer_for(tx, &created.customer).await?;
+    let now = Utc::now();
+    sqlx::query(
+        "INSERT IGNORE INTO orders (id, order_number, customer_id, channel, service_code, body, status,
+                                    status_version, expected_files, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+    )
+    .bind(created.order_id)
+    .bind(&created.order_number)
+    .bind(customer_id)
+    .bind(created.customer.channel().as_str())
+    .bind(created.service_code.as_deref())
+    .bind(&created.text)
+    .bind(OrderStatus::AwaitingConfirmation.as_str())
+    .bind(created.file_count)
+    .bind(created.created_at)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(classify)?;
+    sqlx::query(
+        "INSERT IGNORE INTO order_status_history
+             (order_id, version, from_status, to_status, actor_kind, event_id, changed_at)
+         VALUES (?, 1, NULL, ?, 'customer', ?, ?)",
+    )
+    .bind(created.order_id)
+    .bind(OrderStatus::AwaitingConfirmation.as_str())
+    .bind(event.event_id)
+    .bind(created.created_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(classify)?;
+    tracing::info!(order_number = %created.order_number, "order recorded");
+    Ok(())
+}
+
+/// Finds or creates the customer behind a channel identity, refreshing what the channel
+/// tells us about them (name, chat, phone, language).
+async fn customer_for(tx: &mut MySqlConnection, customer: &CustomerRef) -> Result<Uuid, HandlerError> {
+    let now = Utc::now();
+    match customer {
+        CustomerRef::Telegram { user_id, chat_id, display_name, username, phone, language } => {
+            sqlx::query(
+                "INSERT INTO customers (id, display_name, phone, language, telegram_user_id, telegram_chat_id,
+                                        telegram_username, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 ON DUPLICATE KEY UPDATE
+                     display_name = VALUES(display_name),
+                     phone = COALESCE(VALUES(phone), phone),
+                     language = VALUES(language),
+                     telegram_chat_id = VALUES(telegram_chat_id),
+                     telegram_username = VALUES(telegram_username),
+                     telegram_unreachable_at = NULL,
+                     updated_at = VALUES(updated_at)",
+            )
+            .bind(Uuid::now_v7())
+            .bind(clip(display_name, 200))
+            .bind(phone.as_deref().map(|p| clip(p, 32)))
+            .bind(language.as_deref().map(|l| clip(l, 8)).unwrap_or("uk"))
+            .bind(user_id)
+            .bind(chat_id)
+            .bind(username.as_deref().map(|u| clip(u, 64)))
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+            let row = sqlx::query("SELECT id FROM customers WHERE telegram_user_id = ?")
+                .bind(user_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(classify)?;
+            row.try_get::<Uuid, _>("id").map_err(classify)
+        }
+        CustomerRef::Web { account_id } => {
+            let existing = sqlx::query("SELECT id FROM customers WHERE web_account_id = ?")
+                .bind(account_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(classify)?;
+            if let Some(row) = existing {
+                return row.try_get::<Uuid, _>("id").map_err(classify);
+            }
+            // The web gateway creates the customer at registration; this covers accounts
+            // made some other way (e.g. by an operator).
+            let account = sqlx::query("SELECT display_name FROM web_accounts WHERE id = ?")
+                .bind(account_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(classify)?
+                .ok_or_else(|| HandlerError::permanent(format!("no web account {account_id}")))?;
+            let name: String = account.try_get("display_name").map_err(classify)?;
+            let id = Uuid::now_v7();
+            sqlx::query(
+                "INSERT INTO customers (id, display_name, web_account_id, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(name)
+            .bind(account_id)
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+            Ok(id)
+        }
+    }
+}
+
+async fn order_exists(tx: &mut MySqlConnection, order_id: Uuid) -> Result<bool, HandlerError> {
+    let row = sqlx::query("SELECT 1 FROM orders WHERE id = ?")
+        .bind(order_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(classify)?;
+    Ok(row.is_some())
+}
+
+pub async fn file_received(
+    tx: &mut MySqlConnection,
+    event: &Envelope,
+    received: &FileReceived,
+) -> Result<(), HandlerError> {
+    if !order_exists(tx, received.order_id).await? {
+        // Events of one order can arrive out of order after retries; wait for the order.
+        return Err(HandlerError::transient(format!("order {} is not recorded yet", received.order_id)));
+    }
+    let source = match received.source {
+        FileSource::Telegram { .. } => "telegram",
+        FileSource::WebUpload { .. } => "web",
+    };
+    sqlx::query(
+        "INSERT IGNORE INTO order_files (id, order_id, purpose, original_name, note, source, declared_size,
+                                         state, received_at)
+         VALUES (?, ?, 'customer_upload', ?, ?, ?, ?, 'received', ?)",
+    )
+    .bind(received.file_id)
+    .bind(received.order_id)
+    .bind(clip(&received.original_name, 512))
+    .bind(received.note.as_deref().map(|n| clip(n, 16_000)))
+    .bind(source)
+    .bind(received.declared_size)
+    .bind(event.occurred_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// Settles a received file; waits (transiently) if its `FileReceived` is not recorded yet.
+async fn settle_file(
+    tx: &mut MySqlConnection,
+    file_id: Uuid,
+    query: sqlx::query::Query<'_, sqlx::MySql, sqlx::mysql::MySqlArguments>,
+) -> Result<(), HandlerError> {
+    let updated = query.execute(&mut *tx).await.map_err(classify)?;
+    if updated.rows_affected() == 0 {
+        let known = sqlx::query("SELECT 1 FROM order_files WHERE id = ?")
+            .bind(file_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(classify)?;
+        if known.is_none() {
+            return Err(HandlerError::transient(format!("file {file_id} is not recorded yet")));
+        }
+    }
+    Ok(())
+}
+
+pub async fn file_stored(tx: &mut MySqlConnection, stored: &FileStored) -> Result<(), HandlerError> {
+    let query = sqlx::query(
+        "UPDATE order_files SET state = 'stored', object_key = ?, size_bytes = ?, content_type = ?, sha256 = ?,
+                                settled_at = ?
+         WHERE id = ? AND order_id = ?",
+    )
+    .bind(&stored.object_key)
+    .bind(stored.size)
+    .bind(clip(&stored.content_type, 255))
+    .bind(&stored.sha256)
+    .bind(Utc::now())
+    .bind(stored.file_id)
+    .bind(stored.order_id);
+    settle_file(tx, stored.file_id, query).await
+}
+
+pub async fn file_rejected(tx: &mut MySqlConnection, rejected: &FileRejected) -> Result<(), HandlerError> {
+    let query = sqlx::query(
+        "UPDATE order_files SET state = 'rejected', rejection_code = ?, rejection_reason = ?, settled_at = ?
+         WHERE id = ? AND order_id = ?",
+    )
+    .bind(clip(&rejected.code, 64))
+    .bind(clip(&rejected.reason, 1000))
+    .bind(Utc::now())
+    .bind(rejected.file_id)
+    .bind(rejected.order_id);
+    settle_file(tx, rejected.file_id, query).await
+}
+
+/// Records a status change in the history and, if it is newer than what the order shows,
+/// on the order. An older change arriving late joins the history but never overwrites.
+pub async fn status_changed(
+    tx: &mut MySqlConnection,
+    event: &Envelope,
+    changed: &OrderStatusChanged,
+) -> Result<(), HandlerError> {
+    let row = sqlx::query("SELECT status_version FROM orders WHERE id = ? FOR UPDATE")
+        .bind(changed.order_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(classify)?
+        .ok_or_else(|| HandlerError::transient(format!("order {} is not recorded yet", changed.order_id)))?;
+    let current: u32 = row.try_get("status_version").map_err(classify)?;
+    let (actor_kind, actor_account) = match &changed.actor {
+        Actor::Staff { account_id } => ("staff", Some(*account_id)),
+        Actor::Customer => ("customer", None),
+        Actor::System => ("system", None),
+    };
+    let inserted = sqlx::query(
+        "INSERT IGNORE INTO order_status_history
+             (order_id, version, from_status, to_status, actor_kind, actor_account_id, reason, event_id, changed_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(changed.order_id)
+    .bind(changed.version)
+    .bind(changed.from.as_str())
+    .bind(changed.to.as_str())
+    .bind(actor_kind)
+    .bind(actor_account)
+    .bind(changed.reason.as_deref().map(|r| clip(r, 1000)))
+    .bind(event.event_id)
+    .bind(changed.changed_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(classify)?;
+    if inserted.rows_affected() == 0 {
+        // Another change already took this version (two staff acted at once): the first wins.
+        tracing::warn!(version = changed.version, "a status change for an already-used version was dropped");
+        return Ok(());
+    }
+    if changed.version > current {
+        sqlx::query("UPDATE orders SET status = ?, status_version = ?, updated_at = ? WHERE id = ?")
+            .bind(changed.to.as_str())
+            .bind(changed.version)
+            .bind(Utc::now())
+            .bind(changed.order_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        tracing::info!(order_number = %changed.order_number, to = %changed.to, version = changed.version, "status recorded");
+    } else {
+        tracing::info!(version = changed.version, current, "an older status change arrived late; kept in history only");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clipping_counts_characters_not_bytes() {
+        assert_eq!(clip("привіт", 3), "при");
+        assert_eq!(clip("ab", 5), "ab");
+    }
+}
