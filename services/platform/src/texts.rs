@@ -47,12 +47,32 @@ impl Catalog {
     }
 
     /// Like [`Catalog::text`], with `{name}` placeholders replaced.
+    ///
+    /// One pass over the template: a value is never searched for placeholders itself, so
+    /// customer text containing `{reason}` stays as typed.
     pub fn format(&self, language: &str, key: &str, args: &[(&str, &str)]) -> String {
-        let mut text = self.text(language, key);
-        for (name, value) in args {
-            text = text.replace(&format!("{{{name}}}"), value);
+        let template = self.text(language, key);
+        let mut out = String::with_capacity(template.len());
+        let mut rest = template.as_str();
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            let value = after
+                .find('}')
+                .and_then(|close| args.iter().find(|(name, _)| *name == &after[..close]).map(|(_, v)| (close, *v)));
+            match value {
+                Some((close, value)) => {
+                    out.push_str(value);
+                    rest = &after[close + 1..];
+                }
+                None => {
+                    out.push('{');
+                    rest = after;
+                }
+            }
         }
-        text
+        out.push_str(rest);
+        out
     }
 
     pub fn status(&self, language: &str, status: OrderStatus) -> String {
@@ -117,5 +137,11 @@ mod tests {
         }
         assert_eq!(catalog.status("en-GB", OrderStatus::Ready), "Ready");
         assert_eq!(catalog.status("de", OrderStatus::Ready), "Готово");
+    }
+
+    #[test]
+    fn placeholders_are_filled_in_one_pass() {
+        let catalog = Catalog::new(&[("uk", "[t]\nx = \"{a} and {b} {unknown}\""), ("en", "[t]\nx = \"{a}\"")]);
+        assert_eq!(catalog.format("uk", "t.x", &[("a", "{b}"), ("b", "B")]), "{b} and B {unknown}");
     }
 }

@@ -1,0 +1,198 @@
+//! The notifier's event handler: which events reach a customer, and the path of one notice
+//! from the database through Telegram to the journal.
+
+use std::time::Duration;
+
+use proto_events::Envelope;
+use proto_events::bus::{EventHandler, HandlerError};
+use proto_events::events::Event;
+use sqlx::MySqlPool;
+use uuid::Uuid;
+
+use crate::journal::{Journal, SentNotification};
+use crate::notice::Notice;
+use crate::order_lock::OrderLock;
+use crate::recipients::{Recipient, Recipients, TelegramReach};
+use crate::telegram::{SendFailure, TelegramSender};
+use crate::texts::Texts;
+
+/// How long a notice waits for another notice of the same order to finish before the
+/// event goes back to the bus. Longer than one send with its flood waits is not needed:
+/// the bus retries.
+const ORDER_LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// Pauses between tries to journal a message Telegram already accepted.
+const RECORD_RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(200), Duration::from_secs(1)];
+
+/// Handles the notifier queue: turns events into Telegram messages for customers.
+pub struct Notifier {
+    /// For order locks; the lookups below share it.
+    pool: MySqlPool,
+    recipients: Recipients,
+    journal: Journal,
+    telegram: TelegramSender,
+    texts: Texts,
+}
+
+impl EventHandler for Notifier {
+    async fn handle(&self, event: &Envelope) -> Result<(), HandlerError> {
+        match &event.payload {
+            Event::OrderStatusChanged(change) => {
+                self.notify(event.event_id, Notice::StatusChanged(change))
+                    .await
+            }
+            Event::FileRejected(rejection) => {
+                self.notify(event.event_id, Notice::FileRejected(rejection))
+                    .await
+            }
+            // The bot confirmed the order and its files to the customer already; the staff
+            // feed that will announce these is a later addition.
+            Event::OrderCreated(_) | Event::FileStored(_) => {
+                tracing::debug!("nothing to tell the customer");
+                Ok(())
+            }
+            // Not among the notifier's subscriptions; arrives only through a manual replay.
+            Event::FileReceived(_) => {
+                tracing::debug!("not an event the notifier handles");
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Notifier {
+    pub fn new(pool: MySqlPool, telegram: TelegramSender) -> Notifier {
+        Notifier {
+            recipients: Recipients::new(pool.clone()),
+            journal: Journal::new(pool.clone()),
+            pool,
+            telegram,
+            texts: Texts::new(),
+        }
+    }
+
+    async fn notify(&self, event_id: Uuid, notice: Notice<'_>) -> Result<(), HandlerError> {
+        let order_id = notice.order_id();
+        let Some(recipient) = self
+            .recipients
+            .of_order(order_id)
+            .await
+            .map_err(database_error)?
+        else {
+            // The persistence worker consumes the same events and may not have written the
+            // order yet: the bus retries with backoff, then dead-letters with this reason.
+            return Err(HandlerError::transient(format!(
+                "order {order_id} is not in the database yet"
+            )));
+        };
+        let chat_id = match recipient.reach {
+            TelegramReach::Chat(chat_id) => chat_id,
+            TelegramReach::NoChat => {
+                tracing::info!(
+                    %order_id, customer_id = %recipient.customer_id, notice = notice.kind(),
+                    "customer has no Telegram chat (web only); nothing to send to Telegram"
+                );
+                return Ok(());
+            }
+            TelegramReach::Unreachable { chat_id, since } => {
+                tracing::info!(
+                    %order_id, customer_id = %recipient.customer_id, chat_id, %since, notice = notice.kind(),
+                    "customer's Telegram chat is marked unreachable; not sending"
+                );
+                return Ok(());
+            }
+        };
+
+        let Some(lock) = OrderLock::acquire(&self.pool, order_id, ORDER_LOCK_WAIT)
+            .await
+            .map_err(database_error)?
+        else {
+            return Err(HandlerError::transient(format!(
+                "another notice of order {order_id} is still being sent"
+            )));
+        };
+        let outcome = self.deliver(event_id, notice, &recipient, chat_id).await;
+        lock.release().await;
+        outcome
+    }
+
+    /// Sends one notice to a reachable chat; runs under the order's lock.
+    async fn deliver(
+        &self,
+        event_id: Uuid,
+        notice: Notice<'_>,
+        recipient: &Recipient,
+        chat_id: i64,
+    ) -> Result<(), HandlerError> {
+        let order_id = notice.order_id();
+        let status_version = notice.status_version();
+        if let Some(skip) = self
+            .journal
+            .skip_reason(event_id, order_id, status_version)
+            .await
+            .map_err(database_error)?
+        {
+            tracing::info!(%order_id, notice = notice.kind(), %skip, "not sending");
+            return Ok(());
+        }
+
+        let message = notice.message(&self.texts, &recipient.language);
+        match self.telegram.send(chat_id, &message).await {
+            Ok(telegram_message_id) => {
+                tracing::info!(%order_id, chat_id, telegram_message_id, notice = notice.kind(), "customer notified");
+                // The one duplicate window: if the process dies (or MySQL stays away) between
+                // Telegram's acceptance above and this record, the event is redelivered and
+                // sent again. Recording first would turn that duplicate into a lost notice,
+                // and Telegram has no idempotency key to close the window from its side.
+                self.record(SentNotification {
+                    event_id,
+                    order_id,
+                    status_version,
+                    chat_id,
+                    telegram_message_id,
+                })
+                .await;
+                Ok(())
+            }
+            Err(SendFailure::Unreachable(reason)) => {
+                self.recipients
+                    .mark_unreachable(recipient.customer_id, chat_id)
+                    .await
+                    .map_err(database_error)?;
+                tracing::warn!(
+                    %order_id, customer_id = %recipient.customer_id, chat_id, %reason,
+                    "Telegram chat unreachable; marked, no more notices until the customer writes again"
+                );
+                Ok(())
+            }
+            Err(failure @ SendFailure::Retryable(_)) => Err(HandlerError::transient(failure)),
+            Err(failure @ SendFailure::Refused(_)) => Err(HandlerError::permanent(failure)),
+        }
+    }
+
+    /// Journals a sent message, retrying briefly. If the journal stays unreachable the
+    /// event is still acked: the customer has the message, and failing the event would
+    /// send it again for certain, while a missing record only matters if it is redelivered.
+    async fn record(&self, sent: SentNotification) {
+        let mut delays = RECORD_RETRY_DELAYS.iter();
+        loop {
+            let error = match self.journal.record(&sent).await {
+                Ok(()) => return,
+                Err(error) => error,
+            };
+            let Some(delay) = delays.next() else {
+                tracing::error!(
+                    order_id = %sent.order_id, event_id = %sent.event_id, %error,
+                    "sent, but could not journal it; a redelivery would send it again"
+                );
+                return;
+            };
+            tracing::warn!(order_id = %sent.order_id, %error, "could not journal a sent message; retrying");
+            tokio::time::sleep(*delay).await;
+        }
+    }
+}
+
+fn database_error(error: sqlx::Error) -> HandlerError {
+    HandlerError::transient(format!("database: {error}"))
+}

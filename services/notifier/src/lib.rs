@@ -1,0 +1,109 @@
+//! The notifier: tells customers in Telegram when their order changes status or a file
+//! they sent was refused.
+//!
+//! It consumes the `notifier` queue (order.created, order.status.changed,
+//! order.file.stored, order.file.rejected), looks the customer up in MySQL, sends in their
+//! language, and journals what Telegram accepted in `notifications_sent` so that a
+//! redelivered event is not sent twice and an older status never follows a newer one.
+//!
+//! - `handler`: which events reach a customer, and the path of one notice;
+//! - `recipients`, `journal`, `order_lock`: the MySQL side;
+//! - `telegram`: one send and what Telegram's refusals mean;
+//! - `notice`, `texts`: the message itself.
+
+mod handler;
+mod journal;
+mod notice;
+mod order_lock;
+mod recipients;
+mod telegram;
+mod texts;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use bureau_platform::health::{self, Readiness};
+use bureau_platform::service::Running;
+use bureau_platform::{Settings, database};
+use proto_events::topology::Consumer;
+use sqlx::MySqlPool;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::handler::Notifier;
+use crate::telegram::{SendPolicy, TelegramSender};
+
+/// Pause between tries to bring the schema up to date while MySQL is away.
+const MIGRATION_RETRY: Duration = Duration::from_secs(2);
+
+/// Starts the notifier and returns at once: `/healthz` and `/readyz` (broker, database) on
+/// `settings.notifier.listen`, and a consumer with `settings.notifier.concurrency` handlers.
+/// When `shutdown` fires it takes no new events, lets notices in flight finish, and the
+/// returned task ends.
+pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Running> {
+    anyhow::ensure!(
+        !settings.telegram.token.is_empty(),
+        "telegram.token is not set (BUREAU__TELEGRAM__TOKEN); the notifier has nothing to send with"
+    );
+    let telegram = TelegramSender::new(
+        &settings.telegram.api_url,
+        settings.telegram.token.expose(),
+        SendPolicy::default(),
+        shutdown.clone(),
+    )?;
+    let pool = database::pool(&settings.database).context("database.url")?;
+    let bus = bureau_platform::bus::event_bus(&settings.broker, Consumer::Notifier.name());
+    let concurrency = settings.notifier.concurrency.max(1);
+    // Each handler in flight holds one connection for its order lock and borrows another
+    // for queries.
+    if concurrency * 2 > settings.database.max_connections as usize {
+        tracing::warn!(
+            concurrency,
+            max_connections = settings.database.max_connections,
+            "fewer database connections than notices in flight need; handlers will wait for them"
+        );
+    }
+
+    let listener = TcpListener::bind(settings.notifier.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.notifier.listen))?;
+    let http_addr = listener.local_addr()?;
+    let routes = health::router(Readiness::new().broker(bus.clone()).database(pool.clone()));
+    let server = tokio::spawn(health::serve(listener, routes, shutdown.clone()));
+
+    let notifier = Arc::new(Notifier::new(pool.clone(), telegram));
+    let run_migrations = settings.database.run_migrations;
+    let task = tokio::spawn(async move {
+        if run_migrations {
+            migrate_when_reachable(&pool, &shutdown).await;
+        }
+        bus.clone()
+            .consume(Consumer::Notifier, notifier, concurrency, shutdown)
+            .await;
+        bus.close().await;
+        server
+            .await
+            .context("the health server task failed")?
+            .context("the health server failed")?;
+        pool.close().await;
+        Ok(())
+    });
+    tracing::info!(%http_addr, concurrency, "notifier started");
+    Ok(Running { http_addr, task })
+}
+
+/// Applies the embedded migrations, retrying while MySQL is away; gives up at shutdown.
+/// Every service may run them: sqlx serializes runs with a database lock.
+async fn migrate_when_reachable(pool: &MySqlPool, shutdown: &CancellationToken) {
+    while !shutdown.is_cancelled() {
+        match database::migrate(pool).await {
+            Ok(()) => return,
+            Err(error) => tracing::warn!(%error, "cannot migrate the database yet; retrying"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(MIGRATION_RETRY) => {}
+            _ = shutdown.cancelled() => {}
+        }
+    }
+}

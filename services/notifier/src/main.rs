@@ -1,0 +1,11 @@
+//! The notifier process: settings, logs and signals around [`notifier::start`].
+
+use bureau_platform::{Settings, shutdown, telemetry};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = Settings::load()?;
+    telemetry::init("notifier", &settings.log);
+    let running = notifier::start(settings, shutdown::on_signal()).await?;
+    running.stopped().await
+}

@@ -1,0 +1,133 @@
+//! Who hears about an order: its customer, their language and how to reach them, read from
+//! `orders` joined with `customers`; and marking a Telegram chat that refuses our messages.
+
+use chrono::{DateTime, Utc};
+use sqlx::MySqlPool;
+use uuid::Uuid;
+
+/// The customer of one order, as the notifier needs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub customer_id: Uuid,
+    /// The language tag the customer chose (`uk`, `en`).
+    pub language: String,
+    pub reach: TelegramReach,
+}
+
+/// Whether, and where, we can write to the customer in Telegram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TelegramReach {
+    /// Their private chat with the bot.
+    Chat(i64),
+    /// They use the web only: there is no chat to write to.
+    NoChat,
+    /// Telegram told us they blocked the bot (or the chat is gone) at this time; the bot
+    /// gateway clears the mark when they write again.
+    Unreachable { chat_id: i64, since: DateTime<Utc> },
+}
+
+#[derive(sqlx::FromRow)]
+struct RecipientRow {
+    customer_id: Uuid,
+    language: String,
+    telegram_chat_id: Option<i64>,
+    telegram_unreachable_at: Option<DateTime<Utc>>,
+}
+
+impl From<RecipientRow> for Recipient {
+    fn from(row: RecipientRow) -> Recipient {
+        let reach = match (row.telegram_chat_id, row.telegram_unreachable_at) {
+            (None, _) => TelegramReach::NoChat,
+            (Some(chat_id), Some(since)) => TelegramReach::Unreachable { chat_id, since },
+            (Some(chat_id), None) => TelegramReach::Chat(chat_id),
+        };
+        Recipient {
+            customer_id: row.customer_id,
+            language: row.language,
+            reach,
+        }
+    }
+}
+
+/// Lookups of order customers.
+#[derive(Debug, Clone)]
+pub struct Recipients {
+    pool: MySqlPool,
+}
+
+impl Recipients {
+    pub fn new(pool: MySqlPool) -> Recipients {
+        Recipients { pool }
+    }
+
+    /// The customer of `order_id`, or `None` if the order is not in the database (yet).
+    pub async fn of_order(&self, order_id: Uuid) -> Result<Option<Recipient>, sqlx::Error> {
+        let row: Option<RecipientRow> = sqlx::query_as(
+            "SELECT c.id AS customer_id, c.language, c.telegram_chat_id, c.telegram_unreachable_at \
+             FROM orders o JOIN customers c ON c.id = o.customer_id \
+             WHERE o.id = ?",
+        )
+        .bind(order_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(Recipient::from))
+    }
+
+    /// Records that Telegram refuses messages to the customer's chat, so later notices skip
+    /// it instead of asking Telegram again. Only the chat that refused is marked: if the
+    /// customer has linked another chat meanwhile, that one stays reachable.
+    pub async fn mark_unreachable(
+        &self,
+        customer_id: Uuid,
+        chat_id: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE customers \
+             SET telegram_unreachable_at = UTC_TIMESTAMP(6), updated_at = UTC_TIMESTAMP(6) \
+             WHERE id = ? AND telegram_chat_id = ?",
+        )
+        .bind(customer_id)
+        .bind(chat_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(chat: Option<i64>, unreachable: Option<DateTime<Utc>>) -> RecipientRow {
+        RecipientRow {
+            customer_id: Uuid::nil(),
+            language: "en".into(),
+            telegram_chat_id: chat,
+            telegram_unreachable_at: unreachable,
+        }
+    }
+
+    #[test]
+    fn reach_follows_the_chat_and_the_unreachable_mark() {
+        let now = Utc::now();
+        assert_eq!(
+            Recipient::from(row(Some(7), None)).reach,
+            TelegramReach::Chat(7)
+        );
+        assert_eq!(
+            Recipient::from(row(None, None)).reach,
+            TelegramReach::NoChat
+        );
+        assert_eq!(
+            Recipient::from(row(None, Some(now))).reach,
+            TelegramReach::NoChat
+        );
+        assert_eq!(
+            Recipient::from(row(Some(7), Some(now))).reach,
+            TelegramReach::Unreachable {
+                chat_id: 7,
+                since: now
+            }
+        );
+    }
+}

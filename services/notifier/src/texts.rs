@@ -1,0 +1,197 @@
+//! The words of every push, in the customer's language, cut to fit Telegram's text limit.
+//!
+//! Templates live in `locales/{uk,en}.toml` under `[notify]` and hold only our own words;
+//! text that came from outside (a reason staff typed, a file name a customer chose) is
+//! appended or inserted after the template is filled, so it can never be taken for a
+//! placeholder.
+
+use bureau_platform::texts::Catalog;
+use proto_events::OrderStatus;
+
+/// Telegram refuses message texts longer than this. Telegram counts in UTF-16 code units,
+/// which are never fewer than characters, so measuring in them is always safe.
+pub const TELEGRAM_TEXT_LIMIT: usize = 4096;
+
+/// A file name longer than this is shortened in messages: it is shown, never used.
+const FILE_NAME_SHOWN: usize = 200;
+
+const ELLIPSIS: char = '…';
+
+/// The notifier's texts: the shared catalogue (status names) plus `locales/`.
+#[derive(Debug, Clone)]
+pub struct Texts {
+    catalog: Catalog,
+}
+
+impl Texts {
+    pub fn new() -> Texts {
+        Texts {
+            catalog: Catalog::new(&[
+                ("uk", include_str!("../locales/uk.toml")),
+                ("en", include_str!("../locales/en.toml")),
+            ]),
+        }
+    }
+
+    /// "Order №{number}: {status}", then "Reason: {reason}" on a second line when staff
+    /// gave one. The reason is shortened so the whole text fits.
+    pub fn status_changed(
+        &self,
+        language: &str,
+        order_number: &str,
+        status: OrderStatus,
+        reason: Option<&str>,
+    ) -> String {
+        let status_words = self.catalog.status(language, status);
+        // The status (our own words) is filled first, the number from the event last, so
+        // nothing inside the number is ever read as a placeholder.
+        let headline = self.catalog.format(
+            language,
+            "notify.status_changed",
+            &[("status", &status_words), ("number", order_number)],
+        );
+        match reason.map(str::trim).filter(|r| !r.is_empty()) {
+            None => shorten(&headline, TELEGRAM_TEXT_LIMIT),
+            Some(reason) => {
+                let label = self.catalog.text(language, "notify.reason");
+                with_detail(&format!("{headline}\n{label} "), reason)
+            }
+        }
+    }
+
+    /// "File «{name}» was not accepted: {reason}", shortened to fit.
+    pub fn file_rejected(&self, language: &str, file_name: &str, reason: &str) -> String {
+        let name = shorten(file_name.trim(), FILE_NAME_SHOWN);
+        let prefix = self
+            .catalog
+            .format(language, "notify.file_rejected", &[("name", &name)]);
+        with_detail(&format!("{prefix} "), reason.trim())
+    }
+
+    /// The label of the button that opens the order in the bot.
+    pub fn open_order(&self, language: &str) -> String {
+        self.catalog.text(language, "notify.open_order")
+    }
+}
+
+/// `head` followed by as much of `detail` as fits in a Telegram message.
+fn with_detail(head: &str, detail: &str) -> String {
+    let room = TELEGRAM_TEXT_LIMIT.saturating_sub(utf16_len(head));
+    shorten(
+        &format!("{head}{}", shorten(detail, room)),
+        TELEGRAM_TEXT_LIMIT,
+    )
+}
+
+/// `text` if it is at most `max` UTF-16 units long, else its start and an ellipsis, `max`
+/// units in all.
+fn shorten(text: &str, max: usize) -> String {
+    if utf16_len(text) <= max {
+        return text.to_owned();
+    }
+    let Some(budget) = max.checked_sub(ELLIPSIS.len_utf16()) else {
+        return String::new();
+    };
+    let mut used = 0;
+    let mut kept: String = text
+        .chars()
+        .take_while(|c| {
+            used += c.len_utf16();
+            used <= budget
+        })
+        .collect();
+    kept.push(ELLIPSIS);
+    kept
+}
+
+fn utf16_len(text: &str) -> usize {
+    text.encode_utf16().count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_text_exists_in_both_languages() {
+        let missing = Texts::new().catalog.missing_keys();
+        assert!(missing.is_empty(), "{missing:?}");
+    }
+
+    #[test]
+    fn status_change_reads_in_the_customer_language() {
+        let texts = Texts::new();
+        assert_eq!(
+            texts.status_changed("en", "48213097", OrderStatus::Ready, None),
+            "Order №48213097: Ready"
+        );
+        assert_eq!(
+            texts.status_changed(
+                "uk",
+                "48213097",
+                OrderStatus::Rejected,
+                Some(" out of paper ")
+            ),
+            "Замовлення №48213097: Відхилено\nПричина: out of paper"
+        );
+        // An unknown language falls back to Ukrainian; a blank reason is no reason.
+        assert_eq!(
+            texts.status_changed("de", "48213097", OrderStatus::InProgress, Some("  ")),
+            "Замовлення №48213097: В роботі"
+        );
+    }
+
+    #[test]
+    fn file_refusal_names_the_file_and_the_reason() {
+        let texts = Texts::new();
+        assert_eq!(
+            texts.file_rejected("en", "scan.pdf", "The file is empty."),
+            "File «scan.pdf» was not accepted: The file is empty."
+        );
+        assert_eq!(
+            texts.file_rejected("uk", "scan.pdf", "The file is empty."),
+            "Файл «scan.pdf» не прийнято: The file is empty."
+        );
+        assert_eq!(texts.open_order("en"), "Open order");
+    }
+
+    #[test]
+    fn text_from_outside_is_never_read_as_a_placeholder() {
+        let texts = Texts::new();
+        assert_eq!(
+            texts.status_changed("en", "{status}", OrderStatus::Ready, Some("{number}")),
+            "Order №{status}: Ready\nReason: {number}"
+        );
+        assert_eq!(
+            texts.file_rejected("en", "{name}.pdf", "{reason}"),
+            "File «{name}.pdf» was not accepted: {reason}"
+        );
+    }
+
+    #[test]
+    fn a_long_reason_is_shortened_to_fit_telegram() {
+        let texts = Texts::new();
+        // Astral characters take two UTF-16 units each: the limit must count those.
+        let reason = "😀".repeat(5000);
+        let text = texts.status_changed("en", "48213097", OrderStatus::Rejected, Some(&reason));
+        assert!(utf16_len(&text) <= TELEGRAM_TEXT_LIMIT);
+        assert!(
+            utf16_len(&text) >= TELEGRAM_TEXT_LIMIT - 1,
+            "the reason fills the room"
+        );
+        assert!(text.starts_with("Order №48213097: Rejected\nReason: 😀"));
+        assert!(text.ends_with('…'));
+
+        let text = texts.file_rejected("uk", &"n".repeat(1000), &"r".repeat(9000));
+        assert_eq!(utf16_len(&text), TELEGRAM_TEXT_LIMIT);
+        assert!(text.contains(&format!("«{}…»", "n".repeat(FILE_NAME_SHOWN - 1))));
+    }
+
+    #[test]
+    fn shortening_keeps_short_texts_and_cuts_on_character_boundaries() {
+        assert_eq!(shorten("abc", 3), "abc");
+        assert_eq!(shorten("abcd", 3), "ab…");
+        assert_eq!(shorten("a😀b", 3), "a…");
+        assert_eq!(shorten("abc", 0), "");
+    }
+}

@@ -1,0 +1,479 @@
+//! The notifier against real parts: a fresh MariaDB database, a fresh RabbitMQ namespace
+//! and the Telegram Bot API double. Rows are inserted directly (the persistence worker's
+//! job), events published on the bus, and what customers receive read at the double.
+//!
+//! The consumer runs with concurrency 1, so the queue is handled in publish order: to show
+//! that an event was handled without sending anything, a test publishes a "marker" event
+//! for another customer after it and waits for the marker's message.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use bureau_platform::service::Running;
+use bureau_platform::settings::find_config_dir;
+use bureau_platform::{Secret, Settings, database};
+use chrono::Utc;
+use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
+use proto_events::bus::{EventBus, dead_letters};
+use proto_events::topology::Consumer;
+use proto_events::{Actor, Envelope, FileRejected, OrderStatus, OrderStatusChanged};
+use sqlx::{AssertSqlSafe, MySqlPool};
+use telegram_double::{DoubleConfig, Fault, SentMessage, TelegramDouble};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// One notifier with its own database, namespace and Telegram double.
+struct Harness {
+    double: TelegramDouble,
+    pool: MySqlPool,
+    admin: MySqlPool,
+    database: String,
+    bus: Arc<EventBus>,
+    shutdown: CancellationToken,
+    running: Running,
+    /// The next status version a marker event announces.
+    marker_version: AtomicU32,
+}
+
+/// A customer with an order, as the persistence worker would have written them.
+#[derive(Debug, Clone)]
+struct Seeded {
+    order_id: Uuid,
+    order_number: String,
+    customer_id: Uuid,
+    chat_id: Option<i64>,
+}
+
+impl Harness {
+    async fn start() -> anyhow::Result<Harness> {
+        let double = TelegramDouble::start(DoubleConfig::default()).await?;
+        let suffix = Uuid::new_v4().simple().to_string();
+        let database = format!("bureau_test_{suffix}");
+        let admin = MySqlPool::connect("mysql://root@127.0.0.1:3306").await?;
+        // The name is ours: "bureau_test_" and 32 hex digits.
+        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE `{database}`")))
+            .execute(&admin)
+            .await?;
+
+        let config_dir =
+            find_config_dir(Path::new(env!("CARGO_MANIFEST_DIR"))).context("config/")?;
+        let mut settings = Settings::load_from(&config_dir)?;
+        settings.database.url = Secret::new(format!("mysql://root@127.0.0.1:3306/{database}"));
+        settings.database.run_migrations = false;
+        settings.broker.url = Secret::new("amqp://guest:guest@127.0.0.1:5672/%2f");
+        settings.broker.namespace = format!("t{suffix}");
+        settings.broker.retry_delays_ms = vec![200, 500];
+        settings.broker.max_attempts = 20;
+        settings.telegram.api_url = double.api_url();
+        settings.telegram.token = Secret::new(double.token());
+        settings.notifier.listen = "127.0.0.1:0".parse()?;
+        settings.notifier.concurrency = 1;
+
+        let pool = database::pool(&settings.database)?;
+        database::migrate(&pool).await?;
+        let bus = bureau_platform::bus::event_bus(&settings.broker, "notifier-test");
+        bus.connect().await?;
+        let shutdown = CancellationToken::new();
+        let running = notifier::start(settings, shutdown.clone()).await?;
+        Ok(Harness {
+            double,
+            pool,
+            admin,
+            database,
+            bus,
+            shutdown,
+            running,
+            marker_version: AtomicU32::new(2),
+        })
+    }
+
+    /// A customer (in Telegram chat `chat_id`, or web-only) with an order at version 1.
+    async fn seed(&self, language: &str, chat_id: Option<i64>) -> anyhow::Result<Seeded> {
+        let order = Seeded {
+            order_id: Uuid::now_v7(),
+            order_number: proto_events::order_number::generate(),
+            customer_id: Uuid::now_v7(),
+            chat_id,
+        };
+        if let Some(chat_id) = chat_id {
+            self.double.user(chat_id);
+        }
+        sqlx::query(
+            "INSERT INTO customers (id, display_name, language, telegram_user_id, telegram_chat_id, created_at, updated_at) \
+             VALUES (?, 'Test Customer', ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
+        )
+        .bind(order.customer_id)
+        .bind(language)
+        .bind(chat_id)
+        .bind(chat_id)
+        .execute(&self.pool)
+        .await?;
+        self.insert_order(&order).await?;
+        Ok(order)
+    }
+
+    async fn insert_order(&self, order: &Seeded) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO orders (id, order_number, customer_id, channel, body, status, status_version, expected_files, created_at, updated_at) \
+             VALUES (?, ?, ?, 'telegram', 'Translate my diploma', 'awaiting_confirmation', 1, 0, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
+        )
+        .bind(order.order_id)
+        .bind(&order.order_number)
+        .bind(order.customer_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn publish(&self, envelope: &Envelope) -> anyhow::Result<()> {
+        Ok(self.bus.publish(envelope).await?)
+    }
+
+    /// Publishes a status change of `order` and returns the event.
+    async fn change_status(
+        &self,
+        order: &Seeded,
+        to: OrderStatus,
+        version: u32,
+        reason: Option<&str>,
+    ) -> anyhow::Result<Envelope> {
+        let change = OrderStatusChanged {
+            order_id: order.order_id,
+            order_number: order.order_number.clone(),
+            from: OrderStatus::AwaitingConfirmation,
+            to,
+            version,
+            reason: reason.map(str::to_owned),
+            actor: Actor::Staff {
+                account_id: Uuid::now_v7(),
+            },
+            changed_at: Utc::now(),
+        };
+        let envelope = Envelope::new("test", order.order_id, change);
+        self.publish(&envelope).await?;
+        Ok(envelope)
+    }
+
+    /// Waits for a message in `order`'s chat whose text is exactly `text`.
+    async fn expect_text(&self, order: &Seeded, text: &str) -> anyhow::Result<SentMessage> {
+        let chat_id = order.chat_id.context("a Telegram customer")?;
+        self.double
+            .wait_for_message(chat_id, WAIT, |m| m.text.as_deref() == Some(text))
+            .await
+    }
+
+    /// Waits until every event published before this call has been handled (see the
+    /// module comment): publishes a status change of `marker`'s order and waits for it.
+    async fn drain(&self, marker: &Seeded) -> anyhow::Result<()> {
+        let chat_id = marker.chat_id.context("a Telegram marker customer")?;
+        let last_before = self
+            .double
+            .messages_to(chat_id)
+            .last()
+            .map_or(0, |m| m.message_id);
+        // Each drain announces a newer version, or the journal would skip it as stale.
+        let version = self.marker_version.fetch_add(1, Ordering::SeqCst);
+        self.change_status(marker, OrderStatus::Accepted, version, None)
+            .await?;
+        self.double
+            .wait_for_message(chat_id, WAIT, |m| m.message_id > last_before)
+            .await?;
+        Ok(())
+    }
+
+    async fn texts_in(&self, order: &Seeded) -> Vec<String> {
+        let chat_id = order.chat_id.unwrap_or_default();
+        self.double
+            .messages_to(chat_id)
+            .into_iter()
+            .filter_map(|m| m.text)
+            .collect()
+    }
+
+    async fn journal_versions(&self, order: &Seeded) -> anyhow::Result<Vec<Option<u32>>> {
+        Ok(sqlx::query_scalar(
+            "SELECT status_version FROM notifications_sent WHERE order_id = ? ORDER BY sent_at",
+        )
+        .bind(order.order_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Waits until the journal holds exactly these status versions for `order`: the record
+    /// is written just after Telegram accepts, so it may trail the message at the double.
+    async fn expect_journal(&self, order: &Seeded, versions: &[Option<u32>]) -> anyhow::Result<()> {
+        let recorded = eventually("the journal records what was sent", || async {
+            Ok(self.journal_versions(order).await? == versions)
+        })
+        .await;
+        match recorded {
+            Ok(()) => Ok(()),
+            Err(error) => Err(error.context(format!(
+                "expected {versions:?}, journal holds {:?}",
+                self.journal_versions(order).await?
+            ))),
+        }
+    }
+
+    /// Stops the notifier (it must stop promptly), checks nothing was dead-lettered, and
+    /// removes the database and the namespace.
+    async fn finish(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        tokio::time::timeout(WAIT, self.running.stopped())
+            .await
+            .context("the notifier did not stop in time")??;
+        let dead = dead_letters::list(&self.bus, Consumer::Notifier, 10).await?;
+        let reasons: Vec<_> = dead.iter().map(|d| d.error.clone()).collect();
+        anyhow::ensure!(dead.is_empty(), "dead-lettered: {reasons:?}");
+
+        let channel = self.bus.open_channel().await?;
+        for queue in self.bus.topology().all_queues() {
+            channel
+                .queue_delete(queue.into(), QueueDeleteOptions::default())
+                .await?;
+        }
+        for exchange in [
+            self.bus.topology().events_exchange(),
+            self.bus.topology().dead_letter_exchange(),
+        ] {
+            channel
+                .exchange_delete(exchange.into(), ExchangeDeleteOptions::default())
+                .await?;
+        }
+        self.bus.close().await;
+        self.pool.close().await;
+        sqlx::query(AssertSqlSafe(format!("DROP DATABASE `{}`", self.database)))
+            .execute(&self.admin)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Polls `check` until it holds or `WAIT` passes.
+async fn eventually<F, Fut>(what: &str, check: F) -> anyhow::Result<()>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = anyhow::Result<bool>>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !check().await? {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within {WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn status_changes_reach_the_customer_once_and_in_order() -> anyhow::Result<()> {
+    let harness = Harness::start().await?;
+    let order = harness.seed("en", Some(4001)).await?;
+
+    let ready = reqwest::get(format!("http://{}/readyz", harness.running.http_addr)).await?;
+    assert_eq!(ready.status(), 200, "{}", ready.text().await?);
+
+    harness
+        .change_status(&order, OrderStatus::Accepted, 2, None)
+        .await?;
+    let accepted = harness
+        .expect_text(&order, &format!("Order №{}: Accepted", order.order_number))
+        .await?;
+    assert_eq!(
+        accepted.inline_buttons(),
+        vec![(
+            "Open order".to_owned(),
+            format!("order:{}", order.order_id.simple())
+        )]
+    );
+
+    let in_progress = harness
+        .change_status(&order, OrderStatus::InProgress, 3, None)
+        .await?;
+    harness
+        .expect_text(
+            &order,
+            &format!("Order №{}: In progress", order.order_number),
+        )
+        .await?;
+
+    // A redelivery of version 3 and a late version 2 are both dropped; version 4 is sent.
+    harness.publish(&in_progress).await?;
+    harness
+        .change_status(&order, OrderStatus::Accepted, 2, None)
+        .await?;
+    harness
+        .change_status(
+            &order,
+            OrderStatus::Ready,
+            4,
+            Some("Pick it up at the front desk"),
+        )
+        .await?;
+    let ready_text = format!(
+        "Order №{}: Ready\nReason: Pick it up at the front desk",
+        order.order_number
+    );
+    harness.expect_text(&order, &ready_text).await?;
+
+    assert_eq!(
+        harness.texts_in(&order).await,
+        vec![
+            format!("Order №{}: Accepted", order.order_number),
+            format!("Order №{}: In progress", order.order_number),
+            ready_text,
+        ]
+    );
+    harness
+        .expect_journal(&order, &[Some(2), Some(3), Some(4)])
+        .await?;
+    harness.finish().await
+}
+
+#[tokio::test]
+async fn ukrainian_customer_hears_of_a_refused_file_and_a_long_reason_fits() -> anyhow::Result<()> {
+    let harness = Harness::start().await?;
+    let order = harness.seed("uk", Some(4002)).await?;
+
+    let rejection = FileRejected {
+        order_id: order.order_id,
+        file_id: Uuid::now_v7(),
+        original_name: "scan.pdf".into(),
+        code: "empty".into(),
+        reason: "The file is empty.".into(),
+    };
+    let envelope = Envelope::new("test", order.order_id, rejection);
+    harness.publish(&envelope).await?;
+    harness
+        .expect_text(&order, "Файл «scan.pdf» не прийнято: The file is empty.")
+        .await?;
+    // Redelivered: not sent again (the status change after it proves it was handled).
+    harness.publish(&envelope).await?;
+
+    let reason = "ї".repeat(6000);
+    harness
+        .change_status(&order, OrderStatus::Rejected, 2, Some(&reason))
+        .await?;
+    let chat_id = order.chat_id.context("a Telegram customer")?;
+    let rejected = harness
+        .double
+        .wait_for_message(chat_id, WAIT, |m| m.body().contains("Відхилено"))
+        .await?;
+    let text = rejected.text.clone().context("a text message")?;
+    assert!(text.starts_with(&format!(
+        "Замовлення №{}: Відхилено\nПричина: їїї",
+        order.order_number
+    )));
+    assert_eq!(text.chars().count(), 4096);
+    assert!(text.ends_with('…'));
+    assert_eq!(rejected.inline_buttons()[0].0, "Відкрити замовлення");
+
+    assert_eq!(harness.texts_in(&order).await.len(), 2);
+    harness.expect_journal(&order, &[None, Some(2)]).await?;
+    harness.finish().await
+}
+
+#[tokio::test]
+async fn an_order_not_yet_recorded_is_retried_until_it_is() -> anyhow::Result<()> {
+    let harness = Harness::start().await?;
+    let marker = harness.seed("en", Some(4100)).await?;
+    let customer_only = harness.seed("en", Some(4003)).await?;
+    let order = Seeded {
+        order_id: Uuid::now_v7(),
+        ..customer_only.clone()
+    };
+
+    harness
+        .change_status(&order, OrderStatus::Accepted, 2, None)
+        .await?;
+    harness.drain(&marker).await?;
+    assert!(
+        harness.texts_in(&order).await.is_empty(),
+        "nothing to send before the order exists"
+    );
+
+    harness.insert_order(&order).await?;
+    harness
+        .expect_text(&order, &format!("Order №{}: Accepted", order.order_number))
+        .await?;
+    harness.finish().await
+}
+
+#[tokio::test]
+async fn blocked_and_web_only_customers_get_nothing_and_nothing_is_dead_lettered()
+-> anyhow::Result<()> {
+    let harness = Harness::start().await?;
+    let marker = harness.seed("en", Some(4100)).await?;
+    let blocked = harness.seed("en", Some(4004)).await?;
+    let web_only = harness.seed("en", None).await?;
+    harness.double.user(4004).block_bot();
+
+    harness
+        .change_status(&blocked, OrderStatus::Accepted, 2, None)
+        .await?;
+    eventually("the blocked chat is marked unreachable", || async {
+        let marked: Option<Option<chrono::DateTime<Utc>>> =
+            sqlx::query_scalar("SELECT telegram_unreachable_at FROM customers WHERE id = ?")
+                .bind(blocked.customer_id)
+                .fetch_optional(&harness.pool)
+                .await?;
+        Ok(marked.flatten().is_some())
+    })
+    .await?;
+    assert_eq!(harness.double.stats().forbidden, 1);
+
+    // Marked: the next change is skipped without asking Telegram.
+    harness
+        .change_status(&blocked, OrderStatus::InProgress, 3, None)
+        .await?;
+    harness
+        .change_status(&web_only, OrderStatus::Accepted, 2, None)
+        .await?;
+    harness.drain(&marker).await?;
+    assert_eq!(harness.double.stats().forbidden, 1);
+    assert!(harness.journal_versions(&blocked).await?.is_empty());
+    assert!(harness.journal_versions(&web_only).await?.is_empty());
+    harness.finish().await
+}
+
+#[tokio::test]
+async fn telegram_flood_control_and_server_errors_are_waited_out() -> anyhow::Result<()> {
+    let harness = Harness::start().await?;
+    let order = harness.seed("en", Some(4005)).await?;
+
+    // A 429: the sender waits retry_after and sends again within the same delivery.
+    harness.double.set_fault(Fault::TooManyRequests {
+        remaining: 1,
+        retry_after: 1,
+    });
+    harness
+        .change_status(&order, OrderStatus::Accepted, 2, None)
+        .await?;
+    harness
+        .expect_text(&order, &format!("Order №{}: Accepted", order.order_number))
+        .await?;
+    assert_eq!(harness.double.stats().too_many_requests, 1);
+
+    // A 502: the event goes back to the bus and succeeds on a later delivery.
+    harness
+        .double
+        .set_fault(Fault::ServerError { remaining: 1 });
+    harness
+        .change_status(&order, OrderStatus::InProgress, 3, None)
+        .await?;
+    harness
+        .expect_text(
+            &order,
+            &format!("Order №{}: In progress", order.order_number),
+        )
+        .await?;
+    assert_eq!(harness.double.stats().server_errors, 1);
+    assert_eq!(harness.texts_in(&order).await.len(), 2);
+    harness.finish().await
+}
