@@ -1,0 +1,105 @@
+//! The bot gateway: Telegram customers' way in.
+//!
+//! A teloxide dispatcher runs the conversation (see [`handlers`]): customers describe an
+//! order, attach documents and photos, and confirm; the gateway then publishes
+//! `OrderCreated` and one `FileReceived` per file to RabbitMQ and, once the broker has
+//! confirmed them, gives the customer the order number. File bytes stay in Telegram: the
+//! events carry Telegram's file ids for the storage worker. Conversations live in MySQL
+//! (`bot_dialogues`), so they survive restarts and are shared by replicas.
+//!
+//! Updates arrive by long polling (one instance) or by webhook on this service's own HTTP
+//! listener (any number of replicas), next to `/healthz` and `/readyz`.
+
+mod attachments;
+mod draft_buttons;
+mod handlers;
+mod menu;
+mod order_lookup;
+mod publish;
+mod runner;
+mod storage;
+mod telegram;
+mod webhook;
+
+// Public so tests (here and end-to-end) match the bot's words and limits, not copies of them.
+pub mod dialogue;
+pub mod texts;
+
+use std::sync::Arc;
+
+use axum::Router;
+use bureau_platform::service::Running;
+use bureau_platform::{Settings, bus, database, health};
+use futures::FutureExt;
+use proto_events::bus::EventBus;
+use sqlx::MySqlPool;
+use teloxide::dptree;
+use teloxide::dptree::di::DependencyMap;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::attachments::DownloadLimit;
+use crate::order_lookup::OrderLookup;
+use crate::runner::BotRunner;
+use crate::storage::MySqlStorage;
+use crate::telegram::{Delivery, TelegramConfig};
+use crate::texts::Texts;
+
+pub const SERVICE: &str = "bot-gateway";
+
+/// Starts the gateway and returns once its HTTP listener is bound; the bot connects to
+/// Telegram, MySQL and RabbitMQ in the background, retrying until they answer. When
+/// `shutdown` fires it stops taking updates, finishes those in flight, and `task` ends.
+pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Running> {
+    let telegram = TelegramConfig::from_settings(&settings.telegram)?;
+    let pool = database::pool(&settings.database)?;
+    let bus = bus::event_bus(&settings.broker, SERVICE);
+    let texts = Arc::new(Texts::load());
+    let limit = DownloadLimit::new(settings.telegram.max_download_bytes);
+
+    let runner = BotRunner {
+        bot: telegram.bot(),
+        dependencies: dependencies(pool.clone(), bus.clone(), texts.clone(), limit),
+        texts,
+        migrate: settings.database.run_migrations.then(|| pool.clone()),
+        shutdown: shutdown.clone(),
+    };
+    let (bot_routes, bot_task) = match telegram.delivery {
+        Delivery::Polling => (Router::new(), runner.poll().boxed()),
+        Delivery::Webhook(setup) => {
+            let (updates, routes) = webhook::receiver(&setup, settings.bot_gateway.listen);
+            (routes, runner.serve_webhook(setup, updates).boxed())
+        }
+    };
+
+    let readiness = health::Readiness::new().broker(bus.clone()).database(pool.clone());
+    let app = health::router(readiness).merge(bot_routes);
+    let listener = TcpListener::bind(settings.bot_gateway.listen).await?;
+    let http_addr = listener.local_addr()?;
+    // Stops with the service, or alone if the bot gives up, so that the service ends and its
+    // supervisor notices instead of a gateway that answers /healthz but no customer.
+    let http_stop = shutdown.child_token();
+    let http = tokio::spawn(health::serve(listener, app, http_stop.clone()));
+    tracing::info!(%http_addr, "bot gateway listening");
+
+    let task = tokio::spawn(async move {
+        let bot_outcome = bot_task.await;
+        if let Err(error) = &bot_outcome {
+            tracing::error!(%error, "the bot stopped");
+        }
+        // In webhook mode the bot's update stream ends only once this server has stopped.
+        http_stop.cancel();
+        let http_outcome = http.await;
+        bus.close().await;
+        pool.close().await;
+        bot_outcome?;
+        http_outcome??;
+        Ok(())
+    });
+    Ok(Running { http_addr, task })
+}
+
+/// What the handlers are given, by type (see [`handlers`]).
+pub(crate) fn dependencies(pool: MySqlPool, bus: Arc<EventBus>, texts: Arc<Texts>, limit: DownloadLimit) -> DependencyMap {
+    dptree::deps![MySqlStorage::new(pool.clone()), OrderLookup::new(pool), bus, texts, limit]
+}

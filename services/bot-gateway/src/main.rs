@@ -1,0 +1,11 @@
+//! The bot gateway binary: settings, telemetry, signals; the work is in the library.
+
+use bureau_platform::{Settings, shutdown, telemetry};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = Settings::load()?;
+    telemetry::init(bot_gateway::SERVICE, &settings.log);
+    let running = bot_gateway::start(settings, shutdown::on_signal()).await?;
+    running.stopped().await
+}

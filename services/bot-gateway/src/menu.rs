@@ -1,0 +1,69 @@
+//! The main menu: a reply keyboard under the input field, and recognizing its buttons when
+//! they come back as plain text.
+
+use teloxide::types::{KeyboardButton, KeyboardMarkup};
+
+use crate::dialogue::Language;
+use crate::texts::{Texts, key};
+
+/// A main-menu button the customer tapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MenuChoice {
+    NewOrder,
+    MyOrders,
+    Help,
+}
+
+impl MenuChoice {
+    const ALL: [(MenuChoice, &'static str); 3] = [
+        (MenuChoice::NewOrder, key::MENU_NEW_ORDER),
+        (MenuChoice::MyOrders, key::MENU_MY_ORDERS),
+        (MenuChoice::Help, key::MENU_HELP),
+    ];
+
+    /// The button whose label `text` is, in any language: the keyboard on the customer's
+    /// screen may have been drawn before their language was known.
+    pub fn recognize(texts: &Texts, text: &str) -> Option<MenuChoice> {
+        let text = text.trim();
+        MenuChoice::ALL
+            .into_iter()
+            .find(|(_, key)| texts.in_every_language(key).iter().any(|label| label == text))
+            .map(|(choice, _)| choice)
+    }
+}
+
+pub fn main_menu(texts: &Texts, language: Language) -> KeyboardMarkup {
+    let label = |key| KeyboardButton::new(texts.get(language, key));
+    KeyboardMarkup::new([
+        vec![label(key::MENU_NEW_ORDER)],
+        vec![label(key::MENU_MY_ORDERS), label(key::MENU_HELP)],
+    ])
+    .resize_keyboard()
+    .persistent()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_recognized_in_either_language() {
+        let texts = Texts::load();
+        for language in [Language::Uk, Language::En] {
+            for (choice, key) in MenuChoice::ALL {
+                let label = texts.get(language, key);
+                assert_eq!(MenuChoice::recognize(&texts, &label), Some(choice), "{label}");
+            }
+        }
+        assert_eq!(MenuChoice::recognize(&texts, "Please translate my diploma"), None);
+    }
+
+    #[test]
+    fn the_keyboard_shows_every_choice() {
+        let texts = Texts::load();
+        let keyboard = main_menu(&texts, Language::En);
+        let labels: Vec<&str> =
+            keyboard.keyboard.iter().flatten().map(|button| button.text.as_str()).collect();
+        assert_eq!(labels, ["📝 New order", "📋 My orders", "❓ Help"]);
+    }
+}

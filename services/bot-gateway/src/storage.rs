@@ -1,0 +1,98 @@
+//! Dialogue states in MySQL (`bot_dialogues`), as JSON, so a conversation survives a
+//! gateway restart and every replica behind the webhook sees the same one.
+//!
+//! Hand-written because teloxide 0.17 ships only in-memory, Redis, SQLite and Postgres
+//! storages (behind `redis-storage`, `sqlite-storage-*`, `postgres-storage-nativetls`);
+//! there is no MySQL one, and our state lives beside the orders in MySQL.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use serde::{Serialize, de::DeserializeOwned};
+use sqlx::{MySqlPool, Row};
+use teloxide::dispatching::dialogue::Storage;
+use teloxide::types::ChatId;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("dialogue storage unavailable: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The stored JSON is not a state this build understands (e.g. written by an older
+    /// release that had a different shape).
+    #[error("stored dialogue state does not parse: {0}")]
+    Unreadable(serde_json::Error),
+    #[error("dialogue state does not serialize: {0}")]
+    Unwritable(serde_json::Error),
+    #[error("no dialogue stored for chat {0}")]
+    NotFound(ChatId),
+}
+
+pub struct MySqlStorage {
+    pool: MySqlPool,
+}
+
+impl MySqlStorage {
+    pub fn new(pool: MySqlPool) -> Arc<MySqlStorage> {
+        Arc::new(MySqlStorage { pool })
+    }
+}
+
+impl<D> Storage<D> for MySqlStorage
+where
+    D: Serialize + DeserializeOwned + Send + 'static,
+{
+    type Error = StorageError;
+
+    /// Fails with [`StorageError::NotFound`] when there is nothing to remove, as the
+    /// `Storage` contract asks.
+    fn remove_dialogue(self: Arc<Self>, chat_id: ChatId) -> BoxFuture<'static, Result<(), StorageError>>
+    where
+        D: Send + 'static,
+    {
+        Box::pin(async move {
+            let removed = sqlx::query("DELETE FROM bot_dialogues WHERE chat_id = ?")
+                .bind(chat_id.0)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+            if removed == 0 {
+                return Err(StorageError::NotFound(chat_id));
+            }
+            Ok(())
+        })
+    }
+
+    fn update_dialogue(
+        self: Arc<Self>,
+        chat_id: ChatId,
+        dialogue: D,
+    ) -> BoxFuture<'static, Result<(), StorageError>>
+    where
+        D: Send + 'static,
+    {
+        Box::pin(async move {
+            let state = serde_json::to_string(&dialogue).map_err(StorageError::Unwritable)?;
+            sqlx::query(
+                "INSERT INTO bot_dialogues (chat_id, state, updated_at) VALUES (?, ?, UTC_TIMESTAMP(6))
+                 ON DUPLICATE KEY UPDATE state = VALUES(state), updated_at = VALUES(updated_at)",
+            )
+            .bind(chat_id.0)
+            .bind(state)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn get_dialogue(self: Arc<Self>, chat_id: ChatId) -> BoxFuture<'static, Result<Option<D>, StorageError>> {
+        Box::pin(async move {
+            let row = sqlx::query("SELECT state FROM bot_dialogues WHERE chat_id = ?")
+                .bind(chat_id.0)
+                .fetch_optional(&self.pool)
+                .await?;
+            let Some(row) = row else { return Ok(None) };
+            let state: String = row.try_get("state")?;
+            serde_json::from_str(&state).map(Some).map_err(StorageError::Unreadable)
+        })
+    }
+}

@@ -1,0 +1,123 @@
+//! The Telegram side as configured: the throttled bot pointed at the configured Bot API,
+//! and how updates reach us (long polling or a webhook). Checked before anything starts,
+//! so a bad setting stops the service at once instead of failing on the first update.
+
+use anyhow::{Context, bail, ensure};
+use bureau_platform::Secret;
+use bureau_platform::settings::{TelegramMode, TelegramSettings};
+use teloxide::Bot;
+use teloxide::adaptors::Throttle;
+use teloxide::adaptors::throttle::Limits;
+use teloxide::requests::RequesterExt;
+use url::Url;
+
+/// The bot every handler talks through: requests wait for Telegram's flood limits
+/// (1 message/s per chat, 30/s overall) instead of failing with 429.
+pub type GatewayBot = Throttle<Bot>;
+
+/// How Telegram hands us updates.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    /// One instance long-polls `getUpdates` (Telegram allows only one poller per token).
+    Polling,
+    /// Telegram POSTs to our `/telegram/webhook`; any number of replicas may serve it.
+    Webhook(WebhookSetup),
+}
+
+#[derive(Clone)]
+pub struct WebhookSetup {
+    /// The public URL Telegram posts to; it must reach `/telegram/webhook` on this service.
+    pub url: Url,
+    /// Telegram echoes it in `X-Telegram-Bot-Api-Secret-Token`; requests without it are refused.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for WebhookSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSetup").field("url", &self.url.as_str()).finish_non_exhaustive()
+    }
+}
+
+/// The validated Telegram settings.
+#[derive(Debug, Clone)]
+pub struct TelegramConfig {
+    api_url: Url,
+    token: Secret,
+    pub delivery: Delivery,
+}
+
+impl TelegramConfig {
+    pub fn from_settings(settings: &TelegramSettings) -> anyhow::Result<TelegramConfig> {
+        let api_url: Url =
+            settings.api_url.parse().with_context(|| format!("telegram.api_url {:?}", settings.api_url))?;
+        ensure!(!settings.token.is_empty(), "telegram.token is empty (set BUREAU__TELEGRAM__TOKEN)");
+        let delivery = match settings.mode {
+            TelegramMode::Polling => Delivery::Polling,
+            TelegramMode::Webhook => {
+                let url: Url = settings
+                    .webhook_url
+                    .parse()
+                    .with_context(|| format!("telegram.webhook_url {:?}", settings.webhook_url))?;
+                let secret = settings.webhook_secret.expose().to_owned();
+                check_webhook_secret(&secret)?;
+                Delivery::Webhook(WebhookSetup { url, secret })
+            }
+        };
+        Ok(TelegramConfig { api_url, token: settings.token.clone(), delivery })
+    }
+
+    /// The bot, throttled. Spawns the throttling worker, so it needs a Tokio runtime.
+    pub fn bot(&self) -> GatewayBot {
+        Bot::new(self.token.expose()).set_api_url(self.api_url.clone()).throttle(Limits::default())
+    }
+}
+
+/// Telegram's rule for secret tokens: 1-256 of `A-Z a-z 0-9 _ -`. An empty secret would
+/// leave the webhook open to anyone who finds its URL, so it is refused too.
+fn check_webhook_secret(secret: &str) -> anyhow::Result<()> {
+    if secret.is_empty() {
+        bail!("telegram.webhook_secret is empty; webhook mode needs one (BUREAU__TELEGRAM__WEBHOOK_SECRET)");
+    }
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    ensure!(
+        secret.len() <= 256 && secret.bytes().all(allowed),
+        "telegram.webhook_secret must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(mode: TelegramMode, secret: &str) -> TelegramSettings {
+        TelegramSettings {
+            api_url: "http://127.0.0.1:8999".into(),
+            token: Secret::new("123:abc"),
+            mode,
+            webhook_url: "https://bot.example.com/telegram/webhook".into(),
+            webhook_secret: Secret::new(secret),
+            max_download_bytes: 20 * 1024 * 1024,
+        }
+    }
+
+    #[test]
+    fn polling_needs_only_a_token() {
+        let config = TelegramConfig::from_settings(&settings(TelegramMode::Polling, "")).unwrap();
+        assert!(matches!(config.delivery, Delivery::Polling));
+        let mut no_token = settings(TelegramMode::Polling, "");
+        no_token.token = Secret::new("");
+        assert!(TelegramConfig::from_settings(&no_token).is_err());
+    }
+
+    #[test]
+    fn a_webhook_needs_a_valid_secret() {
+        let config = TelegramConfig::from_settings(&settings(TelegramMode::Webhook, "s3cret_-X")).unwrap();
+        let Delivery::Webhook(setup) = config.delivery else { panic!("webhook expected") };
+        assert_eq!(setup.url.path(), "/telegram/webhook");
+        assert!(!format!("{setup:?}").contains("s3cret"), "the secret is never logged");
+        for bad in ["", "has space", "ünicode", &"x".repeat(257)] {
+            assert!(TelegramConfig::from_settings(&settings(TelegramMode::Webhook, bad)).is_err(), "{bad}");
+        }
+    }
+}
