@@ -20,22 +20,18 @@ mod telegram;
 mod texts;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use bureau_platform::health::{self, Readiness};
 use bureau_platform::service::Running;
 use bureau_platform::{Settings, database};
 use proto_events::topology::Consumer;
-use sqlx::MySqlPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::handler::Notifier;
 use crate::telegram::{SendPolicy, TelegramSender};
 
-/// Pause between tries to bring the schema up to date while MySQL is away.
-const MIGRATION_RETRY: Duration = Duration::from_secs(2);
 
 /// Starts the notifier and returns at once: `/healthz` and `/readyz` (broker, database) on
 /// `settings.notifier.listen`, and a consumer with `settings.notifier.concurrency` handlers.
@@ -76,7 +72,7 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     let run_migrations = settings.database.run_migrations;
     let task = tokio::spawn(async move {
         if run_migrations {
-            migrate_when_reachable(&pool, &shutdown).await;
+            database::migrate_when_reachable(&pool, &shutdown).await;
         }
         bus.clone()
             .consume(Consumer::Notifier, notifier, concurrency, shutdown)
@@ -93,17 +89,3 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     Ok(Running { http_addr, task })
 }
 
-/// Applies the embedded migrations, retrying while MySQL is away; gives up at shutdown.
-/// Every service may run them: sqlx serializes runs with a database lock.
-async fn migrate_when_reachable(pool: &MySqlPool, shutdown: &CancellationToken) {
-    while !shutdown.is_cancelled() {
-        match database::migrate(pool).await {
-            Ok(()) => return,
-            Err(error) => tracing::warn!(%error, "cannot migrate the database yet; retrying"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(MIGRATION_RETRY) => {}
-            _ = shutdown.cancelled() => {}
-        }
-    }
-}

@@ -8,12 +8,10 @@ mod handler;
 mod records;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bureau_platform::service::Running;
 use bureau_platform::{Settings, bus, database, health};
 use proto_events::topology::Consumer;
-use sqlx::MySqlPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -31,7 +29,7 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
 
     let task = tokio::spawn(async move {
         if settings.database.run_migrations {
-            migrate_when_reachable(&pool, &shutdown).await;
+            database::migrate_when_reachable(&pool, &shutdown).await;
         }
         if !shutdown.is_cancelled() {
             let handler = Arc::new(PersistenceHandler::new(pool.clone()));
@@ -44,20 +42,4 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         Ok(())
     });
     Ok(Running { http_addr, task })
-}
-
-/// Applies migrations, retrying with backoff while MySQL is unreachable.
-async fn migrate_when_reachable(pool: &MySqlPool, shutdown: &CancellationToken) {
-    let mut delay = Duration::from_millis(250);
-    loop {
-        match database::migrate(pool).await {
-            Ok(()) => return,
-            Err(error) => tracing::warn!(%error, ?delay, "migrations not applied yet; retrying"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = shutdown.cancelled() => return,
-        }
-        delay = (delay * 2).min(Duration::from_secs(10));
-    }
 }

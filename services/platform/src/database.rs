@@ -26,3 +26,20 @@ pub async fn migrate(pool: &MySqlPool) -> Result<(), sqlx::migrate::MigrateError
 pub async fn ping(pool: &MySqlPool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
 }
+
+/// Applies migrations, retrying with backoff while MySQL is unreachable; gives up when
+/// `shutdown` fires. Every service may run them: sqlx serialises runs with a database lock.
+pub async fn migrate_when_reachable(pool: &MySqlPool, shutdown: &tokio_util::sync::CancellationToken) {
+    let mut delay = Duration::from_millis(250);
+    while !shutdown.is_cancelled() {
+        match migrate(pool).await {
+            Ok(()) => return,
+            Err(error) => tracing::warn!(%error, ?delay, "migrations not applied yet; retrying"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shutdown.cancelled() => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(10));
+    }
+}
