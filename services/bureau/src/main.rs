@@ -1,0 +1,45 @@
+//! `bureau`: the operator's command.
+//!
+//! - `bureau run`: every service as its own process on this machine (plus the Telegram
+//!   double when no bot token is configured), restarted if one dies, stopped together.
+//! - `bureau migrate`: applies the database schema.
+//! - `bureau staff add`: creates a staff account (admin, manager, executor).
+//! - `bureau dlq list|replay|purge`: inspects and replays a service's dead letters.
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "bureau", version, about = "Run and operate Bureau")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start every service as its own process and supervise them.
+    Run(commands::run::RunArgs),
+    /// Apply database migrations.
+    Migrate,
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    Staff(commands::staff::StaffCommand),
+    /// Inspect, replay or purge dead-lettered messages.
+    #[command(subcommand)]
+    Dlq(commands::dlq::DlqCommand),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = bureau_platform::Settings::load()?;
+    bureau_platform::telemetry::init("bureau", &settings.log);
+    match cli.command {
+        Command::Run(args) => commands::run::run(settings, args).await,
+        Command::Migrate => commands::migrate(&settings).await,
+        Command::Staff(command) => commands::staff::execute(&settings, command).await,
+        Command::Dlq(command) => commands::dlq::execute(&settings, command).await,
+    }
+}

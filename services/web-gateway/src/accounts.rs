@@ -1,0 +1,205 @@
+//! Web accounts: customers who register on the site and staff whom operators create.
+//!
+//! Accounts are not order events. Nothing else reacts to an account being created, and a
+//! registration must be refused at once when the email is taken, so this gateway writes
+//! `web_accounts` (and, for customers, the linked `customers` row) straight to MySQL instead
+//! of publishing to the broker. Orders placed from the account travel as events and find
+//! the customer through `customers.web_account_id`.
+//!
+//! Passwords are hashed with Argon2id (the crate's defaults follow OWASP's recommendation)
+//! on the blocking pool, so a burst of logins does not stall the request threads.
+
+use std::sync::LazyLock;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use chrono::Utc;
+use sqlx::MySqlPool;
+use uuid::Uuid;
+
+pub use crate::domain::Role;
+use crate::domain::{DisplayName, DisplayNameError, Email, EmailError, Password, WeakPassword};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(transparent)]
+    Email(#[from] EmailError),
+    #[error(transparent)]
+    Password(#[from] WeakPassword),
+    #[error(transparent)]
+    DisplayName(#[from] DisplayNameError),
+    #[error("An account with this email address already exists.")]
+    EmailTaken,
+    #[error("the account database failed: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("hashing the password failed: {0}")]
+    Hashing(String),
+}
+
+/// Who is signed in: what the session and the login answer carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: Uuid,
+    pub role: Role,
+    pub display_name: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Unknown email, wrong password or a deactivated account: deliberately one case, so
+    /// the answer does not tell which emails have accounts.
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    #[error("the account database failed: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("checking the password failed: {0}")]
+    Hashing(String),
+}
+
+/// Creates an account with `role`; a customer account also gets its `customers` row, in
+/// the same transaction, so an order can never arrive for a customer that does not exist.
+pub async fn create_account(
+    pool: &MySqlPool,
+    email: &str,
+    password: &str,
+    display_name: &str,
+    role: Role,
+) -> Result<Uuid, AccountError> {
+    let email = Email::parse(email)?;
+    let password = Password::parse(password, &email)?;
+    let display_name = DisplayName::parse(display_name)?;
+    let password_hash = hash_password(password).await?;
+
+    let account_id = Uuid::now_v7();
+    let now = Utc::now();
+    let mut transaction = pool.begin().await?;
+    let inserted = sqlx::query(
+        "INSERT INTO web_accounts (id, email, password_hash, display_name, role, active, created_at) \
+         VALUES (?, ?, ?, ?, ?, TRUE, ?)",
+    )
+    .bind(account_id)
+    .bind(email.as_str())
+    .bind(&password_hash)
+    .bind(display_name.as_str())
+    .bind(role.as_str())
+    .bind(now)
+    .execute(&mut *transaction)
+    .await;
+    match inserted {
+        Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+            return Err(AccountError::EmailTaken);
+        }
+        other => other?,
+    };
+    if role == Role::Customer {
+        sqlx::query(
+            "INSERT INTO customers (id, display_name, web_account_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(display_name.as_str())
+        .bind(account_id)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
+    }
+    transaction.commit().await?;
+    tracing::info!(%account_id, role = %role, "account created");
+    Ok(account_id)
+}
+
+/// The account behind an email and password, if they match an active account.
+pub async fn authenticate(
+    pool: &MySqlPool,
+    email: &str,
+    password: &str,
+) -> Result<Account, LoginError> {
+    let found: Option<(Uuid, String, String, String, bool)> = match Email::parse(email) {
+        Ok(email) => {
+            sqlx::query_as(
+                "SELECT id, password_hash, display_name, role, active FROM web_accounts WHERE email = ?",
+            )
+            .bind(email.as_str())
+            .fetch_optional(pool)
+            .await?
+        }
+        Err(_) => None,
+    };
+    let password = password.to_owned();
+    let Some((id, password_hash, display_name, role, active)) = found else {
+        // Spend the same time as a real check, so response times do not reveal which
+        // emails have accounts.
+        run_blocking(move || verify(&password, &DUMMY_HASH)).await?;
+        return Err(LoginError::InvalidCredentials);
+    };
+    let matches = run_blocking(move || verify(&password, &password_hash)).await?;
+    if !matches || !active {
+        return Err(LoginError::InvalidCredentials);
+    }
+    // The column is an ENUM of the roles we know, so this fails only on a schema from a
+    // newer build; such an account cannot be granted anything here.
+    let role = Role::parse(&role).map_err(|_| LoginError::InvalidCredentials)?;
+    Ok(Account {
+        id,
+        role,
+        display_name,
+    })
+}
+
+/// A valid hash of a random password, compared against when the email is unknown.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    let random_password: [u8; 32] = rand::random();
+    hash(&hex::encode(random_password)).unwrap_or_default()
+});
+
+async fn hash_password(password: Password) -> Result<String, AccountError> {
+    tokio::task::spawn_blocking(move || hash(password.expose()))
+        .await
+        .map_err(|e| AccountError::Hashing(e.to_string()))?
+        .map_err(AccountError::Hashing)
+}
+
+fn hash(password: &str) -> Result<String, String> {
+    let salt_bytes: [u8; 16] = rand::random();
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| e.to_string())?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Whether `password` matches the stored PHC string. A malformed stored hash is a mismatch,
+/// not an error: it can never match anything, and the login answer stays the same.
+fn verify(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+async fn run_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, LoginError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| LoginError::Hashing(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_and_are_salted() {
+        let first = hash("correct horse battery").unwrap();
+        let second = hash("correct horse battery").unwrap();
+        assert!(first.starts_with("$argon2id$"));
+        assert_ne!(first, second);
+        assert!(verify("correct horse battery", &first));
+        assert!(!verify("correct horse battery!", &first));
+        assert!(!verify("anything", "not a hash"));
+    }
+}

@@ -1,0 +1,80 @@
+//! The gateway's HTTP API: one module per resource, each with its own router, merged here
+//! under the shared layers (request ids, tracing).
+//!
+//! - `page`: `GET /`, the customer page;
+//! - `accounts`: `POST /api/accounts`, customer registration;
+//! - `session`: `POST`, `GET`, `DELETE /api/session`, log in, who am I, log out;
+//! - `orders`: `POST`, `GET /api/orders` and `GET /api/orders/{order_number}`, customers only;
+//! - `staff`: `GET /api/staff/orders` and `POST /api/staff/orders/{order_id}/status`, staff only.
+
+mod accounts;
+mod auth;
+mod error;
+mod extract;
+mod listing;
+mod order_form;
+mod orders;
+mod page;
+mod session;
+mod staff;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, Request, Response};
+use bureau_platform::Settings;
+use bureau_platform::object_store::ObjectStore;
+use proto_events::bus::EventBus;
+use sqlx::MySqlPool;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+
+pub use error::Error;
+
+/// What every handler may use.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: MySqlPool,
+    pub bus: Arc<EventBus>,
+    pub store: ObjectStore,
+    pub settings: Arc<Settings>,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Every API route, with its state.
+pub fn router(state: AppState) -> Router {
+    let max_upload_bytes = state.settings.web_gateway.max_upload_bytes;
+    Router::new()
+        .merge(page::router())
+        .merge(accounts::router())
+        .merge(session::router())
+        .merge(orders::router(max_upload_bytes))
+        .merge(staff::router())
+        .with_state(state)
+}
+
+/// Request ids (kept from the client's `x-request-id` or made up, and echoed back) and a
+/// tracing span per request carrying that id, so one request can be found in the logs.
+pub fn with_request_layers(app: Router) -> Router {
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request<_>| {
+            let request_id = request
+                .extensions()
+                .get::<RequestId>()
+                .and_then(|id| id.header_value().to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id)
+        })
+        .on_response(|response: &Response<_>, latency: Duration, _span: &Span| {
+            tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_millis() as u64, "answered");
+        });
+    // Layers wrap outside-in: the id is set first, so the span and the response both see it.
+    app.layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(trace)
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}

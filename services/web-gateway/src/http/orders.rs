@@ -1,0 +1,338 @@
+//! Customers' own orders: place one with files (`POST /api/orders`), list them
+//! (`GET /api/orders`), read one (`GET /api/orders/{order_number}`).
+//!
+//! Placing an order writes nothing to MySQL: the gateway stages the files, publishes the
+//! events and answers once the broker confirmed them; the persistence worker writes the
+//! rows. Reads come from MySQL, so an order accepted a moment ago may take a moment to
+//! show up in the list.
+//!
+//! `Idempotency-Key` is not supported yet: a client that retries after a lost answer may
+//! create the order twice.
+
+use axum::Router;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use proto_events::{OrderStatus, order_number};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::auth::Customer;
+use super::extract::Query;
+use super::listing::Listing;
+use super::order_form;
+use super::{AppState, Error};
+use crate::domain::Page;
+use crate::intake::{NewWebOrder, Staging};
+
+pub fn router(max_upload_bytes: u64) -> Router<AppState> {
+    // axum's default 2 MB body limit would cut every real upload short; the route reads up
+    // to the configured file limit plus the form's own overhead.
+    let body_limit =
+        usize::try_from(order_form::request_limit(max_upload_bytes)).unwrap_or(usize::MAX);
+    Router::new()
+        .route(
+            "/api/orders",
+            post(place_order)
+                .layer(DefaultBodyLimit::max(body_limit))
+                .get(list_orders),
+        )
+        .route("/api/orders/{order_number}", get(order_details))
+}
+
+#[derive(Serialize)]
+struct OrderAccepted {
+    order_id: Uuid,
+    order_number: String,
+    status: OrderStatus,
+    files: Vec<AcceptedFile>,
+}
+
+#[derive(Serialize)]
+struct AcceptedFile {
+    file_id: Uuid,
+    name: String,
+    size: u64,
+}
+
+async fn place_order(
+    State(state): State<AppState>,
+    Customer(customer): Customer,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<(StatusCode, axum::Json<OrderAccepted>), Error> {
+    let max_upload_bytes = state.settings.web_gateway.max_upload_bytes;
+    order_form::refuse_oversized(&headers, max_upload_bytes)?;
+    let mut multipart = multipart?;
+
+    let order_id = Uuid::now_v7();
+    let mut staging = Staging::new(state.store.clone());
+    let form = match order_form::read(
+        &mut multipart,
+        order_id,
+        &state.store,
+        max_upload_bytes,
+        &mut staging,
+    )
+    .await
+    {
+        Ok(form) => form,
+        Err(error) => {
+            staging.discard().await;
+            return Err(error);
+        }
+    };
+    if form.text.is_empty() && form.files.is_empty() {
+        return Err(Error::unprocessable(
+            "empty_order",
+            "Describe the order or attach at least one file.",
+        ));
+    }
+
+    let order = NewWebOrder {
+        order_id,
+        order_number: order_number::generate(),
+        account_id: customer.id,
+        text: form.text,
+        service_code: form.service_code,
+        files: form.files,
+        created_at: Utc::now(),
+    };
+    // If the connection drops after the broker stored the batch but before its confirm
+    // arrived, this deletes files of an order that does exist; the storage worker then
+    // reports them missing and the customer sees that on the order. Rare, and visible.
+    if let Err(error) = state.bus.publish_all(&order.events()).await {
+        staging.discard().await;
+        return Err(error.into());
+    }
+    staging.hand_over();
+    tracing::info!(%order_id, order_number = %order.order_number, files = order.files.len(), "order accepted");
+
+    let files = order
+        .files
+        .into_iter()
+        .map(|file| AcceptedFile {
+            file_id: file.file_id,
+            name: file.name.into_string(),
+            size: file.size,
+        })
+        .collect();
+    let accepted = OrderAccepted {
+        order_id,
+        order_number: order.order_number,
+        status: OrderStatus::AwaitingConfirmation,
+        files,
+    };
+    Ok((StatusCode::CREATED, axum::Json(accepted)))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    page: Option<String>,
+}
+
+/// Characters of the description shown in lists.
+const EXCERPT_CHARS: usize = 160;
+
+#[derive(sqlx::FromRow)]
+struct OrderSummaryRow {
+    id: Uuid,
+    order_number: String,
+    status: String,
+    created_at: DateTime<Utc>,
+    body_start: String,
+    expected_files: u32,
+}
+
+#[derive(Serialize)]
+struct OrderSummary {
+    order_id: Uuid,
+    order_number: String,
+    status: String,
+    created_at: DateTime<Utc>,
+    excerpt: String,
+    file_count: u32,
+}
+
+async fn list_orders(
+    State(state): State<AppState>,
+    Customer(customer): Customer,
+    Query(query): Query<ListQuery>,
+) -> Result<axum::Json<Listing<OrderSummary>>, Error> {
+    let page =
+        Page::parse(query.page.as_deref()).map_err(|e| Error::unprocessable("invalid_page", e))?;
+    let rows: Vec<OrderSummaryRow> = sqlx::query_as(
+        "SELECT o.id, o.order_number, o.status, o.created_at, SUBSTRING(o.body, 1, ?) AS body_start, o.expected_files \
+         FROM orders o JOIN customers c ON c.id = o.customer_id \
+         WHERE c.web_account_id = ? \
+         ORDER BY o.created_at DESC, o.id DESC LIMIT ? OFFSET ?",
+    )
+    .bind(EXCERPT_CHARS as u32 + 1)
+    .bind(customer.id)
+    .bind(Page::SIZE + 1)
+    .bind(page.offset())
+    .fetch_all(&state.pool)
+    .await?;
+    let summaries = rows
+        .into_iter()
+        .map(|row| OrderSummary {
+            order_id: row.id,
+            order_number: row.order_number,
+            status: row.status,
+            created_at: row.created_at,
+            excerpt: excerpt(&row.body_start),
+            file_count: row.expected_files,
+        })
+        .collect();
+    Ok(axum::Json(Listing::from_rows(page, summaries)))
+}
+
+/// The start of a description, cut at a character boundary with an ellipsis if longer.
+fn excerpt(text: &str) -> String {
+    if text.chars().count() <= EXCERPT_CHARS {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(EXCERPT_CHARS).collect();
+    cut.push('…');
+    cut
+}
+
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    id: Uuid,
+    order_number: String,
+    status: String,
+    body: String,
+    service_code: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct FileRow {
+    id: Uuid,
+    original_name: String,
+    purpose: String,
+    state: String,
+    declared_size: Option<u64>,
+    size_bytes: Option<u64>,
+    content_type: Option<String>,
+    rejection_reason: Option<String>,
+}
+
+#[derive(sqlx::FromRow, Serialize)]
+struct HistoryEntry {
+    version: u32,
+    from_status: Option<String>,
+    to_status: String,
+    /// `staff`, `customer` or `system`; which staff member is not the customer's business.
+    actor_kind: String,
+    reason: Option<String>,
+    changed_at: DateTime<Utc>,
+}
+
+#[derive(Serialize)]
+struct OrderDetails {
+    order_id: Uuid,
+    order_number: String,
+    status: String,
+    text: String,
+    service_code: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    files: Vec<FileView>,
+    history: Vec<HistoryEntry>,
+}
+
+#[derive(Serialize)]
+struct FileView {
+    file_id: Uuid,
+    name: String,
+    /// `customer_upload` or `result`.
+    purpose: String,
+    /// `received`, `stored` or `rejected`.
+    state: String,
+    /// Measured once stored, as declared before that.
+    size: Option<u64>,
+    content_type: Option<String>,
+    rejection_reason: Option<String>,
+}
+
+const NO_SUCH_ORDER: &str = "No such order.";
+
+/// Only the customer's own orders are found; someone else's order answers exactly like
+/// one that does not exist, so order numbers cannot be probed.
+async fn order_details(
+    State(state): State<AppState>,
+    Customer(customer): Customer,
+    Path(number): Path<String>,
+) -> Result<axum::Json<OrderDetails>, Error> {
+    let number = order_number::parse(&number).ok_or(Error::NotFound(NO_SUCH_ORDER))?;
+    // Numbers are random, so one customer may (very rarely) hold two equal ones: the
+    // newest wins, as it is the one the customer most likely means.
+    let order: OrderRow = sqlx::query_as(
+        "SELECT o.id, o.order_number, o.status, o.body, o.service_code, o.created_at, o.updated_at \
+         FROM orders o JOIN customers c ON c.id = o.customer_id \
+         WHERE c.web_account_id = ? AND o.order_number = ? \
+         ORDER BY o.created_at DESC LIMIT 1",
+    )
+    .bind(customer.id)
+    .bind(&number)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(Error::NotFound(NO_SUCH_ORDER))?;
+
+    let files: Vec<FileRow> = sqlx::query_as(
+        "SELECT id, original_name, purpose, state, declared_size, size_bytes, content_type, rejection_reason \
+         FROM order_files WHERE order_id = ? ORDER BY received_at, id",
+    )
+    .bind(order.id)
+    .fetch_all(&state.pool)
+    .await?;
+    let history: Vec<HistoryEntry> = sqlx::query_as(
+        "SELECT version, from_status, to_status, actor_kind, reason, changed_at \
+         FROM order_status_history WHERE order_id = ? ORDER BY version",
+    )
+    .bind(order.id)
+    .fetch_all(&state.pool)
+    .await?;
+
+    Ok(axum::Json(OrderDetails {
+        order_id: order.id,
+        order_number: order.order_number,
+        status: order.status,
+        text: order.body,
+        service_code: order.service_code,
+        created_at: order.created_at,
+        updated_at: order.updated_at,
+        files: files
+            .into_iter()
+            .map(|file| FileView {
+                file_id: file.id,
+                name: file.original_name,
+                purpose: file.purpose,
+                state: file.state,
+                size: file.size_bytes.or(file.declared_size),
+                content_type: file.content_type,
+                rejection_reason: file.rejection_reason,
+            })
+            .collect(),
+        history,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_cut_long_text_at_a_character() {
+        assert_eq!(excerpt("short"), "short");
+        let long = "ї".repeat(EXCERPT_CHARS + 1);
+        let cut = excerpt(&long);
+        assert_eq!(cut.chars().count(), EXCERPT_CHARS + 1);
+        assert!(cut.ends_with('…'));
+    }
+}

@@ -1,0 +1,126 @@
+//! `/api/session`: log in (`POST`), who am I (`GET`), log out (`DELETE`).
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{AppendHeaders, IntoResponse};
+use axum::routing::post;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::auth::{SignedIn, presented_token};
+use super::extract::Json;
+use super::{AppState, Error};
+use crate::accounts::{self, Account, Role};
+use crate::sessions::{self, COOKIE_NAME};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/session", post(log_in).get(current).delete(log_out))
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    email: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct SessionView {
+    account_id: Uuid,
+    role: Role,
+    display_name: String,
+}
+
+impl From<Account> for SessionView {
+    fn from(account: Account) -> SessionView {
+        SessionView {
+            account_id: account.id,
+            role: account.role,
+            display_name: account.display_name,
+        }
+    }
+}
+
+async fn log_in(
+    State(state): State<AppState>,
+    Json(credentials): Json<Credentials>,
+) -> Result<impl IntoResponse, Error> {
+    let account =
+        accounts::authenticate(&state.pool, &credentials.email, &credentials.password).await?;
+    let ttl = Duration::from_secs(
+        state
+            .settings
+            .web_gateway
+            .session_ttl_hours
+            .saturating_mul(3600),
+    );
+    let token = sessions::open(&state.pool, account.id, ttl).await?;
+    let cookie = session_cookie(token.expose(), ttl.as_secs(), is_https(&state));
+    tracing::info!(account_id = %account.id, role = %account.role, "logged in");
+    Ok((
+        AppendHeaders([(header::SET_COOKIE, cookie)]),
+        axum::Json(SessionView::from(account)),
+    ))
+}
+
+async fn current(SignedIn(account): SignedIn) -> axum::Json<SessionView> {
+    axum::Json(SessionView::from(account))
+}
+
+/// Always succeeds: logging out of a session that already ended leaves the client where
+/// it wanted to be. The cookie is cleared either way.
+async fn log_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, Error> {
+    if let Some(token) = presented_token(&headers) {
+        sessions::close(&state.pool, &token).await?;
+    }
+    let expired = session_cookie("", 0, is_https(&state));
+    Ok((
+        StatusCode::NO_CONTENT,
+        AppendHeaders([(header::SET_COOKIE, expired)]),
+    ))
+}
+
+fn is_https(state: &AppState) -> bool {
+    state
+        .settings
+        .web_gateway
+        .public_url
+        .starts_with("https://")
+}
+
+/// The session cookie: unreadable from scripts, not sent on cross-site POSTs, and marked
+/// `Secure` when the site is served over HTTPS (a plain-HTTP local run would lose it).
+fn session_cookie(token: &str, max_age_secs: u64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let cookie = format!(
+        "{COOKIE_NAME}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age_secs}{secure}"
+    );
+    // Built only from hex digits and fixed ASCII, so it is always a valid header value.
+    HeaderValue::from_str(&cookie)
+        .unwrap_or_else(|_| HeaderValue::from_static("bureau_session=; Max-Age=0"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cookie_is_http_only_and_lax() {
+        let cookie = session_cookie("abc123", 3600, false);
+        assert_eq!(
+            cookie,
+            "bureau_session=abc123; HttpOnly; SameSite=Lax; Path=/; Max-Age=3600"
+        );
+        assert!(
+            session_cookie("abc123", 3600, true)
+                .to_str()
+                .unwrap()
+                .ends_with("; Secure")
+        );
+    }
+}

@@ -1,0 +1,204 @@
+//! Turning an accepted web order into events: what the gateway publishes once every file
+//! is in staging, and how staging is cleaned up when the order cannot be accepted.
+//!
+//! The files' bytes go to the object store under `staging/{order_id}/{file_id}`; the events
+//! carry only those keys. The storage worker verifies each file and moves it to its final
+//! place, so a staged object is never what a customer or staff member downloads.
+
+use chrono::{DateTime, Utc};
+use proto_events::{CustomerRef, Envelope, FileReceived, FileSource, OrderCreated};
+use uuid::Uuid;
+
+use crate::domain::{OrderText, ServiceCode, UploadName};
+use bureau_platform::object_store::ObjectStore;
+
+pub const PRODUCER: &str = "web-gateway";
+
+/// Where a web upload waits for the storage worker.
+pub fn staging_key(order_id: Uuid, file_id: Uuid) -> String {
+    format!("staging/{order_id}/{file_id}")
+}
+
+/// A file fully written to staging.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedFile {
+    pub file_id: Uuid,
+    pub staging_key: String,
+    pub name: UploadName,
+    /// Bytes actually received, not what any header claimed.
+    pub size: u64,
+    /// The part's `Content-Type` as the browser sent it; the storage worker sniffs the truth.
+    pub declared_content_type: Option<String>,
+}
+
+/// Everything about a new order the customer sent, ready to publish.
+#[derive(Debug, Clone)]
+pub struct NewWebOrder {
+    pub order_id: Uuid,
+    pub order_number: String,
+    pub account_id: Uuid,
+    pub text: OrderText,
+    pub service_code: Option<ServiceCode>,
+    pub files: Vec<StagedFile>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl NewWebOrder {
+    /// `OrderCreated`, then one `FileReceived` per file, all correlated by the order id.
+    /// Published as one batch: the customer hears "accepted" only if the broker has them all.
+    pub fn events(&self) -> Vec<Envelope> {
+        let created = OrderCreated {
+            order_id: self.order_id,
+            order_number: self.order_number.clone(),
+            customer: CustomerRef::Web {
+                account_id: self.account_id,
+            },
+            service_code: self.service_code.clone().map(ServiceCode::into_string),
+            text: self.text.as_str().to_owned(),
+            file_count: u32::try_from(self.files.len()).unwrap_or(u32::MAX),
+            created_at: self.created_at,
+        };
+        let mut events = vec![Envelope::new(PRODUCER, self.order_id, created)];
+        events.extend(self.files.iter().map(|file| {
+            let received = FileReceived {
+                order_id: self.order_id,
+                file_id: file.file_id,
+                source: FileSource::WebUpload {
+                    staging_key: file.staging_key.clone(),
+                },
+                original_name: file.name.as_str().to_owned(),
+                declared_size: Some(file.size),
+                declared_content_type: file.declared_content_type.clone(),
+                note: None,
+            };
+            Envelope::new(PRODUCER, self.order_id, received)
+        }));
+        events
+    }
+}
+
+/// The staged objects of one order until the order is accepted. Once the broker has the
+/// events, the storage worker owns the objects ([`Staging::hand_over`]); until then a refused
+/// order's objects are deleted ([`Staging::discard`]), and if the request is dropped
+/// midway (the client went away) the guard deletes them in the background.
+pub struct Staging {
+    store: ObjectStore,
+    keys: Vec<String>,
+}
+
+impl Staging {
+    pub fn new(store: ObjectStore) -> Staging {
+        Staging {
+            store,
+            keys: Vec::new(),
+        }
+    }
+
+    /// Records `key` before its upload starts, so even an upload that failed halfway (or
+    /// succeeded with its answer lost) is cleaned up. Deleting a missing key is harmless.
+    pub fn track(&mut self, key: &str) {
+        self.keys.push(key.to_owned());
+    }
+
+    /// The events are with the broker: the objects now belong to the storage worker.
+    pub fn hand_over(mut self) {
+        self.keys.clear();
+    }
+
+    /// Deletes the objects now, best effort: a leftover only costs space until the staging
+    /// sweep removes it, so failures are logged, not raised.
+    pub async fn discard(mut self) {
+        discard_staged(&self.store, &std::mem::take(&mut self.keys)).await;
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if self.keys.is_empty() {
+            return;
+        }
+        let (store, keys) = (self.store.clone(), std::mem::take(&mut self.keys));
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { discard_staged(&store, &keys).await });
+        }
+    }
+}
+
+async fn discard_staged(store: &ObjectStore, keys: &[String]) {
+    for key in keys {
+        if let Err(error) = store.delete(key).await {
+            tracing::warn!(key, %error, "could not delete a staged upload of a refused order");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto_events::Event;
+
+    fn order_with_files(count: usize) -> NewWebOrder {
+        let order_id = Uuid::now_v7();
+        NewWebOrder {
+            order_id,
+            order_number: "48213097".into(),
+            account_id: Uuid::now_v7(),
+            text: OrderText::parse("Translate, please").unwrap(),
+            service_code: ServiceCode::parse("translation").unwrap(),
+            files: (1..=count)
+                .map(|n| {
+                    let file_id = Uuid::now_v7();
+                    StagedFile {
+                        file_id,
+                        staging_key: staging_key(order_id, file_id),
+                        name: UploadName::from_sent(Some(&format!("page{n}.pdf")), n),
+                        size: 1000 + n as u64,
+                        declared_content_type: Some("application/pdf".into()),
+                    }
+                })
+                .collect(),
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn an_order_publishes_created_then_one_event_per_file() {
+        let order = order_with_files(2);
+        let events = order.events();
+        assert_eq!(events.len(), 3);
+        assert!(
+            events
+                .iter()
+                .all(|e| e.correlation_id == order.order_id && e.producer == PRODUCER)
+        );
+        let Event::OrderCreated(created) = &events[0].payload else {
+            panic!("first is not OrderCreated")
+        };
+        assert_eq!(created.file_count, 2);
+        assert_eq!(
+            created.customer,
+            CustomerRef::Web {
+                account_id: order.account_id
+            }
+        );
+        assert_eq!(created.service_code.as_deref(), Some("translation"));
+        let Event::FileReceived(file) = &events[2].payload else {
+            panic!("third is not FileReceived")
+        };
+        assert_eq!(file.file_id, order.files[1].file_id);
+        assert_eq!(file.declared_size, Some(1002));
+        assert_eq!(
+            file.source,
+            FileSource::WebUpload {
+                staging_key: format!("staging/{}/{}", order.order_id, file.file_id)
+            }
+        );
+    }
+
+    #[test]
+    fn events_survive_the_wire() {
+        for event in order_with_files(1).events() {
+            assert_eq!(Envelope::from_json(&event.to_json()).unwrap(), event);
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! The web gateway: the HTTP front door for web customers and staff.
+//!
+//! Customers register, log in and place orders with files of any size; the files stream
+//! into staging in the object store and the order travels to the other services as events
+//! (`OrderCreated`, `FileReceived`), confirmed by the broker before the customer hears
+//! "accepted". Staff list orders and change their status, which is published as
+//! `OrderStatusChanged`. Reads come from MySQL, written by the persistence worker.
+//!
+//! [`start`] is what the binary and the end-to-end tests run; [`accounts::create_account`]
+//! is what the operator CLI uses to create staff.
+
+pub mod accounts;
+pub mod domain;
+mod http;
+mod intake;
+mod schema;
+mod sessions;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use bureau_platform::health::{self, Readiness};
+use bureau_platform::object_store::ObjectStore;
+use bureau_platform::service::Running;
+use bureau_platform::{Settings, bus, database};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::http::AppState;
+use crate::schema::SchemaStatus;
+
+const SERVICE_NAME: &str = "web-gateway";
+
+/// Binds the listener, serves until `shutdown` fires, and returns at once. Starts even
+/// when MySQL, the broker or the object store is down: `/readyz` says which, and each
+/// dependency is retried on use.
+pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Running> {
+    let pool = database::pool(&settings.database).context("database settings")?;
+    let bus = bus::event_bus(&settings.broker, SERVICE_NAME);
+    let store = ObjectStore::new(&settings.storage);
+
+    let schema = if settings.database.run_migrations {
+        SchemaStatus::migrate_in_background(pool.clone(), shutdown.clone())
+    } else {
+        SchemaStatus::assumed_current()
+    };
+    // Both are only conveniences for a fresh machine, so they run in the background and
+    // must not hold up the start: the bus connects on first publish anyway.
+    tokio::spawn({
+        let (store, bus) = (store.clone(), bus.clone());
+        async move {
+            if let Err(error) = store.ensure_bucket().await {
+                tracing::warn!(%error, "could not make sure the bucket exists");
+            }
+            if let Err(error) = bus.connect().await {
+                tracing::warn!(%error, "broker not reachable yet");
+            }
+        }
+    });
+
+    let readiness = Readiness::new()
+        .broker(bus.clone())
+        .database(pool.clone())
+        .object_store(store.clone())
+        .check("schema", move || {
+            let schema = schema.clone();
+            async move { schema.check() }
+        });
+    let listener = TcpListener::bind(settings.web_gateway.listen)
+        .await
+        .with_context(|| format!("binding {}", settings.web_gateway.listen))?;
+    let http_addr = listener.local_addr()?;
+    let state = AppState {
+        pool: pool.clone(),
+        bus: bus.clone(),
+        store,
+        settings: Arc::new(settings),
+    };
+    let app = http::with_request_layers(health::router(readiness).merge(http::router(state)));
+    tracing::info!(%http_addr, "web gateway listening");
+
+    let task = tokio::spawn(async move {
+        // Graceful: stops accepting, lets requests in flight (uploads too) finish.
+        health::serve(listener, app, shutdown)
+            .await
+            .context("HTTP server")?;
+        bus.close().await;
+        pool.close().await;
+        tracing::info!("web gateway stopped");
+        Ok(())
+    });
+    Ok(Running { http_addr, task })
+}
