@@ -177,11 +177,32 @@ pub enum FileSource {
     WebUpload { staging_key: String },
 }
 
+/// Whose file it is: what the customer sent, or a result staff made for the customer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FilePurpose {
+    #[default]
+    CustomerUpload,
+    Result,
+}
+
+impl FilePurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FilePurpose::CustomerUpload => "customer_upload",
+            FilePurpose::Result => "result",
+        }
+    }
+}
+
 /// A file arrived with an order and waits to be stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileReceived {
     pub order_id: Uuid,
     pub file_id: Uuid,
+    /// Absent on the wire means a customer upload (the field was added later).
+    #[serde(default)]
+    pub purpose: FilePurpose,
     pub source: FileSource,
     /// The name as the customer sent it, for display only; never used as a path.
     pub original_name: String,
@@ -199,6 +220,8 @@ pub struct FileReceived {
 pub struct FileStored {
     pub order_id: Uuid,
     pub file_id: Uuid,
+    #[serde(default)]
+    pub purpose: FilePurpose,
     pub object_key: String,
     pub size: u64,
     pub sha256: String,

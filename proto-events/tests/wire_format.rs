@@ -29,6 +29,7 @@ fn samples() -> Vec<Event> {
         FileReceived {
             order_id,
             file_id,
+            purpose: FilePurpose::CustomerUpload,
             source: FileSource::Telegram {
                 telegram_file_id: "BQACAgIAAx".into(),
                 telegram_file_unique_id: "AgADBQ".into(),
@@ -42,6 +43,7 @@ fn samples() -> Vec<Event> {
         FileReceived {
             order_id,
             file_id,
+            purpose: FilePurpose::Result,
             source: FileSource::WebUpload { staging_key: "staging/x".into() },
             original_name: "a.txt".into(),
             declared_size: None,
@@ -52,6 +54,7 @@ fn samples() -> Vec<Event> {
         FileStored {
             order_id,
             file_id,
+            purpose: FilePurpose::CustomerUpload,
             object_key: "orders/a/b/a.txt".into(),
             size: 3,
             sha256: "ab".repeat(32),

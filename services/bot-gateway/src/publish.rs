@@ -3,7 +3,7 @@
 //! publishes the batch and only then tells the customer.
 
 use chrono::{DateTime, Utc};
-use proto_events::{CustomerRef, Envelope, FileReceived, FileSource, OrderCreated};
+use proto_events::{CustomerRef, Envelope, FilePurpose, FileReceived, FileSource, OrderCreated};
 
 use crate::dialogue::{Draft, Language};
 
@@ -56,6 +56,7 @@ pub fn order_events(draft: &Draft, customer: &TelegramCustomer, now: DateTime<Ut
         let received = FileReceived {
             order_id,
             file_id: file.file_id,
+            purpose: FilePurpose::CustomerUpload,
             source: FileSource::Telegram {
                 telegram_file_id: file.telegram_file_id.clone(),
                 telegram_file_unique_id: file.telegram_file_unique_id.clone(),

@@ -6,6 +6,7 @@ pub mod bus;
 pub mod database;
 pub mod health;
 pub mod inbox;
+pub mod links;
 pub mod object_store;
 pub mod settings;
 pub mod shutdown;

@@ -22,6 +22,7 @@ pub struct Settings {
     pub storage_worker: WorkerSettings,
     pub persistence_worker: WorkerSettings,
     pub notifier: WorkerSettings,
+    pub links: LinkSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -106,6 +107,15 @@ pub struct ServiceSettings {
 pub struct WorkerSettings {
     pub listen: SocketAddr,
     pub concurrency: usize,
+}
+
+/// Signed links for downloads and uploads without a web session (see `links.rs`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct LinkSettings {
+    /// At least 16 characters; every service that makes or checks links needs the same one.
+    pub secret: Secret,
+    pub download_ttl_secs: u64,
+    pub upload_ttl_secs: u64,
 }
 
 /// A value that must not be logged: passwords, tokens, keys, URLs with credentials.

@@ -19,6 +19,7 @@ pub fn file_stored(
     let payload = FileStored {
         order_id: file.order_id,
         file_id: file.file_id,
+        purpose: file.purpose,
         object_key: object_key.to_owned(),
         size: uploaded.size,
         sha256: uploaded.sha256,
@@ -53,6 +54,7 @@ mod tests {
         let file = FileReceived {
             order_id: Uuid::now_v7(),
             file_id: Uuid::now_v7(),
+            purpose: Default::default(),
             source: FileSource::WebUpload {
                 staging_key: "staging/x".into(),
             },

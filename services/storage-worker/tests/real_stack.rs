@@ -305,6 +305,7 @@ impl Harness {
         let file = FileReceived {
             order_id,
             file_id: Uuid::now_v7(),
+            purpose: Default::default(),
             source,
             original_name: original_name.to_owned(),
             declared_size: None,

@@ -6,7 +6,7 @@
 //! place, so a staged object is never what a customer or staff member downloads.
 
 use chrono::{DateTime, Utc};
-use proto_events::{CustomerRef, Envelope, FileReceived, FileSource, OrderCreated};
+use proto_events::{CustomerRef, Envelope, FilePurpose, FileReceived, FileSource, OrderCreated};
 use uuid::Uuid;
 
 use crate::domain::{OrderText, ServiceCode, UploadName};
@@ -63,6 +63,7 @@ impl NewWebOrder {
             let received = FileReceived {
                 order_id: self.order_id,
                 file_id: file.file_id,
+                purpose: FilePurpose::CustomerUpload,
                 source: FileSource::WebUpload {
                     staging_key: file.staging_key.clone(),
                 },

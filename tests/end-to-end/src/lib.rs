@@ -125,6 +125,7 @@ impl TestStack {
         settings.telegram.api_url = telegram.api_url();
         settings.telegram.token = Secret::new(telegram.token());
 
+        settings.links.secret = Secret::new(Uuid::new_v4().simple().to_string());
         settings.web_gateway.listen = "127.0.0.1:0".parse()?;
         settings.bot_gateway.listen = "127.0.0.1:0".parse()?;
         settings.storage_worker.listen = "127.0.0.1:0".parse()?;
