@@ -17,15 +17,19 @@ pub enum EventKind {
     FileStored,
     FileRejected,
     OrderStatusChanged,
+    OrderMessagePosted,
+    PriceQuoted,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 5] = [
+    pub const ALL: [EventKind; 7] = [
         EventKind::OrderCreated,
         EventKind::FileReceived,
         EventKind::FileStored,
         EventKind::FileRejected,
         EventKind::OrderStatusChanged,
+        EventKind::OrderMessagePosted,
+        EventKind::PriceQuoted,
     ];
 
     pub fn routing_key(self) -> &'static str {
@@ -35,6 +39,8 @@ impl EventKind {
             EventKind::FileStored => "order.file.stored",
             EventKind::FileRejected => "order.file.rejected",
             EventKind::OrderStatusChanged => "order.status.changed",
+            EventKind::OrderMessagePosted => "order.message.posted",
+            EventKind::PriceQuoted => "order.price.quoted",
         }
     }
 
@@ -56,6 +62,8 @@ pub enum Event {
     FileStored(FileStored),
     FileRejected(FileRejected),
     OrderStatusChanged(OrderStatusChanged),
+    OrderMessagePosted(OrderMessagePosted),
+    PriceQuoted(PriceQuoted),
 }
 
 impl Event {
@@ -66,6 +74,8 @@ impl Event {
             Event::FileStored(_) => EventKind::FileStored,
             Event::FileRejected(_) => EventKind::FileRejected,
             Event::OrderStatusChanged(_) => EventKind::OrderStatusChanged,
+            Event::OrderMessagePosted(_) => EventKind::OrderMessagePosted,
+            Event::PriceQuoted(_) => EventKind::PriceQuoted,
         }
     }
 
@@ -78,6 +88,10 @@ impl Event {
             EventKind::OrderStatusChanged => {
                 Event::OrderStatusChanged(serde_json::from_value(value)?)
             }
+            EventKind::OrderMessagePosted => {
+                Event::OrderMessagePosted(serde_json::from_value(value)?)
+            }
+            EventKind::PriceQuoted => Event::PriceQuoted(serde_json::from_value(value)?),
         })
     }
 
@@ -89,6 +103,8 @@ impl Event {
             Event::FileStored(e) => e.order_id,
             Event::FileRejected(e) => e.order_id,
             Event::OrderStatusChanged(e) => e.order_id,
+            Event::OrderMessagePosted(e) => e.order_id,
+            Event::PriceQuoted(e) => e.order_id,
         }
     }
 }
@@ -100,7 +116,15 @@ macro_rules! into_event {
         }
     )*};
 }
-into_event!(OrderCreated, FileReceived, FileStored, FileRejected, OrderStatusChanged);
+into_event!(
+    OrderCreated,
+    FileReceived,
+    FileStored,
+    FileRejected,
+    OrderStatusChanged,
+    OrderMessagePosted,
+    PriceQuoted
+);
 
 /// Through which channel a customer reached us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,4 +287,28 @@ pub struct OrderStatusChanged {
     pub reason: Option<String>,
     pub actor: Actor,
     pub changed_at: DateTime<Utc>,
+}
+
+/// Someone wrote in an order's conversation: staff to the customer (the notifier passes it
+/// on) or the customer to staff (the staff feed shows it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderMessagePosted {
+    pub order_id: Uuid,
+    /// Unique per message; consumers deduplicate on it as well as on the event id.
+    pub message_id: Uuid,
+    pub author: Actor,
+    pub text: String,
+}
+
+/// Staff quoted a price for an order; the customer is asked to accept it. Amounts are in
+/// the currency's minor unit (kopiyky, cents), never floating point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriceQuoted {
+    pub order_id: Uuid,
+    pub order_number: String,
+    pub amount_minor: u64,
+    /// ISO 4217 code, e.g. `UAH`.
+    pub currency: String,
+    #[serde(default)]
+    pub note: Option<String>,
 }

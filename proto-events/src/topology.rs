@@ -57,6 +57,8 @@ impl Consumer {
                 EventKind::OrderStatusChanged,
                 EventKind::FileStored,
                 EventKind::FileRejected,
+                EventKind::OrderMessagePosted,
+                EventKind::PriceQuoted,
             ],
         }
     }

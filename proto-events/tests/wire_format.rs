@@ -81,6 +81,21 @@ fn samples() -> Vec<Event> {
             changed_at: Utc::now(),
         }
         .into(),
+        OrderMessagePosted {
+            order_id,
+            message_id: Uuid::now_v7(),
+            author: Actor::Customer,
+            text: "Коли буде готово?".into(),
+        }
+        .into(),
+        PriceQuoted {
+            order_id,
+            order_number: "48213097".into(),
+            amount_minor: 125_000,
+            currency: "UAH".into(),
+            note: None,
+        }
+        .into(),
     ]
 }
 

@@ -56,7 +56,15 @@ pub async fn replay(bus: &EventBus, consumer: Consumer, only: Option<&[String]>)
     let queue = bus.topology().dead_letter_queue(consumer);
     let target = bus.topology().queue(consumer);
     let mut replayed = 0;
-    while let Some(message) = channel.basic_get(queue.as_str().into(), BasicGetOptions::default()).await? {
+    // Only the letters there now: a replayed message that fails again comes back to this
+    // queue at once, and must wait for the operator rather than loop.
+    let mut remaining: Option<u32> = None;
+    while remaining != Some(0) {
+        let Some(message) = channel.basic_get(queue.as_str().into(), BasicGetOptions::default()).await? else {
+            break;
+        };
+        let left = *remaining.get_or_insert(message.message_count + 1) - 1;
+        remaining = Some(left);
         let delivery = message.delivery;
         let letter = describe(&delivery);
         let wanted = match only {
@@ -64,22 +72,18 @@ pub async fn replay(bus: &EventBus, consumer: Consumer, only: Option<&[String]>)
             Some(ids) => letter.message_id.as_ref().is_some_and(|id| ids.contains(id)),
         };
         if wanted {
-            let mut table: FieldTable = delivery.properties.headers().clone().unwrap_or_default();
-            let mut fresh = FieldTable::default();
-            for (key, value) in table.inner() {
+            // A fresh start: attempts from 1, the old failure forgotten.
+            let mut table = FieldTable::default();
+            for (key, value) in delivery.properties.headers().iter().flat_map(|h| h.inner()) {
                 if key.as_str() != headers::ERROR && key.as_str() != headers::FAILED_AT {
-                    fresh.insert(key.clone(), value.clone());
+                    table.insert(key.clone(), value.clone());
                 }
             }
-            fresh.insert(headers::ATTEMPT.into(), AMQPValue::LongLongInt(1));
-            table = fresh;
+            table.insert(headers::ATTEMPT.into(), AMQPValue::LongLongInt(1));
             let properties = delivery.properties.clone().with_headers(table);
             bus.publish_raw("", &target, &delivery.data, properties).await?;
             delivery.ack(BasicAckOptions::default()).await?;
             replayed += 1;
-        }
-        if message.message_count == 0 {
-            break;
         }
     }
     channel.close(200, "replayed".into()).await?;

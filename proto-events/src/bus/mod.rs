@@ -10,6 +10,7 @@
 
 mod consumer;
 pub mod dead_letters;
+pub mod live;
 mod publisher;
 
 use std::sync::Arc;

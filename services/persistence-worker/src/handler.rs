@@ -32,6 +32,8 @@ impl EventHandler for PersistenceHandler {
             Event::FileStored(stored) => records::file_stored(&mut tx, stored).await?,
             Event::FileRejected(rejected) => records::file_rejected(&mut tx, rejected).await?,
             Event::OrderStatusChanged(changed) => records::status_changed(&mut tx, event, changed).await?,
+            Event::OrderMessagePosted(posted) => records::message_posted(&mut tx, event, posted).await?,
+            Event::PriceQuoted(quoted) => records::price_quoted(&mut tx, event, quoted).await?,
         }
         tx.commit().await.map_err(records::classify)?;
         Ok(())

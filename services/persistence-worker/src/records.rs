@@ -4,6 +4,7 @@
 use chrono::Utc;
 use proto_events::bus::HandlerError;
 use proto_events::{
+    OrderMessagePosted, PriceQuoted,
     Actor, CustomerRef, Envelope, FileReceived, FileRejected, FileSource, FileStored, OrderCreated,
     OrderStatus, OrderStatusChanged,
 };
@@ -172,10 +173,11 @@ pub async fn file_received(
     sqlx::query(
         "INSERT IGNORE INTO order_files (id, order_id, purpose, original_name, note, source, declared_size,
                                          state, received_at)
-         VALUES (?, ?, 'customer_upload', ?, ?, ?, ?, 'received', ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'received', ?)",
     )
     .bind(received.file_id)
     .bind(received.order_id)
+    .bind(received.purpose.as_str())
     .bind(clip(&received.original_name, 512))
     .bind(received.note.as_deref().map(|n| clip(n, 16_000)))
     .bind(source)
@@ -250,11 +252,7 @@ pub async fn status_changed(
         .map_err(classify)?
         .ok_or_else(|| HandlerError::transient(format!("order {} is not recorded yet", changed.order_id)))?;
     let current: u32 = row.try_get("status_version").map_err(classify)?;
-    let (actor_kind, actor_account) = match &changed.actor {
-        Actor::Staff { account_id } => ("staff", Some(*account_id)),
-        Actor::Customer => ("customer", None),
-        Actor::System => ("system", None),
-    };
+    let (actor_kind, actor_account) = actor_columns(&changed.actor);
     let inserted = sqlx::query(
         "INSERT IGNORE INTO order_status_history
              (order_id, version, from_status, to_status, actor_kind, actor_account_id, reason, event_id, changed_at)
@@ -291,6 +289,65 @@ pub async fn status_changed(
         tracing::info!(version = changed.version, current, "an older status change arrived late; kept in history only");
     }
     Ok(())
+}
+
+/// A message in an order's conversation. Its own id is the key, so a message published
+/// twice (even under two event ids) is recorded once.
+pub async fn message_posted(
+    tx: &mut MySqlConnection,
+    event: &Envelope,
+    posted: &OrderMessagePosted,
+) -> Result<(), HandlerError> {
+    if !order_exists(tx, posted.order_id).await? {
+        return Err(HandlerError::transient(format!("order {} is not recorded yet", posted.order_id)));
+    }
+    let (author_kind, author_account) = actor_columns(&posted.author);
+    sqlx::query(
+        "INSERT IGNORE INTO order_messages (id, order_id, author_kind, author_account_id, body, event_id, posted_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(posted.message_id)
+    .bind(posted.order_id)
+    .bind(author_kind)
+    .bind(author_account)
+    .bind(clip(&posted.text, 16_000))
+    .bind(event.event_id)
+    .bind(event.occurred_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+pub async fn price_quoted(tx: &mut MySqlConnection, event: &Envelope, quoted: &PriceQuoted) -> Result<(), HandlerError> {
+    if !order_exists(tx, quoted.order_id).await? {
+        return Err(HandlerError::transient(format!("order {} is not recorded yet", quoted.order_id)));
+    }
+    if quoted.currency.len() != 3 || !quoted.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(HandlerError::permanent(format!("`{}` is not an ISO 4217 currency code", quoted.currency)));
+    }
+    sqlx::query(
+        "INSERT IGNORE INTO order_quotes (event_id, order_id, amount_minor, currency, note, quoted_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(event.event_id)
+    .bind(quoted.order_id)
+    .bind(quoted.amount_minor)
+    .bind(&quoted.currency)
+    .bind(quoted.note.as_deref().map(|n| clip(n, 1000)))
+    .bind(event.occurred_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+fn actor_columns(actor: &Actor) -> (&'static str, Option<Uuid>) {
+    match actor {
+        Actor::Staff { account_id } => ("staff", Some(*account_id)),
+        Actor::Customer => ("customer", None),
+        Actor::System => ("system", None),
+    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,25 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use uuid::Uuid;
 
-use crate::settings::Secret;
+use crate::settings::{Secret, Settings};
+
+/// `{web_gateway.public_url}/u/{token}`: a page where anyone holding the link uploads files
+/// into order `order_id` until `links.upload_ttl_secs` pass. `None` when links are off (no
+/// `links.secret`). The bot sends it to customers whose file is above Telegram's 20 MB.
+pub fn upload_link(settings: &Settings, order_id: Uuid) -> Option<String> {
+    let signer = LinkSigner::new(&settings.links.secret)?;
+    let token = signer.sign(LinkPurpose::Upload, order_id, Duration::from_secs(settings.links.upload_ttl_secs));
+    Some(format!("{}/u/{token}", settings.web_gateway.public_url.trim_end_matches('/')))
+}
+
+/// `{web_gateway.public_url}/d/{token}`: downloads stored file `file_id` until
+/// `links.download_ttl_secs` pass (the web gateway redirects it to a short-lived presigned
+/// URL). `None` when links are off. The notifier sends it for results too big for Telegram.
+pub fn download_link(settings: &Settings, file_id: Uuid) -> Option<String> {
+    let signer = LinkSigner::new(&settings.links.secret)?;
+    let token = signer.sign(LinkPurpose::Download, file_id, Duration::from_secs(settings.links.download_ttl_secs));
+    Some(format!("{}/d/{token}", settings.web_gateway.public_url.trim_end_matches('/')))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkPurpose {
@@ -122,6 +140,23 @@ mod tests {
         assert_eq!(signer().verify("", LinkPurpose::Upload), Err(LinkError::Invalid));
         let expired = signer().sign_until(LinkPurpose::Upload, id, chrono::Utc::now().timestamp() - 1);
         assert_eq!(signer().verify(&expired, LinkPurpose::Upload), Err(LinkError::Expired));
+    }
+
+    #[test]
+    fn links_are_built_on_the_public_url() {
+        let dir = crate::settings::find_config_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let mut settings = Settings::load_from(&dir).unwrap();
+        settings.links.secret = Secret::new("0123456789abcdef0123456789abcdef");
+        settings.web_gateway.public_url = "https://desk.example.com/".into();
+        let order = Uuid::now_v7();
+        let link = upload_link(&settings, order).unwrap();
+        let token = link.strip_prefix("https://desk.example.com/u/").unwrap();
+        assert_eq!(signer().verify(token, LinkPurpose::Upload), Ok(order));
+        let link = download_link(&settings, order).unwrap();
+        let token = link.strip_prefix("https://desk.example.com/d/").unwrap();
+        assert_eq!(signer().verify(token, LinkPurpose::Download), Ok(order));
+        settings.links.secret = Secret::new("");
+        assert_eq!(upload_link(&settings, order), None);
     }
 
     #[test]

@@ -105,20 +105,120 @@ impl ObjectStore {
         self.client.head_bucket().bucket(&self.bucket).send().await.map(|_| ()).map_err(store_error)
     }
 
-    /// Creates the bucket if it does not exist yet.
+    /// Creates the bucket if it does not exist yet, then asks for versioning on it.
     pub async fn ensure_bucket(&self) -> Result<(), String> {
-        if self.ping().await.is_ok() {
-            return Ok(());
+        if self.ping().await.is_err() {
+            if let Err(error) = self.client.create_bucket().bucket(&self.bucket).send().await {
+                let text = store_error(error);
+                if !(text.contains("BucketAlreadyOwnedByYou") || text.contains("BucketAlreadyExists")) {
+                    return Err(text);
+                }
+            }
         }
-        match self.client.create_bucket().bucket(&self.bucket).send().await {
-            Ok(_) => Ok(()),
+        self.enable_versioning().await;
+        Ok(())
+    }
+
+    /// Turns bucket versioning on where the server has it (AWS S3, MinIO, Ceph), so an
+    /// overwritten or deleted object can be brought back. Garage 2.5 answers 501
+    /// NotImplemented: that is logged, never an error, as keys are never reused anyway.
+    pub async fn enable_versioning(&self) -> bool {
+        let configuration = aws_sdk_s3::types::VersioningConfiguration::builder()
+            .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+            .build();
+        match self
+            .client
+            .put_bucket_versioning()
+            .bucket(&self.bucket)
+            .versioning_configuration(configuration)
+            .send()
+            .await
+        {
+            Ok(_) => {
+                tracing::info!(bucket = %self.bucket, "bucket versioning is enabled");
+                true
+            }
             Err(error) => {
                 let text = store_error(error);
-                if text.contains("BucketAlreadyOwnedByYou") || text.contains("BucketAlreadyExists") {
-                    Ok(())
+                if text.contains("NotImplemented") || text.contains("501") {
+                    tracing::info!(bucket = %self.bucket, "the object store has no bucket versioning (NotImplemented); keys are never reused, so nothing is overwritten");
                 } else {
-                    Err(text)
+                    tracing::warn!(bucket = %self.bucket, error = %text, "could not enable bucket versioning");
                 }
+                false
+            }
+        }
+    }
+
+    /// Aborts every incomplete multipart upload started before `older_than` ago: what a
+    /// process killed mid-upload leaves behind (invisible, but it holds space). Returns how
+    /// many were aborted.
+    pub async fn abort_multipart_uploads_older_than(&self, older_than: Duration) -> Result<usize, String> {
+        let cutoff = unix_now() - older_than.as_secs() as i64;
+        let mut aborted = 0;
+        let (mut key_marker, mut upload_id_marker) = (None::<String>, None::<String>);
+        loop {
+            let page = self
+                .client
+                .list_multipart_uploads()
+                .bucket(&self.bucket)
+                .set_key_marker(key_marker.clone())
+                .set_upload_id_marker(upload_id_marker.clone())
+                .send()
+                .await
+                .map_err(store_error)?;
+            for upload in page.uploads() {
+                let (Some(key), Some(id)) = (upload.key(), upload.upload_id()) else { continue };
+                let started = upload.initiated().map(|t| t.secs()).unwrap_or(i64::MAX);
+                if started > cutoff {
+                    continue;
+                }
+                match self.client.abort_multipart_upload().bucket(&self.bucket).key(key).upload_id(id).send().await {
+                    Ok(_) => aborted += 1,
+                    Err(error) => tracing::warn!(key, error = %store_error(error), "could not abort an abandoned multipart upload"),
+                }
+            }
+            if !page.is_truncated().unwrap_or(false) {
+                return Ok(aborted);
+            }
+            key_marker = page.next_key_marker().map(str::to_owned);
+            upload_id_marker = page.next_upload_id_marker().map(str::to_owned);
+            if key_marker.is_none() && upload_id_marker.is_none() {
+                return Ok(aborted);
+            }
+        }
+    }
+
+    /// Deletes every object under `prefix` last written before `older_than` ago. Returns
+    /// how many were deleted.
+    pub async fn delete_older_than(&self, prefix: &str, older_than: Duration) -> Result<usize, String> {
+        let cutoff = unix_now() - older_than.as_secs() as i64;
+        let mut deleted = 0;
+        let mut continuation = None::<String>;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_continuation_token(continuation.clone())
+                .send()
+                .await
+                .map_err(store_error)?;
+            for object in page.contents() {
+                let Some(key) = object.key() else { continue };
+                let written = object.last_modified().map(|t| t.secs()).unwrap_or(i64::MAX);
+                if written > cutoff {
+                    continue;
+                }
+                match self.delete(key).await {
+                    Ok(()) => deleted += 1,
+                    Err(error) => tracing::warn!(key, %error, "could not delete an abandoned object"),
+                }
+            }
+            continuation = page.next_continuation_token().map(str::to_owned);
+            if !page.is_truncated().unwrap_or(false) || continuation.is_none() {
+                return Ok(deleted);
             }
         }
     }
@@ -305,6 +405,13 @@ impl ObjectStore {
             .map_err(store_error)?;
         Ok(request.uri().to_owned())
     }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 async fn join_part(in_flight: &mut JoinSet<Result<CompletedPart, String>>) -> Result<CompletedPart, UploadError> {

@@ -19,10 +19,13 @@ pub struct Settings {
     pub telegram: TelegramSettings,
     pub web_gateway: WebGatewaySettings,
     pub bot_gateway: ServiceSettings,
-    pub storage_worker: WorkerSettings,
+    pub storage_worker: StorageWorkerSettings,
     pub persistence_worker: WorkerSettings,
-    pub notifier: WorkerSettings,
+    pub notifier: NotifierSettings,
     pub links: LinkSettings,
+    /// Who the business is, as the bot's "Contact us" shows it.
+    #[serde(default)]
+    pub business: BusinessSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -81,6 +84,16 @@ pub struct TelegramSettings {
     pub webhook_url: String,
     pub webhook_secret: Secret,
     pub max_download_bytes: u64,
+    /// Whether the bot gateway paces its own sends to Telegram's flood limits (1/s per
+    /// chat, 20/min per chat, 30/s overall). Only benchmarks against the double turn it off.
+    #[serde(default = "TelegramSettings::default_flood_limits")]
+    pub flood_limits: bool,
+}
+
+impl TelegramSettings {
+    fn default_flood_limits() -> bool {
+        true
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -107,6 +120,61 @@ pub struct ServiceSettings {
 pub struct WorkerSettings {
     pub listen: SocketAddr,
     pub concurrency: usize,
+}
+
+/// The storage worker: a worker, plus what it refuses and how it sweeps abandoned uploads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StorageWorkerSettings {
+    pub listen: SocketAddr,
+    pub concurrency: usize,
+    /// Sniffed content types never kept (rejected with `type_refused`).
+    pub refused_content_types: Vec<String>,
+    /// How often the sweep looks for abandoned uploads; 0 turns it off.
+    pub sweep_interval_secs: u64,
+    /// Incomplete multipart uploads older than this are aborted by the sweep.
+    pub abandoned_multipart_after_secs: u64,
+    /// `staging/` objects older than this are deleted by the sweep.
+    pub abandoned_staging_after_secs: u64,
+}
+
+/// The notifier: a worker, plus the pace it keeps towards Telegram. The pace is shared by
+/// every notifier replica through MySQL (`telegram_send_slots`), so these are the bot's
+/// totals, not per process. Absent keys take Telegram's documented limits with a margin.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NotifierSettings {
+    pub listen: SocketAddr,
+    pub concurrency: usize,
+    /// Messages per second for the whole bot (Telegram allows about 30).
+    #[serde(default = "NotifierSettings::default_messages_per_second")]
+    pub messages_per_second: f64,
+    /// The least time between two messages to one private chat (Telegram: about 1 s).
+    #[serde(default = "NotifierSettings::default_chat_interval_ms")]
+    pub chat_interval_ms: u64,
+    /// The least time between two messages to one group (Telegram: 20 a minute).
+    #[serde(default = "NotifierSettings::default_group_interval_ms")]
+    pub group_interval_ms: u64,
+}
+
+impl NotifierSettings {
+    fn default_messages_per_second() -> f64 {
+        29.0
+    }
+    fn default_chat_interval_ms() -> u64 {
+        1000
+    }
+    fn default_group_interval_ms() -> u64 {
+        3000
+    }
+}
+
+/// The business's contacts, shown to customers (the bot's "Contact us").
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct BusinessSettings {
+    pub name: String,
+    pub phone: String,
+    pub email: String,
+    /// Opening hours in words, e.g. "Mon–Fri 9:00–18:00".
+    pub hours: String,
 }
 
 /// Signed links for downloads and uploads without a web session (see `links.rs`).
@@ -169,6 +237,7 @@ impl Settings {
                     .separator("__")
                     .list_separator(",")
                     .with_list_parse_key("broker.retry_delays_ms")
+                    .with_list_parse_key("storage_worker.refused_content_types")
                     .try_parsing(true),
             )
             .build()?
