@@ -4,6 +4,7 @@
 //! characters or thousands of characters. The key is built from our own ids plus a name
 //! reduced to characters that are harmless in S3 keys, URLs and downloads on any system.
 
+use proto_events::FilePurpose;
 use uuid::Uuid;
 
 /// The longest safe name, in characters.
@@ -13,9 +14,19 @@ pub const FALLBACK_NAME: &str = "file";
 /// Longer "extensions" are just part of the name (`notes.this-is-not-an-extension-…`).
 const MAX_EXTENSION_CHARS: usize = 16;
 
-/// Where a received file is stored: `orders/{order_id}/{file_id}/{safe_name}`.
+/// Where a customer's file is stored: `orders/{order_id}/{file_id}/{safe_name}`.
 pub fn object_key(order_id: Uuid, file_id: Uuid, original_name: &str) -> String {
     format!("orders/{order_id}/{file_id}/{}", safe_name(original_name))
+}
+
+/// Where a file is stored for its purpose: customer uploads as [`object_key`], results staff
+/// attached under `orders/{order_id}/results/{file_id}/{safe_name}`, so the two never mix
+/// and a listing of one order's results is one prefix.
+pub fn object_key_for(purpose: FilePurpose, order_id: Uuid, file_id: Uuid, original_name: &str) -> String {
+    match purpose {
+        FilePurpose::CustomerUpload => object_key(order_id, file_id, original_name),
+        FilePurpose::Result => format!("orders/{order_id}/results/{file_id}/{}", safe_name(original_name)),
+    }
 }
 
 /// `original_name` reduced to letters and digits of any script, `.`, `-` and `_`; whitespace
@@ -153,6 +164,20 @@ mod tests {
         assert!(!safe.contains(".."), "{safe}");
         assert!(safe.ends_with(".pdf"));
         assert!(safe.chars().count() <= MAX_NAME_CHARS);
+    }
+
+    #[test]
+    fn results_have_their_own_prefix() {
+        let order = Uuid::from_u128(1);
+        let file = Uuid::from_u128(2);
+        assert_eq!(
+            object_key_for(FilePurpose::Result, order, file, "переклад final.pdf"),
+            format!("orders/{order}/results/{file}/переклад_final.pdf")
+        );
+        assert_eq!(
+            object_key_for(FilePurpose::CustomerUpload, order, file, "a.pdf"),
+            object_key(order, file, "a.pdf")
+        );
     }
 
     #[test]

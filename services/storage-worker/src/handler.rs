@@ -12,7 +12,7 @@ use proto_events::bus::{EventBus, EventHandler, HandlerError};
 use proto_events::{Envelope, Event, FileReceived, FileSource};
 
 use crate::announce::{file_rejected, file_stored};
-use crate::file_name::object_key;
+use crate::file_name::object_key_for;
 use crate::measure::measure;
 use crate::sources::{FileSources, Opened};
 use crate::verdict::{self, MAX_FILE_BYTES, Rejection};
@@ -24,14 +24,22 @@ pub struct StoreReceivedFiles {
     store: ObjectStore,
     sources: FileSources,
     bus: Arc<EventBus>,
+    /// Sniffed content types never kept (`storage_worker.refused_content_types`).
+    refused_content_types: Vec<String>,
 }
 
 impl StoreReceivedFiles {
-    pub fn new(store: ObjectStore, sources: FileSources, bus: Arc<EventBus>) -> Self {
+    pub fn new(
+        store: ObjectStore,
+        sources: FileSources,
+        bus: Arc<EventBus>,
+        refused_content_types: Vec<String>,
+    ) -> Self {
         StoreReceivedFiles {
             store,
             sources,
             bus,
+            refused_content_types,
         }
     }
 
@@ -88,7 +96,7 @@ impl StoreReceivedFiles {
     /// Keeps the stored bytes, or deletes them when refused: refused files must not stay
     /// where a download link could reach them.
     async fn judge(&self, key: &str, uploaded: Uploaded) -> Result<Outcome, HandlerError> {
-        match verdict::check(&uploaded) {
+        match verdict::check(&uploaded, &self.refused_content_types) {
             Ok(()) => Ok(Ok(uploaded)),
             Err(rejection) => {
                 self.store
@@ -149,7 +157,7 @@ impl EventHandler for StoreReceivedFiles {
                 event.event_type
             )));
         };
-        let key = object_key(file.order_id, file.file_id, &file.original_name);
+        let key = object_key_for(file.purpose, file.order_id, file.file_id, &file.original_name);
         let outcome = self.store_file(file, &key).await?;
         self.announce(event, file, &key, outcome).await?;
         self.discard_staging(&file.source).await;

@@ -10,6 +10,7 @@ mod file_name;
 mod handler;
 mod measure;
 mod sources;
+pub mod sweep;
 mod telegram;
 mod verdict;
 
@@ -23,8 +24,8 @@ use proto_events::topology::Consumer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use file_name::{object_key, safe_name};
-pub use verdict::{MAX_FILE_BYTES, REFUSED_CONTENT_TYPES};
+pub use file_name::{object_key, object_key_for, safe_name};
+pub use verdict::{DEFAULT_REFUSED_CONTENT_TYPES, MAX_FILE_BYTES};
 
 use crate::handler::StoreReceivedFiles;
 use crate::sources::FileSources;
@@ -51,7 +52,10 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         store.clone(),
         FileSources::new(telegram, store.clone()),
         bus.clone(),
+        worker.refused_content_types.clone(),
     ));
+    let sweep = sweep::SweepPolicy::from_settings(worker)
+        .map(|policy| tokio::spawn(sweep::run(store.clone(), policy, shutdown.clone())));
 
     let readiness = health::Readiness::new()
         .broker(bus.clone())
@@ -71,6 +75,9 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
 
     let task = tokio::spawn(async move {
         consumer.await.context("the consumer task failed")?;
+        if let Some(sweep) = sweep {
+            sweep.await.context("the sweep task failed")?;
+        }
         bus.close().await;
         http.await
             .context("the HTTP task failed")?

@@ -350,6 +350,7 @@ mod tests {
             webhook_url: String::new(),
             webhook_secret: Secret::default(),
             max_download_bytes: LIMIT,
+            flood_limits: true,
         };
         TelegramFiles::new(&settings, CancellationToken::new()).unwrap()
     }

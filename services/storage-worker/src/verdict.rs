@@ -9,11 +9,11 @@ use bureau_platform::object_store::Uploaded;
 /// The largest file we store (2 GiB), whatever its source.
 pub const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
-/// Sniffed content types we never keep: executable programs, which a business has no use
-/// for in an order and which could reach staff machines through downloads.
-// TODO(config): belongs in `Settings` (`[storage_worker] refused_content_types`) so an
-// operator can change it without a release; the platform crate owns that struct.
-pub const REFUSED_CONTENT_TYPES: [&str; 6] = [
+/// The sniffed content types refused when `[storage_worker] refused_content_types` is not
+/// changed: executable programs, which a business has no use for in an order and which
+/// could reach staff machines through downloads. The shipped `config/default.toml` lists
+/// the same ones; operators change the setting, not this.
+pub const DEFAULT_REFUSED_CONTENT_TYPES: [&str; 6] = [
     "application/x-msdownload",
     "application/vnd.microsoft.portable-executable",
     "application/x-executable",
@@ -27,7 +27,7 @@ pub const REFUSED_CONTENT_TYPES: [&str; 6] = [
 pub enum Rejection {
     /// Zero bytes arrived.
     Empty,
-    /// The bytes are a kind in [`REFUSED_CONTENT_TYPES`].
+    /// The bytes are a kind the business refuses (`refused_content_types`).
     TypeRefused { content_type: String },
     /// More than [`MAX_FILE_BYTES`] arrived.
     TooLarge { limit: u64 },
@@ -58,7 +58,7 @@ impl Rejection {
         match self {
             Rejection::Empty => "The file is empty".to_owned(),
             Rejection::TypeRefused { content_type } => {
-                format!("Executable programs are not accepted (the file is {content_type})")
+                format!("Files of this type are not accepted (the file is {content_type})")
             }
             Rejection::TooLarge { limit } => {
                 format!("The file is larger than the {} limit", human_size(*limit))
@@ -77,12 +77,17 @@ impl Rejection {
     }
 }
 
-/// Judges bytes that reached the object store: `Ok` to keep them, or why not.
-pub fn check(uploaded: &Uploaded) -> Result<(), Rejection> {
+/// Judges bytes that reached the object store: `Ok` to keep them, or why not. The content
+/// type is the sniffed one; the name's extension is never consulted, so a `photo.jpg` that
+/// holds a PDF is kept as `application/pdf` under the customer's name.
+pub fn check(uploaded: &Uploaded, refused_content_types: &[String]) -> Result<(), Rejection> {
     if uploaded.size == 0 {
         return Err(Rejection::Empty);
     }
-    if REFUSED_CONTENT_TYPES.contains(&uploaded.content_type.as_str()) {
+    if refused_content_types
+        .iter()
+        .any(|refused| refused.eq_ignore_ascii_case(&uploaded.content_type))
+    {
         return Err(Rejection::TypeRefused {
             content_type: uploaded.content_type.clone(),
         });
@@ -103,6 +108,14 @@ fn human_size(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn refused() -> Vec<String> {
+        DEFAULT_REFUSED_CONTENT_TYPES.map(str::to_owned).to_vec()
+    }
+
+    fn check(uploaded: &Uploaded) -> Result<(), Rejection> {
+        super::check(uploaded, &refused())
+    }
 
     fn uploaded(size: u64, content_type: &str) -> Uploaded {
         Uploaded {
@@ -128,7 +141,7 @@ mod tests {
 
     #[test]
     fn executables_are_refused() {
-        for content_type in REFUSED_CONTENT_TYPES {
+        for content_type in DEFAULT_REFUSED_CONTENT_TYPES {
             let rejection = check(&uploaded(100, content_type)).unwrap_err();
             assert_eq!(rejection.code(), "type_refused");
             assert!(rejection.reason().contains(content_type));
@@ -142,14 +155,32 @@ mod tests {
         elf.resize(64, 0);
         let sniffed = bureau_platform::object_store::sniff(&elf);
         assert!(
-            REFUSED_CONTENT_TYPES.contains(&sniffed.as_str()),
+            DEFAULT_REFUSED_CONTENT_TYPES.contains(&sniffed.as_str()),
             "{sniffed}"
         );
         let windows = bureau_platform::object_store::sniff(b"MZ\x90\x00\x03\x00\x00\x00");
         assert!(
-            REFUSED_CONTENT_TYPES.contains(&windows.as_str()),
+            DEFAULT_REFUSED_CONTENT_TYPES.contains(&windows.as_str()),
             "{windows}"
         );
+    }
+
+    #[test]
+    fn the_refused_list_is_the_operators_choice() {
+        let only_pdf = vec!["application/pdf".to_owned()];
+        assert_eq!(
+            super::check(&uploaded(5, "application/pdf"), &only_pdf).unwrap_err().code(),
+            "type_refused"
+        );
+        assert_eq!(super::check(&uploaded(5, "application/x-elf"), &only_pdf), Ok(()));
+        assert_eq!(super::check(&uploaded(5, "application/x-elf"), &[]), Ok(()));
+    }
+
+    #[test]
+    fn the_shipped_settings_refuse_the_default_list() {
+        let dir = bureau_platform::settings::find_config_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let settings = bureau_platform::Settings::load_from(&dir).unwrap();
+        assert_eq!(settings.storage_worker.refused_content_types, refused());
     }
 
     #[test]

@@ -31,6 +31,10 @@ struct Args {
     /// Do not enforce Telegram's flood limits.
     #[arg(long)]
     no_limits: bool,
+    /// `getFile` refuses files above this many bytes (Telegram's cloud Bot API: 20 MB). A
+    /// local Bot API server has no limit: pass a large number, e.g. 4294967296.
+    #[arg(long, env = "TELEGRAM_DOUBLE_MAX_DOWNLOAD_BYTES")]
+    max_download_bytes: Option<u64>,
 }
 
 #[tokio::main]
@@ -49,6 +53,7 @@ async fn main() -> anyhow::Result<()> {
     let config = DoubleConfig {
         token: args.token,
         listen: args.listen,
+        max_download_bytes: args.max_download_bytes.unwrap_or(base.max_download_bytes),
         ..base
     };
     let double = TelegramDouble::start(config).await?;

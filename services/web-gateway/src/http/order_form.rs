@@ -161,7 +161,7 @@ async fn read_small(
 
 /// Streams one file part into staging. `None` for the empty part a browser sends for a
 /// file input left blank (no name, no bytes).
-async fn stage_file(
+pub(super) async fn stage_file(
     mut field: Field<'_>,
     order_id: Uuid,
     position: usize,

@@ -1,0 +1,135 @@
+//! Forms that carry only files (`file` parts): staff results and uploads by signed link.
+//! Each file streams into staging exactly as an order's files do (see `order_form`), and
+//! becomes one `FileReceived` for an existing order once every file is staged.
+
+use axum::extract::Multipart;
+use proto_events::{Envelope, FilePurpose, FileReceived, FileSource};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::order_form::{self, MAX_FILES};
+use super::{AppState, Error};
+use crate::intake::{PRODUCER, StagedFile, Staging};
+
+/// A file accepted into an order, as the answer lists it.
+#[derive(Serialize)]
+pub struct AcceptedFile {
+    pub file_id: Uuid,
+    pub name: String,
+    pub size: u64,
+}
+
+#[derive(Serialize)]
+pub struct FilesAccepted {
+    pub order_id: Uuid,
+    pub files: Vec<AcceptedFile>,
+}
+
+/// Stages every `file` part of `multipart` for `order_id`, publishes one `FileReceived`
+/// with `purpose` per file (confirmed by the broker) and lists what was accepted. Nothing
+/// is published unless every file is staged; on any failure the staged objects are deleted.
+pub async fn accept_files(
+    state: &AppState,
+    multipart: &mut Multipart,
+    order_id: Uuid,
+    purpose: FilePurpose,
+) -> Result<FilesAccepted, Error> {
+    let max_upload_bytes = state.settings.web_gateway.max_upload_bytes;
+    let mut staging = Staging::new(state.store.clone());
+    let files = match read_files(state, multipart, order_id, max_upload_bytes, &mut staging).await {
+        Ok(files) if files.is_empty() => {
+            staging.discard().await;
+            return Err(Error::unprocessable("no_files", "Attach at least one file."));
+        }
+        Ok(files) => files,
+        Err(error) => {
+            staging.discard().await;
+            return Err(error);
+        }
+    };
+    let events: Vec<Envelope> = files
+        .iter()
+        .map(|file| received(order_id, purpose, file))
+        .collect();
+    if let Err(error) = state.bus.publish_all(&events).await {
+        staging.discard().await;
+        return Err(error.into());
+    }
+    staging.hand_over();
+    tracing::info!(%order_id, purpose = purpose.as_str(), files = files.len(), "files accepted");
+    Ok(FilesAccepted {
+        order_id,
+        files: files
+            .into_iter()
+            .map(|file| AcceptedFile {
+                file_id: file.file_id,
+                name: file.name.into_string(),
+                size: file.size,
+            })
+            .collect(),
+    })
+}
+
+async fn read_files(
+    state: &AppState,
+    multipart: &mut Multipart,
+    order_id: Uuid,
+    max_file_bytes: u64,
+    staging: &mut Staging,
+) -> Result<Vec<StagedFile>, Error> {
+    let mut files = Vec::new();
+    while let Some(field) = multipart.next_field().await? {
+        if field.name() != Some("file") {
+            let other = field.name().unwrap_or_default().to_owned();
+            return Err(Error::unprocessable(
+                "unexpected_field",
+                format!("The form has an unexpected field `{other}`; send files as `file`."),
+            ));
+        }
+        if files.len() == MAX_FILES {
+            return Err(Error::unprocessable(
+                "too_many_files",
+                format!("At most {MAX_FILES} files at once."),
+            ));
+        }
+        let position = files.len() + 1;
+        if let Some(file) = order_form::stage_file(
+            field,
+            order_id,
+            position,
+            &state.store,
+            max_file_bytes,
+            staging,
+        )
+        .await?
+        {
+            files.push(file);
+        }
+    }
+    Ok(files)
+}
+
+fn received(order_id: Uuid, purpose: FilePurpose, file: &StagedFile) -> Envelope {
+    let received = FileReceived {
+        order_id,
+        file_id: file.file_id,
+        purpose,
+        source: FileSource::WebUpload {
+            staging_key: file.staging_key.clone(),
+        },
+        original_name: file.name.as_str().to_owned(),
+        declared_size: Some(file.size),
+        declared_content_type: file.declared_content_type.clone(),
+        note: None,
+    };
+    Envelope::new(PRODUCER, order_id, received)
+}
+
+/// Whether an order with this id is recorded.
+pub async fn order_exists(state: &AppState, order_id: Uuid) -> Result<bool, Error> {
+    let found: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM orders WHERE id = ?")
+        .bind(order_id)
+        .fetch_optional(&state.pool)
+        .await?;
+    Ok(found.is_some())
+}

@@ -1,0 +1,164 @@
+//! Downloads: every stored file leaves through a short-lived presigned URL of the object
+//! store, after the gateway checked who may see it. The gateway never carries the bytes.
+//!
+//! - `GET /api/orders/{order_number}/files/{file_id}/download`: the customer's own order;
+//! - `GET /api/staff/orders/{order_id}/files/{file_id}/download`: any staff role;
+//! - `GET /d/{token}`: a signed download link (`links::download_link`), for customers
+//!   without a web session (the notifier sends these for results too big for Telegram).
+//!
+//! Each answers 303 to the presigned URL (valid `storage.presigned_url_ttl_secs`). A file
+//! that is not stored (still arriving, rejected) answers 404 like one that does not exist,
+//! and so does a file of someone else's order.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use bureau_platform::links::{LinkError, LinkPurpose, LinkSigner};
+use proto_events::order_number;
+use uuid::Uuid;
+
+use super::auth::{Customer, Staff};
+use super::{AppState, Error};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/orders/{order_number}/files/{file_id}/download",
+            get(customer_download),
+        )
+        .route(
+            "/api/staff/orders/{order_id}/files/{file_id}/download",
+            get(staff_download),
+        )
+        .route("/d/{token}", get(link_download))
+}
+
+const NO_SUCH_FILE: &str = "No such file.";
+
+/// A stored file: where it is and the name to download it as.
+#[derive(sqlx::FromRow)]
+struct StoredFile {
+    object_key: String,
+    original_name: String,
+}
+
+async fn customer_download(
+    State(state): State<AppState>,
+    Customer(customer): Customer,
+    Path((number, file_id)): Path<(String, String)>,
+) -> Result<Response, Error> {
+    let number = order_number::parse(&number).ok_or(Error::NotFound(NO_SUCH_FILE))?;
+    let file_id = Uuid::parse_str(&file_id).map_err(|_| Error::NotFound(NO_SUCH_FILE))?;
+    let file: StoredFile = sqlx::query_as(
+        "SELECT f.object_key, f.original_name FROM order_files f \
+         JOIN orders o ON o.id = f.order_id JOIN customers c ON c.id = o.customer_id \
+         WHERE c.web_account_id = ? AND o.order_number = ? AND f.id = ? \
+           AND f.state = 'stored' AND f.object_key IS NOT NULL",
+    )
+    .bind(customer.id)
+    .bind(&number)
+    .bind(file_id)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(Error::NotFound(NO_SUCH_FILE))?;
+    redirect_to(&state, &file).await
+}
+
+async fn staff_download(
+    State(state): State<AppState>,
+    Staff(_): Staff,
+    Path((order_id, file_id)): Path<(String, String)>,
+) -> Result<Response, Error> {
+    let order_id = Uuid::parse_str(&order_id).map_err(|_| Error::NotFound(NO_SUCH_FILE))?;
+    let file_id = Uuid::parse_str(&file_id).map_err(|_| Error::NotFound(NO_SUCH_FILE))?;
+    let file: StoredFile = sqlx::query_as(
+        "SELECT object_key, original_name FROM order_files \
+         WHERE order_id = ? AND id = ? AND state = 'stored' AND object_key IS NOT NULL",
+    )
+    .bind(order_id)
+    .bind(file_id)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(Error::NotFound(NO_SUCH_FILE))?;
+    redirect_to(&state, &file).await
+}
+
+async fn link_download(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, Error> {
+    let file_id = match verify_link(&state, &token, LinkPurpose::Download) {
+        Ok(file_id) => file_id,
+        Err(page) => return Ok(page),
+    };
+    let file: Option<StoredFile> = sqlx::query_as(
+        "SELECT object_key, original_name FROM order_files \
+         WHERE id = ? AND state = 'stored' AND object_key IS NOT NULL",
+    )
+    .bind(file_id)
+    .fetch_optional(&state.pool)
+    .await?;
+    match file {
+        Some(file) => redirect_to(&state, &file).await,
+        None => Ok(link_page(StatusCode::NOT_FOUND, LINK_NOT_FOUND)),
+    }
+}
+
+/// 303 to a presigned GET that downloads the file under its original name.
+async fn redirect_to(state: &AppState, file: &StoredFile) -> Result<Response, Error> {
+    let ttl = Duration::from_secs(state.settings.storage.presigned_url_ttl_secs);
+    let url = state
+        .store
+        .presigned_get(&file.object_key, &file.original_name, ttl)
+        .await
+        .map_err(|error| anyhow::anyhow!("presigning a download: {error}"))?;
+    Ok(Redirect::to(&url).into_response())
+}
+
+pub const LINK_NOT_FOUND: &str = "This link is not valid. Check that it was copied whole, or ask us for a new one.";
+pub const LINK_EXPIRED: &str = "This link has expired. Ask us for a new one: in Telegram, open the order and we will send a fresh link.";
+
+/// The subject of a valid signed link, or the page to answer instead: 404 for a link that
+/// is not ours (or links are off), 410 Gone for one that expired.
+pub fn verify_link(state: &AppState, token: &str, purpose: LinkPurpose) -> Result<Uuid, Response> {
+    let Some(signer) = LinkSigner::new(&state.settings.links.secret) else {
+        return Err(link_page(StatusCode::NOT_FOUND, LINK_NOT_FOUND));
+    };
+    signer.verify(token, purpose).map_err(|error| match error {
+        LinkError::Invalid => link_page(StatusCode::NOT_FOUND, LINK_NOT_FOUND),
+        LinkError::Expired => link_page(StatusCode::GONE, LINK_EXPIRED),
+    })
+}
+
+/// A small page with one sentence: signed links are opened in a browser, not by programs.
+pub fn link_page(status: StatusCode, message: &str) -> Response {
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Bureau</title>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\
+         <body style=\"font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem\">\
+         <p>{}</p></body></html>",
+        escape_html(message)
+    );
+    (status, Html(body)).into_response()
+}
+
+pub fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_escape_their_text() {
+        assert_eq!(escape_html("<a href=\"x\">&"), "&lt;a href=&quot;x&quot;&gt;&amp;");
+    }
+}

@@ -1,0 +1,48 @@
+//! `POST /api/staff/orders/{order_id}/results`: staff attach result files to an order
+//! (multipart, `file` parts; any staff role). The files stream into staging like a
+//! customer's, then travel as `FileReceived { purpose: Result }`; the storage worker keeps
+//! them under `orders/{order}/results/...`, the persistence worker records them with
+//! `purpose = 'result'`, and the notifier delivers them to the customer. The answer is 202:
+//! the files are on their way, not yet stored.
+
+use axum::Router;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use proto_events::FilePurpose;
+use uuid::Uuid;
+
+use super::auth::Staff;
+use super::file_form::{FilesAccepted, accept_files, order_exists};
+use super::order_form;
+use super::{AppState, Error};
+
+pub fn router(max_upload_bytes: u64) -> Router<AppState> {
+    let body_limit =
+        usize::try_from(order_form::request_limit(max_upload_bytes)).unwrap_or(usize::MAX);
+    Router::new().route(
+        "/api/staff/orders/{order_id}/results",
+        post(attach_results).layer(DefaultBodyLimit::max(body_limit)),
+    )
+}
+
+const NO_SUCH_ORDER: &str = "No such order.";
+
+async fn attach_results(
+    State(state): State<AppState>,
+    Staff(staff): Staff,
+    Path(order_id): Path<String>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<(StatusCode, axum::Json<FilesAccepted>), Error> {
+    order_form::refuse_oversized(&headers, state.settings.web_gateway.max_upload_bytes)?;
+    let order_id = Uuid::parse_str(&order_id).map_err(|_| Error::NotFound(NO_SUCH_ORDER))?;
+    if !order_exists(&state, order_id).await? {
+        return Err(Error::NotFound(NO_SUCH_ORDER));
+    }
+    let mut multipart = multipart?;
+    let accepted = accept_files(&state, &mut multipart, order_id, FilePurpose::Result).await?;
+    tracing::info!(%order_id, staff = %staff.id, files = accepted.files.len(), "results attached");
+    Ok((StatusCode::ACCEPTED, axum::Json(accepted)))
+}

@@ -1,0 +1,73 @@
+//! Uploads by signed link, for customers without a web session: the bot sends a Telegram
+//! customer whose file is above Telegram's 20 MB download limit a personal link
+//! (`links::upload_link`) to one order.
+//!
+//! - `GET /u/{token}`: a small page with a file input and a progress bar;
+//! - `POST /u/{token}` (multipart, `file` parts): the files stream into staging and travel
+//!   as `FileReceived { purpose: CustomerUpload }` for that order; 201 with the files.
+//!
+//! An expired link answers 410 with a sentence saying what to do; one that is not ours 404.
+
+use axum::Router;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use bureau_platform::links::LinkPurpose;
+use proto_events::FilePurpose;
+
+use super::error::human_size;
+use super::file_form::{accept_files, order_exists};
+use super::files::{LINK_NOT_FOUND, escape_html, link_page, verify_link};
+use super::order_form;
+use super::{AppState, Error};
+
+pub fn router(max_upload_bytes: u64) -> Router<AppState> {
+    let body_limit =
+        usize::try_from(order_form::request_limit(max_upload_bytes)).unwrap_or(usize::MAX);
+    Router::new().route(
+        "/u/{token}",
+        get(upload_page).post(upload).layer(DefaultBodyLimit::max(body_limit)),
+    )
+}
+
+const PAGE: &str = include_str!("../../assets/upload.html");
+
+async fn upload_page(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, Error> {
+    let order_id = match verify_link(&state, &token, LinkPurpose::Upload) {
+        Ok(order_id) => order_id,
+        Err(page) => return Ok(page),
+    };
+    let order_number: Option<(String,)> = sqlx::query_as("SELECT order_number FROM orders WHERE id = ?")
+        .bind(order_id)
+        .fetch_optional(&state.pool)
+        .await?;
+    let Some((order_number,)) = order_number else {
+        return Ok(link_page(StatusCode::NOT_FOUND, LINK_NOT_FOUND));
+    };
+    let page = PAGE
+        .replace("{{order_number}}", &escape_html(&order_number))
+        .replace("{{max_size}}", &escape_html(&human_size(state.settings.web_gateway.max_upload_bytes)))
+        .replace("{{max_bytes}}", &state.settings.web_gateway.max_upload_bytes.to_string());
+    Ok(Html(page).into_response())
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, Error> {
+    let order_id = match verify_link(&state, &token, LinkPurpose::Upload) {
+        Ok(order_id) => order_id,
+        Err(page) => return Ok(page),
+    };
+    order_form::refuse_oversized(&headers, state.settings.web_gateway.max_upload_bytes)?;
+    if !order_exists(&state, order_id).await? {
+        return Ok(link_page(StatusCode::NOT_FOUND, LINK_NOT_FOUND));
+    }
+    let mut multipart = multipart?;
+    let accepted = accept_files(&state, &mut multipart, order_id, FilePurpose::CustomerUpload).await?;
+    Ok((StatusCode::CREATED, axum::Json(accepted)).into_response())
+}
