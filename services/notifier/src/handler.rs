@@ -3,18 +3,19 @@
 
 use std::time::Duration;
 
-use proto_events::Envelope;
 use proto_events::bus::{EventHandler, HandlerError};
 use proto_events::events::Event;
+use proto_events::{Actor, Envelope, FilePurpose};
 use sqlx::MySqlPool;
 use uuid::Uuid;
 
-use crate::journal::{Journal, SentNotification};
-use crate::notice::Notice;
+use crate::journal::{Journal, SentNotification, Skip};
+use crate::metrics;
+use crate::notice::{DownloadLink, Notice};
 use crate::order_lock::OrderLock;
 use crate::recipients::{Recipient, Recipients, TelegramReach};
 use crate::telegram::{SendFailure, TelegramSender};
-use crate::texts::Texts;
+use crate::texts::{TELEGRAM_TEXT_LIMIT, Texts, utf16_len};
 
 /// How long a notice waits for another notice of the same order to finish before the
 /// event goes back to the bus. Longer than one send with its flood waits is not needed:
@@ -32,42 +33,75 @@ pub struct Notifier {
     journal: Journal,
     telegram: TelegramSender,
     texts: Texts,
+    links: ResultLinks,
+}
+
+/// Makes download links for results too big to upload to Telegram.
+#[derive(Clone)]
+pub struct ResultLinks {
+    settings: std::sync::Arc<bureau_platform::Settings>,
+}
+
+impl ResultLinks {
+    pub fn new(settings: bureau_platform::Settings) -> ResultLinks {
+        ResultLinks {
+            settings: std::sync::Arc::new(settings),
+        }
+    }
+
+    /// `None` when links are switched off (no `links.secret`).
+    fn for_file(&self, file_id: Uuid) -> Option<DownloadLink> {
+        let url = bureau_platform::links::download_link(&self.settings, file_id)?;
+        Some(DownloadLink {
+            url,
+            hours: (self.settings.links.download_ttl_secs / 3600).max(1),
+        })
+    }
 }
 
 impl EventHandler for Notifier {
     async fn handle(&self, event: &Envelope) -> Result<(), HandlerError> {
-        match &event.payload {
-            Event::OrderStatusChanged(change) => {
-                self.notify(event.event_id, Notice::StatusChanged(change))
-                    .await
+        let notice = match &event.payload {
+            Event::OrderStatusChanged(change) => Notice::StatusChanged(change),
+            Event::FileRejected(rejection) => Notice::FileRejected(rejection),
+            Event::FileStored(stored) if stored.purpose == FilePurpose::Result => {
+                Notice::ResultReady(stored)
             }
-            Event::FileRejected(rejection) => {
-                self.notify(event.event_id, Notice::FileRejected(rejection))
-                    .await
+            Event::OrderMessagePosted(message) if matches!(message.author, Actor::Staff { .. }) => {
+                Notice::StaffMessage(message)
             }
-            // The bot confirmed the order and its files to the customer already; the staff
-            // feed that will announce these is a later addition.
-            Event::OrderCreated(_) | Event::FileStored(_) => {
+            Event::PriceQuoted(quote) => Notice::PriceQuoted(quote),
+            // The customer's own files and messages, and new orders: the bot or the web page
+            // confirmed them already; staff see them in the live feed of the web gateway.
+            Event::OrderCreated(_) | Event::FileStored(_) | Event::OrderMessagePosted(_) => {
                 tracing::debug!("nothing to tell the customer");
-                Ok(())
+                return Ok(());
             }
             // Not among the notifier's subscriptions; arrives only through a manual replay.
             Event::FileReceived(_) => {
                 tracing::debug!("not an event the notifier handles");
-                Ok(())
+                return Ok(());
             }
-        }
+        };
+        self.notify(event.event_id, notice).await
     }
 }
 
 impl Notifier {
-    pub fn new(pool: MySqlPool, telegram: TelegramSender) -> Notifier {
+    pub fn new(pool: MySqlPool, telegram: TelegramSender, links: ResultLinks) -> Notifier {
+        let texts = Texts::new();
+        for missing in texts.missing_keys() {
+            // A defect in locales/: those notices fall back to Ukrainian until it is fixed.
+            tracing::error!(%missing, "a notification text is missing in one language");
+            metrics::skipped("template_missing");
+        }
         Notifier {
             recipients: Recipients::new(pool.clone()),
             journal: Journal::new(pool.clone()),
             pool,
             telegram,
-            texts: Texts::new(),
+            texts,
+            links,
         }
     }
 
@@ -80,7 +114,10 @@ impl Notifier {
             .map_err(database_error)?
         else {
             // The persistence worker consumes the same events and may not have written the
-            // order yet: the bus retries with backoff, then dead-letters with this reason.
+            // order yet: the bus retries with backoff, then dead-letters with this reason
+            // (an order that never comes ends in the dead-letter queue, not in a stuck one).
+            tracing::warn!(%order_id, notice = notice.kind(), "order not in the database (yet); retrying later");
+            metrics::skipped("unknown_order");
             return Err(HandlerError::transient(format!(
                 "order {order_id} is not in the database yet"
             )));
@@ -92,6 +129,7 @@ impl Notifier {
                     %order_id, customer_id = %recipient.customer_id, notice = notice.kind(),
                     "customer has no Telegram chat (web only); nothing to send to Telegram"
                 );
+                metrics::skipped("web_only");
                 return Ok(());
             }
             TelegramReach::Unreachable { chat_id, since } => {
@@ -99,6 +137,7 @@ impl Notifier {
                     %order_id, customer_id = %recipient.customer_id, chat_id, %since, notice = notice.kind(),
                     "customer's Telegram chat is marked unreachable; not sending"
                 );
+                metrics::skipped("unreachable");
                 return Ok(());
             }
         };
@@ -133,13 +172,33 @@ impl Notifier {
             .map_err(database_error)?
         {
             tracing::info!(%order_id, notice = notice.kind(), %skip, "not sending");
+            metrics::skipped(match skip {
+                Skip::AlreadySent => "redelivery",
+                Skip::Superseded { .. } => "superseded",
+            });
             return Ok(());
         }
 
-        let message = notice.message(&self.texts, &recipient.language);
+        if !Texts::speaks(&recipient.language) {
+            tracing::warn!(
+                %order_id, customer_id = %recipient.customer_id, language = %recipient.language,
+                "no notification texts in the customer's language; sending in the default language"
+            );
+            metrics::skipped("language_fallback");
+        }
+        let link = match notice {
+            Notice::ResultReady(stored) => self.links.for_file(stored.file_id),
+            _ => None,
+        };
+        let message = notice.message(&self.texts, &recipient.language, &recipient.order_number, link.as_ref());
+        if message.text().ends_with('…') && utf16_len(message.text()) >= TELEGRAM_TEXT_LIMIT - 1 {
+            tracing::warn!(%order_id, notice = notice.kind(), "text longer than Telegram allows; sending it cut");
+            metrics::skipped("text_cut");
+        }
         match self.telegram.send(chat_id, &message).await {
             Ok(telegram_message_id) => {
                 tracing::info!(%order_id, chat_id, telegram_message_id, notice = notice.kind(), "customer notified");
+                metrics::sent(notice.kind());
                 // The one duplicate window: if the process dies (or MySQL stays away) between
                 // Telegram's acceptance above and this record, the event is redelivered and
                 // sent again. Recording first would turn that duplicate into a lost notice,
@@ -147,6 +206,7 @@ impl Notifier {
                 self.record(SentNotification {
                     event_id,
                     order_id,
+                    kind: notice.kind(),
                     status_version,
                     chat_id,
                     telegram_message_id,
@@ -163,9 +223,12 @@ impl Notifier {
                     %order_id, customer_id = %recipient.customer_id, chat_id, %reason,
                     "Telegram chat unreachable; marked, no more notices until the customer writes again"
                 );
+                metrics::unreachable();
                 Ok(())
             }
-            Err(failure @ SendFailure::Retryable(_)) => Err(HandlerError::transient(failure)),
+            Err(failure @ (SendFailure::Retryable(_) | SendFailure::Api(_))) => {
+                Err(HandlerError::transient(failure))
+            }
             Err(failure @ SendFailure::Refused(_)) => Err(HandlerError::permanent(failure)),
         }
     }

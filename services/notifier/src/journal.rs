@@ -9,6 +9,8 @@ use uuid::Uuid;
 pub struct SentNotification {
     pub event_id: Uuid,
     pub order_id: Uuid,
+    /// The notice's kind (`status`, `result`, `message`, `quote`, `file_rejected`).
+    pub kind: &'static str,
     /// The status version announced; `None` for notices that do not move the order.
     pub status_version: Option<u32>,
     pub chat_id: i64,
@@ -97,11 +99,12 @@ impl Journal {
     pub async fn record(&self, sent: &SentNotification) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT IGNORE INTO notifications_sent \
-             (event_id, order_id, status_version, chat_id, telegram_message_id, sent_at) \
-             VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6))",
+             (event_id, order_id, kind, status_version, chat_id, telegram_message_id, sent_at) \
+             VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))",
         )
         .bind(sent.event_id)
         .bind(sent.order_id)
+        .bind(sent.kind)
         .bind(sent.status_version)
         .bind(sent.chat_id)
         .bind(sent.telegram_message_id)

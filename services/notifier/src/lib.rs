@@ -1,21 +1,26 @@
-//! The notifier: tells customers in Telegram when their order changes status or a file
-//! they sent was refused.
+//! The notifier: tells customers in Telegram when their order changes status, a result is
+//! ready, staff wrote to them, a price was quoted, or a file they sent was refused.
 //!
 //! It consumes the `notifier` queue (order.created, order.status.changed,
-//! order.file.stored, order.file.rejected), looks the customer up in MySQL, sends in their
-//! language, and journals what Telegram accepted in `notifications_sent` so that a
-//! redelivered event is not sent twice and an older status never follows a newer one.
+//! order.file.stored, order.file.rejected, order.message.posted, order.price.quoted),
+//! looks the customer up in MySQL, sends in their language at a pace shared by every
+//! replica (`telegram_send_slots`), and journals what Telegram accepted in
+//! `notifications_sent` so that a redelivered event is not sent twice and an older status
+//! never follows a newer one.
 //!
 //! - `handler`: which events reach a customer, and the path of one notice;
-//! - `recipients`, `journal`, `order_lock`: the MySQL side;
+//! - `recipients`, `journal`, `order_lock`, `send_slots`: the MySQL side;
 //! - `telegram`: one send and what Telegram's refusals mean;
-//! - `notice`, `texts`: the message itself.
+//! - `notice`, `texts`: the message itself;
+//! - `metrics`: `/metrics` for Prometheus.
 
 mod handler;
 mod journal;
+pub mod metrics;
 mod notice;
 mod order_lock;
 mod recipients;
+mod send_slots;
 mod telegram;
 mod texts;
 
@@ -29,12 +34,19 @@ use proto_events::topology::Consumer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::handler::Notifier;
+use std::time::Duration;
+
+use bureau_platform::object_store::ObjectStore;
+
+use crate::handler::{Notifier, ResultLinks};
+use crate::send_slots::{Pace, SendSlots};
 use crate::telegram::{SendPolicy, TelegramSender};
 
 
-/// Starts the notifier and returns at once: `/healthz` and `/readyz` (broker, database) on
-/// `settings.notifier.listen`, and a consumer with `settings.notifier.concurrency` handlers.
+/// Starts the notifier and returns at once: `/healthz`, `/readyz` (broker, database) and
+/// `/metrics` on `settings.notifier.listen`, and a consumer with
+/// `settings.notifier.concurrency` handlers. Any number of notifiers may run against one
+/// database and broker: they share the queue and Telegram's pace.
 /// When `shutdown` fires it takes no new events, lets notices in flight finish, and the
 /// returned task ends.
 pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Running> {
@@ -42,13 +54,20 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         !settings.telegram.token.is_empty(),
         "telegram.token is not set (BUREAU__TELEGRAM__TOKEN); the notifier has nothing to send with"
     );
+    let pool = database::pool(&settings.database).context("database.url")?;
+    let pace = Pace::new(
+        settings.notifier.messages_per_second,
+        Duration::from_millis(settings.notifier.chat_interval_ms),
+        Duration::from_millis(settings.notifier.group_interval_ms),
+    );
     let telegram = TelegramSender::new(
         &settings.telegram.api_url,
         settings.telegram.token.expose(),
         SendPolicy::default(),
+        SendSlots::new(pool.clone(), pace),
+        ObjectStore::new(&settings.storage),
         shutdown.clone(),
     )?;
-    let pool = database::pool(&settings.database).context("database.url")?;
     let bus = bureau_platform::bus::event_bus(&settings.broker, Consumer::Notifier.name());
     let concurrency = settings.notifier.concurrency.max(1);
     // Each handler in flight holds one connection for its order lock and borrows another
@@ -65,10 +84,11 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         .await
         .with_context(|| format!("cannot listen on {}", settings.notifier.listen))?;
     let http_addr = listener.local_addr()?;
-    let routes = health::router(Readiness::new().broker(bus.clone()).database(pool.clone()));
+    let routes = health::router(Readiness::new().broker(bus.clone()).database(pool.clone()))
+        .merge(metrics::router());
     let server = tokio::spawn(health::serve(listener, routes, shutdown.clone()));
 
-    let notifier = Arc::new(Notifier::new(pool.clone(), telegram));
+    let notifier = Arc::new(Notifier::new(pool.clone(), telegram, ResultLinks::new(settings.clone())));
     let run_migrations = settings.database.run_migrations;
     let task = tokio::spawn(async move {
         if run_migrations {

@@ -1,6 +1,6 @@
 //! What the notifier tells a customer about one event, and the Telegram message that says it.
 
-use proto_events::{FileRejected, OrderStatusChanged};
+use proto_events::{FileRejected, FileStored, OrderMessagePosted, OrderStatusChanged, PriceQuoted};
 use uuid::Uuid;
 
 use crate::texts::Texts;
@@ -12,11 +12,28 @@ pub const OPEN_ORDER_CALLBACK_PREFIX: &str = "order:";
 /// Telegram refuses callback data longer than this many bytes.
 const CALLBACK_DATA_LIMIT: usize = 64;
 
+/// The largest file a bot may upload to Telegram's cloud Bot API; bigger results go as a
+/// download link.
+pub const TELEGRAM_UPLOAD_LIMIT: u64 = 50 * 1024 * 1024;
+
 /// An event that a customer hears about.
 #[derive(Debug, Clone, Copy)]
 pub enum Notice<'a> {
     StatusChanged(&'a OrderStatusChanged),
     FileRejected(&'a FileRejected),
+    /// A result file staff attached (`FileStored` with purpose `result`).
+    ResultReady(&'a FileStored),
+    /// Staff wrote to the customer about the order.
+    StaffMessage(&'a OrderMessagePosted),
+    PriceQuoted(&'a PriceQuoted),
+}
+
+/// How a result reaches the customer when it is too big to upload: a signed link, valid
+/// for `hours`, or (links switched off) a pointer to the website.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadLink {
+    pub url: String,
+    pub hours: u64,
 }
 
 impl Notice<'_> {
@@ -24,6 +41,9 @@ impl Notice<'_> {
         match self {
             Notice::StatusChanged(change) => change.order_id,
             Notice::FileRejected(rejection) => rejection.order_id,
+            Notice::ResultReady(stored) => stored.order_id,
+            Notice::StaffMessage(message) => message.order_id,
+            Notice::PriceQuoted(quote) => quote.order_id,
         }
     }
 
@@ -32,33 +52,69 @@ impl Notice<'_> {
     pub fn status_version(&self) -> Option<u32> {
         match self {
             Notice::StatusChanged(change) => Some(change.version),
-            Notice::FileRejected(_) => None,
+            _ => None,
         }
     }
 
-    /// A short name for logs.
+    /// A short stable name, for logs, metrics and the journal's `kind` column.
     pub fn kind(&self) -> &'static str {
         match self {
-            Notice::StatusChanged(_) => "status change",
-            Notice::FileRejected(_) => "file refusal",
+            Notice::StatusChanged(_) => "status",
+            Notice::FileRejected(_) => "file_rejected",
+            Notice::ResultReady(_) => "result",
+            Notice::StaffMessage(_) => "message",
+            Notice::PriceQuoted(_) => "quote",
         }
     }
 
-    /// The message in `language`, with a button that opens the order.
-    pub fn message(&self, texts: &Texts, language: &str) -> OutgoingMessage {
-        let text = match self {
-            Notice::StatusChanged(change) => texts.status_changed(
+    /// The message in `language`, with a button that opens the order. `order_number` is
+    /// the order's, from the database (not every event carries it); `link` is where a
+    /// result too big for Telegram can be downloaded.
+    pub fn message(
+        &self,
+        texts: &Texts,
+        language: &str,
+        order_number: &str,
+        link: Option<&DownloadLink>,
+    ) -> OutgoingMessage {
+        let content = match self {
+            Notice::StatusChanged(change) => Content::Text(texts.status_changed(
                 language,
                 &change.order_number,
                 change.to,
                 change.reason.as_deref(),
-            ),
-            Notice::FileRejected(rejection) => {
-                texts.file_rejected(language, &rejection.original_name, &rejection.reason)
+            )),
+            Notice::FileRejected(rejection) => Content::Text(texts.file_rejected(
+                language,
+                &rejection.original_name,
+                &rejection.reason,
+            )),
+            Notice::ResultReady(stored) if stored.size <= TELEGRAM_UPLOAD_LIMIT => {
+                Content::Document {
+                    object_key: stored.object_key.clone(),
+                    file_name: stored.original_name.clone(),
+                    caption: texts.result_ready(language, order_number),
+                }
             }
+            Notice::ResultReady(stored) => Content::Text(texts.result_link(
+                language,
+                order_number,
+                &stored.original_name,
+                link.map(|link| (link.url.as_str(), link.hours)),
+            )),
+            Notice::StaffMessage(message) => {
+                Content::Text(texts.staff_message(language, order_number, &message.text))
+            }
+            Notice::PriceQuoted(quote) => Content::Text(texts.price_quoted(
+                language,
+                &quote.order_number,
+                quote.amount_minor,
+                &quote.currency,
+                quote.note.as_deref(),
+            )),
         };
         OutgoingMessage {
-            text,
+            content,
             button: InlineButton {
                 label: texts.open_order(language),
                 callback_data: open_order_callback(self.order_id()),
@@ -67,11 +123,33 @@ impl Notice<'_> {
     }
 }
 
-/// A text message with one inline button under it.
+/// A message with one inline button under it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingMessage {
-    pub text: String,
+    pub content: Content,
     pub button: InlineButton,
+}
+
+/// What the message carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    Text(String),
+    /// A stored object sent as a document, streamed from the object store.
+    Document {
+        object_key: String,
+        file_name: String,
+        caption: String,
+    },
+}
+
+impl OutgoingMessage {
+    /// The text or caption, for logs and tests.
+    pub fn text(&self) -> &str {
+        match &self.content {
+            Content::Text(text) => text,
+            Content::Document { caption, .. } => caption,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,8 +189,8 @@ mod tests {
     #[test]
     fn the_button_opens_the_order_within_telegrams_callback_limit() {
         let change = change(None);
-        let message = Notice::StatusChanged(&change).message(&Texts::new(), "en");
-        assert_eq!(message.text, "Order №48213097: Ready");
+        let message = Notice::StatusChanged(&change).message(&Texts::new(), "en", "48213097", None);
+        assert_eq!(message.text(), "Order №48213097: Ready");
         assert_eq!(message.button.label, "Open order");
         assert_eq!(
             message.button.callback_data,
@@ -136,8 +214,29 @@ mod tests {
         assert_eq!(notice.status_version(), None);
         assert_eq!(notice.order_id(), change.order_id);
         assert_eq!(
-            notice.message(&Texts::new(), "uk").text,
+            notice.message(&Texts::new(), "uk", "48213097", None).text(),
             "Файл «scan.pdf» не прийнято: The file is empty."
         );
+    }
+
+    #[test]
+    fn results_go_as_documents_up_to_telegrams_upload_limit_then_as_links() {
+        let mut stored = FileStored {
+            order_id: Uuid::now_v7(),
+            file_id: Uuid::now_v7(),
+            purpose: proto_events::FilePurpose::Result,
+            object_key: "orders/a/b/result.pdf".into(),
+            size: TELEGRAM_UPLOAD_LIMIT,
+            sha256: String::new(),
+            content_type: "application/pdf".into(),
+            original_name: "result.pdf".into(),
+        };
+        let texts = Texts::new();
+        let message = Notice::ResultReady(&stored).message(&texts, "en", "48213097", None);
+        assert!(matches!(message.content, Content::Document { ref file_name, .. } if file_name == "result.pdf"));
+        stored.size += 1;
+        let link = DownloadLink { url: "https://desk/d/token".into(), hours: 24 };
+        let message = Notice::ResultReady(&stored).message(&texts, "en", "48213097", Some(&link));
+        assert!(message.text().ends_with("https://desk/d/token"), "{}", message.text());
     }
 }

@@ -9,6 +9,8 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipient {
     pub customer_id: Uuid,
+    /// The number of the order the notice is about, as the customer knows it.
+    pub order_number: String,
     /// The language tag the customer chose (`uk`, `en`).
     pub language: String,
     pub reach: TelegramReach,
@@ -29,6 +31,7 @@ pub enum TelegramReach {
 #[derive(sqlx::FromRow)]
 struct RecipientRow {
     customer_id: Uuid,
+    order_number: String,
     language: String,
     telegram_chat_id: Option<i64>,
     telegram_unreachable_at: Option<DateTime<Utc>>,
@@ -43,6 +46,7 @@ impl From<RecipientRow> for Recipient {
         };
         Recipient {
             customer_id: row.customer_id,
+            order_number: row.order_number,
             language: row.language,
             reach,
         }
@@ -63,7 +67,7 @@ impl Recipients {
     /// The customer of `order_id`, or `None` if the order is not in the database (yet).
     pub async fn of_order(&self, order_id: Uuid) -> Result<Option<Recipient>, sqlx::Error> {
         let row: Option<RecipientRow> = sqlx::query_as(
-            "SELECT c.id AS customer_id, c.language, c.telegram_chat_id, c.telegram_unreachable_at \
+            "SELECT c.id AS customer_id, o.order_number, c.language, c.telegram_chat_id, c.telegram_unreachable_at \
              FROM orders o JOIN customers c ON c.id = o.customer_id \
              WHERE o.id = ?",
         )
@@ -101,6 +105,7 @@ mod tests {
     fn row(chat: Option<i64>, unreachable: Option<DateTime<Utc>>) -> RecipientRow {
         RecipientRow {
             customer_id: Uuid::nil(),
+            order_number: "48213097".into(),
             language: "en".into(),
             telegram_chat_id: chat,
             telegram_unreachable_at: unreachable,

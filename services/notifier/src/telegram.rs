@@ -6,22 +6,28 @@
 //! - network trouble, 5xx, anything unknown: worth retrying later, with the bus's backoff.
 //! - a message Telegram calls malformed: retrying cannot help.
 //!
-//! No `Throttle` adaptor: one notifier sends about one message per status change, well
-//! under Telegram's 30/s, and a customer gets a few messages at most in a burst, which
-//! Telegram's per-chat allowance (about 1/s with a small burst) absorbs; a 429 that slips
-//! through is waited out here. Cross-replica rate limiting comes with the full notifier.
+//! Every call first reserves its send slot in the shared pace ([`SendSlots`]) and waits for
+//! it, so the bot keeps to Telegram's limits across all notifier replicas; teloxide's
+//! `Throttle` is not used because it counts in memory, per process. A 429 that slips
+//! through anyway (another program using the token, Telegram tightening a limit) is waited
+//! out here and counted.
 
 use std::time::Duration;
 
+use bureau_platform::object_store::ObjectStore;
+use futures::TryStreamExt;
 use teloxide::{
     ApiError, Bot, RequestError,
-    payloads::SendMessageSetters,
+    payloads::{SendDocumentSetters, SendMessageSetters},
     prelude::Requester,
-    types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup},
+    types::{ChatId, InlineKeyboardButton, InlineKeyboardMarkup, InputFile},
 };
+use tokio_util::io::StreamReader;
 use tokio_util::sync::CancellationToken;
 
-use crate::notice::OutgoingMessage;
+use crate::metrics;
+use crate::notice::{Content, OutgoingMessage};
+use crate::send_slots::SendSlots;
 
 /// How long and how often to wait out Telegram's flood control within one delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +49,7 @@ impl Default for SendPolicy {
 }
 
 /// Why a message was not delivered.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum SendFailure {
     /// The customer blocked the bot or the chat is gone: stop writing to it.
     #[error("the chat cannot be reached: {0}")]
@@ -54,10 +60,13 @@ pub enum SendFailure {
     /// Telegram refused the message itself: sending it again cannot succeed.
     #[error("Telegram refused the message: {0}")]
     Refused(String),
+    /// Telegram's answer, not yet classified (only inside this module).
+    #[error("{0}")]
+    Api(RequestError),
 }
 
 /// What one failed call to Telegram means.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 enum Outcome {
     FloodWait(Duration),
     Failed(SendFailure),
@@ -98,10 +107,14 @@ fn classify(error: &RequestError) -> Outcome {
 }
 
 /// Sends notices through the Bot API with the policy above.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TelegramSender {
     bot: Bot,
     policy: SendPolicy,
+    /// The pace shared with the other replicas.
+    slots: SendSlots,
+    /// Where result documents are streamed from.
+    store: ObjectStore,
     /// Cuts a flood wait short at shutdown; the event then goes back to the bus.
     shutdown: CancellationToken,
 }
@@ -112,6 +125,8 @@ impl TelegramSender {
         api_url: &str,
         token: &str,
         policy: SendPolicy,
+        slots: SendSlots,
+        store: ObjectStore,
         shutdown: CancellationToken,
     ) -> anyhow::Result<TelegramSender> {
         let api_url = reqwest::Url::parse(api_url).map_err(|error| {
@@ -121,6 +136,8 @@ impl TelegramSender {
         Ok(TelegramSender {
             bot,
             policy,
+            slots,
+            store,
             shutdown,
         })
     }
@@ -129,14 +146,17 @@ impl TelegramSender {
     pub async fn send(&self, chat_id: i64, message: &OutgoingMessage) -> Result<i64, SendFailure> {
         let mut flood_waits = 0;
         loop {
+            self.wait_for_slot(chat_id).await?;
             let error = match self.send_once(chat_id, message).await {
                 Ok(message_id) => return Ok(message_id),
-                Err(error) => error,
+                Err(SendFailure::Api(error)) => error,
+                Err(other) => return Err(other),
             };
             let wait = match classify(&error) {
                 Outcome::Failed(failure) => return Err(failure),
                 Outcome::FloodWait(wait) => wait,
             };
+            metrics::too_many_requests();
             if flood_waits >= self.policy.flood_retries {
                 return Err(SendFailure::Retryable(format!(
                     "still rate limited after {flood_waits} waits ({error})"
@@ -164,21 +184,58 @@ impl TelegramSender {
         }
     }
 
-    async fn send_once(
-        &self,
-        chat_id: i64,
-        message: &OutgoingMessage,
-    ) -> Result<i64, RequestError> {
+    /// Reserves this call's place in the shared pace and sleeps until it comes.
+    async fn wait_for_slot(&self, chat_id: i64) -> Result<(), SendFailure> {
+        let wait = self
+            .slots
+            .reserve(chat_id)
+            .await
+            .map_err(|error| SendFailure::Retryable(format!("reserving a send slot: {error}")))?;
+        metrics::slot_wait(wait);
+        if wait.is_zero() {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => Ok(()),
+            _ = self.shutdown.cancelled() => {
+                Err(SendFailure::Retryable("shutting down while waiting for a send slot".into()))
+            }
+        }
+    }
+
+    async fn send_once(&self, chat_id: i64, message: &OutgoingMessage) -> Result<i64, SendFailure> {
         let button = InlineKeyboardButton::callback(
             message.button.label.clone(),
             message.button.callback_data.clone(),
         );
-        let sent = self
-            .bot
-            .send_message(ChatId(chat_id), message.text.clone())
-            .reply_markup(InlineKeyboardMarkup::new([[button]]))
-            .await?;
-        Ok(i64::from(sent.id.0))
+        let markup = InlineKeyboardMarkup::new([[button]]);
+        let sent = match &message.content {
+            Content::Text(text) => {
+                self.bot
+                    .send_message(ChatId(chat_id), text.clone())
+                    .reply_markup(markup)
+                    .await
+            }
+            Content::Document {
+                object_key,
+                file_name,
+                caption,
+            } => {
+                // Streamed: the object is read from the store as teloxide uploads it, never
+                // held whole. A fresh stream on every try, since a stream is read only once.
+                let stream = self.store.get_stream(object_key).await.map_err(|error| {
+                    SendFailure::Retryable(format!("reading {object_key} from the store: {error}"))
+                })?;
+                let reader = StreamReader::new(stream.map_err(std::io::Error::other));
+                let document = InputFile::read(reader).file_name(file_name.clone());
+                self.bot
+                    .send_document(ChatId(chat_id), document)
+                    .caption(caption.clone())
+                    .reply_markup(markup)
+                    .await
+            }
+        };
+        sent.map(|sent| i64::from(sent.id.0)).map_err(SendFailure::Api)
     }
 }
 
@@ -193,7 +250,7 @@ mod tests {
     #[test]
     fn flood_control_is_waited_out() {
         let error = RequestError::RetryAfter(Seconds::from_seconds(5));
-        assert_eq!(classify(&error), Outcome::FloodWait(Duration::from_secs(5)));
+        assert!(matches!(classify(&error), Outcome::FloodWait(wait) if wait == Duration::from_secs(5)));
     }
 
     #[test]

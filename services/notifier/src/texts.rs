@@ -12,6 +12,9 @@ use proto_events::OrderStatus;
 /// which are never fewer than characters, so measuring in them is always safe.
 pub const TELEGRAM_TEXT_LIMIT: usize = 4096;
 
+/// Telegram refuses document captions longer than this many UTF-16 units.
+pub const TELEGRAM_CAPTION_LIMIT: usize = 1024;
+
 /// A file name longer than this is shortened in messages: it is shown, never used.
 const FILE_NAME_SHOWN: usize = 200;
 
@@ -68,6 +71,81 @@ impl Texts {
         with_detail(&format!("{prefix} "), reason.trim())
     }
 
+    /// The caption of a result file sent as a document.
+    pub fn result_ready(&self, language: &str, order_number: &str) -> String {
+        let caption = self.catalog.format(language, "notify.result_ready", &[("number", order_number)]);
+        shorten(&caption, TELEGRAM_CAPTION_LIMIT)
+    }
+
+    /// A result too big for Telegram: where to download it, and for how long. Without a
+    /// link (links switched off) it points to the website.
+    pub fn result_link(
+        &self,
+        language: &str,
+        order_number: &str,
+        file_name: &str,
+        link: Option<(&str, u64)>,
+    ) -> String {
+        let name = shorten(file_name.trim(), FILE_NAME_SHOWN);
+        match link {
+            Some((url, hours)) => {
+                let hours = hours.to_string();
+                let head = self.catalog.format(
+                    language,
+                    "notify.result_link",
+                    &[("name", &name), ("hours", &hours), ("number", order_number)],
+                );
+                shorten(&format!("{head}\n{url}"), TELEGRAM_TEXT_LIMIT)
+            }
+            None => {
+                let text = self.catalog.format(
+                    language,
+                    "notify.result_on_web",
+                    &[("name", &name), ("number", order_number)],
+                );
+                shorten(&text, TELEGRAM_TEXT_LIMIT)
+            }
+        }
+    }
+
+    /// What staff wrote about an order, under a line naming the order; cut to fit.
+    pub fn staff_message(&self, language: &str, order_number: &str, text: &str) -> String {
+        let head = self.catalog.format(language, "notify.staff_message", &[("number", order_number)]);
+        with_detail(&format!("{head}\n"), text.trim())
+    }
+
+    /// A price quote: the amount in major units with two decimals, and staff's note.
+    pub fn price_quoted(
+        &self,
+        language: &str,
+        order_number: &str,
+        amount_minor: u64,
+        currency: &str,
+        note: Option<&str>,
+    ) -> String {
+        let amount = format!("{}.{:02}", amount_minor / 100, amount_minor % 100);
+        let currency = shorten(currency.trim(), 8);
+        let head = self.catalog.format(
+            language,
+            "notify.price_quoted",
+            &[("amount", &amount), ("currency", &currency), ("number", order_number)],
+        );
+        match note.map(str::trim).filter(|n| !n.is_empty()) {
+            None => shorten(&head, TELEGRAM_TEXT_LIMIT),
+            Some(note) => with_detail(&format!("{head}\n"), note),
+        }
+    }
+
+    /// Whether we have texts in `language`; others are answered in the default language.
+    pub fn speaks(language: &str) -> bool {
+        bureau_platform::texts::LANGUAGES.contains(&language)
+    }
+
+    /// Keys one language has and another lacks (a defect: those texts fall back).
+    pub fn missing_keys(&self) -> Vec<String> {
+        self.catalog.missing_keys()
+    }
+
     /// The label of the button that opens the order in the bot.
     pub fn open_order(&self, language: &str) -> String {
         self.catalog.text(language, "notify.open_order")
@@ -75,7 +153,7 @@ impl Texts {
 }
 
 /// `head` followed by as much of `detail` as fits in a Telegram message.
-fn with_detail(head: &str, detail: &str) -> String {
+pub fn with_detail(head: &str, detail: &str) -> String {
     let room = TELEGRAM_TEXT_LIMIT.saturating_sub(utf16_len(head));
     shorten(
         &format!("{head}{}", shorten(detail, room)),
@@ -85,7 +163,7 @@ fn with_detail(head: &str, detail: &str) -> String {
 
 /// `text` if it is at most `max` UTF-16 units long, else its start and an ellipsis, `max`
 /// units in all.
-fn shorten(text: &str, max: usize) -> String {
+pub fn shorten(text: &str, max: usize) -> String {
     if utf16_len(text) <= max {
         return text.to_owned();
     }
@@ -104,7 +182,7 @@ fn shorten(text: &str, max: usize) -> String {
     kept
 }
 
-fn utf16_len(text: &str) -> usize {
+pub fn utf16_len(text: &str) -> usize {
     text.encode_utf16().count()
 }
 
@@ -185,6 +263,27 @@ mod tests {
         let text = texts.file_rejected("uk", &"n".repeat(1000), &"r".repeat(9000));
         assert_eq!(utf16_len(&text), TELEGRAM_TEXT_LIMIT);
         assert!(text.contains(&format!("«{}…»", "n".repeat(FILE_NAME_SHOWN - 1))));
+    }
+
+    #[test]
+    fn results_messages_and_quotes_read_in_both_languages() {
+        let texts = Texts::new();
+        assert_eq!(texts.result_ready("en", "48213097"), "Order №48213097: your result is ready");
+        assert_eq!(texts.result_ready("uk", "48213097"), "Замовлення №48213097: результат готовий");
+        let link = texts.result_link("en", "48213097", "big.zip", Some(("https://x/d/t", 24)));
+        assert!(link.ends_with("within 24 h:\nhttps://x/d/t"), "{link}");
+        assert!(texts.result_link("uk", "1", "big.zip", None).contains("на нашому сайті"));
+        assert_eq!(
+            texts.staff_message("en", "48213097", " Please call us "),
+            "Order №48213097, a message from us:\nPlease call us"
+        );
+        assert_eq!(
+            texts.price_quoted("uk", "48213097", 125_005, "UAH", Some("incl. notary")),
+            "Замовлення №48213097: вартість 1250.05 UAH. Відкрийте замовлення, щоб погодитися.\nincl. notary"
+        );
+        let long = texts.staff_message("en", "1", &"x".repeat(10_000));
+        assert_eq!(utf16_len(&long), TELEGRAM_TEXT_LIMIT);
+        assert!(Texts::speaks("en") && !Texts::speaks("de"));
     }
 
     #[test]

@@ -1,0 +1,271 @@
+//! Live updates as server-sent events, without reloading:
+//!
+//! - `GET /api/orders/{order_number}/live` (a customer, their own order): first the current
+//!   status from the database, then a `status` event for every change, each with the
+//!   status, its version and its name in the customer's language;
+//! - `GET /api/staff/feed` (staff): `order.created` and `order.message.posted` as they
+//!   happen.
+//!
+//! One [`LiveHub`] per gateway process follows the bus (a transient queue of its own, see
+//! `proto_events::bus::live`) and fans events out to the connected clients through a
+//! bounded broadcast channel. A client that falls that far behind is disconnected rather
+//! than slowing the others; its browser's `EventSource` reconnects by itself and starts
+//! again from the database. Streams end when the gateway shuts down, so graceful shutdown
+//! is not held up by open pages.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::routing::get;
+use bureau_platform::texts::Catalog;
+use futures::{Stream, StreamExt};
+use proto_events::bus::EventBus;
+use proto_events::{Actor, Envelope, Event, EventKind, OrderStatus, order_number};
+use serde_json::json;
+use tokio::sync::{broadcast, watch};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::auth::{Customer, Staff};
+use super::{AppState, Error};
+
+/// Events a client may fall behind by before it is disconnected.
+const CLIENT_BUFFER: usize = 256;
+
+/// How long a new client waits for the hub's subscription before it is answered anyway.
+const BIND_WAIT: Duration = Duration::from_secs(5);
+
+const NO_SUCH_ORDER: &str = "No such order.";
+
+/// The process's one follower of the bus, shared by every live client.
+#[derive(Clone)]
+pub struct LiveHub {
+    events: broadcast::Sender<Arc<Envelope>>,
+    bound: watch::Receiver<bool>,
+    shutdown: CancellationToken,
+    catalog: Arc<Catalog>,
+}
+
+impl LiveHub {
+    /// Starts following the bus; the subscription reconnects by itself, and stops when
+    /// `shutdown` fires.
+    pub fn start(bus: Arc<EventBus>, shutdown: CancellationToken) -> LiveHub {
+        let (events, _) = broadcast::channel(CLIENT_BUFFER);
+        let (bound_sender, bound) = watch::channel(false);
+        let mut stream = bus.subscribe_live(
+            &[
+                EventKind::OrderStatusChanged,
+                EventKind::OrderCreated,
+                EventKind::OrderMessagePosted,
+            ],
+            Some(bound_sender),
+        );
+        let fan_out = events.clone();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    next = stream.next() => match next {
+                        // No client connected is not an error.
+                        Some(envelope) => { let _ = fan_out.send(Arc::new(envelope)); }
+                        None => break,
+                    },
+                    _ = stop.cancelled() => break,
+                }
+            }
+        });
+        LiveHub {
+            events,
+            bound,
+            shutdown,
+            catalog: Arc::new(Catalog::new(&[])),
+        }
+    }
+
+    /// A receiver for one client, once the hub follows the bus (or after [`BIND_WAIT`]).
+    async fn subscribe(&self) -> broadcast::Receiver<Arc<Envelope>> {
+        // Subscribe before waiting, so nothing published after the wait is missed.
+        let receiver = self.events.subscribe();
+        let mut bound = self.bound.clone();
+        if tokio::time::timeout(BIND_WAIT, bound.wait_for(|bound| *bound))
+            .await
+            .is_err()
+        {
+            tracing::warn!("live updates are not following the broker yet; the client gets them once they are");
+        }
+        receiver
+    }
+
+    /// The SSE response: `first` events, then whatever `pick` makes of the hub's events.
+    fn respond<F>(
+        &self,
+        first: Vec<SseEvent>,
+        receiver: broadcast::Receiver<Arc<Envelope>>,
+        pick: F,
+    ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>> + use<F>>
+    where
+        F: Fn(&Envelope) -> Option<SseEvent> + Send + 'static,
+    {
+        let updates = futures::stream::unfold((receiver, pick), |(mut receiver, pick)| async move {
+            loop {
+                match receiver.recv().await {
+                    Ok(envelope) => {
+                        if let Some(event) = pick(&envelope) {
+                            return Some((event, (receiver, pick)));
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::info!(missed, "live client too slow; disconnecting it");
+                        return None;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        });
+        let stream = futures::stream::iter(first)
+            .chain(updates)
+            .map(Ok)
+            .take_until(self.shutdown.clone().cancelled_owned());
+        Sse::new(stream).keep_alive(KeepAlive::default())
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/orders/{order_number}/live", get(order_live))
+        .route("/api/staff/feed", get(staff_feed))
+}
+
+#[derive(sqlx::FromRow)]
+struct LiveOrder {
+    id: Uuid,
+    order_number: String,
+    status: String,
+    status_version: u32,
+    language: String,
+}
+
+async fn order_live(
+    State(state): State<AppState>,
+    Customer(customer): Customer,
+    Path(number): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Error> {
+    let number = order_number::parse(&number).ok_or(Error::NotFound(NO_SUCH_ORDER))?;
+    let hub = state.live.clone();
+    // Before reading the snapshot: a change committed after the read is then still seen.
+    let receiver = hub.subscribe().await;
+    let order: LiveOrder = sqlx::query_as(
+        "SELECT o.id, o.order_number, o.status, o.status_version, c.language \
+         FROM orders o JOIN customers c ON c.id = o.customer_id \
+         WHERE c.web_account_id = ? AND o.order_number = ? \
+         ORDER BY o.created_at DESC LIMIT 1",
+    )
+    .bind(customer.id)
+    .bind(&number)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(Error::NotFound(NO_SUCH_ORDER))?;
+
+    let catalog = hub.catalog.clone();
+    let language = order.language.clone();
+    let snapshot = OrderStatus::parse(&order.status).map(|status| {
+        status_event(&catalog, &language, &order.order_number, status, order.status_version)
+    });
+    let order_id = order.id;
+    Ok(hub.respond(snapshot.into_iter().collect(), receiver, move |envelope| {
+        match &envelope.payload {
+            Event::OrderStatusChanged(change) if change.order_id == order_id => Some(status_event(
+                &catalog,
+                &language,
+                &change.order_number,
+                change.to,
+                change.version,
+            )),
+            _ => None,
+        }
+    }))
+}
+
+/// `event: status` with `{order_number, status, version, status_name}`; the id is the
+/// version, so a client can tell a repeat from news.
+fn status_event(
+    catalog: &Catalog,
+    language: &str,
+    order_number: &str,
+    status: OrderStatus,
+    version: u32,
+) -> SseEvent {
+    let data = json!({
+        "order_number": order_number,
+        "status": status,
+        "version": version,
+        "status_name": catalog.status(language, status),
+    });
+    SseEvent::default()
+        .event("status")
+        .id(version.to_string())
+        .data(data.to_string())
+}
+
+async fn staff_feed(
+    State(state): State<AppState>,
+    Staff(_staff): Staff,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Error> {
+    let hub = state.live.clone();
+    let receiver = hub.subscribe().await;
+    // A first event so the page knows it is live (and tests know when to act).
+    let ready = SseEvent::default().event("ready").data("{}");
+    Ok(hub.respond(vec![ready], receiver, |envelope| {
+        let data = match &envelope.payload {
+            Event::OrderCreated(created) => json!({
+                "order_id": created.order_id,
+                "order_number": created.order_number,
+                "channel": created.customer.channel(),
+                "service_code": created.service_code,
+                "text": preview(&created.text),
+                "file_count": created.file_count,
+                "created_at": created.created_at,
+            }),
+            Event::OrderMessagePosted(message) => json!({
+                "order_id": message.order_id,
+                "message_id": message.message_id,
+                "from_customer": matches!(message.author, Actor::Customer),
+                "text": preview(&message.text),
+            }),
+            _ => return None,
+        };
+        Some(
+            SseEvent::default()
+                .event(envelope.event_type.clone())
+                .id(envelope.event_id.to_string())
+                .data(data.to_string()),
+        )
+    }))
+}
+
+/// The start of a text, for a feed line; the order page shows it whole.
+fn preview(text: &str) -> String {
+    const SHOWN: usize = 280;
+    match text.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn previews_are_cut_on_character_boundaries() {
+        assert_eq!(preview("short"), "short");
+        let long = "ї".repeat(300);
+        let shown = preview(&long);
+        assert_eq!(shown.chars().count(), 281);
+        assert!(shown.ends_with('…'));
+    }
+}
