@@ -1,5 +1,7 @@
-//! What a customer's document or photo message tells us about the file: Telegram's
-//! references, a display name, the declared size and type, and the caption.
+//! What a customer's file message (document, photo, audio, voice, video, video note,
+//! animation) tells us about the file: Telegram's references, a display name, the declared
+//! size and type, the caption and the album it belongs to; and the business's file policy
+//! (Telegram's download limit, refused types).
 
 use teloxide::types::{FileMeta, Message};
 use uuid::Uuid;
@@ -24,6 +26,30 @@ impl DownloadLimit {
     }
 }
 
+/// What the bot accepts into a draft, decided from what Telegram declares. The storage
+/// worker checks the real bytes later; this spares the customer a confirmed order whose file
+/// is then refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilePolicy {
+    pub limit: DownloadLimit,
+    /// Content types refused (`storage_worker.refused_content_types`), lower case.
+    refused_types: Vec<String>,
+}
+
+impl FilePolicy {
+    pub fn new(limit: DownloadLimit, refused_types: &[String]) -> FilePolicy {
+        FilePolicy { limit, refused_types: refused_types.iter().map(|t| t.trim().to_ascii_lowercase()).collect() }
+    }
+
+    /// Whether the declared type is one the business refuses. Parameters (`; charset=…`)
+    /// are ignored; an undeclared type is let through to the storage worker's sniffing.
+    pub fn refuses(&self, file: &IncomingFile) -> bool {
+        let Some(declared) = &file.content_type else { return false };
+        let essence = declared.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        self.refused_types.contains(&essence)
+    }
+}
+
 /// A file as it arrived, before the draft takes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IncomingFile {
@@ -34,39 +60,54 @@ pub struct IncomingFile {
     pub size: Option<u64>,
     pub content_type: Option<String>,
     pub caption: Option<String>,
+    /// Set when the file is one item of an album (a media group).
+    pub media_group: Option<String>,
 }
 
 impl IncomingFile {
-    /// The document or photo in `message`, if it carries one.
+    /// The file in `message`, if it carries one.
     pub fn from_message(message: &Message) -> Option<IncomingFile> {
         let caption = message.caption().map(str::to_owned);
-        if let Some(document) = message.document() {
-            let name = document
-                .file_name
-                .clone()
-                .unwrap_or_else(|| format!("document_{}", document.file.unique_id));
-            return Some(IncomingFile::new(
-                &document.file,
-                name,
-                document.mime_type.as_ref().map(|mime| mime.to_string()),
-                caption,
-            ));
-        }
-        // Telegram sends each photo in several sizes; the largest is the original.
-        let photo = message.photo()?.iter().max_by_key(|size| (u64::from(size.width) * u64::from(size.height), size.file.size))?;
-        let name = format!("photo_{}.jpg", photo.file.unique_id);
-        // Telegram re-encodes every photo as JPEG.
-        Some(IncomingFile::new(&photo.file, name, Some("image/jpeg".to_owned()), caption))
+        let named = |name: &Option<String>, kind: &str, meta: &FileMeta, extension: &str| {
+            name.clone().unwrap_or_else(|| format!("{kind}_{}{extension}", meta.unique_id))
+        };
+        let mut file = if let Some(document) = message.document() {
+            IncomingFile::new(&document.file, named(&document.file_name, "document", &document.file, ""), mime(&document.mime_type))
+        } else if let Some(photos) = message.photo() {
+            // Telegram sends each photo in several sizes; the largest is the original.
+            let photo =
+                photos.iter().max_by_key(|size| (u64::from(size.width) * u64::from(size.height), size.file.size))?;
+            // Telegram re-encodes every photo as JPEG.
+            IncomingFile::new(&photo.file, format!("photo_{}.jpg", photo.file.unique_id), Some("image/jpeg".to_owned()))
+        } else if let Some(audio) = message.audio() {
+            IncomingFile::new(&audio.file, named(&audio.file_name, "audio", &audio.file, ".mp3"), mime(&audio.mime_type))
+        } else if let Some(video) = message.video() {
+            IncomingFile::new(&video.file, named(&video.file_name, "video", &video.file, ".mp4"), mime(&video.mime_type))
+        } else if let Some(animation) = message.animation() {
+            let name = named(&animation.file_name, "animation", &animation.file, ".mp4");
+            IncomingFile::new(&animation.file, name, mime(&animation.mime_type))
+        } else if let Some(voice) = message.voice() {
+            let name = format!("voice_{}.ogg", voice.file.unique_id);
+            IncomingFile::new(&voice.file, name, mime(&voice.mime_type).or_else(|| Some("audio/ogg".to_owned())))
+        } else if let Some(note) = message.video_note() {
+            IncomingFile::new(&note.file, format!("video_note_{}.mp4", note.file.unique_id), Some("video/mp4".to_owned()))
+        } else {
+            return None;
+        };
+        file.caption = caption;
+        file.media_group = message.media_group_id().map(|group| group.0.clone());
+        Some(file)
     }
 
-    fn new(meta: &FileMeta, name: String, content_type: Option<String>, caption: Option<String>) -> IncomingFile {
+    fn new(meta: &FileMeta, name: String, content_type: Option<String>) -> IncomingFile {
         IncomingFile {
             telegram_file_id: meta.id.to_string(),
             telegram_file_unique_id: meta.unique_id.to_string(),
             name,
             size: declared_size(meta),
             content_type,
-            caption,
+            caption: None,
+            media_group: None,
         }
     }
 
@@ -86,6 +127,11 @@ impl IncomingFile {
             note: self.caption.filter(|caption| !caption.trim().is_empty()),
         }
     }
+}
+
+/// A declared MIME type as text.
+fn mime<T: ToString>(declared: &Option<T>) -> Option<String> {
+    declared.as_ref().map(ToString::to_string)
 }
 
 /// teloxide fills a missing `file_size` with `u32::MAX`; that means "unknown", not 4 GiB.
@@ -154,10 +200,57 @@ mod tests {
             size,
             content_type: None,
             caption: None,
+            media_group: None,
         };
         assert!(!sized(Some(bytes)).exceeds(limit));
         assert!(sized(Some(bytes + 1)).exceeds(limit));
         assert!(!sized(None).exceeds(limit));
+    }
+
+    #[test]
+    fn audio_video_and_voice_are_files_too_and_albums_are_noticed() {
+        let audio = IncomingFile::from_message(&message(serde_json::json!({
+            "audio": {"file_id": "AUD", "file_unique_id": "UAUD", "duration": 61, "file_name": "interview.m4a",
+                      "mime_type": "audio/mp4", "file_size": 4096},
+            "caption": "interview, 1 min",
+            "media_group_id": "album-7",
+        })))
+        .unwrap();
+        assert_eq!((audio.name.as_str(), audio.content_type.as_deref()), ("interview.m4a", Some("audio/mp4")));
+        assert_eq!(audio.media_group.as_deref(), Some("album-7"));
+        assert_eq!(audio.caption.as_deref(), Some("interview, 1 min"));
+
+        let video = IncomingFile::from_message(&message(serde_json::json!({
+            "video": {"file_id": "VID", "file_unique_id": "UVID", "width": 640, "height": 480, "duration": 5,
+                      "mime_type": "video/mp4", "file_size": 90000},
+        })))
+        .unwrap();
+        assert_eq!(video.name, "video_UVID.mp4");
+        assert_eq!(video.media_group, None);
+
+        let voice = IncomingFile::from_message(&message(serde_json::json!({
+            "voice": {"file_id": "VOI", "file_unique_id": "UVOI", "duration": 3, "mime_type": "audio/ogg"},
+        })))
+        .unwrap();
+        assert_eq!((voice.name.as_str(), voice.content_type.as_deref()), ("voice_UVOI.ogg", Some("audio/ogg")));
+    }
+
+    #[test]
+    fn refused_types_are_recognized_by_their_declared_type_only() {
+        let policy = FilePolicy::new(DownloadLimit::new(1), &["application/x-msdownload".to_owned()]);
+        let typed = |content_type: Option<&str>| IncomingFile {
+            telegram_file_id: "F".into(),
+            telegram_file_unique_id: "U".into(),
+            name: "setup.exe".into(),
+            size: Some(1),
+            content_type: content_type.map(str::to_owned),
+            caption: None,
+            media_group: None,
+        };
+        assert!(policy.refuses(&typed(Some("application/x-msdownload"))));
+        assert!(policy.refuses(&typed(Some("Application/X-MSDownload; charset=binary"))));
+        assert!(!policy.refuses(&typed(Some("application/pdf"))));
+        assert!(!policy.refuses(&typed(None)), "undeclared: the storage worker sniffs the bytes");
     }
 
     #[test]

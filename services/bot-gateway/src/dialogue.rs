@@ -1,5 +1,6 @@
-//! The conversation state one chat is in, as stored between updates: the language we speak
-//! with the customer and the stage of the conversation (idle, or drafting an order).
+//! The conversation state one chat is in, as stored between updates: the language we speak,
+//! the customer's profile once registered, and the stage of the conversation (idle,
+//! drafting an order, writing to staff, updating the profile).
 //!
 //! It is serialized to JSON in MySQL, so it must stay readable across deployments: new
 //! fields get `#[serde(default)]`, new stages are new enum variants.
@@ -17,8 +18,12 @@ pub type ChatDialogue = Dialogue<Conversation, MySqlStorage>;
 /// The longest order description we accept, in characters (all text messages together).
 pub const MAX_DESCRIPTION_CHARS: usize = 4_000;
 
-/// The most files one order may carry; bounds the stored state and the events published.
-pub const MAX_FILES: usize = 50;
+/// The most files one order may carry through Telegram; bounds the stored state, the events
+/// published and what staff must look through. Larger sets go through the web page.
+pub const MAX_FILES: usize = 20;
+
+/// The longest name we keep for a customer, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -28,6 +33,8 @@ pub enum Language {
 }
 
 impl Language {
+    pub const ALL: [Language; 2] = [Language::Uk, Language::En];
+
     /// Ukrainian unless the customer's Telegram is set to English.
     pub fn from_telegram(language_code: Option<&str>) -> Language {
         match language_code {
@@ -43,6 +50,19 @@ impl Language {
             Language::En => "en",
         }
     }
+
+    pub fn from_tag(tag: &str) -> Option<Language> {
+        Language::ALL.into_iter().find(|language| language.tag() == tag)
+    }
+}
+
+/// Who the customer told us they are: asked once, at their first order; changeable with
+/// `/profile`. It travels in every `OrderCreated`, so the back office knows them too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub name: String,
+    /// E.164, e.g. `+380501234567`.
+    pub phone: String,
 }
 
 /// Everything we remember about one chat between updates.
@@ -50,27 +70,43 @@ impl Language {
 pub struct Conversation {
     pub language: Language,
     #[serde(default)]
+    pub profile: Option<Profile>,
+    #[serde(default)]
     pub stage: Stage,
 }
 
+// The draft is by far the largest stage, and the usual one while a conversation is stored.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     #[default]
     Idle,
-    /// Collecting text and files for an order not yet confirmed.
+    /// Collecting a service, text and files for an order not yet confirmed.
     Drafting(Draft),
+    /// The next text is a message to staff about this order (already checked to be theirs).
+    WritingToStaff { order_id: Uuid, order_number: String },
+    /// Changing name and phone outside an order.
+    UpdatingProfile(Registration),
+}
+
+/// Where registration is: it asks the name, then the phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Registration {
+    Name,
+    Phone { name: String },
 }
 
 impl Conversation {
     pub fn new(language: Language) -> Conversation {
-        Conversation { language, stage: Stage::Idle }
+        Conversation { language, profile: None, stage: Stage::Idle }
     }
 
     pub fn draft(&self) -> Option<&Draft> {
         match &self.stage {
             Stage::Drafting(draft) => Some(draft),
-            Stage::Idle => None,
+            _ => None,
         }
     }
 
@@ -81,13 +117,47 @@ impl Conversation {
 
     /// This conversation with `draft` as the order in progress.
     pub fn drafting(&self, draft: Draft) -> Conversation {
-        Conversation { language: self.language, stage: Stage::Drafting(draft) }
+        self.with_stage(Stage::Drafting(draft))
     }
 
-    /// This conversation back at the main menu, any draft dropped.
+    /// This conversation back at the main menu, any draft dropped; language and profile kept.
     pub fn idle(&self) -> Conversation {
-        Conversation::new(self.language)
+        self.with_stage(Stage::Idle)
     }
+
+    pub fn with_stage(&self, stage: Stage) -> Conversation {
+        Conversation { language: self.language, profile: self.profile.clone(), stage }
+    }
+
+    /// The registration step under way, in a draft or on its own.
+    pub fn registration(&self) -> Option<&Registration> {
+        match &self.stage {
+            Stage::Drafting(Draft { step: DraftStep::Registering(step), .. }) => Some(step),
+            Stage::UpdatingProfile(step) => Some(step),
+            _ => None,
+        }
+    }
+}
+
+/// What a draft is waiting for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DraftStep {
+    /// Text and files go into the draft.
+    #[default]
+    Collecting,
+    /// The catalogue is shown; text and files still go into the draft.
+    ChoosingService,
+    /// Confirm was pressed by a customer we do not know yet: their name and phone come
+    /// first, then the order is placed.
+    Registering(Registration),
+}
+
+/// The service chosen from the catalogue. A draft without one is an "Other" order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChosenService {
+    pub id: u32,
+    pub code: String,
 }
 
 /// An order being put together.
@@ -100,10 +170,25 @@ impl Conversation {
 pub struct Draft {
     pub order_id: Uuid,
     pub order_number: String,
+    /// Raised by every change, and carried by the summary's Confirm button: a summary that
+    /// no longer shows the draft as it is cannot confirm it.
+    #[serde(default)]
+    pub revision: u32,
+    #[serde(default)]
+    pub step: DraftStep,
+    #[serde(default)]
+    pub service: Option<ChosenService>,
     #[serde(default)]
     pub description: String,
     #[serde(default)]
     pub files: Vec<DraftFile>,
+    /// Files above the Bot API's download limit: they get a web upload link once the
+    /// order exists.
+    #[serde(default)]
+    pub large_files: Vec<LargeFile>,
+    /// An album (media group) still arriving: answered once, when it has all come in.
+    #[serde(default)]
+    pub album: Option<Album>,
 }
 
 /// A file attached to a draft: a reference to the bytes in Telegram, never the bytes.
@@ -116,6 +201,27 @@ pub struct DraftFile {
     pub size: Option<u64>,
     pub content_type: Option<String>,
     pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LargeFile {
+    pub name: String,
+    pub size: u64,
+}
+
+/// What an album's items did to the draft, for the one reply the album gets.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Album {
+    pub group_id: String,
+    /// Items seen so far; the reply goes out once no new one came for a moment.
+    pub items: u32,
+    pub added: u32,
+    /// Items not added because the draft was full.
+    pub over_limit: u32,
+    /// Names of items refused for their type.
+    pub refused: Vec<String>,
+    /// Names of items above the download limit (they get an upload link).
+    pub too_large: Vec<String>,
 }
 
 /// Why a draft did not take what the customer sent; the draft is unchanged.
@@ -132,14 +238,19 @@ impl Draft {
         Draft {
             order_id: Uuid::now_v7(),
             order_number: order_number::generate(),
+            revision: 0,
+            step: DraftStep::Collecting,
+            service: None,
             description: String::new(),
             files: Vec::new(),
+            large_files: Vec::new(),
+            album: None,
         }
     }
 
     /// Neither text nor files yet: nothing to order.
     pub fn is_empty(&self) -> bool {
-        self.description.trim().is_empty() && self.files.is_empty()
+        self.description.trim().is_empty() && self.files.is_empty() && self.large_files.is_empty()
     }
 
     /// Adds a message to the description. Customers often write in several messages, so a
@@ -156,22 +267,57 @@ impl Draft {
         }
         self.description.push_str(separator);
         self.description.push_str(text);
+        self.revision += 1;
         Ok(())
     }
 
-    /// Attaches a file; its caption becomes the description while the draft has none.
-    /// Returns how many files the draft now has.
+    /// Attaches a file; its caption becomes the description while the draft has none (and
+    /// stays the file's note). Returns how many files the draft now has.
     pub fn add_file(&mut self, file: DraftFile) -> Result<usize, DraftRefusal> {
-        if self.files.len() >= MAX_FILES {
+        if self.file_count() >= MAX_FILES {
             return Err(DraftRefusal::TooManyFiles);
         }
         if let Some(caption) = &file.note
             && self.description.is_empty()
         {
-            self.append_text(caption)?;
+            // A caption too long for the description still stays the file's note.
+            let _ = self.append_text(caption);
         }
         self.files.push(file);
+        self.revision += 1;
         Ok(self.files.len())
+    }
+
+    /// Notes a file too large for the Bot API; it counts towards the draft's files.
+    pub fn add_large_file(&mut self, file: LargeFile) -> Result<(), DraftRefusal> {
+        if self.file_count() >= MAX_FILES {
+            return Err(DraftRefusal::TooManyFiles);
+        }
+        self.large_files.push(file);
+        self.revision += 1;
+        Ok(())
+    }
+
+    /// Files in Telegram plus files waiting for an upload link.
+    pub fn file_count(&self) -> usize {
+        self.files.len() + self.large_files.len()
+    }
+
+    pub fn choose_service(&mut self, service: Option<ChosenService>) {
+        self.service = service;
+        self.step = DraftStep::Collecting;
+        self.revision += 1;
+    }
+
+    pub fn clear_description(&mut self) {
+        self.description.clear();
+        self.revision += 1;
+    }
+
+    pub fn clear_files(&mut self) {
+        self.files.clear();
+        self.large_files.clear();
+        self.revision += 1;
     }
 }
 
@@ -204,14 +350,22 @@ pub(crate) mod tests {
         assert_eq!(Language::from_telegram(Some("uk")), Language::Uk);
         assert_eq!(Language::from_telegram(Some("de")), Language::Uk);
         assert_eq!(Language::from_telegram(None), Language::Uk);
+        assert_eq!(Language::from_tag("en"), Some(Language::En));
+        assert_eq!(Language::from_tag("de"), None);
     }
 
     #[test]
-    fn later_messages_extend_the_description() {
+    fn later_messages_extend_the_description_and_every_change_is_a_revision() {
         let mut draft = Draft::new();
         draft.append_text("  Translate this  ").unwrap();
         draft.append_text("by Friday").unwrap();
+        draft.append_text("   ").unwrap();
         assert_eq!(draft.description, "Translate this\n\nby Friday");
+        assert_eq!(draft.revision, 2);
+        draft.choose_service(Some(ChosenService { id: 1, code: "translation.passport".into() }));
+        draft.clear_description();
+        assert_eq!(draft.revision, 4);
+        assert!(draft.is_empty());
     }
 
     #[test]
@@ -242,25 +396,48 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn files_are_bounded() {
+    fn files_large_ones_included_are_bounded() {
         let mut draft = Draft::new();
-        for i in 0..MAX_FILES {
+        draft.add_large_file(LargeFile { name: "big.tiff".into(), size: 30 << 20 }).unwrap();
+        assert!(!draft.is_empty(), "a large file alone is something to order");
+        for i in 1..MAX_FILES {
             draft.add_file(file(&format!("{i}.pdf"), None)).unwrap();
         }
         assert_eq!(draft.add_file(file("one-more.pdf", None)), Err(DraftRefusal::TooManyFiles));
-        assert_eq!(draft.files.len(), MAX_FILES);
+        assert_eq!(
+            draft.add_large_file(LargeFile { name: "x".into(), size: 1 }),
+            Err(DraftRefusal::TooManyFiles)
+        );
+        assert_eq!(draft.file_count(), MAX_FILES);
     }
 
     #[test]
-    fn the_state_survives_a_json_round_trip() {
+    fn the_state_survives_a_json_round_trip_and_older_shapes_still_read() {
         let mut draft = Draft::new();
         draft.append_text("text").unwrap();
         draft.add_file(file("a.pdf", None)).unwrap();
-        let conversation = Conversation::new(Language::En).drafting(draft);
+        draft.step = DraftStep::Registering(Registration::Phone { name: "Olena".into() });
+        draft.album = Some(Album { group_id: "g1".into(), items: 2, added: 2, ..Album::default() });
+        let mut conversation = Conversation::new(Language::En).drafting(draft);
+        conversation.profile = Some(Profile { name: "Olena".into(), phone: "+380501234567".into() });
         let json = serde_json::to_string(&conversation).unwrap();
         assert_eq!(serde_json::from_str::<Conversation>(&json).unwrap(), conversation);
         // State written before `stage` existed still reads.
         let old: Conversation = serde_json::from_str(r#"{"language":"uk"}"#).unwrap();
         assert_eq!(old, Conversation::new(Language::Uk));
+        // A draft stored by the walking skeleton (no step, service, revision) still reads.
+        let skeleton = r#"{"language":"en","stage":{"drafting":{"order_id":"0190f5c2-0000-7000-8000-000000000000",
+            "order_number":"48213097","description":"x","files":[]}}}"#;
+        let read: Conversation = serde_json::from_str(skeleton).unwrap();
+        let draft = read.draft().unwrap();
+        assert_eq!((draft.step.clone(), draft.revision, draft.service.clone()), (DraftStep::Collecting, 0, None));
+    }
+
+    #[test]
+    fn idle_keeps_language_and_profile() {
+        let mut conversation = Conversation::new(Language::En).drafting(Draft::new());
+        conversation.profile = Some(Profile { name: "A".into(), phone: "+380501234567".into() });
+        let idle = conversation.idle();
+        assert_eq!((idle.language, idle.profile.clone(), idle.stage), (Language::En, conversation.profile, Stage::Idle));
     }
 }

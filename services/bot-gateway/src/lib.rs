@@ -1,20 +1,29 @@
 //! The bot gateway: Telegram customers' way in.
 //!
-//! A teloxide dispatcher runs the conversation (see [`handlers`]): customers describe an
-//! order, attach documents and photos, and confirm; the gateway then publishes
-//! `OrderCreated` and one `FileReceived` per file to RabbitMQ and, once the broker has
-//! confirmed them, gives the customer the order number. File bytes stay in Telegram: the
-//! events carry Telegram's file ids for the storage worker. Conversations live in MySQL
-//! (`bot_dialogues`), so they survive restarts and are shared by replicas.
+//! A teloxide dispatcher runs the conversation (see [`handlers`]): customers choose a service
+//! from the catalogue, describe the order, attach files, check the summary and confirm (the
+//! first time, registering name and phone); the gateway then publishes `OrderCreated` and
+//! one `FileReceived` per file to RabbitMQ and, once the broker has confirmed them, gives
+//! the customer the order number. File bytes stay in Telegram: the events carry Telegram's
+//! file ids for the storage worker; files above the Bot API's download limit get a signed
+//! upload link to the web gateway. Customers also list their orders, see one with its files
+//! and history, cancel it while allowed (`OrderStatusChanged`) and write to staff about it
+//! (`OrderMessagePosted`). Conversations live in MySQL (`bot_dialogues`), so they survive
+//! restarts and are shared by replicas, which take a chat's updates one at a time
+//! (`bot_chat_turns`).
 //!
 //! Updates arrive by long polling (one instance) or by webhook on this service's own HTTP
 //! listener (any number of replicas), next to `/healthz` and `/readyz`.
 
 mod attachments;
-mod draft_buttons;
+mod buttons;
+mod catalogue;
+mod chat_turns;
 mod handlers;
+mod keyboards;
 mod menu;
 mod order_lookup;
+mod phone;
 mod publish;
 mod runner;
 mod storage;
@@ -38,7 +47,10 @@ use teloxide::dptree::di::DependencyMap;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::attachments::DownloadLimit;
+use crate::attachments::{DownloadLimit, FilePolicy};
+use crate::catalogue::Catalogue;
+use crate::chat_turns::ChatTurns;
+use crate::handlers::Desk;
 use crate::order_lookup::OrderLookup;
 use crate::runner::BotRunner;
 use crate::storage::MySqlStorage;
@@ -55,11 +67,11 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     let pool = database::pool(&settings.database)?;
     let bus = bus::event_bus(&settings.broker, SERVICE);
     let texts = Arc::new(Texts::load());
-    let limit = DownloadLimit::new(settings.telegram.max_download_bytes);
+    let settings = Arc::new(settings);
 
     let runner = BotRunner {
         bot: telegram.bot(),
-        dependencies: dependencies(pool.clone(), bus.clone(), texts.clone(), limit),
+        dependencies: dependencies(pool.clone(), bus.clone(), texts.clone(), settings.clone()),
         texts,
         migrate: settings.database.run_migrations.then(|| pool.clone()),
         shutdown: shutdown.clone(),
@@ -100,6 +112,17 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
 }
 
 /// What the handlers are given, by type (see [`handlers`]).
-pub(crate) fn dependencies(pool: MySqlPool, bus: Arc<EventBus>, texts: Arc<Texts>, limit: DownloadLimit) -> DependencyMap {
-    dptree::deps![MySqlStorage::new(pool.clone()), OrderLookup::new(pool), bus, texts, limit]
+pub(crate) fn dependencies(pool: MySqlPool, bus: Arc<EventBus>, texts: Arc<Texts>, settings: Arc<Settings>) -> DependencyMap {
+    let limit = DownloadLimit::new(settings.telegram.max_download_bytes);
+    let desk = Arc::new(Desk {
+        texts: texts.clone(),
+        bus: bus.clone(),
+        catalogue: Catalogue::new(pool.clone()),
+        orders: OrderLookup::new(pool.clone()),
+        files: FilePolicy::new(limit, &settings.storage_worker.refused_content_types),
+        storage: MySqlStorage::new(pool.clone()),
+        turns: ChatTurns::new(pool.clone()),
+        settings,
+    });
+    dptree::deps![desk, OrderLookup::new(pool), bus, texts, limit]
 }

@@ -1,5 +1,6 @@
-//! The main menu: a reply keyboard under the input field, and recognizing its buttons when
-//! they come back as plain text.
+//! Reply keyboards (under the input field): the main menu, recognizing its buttons when they
+//! come back as plain text, and the keyboards registration offers (the customer's Telegram
+//! name, the "share my phone number" button).
 
 use teloxide::types::{KeyboardButton, KeyboardMarkup};
 
@@ -12,13 +13,15 @@ pub enum MenuChoice {
     NewOrder,
     MyOrders,
     Help,
+    Contact,
 }
 
 impl MenuChoice {
-    const ALL: [(MenuChoice, &'static str); 3] = [
+    const ALL: [(MenuChoice, &'static str); 4] = [
         (MenuChoice::NewOrder, key::MENU_NEW_ORDER),
         (MenuChoice::MyOrders, key::MENU_MY_ORDERS),
         (MenuChoice::Help, key::MENU_HELP),
+        (MenuChoice::Contact, key::MENU_CONTACT),
     ];
 
     /// The button whose label `text` is, in any language: the keyboard on the customer's
@@ -35,11 +38,25 @@ impl MenuChoice {
 pub fn main_menu(texts: &Texts, language: Language) -> KeyboardMarkup {
     let label = |key| KeyboardButton::new(texts.get(language, key));
     KeyboardMarkup::new([
-        vec![label(key::MENU_NEW_ORDER)],
-        vec![label(key::MENU_MY_ORDERS), label(key::MENU_HELP)],
+        vec![label(key::MENU_NEW_ORDER), label(key::MENU_MY_ORDERS)],
+        vec![label(key::MENU_HELP), label(key::MENU_CONTACT)],
     ])
     .resize_keyboard()
     .persistent()
+}
+
+/// Offers the customer's Telegram name as a one-tap answer to "what is your name".
+pub fn name_suggestion(name: &str) -> KeyboardMarkup {
+    KeyboardMarkup::new([[KeyboardButton::new(name)]]).resize_keyboard().one_time_keyboard()
+}
+
+/// The "share my phone number" button: Telegram sends the customer's own, verified number.
+pub fn share_phone(texts: &Texts, language: Language) -> KeyboardMarkup {
+    KeyboardMarkup::new([[KeyboardButton::new(texts.get(language, key::BUTTON_SHARE_PHONE)).request(
+        teloxide::types::ButtonRequest::Contact,
+    )]])
+    .resize_keyboard()
+    .one_time_keyboard()
 }
 
 #[cfg(test)]
@@ -64,6 +81,6 @@ mod tests {
         let keyboard = main_menu(&texts, Language::En);
         let labels: Vec<&str> =
             keyboard.keyboard.iter().flatten().map(|button| button.text.as_str()).collect();
-        assert_eq!(labels, ["📝 New order", "📋 My orders", "❓ Help"]);
+        assert_eq!(labels, ["📝 New order", "📋 My orders", "❓ Help", "☎️ Contact us"]);
     }
 }

@@ -1,8 +1,11 @@
-//! Answers "what is the status of my order N": only ever among the asking customer's own
-//! orders, so someone else's number looks exactly like a number that does not exist.
+//! The customer's orders as MySQL has them (written by the persistence worker): status by
+//! number, the paged list, one order's page. Every query is scoped to the asking Telegram
+//! user, so someone else's order looks exactly like an order that does not exist.
 
+use chrono::{DateTime, Utc};
 use proto_events::OrderStatus;
 use sqlx::{MySqlPool, Row};
+use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LookupError {
@@ -16,6 +19,46 @@ pub enum LookupError {
 pub struct OrderLookup {
     pool: MySqlPool,
 }
+
+/// A line of the order list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderLine {
+    pub id: Uuid,
+    pub number: String,
+    pub status: OrderStatus,
+}
+
+/// A page of the order list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderPage {
+    pub total: u32,
+    pub offset: u32,
+    pub lines: Vec<OrderLine>,
+}
+
+/// Everything one order's page shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderDetails {
+    pub id: Uuid,
+    pub number: String,
+    pub status: OrderStatus,
+    /// The status version: a cancellation is published as version + 1.
+    pub version: u32,
+    pub service_code: Option<String>,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub files: Vec<OrderFile>,
+    pub history: Vec<(DateTime<Utc>, OrderStatus)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderFile {
+    pub name: String,
+    pub size: Option<u64>,
+}
+
+/// Orders per page of the list: one button each, plus the paging row.
+pub const PAGE_SIZE: u32 = 5;
 
 impl OrderLookup {
     pub fn new(pool: MySqlPool) -> OrderLookup {
@@ -36,7 +79,84 @@ impl OrderLookup {
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let name: String = row.try_get("status")?;
-        OrderStatus::parse(&name).map(Some).ok_or(LookupError::UnknownStatus(name))
+        parse_status(row.try_get("status")?).map(Some)
     }
+
+    /// The customer's orders, newest first, [`PAGE_SIZE`] from `offset`.
+    pub async fn page(&self, telegram_user_id: i64, offset: u32) -> Result<OrderPage, LookupError> {
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.telegram_user_id = ?",
+        )
+        .bind(telegram_user_id)
+        .fetch_one(&self.pool)
+        .await?;
+        let rows = sqlx::query(
+            "SELECT o.id, o.order_number, o.status FROM orders o JOIN customers c ON c.id = o.customer_id
+             WHERE c.telegram_user_id = ? ORDER BY o.created_at DESC, o.id DESC LIMIT ? OFFSET ?",
+        )
+        .bind(telegram_user_id)
+        .bind(PAGE_SIZE)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let lines = rows
+            .iter()
+            .map(|row| {
+                Ok(OrderLine {
+                    id: row.try_get("id")?,
+                    number: row.try_get("order_number")?,
+                    status: parse_status(row.try_get("status")?)?,
+                })
+            })
+            .collect::<Result<_, LookupError>>()?;
+        Ok(OrderPage { total: u32::try_from(total).unwrap_or(u32::MAX), offset, lines })
+    }
+
+    /// One of the customer's orders; `None` if it is not theirs or does not exist.
+    pub async fn details(&self, telegram_user_id: i64, order_id: Uuid) -> Result<Option<OrderDetails>, LookupError> {
+        let row = sqlx::query(
+            "SELECT o.id, o.order_number, o.status, o.status_version, o.service_code, o.body, o.created_at
+             FROM orders o JOIN customers c ON c.id = o.customer_id
+             WHERE o.id = ? AND c.telegram_user_id = ?",
+        )
+        .bind(order_id)
+        .bind(telegram_user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let files = sqlx::query(
+            "SELECT original_name, COALESCE(size_bytes, declared_size) AS size FROM order_files
+             WHERE order_id = ? AND purpose = 'customer_upload' ORDER BY received_at, id",
+        )
+        .bind(order_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|file| Ok(OrderFile { name: file.try_get("original_name")?, size: file.try_get("size")? }))
+        .collect::<Result<_, sqlx::Error>>()?;
+        let history = sqlx::query(
+            "SELECT changed_at, to_status FROM order_status_history WHERE order_id = ? ORDER BY version",
+        )
+        .bind(order_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|entry| Ok((entry.try_get("changed_at")?, parse_status(entry.try_get("to_status")?)?)))
+        .collect::<Result<_, LookupError>>()?;
+        Ok(Some(OrderDetails {
+            id: row.try_get("id")?,
+            number: row.try_get("order_number")?,
+            status: parse_status(row.try_get("status")?)?,
+            version: row.try_get("status_version")?,
+            service_code: row.try_get("service_code")?,
+            body: row.try_get("body")?,
+            created_at: row.try_get("created_at")?,
+            files,
+            history,
+        }))
+    }
+}
+
+fn parse_status(name: String) -> Result<OrderStatus, LookupError> {
+    OrderStatus::parse(&name).ok_or(LookupError::UnknownStatus(name))
 }

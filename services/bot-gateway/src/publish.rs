@@ -1,11 +1,18 @@
-//! Turns a confirmed draft into the events that place the order: one `OrderCreated` and one
-//! `FileReceived` per file, all correlated to the order id. A pure function: the caller
-//! publishes the batch and only then tells the customer.
+//! The events the bot publishes, built by pure functions; the caller publishes them and only
+//! then tells the customer. A confirmed draft becomes one `OrderCreated` and one
+//! `FileReceived` per file; a customer's cancellation an `OrderStatusChanged`; a message to
+//! staff an `OrderMessagePosted`. Event ids are derived from what the customer did, so a
+//! retried publish repeats the same events and consumers drop the repeat.
 
 use chrono::{DateTime, Utc};
-use proto_events::{CustomerRef, Envelope, FilePurpose, FileReceived, FileSource, OrderCreated};
+use proto_events::envelope::deterministic_id;
+use proto_events::{
+    Actor, CustomerRef, Envelope, FilePurpose, FileReceived, FileSource, OrderCreated, OrderMessagePosted, OrderStatus,
+    OrderStatusChanged,
+};
+use uuid::Uuid;
 
-use crate::dialogue::{Draft, Language};
+use crate::dialogue::{Draft, Language, Profile};
 
 /// The producer name every event from this service carries.
 pub const PRODUCER: &str = "bot-gateway";
@@ -19,6 +26,8 @@ pub struct TelegramCustomer {
     pub display_name: String,
     pub username: Option<String>,
     pub language: Language,
+    /// What the customer registered with; its name wins over Telegram's.
+    pub profile: Option<Profile>,
 }
 
 impl TelegramCustomer {
@@ -26,10 +35,9 @@ impl TelegramCustomer {
         CustomerRef::Telegram {
             user_id: self.user_id,
             chat_id: self.chat_id,
-            display_name: self.display_name.clone(),
+            display_name: self.profile.as_ref().map_or_else(|| self.display_name.clone(), |p| p.name.clone()),
             username: self.username.clone(),
-            // Asked for by a later conversation step (registration with the contact button).
-            phone: None,
+            phone: self.profile.as_ref().map(|profile| profile.phone.clone()),
             language: Some(self.language.tag().to_owned()),
         }
     }
@@ -45,7 +53,7 @@ pub fn order_events(draft: &Draft, customer: &TelegramCustomer, now: DateTime<Ut
         order_id,
         order_number: draft.order_number.clone(),
         customer: customer.to_ref(),
-        service_code: None,
+        service_code: draft.service.as_ref().map(|service| service.code.clone()),
         text: draft.description.clone(),
         file_count: u32::try_from(draft.files.len()).unwrap_or(u32::MAX),
         created_at: now,
@@ -72,6 +80,32 @@ pub fn order_events(draft: &Draft, customer: &TelegramCustomer, now: DateTime<Ut
     std::iter::once(order).chain(files).collect()
 }
 
+/// The customer cancels their order, which is at `from` with status `version`.
+pub fn cancellation_event(order_id: Uuid, order_number: &str, from: OrderStatus, version: u32, now: DateTime<Utc>) -> Envelope {
+    let next = version + 1;
+    let changed = OrderStatusChanged {
+        order_id,
+        order_number: order_number.to_owned(),
+        from,
+        to: OrderStatus::Cancelled,
+        version: next,
+        reason: None,
+        actor: Actor::Customer,
+        changed_at: now,
+    };
+    Envelope::new(PRODUCER, order_id, changed)
+        .with_deterministic_id(format!("{PRODUCER}/order.status.changed/{order_id}/{next}").as_bytes())
+}
+
+/// The customer's message to staff about an order: Telegram message `telegram_message_id`
+/// in `chat_id`, so a redelivered update is the same message.
+pub fn customer_message_event(order_id: Uuid, chat_id: i64, telegram_message_id: i32, text: &str) -> Envelope {
+    let message_id = deterministic_id(format!("{PRODUCER}/telegram-message/{chat_id}/{telegram_message_id}").as_bytes());
+    let posted = OrderMessagePosted { order_id, message_id, author: Actor::Customer, text: text.to_owned() };
+    Envelope::new(PRODUCER, order_id, posted)
+        .with_deterministic_id(format!("{PRODUCER}/order.message.posted/{message_id}").as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use proto_events::Event;
@@ -86,6 +120,7 @@ mod tests {
             display_name: "Olena Kovalenko".into(),
             username: Some("olena".into()),
             language: Language::En,
+            profile: None,
         }
     }
 
@@ -148,6 +183,41 @@ mod tests {
         assert_eq!(unique.len(), 3, "each event has its own id");
         let other = order_events(&draft_with_two_files(), &customer(), Utc::now());
         assert_ne!(ids(&first)[0], ids(&other)[0], "another draft, other ids");
+    }
+
+    #[test]
+    fn the_registered_profile_and_the_service_travel_with_the_order() {
+        let mut draft = draft_with_two_files();
+        draft.choose_service(Some(crate::dialogue::ChosenService { id: 2, code: "translation.diploma".into() }));
+        let customer = TelegramCustomer {
+            profile: Some(Profile { name: "Олена Коваленко".into(), phone: "+380501234567".into() }),
+            ..customer()
+        };
+        let Event::OrderCreated(created) = &order_events(&draft, &customer, Utc::now())[0].payload else { panic!() };
+        assert_eq!(created.service_code.as_deref(), Some("translation.diploma"));
+        let CustomerRef::Telegram { display_name, phone, .. } = &created.customer else { panic!() };
+        assert_eq!((display_name.as_str(), phone.as_deref()), ("Олена Коваленко", Some("+380501234567")));
+    }
+
+    #[test]
+    fn a_cancellation_is_the_next_version_by_the_customer_and_repeats_identically() {
+        let order_id = Uuid::now_v7();
+        let event = cancellation_event(order_id, "48213097", OrderStatus::AwaitingConfirmation, 1, Utc::now());
+        let Event::OrderStatusChanged(changed) = &event.payload else { panic!() };
+        assert_eq!((changed.from, changed.to, changed.version), (OrderStatus::AwaitingConfirmation, OrderStatus::Cancelled, 2));
+        assert_eq!(changed.actor, Actor::Customer);
+        let again = cancellation_event(order_id, "48213097", OrderStatus::AwaitingConfirmation, 1, Utc::now());
+        assert_eq!(event.event_id, again.event_id);
+    }
+
+    #[test]
+    fn a_message_to_staff_is_identified_by_the_telegram_message() {
+        let order_id = Uuid::now_v7();
+        let first = customer_message_event(order_id, 1001, 17, "When will it be ready?");
+        let Event::OrderMessagePosted(posted) = &first.payload else { panic!() };
+        assert_eq!((posted.author.clone(), posted.text.as_str()), (Actor::Customer, "When will it be ready?"));
+        assert_eq!(customer_message_event(order_id, 1001, 17, "When will it be ready?").event_id, first.event_id);
+        assert_ne!(customer_message_event(order_id, 1001, 18, "Again").event_id, first.event_id);
     }
 
     #[test]

@@ -105,7 +105,10 @@ impl BotRunner {
         for language in [Language::Uk, Language::En] {
             let commands = [
                 ("start", key::COMMAND_START),
+                ("orders", key::COMMAND_ORDERS),
                 ("status", key::COMMAND_STATUS),
+                ("language", key::COMMAND_LANGUAGE),
+                ("profile", key::COMMAND_PROFILE),
                 ("cancel", key::COMMAND_CANCEL),
                 ("help", key::COMMAND_HELP),
             ]

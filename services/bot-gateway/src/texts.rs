@@ -12,51 +12,140 @@ pub mod key {
     pub const HELP: &str = "bot.help";
     pub const UNSUPPORTED: &str = "bot.unsupported";
     pub const UNAVAILABLE: &str = "bot.unavailable";
-    pub const MY_ORDERS_HINT: &str = "bot.my_orders_hint";
+    pub const CONTACT: &str = "bot.contact";
+    pub const NOTHING_TO_CANCEL: &str = "bot.nothing_to_cancel";
+
+    pub const LANGUAGE_PROMPT: &str = "bot.language.prompt";
+    pub const LANGUAGE_SET: &str = "bot.language.set";
+    pub const LANGUAGE_LABEL_UK: &str = "bot.language.label_uk";
+    pub const LANGUAGE_LABEL_EN: &str = "bot.language.label_en";
 
     pub const MENU_NEW_ORDER: &str = "bot.menu.new_order";
     pub const MENU_MY_ORDERS: &str = "bot.menu.my_orders";
     pub const MENU_HELP: &str = "bot.menu.help";
+    pub const MENU_CONTACT: &str = "bot.menu.contact";
 
     pub const COMMAND_START: &str = "bot.commands.start";
     pub const COMMAND_HELP: &str = "bot.commands.help";
     pub const COMMAND_CANCEL: &str = "bot.commands.cancel";
     pub const COMMAND_STATUS: &str = "bot.commands.status";
+    pub const COMMAND_ORDERS: &str = "bot.commands.orders";
+    pub const COMMAND_LANGUAGE: &str = "bot.commands.language";
+    pub const COMMAND_PROFILE: &str = "bot.commands.profile";
 
+    pub const BUTTON_DONE: &str = "bot.buttons.done";
     pub const BUTTON_CONFIRM: &str = "bot.buttons.confirm";
+    pub const BUTTON_EDIT: &str = "bot.buttons.edit";
     pub const BUTTON_CANCEL: &str = "bot.buttons.cancel";
+    pub const BUTTON_BACK: &str = "bot.buttons.back";
+    pub const BUTTON_OTHER: &str = "bot.buttons.other";
+    pub const BUTTON_CHANGE_SERVICE: &str = "bot.buttons.change_service";
+    pub const BUTTON_CLEAR_TEXT: &str = "bot.buttons.clear_text";
+    pub const BUTTON_CLEAR_FILES: &str = "bot.buttons.clear_files";
+    pub const BUTTON_TO_SUMMARY: &str = "bot.buttons.to_summary";
+    pub const BUTTON_SHARE_PHONE: &str = "bot.buttons.share_phone";
+    pub const BUTTON_NEWER: &str = "bot.buttons.newer";
+    pub const BUTTON_OLDER: &str = "bot.buttons.older";
+    pub const BUTTON_CANCEL_ORDER: &str = "bot.buttons.cancel_order";
+    pub const BUTTON_YES_CANCEL: &str = "bot.buttons.yes_cancel";
+    pub const BUTTON_NO: &str = "bot.buttons.no";
+    pub const BUTTON_WRITE: &str = "bot.buttons.write";
+    pub const BUTTON_TO_LIST: &str = "bot.buttons.to_list";
     pub const BUTTON_OUTDATED: &str = "bot.buttons.outdated";
 
-    pub const DRAFT_PROMPT: &str = "bot.draft.prompt";
+    pub const CATALOGUE_PROMPT: &str = "bot.catalogue.prompt";
+    pub const CATALOGUE_CATEGORY: &str = "bot.catalogue.category";
+    pub const SERVICE_CHOSEN: &str = "bot.catalogue.chosen";
+    pub const SERVICE_OTHER: &str = "bot.catalogue.other";
+
     pub const DRAFT_IN_PROGRESS: &str = "bot.draft.in_progress";
     pub const DRAFT_TEXT_SAVED: &str = "bot.draft.text_saved";
     pub const DRAFT_TOO_LONG: &str = "bot.draft.too_long";
     pub const DRAFT_FILE_RECEIVED: &str = "bot.draft.file_received";
+    pub const DRAFT_ALBUM_RECEIVED: &str = "bot.draft.album_received";
+    pub const DRAFT_ALBUM_OVER_LIMIT: &str = "bot.draft.album_over_limit";
     pub const DRAFT_FILE_TOO_LARGE: &str = "bot.draft.file_too_large";
+    pub const DRAFT_FILE_TOO_LARGE_NO_LINKS: &str = "bot.draft.file_too_large_no_links";
+    pub const DRAFT_FILE_REFUSED: &str = "bot.draft.file_refused";
     pub const DRAFT_TOO_MANY_FILES: &str = "bot.draft.too_many_files";
     pub const DRAFT_EMPTY: &str = "bot.draft.empty";
     pub const DRAFT_CANCELLED: &str = "bot.draft.cancelled";
-    pub const DRAFT_NOTHING_TO_CANCEL: &str = "bot.draft.nothing_to_cancel";
+    pub const DRAFT_SUMMARY: &str = "bot.draft.summary";
+    pub const DRAFT_NO_TEXT: &str = "bot.draft.no_text";
+    pub const DRAFT_NO_FILES: &str = "bot.draft.no_files";
+    pub const DRAFT_LARGE_FILE_LINE: &str = "bot.draft.large_file_line";
+    pub const DRAFT_EDIT: &str = "bot.draft.edit";
+    pub const DRAFT_TEXT_CLEARED: &str = "bot.draft.text_cleared";
+    pub const DRAFT_FILES_CLEARED: &str = "bot.draft.files_cleared";
+
+    pub const REGISTER_NAME: &str = "bot.register.name";
+    pub const REGISTER_NAME_INVALID: &str = "bot.register.name_invalid";
+    pub const REGISTER_PHONE: &str = "bot.register.phone";
+    pub const REGISTER_PHONE_INVALID: &str = "bot.register.phone_invalid";
+    pub const REGISTER_PHONE_NOT_YOURS: &str = "bot.register.phone_not_yours";
+    pub const PROFILE_SHOW: &str = "bot.profile.show";
+    pub const PROFILE_NONE: &str = "bot.profile.none";
+    pub const PROFILE_SAVED: &str = "bot.profile.saved";
+    pub const PROFILE_UNCHANGED: &str = "bot.profile.unchanged";
 
     pub const ORDER_ACCEPTED: &str = "bot.order.accepted";
     pub const ORDER_NOT_ACCEPTED: &str = "bot.order.not_accepted";
+    pub const ORDER_UPLOAD_LINK: &str = "bot.order.upload_link";
+    pub const ORDER_UPLOAD_ELSEWHERE: &str = "bot.order.upload_elsewhere";
 
     pub const STATUS_USAGE: &str = "bot.status.usage";
     pub const STATUS_FOUND: &str = "bot.status.found";
     pub const STATUS_NOT_FOUND: &str = "bot.status.not_found";
 
+    pub const ORDERS_NONE: &str = "bot.orders.none";
+    pub const ORDERS_PAGE: &str = "bot.orders.page";
+    pub const ORDERS_BUTTON: &str = "bot.orders.button";
+    pub const ORDER_PAGE: &str = "bot.orders.order";
+    pub const ORDER_FILE_LINE: &str = "bot.orders.file_line";
+    pub const ORDER_NO_FILES: &str = "bot.orders.no_files";
+    pub const ORDER_HISTORY_LINE: &str = "bot.orders.history_line";
+    pub const ORDER_CANCEL_QUESTION: &str = "bot.orders.cancel_question";
+    pub const ORDER_CANCELLED: &str = "bot.orders.cancelled";
+    pub const ORDER_CANCEL_FAILED: &str = "bot.orders.cancel_failed";
+
+    pub const WRITE_PROMPT: &str = "bot.write.prompt";
+    pub const WRITE_SENT: &str = "bot.write.sent";
+    pub const WRITE_TEXT_ONLY: &str = "bot.write.text_only";
+    pub const WRITE_NOT_SENT: &str = "bot.write.not_sent";
+    pub const WRITE_CANCELLED: &str = "bot.write.cancelled";
+
+    pub const UNIT_BYTES: &str = "bot.units.bytes";
+    pub const UNIT_KB: &str = "bot.units.kb";
+    pub const UNIT_MB: &str = "bot.units.mb";
+
     /// Every key above; a test checks each has a text in every language.
     pub const ALL: &[&str] = &[
-        GREETING, HELP, UNSUPPORTED, UNAVAILABLE, MY_ORDERS_HINT,
-        MENU_NEW_ORDER, MENU_MY_ORDERS, MENU_HELP,
-        COMMAND_START, COMMAND_HELP, COMMAND_CANCEL, COMMAND_STATUS,
-        BUTTON_CONFIRM, BUTTON_CANCEL, BUTTON_OUTDATED,
-        DRAFT_PROMPT, DRAFT_IN_PROGRESS, DRAFT_TEXT_SAVED, DRAFT_TOO_LONG, DRAFT_FILE_RECEIVED,
-        DRAFT_FILE_TOO_LARGE, DRAFT_TOO_MANY_FILES, DRAFT_EMPTY, DRAFT_CANCELLED,
-        DRAFT_NOTHING_TO_CANCEL,
-        ORDER_ACCEPTED, ORDER_NOT_ACCEPTED,
+        GREETING, HELP, UNSUPPORTED, UNAVAILABLE, CONTACT, NOTHING_TO_CANCEL,
+        LANGUAGE_PROMPT, LANGUAGE_SET, LANGUAGE_LABEL_UK, LANGUAGE_LABEL_EN,
+        MENU_NEW_ORDER, MENU_MY_ORDERS, MENU_HELP, MENU_CONTACT,
+        COMMAND_START, COMMAND_HELP, COMMAND_CANCEL, COMMAND_STATUS, COMMAND_ORDERS, COMMAND_LANGUAGE,
+        COMMAND_PROFILE,
+        BUTTON_DONE, BUTTON_CONFIRM, BUTTON_EDIT, BUTTON_CANCEL, BUTTON_BACK, BUTTON_OTHER,
+        BUTTON_CHANGE_SERVICE, BUTTON_CLEAR_TEXT, BUTTON_CLEAR_FILES, BUTTON_TO_SUMMARY, BUTTON_SHARE_PHONE,
+        BUTTON_NEWER, BUTTON_OLDER, BUTTON_CANCEL_ORDER, BUTTON_YES_CANCEL, BUTTON_NO, BUTTON_WRITE,
+        BUTTON_TO_LIST, BUTTON_OUTDATED,
+        CATALOGUE_PROMPT, CATALOGUE_CATEGORY, SERVICE_CHOSEN, SERVICE_OTHER,
+        DRAFT_IN_PROGRESS, DRAFT_TEXT_SAVED, DRAFT_TOO_LONG, DRAFT_FILE_RECEIVED, DRAFT_ALBUM_RECEIVED,
+        DRAFT_ALBUM_OVER_LIMIT, DRAFT_FILE_TOO_LARGE, DRAFT_FILE_TOO_LARGE_NO_LINKS, DRAFT_FILE_REFUSED,
+        DRAFT_TOO_MANY_FILES, DRAFT_EMPTY, DRAFT_CANCELLED, DRAFT_SUMMARY, DRAFT_NO_TEXT, DRAFT_NO_FILES,
+        DRAFT_LARGE_FILE_LINE, DRAFT_EDIT, DRAFT_TEXT_CLEARED, DRAFT_FILES_CLEARED,
+        REGISTER_NAME, REGISTER_NAME_INVALID, REGISTER_PHONE, REGISTER_PHONE_INVALID, REGISTER_PHONE_NOT_YOURS,
+        PROFILE_SHOW, PROFILE_NONE, PROFILE_SAVED, PROFILE_UNCHANGED,
+        ORDER_ACCEPTED, ORDER_NOT_ACCEPTED, ORDER_UPLOAD_LINK, ORDER_UPLOAD_ELSEWHERE,
         STATUS_USAGE, STATUS_FOUND, STATUS_NOT_FOUND,
+        ORDERS_NONE, ORDERS_PAGE, ORDERS_BUTTON, ORDER_PAGE, ORDER_FILE_LINE, ORDER_NO_FILES,
+        ORDER_HISTORY_LINE, ORDER_CANCEL_QUESTION, ORDER_CANCELLED, ORDER_CANCEL_FAILED,
+        WRITE_PROMPT, WRITE_SENT, WRITE_TEXT_ONLY, WRITE_NOT_SENT, WRITE_CANCELLED,
+        UNIT_BYTES, UNIT_KB, UNIT_MB,
     ];
+
+    /// Texts shown as callback-query answers, which Telegram cuts at 200 characters.
+    pub const CALLBACK_ANSWERS: &[&str] = &[BUTTON_OUTDATED, DRAFT_EMPTY, DRAFT_TEXT_CLEARED, DRAFT_FILES_CLEARED];
 }
 
 /// The text catalogue, asked in terms of our [`Language`].
@@ -86,6 +175,18 @@ impl Texts {
 
     pub fn status(&self, language: Language, status: OrderStatus) -> String {
         self.catalog.status(language.tag(), status)
+    }
+
+    /// A file size as customers read it: bytes, KB or MB, in their language's units.
+    pub fn size(&self, language: Language, bytes: u64) -> String {
+        const KB: u64 = 1024;
+        const MB: u64 = 1024 * 1024;
+        let (key, amount) = match bytes {
+            b if b < KB => (key::UNIT_BYTES, b.to_string()),
+            b if b < MB => (key::UNIT_KB, (b.div_ceil(KB)).to_string()),
+            b => (key::UNIT_MB, format!("{:.1}", b as f64 / MB as f64)),
+        };
+        self.format(language, key, &[("n", &amount)])
     }
 
     /// The text in each language we speak: a button label the customer taps arrives as text
@@ -133,15 +234,32 @@ mod tests {
     }
 
     #[test]
+    fn sizes_read_naturally() {
+        let texts = Texts::load();
+        assert_eq!(texts.size(Language::En, 512), "512 B");
+        assert_eq!(texts.size(Language::En, 2048), "2 KB");
+        assert_eq!(texts.size(Language::En, 25 * 1024 * 1024), "25.0 MB");
+        assert_eq!(texts.size(Language::Uk, 25 * 1024 * 1024), "25.0 МБ");
+    }
+
+    #[test]
     fn labels_fit_telegram() {
         let texts = Texts::load();
         for language in [Language::Uk, Language::En] {
-            for key in [key::COMMAND_START, key::COMMAND_HELP, key::COMMAND_CANCEL, key::COMMAND_STATUS] {
+            for key in [
+                key::COMMAND_START,
+                key::COMMAND_HELP,
+                key::COMMAND_CANCEL,
+                key::COMMAND_STATUS,
+                key::COMMAND_ORDERS,
+                key::COMMAND_LANGUAGE,
+                key::COMMAND_PROFILE,
+            ] {
                 let length = texts.get(language, key).chars().count();
                 assert!((3..=256).contains(&length), "command description {key}");
             }
             // Callback answers show at most 200 characters.
-            for key in [key::BUTTON_OUTDATED, key::DRAFT_EMPTY] {
+            for &key in key::CALLBACK_ANSWERS {
                 assert!(texts.get(language, key).chars().count() <= 200, "{key}");
             }
         }

@@ -1,6 +1,10 @@
-//! The Confirm / Cancel buttons under a draft.
+//! From a finished draft to a placed order: Done shows the summary (service, text, files)
+//! with Confirm / Edit / Cancel; Confirm places the order.
 //!
-//! Confirm publishes the order's events in one batch and tells the customer the order
+//! Confirm carries the draft's revision, so only a summary that still shows the draft as it
+//! is can place it. A customer we do not know yet is registered first (name, then phone, see
+//! [`registration`](super::registration)), after which the order is placed without another
+//! tap. Placing publishes the order's events in one batch and tells the customer the order
 //! number only after the broker has confirmed them all. If publishing fails the draft stays
 //! as it was, and a second press publishes the very same events. A button drawn for a draft
 //! that is gone (sent, cancelled, or replaced) only answers "this button is outdated".
@@ -9,56 +13,176 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use proto_events::bus::EventBus;
 use teloxide::prelude::*;
-use uuid::Uuid;
+use teloxide::types::User;
 
-use super::{HandlerResult, telegram_user_id};
-use crate::dialogue::{ChatDialogue, Conversation, Draft};
-use crate::menu::main_menu;
+use super::{Desk, HandlerResult, show, telegram_user_id};
+use crate::dialogue::{ChatDialogue, Conversation, Draft, DraftStep, Registration};
+use crate::keyboards;
+use crate::menu::{main_menu, name_suggestion};
 use crate::publish::{TelegramCustomer, order_events};
 use crate::telegram::GatewayBot;
-use crate::texts::{Texts, key};
+use crate::texts::key;
 
 /// Telegram stops waiting for a callback answer after about 15 s; a broker that has not
 /// confirmed by then is treated as unavailable. Giving up is safe: a retry publishes the
 /// same event ids, so events that did get through are not doubled.
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The longest part of the description a summary quotes: a message holds 4,096 characters.
+const SUMMARY_DESCRIPTION_CHARS: usize = 1_500;
+
+/// Done: the summary of the draft, as a new message, with Confirm / Edit / Cancel.
+pub async fn summarize(
+    bot: &GatewayBot,
+    desk: &Desk,
+    conversation: &Conversation,
+    query: &CallbackQuery,
+    chat_id: ChatId,
+    draft: &Draft,
+) -> HandlerResult {
+    let language = conversation.language;
+    if draft.is_empty() {
+        bot.answer_callback_query(query.id.clone()).text(desk.texts.get(language, key::DRAFT_EMPTY)).await?;
+        return Ok(());
+    }
+    bot.answer_callback_query(query.id.clone()).await?;
+    let text = summary_text(desk, conversation, draft).await?;
+    bot.send_message(chat_id, text).reply_markup(keyboards::summary(&desk.texts, language, draft)).await?;
+    Ok(())
+}
+
+async fn summary_text(desk: &Desk, conversation: &Conversation, draft: &Draft) -> Result<String, sqlx::Error> {
+    let (texts, language) = (&desk.texts, conversation.language);
+    let service = match &draft.service {
+        Some(service) => desk.catalogue.name_of(&service.code, language).await?.unwrap_or_else(|| service.code.clone()),
+        None => texts.get(language, key::SERVICE_OTHER),
+    };
+    let description = match draft.description.trim() {
+        "" => texts.get(language, key::DRAFT_NO_TEXT),
+        text => clip(text, SUMMARY_DESCRIPTION_CHARS),
+    };
+    let mut files: Vec<String> = draft
+        .files
+        .iter()
+        .map(|file| {
+            let size = file.size.map(|size| texts.size(language, size)).unwrap_or_else(|| "?".to_owned());
+            texts.format(language, key::ORDER_FILE_LINE, &[("name", &file.name), ("size", &size)])
+        })
+        .collect();
+    files.extend(draft.large_files.iter().map(|file| {
+        let size = texts.size(language, file.size);
+        format!("• {}", texts.format(language, key::DRAFT_LARGE_FILE_LINE, &[("name", &file.name), ("size", &size)]))
+    }));
+    let files = if files.is_empty() { texts.get(language, key::DRAFT_NO_FILES) } else { files.join("\n") };
+    Ok(texts.format(language, key::DRAFT_SUMMARY, &[("service", &service), ("description", &description), ("files", &files)]))
+}
+
+/// Edit: what may be changed, in place of the summary.
+pub async fn edit(
+    bot: &GatewayBot,
+    desk: &Desk,
+    conversation: &Conversation,
+    query: &CallbackQuery,
+    chat_id: ChatId,
+    draft: &Draft,
+) -> HandlerResult {
+    let language = conversation.language;
+    bot.answer_callback_query(query.id.clone()).await?;
+    let text = desk.texts.get(language, key::DRAFT_EDIT);
+    show(bot, chat_id, query, text, keyboards::edit(&desk.texts, language, draft.order_id)).await
+}
+
+/// Clear the description (`answer` is [`key::DRAFT_TEXT_CLEARED`]) or the files.
+pub async fn clear(
+    bot: &GatewayBot,
+    desk: &Desk,
+    dialogue: &ChatDialogue,
+    conversation: &Conversation,
+    query: &CallbackQuery,
+    mut draft: Draft,
+    answer: &str,
+) -> HandlerResult {
+    if answer == key::DRAFT_TEXT_CLEARED {
+        draft.clear_description();
+    } else {
+        draft.clear_files();
+    }
+    dialogue.update(conversation.drafting(draft)).await?;
+    bot.answer_callback_query(query.id.clone()).text(desk.texts.get(conversation.language, answer)).await?;
+    Ok(())
+}
+
 pub async fn confirm(
     bot: GatewayBot,
-    texts: Arc<Texts>,
-    bus: Arc<EventBus>,
+    desk: Arc<Desk>,
     dialogue: ChatDialogue,
     conversation: Conversation,
     query: CallbackQuery,
-    order_id: Uuid,
+    mut draft: Draft,
+    revision: u32,
 ) -> HandlerResult {
-    let Some(draft) = current_draft(&conversation, order_id) else {
-        return outdated(bot, texts, conversation, query).await;
-    };
     let language = conversation.language;
+    if revision != draft.revision {
+        // The draft changed after this summary was shown: it is not what the customer saw.
+        return super::buttons::answer_outdated(&bot, &desk.texts, language, &query).await;
+    }
     if draft.is_empty() {
-        bot.answer_callback_query(query.id).text(texts.get(language, key::DRAFT_EMPTY)).await?;
+        bot.answer_callback_query(query.id).text(desk.texts.get(language, key::DRAFT_EMPTY)).await?;
         return Ok(());
     }
+    if conversation.profile.is_none() {
+        // First order: who the customer is comes first; the order is placed right after.
+        draft.step = DraftStep::Registering(Registration::Name);
+        dialogue.update(conversation.drafting(draft)).await?;
+        bot.answer_callback_query(query.id).await?;
+        bot.send_message(dialogue.chat_id(), desk.texts.get(language, key::REGISTER_NAME))
+            .reply_markup(name_suggestion(&query.from.full_name()))
+            .await?;
+        return Ok(());
+    }
+    let placed = place_order(&bot, &desk, &dialogue, &conversation, &draft, &query.from).await;
+    if let Err(error) = bot.answer_callback_query(query.id).await {
+        tracing::warn!(%error, "callback query not answered");
+    }
+    placed
+}
+
+/// Publishes the draft's events and, once the broker has them, tells the customer the order
+/// number (and gives upload links for files too large for Telegram). On failure the draft
+/// is kept as it is in `conversation` and the customer is asked to confirm again.
+pub async fn place_order(
+    bot: &GatewayBot,
+    desk: &Desk,
+    dialogue: &ChatDialogue,
+    conversation: &Conversation,
+    draft: &Draft,
+    from: &User,
+) -> HandlerResult {
+    let language = conversation.language;
+    let order_id = draft.order_id;
     let customer = TelegramCustomer {
-        user_id: telegram_user_id(&query.from),
+        user_id: telegram_user_id(from),
         chat_id: dialogue.chat_id().0,
-        display_name: query.from.full_name(),
-        username: query.from.username.clone(),
+        display_name: from.full_name(),
+        username: from.username.clone(),
         language,
+        profile: conversation.profile.clone(),
     };
     let events = order_events(draft, &customer, Utc::now());
-    let published = match tokio::time::timeout(PUBLISH_TIMEOUT, bus.publish_all(&events)).await {
+    let published = match tokio::time::timeout(PUBLISH_TIMEOUT, desk.bus.publish_all(&events)).await {
         Ok(outcome) => outcome.map_err(|error| error.to_string()),
         Err(_) => Err(format!("no confirm within {PUBLISH_TIMEOUT:?}")),
     };
     let chat_id = dialogue.chat_id();
     if let Err(reason) = published {
         tracing::warn!(%order_id, %reason, "order not accepted: its events were not published; the draft is kept");
-        bot.answer_callback_query(query.id).await?;
-        bot.send_message(chat_id, texts.get(language, key::ORDER_NOT_ACCEPTED)).await?;
+        let mut kept = draft.clone();
+        kept.step = DraftStep::Collecting;
+        dialogue.update(conversation.drafting(kept.clone())).await?;
+        bot.send_message(chat_id, desk.texts.get(language, key::ORDER_NOT_ACCEPTED))
+            .reply_markup(keyboards::summary(&desk.texts, language, &kept))
+            .await?;
         return Ok(());
     }
     tracing::info!(%order_id, order_number = %draft.order_number, files = draft.files.len(), "order accepted");
@@ -67,41 +191,58 @@ pub async fn confirm(
         // Harmless beyond a stale draft: confirming it again republishes the same events.
         tracing::error!(%error, %order_id, "accepted order's draft not cleared");
     }
-    if let Err(error) = bot.answer_callback_query(query.id).await {
-        tracing::warn!(%error, "callback query not answered");
+    let number = &draft.order_number;
+    let accepted = desk.texts.format(language, key::ORDER_ACCEPTED, &[("number", number)]);
+    bot.send_message(chat_id, accepted).reply_markup(main_menu(&desk.texts, language)).await?;
+    if !draft.large_files.is_empty() {
+        let names = draft.large_files.iter().map(|file| format!("«{}»", file.name)).collect::<Vec<_>>().join(", ");
+        let text = match desk.upload_link(order_id) {
+            Some(link) => {
+                let hours = desk.upload_link_hours().to_string();
+                desk.texts.format(
+                    language,
+                    key::ORDER_UPLOAD_LINK,
+                    &[("names", &names), ("number", number), ("link", &link), ("hours", &hours)],
+                )
+            }
+            None => desk.texts.format(language, key::ORDER_UPLOAD_ELSEWHERE, &[("names", &names), ("number", number)]),
+        };
+        bot.send_message(chat_id, text).await?;
     }
-    let accepted = texts.format(language, key::ORDER_ACCEPTED, &[("number", &draft.order_number)]);
-    bot.send_message(chat_id, accepted).reply_markup(main_menu(&texts, language)).await?;
     Ok(())
 }
 
 pub async fn cancel(
     bot: GatewayBot,
-    texts: Arc<Texts>,
+    desk: Arc<Desk>,
     dialogue: ChatDialogue,
     conversation: Conversation,
     query: CallbackQuery,
-    order_id: Uuid,
 ) -> HandlerResult {
-    if current_draft(&conversation, order_id).is_none() {
-        return outdated(bot, texts, conversation, query).await;
-    }
     let language = conversation.language;
     dialogue.update(conversation.idle()).await?;
     bot.answer_callback_query(query.id).await?;
-    bot.send_message(dialogue.chat_id(), texts.get(language, key::DRAFT_CANCELLED))
-        .reply_markup(main_menu(&texts, language))
+    bot.send_message(dialogue.chat_id(), desk.texts.get(language, key::DRAFT_CANCELLED))
+        .reply_markup(main_menu(&desk.texts, language))
         .await?;
     Ok(())
 }
 
-/// Any button that no longer matches the draft in progress, or is not ours at all.
-pub async fn outdated(bot: GatewayBot, texts: Arc<Texts>, conversation: Conversation, query: CallbackQuery) -> HandlerResult {
-    bot.answer_callback_query(query.id).text(texts.get(conversation.language, key::BUTTON_OUTDATED)).await?;
-    Ok(())
+/// At most `limit` characters of `text`, with an ellipsis when cut.
+pub fn clip(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
 }
 
-/// The draft in progress, if the button was drawn for it.
-fn current_draft(conversation: &Conversation, order_id: Uuid) -> Option<&Draft> {
-    conversation.draft().filter(|draft| draft.order_id == order_id)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clipping_counts_characters_not_bytes() {
+        assert_eq!(clip("привіт", 10), "привіт");
+        assert_eq!(clip("привіт", 3), "при…");
+    }
 }

@@ -1,37 +1,85 @@
 //! The conversation as a dptree schema: which update goes to which handler.
 //!
 //! Messages (from private chats only: an order desk does not talk in groups) and callback
-//! queries first load the chat's [`Conversation`] from MySQL. When MySQL cannot answer,
-//! the update falls through to a handler that says "try again in a minute": a customer
-//! never meets silence, and every callback query is answered.
+//! queries first take the chat's turn (see [`chat_turns`](crate::chat_turns)) and load its
+//! [`Conversation`] from MySQL. When MySQL cannot answer, the update falls through to a
+//! handler that says "try again in a minute": a customer never meets silence, and every
+//! callback query is answered.
 //!
-//! Handlers receive their dependencies by type: the bot, `Arc<Texts>`, `Arc<MySqlStorage>`,
-//! `Arc<EventBus>`, [`OrderLookup`](crate::order_lookup::OrderLookup) and
-//! [`DownloadLimit`](crate::attachments::DownloadLimit).
+//! Handlers receive their dependencies by type: the bot, `Arc<Desk>` (texts, catalogue,
+//! orders, bus, file policy, links, the business's contacts), and for the older handlers
+//! `Arc<Texts>`, `Arc<EventBus>`, [`OrderLookup`] and [`DownloadLimit`].
 
+mod album;
+mod buttons;
 mod commands;
 mod confirmation;
 mod drafting;
+mod orders;
 mod outage;
+mod registration;
 mod status;
 
 use std::sync::Arc;
 
+use bureau_platform::Settings;
+use bureau_platform::settings::BusinessSettings;
+use proto_events::bus::EventBus;
+use teloxide::ApiError;
+use teloxide::RequestError;
 use teloxide::dispatching::dialogue::GetChatId;
 use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
 use teloxide::dptree::{self, case};
 use teloxide::prelude::*;
+use teloxide::types::InlineKeyboardMarkup;
 use teloxide::utils::command::BotCommands;
 
-use crate::attachments::IncomingFile;
-use crate::dialogue::{ChatDialogue, Conversation, Language};
-use crate::draft_buttons::DraftAction;
+use crate::attachments::{FilePolicy, IncomingFile};
+use crate::buttons::Action;
+use crate::catalogue::Catalogue;
+use crate::chat_turns::{ChatTurn, ChatTurns};
+use crate::dialogue::{ChatDialogue, Conversation, Language, Stage};
 use crate::menu::MenuChoice;
+use crate::order_lookup::OrderLookup;
 use crate::storage::{MySqlStorage, StorageError};
+use crate::telegram::GatewayBot;
 use crate::texts::Texts;
 
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
 type HandlerResult = Result<(), HandlerError>;
+
+/// What handlers work with besides the bot and the conversation.
+pub struct Desk {
+    pub texts: Arc<Texts>,
+    pub bus: Arc<EventBus>,
+    pub catalogue: Catalogue,
+    pub orders: OrderLookup,
+    pub files: FilePolicy,
+    pub storage: Arc<MySqlStorage>,
+    pub turns: ChatTurns,
+    /// For upload links (`links.*`, `web_gateway.public_url`) and the business's contacts.
+    pub settings: Arc<Settings>,
+}
+
+impl Desk {
+    pub fn business(&self) -> &BusinessSettings {
+        &self.settings.business
+    }
+
+    /// A personal, expiring upload link for `order_id`; `None` when links are off.
+    pub fn upload_link(&self, order_id: uuid::Uuid) -> Option<String> {
+        bureau_platform::links::upload_link(&self.settings, order_id)
+    }
+
+    pub fn links_enabled(&self) -> bool {
+        bureau_platform::links::LinkSigner::new(&self.settings.links.secret).is_some()
+    }
+
+    /// How long an upload link works, in whole hours (at least 1).
+    pub fn upload_link_hours(&self) -> u64 {
+        (self.settings.links.upload_ttl_secs / 3600).max(1)
+    }
+}
 
 /// The commands the bot understands (the menu Telegram shows is registered by the runner).
 #[derive(BotCommands, Clone, Debug, PartialEq)]
@@ -43,6 +91,9 @@ pub enum Command {
     /// `/status 48213097`: the rest of the message, parsed by the handler so that a bad
     /// number gets a helpful answer rather than falling through.
     Status(String),
+    Orders,
+    Language,
+    Profile,
 }
 
 pub fn schema() -> UpdateHandler<HandlerError> {
@@ -50,20 +101,29 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         .branch(case![Command::Start].endpoint(commands::start))
         .branch(case![Command::Help].endpoint(commands::help))
         .branch(case![Command::Cancel].endpoint(commands::cancel))
-        .branch(case![Command::Status(argument)].endpoint(status::reply));
+        .branch(case![Command::Status(argument)].endpoint(status::reply))
+        .branch(case![Command::Orders].endpoint(orders::list))
+        .branch(case![Command::Language].endpoint(commands::choose_language))
+        .branch(case![Command::Profile].endpoint(registration::show_profile));
 
-    let menu = dptree::filter_map(|message: Message, texts: Arc<Texts>| {
-        message.text().and_then(|text| MenuChoice::recognize(&texts, text))
+    let menu = dptree::filter_map(|message: Message, desk: Arc<Desk>| {
+        message.text().and_then(|text| MenuChoice::recognize(&desk.texts, text))
     })
     .branch(case![MenuChoice::NewOrder].endpoint(drafting::start_new))
-    .branch(case![MenuChoice::MyOrders].endpoint(commands::my_orders))
-    .branch(case![MenuChoice::Help].endpoint(commands::help));
+    .branch(case![MenuChoice::MyOrders].endpoint(orders::list))
+    .branch(case![MenuChoice::Help].endpoint(commands::help))
+    .branch(case![MenuChoice::Contact].endpoint(commands::contact));
 
     let conversation = load_conversation()
         .branch(commands)
         // A command we do not know (or a known one with junk after it) is not an order.
         .branch(dptree::filter(|message: Message| message.text().is_some_and(|t| t.starts_with('/'))).endpoint(commands::help))
         .branch(menu)
+        .branch(dptree::filter(|conversation: Conversation| conversation.registration().is_some()).endpoint(registration::receive))
+        .branch(
+            dptree::filter(|conversation: Conversation| matches!(conversation.stage, Stage::WritingToStaff { .. }))
+                .endpoint(orders::receive_message),
+        )
         .branch(Message::filter_text().endpoint(drafting::add_text))
         .branch(dptree::filter_map(|message: Message| IncomingFile::from_message(&message)).endpoint(drafting::add_file))
         .branch(dptree::endpoint(drafting::unsupported));
@@ -73,25 +133,33 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         .branch(conversation)
         .branch(dptree::endpoint(outage::message_unavailable));
 
-    let buttons = dptree::filter_map(|query: CallbackQuery| query.data.as_deref().and_then(DraftAction::parse))
-        .branch(case![DraftAction::Confirm(order_id)].endpoint(confirmation::confirm))
-        .branch(case![DraftAction::Cancel(order_id)].endpoint(confirmation::cancel));
+    let pressed = dptree::filter_map(|query: CallbackQuery| query.data.as_deref().and_then(Action::parse))
+        .endpoint(buttons::route);
 
     let callbacks = Update::filter_callback_query()
-        .branch(load_conversation().branch(buttons).branch(dptree::endpoint(confirmation::outdated)))
+        .branch(load_conversation().branch(pressed).branch(dptree::endpoint(buttons::outdated)))
         .branch(dptree::endpoint(outage::callback_unavailable));
 
     dptree::entry().branch(messages).branch(callbacks)
 }
 
-/// Provides the chat's [`ChatDialogue`] and [`Conversation`]: the stored one, or a new one
-/// in the language of the customer's Telegram on first contact. Stops the branch (the update
-/// falls through to the outage handlers) when MySQL cannot be read.
+/// Provides the chat's turn, [`ChatDialogue`] and [`Conversation`]: the stored one, or a new
+/// one in the language of the customer's Telegram on first contact. Stops the branch (the
+/// update falls through to the outage handlers) when MySQL cannot be read.
 fn load_conversation() -> UpdateHandler<HandlerError> {
-    dptree::filter_map(|storage: Arc<MySqlStorage>, update: Update| {
-        update.chat_id().map(|chat_id| ChatDialogue::new(storage, chat_id))
+    dptree::filter_map(|desk: Arc<Desk>, update: Update| {
+        update.chat_id().map(|chat_id| ChatDialogue::new(desk.storage.clone(), chat_id))
     })
-    .filter_map_async(|dialogue: ChatDialogue, update: Update| async move {
+    .filter_map_async(|dialogue: ChatDialogue, desk: Arc<Desk>| async move {
+        match desk.turns.take(dialogue.chat_id().0).await {
+            Ok(turn) => Some(turn),
+            Err(error) => {
+                tracing::error!(%error, chat_id = dialogue.chat_id().0, "chat's turn could not be taken");
+                None
+            }
+        }
+    })
+    .filter_map_async(|dialogue: ChatDialogue, update: Update, _turn: Arc<ChatTurn>| async move {
         let first_contact = || Conversation::new(language_of(&update));
         match dialogue.get().await {
             Ok(Some(conversation)) => Some(conversation),
@@ -120,6 +188,27 @@ fn telegram_user_id(user: &teloxide::types::User) -> i64 {
     user.id.0 as i64
 }
 
+/// Shows `text` and `keyboard` in place of the message the pressed button was under, or as
+/// a new message when that one cannot be edited (gone, or too old for Telegram).
+async fn show(bot: &GatewayBot, chat_id: ChatId, query: &CallbackQuery, text: String, keyboard: InlineKeyboardMarkup) -> HandlerResult {
+    if let Some(message) = query.message.as_ref().filter(|message| message.regular_message().is_some()) {
+        // Edits are not paced by the throttle (it paces sends only), but Telegram counts them
+        // against the chat's limit: a 429 is waited out, a few times at most.
+        for _ in 0..3 {
+            match bot.edit_message_text(chat_id, message.id(), text.clone()).reply_markup(keyboard.clone()).await {
+                Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => return Ok(()),
+                Err(RequestError::RetryAfter(wait)) => tokio::time::sleep(wait.duration()).await,
+                Err(error) => {
+                    tracing::debug!(%error, "message not editable; sending a new one");
+                    break;
+                }
+            }
+        }
+    }
+    bot.send_message(chat_id, text).reply_markup(keyboard).await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -128,7 +217,6 @@ mod tests {
     use teloxide::types::Me;
 
     use super::*;
-    use crate::attachments::DownloadLimit;
     use crate::telegram::GatewayBot;
 
     #[tokio::test]
@@ -143,7 +231,11 @@ mod tests {
             retry_delays: Vec::new(),
             connection_name: "test".into(),
         });
-        let dependencies = crate::dependencies(pool, bus, Arc::new(Texts::load()), DownloadLimit::new(1));
+        let settings = bureau_platform::Settings::load_from(
+            &bureau_platform::settings::find_config_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap(),
+        )
+        .unwrap();
+        let dependencies = crate::dependencies(pool, bus, Arc::new(Texts::load()), Arc::new(settings));
         // Panics, naming what is missing, if a handler asks for something not provided.
         dptree::type_check(
             schema().sig(),
@@ -159,6 +251,8 @@ mod tests {
         assert_eq!(parse("/help@bureau_bot"), Some(Command::Help));
         assert_eq!(parse("/status 4821 3097"), Some(Command::Status("4821 3097".into())));
         assert_eq!(parse("/status"), Some(Command::Status(String::new())));
+        assert_eq!(parse("/language"), Some(Command::Language));
+        assert_eq!(parse("/orders"), Some(Command::Orders));
         assert_eq!(parse("/frobnicate"), None);
     }
 }

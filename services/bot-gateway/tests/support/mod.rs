@@ -54,6 +54,8 @@ impl Harness {
 
         settings.broker.namespace = format!("t{}", Uuid::new_v4().simple());
         let double = TelegramDouble::start(DoubleConfig::default()).await.expect("the Telegram double starts");
+        // Upload links for files above Telegram's limit need a signing secret.
+        settings.links.secret = Secret::new(Uuid::new_v4().simple().to_string());
         settings.telegram.api_url = double.api_url();
         settings.telegram.token = Secret::new(double.token());
         settings.bot_gateway.listen = "127.0.0.1:0".parse().expect("an address");
@@ -85,7 +87,7 @@ impl Harness {
     }
 
     pub fn customer(&self, user: SimUser) -> Customer {
-        Customer { user, double: self.double.clone(), last_seen: 0 }
+        Customer { user, double: self.double.clone(), seen: 0 }
     }
 
     /// Removes the database and the namespace's queues; leftovers of a failed test are
@@ -149,30 +151,49 @@ impl EventTap {
     }
 }
 
-/// A simulated customer and the bot's messages to them, read one at a time in order.
+/// A simulated customer and what the bot did in their chat (messages and edits of them), read
+/// one at a time in order.
 pub struct Customer {
     pub user: SimUser,
     double: TelegramDouble,
-    last_seen: i64,
+    /// How many entries of the chat's log have been read.
+    seen: usize,
 }
 
 impl Customer {
-    /// The bot's next message in this chat, whatever it says.
-    pub async fn next_reply(&mut self) -> SentMessage {
-        let after = self.last_seen;
-        let message = self
+    /// The next thing the bot did in this chat: a new message, or an edit of one.
+    pub async fn next(&mut self) -> SentMessage {
+        let chat = self.user.chat_id();
+        // Entries are logged in order, each stamped when the double took it.
+        let last_read = self.seen.checked_sub(1).and_then(|i| self.double.messages_to(chat).get(i).map(|m| m.at));
+        let entry = self
             .double
-            .wait_for_message(self.user.chat_id(), WAIT, |m| !m.edited && m.message_id > after)
+            .wait_for_message(chat, WAIT, |m| last_read.is_none_or(|last| m.at > last))
             .await
-            .expect("the bot replies");
-        self.last_seen = message.message_id;
+            .expect("the bot acts in the chat");
+        self.seen += 1;
+        entry
+    }
+
+    /// The bot's next message in this chat, which must be a new message (not an edit).
+    pub async fn next_reply(&mut self) -> SentMessage {
+        let message = self.next().await;
+        assert!(!message.edited, "expected a new message, got an edit: {message:?}");
         message
     }
 
-    /// The bot's next message in this chat, which must read `expected`.
+    /// The bot's next message, which must read `expected`.
     pub async fn expect_reply(&mut self, expected: &str) -> SentMessage {
         let message = self.next_reply().await;
         assert_eq!(message.body(), expected, "the bot's reply in chat {}", self.user.chat_id());
+        message
+    }
+
+    /// The bot's next action, which must be an edit making a message read `expected`.
+    pub async fn expect_edit(&mut self, expected: &str) -> SentMessage {
+        let message = self.next().await;
+        assert!(message.edited, "expected an edit, got a new message: {message:?}");
+        assert_eq!(message.body(), expected, "the edited message in chat {}", self.user.chat_id());
         message
     }
 
@@ -182,11 +203,23 @@ impl Customer {
         self.double.wait_for_callback_answer(&query, WAIT).await.expect("the callback query is answered")
     }
 
+    /// Presses the button labelled `label` under `message`.
+    pub async fn press_label(&self, message: &SentMessage, label: &str) -> CallbackAnswer {
+        self.press(message, &button_data(message, label)).await
+    }
+
     /// Every bot message in this chat so far.
     pub fn received(&self) -> Vec<SentMessage> {
         self.double.messages_to(self.user.chat_id())
     }
+
+    /// Nothing the bot did in this chat is unread.
+    pub fn assert_all_read(&self) {
+        let log = self.received();
+        assert_eq!(log.len(), self.seen, "unread bot messages: {:?}", &log[self.seen.min(log.len())..]);
+    }
 }
+
 
 /// The callback data of the inline button labelled `label`.
 pub fn button_data(message: &SentMessage, label: &str) -> String {

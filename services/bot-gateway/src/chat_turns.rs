@@ -1,0 +1,115 @@
+//! One update at a time per chat, across every gateway replica.
+//!
+//! Within one process teloxide already handles a chat's updates in order. Behind a webhook,
+//! though, consecutive updates of one chat (an album's items, a double tap) may reach two
+//! replicas at once, and each would read the stored conversation, change it and write it
+//! back: the later write would silently drop the earlier one's file or button press. So a
+//! handler first takes the chat's turn, a row in `bot_chat_turns` with an expiry, and gives
+//! it back when done. A replica that dies holding a turn holds it only until it expires.
+//! No database connection is held while waiting or working.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::MySqlPool;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+/// Longer than any one update's handling (a publish gives up after 10 s).
+const TURN_LENGTH: Duration = Duration::from_secs(30);
+/// How long to wait for a turn before handling the update anyway: a stuck turn must not
+/// leave a customer unanswered.
+const MAX_WAIT: Duration = Duration::from_secs(30);
+const RETRY_EVERY: Duration = Duration::from_millis(15);
+
+#[derive(Clone)]
+pub struct ChatTurns {
+    pool: MySqlPool,
+}
+
+/// A chat's turn, held until dropped.
+pub struct ChatTurn {
+    pool: MySqlPool,
+    chat_id: i64,
+    holder: Uuid,
+}
+
+impl ChatTurns {
+    pub fn new(pool: MySqlPool) -> ChatTurns {
+        ChatTurns { pool }
+    }
+
+    /// Waits for the chat's turn and takes it. After [`MAX_WAIT`] it goes ahead without
+    /// (logged); a database error is returned at once.
+    pub async fn take(&self, chat_id: i64) -> Result<Arc<ChatTurn>, sqlx::Error> {
+        let holder = Uuid::now_v7();
+        let give_up = Instant::now() + MAX_WAIT;
+        loop {
+            if self.try_take(chat_id, holder).await? {
+                return Ok(Arc::new(ChatTurn { pool: self.pool.clone(), chat_id, holder }));
+            }
+            if Instant::now() >= give_up {
+                tracing::warn!(chat_id, "chat's turn not free after {MAX_WAIT:?}; handling the update anyway");
+                return Ok(Arc::new(ChatTurn { pool: self.pool.clone(), chat_id, holder }));
+            }
+            tokio::time::sleep(RETRY_EVERY).await;
+        }
+    }
+
+    async fn try_take(&self, chat_id: i64, holder: Uuid) -> Result<bool, sqlx::Error> {
+        let length = TURN_LENGTH.as_micros() as i64;
+        // Matches only an expired turn, so "rows matched" and "rows changed" agree whatever
+        // the connection reports.
+        let taken = sqlx::query(
+            "UPDATE bot_chat_turns SET holder = ?, expires_at = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND
+             WHERE chat_id = ? AND expires_at < UTC_TIMESTAMP(6)",
+        )
+        .bind(holder)
+        .bind(length)
+        .bind(chat_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if taken == 1 {
+            return Ok(true);
+        }
+        // The chat's first turn ever: the row does not exist yet. `INSERT IGNORE` reports 0
+        // rows when another replica's row (a turn in progress) is already there.
+        let inserted = sqlx::query(
+            "INSERT IGNORE INTO bot_chat_turns (chat_id, holder, expires_at)
+             VALUES (?, ?, UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND)",
+        )
+        .bind(chat_id)
+        .bind(holder)
+        .bind(length)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+}
+
+impl Drop for ChatTurn {
+    fn drop(&mut self) {
+        let (pool, chat_id, holder) = (self.pool.clone(), self.chat_id, self.holder);
+        // Dropped inside the dispatcher's runtime; if there is none (shutdown), the turn
+        // simply expires.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let released = sqlx::query(
+                    "UPDATE bot_chat_turns SET expires_at = '1970-01-01 00:00:01' WHERE chat_id = ? AND holder = ?",
+                )
+                .bind(chat_id)
+                .bind(holder)
+                .execute(&pool)
+                .await;
+                match released {
+                    Ok(_) => {}
+                    // The gateway is stopping: the turn expires by itself.
+                    Err(sqlx::Error::PoolClosed) => tracing::debug!(chat_id, "chat's turn left to expire at shutdown"),
+                    Err(error) => tracing::warn!(%error, chat_id, "chat's turn not given back; it expires by itself"),
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! A Telegram customer placing an order through the bot, for tests whose subject is what
+//! happens after (storage, persistence, notifications, faults): text, documents, Done,
+//! Confirm and, the first time, registration (name, shared phone). Buttons are found by
+//! their callback data (`dn:`, `confirm:`), never by label, so the language does not matter.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow};
+use telegram_double::{SentMessage, SimUser, TelegramDouble};
+
+use crate::order_number_in;
+
+/// The phone a registering test customer shares.
+pub const TEST_PHONE: &str = "+380501234567";
+
+/// The callback data of the first inline button under `message` that starts with `prefix`.
+pub fn button_with_prefix(message: &SentMessage, prefix: &str) -> Option<String> {
+    message.inline_buttons().into_iter().map(|(_, data)| data).find(|data| data.starts_with(prefix))
+}
+
+/// Waits for the bot's first message (or edit) in `user`'s chat since `since` that `pred`
+/// accepts.
+pub async fn reply_since(
+    double: &TelegramDouble,
+    user: &SimUser,
+    since: Instant,
+    wait: Duration,
+    pred: impl Fn(&SentMessage) -> bool,
+) -> anyhow::Result<SentMessage> {
+    double.wait_for_message(user.chat_id(), wait, |m| m.at >= since && pred(m)).await
+}
+
+/// Describes the order in `text`, attaches `documents` (name, MIME type, bytes, caption),
+/// presses Done and Confirm, registers if the bot asks, and returns the order number.
+pub async fn place_order(
+    double: &TelegramDouble,
+    user: &SimUser,
+    text: &str,
+    documents: &[(&str, &str, Vec<u8>, Option<&str>)],
+    wait: Duration,
+) -> anyhow::Result<String> {
+    let done = |m: &SentMessage| button_with_prefix(m, "dn:").is_some();
+    let since = Instant::now();
+    user.send_text(text);
+    let mut last = reply_since(double, user, since, wait, done).await.context("the draft's Done button")?;
+    for (name, mime, bytes, caption) in documents {
+        let since = Instant::now();
+        user.send_document(name, mime, bytes.clone(), *caption);
+        last = reply_since(double, user, since, wait, done).await.with_context(|| format!("{name} received"))?;
+    }
+    let since = Instant::now();
+    user.press_button(last.message_id, &button_with_prefix(&last, "dn:").ok_or_else(|| anyhow!("no Done"))?);
+    let summary = reply_since(double, user, since, wait, |m| button_with_prefix(m, "confirm:").is_some())
+        .await
+        .context("the summary")?;
+    confirm(double, user, &summary, wait).await
+}
+
+/// Presses Confirm under `summary`, registers if asked, and returns the order number.
+pub async fn confirm(double: &TelegramDouble, user: &SimUser, summary: &SentMessage, wait: Duration) -> anyhow::Result<String> {
+    let since = Instant::now();
+    let data = button_with_prefix(summary, "confirm:").ok_or_else(|| anyhow!("no Confirm under the summary"))?;
+    user.press_button(summary.message_id, &data);
+    let asks_name = |m: &SentMessage| m.reply_keyboard().len() == 1 && order_number_in(m.body()).is_none();
+    let answer = reply_since(double, user, since, wait, |m| order_number_in(m.body()).is_some() || asks_name(m))
+        .await
+        .context("the order number or the registration")?;
+    if let Some(number) = order_number_in(answer.body()) {
+        return Ok(number);
+    }
+    let since = Instant::now();
+    user.send_text("Test Customer");
+    let asks_phone = |m: &SentMessage| {
+        m.reply_markup.as_ref().is_some_and(|markup| markup["keyboard"][0][0]["request_contact"] == true)
+    };
+    reply_since(double, user, since, wait, asks_phone).await.context("the phone request")?;
+    let since = Instant::now();
+    user.send_contact(TEST_PHONE);
+    let accepted = reply_since(double, user, since, wait, |m| order_number_in(m.body()).is_some())
+        .await
+        .context("the order number")?;
+    order_number_in(accepted.body()).ok_or_else(|| anyhow!("matched above"))
+}
