@@ -4,7 +4,7 @@
 //!   double when no bot token is configured), restarted if one dies, stopped together.
 //! - `bureau migrate`: applies the database schema.
 //! - `bureau staff add`: creates a staff account (admin, manager, executor).
-//! - `bureau dlq list|replay|purge`: inspects and replays a service's dead letters.
+//! - `bureau dlq list|show|replay|purge`: inspects and replays a service's dead letters.
 
 mod commands;
 

@@ -12,6 +12,7 @@
 pub mod accounts;
 pub mod domain;
 mod http;
+mod idempotency;
 mod intake;
 mod schema;
 mod sessions;
@@ -71,6 +72,7 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         .with_context(|| format!("binding {}", settings.web_gateway.listen))?;
     let http_addr = listener.local_addr()?;
     let state = AppState {
+        live: http::LiveHub::start(bus.clone(), shutdown.clone()),
         pool: pool.clone(),
         bus: bus.clone(),
         store,

@@ -23,6 +23,9 @@ use uuid::Uuid;
 pub use proto_events;
 pub use telegram_double;
 
+pub mod private_garage;
+pub mod telegram_customer;
+
 /// Every wait in these tests has this deadline unless it says otherwise.
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -59,6 +62,10 @@ pub struct TestStack {
     pub http: reqwest::Client,
     database_name: String,
     services: HashMap<Service, Started>,
+    /// Replicas started with [`TestStack::start_extra_notifier`]; stopped at teardown.
+    extra_notifiers: Vec<Started>,
+    /// Replicas started with [`TestStack::start_bot_gateway_replica`]; stopped at teardown.
+    bot_gateway_replicas: Vec<Option<Started>>,
 }
 
 /// The repository's `config/` directory.
@@ -141,6 +148,8 @@ impl TestStack {
             http: reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?,
             database_name,
             services: HashMap::new(),
+            extra_notifiers: Vec::new(),
+            bot_gateway_replicas: Vec::new(),
         };
         for service in Service::ALL {
             stack.start_service(service).await?;
@@ -203,8 +212,71 @@ impl TestStack {
         .await
     }
 
+    /// Starts one more notifier with the stack's settings, competing with the first on the
+    /// same queue, database and Telegram double (a second replica); returns where its
+    /// `/readyz` and `/metrics` are served. It stops at teardown.
+    pub async fn start_extra_notifier(&mut self) -> anyhow::Result<std::net::SocketAddr> {
+        let stop = CancellationToken::new();
+        let running = notifier::start(self.settings.clone(), stop.clone())
+            .await
+            .context("starting an extra notifier")?;
+        let addr = running.http_addr;
+        self.extra_notifiers.push(Started { running, stop });
+        let url = format!("http://{addr}/readyz");
+        let http = self.http.clone();
+        eventually("the extra notifier ready", DEADLINE, || {
+            let (http, url) = (http.clone(), url.clone());
+            async move { http.get(&url).send().await.ok()?.status().is_success().then_some(()) }
+        })
+        .await?;
+        Ok(addr)
+    }
+
+    /// Starts one more bot gateway with the stack's settings as changed by `adjust` (e.g.
+    /// webhook mode on a port of its own), beside or instead of the stack's own; returns its
+    /// index (for [`TestStack::stop_bot_gateway_replica`]) and HTTP address, once ready.
+    pub async fn start_bot_gateway_replica(
+        &mut self,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> anyhow::Result<(usize, std::net::SocketAddr)> {
+        let mut settings = self.settings.clone();
+        adjust(&mut settings);
+        let stop = CancellationToken::new();
+        let running = bot_gateway::start(settings, stop.clone()).await.context("starting a bot gateway replica")?;
+        let addr = running.http_addr;
+        self.bot_gateway_replicas.push(Some(Started { running, stop }));
+        let url = format!("http://{addr}/readyz");
+        let http = self.http.clone();
+        eventually("the bot gateway replica ready", DEADLINE, || {
+            let (http, url) = (http.clone(), url.clone());
+            async move { http.get(&url).send().await.ok()?.status().is_success().then_some(()) }
+        })
+        .await?;
+        Ok((self.bot_gateway_replicas.len() - 1, addr))
+    }
+
+    /// Stops a replica from [`TestStack::start_bot_gateway_replica`] the graceful way.
+    pub async fn stop_bot_gateway_replica(&mut self, index: usize) -> anyhow::Result<()> {
+        if let Some(started) = self.bot_gateway_replicas.get_mut(index).and_then(Option::take) {
+            started.stop.cancel();
+            tokio::time::timeout(DEADLINE, started.running.stopped())
+                .await
+                .context("a bot gateway replica did not stop in time")??;
+        }
+        Ok(())
+    }
+
     /// Stops every service, then removes the test's database, queues and bucket.
     pub async fn teardown(mut self) -> anyhow::Result<()> {
+        for replica in 0..self.bot_gateway_replicas.len() {
+            self.stop_bot_gateway_replica(replica).await?;
+        }
+        for extra in std::mem::take(&mut self.extra_notifiers) {
+            extra.stop.cancel();
+            tokio::time::timeout(DEADLINE, extra.running.stopped())
+                .await
+                .context("an extra notifier did not stop in time")??;
+        }
         for service in Service::ALL {
             self.stop_service(service).await?;
         }

@@ -6,23 +6,18 @@
 
 
 use anyhow::{Context, anyhow};
-use bureau_end_to_end::{DEADLINE, TestStack, eventually, order_number_in, random_bytes, sha256_hex};
+use bureau_end_to_end::{DEADLINE, TestStack, eventually, random_bytes, sha256_hex};
 use futures::TryStreamExt;
 use proto_events::bus::dead_letters;
 use proto_events::topology::Consumer;
 use proto_events::{CustomerRef, Envelope, OrderCreated};
 use serde_json::{Value, json};
 use sqlx::Row;
-use telegram_double::{SentMessage, SimUser};
+use telegram_double::SimUser;
 use uuid::Uuid;
 
-/// The confirm button's callback data in a bot message, if it has one.
-fn confirm_button(message: &SentMessage) -> Option<String> {
-    message.inline_buttons().into_iter().map(|(_, data)| data).find(|data| data.starts_with("confirm:"))
-}
-
-/// Walks a Telegram customer through /start, a description, optional documents and
-/// Confirm; returns the order number the bot announced.
+/// Walks a Telegram customer through /start, a description, optional documents, Done,
+/// Confirm (and registration the first time); returns the order number the bot announced.
 async fn place_telegram_order(
     stack: &TestStack,
     user: &SimUser,
@@ -31,28 +26,8 @@ async fn place_telegram_order(
 ) -> anyhow::Result<String> {
     let chat = user.id();
     user.send_text("/start");
-    let greeting = stack.telegram.wait_for_message(chat, DEADLINE, |m| m.reply_markup.is_some()).await?;
-    user.send_text(text);
-    let mut last = stack
-        .telegram
-        .wait_for_message(chat, DEADLINE, |m| m.message_id > greeting.message_id && confirm_button(m).is_some())
-        .await?;
-    for (name, mime, bytes, caption) in documents {
-        user.send_document(name, mime, bytes.clone(), *caption);
-        let after = last.message_id;
-        last = stack
-            .telegram
-            .wait_for_message(chat, DEADLINE, |m| m.message_id > after && confirm_button(m).is_some())
-            .await?;
-    }
-    let data = confirm_button(&last).ok_or_else(|| anyhow!("no confirm button"))?;
-    user.press_button(last.message_id, &data);
-    let after = last.message_id;
-    let accepted = stack
-        .telegram
-        .wait_for_message(chat, DEADLINE, |m| m.message_id > after && order_number_in(m.body()).is_some())
-        .await?;
-    Ok(order_number_in(accepted.body()).expect("matched above"))
+    stack.telegram.wait_for_message(chat, DEADLINE, |m| m.reply_markup.is_some()).await?;
+    bureau_end_to_end::telegram_customer::place_order(&stack.telegram, user, text, documents, DEADLINE).await
 }
 
 async fn object_sha256(stack: &TestStack, key: &str) -> anyhow::Result<String> {
@@ -164,6 +139,51 @@ async fn login(stack: &TestStack, email: &str, password: &str) -> anyhow::Result
     Ok(cookie.split(';').next().unwrap_or_default().to_owned())
 }
 
+/// Sends a multipart POST's headers announcing `length` body bytes, sends no body, and
+/// returns the answer's status and body: proves a refusal comes before the bytes are read.
+async fn headers_only_post(stack: &TestStack, path: &str, token: &str, length: u64) -> anyhow::Result<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = stack.addr(bureau_end_to_end::Service::WebGateway);
+    let mut socket = tokio::net::TcpStream::connect(addr).await?;
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+    );
+    socket.write_all(request.as_bytes()).await?;
+    // Read one whole response (headers, then Content-Length bytes): the server may keep the
+    // connection open for the body it never received.
+    let mut answer = Vec::new();
+    let complete = |answer: &[u8]| -> bool {
+        let text = String::from_utf8_lossy(answer);
+        let Some((head, body)) = text.split_once("\r\n\r\n") else { return false };
+        let length = head
+            .lines()
+            .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0);
+        body.len() >= length
+    };
+    tokio::time::timeout(DEADLINE, async {
+        let mut chunk = [0u8; 4096];
+        while !complete(&answer) {
+            let read = socket.read(&mut chunk).await?;
+            if read == 0 {
+                break;
+            }
+            answer.extend_from_slice(&chunk[..read]);
+        }
+        anyhow::Ok(())
+    })
+    .await??;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| anyhow!("no HTTP status in {answer:?}"))?;
+    Ok((status, answer))
+}
+
 fn order_form(text: Option<&str>, file: Option<(&str, Vec<u8>)>) -> reqwest::multipart::Form {
     let mut form = reqwest::multipart::Form::new();
     if let Some(text) = text {
@@ -208,14 +228,10 @@ async fn a_web_order_with_a_file_is_numbered_persisted_and_stored() -> anyhow::R
     let message: Value = empty.json().await?;
     assert!(message["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{message}");
 
-    let too_big = stack
-        .http
-        .post(stack.web_url("/api/orders"))
-        .bearer_auth(&token)
-        .multipart(order_form(Some("big"), Some(("big.bin", random_bytes(2 * 1024 * 1024)))))
-        .send()
-        .await?;
-    assert_eq!(too_big.status(), 413);
+    // Above the limit: refused from the headers alone, before any byte of the body is sent.
+    let (status, body) = headers_only_post(&stack, "/api/orders", &token, 3 * 1024 * 1024).await?;
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("\"message\""), "a clear message: {body}");
 
     let anonymous = stack
         .http

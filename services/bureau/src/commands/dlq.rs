@@ -18,6 +18,12 @@ pub enum DlqCommand {
         #[arg(long)]
         bodies: bool,
     },
+    /// Show one dead letter in full: its reason, attempts, headers and body.
+    Show {
+        consumer: String,
+        /// The message id (event id) from `dlq list`.
+        id: String,
+    },
     /// Send dead letters back to their consumer's queue.
     Replay {
         consumer: String,
@@ -33,6 +39,13 @@ pub enum DlqCommand {
         yes: bool,
     },
 }
+
+/// How many dead letters `show` reads looking for the one asked for.
+const SHOW_SCAN_LIMIT: usize = 10_000;
+/// Bodies up to this size that are JSON are printed whole, indented.
+const SHOW_JSON_BYTES: usize = 256 * 1024;
+/// How much of any other body `show` prints.
+const SHOW_BODY_BYTES: usize = 4096;
 
 fn consumer(name: &str) -> anyhow::Result<Consumer> {
     Consumer::parse(name).ok_or_else(|| {
@@ -66,6 +79,33 @@ pub async fn execute(settings: &Settings, command: DlqCommand) -> anyhow::Result
                         println!("    body: {}", String::from_utf8_lossy(&letter.body));
                     }
                 }
+            }
+        }
+        DlqCommand::Show { consumer: name, id } => {
+            // Looking never removes: every message is handed back when the listing closes.
+            let letters = dead_letters::list(&bus, consumer(&name)?, SHOW_SCAN_LIMIT).await?;
+            let letter = letters
+                .into_iter()
+                .find(|letter| letter.message_id.as_deref() == Some(id.as_str()))
+                .ok_or_else(|| anyhow!("no dead letter `{id}` among the first {SHOW_SCAN_LIMIT} of {name}"))?;
+            println!("message id:     {id}");
+            println!("event type:     {}", letter.event_type.as_deref().unwrap_or("?"));
+            println!("correlation id: {}", letter.correlation_id.as_deref().unwrap_or("-"));
+            println!("attempts:       {}", letter.attempts.map(|a| a.to_string()).unwrap_or_else(|| "-".into()));
+            println!("failed at:      {}", letter.failed_at.as_deref().unwrap_or("-"));
+            println!("reason:         {}", letter.error.as_deref().unwrap_or("(dead-lettered by the broker)"));
+            println!("size:           {} bytes", letter.body.len());
+            let json = (letter.body.len() <= SHOW_JSON_BYTES)
+                .then(|| serde_json::from_slice::<serde_json::Value>(&letter.body).ok())
+                .flatten();
+            match json {
+                Some(json) => println!("body:\n{}", serde_json::to_string_pretty(&json)?),
+                // Poison is often not JSON, or huge: show its start, never the whole of it.
+                None => println!(
+                    "body (first {} bytes):\n{}",
+                    letter.body.len().min(SHOW_BODY_BYTES),
+                    String::from_utf8_lossy(&letter.body[..letter.body.len().min(SHOW_BODY_BYTES)])
+                ),
             }
         }
         DlqCommand::Replay { consumer: name, ids } => {

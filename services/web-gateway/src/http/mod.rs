@@ -6,17 +6,26 @@
 //! - `session`: `POST`, `GET`, `DELETE /api/session`, log in, who am I, log out;
 //! - `orders`: `POST`, `GET /api/orders` and `GET /api/orders/{order_number}`, customers only;
 //! - `staff`: `GET /api/staff/orders` and `POST /api/staff/orders/{order_id}/status`, staff only.
+//! - `live`: `GET /api/orders/{order_number}/live` and `GET /api/staff/feed`, server-sent events;
+//! - `files`: downloads through presigned URLs (customer, staff, signed link `/d/{token}`);
+//! - `results`: `POST /api/staff/orders/{order_id}/results`, staff attach result files;
+//! - `upload_link`: `GET`, `POST /u/{token}`, uploads into one order by signed link.
 
 mod accounts;
 mod auth;
 mod error;
 mod extract;
+mod file_form;
+mod files;
 mod listing;
+mod live;
 mod order_form;
 mod orders;
 mod page;
+mod results;
 mod session;
 mod staff;
+mod upload_link;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,10 +43,13 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 pub use error::Error;
+pub use live::LiveHub;
 
 /// What every handler may use.
 #[derive(Clone)]
 pub struct AppState {
+    /// Live updates (server-sent events) for order pages and the staff feed.
+    pub live: live::LiveHub,
     pub pool: MySqlPool,
     pub bus: Arc<EventBus>,
     pub store: ObjectStore,
@@ -55,6 +67,10 @@ pub fn router(state: AppState) -> Router {
         .merge(session::router())
         .merge(orders::router(max_upload_bytes))
         .merge(staff::router())
+        .merge(live::router())
+        .merge(files::router())
+        .merge(results::router(max_upload_bytes))
+        .merge(upload_link::router(max_upload_bytes))
         .with_state(state)
 }
 

@@ -6,16 +6,17 @@
 //! rows. Reads come from MySQL, so an order accepted a moment ago may take a moment to
 //! show up in the list.
 //!
-//! `Idempotency-Key` is not supported yet: a client that retries after a lost answer may
-//! create the order twice.
+//! With an `Idempotency-Key` header a retried POST gets the first answer (the same order
+//! number), never a second order; see [`crate::idempotency`].
 
 use axum::Router;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use proto_events::{OrderStatus, order_number};
+use proto_events::{Envelope, OrderStatus, order_number};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -24,7 +25,8 @@ use super::extract::Query;
 use super::listing::Listing;
 use super::order_form;
 use super::{AppState, Error};
-use crate::domain::Page;
+use crate::domain::{Page, ServiceCode};
+use crate::idempotency::{self, Claim, Fingerprint, IdempotencyKey};
 use crate::intake::{NewWebOrder, Staging};
 
 pub fn router(max_upload_bytes: u64) -> Router<AppState> {
@@ -62,7 +64,8 @@ async fn place_order(
     Customer(customer): Customer,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Result<(StatusCode, axum::Json<OrderAccepted>), Error> {
+) -> Result<Response, Error> {
+    let idempotency_key = IdempotencyKey::from_headers(&headers)?;
     let max_upload_bytes = state.settings.web_gateway.max_upload_bytes;
     order_form::refuse_oversized(&headers, max_upload_bytes)?;
     let mut multipart = multipart?;
@@ -100,32 +103,111 @@ async fn place_order(
         files: form.files,
         created_at: Utc::now(),
     };
+    let events = order.events();
+    let accepted = OrderAccepted {
+        order_id,
+        order_number: order.order_number.clone(),
+        status: OrderStatus::AwaitingConfirmation,
+        files: order
+            .files
+            .iter()
+            .map(|file| AcceptedFile {
+                file_id: file.file_id,
+                name: file.name.as_str().to_owned(),
+                size: file.size,
+            })
+            .collect(),
+    };
+    if let Some(key) = idempotency_key {
+        return place_idempotently(&state, customer.id, &key, &order, events, accepted, staging).await;
+    }
     // If the connection drops after the broker stored the batch but before its confirm
     // arrived, this deletes files of an order that does exist; the storage worker then
-    // reports them missing and the customer sees that on the order. Rare, and visible.
-    if let Err(error) = state.bus.publish_all(&order.events()).await {
+    // reports them missing and the customer sees that on the order. Rare, and visible;
+    // clients that send an Idempotency-Key are spared it.
+    if let Err(error) = state.bus.publish_all(&events).await {
         staging.discard().await;
         return Err(error.into());
     }
     staging.hand_over();
     tracing::info!(%order_id, order_number = %order.order_number, files = order.files.len(), "order accepted");
+    Ok((StatusCode::CREATED, axum::Json(accepted)).into_response())
+}
 
-    let files = order
-        .files
-        .into_iter()
-        .map(|file| AcceptedFile {
-            file_id: file.file_id,
-            name: file.name.into_string(),
-            size: file.size,
-        })
-        .collect();
-    let accepted = OrderAccepted {
-        order_id,
-        order_number: order.order_number,
-        status: OrderStatus::AwaitingConfirmation,
-        files,
+/// What an order's first attempt keeps with its idempotency key: the exact events and the
+/// answer, so a retry after a crash or a failed publish republishes the same events (the
+/// consumers drop copies by event id) and answers with the same order number.
+#[derive(Serialize, Deserialize)]
+struct OrderReservation {
+    events: Vec<String>,
+    answer: serde_json::Value,
+}
+
+/// `place_order` for a request with an `Idempotency-Key`: see [`crate::idempotency`].
+async fn place_idempotently(
+    state: &AppState,
+    account_id: Uuid,
+    key: &IdempotencyKey,
+    order: &NewWebOrder,
+    events: Vec<Envelope>,
+    accepted: OrderAccepted,
+    staging: Staging,
+) -> Result<Response, Error> {
+    let mut fingerprint = Fingerprint::new("POST /api/orders")
+        .field(order.text.as_str())
+        .field(&order.service_code.clone().map(ServiceCode::into_string).unwrap_or_default());
+    for file in &order.files {
+        fingerprint = fingerprint
+            .field(file.name.as_str())
+            .field(&file.size.to_string())
+            .field(file.declared_content_type.as_deref().unwrap_or(""));
+    }
+    let reservation = OrderReservation {
+        events: events
+            .iter()
+            .map(|event| String::from_utf8_lossy(&event.to_json()).into_owned())
+            .collect(),
+        answer: serde_json::to_value(&accepted).map_err(anyhow::Error::from)?,
     };
-    Ok((StatusCode::CREATED, axum::Json(accepted)))
+    let reserved = serde_json::to_string(&reservation).map_err(anyhow::Error::from)?;
+    let claim = idempotency::claim(&state.pool, account_id, key, &fingerprint.finish(), Some(&reserved)).await;
+    let reservation = match claim {
+        Err(error) => {
+            staging.discard().await;
+            return Err(error.into());
+        }
+        Ok(Claim::Replay(response) | Claim::Refuse(response)) => {
+            staging.discard().await;
+            return Ok(response);
+        }
+        // The reservation now refers to the staged objects: they stay even if publishing
+        // fails, for the retry to publish (a staging sweep removes them if none comes).
+        Ok(Claim::Fresh) => {
+            staging.hand_over();
+            reservation
+        }
+        // An earlier attempt reserved this order: redo it, not ours.
+        Ok(Claim::Abandoned(reserved)) => {
+            staging.discard().await;
+            reserved
+                .and_then(|json| serde_json::from_str::<OrderReservation>(&json).ok())
+                .ok_or_else(|| anyhow::anyhow!("idempotency key {} has no readable reservation", key.as_str()))?
+        }
+    };
+    let events = reservation
+        .events
+        .iter()
+        .map(|json| Envelope::from_json(json.as_bytes()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| anyhow::anyhow!("reserved event unreadable: {error}"))?;
+    let response = match state.bus.publish_all(&events).await {
+        Ok(()) => {
+            tracing::info!(order_id = %events[0].correlation_id, files = events.len() - 1, "order accepted");
+            (StatusCode::CREATED, axum::Json(reservation.answer)).into_response()
+        }
+        Err(error) => Error::from(error).into_response(),
+    };
+    Ok(idempotency::finish(&state.pool, account_id, key, response).await)
 }
 
 #[derive(Deserialize)]

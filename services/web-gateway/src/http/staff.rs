@@ -8,7 +8,8 @@
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use proto_events::{Actor, Envelope, OrderStatus, OrderStatusChanged, TransitionError};
@@ -20,7 +21,9 @@ use super::auth::Staff;
 use super::extract::{Json, Query};
 use super::listing::Listing;
 use super::{AppState, Error};
+use crate::accounts::Account;
 use crate::domain::{Page, StatusReason};
+use crate::idempotency::{self, Claim, Fingerprint, IdempotencyKey};
 use crate::intake::PRODUCER;
 
 pub fn router() -> Router<AppState> {
@@ -108,11 +111,39 @@ struct StatusChangeAccepted {
 
 const NO_SUCH_ORDER: &str = "No such order.";
 
+/// With an `Idempotency-Key`, a retried change gets the first answer (see
+/// [`crate::idempotency`]); a repeat is never published twice.
 async fn change_status(
     State(state): State<AppState>,
     Staff(staff): Staff,
     Path(order_id): Path<String>,
+    headers: HeaderMap,
     Json(request): Json<StatusChangeRequest>,
+) -> Result<Response, Error> {
+    let Some(key) = IdempotencyKey::from_headers(&headers)? else {
+        return Ok(apply_status_change(state, staff, order_id, request).await.into_response());
+    };
+    let fingerprint = Fingerprint::new("POST /api/staff/orders/{order_id}/status")
+        .field(&order_id)
+        .field(request.to.trim())
+        .field(request.reason.as_deref().unwrap_or(""))
+        .finish();
+    let account_id = staff.id;
+    match idempotency::claim(&state.pool, account_id, &key, &fingerprint, None).await? {
+        Claim::Replay(response) | Claim::Refuse(response) => return Ok(response),
+        // Nothing was reserved: redoing an abandoned change reads the order afresh.
+        Claim::Fresh | Claim::Abandoned(_) => {}
+    }
+    let pool = state.pool.clone();
+    let response = apply_status_change(state, staff, order_id, request).await.into_response();
+    Ok(idempotency::finish(&pool, account_id, &key, response).await)
+}
+
+async fn apply_status_change(
+    state: AppState,
+    staff: Account,
+    order_id: String,
+    request: StatusChangeRequest,
 ) -> Result<(StatusCode, axum::Json<StatusChangeAccepted>), Error> {
     let order_id = Uuid::parse_str(&order_id).map_err(|_| Error::NotFound(NO_SUCH_ORDER))?;
     let to = parse_status(request.to.trim())?;

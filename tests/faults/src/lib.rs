@@ -1,0 +1,343 @@
+//! The fault-injection suite: the whole of Bureau as real processes on PRIVATE RabbitMQ,
+//! MariaDB and Garage servers (never the shared ones), a steady stream of web and Telegram
+//! orders with files and staff status changes, and faults injected into it: kill -9 of
+//! every service, SIGTERM (rolling) restarts, RabbitMQ and MariaDB restarts, an S3 outage,
+//! Telegram answering 429 and 5xx, and poison messages. When the stream ends and the system
+//! settles, [`audit`] counts what customers were told against what MySQL, S3, Telegram
+//! and the broker hold.
+//!
+//! [`Scenario::short`] runs in `cargo test`; [`Scenario::long`] is the documented long run
+//! (`cargo test -p bureau-faults -- --ignored`, see docs/reliability.md).
+
+pub mod audit;
+pub mod poison;
+pub mod private_stack;
+pub mod services;
+pub mod traffic;
+pub mod util;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use bureau_platform::object_store::ObjectStore;
+use bureau_platform::{Secret, Settings};
+use telegram_double::{DoubleConfig, Fault, TelegramDouble};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::audit::{Figures, Sources};
+use crate::private_stack::{PrivateGarage, PrivateMariaDb, PrivateRabbit};
+use crate::services::{Service, Services};
+use crate::traffic::{Ledger, WebClient};
+
+/// Polls `probe` until it is true or `deadline` passes.
+pub async fn wait_until<F, Fut>(what: &str, deadline: Duration, mut probe: F) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let until = tokio::time::Instant::now() + deadline;
+    let mut pause = Duration::from_millis(50);
+    loop {
+        if probe().await {
+            return Ok(());
+        }
+        anyhow::ensure!(tokio::time::Instant::now() < until, "timed out after {deadline:?} waiting for {what}");
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(500));
+    }
+}
+
+/// How hard and how long to push.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: &'static str,
+    pub web_customers: usize,
+    pub telegram_customers: usize,
+    /// How long a killed service stays dead before it is started again.
+    pub dead_for: Duration,
+    pub broker_outage: Duration,
+    pub database_outage: Duration,
+    pub object_store_outage: Duration,
+    /// Each of the 429 and the 5xx windows.
+    pub telegram_fault_window: Duration,
+    /// Quiet time between two faults, so each one meets traffic.
+    pub between_faults: Duration,
+    /// How long the system may take to settle once the stream stopped.
+    pub settle: Duration,
+}
+
+impl Scenario {
+    /// The version in `cargo test`: every fault once, short outages.
+    pub fn short() -> Scenario {
+        Scenario {
+            name: "short",
+            web_customers: 3,
+            telegram_customers: 3,
+            dead_for: Duration::from_millis(500),
+            broker_outage: Duration::from_secs(5),
+            database_outage: Duration::from_secs(5),
+            object_store_outage: Duration::from_secs(8),
+            telegram_fault_window: Duration::from_secs(4),
+            between_faults: Duration::from_secs(2),
+            settle: Duration::from_secs(150),
+        }
+    }
+
+    /// The documented long run: more customers, the 30 s S3 outage.
+    pub fn long() -> Scenario {
+        Scenario {
+            name: "long",
+            web_customers: 6,
+            telegram_customers: 6,
+            dead_for: Duration::from_secs(3),
+            broker_outage: Duration::from_secs(20),
+            database_outage: Duration::from_secs(20),
+            object_store_outage: Duration::from_secs(30),
+            telegram_fault_window: Duration::from_secs(20),
+            between_faults: Duration::from_secs(8),
+            settle: Duration::from_secs(300),
+        }
+    }
+}
+
+/// A private copy of everything, torn down when dropped.
+struct World {
+    root: PathBuf,
+    rabbit: PrivateRabbit,
+    mariadb: PrivateMariaDb,
+    garage: PrivateGarage,
+    telegram: TelegramDouble,
+    services: Services,
+    settings: Settings,
+}
+
+fn log(scenario: &Scenario, started: tokio::time::Instant, what: &str) {
+    println!("[faults {} +{:>5.1}s] {what}", scenario.name, started.elapsed().as_secs_f64());
+}
+
+/// Runs `scenario` with services spawned from `binary` (`CARGO_BIN_EXE_fault-service`);
+/// returns the figures once the system settled (or the settle deadline passed).
+pub async fn run(scenario: Scenario, binary: &Path) -> anyhow::Result<Figures> {
+    let started = tokio::time::Instant::now();
+    let root = std::env::temp_dir().join(format!("bureau-faults-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&root)?;
+    std::fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    log(&scenario, started, &format!("private stack in {}", root.display()));
+
+    let (rabbit, mariadb, garage) =
+        tokio::try_join!(PrivateRabbit::start(&root), PrivateMariaDb::start(&root), PrivateGarage::start(&root))?;
+    let telegram = TelegramDouble::start(DoubleConfig::without_limits()).await?;
+    let env = service_env(&rabbit, &mariadb, &garage, &telegram);
+    let mut settings = Settings::load_from(&util::config_dir())?;
+    apply(&mut settings, &env);
+    let services = Services::new(binary, env, &root)?;
+    let mut world = World { root, rabbit, mariadb, garage, telegram, services, settings };
+    log(&scenario, started, "private RabbitMQ, MariaDB and Garage up");
+
+    let outcome = storm(&scenario, &mut world, started).await;
+    world.services.stop_all().await;
+    let figures = outcome?;
+    if figures.clean() {
+        let _ = std::fs::remove_dir_all(&world.root);
+    } else {
+        println!("logs kept in {}", world.root.display());
+    }
+    Ok(figures)
+}
+
+/// The settings every service process gets, as `BUREAU__*` variables.
+fn service_env(rabbit: &PrivateRabbit, mariadb: &PrivateMariaDb, garage: &PrivateGarage, telegram: &TelegramDouble) -> Vec<(String, String)> {
+    let config_dir = util::config_dir();
+    [
+        ("BUREAU_CONFIG_DIR", config_dir.display().to_string()),
+        ("BUREAU__BROKER__URL", rabbit.url()),
+        ("BUREAU__BROKER__NAMESPACE", "faults".into()),
+        // Retries must outlast the longest outage (30 s) before a message is given up on.
+        ("BUREAU__BROKER__RETRY_DELAYS_MS", "500,2000,8000,20000".into()),
+        ("BUREAU__BROKER__MAX_ATTEMPTS", "8".into()),
+        ("BUREAU__DATABASE__URL", mariadb.url()),
+        ("BUREAU__STORAGE__ENDPOINT", garage.endpoint()),
+        ("BUREAU__STORAGE__BUCKET", garage.bucket.clone()),
+        ("BUREAU__STORAGE__ACCESS_KEY_ID", garage.access_key.clone()),
+        ("BUREAU__STORAGE__SECRET_ACCESS_KEY", garage.secret_key.clone()),
+        ("BUREAU__TELEGRAM__API_URL", telegram.api_url()),
+        ("BUREAU__TELEGRAM__TOKEN", telegram.token()),
+        ("BUREAU__TELEGRAM__MODE", "polling".into()),
+        ("BUREAU__LINKS__SECRET", uuid::Uuid::new_v4().simple().to_string()),
+        ("BUREAU__LOG__FORMAT", "pretty".into()),
+        ("RUST_LOG", "info,sqlx=warn,lapin=warn,aws=warn,hyper=warn".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// The same settings for this process's own checks.
+fn apply(settings: &mut Settings, env: &[(String, String)]) {
+    let get = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    settings.broker.url = Secret::new(get("BUREAU__BROKER__URL"));
+    settings.broker.namespace = get("BUREAU__BROKER__NAMESPACE");
+    // The same retry queues as the services, or the audit would look into others.
+    settings.broker.retry_delays_ms =
+        get("BUREAU__BROKER__RETRY_DELAYS_MS").split(',').filter_map(|ms| ms.parse().ok()).collect();
+    settings.database.url = Secret::new(get("BUREAU__DATABASE__URL"));
+    settings.database.max_connections = 4;
+    settings.storage.endpoint = get("BUREAU__STORAGE__ENDPOINT");
+    settings.storage.bucket = get("BUREAU__STORAGE__BUCKET");
+    settings.storage.access_key_id = get("BUREAU__STORAGE__ACCESS_KEY_ID");
+    settings.storage.secret_access_key = Secret::new(get("BUREAU__STORAGE__SECRET_ACCESS_KEY"));
+}
+
+async fn storm(scenario: &Scenario, world: &mut World, started: tokio::time::Instant) -> anyhow::Result<Figures> {
+    for service in Service::ALL {
+        world.services.start(service)?;
+    }
+    for service in Service::ALL {
+        world.services.wait_ready(service, Duration::from_secs(90)).await?;
+    }
+    log(scenario, started, "five services ready");
+
+    let db = bureau_platform::database::pool(&world.settings.database)?;
+    let store = ObjectStore::new(&world.settings.storage);
+    let bus = bureau_platform::bus::event_bus(&world.settings.broker, "fault-suite");
+    let web = Arc::new(WebClient {
+        http: reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?,
+        base: world.services.url(Service::WebGateway, ""),
+    });
+    let staff_password = "staff password for the fault run";
+    web_gateway::accounts::create_account(&db, "staff@faults.example", staff_password, "Fault Staff", web_gateway::accounts::Role::Manager)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the staff account: {e}"))?;
+    let staff_token = web.login("staff@faults.example", staff_password).await?;
+    let mut customers = Vec::new();
+    for n in 0..scenario.web_customers {
+        customers.push(web.customer(&format!("customer{n}@faults.example")).await?);
+    }
+    poison::publish(&bus).await.context("publishing poison")?;
+
+    // The stream.
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let stop = CancellationToken::new();
+    let mut clients = JoinSet::new();
+    for token in customers {
+        clients.spawn(traffic::web_customer(web.clone(), token, ledger.clone(), stop.clone()));
+    }
+    let (accepted_tx, accepted_rx) = tokio::sync::mpsc::unbounded_channel();
+    for n in 0..scenario.telegram_customers {
+        let user = world.telegram.user_with(880_000 + n as i64, &format!("Fault{n}"), "en");
+        clients.spawn(traffic::telegram_customer(world.telegram.clone(), user, ledger.clone(), accepted_tx.clone(), stop.clone()));
+    }
+    drop(accepted_tx);
+    let staff = tokio::spawn(traffic::staff(web.clone(), staff_token, db.clone(), accepted_rx, ledger.clone()));
+    log(scenario, started, "stream of orders running; injecting faults");
+
+    let mut not_reported = Vec::new();
+    inject(scenario, world, started, &mut not_reported).await?;
+
+    log(scenario, started, "faults done; ending the stream");
+    stop.cancel();
+    while clients.join_next().await.is_some() {}
+    let _ = staff.await;
+    let crashed = world.services.crashed();
+
+    log(scenario, started, "stream ended; settling");
+    let sources = Sources { db: &db, store: &store, bus: &bus, telegram: &world.telegram };
+    let until = tokio::time::Instant::now() + scenario.settle;
+    let mut figures = loop {
+        let snapshot = {
+            let ledger = ledger.lock().expect("ledger lock");
+            Ledger { orders: ledger.orders.clone(), status_changes: ledger.status_changes.clone(), client_errors: ledger.client_errors.clone() }
+        };
+        let figures = audit::audit(&snapshot, &sources).await;
+        match figures {
+            Ok(figures) if figures.clean() || tokio::time::Instant::now() >= until => break figures,
+            Err(error) if tokio::time::Instant::now() >= until => return Err(error),
+            _ => tokio::time::sleep(Duration::from_secs(3)).await,
+        }
+    };
+    figures.crashed = crashed;
+    figures.outages_unreported = not_reported;
+    log(scenario, started, "settled");
+    println!("{figures}");
+    bus.close().await;
+    db.close().await;
+    Ok(figures)
+}
+
+/// Every fault once, one after another, each met by traffic.
+async fn inject(scenario: &Scenario, world: &mut World, started: tokio::time::Instant, not_reported: &mut Vec<String>) -> anyhow::Result<()> {
+    let quiet = || tokio::time::sleep(scenario.between_faults);
+    quiet().await;
+
+    for service in Service::ALL {
+        log(scenario, started, &format!("kill -9 {}", service.name()));
+        world.services.kill(service).await?;
+        tokio::time::sleep(scenario.dead_for).await;
+        world.services.start(service)?;
+        world.services.wait_ready(service, Duration::from_secs(90)).await?;
+        quiet().await;
+    }
+
+    log(scenario, started, "restarting RabbitMQ");
+    world.rabbit.down().await?;
+    observe_outage(world, Service::PersistenceWorker, "RabbitMQ", not_reported).await;
+    tokio::time::sleep(scenario.broker_outage).await;
+    world.rabbit.up().await?;
+    for service in Service::ALL {
+        world.services.wait_ready(service, Duration::from_secs(90)).await?;
+    }
+    log(scenario, started, "RabbitMQ back");
+    quiet().await;
+
+    log(scenario, started, "restarting MariaDB");
+    world.mariadb.down().await?;
+    observe_outage(world, Service::PersistenceWorker, "MariaDB", not_reported).await;
+    tokio::time::sleep(scenario.database_outage).await;
+    world.mariadb.up().await?;
+    for service in Service::ALL {
+        world.services.wait_ready(service, Duration::from_secs(90)).await?;
+    }
+    log(scenario, started, "MariaDB back");
+    quiet().await;
+
+    log(scenario, started, &format!("stopping Garage for {:?}", scenario.object_store_outage));
+    world.garage.down().await?;
+    observe_outage(world, Service::StorageWorker, "Garage", not_reported).await;
+    tokio::time::sleep(scenario.object_store_outage).await;
+    world.garage.up().await?;
+    world.services.wait_ready(Service::StorageWorker, Duration::from_secs(90)).await?;
+    log(scenario, started, "Garage back");
+    quiet().await;
+
+    log(scenario, started, "Telegram answers 429");
+    world.telegram.set_fault(Fault::TooManyRequests { remaining: u32::MAX, retry_after: 1 });
+    tokio::time::sleep(scenario.telegram_fault_window).await;
+    log(scenario, started, "Telegram answers 502");
+    world.telegram.set_fault(Fault::ServerError { remaining: u32::MAX });
+    tokio::time::sleep(scenario.telegram_fault_window).await;
+    world.telegram.set_fault(Fault::None);
+    log(scenario, started, "Telegram healthy");
+    quiet().await;
+
+    for service in Service::ALL {
+        log(scenario, started, &format!("SIGTERM {} (rolling restart)", service.name()));
+        world.services.terminate(service).await?;
+        world.services.start(service)?;
+        world.services.wait_ready(service, Duration::from_secs(90)).await?;
+    }
+    quiet().await;
+    Ok(())
+}
+
+/// Checks that `/readyz` of `service` reports the outage of `dependency` within 10 s.
+async fn observe_outage(world: &World, service: Service, dependency: &str, not_reported: &mut Vec<String>) {
+    let services = &world.services;
+    let seen = wait_until(&format!("{} not ready", service.name()), Duration::from_secs(10), || services.reports_not_ready(service)).await;
+    if seen.is_err() {
+        not_reported.push(format!("{}'s /readyz did not report the {dependency} outage", service.name()));
+    }
+}
