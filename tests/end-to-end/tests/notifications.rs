@@ -339,6 +339,37 @@ async fn flood_control_blocked_chats_and_server_errors() -> anyhow::Result<()> {
         marked.map(|_| ())
     })
     .await?;
+    // Staff see it on the order list, to reach the customer another way.
+    let (email, password) = ("desk@example.com", "staff password for tests 1");
+    web_gateway::accounts::create_account(&stack.db, email, password, "Desk", web_gateway::accounts::Role::Manager)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let login = stack
+        .http
+        .post(stack.web_url("/api/session"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await?;
+    let token = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("bureau_session="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no session cookie"))?;
+    let listing: serde_json::Value =
+        stack.http.get(stack.web_url("/api/staff/orders")).bearer_auth(&token).send().await?.json().await?;
+    let flagged: Vec<&str> = listing["orders"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|o| !o["customer_telegram_unreachable_since"].is_null())
+        .filter_map(|o| o["order_number"].as_str())
+        .collect();
+    assert_eq!(flagged, [blocked.order_number.as_str()], "{listing}");
+
     bus.publish(&status_change(&blocked, OrderStatus::InProgress, 3)).await?;
     // A later notice to another chat shows the blocked one's second event was handled.
     bus.publish(&status_change(&order, OrderStatus::Ready, 4)).await?;

@@ -193,7 +193,8 @@ pub async fn place_order(
     }
     let number = &draft.order_number;
     let accepted = desk.texts.format(language, key::ORDER_ACCEPTED, &[("number", number)]);
-    bot.send_message(chat_id, accepted).reply_markup(main_menu(&desk.texts, language)).await?;
+    let menu = main_menu(&desk.texts, language);
+    send_until_delivered(|| bot.send_message(chat_id, accepted.clone()).reply_markup(menu.clone())).await?;
     if !draft.large_files.is_empty() {
         let names = draft.large_files.iter().map(|file| format!("«{}»", file.name)).collect::<Vec<_>>().join(", ");
         let text = match desk.upload_link(order_id) {
@@ -246,3 +247,42 @@ mod tests {
         assert_eq!(clip("привіт", 3), "при…");
     }
 }
+
+/// The order number is the one reply the customer must get: the order exists now, and an
+/// update that already succeeded is not redelivered by Telegram. Transient failures
+/// (network, Telegram 5xx, 429) are retried a few times with backoff; a refusal that
+/// retrying cannot change (a blocked bot) is returned at once.
+async fn send_until_delivered<R>(request: impl Fn() -> R) -> Result<(), teloxide::RequestError>
+where
+    R: std::future::IntoFuture<Output = Result<teloxide::types::Message, teloxide::RequestError>>,
+{
+    use teloxide::{ApiError, RequestError};
+    let mut delay = Duration::from_secs(1);
+    let mut attempt = 1;
+    loop {
+        let error = match request().await {
+            Ok(_) => return Ok(()),
+            Err(error) => error,
+        };
+        let transient = matches!(
+            error,
+            RequestError::Network(_) | RequestError::Io(_) | RequestError::InvalidJson { .. } | RequestError::RetryAfter(_)
+                | RequestError::Api(ApiError::Unknown(_))
+        );
+        if !transient || attempt >= ACCEPTED_REPLY_ATTEMPTS {
+            return Err(error);
+        }
+        let wait = match &error {
+            RequestError::RetryAfter(seconds) => seconds.duration(),
+            _ => delay,
+        };
+        tracing::warn!(%error, attempt, ?wait, "the order number did not reach the customer; retrying");
+        tokio::time::sleep(wait).await;
+        delay *= 2;
+        attempt += 1;
+    }
+}
+
+/// Tries of the order-number reply before giving up (the customer can still see the order
+/// under My orders).
+const ACCEPTED_REPLY_ATTEMPTS: u32 = 4;

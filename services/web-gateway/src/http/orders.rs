@@ -18,6 +18,7 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use proto_events::{Envelope, OrderStatus, order_number};
 use serde::{Deserialize, Serialize};
+use proto_events::bus::PublishError;
 use uuid::Uuid;
 
 use super::auth::Customer;
@@ -121,12 +122,15 @@ async fn place_order(
     if let Some(key) = idempotency_key {
         return place_idempotently(&state, customer.id, &key, &order, events, accepted, staging).await;
     }
-    // If the connection drops after the broker stored the batch but before its confirm
-    // arrived, this deletes files of an order that does exist; the storage worker then
-    // reports them missing and the customer sees that on the order. Rare, and visible;
-    // clients that send an Idempotency-Key are spared it.
     if let Err(error) = state.bus.publish_all(&events).await {
-        staging.discard().await;
+        match error {
+            // The broker refused the batch: no order exists, its files can go.
+            PublishError::Rejected { .. } => staging.discard().await,
+            // The connection failed: the broker may have stored the batch before its confirm
+            // was lost, so the order may exist and need its files. They stay; the storage
+            // worker's sweep removes staging objects nobody claimed.
+            PublishError::Unavailable(_) => staging.hand_over(),
+        }
         return Err(error.into());
     }
     staging.hand_over();

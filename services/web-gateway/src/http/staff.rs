@@ -46,6 +46,9 @@ struct StaffOrderSummary {
     channel: String,
     status: String,
     created_at: DateTime<Utc>,
+    /// Set when Telegram refused our messages (the customer blocked the bot): staff must
+    /// reach this customer another way.
+    customer_telegram_unreachable_since: Option<DateTime<Utc>>,
 }
 
 async fn list_orders(
@@ -65,7 +68,8 @@ async fn list_orders(
         Some(name) => Some(parse_status(name)?),
     };
     let mut sql: QueryBuilder<MySql> = QueryBuilder::new(
-        "SELECT o.id AS order_id, o.order_number, c.display_name AS customer_name, o.channel, o.status, o.created_at \
+        "SELECT o.id AS order_id, o.order_number, c.display_name AS customer_name, o.channel, o.status, o.created_at, \
+                c.telegram_unreachable_at AS customer_telegram_unreachable_since \
          FROM orders o JOIN customers c ON c.id = o.customer_id",
     );
     if let Some(status) = status {
