@@ -25,6 +25,7 @@ pub use telegram_double;
 
 pub mod private_garage;
 pub mod telegram_customer;
+pub mod web;
 
 /// Every wait in these tests has this deadline unless it says otherwise.
 pub const DEADLINE: Duration = Duration::from_secs(30);

@@ -13,6 +13,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
+use bureau_end_to_end::web::{login, register_customer};
 use bureau_end_to_end::private_garage::PrivateGarage;
 use bureau_end_to_end::{DEADLINE, Service, TestStack, eventually, random_bytes, sha256_hex};
 use bureau_platform::links::{self, LinkPurpose, LinkSigner};
@@ -294,36 +295,7 @@ async fn the_same_file_received_twice_is_stored_once() -> anyhow::Result<()> {
     stack.teardown().await
 }
 
-async fn web_account(stack: &TestStack, email: &str) -> anyhow::Result<String> {
-    let password = "correct horse battery staple";
-    let created = stack
-        .http
-        .post(stack.web_url("/api/accounts"))
-        .json(&json!({"email": email, "password": password, "display_name": "Files Customer"}))
-        .send()
-        .await?;
-    anyhow::ensure!(created.status() == 201, "register: {}", created.status());
-    login(stack, email, password).await
-}
 
-async fn login(stack: &TestStack, email: &str, password: &str) -> anyhow::Result<String> {
-    let response = stack
-        .http
-        .post(stack.web_url("/api/session"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await?;
-    anyhow::ensure!(response.status() == 200, "login: {}", response.status());
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("bureau_session="))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_owned)
-        .context("a bureau_session cookie")
-}
 
 fn file_form(name: &str, bytes: Vec<u8>) -> reqwest::multipart::Form {
     reqwest::multipart::Form::new()
@@ -353,8 +325,8 @@ fn path_of(link: &str, settings: &bureau_platform::Settings) -> String {
 async fn results_downloads_and_upload_links() -> anyhow::Result<()> {
     let stack = TestStack::start_with(DoubleConfig::default(), |s| s.web_gateway.max_upload_bytes = 4 * 1024 * 1024).await?;
     let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
-    let customer = web_account(&stack, "files.customer@example.com").await?;
-    let stranger = web_account(&stack, "stranger@example.com").await?;
+    let customer = register_customer(&stack, "files.customer@example.com", "Files Customer").await?;
+    let stranger = register_customer(&stack, "stranger@example.com", "Stranger").await?;
     let password = "staff password for tests 1";
     web_gateway::accounts::create_account(&stack.db, "exec@example.com", password, "Eve Executor", web_gateway::accounts::Role::Executor)
         .await

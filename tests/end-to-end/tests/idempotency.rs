@@ -2,28 +2,12 @@
 //! number, the same status change), never a second order; the same key with another
 //! request is refused with 422.
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
+use bureau_end_to_end::web::login;
 use bureau_end_to_end::{DEADLINE, TestStack, eventually, random_bytes};
 use serde_json::{Value, json};
 use sqlx::Row;
 
-async fn login(stack: &TestStack, email: &str, password: &str) -> anyhow::Result<String> {
-    let response = stack
-        .http
-        .post(stack.web_url("/api/session"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await?;
-    anyhow::ensure!(response.status() == 200, "login: {}", response.status());
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("bureau_session="))
-        .context("a bureau_session cookie")?;
-    Ok(cookie.split(';').next().unwrap_or_default().to_owned())
-}
 
 async fn place(stack: &TestStack, token: &str, key: &str, text: &str, file: &[u8]) -> anyhow::Result<reqwest::Response> {
     let form = reqwest::multipart::Form::new()

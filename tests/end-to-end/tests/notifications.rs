@@ -15,6 +15,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
+use bureau_end_to_end::web::login;
 use bureau_end_to_end::{DEADLINE, TestStack, eventually, random_bytes, sha256_hex};
 use chrono::Utc;
 use futures::StreamExt;
@@ -340,25 +341,7 @@ async fn flood_control_blocked_chats_and_server_errors() -> anyhow::Result<()> {
     })
     .await?;
     // Staff see it on the order list, to reach the customer another way.
-    let (email, password) = ("desk@example.com", "staff password for tests 1");
-    web_gateway::accounts::create_account(&stack.db, email, password, "Desk", web_gateway::accounts::Role::Manager)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let login = stack
-        .http
-        .post(stack.web_url("/api/session"))
-        .json(&serde_json::json!({"email": email, "password": password}))
-        .send()
-        .await?;
-    let token = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("bureau_session="))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow::anyhow!("no session cookie"))?;
+    let token = bureau_end_to_end::web::staff(&stack, "desk@example.com", web_gateway::accounts::Role::Manager).await?;
     let listing: serde_json::Value =
         stack.http.get(stack.web_url("/api/staff/orders")).bearer_auth(&token).send().await?.json().await?;
     let flagged: Vec<&str> = listing["orders"]
@@ -525,23 +508,6 @@ impl SseReader {
     }
 }
 
-async fn login(stack: &TestStack, email: &str, password: &str) -> anyhow::Result<String> {
-    let response = stack
-        .http
-        .post(stack.web_url("/api/session"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await?;
-    anyhow::ensure!(response.status() == 200, "login: {}", response.status());
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("bureau_session="))
-        .context("a bureau_session cookie")?;
-    Ok(cookie.split(';').next().unwrap_or_default().to_owned())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn web_pages_and_staff_get_changes_live() -> anyhow::Result<()> {

@@ -6,6 +6,7 @@
 
 
 use anyhow::{Context, anyhow};
+use bureau_end_to_end::web::register_customer;
 use bureau_end_to_end::{DEADLINE, TestStack, eventually, random_bytes, sha256_hex};
 use futures::TryStreamExt;
 use proto_events::bus::dead_letters;
@@ -110,34 +111,9 @@ async fn a_telegram_order_with_a_document_is_numbered_persisted_and_stored() -> 
 
 /// Registers and logs in a web customer; returns the session token.
 async fn web_customer(stack: &TestStack, email: &str) -> anyhow::Result<String> {
-    let password = "correct horse battery staple";
-    let created = stack
-        .http
-        .post(stack.web_url("/api/accounts"))
-        .json(&json!({"email": email, "password": password, "display_name": "Web Customer"}))
-        .send()
-        .await?;
-    anyhow::ensure!(created.status() == 201, "register: {} {}", created.status(), created.text().await?);
-    login(stack, email, password).await
+    register_customer(stack, email, "Web Customer").await
 }
 
-async fn login(stack: &TestStack, email: &str, password: &str) -> anyhow::Result<String> {
-    let response = stack
-        .http
-        .post(stack.web_url("/api/session"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await?;
-    anyhow::ensure!(response.status() == 200, "login: {} {}", response.status(), response.text().await?);
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("bureau_session="))
-        .context("a bureau_session cookie")?;
-    Ok(cookie.split(';').next().unwrap_or_default().to_owned())
-}
 
 /// Sends a multipart POST's headers announcing `length` body bytes, sends no body, and
 /// returns the answer's status and body: proves a refusal comes before the bytes are read.
@@ -265,11 +241,7 @@ async fn a_staff_status_change_is_recorded_and_pushed_to_the_telegram_customer()
     let number = place_telegram_order(&stack, &user, "Нотаріальний переклад паспорта", &[]).await?;
     let (order_id, _) = stored_order(&stack, &number, 0).await?;
 
-    let password = "staff password for tests 1";
-    web_gateway::accounts::create_account(&stack.db, "manager@example.com", password, "Maria Manager", web_gateway::accounts::Role::Manager)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
-    let staff = login(&stack, "manager@example.com", password).await?;
+    let staff = bureau_end_to_end::web::staff(&stack, "manager@example.com", web_gateway::accounts::Role::Manager).await?;
 
     let changed = stack
         .http
