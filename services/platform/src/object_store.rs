@@ -266,26 +266,19 @@ impl ObjectStore {
         S: Stream<Item = Result<Bytes, E>> + Send + Unpin,
         E: std::fmt::Display,
     {
-        let mut hasher = Sha256::new();
-        let mut head = Vec::with_capacity(SNIFF_BYTES);
+        let mut measurement = Measurement::new();
         let mut buffer = BytesMut::with_capacity(self.part_size);
-        let mut size = 0u64;
         let mut in_flight: JoinSet<Result<CompletedPart, String>> = JoinSet::new();
         let mut completed = Vec::new();
         let mut next_part = 1i32;
 
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| UploadError::Source(e.to_string()))?;
-            size += chunk.len() as u64;
+            measurement.update(&chunk);
             if let Some(limit) = limit {
-                if size > limit {
+                if measurement.size() > limit {
                     return Err(UploadError::TooLarge { limit });
                 }
-            }
-            hasher.update(&chunk);
-            if head.len() < SNIFF_BYTES {
-                let take = (SNIFF_BYTES - head.len()).min(chunk.len());
-                head.extend_from_slice(&chunk[..take]);
             }
             buffer.extend_from_slice(&chunk);
             while buffer.len() >= self.part_size {
@@ -301,14 +294,14 @@ impl ObjectStore {
             }
         }
 
-        let content_type = sniff(&head);
+        let uploaded = measurement.finish();
         match upload_id {
             None => {
                 self.client
                     .put_object()
                     .bucket(&self.bucket)
                     .key(key)
-                    .content_type(&content_type)
+                    .content_type(&uploaded.content_type)
                     .body(ByteStream::from(buffer.freeze()))
                     .send()
                     .await
@@ -333,7 +326,7 @@ impl ObjectStore {
                     .map_err(|e| UploadError::Store(store_error(e)))?;
             }
         }
-        Ok(Uploaded { size, sha256: hex::encode(hasher.finalize()), content_type })
+        Ok(uploaded)
     }
 
     async fn start_multipart(&self, key: &str) -> Result<String, UploadError> {
@@ -420,6 +413,43 @@ async fn join_part(in_flight: &mut JoinSet<Result<CompletedPart, String>>) -> Re
         Some(Ok(Err(error))) => Err(UploadError::Store(error)),
         Some(Err(join_error)) => Err(UploadError::Store(join_error.to_string())),
         None => Err(UploadError::Store("no part in flight".into())),
+    }
+}
+
+/// Size, SHA-256 and content type of bytes seen once, in order, with memory bounded by the
+/// sniff window: the one way a file is measured, on upload and when re-read.
+pub struct Measurement {
+    hasher: Sha256,
+    head: Vec<u8>,
+    size: u64,
+}
+
+impl Measurement {
+    pub fn new() -> Self {
+        Measurement { hasher: Sha256::new(), head: Vec::with_capacity(SNIFF_BYTES), size: 0 }
+    }
+
+    pub fn update(&mut self, chunk: &[u8]) {
+        self.size += chunk.len() as u64;
+        self.hasher.update(chunk);
+        if self.head.len() < SNIFF_BYTES {
+            let take = (SNIFF_BYTES - self.head.len()).min(chunk.len());
+            self.head.extend_from_slice(&chunk[..take]);
+        }
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn finish(self) -> Uploaded {
+        Uploaded { size: self.size, sha256: hex::encode(self.hasher.finalize()), content_type: sniff(&self.head) }
+    }
+}
+
+impl Default for Measurement {
+    fn default() -> Self {
+        Measurement::new()
     }
 }
 

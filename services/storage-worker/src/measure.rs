@@ -2,42 +2,26 @@
 //! way `ObjectStore::upload_stream` computes them on the way in, in one pass with memory
 //! bounded by the sniff window. Used when a redelivered event finds its file already stored.
 
-use bureau_platform::object_store::{Uploaded, sniff};
+use bureau_platform::object_store::{Measurement, Uploaded};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
-use sha2::{Digest, Sha256};
-
-/// Leading bytes kept for sniffing; the same window `upload_stream` uses, so a file gets
-/// the same content type whether it was just uploaded or re-read later.
-const SNIFF_BYTES: usize = 8192;
 
 /// Reads `body` to its end and reports what it held.
 pub async fn measure<S, E>(mut body: S) -> Result<Uploaded, E>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
 {
-    let mut hasher = Sha256::new();
-    let mut head = Vec::with_capacity(SNIFF_BYTES);
-    let mut size = 0u64;
+    let mut measurement = Measurement::new();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk?;
-        size += chunk.len() as u64;
-        hasher.update(&chunk);
-        if head.len() < SNIFF_BYTES {
-            let take = (SNIFF_BYTES - head.len()).min(chunk.len());
-            head.extend_from_slice(&chunk[..take]);
-        }
+        measurement.update(&chunk?);
     }
-    Ok(Uploaded {
-        size,
-        sha256: hex::encode(hasher.finalize()),
-        content_type: sniff(&head),
-    })
+    Ok(measurement.finish())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest, Sha256};
 
     fn chunks(parts: &[&'static [u8]]) -> impl Stream<Item = Result<Bytes, String>> + Unpin {
         futures::stream::iter(
