@@ -47,3 +47,20 @@ pub async fn staff(stack: &TestStack, email: &str, role: web_gateway::accounts::
         .map_err(|e| anyhow::anyhow!("creating staff {email}: {e}"))?;
     login(stack, email, PASSWORD).await
 }
+
+/// Asks to move an order to status `to` as whoever `token` belongs to; returns the answer
+/// as it came (tests assert on refusals as much as on successes).
+pub async fn change_status(
+    stack: &TestStack,
+    token: &str,
+    order_id: uuid::Uuid,
+    to: &str,
+) -> anyhow::Result<reqwest::Response> {
+    Ok(stack
+        .http
+        .post(stack.web_url(&format!("/api/staff/orders/{order_id}/status")))
+        .bearer_auth(token)
+        .json(&json!({"to": to}))
+        .send()
+        .await?)
+}

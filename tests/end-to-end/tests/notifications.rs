@@ -15,7 +15,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
-use bureau_end_to_end::web::login;
+use bureau_end_to_end::web::{change_status, login};
 use bureau_end_to_end::{DEADLINE, TestStack, eventually, random_bytes, sha256_hex};
 use chrono::Utc;
 use futures::StreamExt;
@@ -566,13 +566,7 @@ async fn web_pages_and_staff_get_changes_live() -> anyhow::Result<()> {
     assert_eq!(snapshot["status"], "awaiting_confirmation");
     assert_eq!(snapshot["version"], 1);
 
-    let changed = stack
-        .http
-        .post(stack.web_url(&format!("/api/staff/orders/{order_id}/status")))
-        .bearer_auth(&staff)
-        .json(&json!({"to": "accepted"}))
-        .send()
-        .await?;
+    let changed = change_status(&stack, &staff, order_id, "accepted").await?;
     assert_eq!(changed.status(), 202);
     let (event, update) = page.next().await?;
     assert_eq!(event, "status");

@@ -6,13 +6,13 @@
 
 
 use anyhow::{Context, anyhow};
-use bureau_end_to_end::web::register_customer;
+use bureau_end_to_end::web::{change_status, register_customer};
 use bureau_end_to_end::{DEADLINE, TestStack, eventually, random_bytes, sha256_hex};
 use futures::TryStreamExt;
 use proto_events::bus::dead_letters;
 use proto_events::topology::Consumer;
 use proto_events::{CustomerRef, Envelope, OrderCreated};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::Row;
 use telegram_double::SimUser;
 use uuid::Uuid;
@@ -243,13 +243,7 @@ async fn a_staff_status_change_is_recorded_and_pushed_to_the_telegram_customer()
 
     let staff = bureau_end_to_end::web::staff(&stack, "manager@example.com", web_gateway::accounts::Role::Manager).await?;
 
-    let changed = stack
-        .http
-        .post(stack.web_url(&format!("/api/staff/orders/{order_id}/status")))
-        .bearer_auth(&staff)
-        .json(&json!({"to": "accepted"}))
-        .send()
-        .await?;
+    let changed = change_status(&stack, &staff, order_id, "accepted").await?;
     assert_eq!(changed.status(), 202, "{}", changed.text().await?);
 
     eventually("the change in MySQL", DEADLINE, || async {
@@ -279,24 +273,12 @@ async fn a_staff_status_change_is_recorded_and_pushed_to_the_telegram_customer()
     assert!(!pushed.inline_buttons().is_empty(), "the push offers a button to open the order");
 
     // The state machine, not free text: skipping ahead is refused with a reason.
-    let skip = stack
-        .http
-        .post(stack.web_url(&format!("/api/staff/orders/{order_id}/status")))
-        .bearer_auth(&staff)
-        .json(&json!({"to": "delivered"}))
-        .send()
-        .await?;
+    let skip = change_status(&stack, &staff, order_id, "delivered").await?;
     assert_eq!(skip.status(), 409);
 
     // Customers are not staff.
     let customer = web_customer(&stack, "curious@example.com").await?;
-    let forbidden = stack
-        .http
-        .post(stack.web_url(&format!("/api/staff/orders/{order_id}/status")))
-        .bearer_auth(&customer)
-        .json(&json!({"to": "in_progress"}))
-        .send()
-        .await?;
+    let forbidden = change_status(&stack, &customer, order_id, "in_progress").await?;
     assert_eq!(forbidden.status(), 403);
 
     stack.teardown().await

@@ -27,10 +27,7 @@ pub async fn start_new(
 ) -> HandlerResult {
     let language = conversation.language;
     if let Some(draft) = conversation.draft() {
-        bot.send_message(message.chat.id, desk.texts.get(language, key::DRAFT_IN_PROGRESS))
-            .reply_markup(keyboards::collecting(&desk.texts, language, draft.order_id))
-            .await?;
-        return Ok(());
+        return point_to_open_draft(&bot, &desk, message.chat.id, language, draft).await;
     }
     let mut draft = Draft::new();
     draft.step = DraftStep::ChoosingService;
@@ -40,6 +37,21 @@ pub async fn start_new(
     dialogue.update(conversation.drafting(draft.clone())).await?;
     bot.send_message(message.chat.id, desk.texts.get(language, key::CATALOGUE_PROMPT))
         .reply_markup(keyboards::catalogue(&desk.texts, language, draft.order_id, &level))
+        .await?;
+    Ok(())
+}
+
+/// Answers an action that would start over while a draft is open: the draft's buttons,
+/// so the customer finishes or cancels it first and nothing is silently dropped.
+pub(super) async fn point_to_open_draft(
+    bot: &GatewayBot,
+    desk: &Desk,
+    chat_id: ChatId,
+    language: Language,
+    draft: &Draft,
+) -> HandlerResult {
+    bot.send_message(chat_id, desk.texts.get(language, key::DRAFT_IN_PROGRESS))
+        .reply_markup(keyboards::collecting(&desk.texts, language, draft.order_id))
         .await?;
     Ok(())
 }

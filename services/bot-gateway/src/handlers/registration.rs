@@ -10,7 +10,6 @@ use teloxide::prelude::*;
 use super::confirmation::place_order;
 use super::{Desk, HandlerResult};
 use crate::dialogue::{ChatDialogue, Conversation, DraftStep, MAX_NAME_CHARS, Profile, Registration, Stage};
-use crate::keyboards;
 use crate::menu::{main_menu, share_phone};
 use crate::phone;
 use crate::telegram::GatewayBot;
@@ -27,10 +26,7 @@ pub async fn show_profile(
     let language = conversation.language;
     if let Some(draft) = conversation.draft() {
         // Changing the profile would drop the draft: finish or cancel it first.
-        bot.send_message(message.chat.id, desk.texts.get(language, key::DRAFT_IN_PROGRESS))
-            .reply_markup(keyboards::collecting(&desk.texts, language, draft.order_id))
-            .await?;
-        return Ok(());
+        return super::drafting::point_to_open_draft(&bot, &desk, message.chat.id, language, draft).await;
     }
     let text = match &conversation.profile {
         Some(profile) => desk.texts.format(language, key::PROFILE_SHOW, &[("name", &profile.name), ("phone", &profile.phone)]),
