@@ -208,6 +208,88 @@ async fn groups_get_twenty_messages_a_minute() {
     assert!((2..=3).contains(&retry), "one token per 3 s: {retry}");
 }
 
+/// A webhook that refuses every update of one chat (user 41) and holds each of the
+/// others' for a moment, recording who was delivered and how many at once.
+#[derive(Default)]
+struct PickyHook {
+    delivered: Mutex<Vec<(i64, String)>>,
+    refused: Mutex<u32>,
+    in_flight: Mutex<(u32, u32)>,
+}
+
+async fn picky_hook(State(hook): State<Arc<PickyHook>>, body: axum::Json<Value>) -> StatusCode {
+    let chat = body["message"]["chat"]["id"].as_i64().unwrap();
+    if chat == 41 {
+        *hook.refused.lock().unwrap() += 1;
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
+    {
+        let mut flight = hook.in_flight.lock().unwrap();
+        flight.0 += 1;
+        flight.1 = flight.1.max(flight.0);
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    hook.in_flight.lock().unwrap().0 -= 1;
+    let text = body["message"]["text"].as_str().unwrap().to_owned();
+    hook.delivered.lock().unwrap().push((chat, text));
+    StatusCode::OK
+}
+
+#[tokio::test]
+async fn webhook_keeps_each_chat_in_order_and_a_failing_chat_holds_back_only_itself() {
+    let receiver = Arc::new(PickyHook::default());
+    let app = axum::Router::new()
+        .route("/hook", post(picky_hook))
+        .with_state(receiver.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let double = start().await;
+    let refused = double.user(41);
+    let (ann, bob) = (double.user(42), double.user(43));
+    refused.send_text("never taken");
+    for n in 0..5 {
+        ann.send_text(&format!("ann {n}"));
+        bob.send_text(&format!("bob {n}"));
+    }
+    let (status, _) = call(
+        &double,
+        "setWebhook",
+        json!({"url": hook_url, "max_connections": 40}),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    within("the other chats delivered", async {
+        while receiver.delivered.lock().unwrap().len() < 10 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    let delivered = receiver.delivered.lock().unwrap().clone();
+    for (chat, name) in [(42, "ann"), (43, "bob")] {
+        let texts: Vec<_> = delivered
+            .iter()
+            .filter(|(c, _)| *c == chat)
+            .map(|(_, t)| t.clone())
+            .collect();
+        let expected: Vec<_> = (0..5).map(|n| format!("{name} {n}")).collect();
+        assert_eq!(texts, expected, "one chat's updates in order");
+    }
+    assert_eq!(
+        receiver.in_flight.lock().unwrap().1,
+        2,
+        "two chats at once, never two of one chat"
+    );
+    assert!(*receiver.refused.lock().unwrap() >= 1);
+    assert_eq!(
+        double.pending_updates(),
+        1,
+        "the refused update stays pending"
+    );
+}
+
 #[derive(Default)]
 struct Hook {
     seen: Mutex<Vec<(u64, Option<String>)>>,
