@@ -38,14 +38,27 @@ pub struct FilePolicy {
 
 impl FilePolicy {
     pub fn new(limit: DownloadLimit, refused_types: &[String]) -> FilePolicy {
-        FilePolicy { limit, refused_types: refused_types.iter().map(|t| t.trim().to_ascii_lowercase()).collect() }
+        FilePolicy {
+            limit,
+            refused_types: refused_types
+                .iter()
+                .map(|t| t.trim().to_ascii_lowercase())
+                .collect(),
+        }
     }
 
     /// Whether the declared type is one the business refuses. Parameters (`; charset=…`)
     /// are ignored; an undeclared type is let through to the storage worker's sniffing.
     pub fn refuses(&self, file: &IncomingFile) -> bool {
-        let Some(declared) = &file.content_type else { return false };
-        let essence = declared.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        let Some(declared) = &file.content_type else {
+            return false;
+        };
+        let essence = declared
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
         self.refused_types.contains(&essence)
     }
 }
@@ -69,28 +82,57 @@ impl IncomingFile {
     pub fn from_message(message: &Message) -> Option<IncomingFile> {
         let caption = message.caption().map(str::to_owned);
         let named = |name: &Option<String>, kind: &str, meta: &FileMeta, extension: &str| {
-            name.clone().unwrap_or_else(|| format!("{kind}_{}{extension}", meta.unique_id))
+            name.clone()
+                .unwrap_or_else(|| format!("{kind}_{}{extension}", meta.unique_id))
         };
         let mut file = if let Some(document) = message.document() {
-            IncomingFile::new(&document.file, named(&document.file_name, "document", &document.file, ""), mime(&document.mime_type))
+            IncomingFile::new(
+                &document.file,
+                named(&document.file_name, "document", &document.file, ""),
+                mime(&document.mime_type),
+            )
         } else if let Some(photos) = message.photo() {
             // Telegram sends each photo in several sizes; the largest is the original.
-            let photo =
-                photos.iter().max_by_key(|size| (u64::from(size.width) * u64::from(size.height), size.file.size))?;
+            let photo = photos.iter().max_by_key(|size| {
+                (
+                    u64::from(size.width) * u64::from(size.height),
+                    size.file.size,
+                )
+            })?;
             // Telegram re-encodes every photo as JPEG.
-            IncomingFile::new(&photo.file, format!("photo_{}.jpg", photo.file.unique_id), Some("image/jpeg".to_owned()))
+            IncomingFile::new(
+                &photo.file,
+                format!("photo_{}.jpg", photo.file.unique_id),
+                Some("image/jpeg".to_owned()),
+            )
         } else if let Some(audio) = message.audio() {
-            IncomingFile::new(&audio.file, named(&audio.file_name, "audio", &audio.file, ".mp3"), mime(&audio.mime_type))
+            IncomingFile::new(
+                &audio.file,
+                named(&audio.file_name, "audio", &audio.file, ".mp3"),
+                mime(&audio.mime_type),
+            )
         } else if let Some(video) = message.video() {
-            IncomingFile::new(&video.file, named(&video.file_name, "video", &video.file, ".mp4"), mime(&video.mime_type))
+            IncomingFile::new(
+                &video.file,
+                named(&video.file_name, "video", &video.file, ".mp4"),
+                mime(&video.mime_type),
+            )
         } else if let Some(animation) = message.animation() {
             let name = named(&animation.file_name, "animation", &animation.file, ".mp4");
             IncomingFile::new(&animation.file, name, mime(&animation.mime_type))
         } else if let Some(voice) = message.voice() {
             let name = format!("voice_{}.ogg", voice.file.unique_id);
-            IncomingFile::new(&voice.file, name, mime(&voice.mime_type).or_else(|| Some("audio/ogg".to_owned())))
+            IncomingFile::new(
+                &voice.file,
+                name,
+                mime(&voice.mime_type).or_else(|| Some("audio/ogg".to_owned())),
+            )
         } else if let Some(note) = message.video_note() {
-            IncomingFile::new(&note.file, format!("video_note_{}.mp4", note.file.unique_id), Some("video/mp4".to_owned()))
+            IncomingFile::new(
+                &note.file,
+                format!("video_note_{}.mp4", note.file.unique_id),
+                Some("video/mp4".to_owned()),
+            )
         } else {
             return None;
         };
@@ -216,7 +258,10 @@ mod tests {
             "media_group_id": "album-7",
         })))
         .unwrap();
-        assert_eq!((audio.name.as_str(), audio.content_type.as_deref()), ("interview.m4a", Some("audio/mp4")));
+        assert_eq!(
+            (audio.name.as_str(), audio.content_type.as_deref()),
+            ("interview.m4a", Some("audio/mp4"))
+        );
         assert_eq!(audio.media_group.as_deref(), Some("album-7"));
         assert_eq!(audio.caption.as_deref(), Some("interview, 1 min"));
 
@@ -232,12 +277,18 @@ mod tests {
             "voice": {"file_id": "VOI", "file_unique_id": "UVOI", "duration": 3, "mime_type": "audio/ogg"},
         })))
         .unwrap();
-        assert_eq!((voice.name.as_str(), voice.content_type.as_deref()), ("voice_UVOI.ogg", Some("audio/ogg")));
+        assert_eq!(
+            (voice.name.as_str(), voice.content_type.as_deref()),
+            ("voice_UVOI.ogg", Some("audio/ogg"))
+        );
     }
 
     #[test]
     fn refused_types_are_recognized_by_their_declared_type_only() {
-        let policy = FilePolicy::new(DownloadLimit::new(1), &["application/x-msdownload".to_owned()]);
+        let policy = FilePolicy::new(
+            DownloadLimit::new(1),
+            &["application/x-msdownload".to_owned()],
+        );
         let typed = |content_type: Option<&str>| IncomingFile {
             telegram_file_id: "F".into(),
             telegram_file_unique_id: "U".into(),
@@ -250,11 +301,17 @@ mod tests {
         assert!(policy.refuses(&typed(Some("application/x-msdownload"))));
         assert!(policy.refuses(&typed(Some("Application/X-MSDownload; charset=binary"))));
         assert!(!policy.refuses(&typed(Some("application/pdf"))));
-        assert!(!policy.refuses(&typed(None)), "undeclared: the storage worker sniffs the bytes");
+        assert!(
+            !policy.refuses(&typed(None)),
+            "undeclared: the storage worker sniffs the bytes"
+        );
     }
 
     #[test]
     fn text_is_not_a_file() {
-        assert_eq!(IncomingFile::from_message(&message(serde_json::json!({"text": "hi"}))), None);
+        assert_eq!(
+            IncomingFile::from_message(&message(serde_json::json!({"text": "hi"}))),
+            None
+        );
     }
 }

@@ -84,14 +84,29 @@ impl Action {
         }
         let id = || first.and_then(|id| Uuid::parse_str(id).ok());
         let number = || second.and_then(|n| n.parse::<u32>().ok());
-        let alone = |action: fn(Uuid) -> Action| if second.is_none() { id().map(action) } else { None };
+        let alone = |action: fn(Uuid) -> Action| {
+            if second.is_none() {
+                id().map(action)
+            } else {
+                None
+            }
+        };
         match verb {
             "lg" if second.is_none() => first.and_then(Language::from_tag).map(Action::Language),
-            "cc" => Some(Action::Category { draft: id()?, category: number()? }),
-            "cs" => Some(Action::Service { draft: id()?, service: number()? }),
+            "cc" => Some(Action::Category {
+                draft: id()?,
+                category: number()?,
+            }),
+            "cs" => Some(Action::Service {
+                draft: id()?,
+                service: number()?,
+            }),
             "co" => alone(Action::OtherService),
             "dn" => alone(Action::Done),
-            "confirm" => Some(Action::Confirm { draft: id()?, revision: number()? }),
+            "confirm" => Some(Action::Confirm {
+                draft: id()?,
+                revision: number()?,
+            }),
             "ed" => alone(Action::Edit),
             "es" => alone(Action::ChangeService),
             "et" => alone(Action::ClearText),
@@ -101,7 +116,10 @@ impl Action {
             "od" => alone(Action::Order),
             "order" => alone(Action::OpenOrder),
             "oc" => alone(Action::AskCancelOrder),
-            "oy" => Some(Action::CancelOrder { order: id()?, version: number()? }),
+            "oy" => Some(Action::CancelOrder {
+                order: id()?,
+                version: number()?,
+            }),
             "om" => alone(Action::WriteAbout),
             _ => None,
         }
@@ -133,11 +151,20 @@ mod tests {
         vec![
             Action::Language(Language::Uk),
             Action::Language(Language::En),
-            Action::Category { draft: id, category: u32::MAX },
-            Action::Service { draft: id, service: u32::MAX },
+            Action::Category {
+                draft: id,
+                category: u32::MAX,
+            },
+            Action::Service {
+                draft: id,
+                service: u32::MAX,
+            },
             Action::OtherService(id),
             Action::Done(id),
-            Action::Confirm { draft: id, revision: u32::MAX },
+            Action::Confirm {
+                draft: id,
+                revision: u32::MAX,
+            },
             Action::Edit(id),
             Action::ChangeService(id),
             Action::ClearText(id),
@@ -147,7 +174,10 @@ mod tests {
             Action::Order(id),
             Action::OpenOrder(id),
             Action::AskCancelOrder(id),
-            Action::CancelOrder { order: id, version: u32::MAX },
+            Action::CancelOrder {
+                order: id,
+                version: u32::MAX,
+            },
             Action::WriteAbout(id),
         ]
     }
@@ -164,14 +194,21 @@ mod tests {
     #[test]
     fn the_confirm_button_keeps_its_prefix_and_carries_no_text() {
         let id = Uuid::now_v7();
-        let data = Action::Confirm { draft: id, revision: 3 }.to_callback_data();
+        let data = Action::Confirm {
+            draft: id,
+            revision: 3,
+        }
+        .to_callback_data();
         assert_eq!(data, format!("confirm:{}:3", id.simple()));
     }
 
     #[test]
     fn the_notifiers_open_order_button_opens_the_order() {
         let id = Uuid::now_v7();
-        assert_eq!(Action::parse(&format!("order:{}", id.simple())), Some(Action::OpenOrder(id)));
+        assert_eq!(
+            Action::parse(&format!("order:{}", id.simple())),
+            Some(Action::OpenOrder(id))
+        );
     }
 
     #[test]

@@ -44,7 +44,11 @@ impl Catalogue {
 
     /// The level under `category` (0: the top level); `None` if there is no such active
     /// category (a forged or outdated button).
-    pub async fn level(&self, category: u32, language: Language) -> Result<Option<Level>, sqlx::Error> {
+    pub async fn level(
+        &self,
+        category: u32,
+        language: Language,
+    ) -> Result<Option<Level>, sqlx::Error> {
         let name = name_column(language);
         let (opened, back_to) = if category == 0 {
             (None, None)
@@ -57,7 +61,13 @@ impl Catalogue {
             .await?;
             let Some(row) = row else { return Ok(None) };
             let parent: Option<u32> = row.try_get("parent_id")?;
-            (Some(Entry { id: row.try_get("id")?, name: row.try_get("name")? }), Some(parent.unwrap_or(0)))
+            (
+                Some(Entry {
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                }),
+                Some(parent.unwrap_or(0)),
+            )
         };
         let parent = (category != 0).then_some(category);
         let categories = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -75,13 +85,29 @@ impl Catalogue {
         .fetch_all(&self.pool)
         .await?;
         let entries = |rows: Vec<sqlx::mysql::MySqlRow>| -> Result<Vec<Entry>, sqlx::Error> {
-            rows.iter().map(|row| Ok(Entry { id: row.try_get("id")?, name: row.try_get("name")? })).collect()
+            rows.iter()
+                .map(|row| {
+                    Ok(Entry {
+                        id: row.try_get("id")?,
+                        name: row.try_get("name")?,
+                    })
+                })
+                .collect()
         };
-        Ok(Some(Level { category: opened, back_to, categories: entries(categories)?, services: entries(services)? }))
+        Ok(Some(Level {
+            category: opened,
+            back_to,
+            categories: entries(categories)?,
+            services: entries(services)?,
+        }))
     }
 
     /// The active service with this id.
-    pub async fn service(&self, id: u32, language: Language) -> Result<Option<Service>, sqlx::Error> {
+    pub async fn service(
+        &self,
+        id: u32,
+        language: Language,
+    ) -> Result<Option<Service>, sqlx::Error> {
         let name = name_column(language);
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT id, code, {name} AS name FROM catalogue_services WHERE id = ? AND active"
@@ -89,17 +115,29 @@ impl Catalogue {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| Ok(Service { id: row.try_get("id")?, code: row.try_get("code")?, name: row.try_get("name")? }))
-            .transpose()
+        row.map(|row| {
+            Ok(Service {
+                id: row.try_get("id")?,
+                code: row.try_get("code")?,
+                name: row.try_get("name")?,
+            })
+        })
+        .transpose()
     }
 
     /// A service's name by its code, active or not (an old order keeps its service's name).
-    pub async fn name_of(&self, code: &str, language: Language) -> Result<Option<String>, sqlx::Error> {
+    pub async fn name_of(
+        &self,
+        code: &str,
+        language: Language,
+    ) -> Result<Option<String>, sqlx::Error> {
         let name = name_column(language);
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {name} AS name FROM catalogue_services WHERE code = ?")))
-            .bind(code)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {name} AS name FROM catalogue_services WHERE code = ?"
+        )))
+        .bind(code)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|row| row.try_get("name")).transpose()
     }
 }

@@ -46,11 +46,22 @@ impl ChatTurns {
         let give_up = Instant::now() + MAX_WAIT;
         loop {
             if self.try_take(chat_id, holder).await? {
-                return Ok(Arc::new(ChatTurn { pool: self.pool.clone(), chat_id, holder }));
+                return Ok(Arc::new(ChatTurn {
+                    pool: self.pool.clone(),
+                    chat_id,
+                    holder,
+                }));
             }
             if Instant::now() >= give_up {
-                tracing::warn!(chat_id, "chat's turn not free after {MAX_WAIT:?}; handling the update anyway");
-                return Ok(Arc::new(ChatTurn { pool: self.pool.clone(), chat_id, holder }));
+                tracing::warn!(
+                    chat_id,
+                    "chat's turn not free after {MAX_WAIT:?}; handling the update anyway"
+                );
+                return Ok(Arc::new(ChatTurn {
+                    pool: self.pool.clone(),
+                    chat_id,
+                    holder,
+                }));
             }
             tokio::time::sleep(RETRY_EVERY).await;
         }

@@ -52,7 +52,9 @@ impl Language {
     }
 
     pub fn from_tag(tag: &str) -> Option<Language> {
-        Language::ALL.into_iter().find(|language| language.tag() == tag)
+        Language::ALL
+            .into_iter()
+            .find(|language| language.tag() == tag)
     }
 }
 
@@ -85,7 +87,10 @@ pub enum Stage {
     /// Collecting a service, text and files for an order not yet confirmed.
     Drafting(Draft),
     /// The next text is a message to staff about this order (already checked to be theirs).
-    WritingToStaff { order_id: Uuid, order_number: String },
+    WritingToStaff {
+        order_id: Uuid,
+        order_number: String,
+    },
     /// Changing name and phone outside an order.
     UpdatingProfile(Registration),
 }
@@ -100,7 +105,11 @@ pub enum Registration {
 
 impl Conversation {
     pub fn new(language: Language) -> Conversation {
-        Conversation { language, profile: None, stage: Stage::Idle }
+        Conversation {
+            language,
+            profile: None,
+            stage: Stage::Idle,
+        }
     }
 
     pub fn draft(&self) -> Option<&Draft> {
@@ -126,13 +135,20 @@ impl Conversation {
     }
 
     pub fn with_stage(&self, stage: Stage) -> Conversation {
-        Conversation { language: self.language, profile: self.profile.clone(), stage }
+        Conversation {
+            language: self.language,
+            profile: self.profile.clone(),
+            stage,
+        }
     }
 
     /// The registration step under way, in a draft or on its own.
     pub fn registration(&self) -> Option<&Registration> {
         match &self.stage {
-            Stage::Drafting(Draft { step: DraftStep::Registering(step), .. }) => Some(step),
+            Stage::Drafting(Draft {
+                step: DraftStep::Registering(step),
+                ..
+            }) => Some(step),
             Stage::UpdatingProfile(step) => Some(step),
             _ => None,
         }
@@ -260,7 +276,11 @@ impl Draft {
         if text.is_empty() {
             return Ok(());
         }
-        let separator = if self.description.is_empty() { "" } else { "\n\n" };
+        let separator = if self.description.is_empty() {
+            ""
+        } else {
+            "\n\n"
+        };
         let total = self.description.chars().count() + separator.len() + text.chars().count();
         if total > MAX_DESCRIPTION_CHARS {
             return Err(DraftRefusal::DescriptionTooLong);
@@ -362,7 +382,10 @@ pub(crate) mod tests {
         draft.append_text("   ").unwrap();
         assert_eq!(draft.description, "Translate this\n\nby Friday");
         assert_eq!(draft.revision, 2);
-        draft.choose_service(Some(ChosenService { id: 1, code: "translation.passport".into() }));
+        draft.choose_service(Some(ChosenService {
+            id: 1,
+            code: "translation.passport".into(),
+        }));
         draft.clear_description();
         assert_eq!(draft.revision, 4);
         assert!(draft.is_empty());
@@ -371,9 +394,14 @@ pub(crate) mod tests {
     #[test]
     fn an_overlong_description_is_refused_and_the_draft_kept() {
         let mut draft = Draft::new();
-        draft.append_text(&"я".repeat(MAX_DESCRIPTION_CHARS)).unwrap();
+        draft
+            .append_text(&"я".repeat(MAX_DESCRIPTION_CHARS))
+            .unwrap();
         let before = draft.clone();
-        assert_eq!(draft.append_text("more"), Err(DraftRefusal::DescriptionTooLong));
+        assert_eq!(
+            draft.append_text("more"),
+            Err(DraftRefusal::DescriptionTooLong)
+        );
         assert_eq!(draft, before);
 
         let mut fresh = Draft::new();
@@ -387,10 +415,16 @@ pub(crate) mod tests {
     #[test]
     fn a_draft_may_start_with_a_file_whose_caption_describes_it() {
         let mut draft = Draft::new();
-        assert_eq!(draft.add_file(file("a.pdf", Some("contract, 3 pages"))), Ok(1));
+        assert_eq!(
+            draft.add_file(file("a.pdf", Some("contract, 3 pages"))),
+            Ok(1)
+        );
         assert_eq!(draft.description, "contract, 3 pages");
         assert_eq!(draft.add_file(file("b.pdf", Some("appendix"))), Ok(2));
-        assert_eq!(draft.description, "contract, 3 pages", "later captions stay file notes");
+        assert_eq!(
+            draft.description, "contract, 3 pages",
+            "later captions stay file notes"
+        );
         assert_eq!(draft.files[1].note.as_deref(), Some("appendix"));
         assert!(!draft.is_empty());
     }
@@ -398,14 +432,28 @@ pub(crate) mod tests {
     #[test]
     fn files_large_ones_included_are_bounded() {
         let mut draft = Draft::new();
-        draft.add_large_file(LargeFile { name: "big.tiff".into(), size: 30 << 20 }).unwrap();
-        assert!(!draft.is_empty(), "a large file alone is something to order");
+        draft
+            .add_large_file(LargeFile {
+                name: "big.tiff".into(),
+                size: 30 << 20,
+            })
+            .unwrap();
+        assert!(
+            !draft.is_empty(),
+            "a large file alone is something to order"
+        );
         for i in 1..MAX_FILES {
             draft.add_file(file(&format!("{i}.pdf"), None)).unwrap();
         }
-        assert_eq!(draft.add_file(file("one-more.pdf", None)), Err(DraftRefusal::TooManyFiles));
         assert_eq!(
-            draft.add_large_file(LargeFile { name: "x".into(), size: 1 }),
+            draft.add_file(file("one-more.pdf", None)),
+            Err(DraftRefusal::TooManyFiles)
+        );
+        assert_eq!(
+            draft.add_large_file(LargeFile {
+                name: "x".into(),
+                size: 1
+            }),
             Err(DraftRefusal::TooManyFiles)
         );
         assert_eq!(draft.file_count(), MAX_FILES);
@@ -416,12 +464,25 @@ pub(crate) mod tests {
         let mut draft = Draft::new();
         draft.append_text("text").unwrap();
         draft.add_file(file("a.pdf", None)).unwrap();
-        draft.step = DraftStep::Registering(Registration::Phone { name: "Olena".into() });
-        draft.album = Some(Album { group_id: "g1".into(), items: 2, added: 2, ..Album::default() });
+        draft.step = DraftStep::Registering(Registration::Phone {
+            name: "Olena".into(),
+        });
+        draft.album = Some(Album {
+            group_id: "g1".into(),
+            items: 2,
+            added: 2,
+            ..Album::default()
+        });
         let mut conversation = Conversation::new(Language::En).drafting(draft);
-        conversation.profile = Some(Profile { name: "Olena".into(), phone: "+380501234567".into() });
+        conversation.profile = Some(Profile {
+            name: "Olena".into(),
+            phone: "+380501234567".into(),
+        });
         let json = serde_json::to_string(&conversation).unwrap();
-        assert_eq!(serde_json::from_str::<Conversation>(&json).unwrap(), conversation);
+        assert_eq!(
+            serde_json::from_str::<Conversation>(&json).unwrap(),
+            conversation
+        );
         // State written before `stage` existed still reads.
         let old: Conversation = serde_json::from_str(r#"{"language":"uk"}"#).unwrap();
         assert_eq!(old, Conversation::new(Language::Uk));
@@ -430,14 +491,23 @@ pub(crate) mod tests {
             "order_number":"48213097","description":"x","files":[]}}}"#;
         let read: Conversation = serde_json::from_str(skeleton).unwrap();
         let draft = read.draft().unwrap();
-        assert_eq!((draft.step.clone(), draft.revision, draft.service.clone()), (DraftStep::Collecting, 0, None));
+        assert_eq!(
+            (draft.step.clone(), draft.revision, draft.service.clone()),
+            (DraftStep::Collecting, 0, None)
+        );
     }
 
     #[test]
     fn idle_keeps_language_and_profile() {
         let mut conversation = Conversation::new(Language::En).drafting(Draft::new());
-        conversation.profile = Some(Profile { name: "A".into(), phone: "+380501234567".into() });
+        conversation.profile = Some(Profile {
+            name: "A".into(),
+            phone: "+380501234567".into(),
+        });
         let idle = conversation.idle();
-        assert_eq!((idle.language, idle.profile.clone(), idle.stage), (Language::En, conversation.profile, Stage::Idle));
+        assert_eq!(
+            (idle.language, idle.profile.clone(), idle.stage),
+            (Language::En, conversation.profile, Stage::Idle)
+        );
     }
 }

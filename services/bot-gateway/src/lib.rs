@@ -84,7 +84,9 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         }
     };
 
-    let readiness = health::Readiness::new().broker(bus.clone()).database(pool.clone());
+    let readiness = health::Readiness::new()
+        .broker(bus.clone())
+        .database(pool.clone());
     let app = health::router(readiness).merge(bot_routes);
     let listener = TcpListener::bind(settings.bot_gateway.listen).await?;
     let http_addr = listener.local_addr()?;
@@ -112,7 +114,12 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
 }
 
 /// What the handlers are given, by type (see [`handlers`]).
-pub(crate) fn dependencies(pool: MySqlPool, bus: Arc<EventBus>, texts: Arc<Texts>, settings: Arc<Settings>) -> DependencyMap {
+pub(crate) fn dependencies(
+    pool: MySqlPool,
+    bus: Arc<EventBus>,
+    texts: Arc<Texts>,
+    settings: Arc<Settings>,
+) -> DependencyMap {
     let limit = DownloadLimit::new(settings.telegram.max_download_bytes);
     let desk = Arc::new(Desk {
         texts: texts.clone(),

@@ -30,7 +30,12 @@ impl MenuChoice {
         let text = text.trim();
         MenuChoice::ALL
             .into_iter()
-            .find(|(_, key)| texts.in_every_language(key).iter().any(|label| label == text))
+            .find(|(_, key)| {
+                texts
+                    .in_every_language(key)
+                    .iter()
+                    .any(|label| label == text)
+            })
             .map(|(choice, _)| choice)
     }
 }
@@ -47,14 +52,17 @@ pub fn main_menu(texts: &Texts, language: Language) -> KeyboardMarkup {
 
 /// Offers the customer's Telegram name as a one-tap answer to "what is your name".
 pub fn name_suggestion(name: &str) -> KeyboardMarkup {
-    KeyboardMarkup::new([[KeyboardButton::new(name)]]).resize_keyboard().one_time_keyboard()
+    KeyboardMarkup::new([[KeyboardButton::new(name)]])
+        .resize_keyboard()
+        .one_time_keyboard()
 }
 
 /// The "share my phone number" button: Telegram sends the customer's own, verified number.
 pub fn share_phone(texts: &Texts, language: Language) -> KeyboardMarkup {
-    KeyboardMarkup::new([[KeyboardButton::new(texts.get(language, key::BUTTON_SHARE_PHONE)).request(
-        teloxide::types::ButtonRequest::Contact,
-    )]])
+    KeyboardMarkup::new([[
+        KeyboardButton::new(texts.get(language, key::BUTTON_SHARE_PHONE))
+            .request(teloxide::types::ButtonRequest::Contact),
+    ]])
     .resize_keyboard()
     .one_time_keyboard()
 }
@@ -69,18 +77,32 @@ mod tests {
         for language in [Language::Uk, Language::En] {
             for (choice, key) in MenuChoice::ALL {
                 let label = texts.get(language, key);
-                assert_eq!(MenuChoice::recognize(&texts, &label), Some(choice), "{label}");
+                assert_eq!(
+                    MenuChoice::recognize(&texts, &label),
+                    Some(choice),
+                    "{label}"
+                );
             }
         }
-        assert_eq!(MenuChoice::recognize(&texts, "Please translate my diploma"), None);
+        assert_eq!(
+            MenuChoice::recognize(&texts, "Please translate my diploma"),
+            None
+        );
     }
 
     #[test]
     fn the_keyboard_shows_every_choice() {
         let texts = Texts::load();
         let keyboard = main_menu(&texts, Language::En);
-        let labels: Vec<&str> =
-            keyboard.keyboard.iter().flatten().map(|button| button.text.as_str()).collect();
-        assert_eq!(labels, ["📝 New order", "📋 My orders", "❓ Help", "☎️ Contact us"]);
+        let labels: Vec<&str> = keyboard
+            .keyboard
+            .iter()
+            .flatten()
+            .map(|button| button.text.as_str())
+            .collect();
+        assert_eq!(
+            labels,
+            ["📝 New order", "📋 My orders", "❓ Help", "☎️ Contact us"]
+        );
     }
 }

@@ -68,7 +68,11 @@ impl OrderLookup {
     /// The status of the Telegram user's order with this number; `None` when they have no
     /// such order (whether or not someone else does). Numbers are random, so two orders may
     /// share one: the customer's newest wins.
-    pub async fn status(&self, telegram_user_id: i64, order_number: &str) -> Result<Option<OrderStatus>, LookupError> {
+    pub async fn status(
+        &self,
+        telegram_user_id: i64,
+        order_number: &str,
+    ) -> Result<Option<OrderStatus>, LookupError> {
         let row = sqlx::query(
             "SELECT o.status FROM orders o JOIN customers c ON c.id = o.customer_id
              WHERE o.order_number = ? AND c.telegram_user_id = ?
@@ -109,11 +113,19 @@ impl OrderLookup {
                 })
             })
             .collect::<Result<_, LookupError>>()?;
-        Ok(OrderPage { total: u32::try_from(total).unwrap_or(u32::MAX), offset, lines })
+        Ok(OrderPage {
+            total: u32::try_from(total).unwrap_or(u32::MAX),
+            offset,
+            lines,
+        })
     }
 
     /// One of the customer's orders; `None` if it is not theirs or does not exist.
-    pub async fn details(&self, telegram_user_id: i64, order_id: Uuid) -> Result<Option<OrderDetails>, LookupError> {
+    pub async fn details(
+        &self,
+        telegram_user_id: i64,
+        order_id: Uuid,
+    ) -> Result<Option<OrderDetails>, LookupError> {
         let row = sqlx::query(
             "SELECT o.id, o.order_number, o.status, o.status_version, o.service_code, o.body, o.created_at
              FROM orders o JOIN customers c ON c.id = o.customer_id
@@ -132,7 +144,12 @@ impl OrderLookup {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|file| Ok(OrderFile { name: file.try_get("original_name")?, size: file.try_get("size")? }))
+        .map(|file| {
+            Ok(OrderFile {
+                name: file.try_get("original_name")?,
+                size: file.try_get("size")?,
+            })
+        })
         .collect::<Result<_, sqlx::Error>>()?;
         let history = sqlx::query(
             "SELECT changed_at, to_status FROM order_status_history WHERE order_id = ? ORDER BY version",

@@ -40,15 +40,34 @@ mod tests {
     #[test]
     fn common_spellings_become_e164() {
         assert_eq!(normalize("+380501234567").as_deref(), Some("+380501234567"));
-        assert_eq!(normalize("+38 (050) 123-45-67").as_deref(), Some("+380501234567"));
+        assert_eq!(
+            normalize("+38 (050) 123-45-67").as_deref(),
+            Some("+380501234567")
+        );
         assert_eq!(normalize("050 123 45 67").as_deref(), Some("+380501234567"));
-        assert_eq!(normalize("380501234567").as_deref(), Some("+380501234567"), "Telegram's contact spelling");
-        assert_eq!(normalize("0044 20 7946 0958").as_deref(), Some("+442079460958"));
+        assert_eq!(
+            normalize("380501234567").as_deref(),
+            Some("+380501234567"),
+            "Telegram's contact spelling"
+        );
+        assert_eq!(
+            normalize("0044 20 7946 0958").as_deref(),
+            Some("+442079460958")
+        );
     }
 
     #[test]
     fn what_is_not_a_phone_is_refused() {
-        for typed in ["", "hello", "12345", "+", "+0501234567", "050-123-45-67 ext 5", "1234567890123456", "☎️"] {
+        for typed in [
+            "",
+            "hello",
+            "12345",
+            "+",
+            "+0501234567",
+            "050-123-45-67 ext 5",
+            "1234567890123456",
+            "☎️",
+        ] {
             assert_eq!(normalize(typed), None, "{typed}");
         }
     }

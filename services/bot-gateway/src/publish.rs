@@ -7,8 +7,8 @@
 use chrono::{DateTime, Utc};
 use proto_events::envelope::deterministic_id;
 use proto_events::{
-    Actor, CustomerRef, Envelope, FilePurpose, FileReceived, FileSource, OrderCreated, OrderMessagePosted, OrderStatus,
-    OrderStatusChanged,
+    Actor, CustomerRef, Envelope, FilePurpose, FileReceived, FileSource, OrderCreated,
+    OrderMessagePosted, OrderStatus, OrderStatusChanged,
 };
 use uuid::Uuid;
 
@@ -35,7 +35,10 @@ impl TelegramCustomer {
         CustomerRef::Telegram {
             user_id: self.user_id,
             chat_id: self.chat_id,
-            display_name: self.profile.as_ref().map_or_else(|| self.display_name.clone(), |p| p.name.clone()),
+            display_name: self
+                .profile
+                .as_ref()
+                .map_or_else(|| self.display_name.clone(), |p| p.name.clone()),
             username: self.username.clone(),
             phone: self.profile.as_ref().map(|profile| profile.phone.clone()),
             language: Some(self.language.tag().to_owned()),
@@ -47,7 +50,11 @@ impl TelegramCustomer {
 ///
 /// Event ids derive from the order and file ids, so publishing the same draft twice (a
 /// retry after a lost confirm) yields the same events, which consumers deduplicate.
-pub fn order_events(draft: &Draft, customer: &TelegramCustomer, now: DateTime<Utc>) -> Vec<Envelope> {
+pub fn order_events(
+    draft: &Draft,
+    customer: &TelegramCustomer,
+    now: DateTime<Utc>,
+) -> Vec<Envelope> {
     let order_id = draft.order_id;
     let created = OrderCreated {
         order_id,
@@ -74,14 +81,21 @@ pub fn order_events(draft: &Draft, customer: &TelegramCustomer, now: DateTime<Ut
             declared_content_type: file.content_type.clone(),
             note: file.note.clone(),
         };
-        Envelope::new(PRODUCER, order_id, received)
-            .with_deterministic_id(format!("{PRODUCER}/order.file.received/{}", file.file_id).as_bytes())
+        Envelope::new(PRODUCER, order_id, received).with_deterministic_id(
+            format!("{PRODUCER}/order.file.received/{}", file.file_id).as_bytes(),
+        )
     });
     std::iter::once(order).chain(files).collect()
 }
 
 /// The customer cancels their order, which is at `from` with status `version`.
-pub fn cancellation_event(order_id: Uuid, order_number: &str, from: OrderStatus, version: u32, now: DateTime<Utc>) -> Envelope {
+pub fn cancellation_event(
+    order_id: Uuid,
+    order_number: &str,
+    from: OrderStatus,
+    version: u32,
+    now: DateTime<Utc>,
+) -> Envelope {
     let next = version + 1;
     let changed = OrderStatusChanged {
         order_id,
@@ -93,15 +107,28 @@ pub fn cancellation_event(order_id: Uuid, order_number: &str, from: OrderStatus,
         actor: Actor::Customer,
         changed_at: now,
     };
-    Envelope::new(PRODUCER, order_id, changed)
-        .with_deterministic_id(format!("{PRODUCER}/order.status.changed/{order_id}/{next}").as_bytes())
+    Envelope::new(PRODUCER, order_id, changed).with_deterministic_id(
+        format!("{PRODUCER}/order.status.changed/{order_id}/{next}").as_bytes(),
+    )
 }
 
 /// The customer's message to staff about an order: Telegram message `telegram_message_id`
 /// in `chat_id`, so a redelivered update is the same message.
-pub fn customer_message_event(order_id: Uuid, chat_id: i64, telegram_message_id: i32, text: &str) -> Envelope {
-    let message_id = deterministic_id(format!("{PRODUCER}/telegram-message/{chat_id}/{telegram_message_id}").as_bytes());
-    let posted = OrderMessagePosted { order_id, message_id, author: Actor::Customer, text: text.to_owned() };
+pub fn customer_message_event(
+    order_id: Uuid,
+    chat_id: i64,
+    telegram_message_id: i32,
+    text: &str,
+) -> Envelope {
+    let message_id = deterministic_id(
+        format!("{PRODUCER}/telegram-message/{chat_id}/{telegram_message_id}").as_bytes(),
+    );
+    let posted = OrderMessagePosted {
+        order_id,
+        message_id,
+        author: Actor::Customer,
+        text: text.to_owned(),
+    };
     Envelope::new(PRODUCER, order_id, posted)
         .with_deterministic_id(format!("{PRODUCER}/order.message.posted/{message_id}").as_bytes())
 }
@@ -127,7 +154,9 @@ mod tests {
     fn draft_with_two_files() -> Draft {
         let mut draft = Draft::new();
         draft.append_text("Translate the contract").unwrap();
-        draft.add_file(file("contract.pdf", Some("main part"))).unwrap();
+        draft
+            .add_file(file("contract.pdf", Some("main part")))
+            .unwrap();
         draft.add_file(file("photo_AQAD.jpg", None)).unwrap();
         draft
     }
@@ -142,7 +171,9 @@ mod tests {
             assert_eq!(event.producer, PRODUCER);
             assert_eq!(event.payload.order_id(), draft.order_id);
         }
-        let Event::OrderCreated(created) = &events[0].payload else { panic!("order first") };
+        let Event::OrderCreated(created) = &events[0].payload else {
+            panic!("order first")
+        };
         assert_eq!(created.order_number, draft.order_number);
         assert_eq!(created.text, "Translate the contract");
         assert_eq!(created.file_count, 2);
@@ -157,12 +188,17 @@ mod tests {
                 language: Some("en".into()),
             }
         );
-        let Event::FileReceived(first) = &events[1].payload else { panic!("files follow") };
+        let Event::FileReceived(first) = &events[1].payload else {
+            panic!("files follow")
+        };
         assert_eq!(first.file_id, draft.files[0].file_id);
         assert_eq!(first.original_name, "contract.pdf");
         assert_eq!(first.note.as_deref(), Some("main part"));
         assert_eq!(first.declared_size, Some(1234));
-        assert_eq!(first.declared_content_type.as_deref(), Some("application/pdf"));
+        assert_eq!(
+            first.declared_content_type.as_deref(),
+            Some("application/pdf")
+        );
         assert_eq!(
             first.source,
             FileSource::Telegram {
@@ -188,25 +224,61 @@ mod tests {
     #[test]
     fn the_registered_profile_and_the_service_travel_with_the_order() {
         let mut draft = draft_with_two_files();
-        draft.choose_service(Some(crate::dialogue::ChosenService { id: 2, code: "translation.diploma".into() }));
+        draft.choose_service(Some(crate::dialogue::ChosenService {
+            id: 2,
+            code: "translation.diploma".into(),
+        }));
         let customer = TelegramCustomer {
-            profile: Some(Profile { name: "Олена Коваленко".into(), phone: "+380501234567".into() }),
+            profile: Some(Profile {
+                name: "Олена Коваленко".into(),
+                phone: "+380501234567".into(),
+            }),
             ..customer()
         };
-        let Event::OrderCreated(created) = &order_events(&draft, &customer, Utc::now())[0].payload else { panic!() };
+        let Event::OrderCreated(created) = &order_events(&draft, &customer, Utc::now())[0].payload
+        else {
+            panic!()
+        };
         assert_eq!(created.service_code.as_deref(), Some("translation.diploma"));
-        let CustomerRef::Telegram { display_name, phone, .. } = &created.customer else { panic!() };
-        assert_eq!((display_name.as_str(), phone.as_deref()), ("Олена Коваленко", Some("+380501234567")));
+        let CustomerRef::Telegram {
+            display_name,
+            phone,
+            ..
+        } = &created.customer
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (display_name.as_str(), phone.as_deref()),
+            ("Олена Коваленко", Some("+380501234567"))
+        );
     }
 
     #[test]
     fn a_cancellation_is_the_next_version_by_the_customer_and_repeats_identically() {
         let order_id = Uuid::now_v7();
-        let event = cancellation_event(order_id, "48213097", OrderStatus::AwaitingConfirmation, 1, Utc::now());
-        let Event::OrderStatusChanged(changed) = &event.payload else { panic!() };
-        assert_eq!((changed.from, changed.to, changed.version), (OrderStatus::AwaitingConfirmation, OrderStatus::Cancelled, 2));
+        let event = cancellation_event(
+            order_id,
+            "48213097",
+            OrderStatus::AwaitingConfirmation,
+            1,
+            Utc::now(),
+        );
+        let Event::OrderStatusChanged(changed) = &event.payload else {
+            panic!()
+        };
+        assert_eq!(
+            (changed.from, changed.to, changed.version),
+            (OrderStatus::AwaitingConfirmation, OrderStatus::Cancelled, 2)
+        );
         assert_eq!(changed.actor, Actor::Customer);
-        let again = cancellation_event(order_id, "48213097", OrderStatus::AwaitingConfirmation, 1, Utc::now());
+        let again = cancellation_event(
+            order_id,
+            "48213097",
+            OrderStatus::AwaitingConfirmation,
+            1,
+            Utc::now(),
+        );
         assert_eq!(event.event_id, again.event_id);
     }
 
@@ -214,10 +286,21 @@ mod tests {
     fn a_message_to_staff_is_identified_by_the_telegram_message() {
         let order_id = Uuid::now_v7();
         let first = customer_message_event(order_id, 1001, 17, "When will it be ready?");
-        let Event::OrderMessagePosted(posted) = &first.payload else { panic!() };
-        assert_eq!((posted.author.clone(), posted.text.as_str()), (Actor::Customer, "When will it be ready?"));
-        assert_eq!(customer_message_event(order_id, 1001, 17, "When will it be ready?").event_id, first.event_id);
-        assert_ne!(customer_message_event(order_id, 1001, 18, "Again").event_id, first.event_id);
+        let Event::OrderMessagePosted(posted) = &first.payload else {
+            panic!()
+        };
+        assert_eq!(
+            (posted.author.clone(), posted.text.as_str()),
+            (Actor::Customer, "When will it be ready?")
+        );
+        assert_eq!(
+            customer_message_event(order_id, 1001, 17, "When will it be ready?").event_id,
+            first.event_id
+        );
+        assert_ne!(
+            customer_message_event(order_id, 1001, 18, "Again").event_id,
+            first.event_id
+        );
     }
 
     #[test]

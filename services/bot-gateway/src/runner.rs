@@ -48,11 +48,15 @@ impl BotRunner {
         }
         // Telegram refuses getUpdates while a webhook is set.
         let bot = self.bot.clone();
-        let deleted = self.until_done("delete the webhook", || bot.delete_webhook().send()).await;
+        let deleted = self
+            .until_done("delete the webhook", || bot.delete_webhook().send())
+            .await;
         if deleted.is_none() {
             return Ok(());
         }
-        let updates = Polling::builder(self.bot.clone()).timeout(POLL_TIMEOUT).build();
+        let updates = Polling::builder(self.bot.clone())
+            .timeout(POLL_TIMEOUT)
+            .build();
         self.dispatch(updates).await
     }
 
@@ -86,12 +90,18 @@ impl BotRunner {
     /// came first.
     async fn prepare(&self) -> bool {
         if let Some(pool) = &self.migrate
-            && self.until_done("apply migrations", || database::migrate(pool)).await.is_none()
+            && self
+                .until_done("apply migrations", || database::migrate(pool))
+                .await
+                .is_none()
         {
             return false;
         }
         let bot = self.bot.clone();
-        let Some(me) = self.until_done("reach the Bot API", || bot.get_me().send()).await else {
+        let Some(me) = self
+            .until_done("reach the Bot API", || bot.get_me().send())
+            .await
+        else {
             return false;
         };
         tracing::info!(bot = %me.username(), "connected to the Bot API");
@@ -133,7 +143,10 @@ impl BotRunner {
         let mut dispatcher = Dispatcher::builder(self.bot.clone(), handlers::schema())
             .dependencies(self.dependencies.clone())
             .default_handler(|update| async move {
-                tracing::debug!(update_id = update.id.0, "update ignored: nothing handles it");
+                tracing::debug!(
+                    update_id = update.id.0,
+                    "update ignored: nothing handles it"
+                );
             })
             .error_handler(Arc::new(|error: HandlerError| async move {
                 tracing::error!(%error, "handling an update failed");
@@ -151,7 +164,9 @@ impl BotRunner {
             () = self.shutdown.cancelled() => {}
         }
         tracing::info!("no longer taking updates; finishing those in flight");
-        stop_dispatching(&stop, &mut dispatching).await.map_err(Into::into)
+        stop_dispatching(&stop, &mut dispatching)
+            .await
+            .map_err(Into::into)
     }
 
     /// Runs `attempt` until it succeeds, backing off from 250 ms to 10 s between tries;
@@ -197,4 +212,3 @@ where
     }
     dispatching.as_mut().await
 }
-

@@ -45,7 +45,10 @@ where
 
     /// Fails with [`StorageError::NotFound`] when there is nothing to remove, as the
     /// `Storage` contract asks.
-    fn remove_dialogue(self: Arc<Self>, chat_id: ChatId) -> BoxFuture<'static, Result<(), StorageError>>
+    fn remove_dialogue(
+        self: Arc<Self>,
+        chat_id: ChatId,
+    ) -> BoxFuture<'static, Result<(), StorageError>>
     where
         D: Send + 'static,
     {
@@ -84,7 +87,10 @@ where
         })
     }
 
-    fn get_dialogue(self: Arc<Self>, chat_id: ChatId) -> BoxFuture<'static, Result<Option<D>, StorageError>> {
+    fn get_dialogue(
+        self: Arc<Self>,
+        chat_id: ChatId,
+    ) -> BoxFuture<'static, Result<Option<D>, StorageError>> {
         Box::pin(async move {
             let row = sqlx::query("SELECT state FROM bot_dialogues WHERE chat_id = ?")
                 .bind(chat_id.0)
@@ -92,7 +98,9 @@ where
                 .await?;
             let Some(row) = row else { return Ok(None) };
             let state: String = row.try_get("state")?;
-            serde_json::from_str(&state).map(Some).map_err(StorageError::Unreadable)
+            serde_json::from_str(&state)
+                .map(Some)
+                .map_err(StorageError::Unreadable)
         })
     }
 }

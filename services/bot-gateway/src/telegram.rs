@@ -26,7 +26,6 @@ const UNLIMITED: Limits = Limits {
     messages_per_sec_overall: 10_000,
 };
 
-
 /// How Telegram hands us updates.
 #[derive(Debug, Clone)]
 pub enum Delivery {
@@ -46,7 +45,9 @@ pub struct WebhookSetup {
 
 impl std::fmt::Debug for WebhookSetup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WebhookSetup").field("url", &self.url.as_str()).finish_non_exhaustive()
+        f.debug_struct("WebhookSetup")
+            .field("url", &self.url.as_str())
+            .finish_non_exhaustive()
     }
 }
 
@@ -61,9 +62,14 @@ pub struct TelegramConfig {
 
 impl TelegramConfig {
     pub fn from_settings(settings: &TelegramSettings) -> anyhow::Result<TelegramConfig> {
-        let api_url: Url =
-            settings.api_url.parse().with_context(|| format!("telegram.api_url {:?}", settings.api_url))?;
-        ensure!(!settings.token.is_empty(), "telegram.token is empty (set BUREAU__TELEGRAM__TOKEN)");
+        let api_url: Url = settings
+            .api_url
+            .parse()
+            .with_context(|| format!("telegram.api_url {:?}", settings.api_url))?;
+        ensure!(
+            !settings.token.is_empty(),
+            "telegram.token is empty (set BUREAU__TELEGRAM__TOKEN)"
+        );
         let delivery = match settings.mode {
             TelegramMode::Polling => Delivery::Polling,
             TelegramMode::Webhook => {
@@ -76,14 +82,25 @@ impl TelegramConfig {
                 Delivery::Webhook(WebhookSetup { url, secret })
             }
         };
-        Ok(TelegramConfig { api_url, token: settings.token.clone(), flood_limits: settings.flood_limits, delivery })
+        Ok(TelegramConfig {
+            api_url,
+            token: settings.token.clone(),
+            flood_limits: settings.flood_limits,
+            delivery,
+        })
     }
 
     /// The bot, throttled (to limits no one reaches when `flood_limits` is off). Spawns the
     /// throttling worker, so it needs a Tokio runtime.
     pub fn bot(&self) -> GatewayBot {
-        let limits = if self.flood_limits { Limits::default() } else { UNLIMITED };
-        Bot::new(self.token.expose()).set_api_url(self.api_url.clone()).throttle(limits)
+        let limits = if self.flood_limits {
+            Limits::default()
+        } else {
+            UNLIMITED
+        };
+        Bot::new(self.token.expose())
+            .set_api_url(self.api_url.clone())
+            .throttle(limits)
     }
 }
 
@@ -91,7 +108,9 @@ impl TelegramConfig {
 /// leave the webhook open to anyone who finds its URL, so it is refused too.
 fn check_webhook_secret(secret: &str) -> anyhow::Result<()> {
     if secret.is_empty() {
-        bail!("telegram.webhook_secret is empty; webhook mode needs one (BUREAU__TELEGRAM__WEBHOOK_SECRET)");
+        bail!(
+            "telegram.webhook_secret is empty; webhook mode needs one (BUREAU__TELEGRAM__WEBHOOK_SECRET)"
+        );
     }
     let allowed = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
     ensure!(
@@ -128,12 +147,21 @@ mod tests {
 
     #[test]
     fn a_webhook_needs_a_valid_secret() {
-        let config = TelegramConfig::from_settings(&settings(TelegramMode::Webhook, "s3cret_-X")).unwrap();
-        let Delivery::Webhook(setup) = config.delivery else { panic!("webhook expected") };
+        let config =
+            TelegramConfig::from_settings(&settings(TelegramMode::Webhook, "s3cret_-X")).unwrap();
+        let Delivery::Webhook(setup) = config.delivery else {
+            panic!("webhook expected")
+        };
         assert_eq!(setup.url.path(), "/telegram/webhook");
-        assert!(!format!("{setup:?}").contains("s3cret"), "the secret is never logged");
+        assert!(
+            !format!("{setup:?}").contains("s3cret"),
+            "the secret is never logged"
+        );
         for bad in ["", "has space", "ünicode", &"x".repeat(257)] {
-            assert!(TelegramConfig::from_settings(&settings(TelegramMode::Webhook, bad)).is_err(), "{bad}");
+            assert!(
+                TelegramConfig::from_settings(&settings(TelegramMode::Webhook, bad)).is_err(),
+                "{bad}"
+            );
         }
     }
 }

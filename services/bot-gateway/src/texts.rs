@@ -120,32 +120,112 @@ pub mod key {
 
     /// Every key above; a test checks each has a text in every language.
     pub const ALL: &[&str] = &[
-        GREETING, HELP, UNSUPPORTED, UNAVAILABLE, CONTACT, NOTHING_TO_CANCEL,
-        LANGUAGE_PROMPT, LANGUAGE_SET, LANGUAGE_LABEL_UK, LANGUAGE_LABEL_EN,
-        MENU_NEW_ORDER, MENU_MY_ORDERS, MENU_HELP, MENU_CONTACT,
-        COMMAND_START, COMMAND_HELP, COMMAND_CANCEL, COMMAND_STATUS, COMMAND_ORDERS, COMMAND_LANGUAGE,
+        GREETING,
+        HELP,
+        UNSUPPORTED,
+        UNAVAILABLE,
+        CONTACT,
+        NOTHING_TO_CANCEL,
+        LANGUAGE_PROMPT,
+        LANGUAGE_SET,
+        LANGUAGE_LABEL_UK,
+        LANGUAGE_LABEL_EN,
+        MENU_NEW_ORDER,
+        MENU_MY_ORDERS,
+        MENU_HELP,
+        MENU_CONTACT,
+        COMMAND_START,
+        COMMAND_HELP,
+        COMMAND_CANCEL,
+        COMMAND_STATUS,
+        COMMAND_ORDERS,
+        COMMAND_LANGUAGE,
         COMMAND_PROFILE,
-        BUTTON_DONE, BUTTON_CONFIRM, BUTTON_EDIT, BUTTON_CANCEL, BUTTON_BACK, BUTTON_OTHER,
-        BUTTON_CHANGE_SERVICE, BUTTON_CLEAR_TEXT, BUTTON_CLEAR_FILES, BUTTON_TO_SUMMARY, BUTTON_SHARE_PHONE,
-        BUTTON_NEWER, BUTTON_OLDER, BUTTON_CANCEL_ORDER, BUTTON_YES_CANCEL, BUTTON_NO, BUTTON_WRITE,
-        BUTTON_TO_LIST, BUTTON_OUTDATED,
-        CATALOGUE_PROMPT, CATALOGUE_CATEGORY, SERVICE_CHOSEN, SERVICE_OTHER,
-        DRAFT_IN_PROGRESS, DRAFT_TEXT_SAVED, DRAFT_TOO_LONG, DRAFT_FILE_RECEIVED, DRAFT_ALBUM_RECEIVED,
-        DRAFT_ALBUM_OVER_LIMIT, DRAFT_FILE_TOO_LARGE, DRAFT_FILE_TOO_LARGE_NO_LINKS, DRAFT_FILE_REFUSED,
-        DRAFT_TOO_MANY_FILES, DRAFT_EMPTY, DRAFT_CANCELLED, DRAFT_SUMMARY, DRAFT_NO_TEXT, DRAFT_NO_FILES,
-        DRAFT_LARGE_FILE_LINE, DRAFT_EDIT, DRAFT_TEXT_CLEARED, DRAFT_FILES_CLEARED,
-        REGISTER_NAME, REGISTER_NAME_INVALID, REGISTER_PHONE, REGISTER_PHONE_INVALID, REGISTER_PHONE_NOT_YOURS,
-        PROFILE_SHOW, PROFILE_NONE, PROFILE_SAVED, PROFILE_UNCHANGED,
-        ORDER_ACCEPTED, ORDER_NOT_ACCEPTED, ORDER_UPLOAD_LINK, ORDER_UPLOAD_ELSEWHERE,
-        STATUS_USAGE, STATUS_FOUND, STATUS_NOT_FOUND,
-        ORDERS_NONE, ORDERS_PAGE, ORDERS_BUTTON, ORDER_PAGE, ORDER_FILE_LINE, ORDER_NO_FILES,
-        ORDER_HISTORY_LINE, ORDER_CANCEL_QUESTION, ORDER_CANCELLED, ORDER_CANCEL_FAILED,
-        WRITE_PROMPT, WRITE_SENT, WRITE_TEXT_ONLY, WRITE_NOT_SENT, WRITE_CANCELLED,
-        UNIT_BYTES, UNIT_KB, UNIT_MB,
+        BUTTON_DONE,
+        BUTTON_CONFIRM,
+        BUTTON_EDIT,
+        BUTTON_CANCEL,
+        BUTTON_BACK,
+        BUTTON_OTHER,
+        BUTTON_CHANGE_SERVICE,
+        BUTTON_CLEAR_TEXT,
+        BUTTON_CLEAR_FILES,
+        BUTTON_TO_SUMMARY,
+        BUTTON_SHARE_PHONE,
+        BUTTON_NEWER,
+        BUTTON_OLDER,
+        BUTTON_CANCEL_ORDER,
+        BUTTON_YES_CANCEL,
+        BUTTON_NO,
+        BUTTON_WRITE,
+        BUTTON_TO_LIST,
+        BUTTON_OUTDATED,
+        CATALOGUE_PROMPT,
+        CATALOGUE_CATEGORY,
+        SERVICE_CHOSEN,
+        SERVICE_OTHER,
+        DRAFT_IN_PROGRESS,
+        DRAFT_TEXT_SAVED,
+        DRAFT_TOO_LONG,
+        DRAFT_FILE_RECEIVED,
+        DRAFT_ALBUM_RECEIVED,
+        DRAFT_ALBUM_OVER_LIMIT,
+        DRAFT_FILE_TOO_LARGE,
+        DRAFT_FILE_TOO_LARGE_NO_LINKS,
+        DRAFT_FILE_REFUSED,
+        DRAFT_TOO_MANY_FILES,
+        DRAFT_EMPTY,
+        DRAFT_CANCELLED,
+        DRAFT_SUMMARY,
+        DRAFT_NO_TEXT,
+        DRAFT_NO_FILES,
+        DRAFT_LARGE_FILE_LINE,
+        DRAFT_EDIT,
+        DRAFT_TEXT_CLEARED,
+        DRAFT_FILES_CLEARED,
+        REGISTER_NAME,
+        REGISTER_NAME_INVALID,
+        REGISTER_PHONE,
+        REGISTER_PHONE_INVALID,
+        REGISTER_PHONE_NOT_YOURS,
+        PROFILE_SHOW,
+        PROFILE_NONE,
+        PROFILE_SAVED,
+        PROFILE_UNCHANGED,
+        ORDER_ACCEPTED,
+        ORDER_NOT_ACCEPTED,
+        ORDER_UPLOAD_LINK,
+        ORDER_UPLOAD_ELSEWHERE,
+        STATUS_USAGE,
+        STATUS_FOUND,
+        STATUS_NOT_FOUND,
+        ORDERS_NONE,
+        ORDERS_PAGE,
+        ORDERS_BUTTON,
+        ORDER_PAGE,
+        ORDER_FILE_LINE,
+        ORDER_NO_FILES,
+        ORDER_HISTORY_LINE,
+        ORDER_CANCEL_QUESTION,
+        ORDER_CANCELLED,
+        ORDER_CANCEL_FAILED,
+        WRITE_PROMPT,
+        WRITE_SENT,
+        WRITE_TEXT_ONLY,
+        WRITE_NOT_SENT,
+        WRITE_CANCELLED,
+        UNIT_BYTES,
+        UNIT_KB,
+        UNIT_MB,
     ];
 
     /// Texts shown as callback-query answers, which Telegram cuts at 200 characters.
-    pub const CALLBACK_ANSWERS: &[&str] = &[BUTTON_OUTDATED, DRAFT_EMPTY, DRAFT_TEXT_CLEARED, DRAFT_FILES_CLEARED];
+    pub const CALLBACK_ANSWERS: &[&str] = &[
+        BUTTON_OUTDATED,
+        DRAFT_EMPTY,
+        DRAFT_TEXT_CLEARED,
+        DRAFT_FILES_CLEARED,
+    ];
 }
 
 /// The text catalogue, asked in terms of our [`Language`].
@@ -208,7 +288,11 @@ mod tests {
     #[test]
     fn both_languages_have_the_same_texts() {
         let texts = Texts::load();
-        assert!(texts.missing_keys().is_empty(), "{:?}", texts.missing_keys());
+        assert!(
+            texts.missing_keys().is_empty(),
+            "{:?}",
+            texts.missing_keys()
+        );
     }
 
     #[test]
@@ -218,7 +302,11 @@ mod tests {
             for language in [Language::Uk, Language::En] {
                 let text = texts.get(language, key);
                 assert_ne!(text, key, "{key} has no {} text", language.tag());
-                assert!(!text.trim().is_empty(), "{key} is blank in {}", language.tag());
+                assert!(
+                    !text.trim().is_empty(),
+                    "{key} is blank in {}",
+                    language.tag()
+                );
             }
         }
     }
@@ -229,7 +317,10 @@ mod tests {
         let uk = texts.format(Language::Uk, key::ORDER_ACCEPTED, &[("number", "48213097")]);
         let en = texts.format(Language::En, key::ORDER_ACCEPTED, &[("number", "48213097")]);
         assert_ne!(uk, en);
-        assert!(uk.contains("№48213097") && en.contains("№48213097"), "{uk} / {en}");
+        assert!(
+            uk.contains("№48213097") && en.contains("№48213097"),
+            "{uk} / {en}"
+        );
         assert!(!uk.contains('{') && !en.contains('{'));
     }
 

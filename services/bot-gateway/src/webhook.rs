@@ -32,7 +32,10 @@ pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 
 /// The webhook route, guarded by the secret, and the stream of updates it accepts. The
 /// stream ends once the route is dropped, i.e. when the HTTP server serving it has stopped.
-pub fn receiver(setup: &WebhookSetup, listen: SocketAddr) -> (impl UpdateListener<Err = Infallible> + use<>, Router) {
+pub fn receiver(
+    setup: &WebhookSetup,
+    listen: SocketAddr,
+) -> (impl UpdateListener<Err = Infallible> + use<>, Router) {
     // `listen` is informational here: `axum_no_setup` binds nothing, we serve the router.
     let options = Options::new(listen, setup.url.clone())
         .path(PATH.to_owned())
@@ -41,11 +44,17 @@ pub fn receiver(setup: &WebhookSetup, listen: SocketAddr) -> (impl UpdateListene
     // service's own shutdown token instead.
     let (updates, _stopped, routes) = axum_no_setup(options);
     let secret: Arc<str> = Arc::from(setup.secret.as_str());
-    (updates, routes.route_layer(middleware::from_fn_with_state(secret, require_secret)))
+    (
+        updates,
+        routes.route_layer(middleware::from_fn_with_state(secret, require_secret)),
+    )
 }
 
 async fn require_secret(State(secret): State<Arc<str>>, request: Request, next: Next) -> Response {
-    let presented = request.headers().get(SECRET_HEADER).map(|value| value.as_bytes());
+    let presented = request
+        .headers()
+        .get(SECRET_HEADER)
+        .map(|value| value.as_bytes());
     if presented.is_some_and(|presented| same_secret(presented, secret.as_bytes())) {
         next.run(request).await
     } else {
@@ -58,7 +67,11 @@ async fn require_secret(State(secret): State<Arc<str>>, request: Request, next: 
 /// how much of a guessed secret was right.
 fn same_secret(presented: &[u8], expected: &[u8]) -> bool {
     presented.len() == expected.len()
-        && presented.iter().zip(expected).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
+        && presented
+            .iter()
+            .zip(expected)
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
 }
 
 #[cfg(test)]
@@ -75,7 +88,10 @@ mod tests {
     const SECRET: &str = "the-right_secret";
 
     fn setup() -> WebhookSetup {
-        WebhookSetup { url: "https://bot.example.com/hook".parse().unwrap(), secret: SECRET.into() }
+        WebhookSetup {
+            url: "https://bot.example.com/hook".parse().unwrap(),
+            secret: SECRET.into(),
+        }
     }
 
     fn update(id: u32) -> String {
@@ -111,9 +127,18 @@ mod tests {
     #[tokio::test]
     async fn only_the_right_secret_gets_an_update_through() {
         let (mut updates, routes) = receiver(&setup(), "127.0.0.1:0".parse().unwrap());
-        assert_eq!(post(&routes, None, update(1)).await, StatusCode::UNAUTHORIZED);
-        assert_eq!(post(&routes, Some("wrong"), update(2)).await, StatusCode::UNAUTHORIZED);
-        assert_eq!(post(&routes, Some("not allowed!"), update(3)).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            post(&routes, None, update(1)).await,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            post(&routes, Some("wrong"), update(2)).await,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            post(&routes, Some("not allowed!"), update(3)).await,
+            StatusCode::UNAUTHORIZED
+        );
         assert_eq!(post(&routes, Some(SECRET), update(4)).await, StatusCode::OK);
 
         let stream = updates.as_stream();
@@ -130,6 +155,9 @@ mod tests {
     async fn other_paths_are_not_guarded_here() {
         let (_updates, routes) = receiver(&setup(), "127.0.0.1:0".parse().unwrap());
         let request = Request::get("/healthz").body(Body::empty()).unwrap();
-        assert_eq!(routes.oneshot(request).await.unwrap().status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            routes.oneshot(request).await.unwrap().status(),
+            StatusCode::NOT_FOUND
+        );
     }
 }

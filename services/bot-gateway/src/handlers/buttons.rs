@@ -24,37 +24,108 @@ pub async fn route(
 ) -> HandlerResult {
     let chat_id = dialogue.chat_id();
     match action {
-        Action::Language(language) => return commands::set_language(bot, desk, dialogue, conversation, query, language).await,
-        Action::Orders { offset } => return orders::show_page(&bot, &desk, &conversation, &query, chat_id, offset).await,
-        Action::Order(order) => return orders::show_order(&bot, &desk, &conversation, &query, chat_id, order, true).await,
+        Action::Language(language) => {
+            return commands::set_language(bot, desk, dialogue, conversation, query, language).await;
+        }
+        Action::Orders { offset } => {
+            return orders::show_page(&bot, &desk, &conversation, &query, chat_id, offset).await;
+        }
+        Action::Order(order) => {
+            return orders::show_order(&bot, &desk, &conversation, &query, chat_id, order, true)
+                .await;
+        }
         Action::OpenOrder(order) => {
-            return orders::show_order(&bot, &desk, &conversation, &query, chat_id, order, false).await;
+            return orders::show_order(&bot, &desk, &conversation, &query, chat_id, order, false)
+                .await;
         }
-        Action::AskCancelOrder(order) => return orders::ask_cancel(&bot, &desk, &conversation, &query, chat_id, order).await,
+        Action::AskCancelOrder(order) => {
+            return orders::ask_cancel(&bot, &desk, &conversation, &query, chat_id, order).await;
+        }
         Action::CancelOrder { order, version } => {
-            return orders::cancel(&bot, &desk, &conversation, &query, chat_id, order, version).await;
+            return orders::cancel(&bot, &desk, &conversation, &query, chat_id, order, version)
+                .await;
         }
-        Action::WriteAbout(order) => return orders::start_message(&bot, &desk, &dialogue, &conversation, &query, order).await,
+        Action::WriteAbout(order) => {
+            return orders::start_message(&bot, &desk, &dialogue, &conversation, &query, order)
+                .await;
+        }
         _ => {}
     }
-    let Some(draft) = action.draft().and_then(|id| current_draft(&conversation, id)).cloned() else {
+    let Some(draft) = action
+        .draft()
+        .and_then(|id| current_draft(&conversation, id))
+        .cloned()
+    else {
         return answer_outdated(&bot, &desk.texts, conversation.language, &query).await;
     };
     match action {
         Action::Category { category, .. } => {
-            drafting::open_category(&bot, &desk, &conversation, &query, chat_id, &draft, category).await
+            drafting::open_category(
+                &bot,
+                &desk,
+                &conversation,
+                &query,
+                chat_id,
+                &draft,
+                category,
+            )
+            .await
         }
-        Action::ChangeService(_) => drafting::open_category(&bot, &desk, &conversation, &query, chat_id, &draft, 0).await,
+        Action::ChangeService(_) => {
+            drafting::open_category(&bot, &desk, &conversation, &query, chat_id, &draft, 0).await
+        }
         Action::Service { service, .. } => {
-            drafting::choose_service(&bot, &desk, &dialogue, &conversation, &query, draft, Some(service)).await
+            drafting::choose_service(
+                &bot,
+                &desk,
+                &dialogue,
+                &conversation,
+                &query,
+                draft,
+                Some(service),
+            )
+            .await
         }
-        Action::OtherService(_) => drafting::choose_service(&bot, &desk, &dialogue, &conversation, &query, draft, None).await,
-        Action::Done(_) => confirmation::summarize(&bot, &desk, &conversation, &query, chat_id, &draft).await,
-        Action::Edit(_) => confirmation::edit(&bot, &desk, &conversation, &query, chat_id, &draft).await,
-        Action::ClearText(_) => confirmation::clear(&bot, &desk, &dialogue, &conversation, &query, draft, key::DRAFT_TEXT_CLEARED).await,
-        Action::ClearFiles(_) => confirmation::clear(&bot, &desk, &dialogue, &conversation, &query, draft, key::DRAFT_FILES_CLEARED).await,
-        Action::Confirm { revision, .. } => confirmation::confirm(bot, desk, dialogue, conversation, query, draft, revision).await,
-        Action::CancelDraft(_) => confirmation::cancel(bot, desk, dialogue, conversation, query).await,
+        Action::OtherService(_) => {
+            drafting::choose_service(&bot, &desk, &dialogue, &conversation, &query, draft, None)
+                .await
+        }
+        Action::Done(_) => {
+            confirmation::summarize(&bot, &desk, &conversation, &query, chat_id, &draft).await
+        }
+        Action::Edit(_) => {
+            confirmation::edit(&bot, &desk, &conversation, &query, chat_id, &draft).await
+        }
+        Action::ClearText(_) => {
+            confirmation::clear(
+                &bot,
+                &desk,
+                &dialogue,
+                &conversation,
+                &query,
+                draft,
+                key::DRAFT_TEXT_CLEARED,
+            )
+            .await
+        }
+        Action::ClearFiles(_) => {
+            confirmation::clear(
+                &bot,
+                &desk,
+                &dialogue,
+                &conversation,
+                &query,
+                draft,
+                key::DRAFT_FILES_CLEARED,
+            )
+            .await
+        }
+        Action::Confirm { revision, .. } => {
+            confirmation::confirm(bot, desk, dialogue, conversation, query, draft, revision).await
+        }
+        Action::CancelDraft(_) => {
+            confirmation::cancel(bot, desk, dialogue, conversation, query).await
+        }
         // Handled above.
         Action::Language(_)
         | Action::Orders { .. }
@@ -67,13 +138,25 @@ pub async fn route(
 }
 
 /// A button that is not ours at all (its data does not parse).
-pub async fn outdated(bot: GatewayBot, desk: Arc<Desk>, conversation: Conversation, query: CallbackQuery) -> HandlerResult {
+pub async fn outdated(
+    bot: GatewayBot,
+    desk: Arc<Desk>,
+    conversation: Conversation,
+    query: CallbackQuery,
+) -> HandlerResult {
     answer_outdated(&bot, &desk.texts, conversation.language, &query).await
 }
 
 /// "This button is outdated": for forged data, a draft that is gone, an order that is not
 /// the customer's (or no longer in the state the button was drawn for).
-pub async fn answer_outdated(bot: &GatewayBot, texts: &Texts, language: Language, query: &CallbackQuery) -> HandlerResult {
-    bot.answer_callback_query(query.id.clone()).text(texts.get(language, key::BUTTON_OUTDATED)).await?;
+pub async fn answer_outdated(
+    bot: &GatewayBot,
+    texts: &Texts,
+    language: Language,
+    query: &CallbackQuery,
+) -> HandlerResult {
+    bot.answer_callback_query(query.id.clone())
+        .text(texts.get(language, key::BUTTON_OUTDATED))
+        .await?;
     Ok(())
 }

@@ -25,31 +25,61 @@ pub async fn start(
     // Stored now so the language chosen at first contact is remembered from here on.
     dialogue.update(conversation.clone()).await?;
     let language = conversation.language;
-    let name = message.from.as_ref().map(|user| user.first_name.as_str()).unwrap_or_default();
-    bot.send_message(message.chat.id, desk.texts.format(language, key::GREETING, &[("name", name)]))
-        .reply_markup(main_menu(&desk.texts, language))
-        .await?;
+    let name = message
+        .from
+        .as_ref()
+        .map(|user| user.first_name.as_str())
+        .unwrap_or_default();
+    bot.send_message(
+        message.chat.id,
+        desk.texts
+            .format(language, key::GREETING, &[("name", name)]),
+    )
+    .reply_markup(main_menu(&desk.texts, language))
+    .await?;
     if first_contact {
-        bot.send_message(message.chat.id, desk.texts.get(language, key::LANGUAGE_PROMPT))
-            .reply_markup(keyboards::languages(&desk.texts))
-            .await?;
+        bot.send_message(
+            message.chat.id,
+            desk.texts.get(language, key::LANGUAGE_PROMPT),
+        )
+        .reply_markup(keyboards::languages(&desk.texts))
+        .await?;
     }
     Ok(())
 }
 
-pub async fn help(bot: GatewayBot, desk: Arc<Desk>, conversation: Conversation, message: Message) -> HandlerResult {
+pub async fn help(
+    bot: GatewayBot,
+    desk: Arc<Desk>,
+    conversation: Conversation,
+    message: Message,
+) -> HandlerResult {
     let language = conversation.language;
     let limit_mb = desk.files.limit.megabytes().to_string();
     let max_files = MAX_FILES.to_string();
-    let text = desk.texts.format(language, key::HELP, &[("limit_mb", &limit_mb), ("max_files", &max_files)]);
-    bot.send_message(message.chat.id, text).reply_markup(main_menu(&desk.texts, language)).await?;
+    let text = desk.texts.format(
+        language,
+        key::HELP,
+        &[("limit_mb", &limit_mb), ("max_files", &max_files)],
+    );
+    bot.send_message(message.chat.id, text)
+        .reply_markup(main_menu(&desk.texts, language))
+        .await?;
     Ok(())
 }
 
-pub async fn choose_language(bot: GatewayBot, desk: Arc<Desk>, conversation: Conversation, message: Message) -> HandlerResult {
-    bot.send_message(message.chat.id, desk.texts.get(conversation.language, key::LANGUAGE_PROMPT))
-        .reply_markup(keyboards::languages(&desk.texts))
-        .await?;
+pub async fn choose_language(
+    bot: GatewayBot,
+    desk: Arc<Desk>,
+    conversation: Conversation,
+    message: Message,
+) -> HandlerResult {
+    bot.send_message(
+        message.chat.id,
+        desk.texts.get(conversation.language, key::LANGUAGE_PROMPT),
+    )
+    .reply_markup(keyboards::languages(&desk.texts))
+    .await?;
     Ok(())
 }
 
@@ -65,9 +95,12 @@ pub async fn set_language(
     conversation.language = language;
     dialogue.update(conversation).await?;
     bot.answer_callback_query(query.id).await?;
-    bot.send_message(dialogue.chat_id(), desk.texts.get(language, key::LANGUAGE_SET))
-        .reply_markup(main_menu(&desk.texts, language))
-        .await?;
+    bot.send_message(
+        dialogue.chat_id(),
+        desk.texts.get(language, key::LANGUAGE_SET),
+    )
+    .reply_markup(main_menu(&desk.texts, language))
+    .await?;
     Ok(())
 }
 
@@ -97,12 +130,22 @@ pub async fn cancel(
 }
 
 /// The business's contacts, from the `[business]` settings.
-pub async fn contact(bot: GatewayBot, desk: Arc<Desk>, conversation: Conversation, message: Message) -> HandlerResult {
+pub async fn contact(
+    bot: GatewayBot,
+    desk: Arc<Desk>,
+    conversation: Conversation,
+    message: Message,
+) -> HandlerResult {
     let business = desk.business();
     let text = desk.texts.format(
         conversation.language,
         key::CONTACT,
-        &[("business", &business.name), ("phone", &business.phone), ("email", &business.email), ("hours", &business.hours)],
+        &[
+            ("business", &business.name),
+            ("phone", &business.phone),
+            ("email", &business.email),
+            ("hours", &business.hours),
+        ],
     );
     bot.send_message(message.chat.id, text).await?;
     Ok(())

@@ -43,19 +43,31 @@ pub async fn summarize(
 ) -> HandlerResult {
     let language = conversation.language;
     if draft.is_empty() {
-        bot.answer_callback_query(query.id.clone()).text(desk.texts.get(language, key::DRAFT_EMPTY)).await?;
+        bot.answer_callback_query(query.id.clone())
+            .text(desk.texts.get(language, key::DRAFT_EMPTY))
+            .await?;
         return Ok(());
     }
     bot.answer_callback_query(query.id.clone()).await?;
     let text = summary_text(desk, conversation, draft).await?;
-    bot.send_message(chat_id, text).reply_markup(keyboards::summary(&desk.texts, language, draft)).await?;
+    bot.send_message(chat_id, text)
+        .reply_markup(keyboards::summary(&desk.texts, language, draft))
+        .await?;
     Ok(())
 }
 
-async fn summary_text(desk: &Desk, conversation: &Conversation, draft: &Draft) -> Result<String, sqlx::Error> {
+async fn summary_text(
+    desk: &Desk,
+    conversation: &Conversation,
+    draft: &Draft,
+) -> Result<String, sqlx::Error> {
     let (texts, language) = (&desk.texts, conversation.language);
     let service = match &draft.service {
-        Some(service) => desk.catalogue.name_of(&service.code, language).await?.unwrap_or_else(|| service.code.clone()),
+        Some(service) => desk
+            .catalogue
+            .name_of(&service.code, language)
+            .await?
+            .unwrap_or_else(|| service.code.clone()),
         None => texts.get(language, key::SERVICE_OTHER),
     };
     let description = match draft.description.trim() {
@@ -66,16 +78,42 @@ async fn summary_text(desk: &Desk, conversation: &Conversation, draft: &Draft) -
         .files
         .iter()
         .map(|file| {
-            let size = file.size.map(|size| texts.size(language, size)).unwrap_or_else(|| "?".to_owned());
-            texts.format(language, key::ORDER_FILE_LINE, &[("name", &file.name), ("size", &size)])
+            let size = file
+                .size
+                .map(|size| texts.size(language, size))
+                .unwrap_or_else(|| "?".to_owned());
+            texts.format(
+                language,
+                key::ORDER_FILE_LINE,
+                &[("name", &file.name), ("size", &size)],
+            )
         })
         .collect();
     files.extend(draft.large_files.iter().map(|file| {
         let size = texts.size(language, file.size);
-        format!("• {}", texts.format(language, key::DRAFT_LARGE_FILE_LINE, &[("name", &file.name), ("size", &size)]))
+        format!(
+            "• {}",
+            texts.format(
+                language,
+                key::DRAFT_LARGE_FILE_LINE,
+                &[("name", &file.name), ("size", &size)]
+            )
+        )
     }));
-    let files = if files.is_empty() { texts.get(language, key::DRAFT_NO_FILES) } else { files.join("\n") };
-    Ok(texts.format(language, key::DRAFT_SUMMARY, &[("service", &service), ("description", &description), ("files", &files)]))
+    let files = if files.is_empty() {
+        texts.get(language, key::DRAFT_NO_FILES)
+    } else {
+        files.join("\n")
+    };
+    Ok(texts.format(
+        language,
+        key::DRAFT_SUMMARY,
+        &[
+            ("service", &service),
+            ("description", &description),
+            ("files", &files),
+        ],
+    ))
 }
 
 /// Edit: what may be changed, in place of the summary.
@@ -90,7 +128,14 @@ pub async fn edit(
     let language = conversation.language;
     bot.answer_callback_query(query.id.clone()).await?;
     let text = desk.texts.get(language, key::DRAFT_EDIT);
-    show(bot, chat_id, query, text, keyboards::edit(&desk.texts, language, draft.order_id)).await
+    show(
+        bot,
+        chat_id,
+        query,
+        text,
+        keyboards::edit(&desk.texts, language, draft.order_id),
+    )
+    .await
 }
 
 /// Clear the description (`answer` is [`key::DRAFT_TEXT_CLEARED`]) or the files.
@@ -109,7 +154,9 @@ pub async fn clear(
         draft.clear_files();
     }
     dialogue.update(conversation.drafting(draft)).await?;
-    bot.answer_callback_query(query.id.clone()).text(desk.texts.get(conversation.language, answer)).await?;
+    bot.answer_callback_query(query.id.clone())
+        .text(desk.texts.get(conversation.language, answer))
+        .await?;
     Ok(())
 }
 
@@ -128,7 +175,9 @@ pub async fn confirm(
         return super::buttons::answer_outdated(&bot, &desk.texts, language, &query).await;
     }
     if draft.is_empty() {
-        bot.answer_callback_query(query.id).text(desk.texts.get(language, key::DRAFT_EMPTY)).await?;
+        bot.answer_callback_query(query.id)
+            .text(desk.texts.get(language, key::DRAFT_EMPTY))
+            .await?;
         return Ok(());
     }
     if conversation.profile.is_none() {
@@ -136,9 +185,12 @@ pub async fn confirm(
         draft.step = DraftStep::Registering(Registration::Name);
         dialogue.update(conversation.drafting(draft)).await?;
         bot.answer_callback_query(query.id).await?;
-        bot.send_message(dialogue.chat_id(), desk.texts.get(language, key::REGISTER_NAME))
-            .reply_markup(name_suggestion(&query.from.full_name()))
-            .await?;
+        bot.send_message(
+            dialogue.chat_id(),
+            desk.texts.get(language, key::REGISTER_NAME),
+        )
+        .reply_markup(name_suggestion(&query.from.full_name()))
+        .await?;
         return Ok(());
     }
     let placed = place_order(&bot, &desk, &dialogue, &conversation, &draft, &query.from).await;
@@ -170,7 +222,8 @@ pub async fn place_order(
         profile: conversation.profile.clone(),
     };
     let events = order_events(draft, &customer, Utc::now());
-    let published = match tokio::time::timeout(PUBLISH_TIMEOUT, desk.bus.publish_all(&events)).await {
+    let published = match tokio::time::timeout(PUBLISH_TIMEOUT, desk.bus.publish_all(&events)).await
+    {
         Ok(outcome) => outcome.map_err(|error| error.to_string()),
         Err(_) => Err(format!("no confirm within {PUBLISH_TIMEOUT:?}")),
     };
@@ -192,21 +245,41 @@ pub async fn place_order(
         tracing::error!(%error, %order_id, "accepted order's draft not cleared");
     }
     let number = &draft.order_number;
-    let accepted = desk.texts.format(language, key::ORDER_ACCEPTED, &[("number", number)]);
+    let accepted = desk
+        .texts
+        .format(language, key::ORDER_ACCEPTED, &[("number", number)]);
     let menu = main_menu(&desk.texts, language);
-    send_until_delivered(|| bot.send_message(chat_id, accepted.clone()).reply_markup(menu.clone())).await?;
+    send_until_delivered(|| {
+        bot.send_message(chat_id, accepted.clone())
+            .reply_markup(menu.clone())
+    })
+    .await?;
     if !draft.large_files.is_empty() {
-        let names = draft.large_files.iter().map(|file| format!("«{}»", file.name)).collect::<Vec<_>>().join(", ");
+        let names = draft
+            .large_files
+            .iter()
+            .map(|file| format!("«{}»", file.name))
+            .collect::<Vec<_>>()
+            .join(", ");
         let text = match desk.upload_link(order_id) {
             Some(link) => {
                 let hours = desk.upload_link_hours().to_string();
                 desk.texts.format(
                     language,
                     key::ORDER_UPLOAD_LINK,
-                    &[("names", &names), ("number", number), ("link", &link), ("hours", &hours)],
+                    &[
+                        ("names", &names),
+                        ("number", number),
+                        ("link", &link),
+                        ("hours", &hours),
+                    ],
                 )
             }
-            None => desk.texts.format(language, key::ORDER_UPLOAD_ELSEWHERE, &[("names", &names), ("number", number)]),
+            None => desk.texts.format(
+                language,
+                key::ORDER_UPLOAD_ELSEWHERE,
+                &[("names", &names), ("number", number)],
+            ),
         };
         bot.send_message(chat_id, text).await?;
     }
@@ -223,9 +296,12 @@ pub async fn cancel(
     let language = conversation.language;
     dialogue.update(conversation.idle()).await?;
     bot.answer_callback_query(query.id).await?;
-    bot.send_message(dialogue.chat_id(), desk.texts.get(language, key::DRAFT_CANCELLED))
-        .reply_markup(main_menu(&desk.texts, language))
-        .await?;
+    bot.send_message(
+        dialogue.chat_id(),
+        desk.texts.get(language, key::DRAFT_CANCELLED),
+    )
+    .reply_markup(main_menu(&desk.texts, language))
+    .await?;
     Ok(())
 }
 
@@ -266,7 +342,10 @@ where
         };
         let transient = matches!(
             error,
-            RequestError::Network(_) | RequestError::Io(_) | RequestError::InvalidJson { .. } | RequestError::RetryAfter(_)
+            RequestError::Network(_)
+                | RequestError::Io(_)
+                | RequestError::InvalidJson { .. }
+                | RequestError::RetryAfter(_)
                 | RequestError::Api(ApiError::Unknown(_))
         );
         if !transient || attempt >= ACCEPTED_REPLY_ATTEMPTS {

@@ -10,8 +10,8 @@ use uuid::Uuid;
 use super::{Desk, HandlerResult, album, show};
 use crate::attachments::IncomingFile;
 use crate::dialogue::{
-    ChatDialogue, ChosenService, Conversation, Draft, DraftRefusal, DraftStep, LargeFile, Language, MAX_DESCRIPTION_CHARS,
-    MAX_FILES,
+    ChatDialogue, ChosenService, Conversation, Draft, DraftRefusal, DraftStep, Language, LargeFile,
+    MAX_DESCRIPTION_CHARS, MAX_FILES,
 };
 use crate::keyboards;
 use crate::telegram::GatewayBot;
@@ -34,10 +34,20 @@ pub async fn start_new(
     let Some(level) = desk.catalogue.level(0, language).await? else {
         return Err("the catalogue's top level is always there".into());
     };
-    dialogue.update(conversation.drafting(draft.clone())).await?;
-    bot.send_message(message.chat.id, desk.texts.get(language, key::CATALOGUE_PROMPT))
-        .reply_markup(keyboards::catalogue(&desk.texts, language, draft.order_id, &level))
+    dialogue
+        .update(conversation.drafting(draft.clone()))
         .await?;
+    bot.send_message(
+        message.chat.id,
+        desk.texts.get(language, key::CATALOGUE_PROMPT),
+    )
+    .reply_markup(keyboards::catalogue(
+        &desk.texts,
+        language,
+        draft.order_id,
+        &level,
+    ))
+    .await?;
     Ok(())
 }
 
@@ -71,11 +81,22 @@ pub async fn open_category(
         return super::buttons::answer_outdated(bot, &desk.texts, language, query).await;
     };
     let text = match &level.category {
-        Some(opened) => desk.texts.format(language, key::CATALOGUE_CATEGORY, &[("category", &opened.name)]),
+        Some(opened) => desk.texts.format(
+            language,
+            key::CATALOGUE_CATEGORY,
+            &[("category", &opened.name)],
+        ),
         None => desk.texts.get(language, key::CATALOGUE_PROMPT),
     };
     bot.answer_callback_query(query.id.clone()).await?;
-    show(bot, chat_id, query, text, keyboards::catalogue(&desk.texts, language, draft.order_id, &level)).await
+    show(
+        bot,
+        chat_id,
+        query,
+        text,
+        keyboards::catalogue(&desk.texts, language, draft.order_id, &level),
+    )
+    .await
 }
 
 /// A service button (or "Other", `service: None`): the draft gets it and asks for the rest.
@@ -91,8 +112,16 @@ pub async fn choose_service(
     let language = conversation.language;
     let (chosen, name) = match service {
         Some(id) => match desk.catalogue.service(id, language).await? {
-            Some(service) => (Some(ChosenService { id: service.id, code: service.code }), service.name),
-            None => return super::buttons::answer_outdated(bot, &desk.texts, language, query).await,
+            Some(service) => (
+                Some(ChosenService {
+                    id: service.id,
+                    code: service.code,
+                }),
+                service.name,
+            ),
+            None => {
+                return super::buttons::answer_outdated(bot, &desk.texts, language, query).await;
+            }
         },
         None => (None, desk.texts.get(language, key::SERVICE_OTHER)),
     };
@@ -100,8 +129,17 @@ pub async fn choose_service(
     let order_id = draft.order_id;
     dialogue.update(conversation.drafting(draft)).await?;
     bot.answer_callback_query(query.id.clone()).await?;
-    let text = desk.texts.format(language, key::SERVICE_CHOSEN, &[("service", &name)]);
-    show(bot, dialogue.chat_id(), query, text, keyboards::collecting(&desk.texts, language, order_id)).await
+    let text = desk
+        .texts
+        .format(language, key::SERVICE_CHOSEN, &[("service", &name)]);
+    show(
+        bot,
+        dialogue.chat_id(),
+        query,
+        text,
+        keyboards::collecting(&desk.texts, language, order_id),
+    )
+    .await
 }
 
 /// Any other text describes the order: it starts a draft or extends its description.
@@ -115,18 +153,28 @@ pub async fn add_text(
 ) -> HandlerResult {
     let language = conversation.language;
     if text.trim().is_empty() {
-        bot.send_message(message.chat.id, desk.texts.get(language, key::DRAFT_EMPTY)).await?;
+        bot.send_message(message.chat.id, desk.texts.get(language, key::DRAFT_EMPTY))
+            .await?;
         return Ok(());
     }
     let mut draft = conversation.draft_or_new();
     if let Err(refusal) = draft.append_text(&text) {
-        bot.send_message(message.chat.id, refusal_text(&desk.texts, language, refusal)).await?;
+        bot.send_message(
+            message.chat.id,
+            refusal_text(&desk.texts, language, refusal),
+        )
+        .await?;
         return Ok(());
     }
-    dialogue.update(conversation.drafting(draft.clone())).await?;
-    bot.send_message(message.chat.id, desk.texts.get(language, key::DRAFT_TEXT_SAVED))
-        .reply_markup(keyboards::collecting(&desk.texts, language, draft.order_id))
+    dialogue
+        .update(conversation.drafting(draft.clone()))
         .await?;
+    bot.send_message(
+        message.chat.id,
+        desk.texts.get(language, key::DRAFT_TEXT_SAVED),
+    )
+    .reply_markup(keyboards::collecting(&desk.texts, language, draft.order_id))
+    .await?;
     Ok(())
 }
 
@@ -174,24 +222,44 @@ pub async fn add_file(
     let reply = match outcome {
         FileOutcome::Added => {
             let count = draft.file_count().to_string();
-            desk.texts.format(language, key::DRAFT_FILE_RECEIVED, &[("count", &count)])
+            desk.texts
+                .format(language, key::DRAFT_FILE_RECEIVED, &[("count", &count)])
         }
-        FileOutcome::TooLarge => desk.texts.format(language, key::DRAFT_FILE_TOO_LARGE, &[("name", &name), ("limit_mb", &limit_mb)]),
+        FileOutcome::TooLarge => desk.texts.format(
+            language,
+            key::DRAFT_FILE_TOO_LARGE,
+            &[("name", &name), ("limit_mb", &limit_mb)],
+        ),
         FileOutcome::TooLargeNoLinks => {
-            let text = desk.texts.format(language, key::DRAFT_FILE_TOO_LARGE_NO_LINKS, &[("name", &name), ("limit_mb", &limit_mb)]);
+            let text = desk.texts.format(
+                language,
+                key::DRAFT_FILE_TOO_LARGE_NO_LINKS,
+                &[("name", &name), ("limit_mb", &limit_mb)],
+            );
             bot.send_message(message.chat.id, text).await?;
             return Ok(());
         }
         FileOutcome::RefusedType => {
-            bot.send_message(message.chat.id, desk.texts.format(language, key::DRAFT_FILE_REFUSED, &[("name", &name)])).await?;
+            bot.send_message(
+                message.chat.id,
+                desk.texts
+                    .format(language, key::DRAFT_FILE_REFUSED, &[("name", &name)]),
+            )
+            .await?;
             return Ok(());
         }
         FileOutcome::DraftFull => {
-            bot.send_message(message.chat.id, refusal_text(&desk.texts, language, DraftRefusal::TooManyFiles)).await?;
+            bot.send_message(
+                message.chat.id,
+                refusal_text(&desk.texts, language, DraftRefusal::TooManyFiles),
+            )
+            .await?;
             return Ok(());
         }
     };
-    dialogue.update(conversation.drafting(draft.clone())).await?;
+    dialogue
+        .update(conversation.drafting(draft.clone()))
+        .await?;
     bot.send_message(message.chat.id, reply)
         .reply_markup(keyboards::collecting(&desk.texts, language, draft.order_id))
         .await?;
@@ -207,7 +275,10 @@ fn take_file(desk: &Desk, draft: &mut Draft, file: IncomingFile) -> FileOutcome 
         if !desk.links_enabled() {
             return FileOutcome::TooLargeNoLinks;
         }
-        let large = LargeFile { name: file.name.clone(), size: file.size.unwrap_or_default() };
+        let large = LargeFile {
+            name: file.name.clone(),
+            size: file.size.unwrap_or_default(),
+        };
         return match draft.add_large_file(large) {
             Ok(()) => FileOutcome::TooLarge,
             Err(_) => FileOutcome::DraftFull,
@@ -220,21 +291,38 @@ fn take_file(desk: &Desk, draft: &mut Draft, file: IncomingFile) -> FileOutcome 
 }
 
 /// Stickers, locations, polls and the like.
-pub async fn unsupported(bot: GatewayBot, desk: Arc<Desk>, conversation: Conversation, message: Message) -> HandlerResult {
-    bot.send_message(message.chat.id, desk.texts.get(conversation.language, key::UNSUPPORTED)).await?;
+pub async fn unsupported(
+    bot: GatewayBot,
+    desk: Arc<Desk>,
+    conversation: Conversation,
+    message: Message,
+) -> HandlerResult {
+    bot.send_message(
+        message.chat.id,
+        desk.texts.get(conversation.language, key::UNSUPPORTED),
+    )
+    .await?;
     Ok(())
 }
 
 pub fn refusal_text(texts: &Texts, language: Language, refusal: DraftRefusal) -> String {
     match refusal {
-        DraftRefusal::DescriptionTooLong => {
-            texts.format(language, key::DRAFT_TOO_LONG, &[("limit", &MAX_DESCRIPTION_CHARS.to_string())])
-        }
-        DraftRefusal::TooManyFiles => texts.format(language, key::DRAFT_TOO_MANY_FILES, &[("limit", &MAX_FILES.to_string())]),
+        DraftRefusal::DescriptionTooLong => texts.format(
+            language,
+            key::DRAFT_TOO_LONG,
+            &[("limit", &MAX_DESCRIPTION_CHARS.to_string())],
+        ),
+        DraftRefusal::TooManyFiles => texts.format(
+            language,
+            key::DRAFT_TOO_MANY_FILES,
+            &[("limit", &MAX_FILES.to_string())],
+        ),
     }
 }
 
 /// The draft a button was drawn for, if it is still the one in progress.
 pub fn current_draft(conversation: &Conversation, draft: Uuid) -> Option<&Draft> {
-    conversation.draft().filter(|current| current.order_id == draft)
+    conversation
+        .draft()
+        .filter(|current| current.order_id == draft)
 }

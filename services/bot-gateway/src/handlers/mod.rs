@@ -107,7 +107,9 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         .branch(case![Command::Profile].endpoint(registration::show_profile));
 
     let menu = dptree::filter_map(|message: Message, desk: Arc<Desk>| {
-        message.text().and_then(|text| MenuChoice::recognize(&desk.texts, text))
+        message
+            .text()
+            .and_then(|text| MenuChoice::recognize(&desk.texts, text))
     })
     .branch(case![MenuChoice::NewOrder].endpoint(drafting::start_new))
     .branch(case![MenuChoice::MyOrders].endpoint(orders::list))
@@ -117,15 +119,26 @@ pub fn schema() -> UpdateHandler<HandlerError> {
     let conversation = load_conversation()
         .branch(commands)
         // A command we do not know (or a known one with junk after it) is not an order.
-        .branch(dptree::filter(|message: Message| message.text().is_some_and(|t| t.starts_with('/'))).endpoint(commands::help))
-        .branch(menu)
-        .branch(dptree::filter(|conversation: Conversation| conversation.registration().is_some()).endpoint(registration::receive))
         .branch(
-            dptree::filter(|conversation: Conversation| matches!(conversation.stage, Stage::WritingToStaff { .. }))
-                .endpoint(orders::receive_message),
+            dptree::filter(|message: Message| message.text().is_some_and(|t| t.starts_with('/')))
+                .endpoint(commands::help),
+        )
+        .branch(menu)
+        .branch(
+            dptree::filter(|conversation: Conversation| conversation.registration().is_some())
+                .endpoint(registration::receive),
+        )
+        .branch(
+            dptree::filter(|conversation: Conversation| {
+                matches!(conversation.stage, Stage::WritingToStaff { .. })
+            })
+            .endpoint(orders::receive_message),
         )
         .branch(Message::filter_text().endpoint(drafting::add_text))
-        .branch(dptree::filter_map(|message: Message| IncomingFile::from_message(&message)).endpoint(drafting::add_file))
+        .branch(
+            dptree::filter_map(|message: Message| IncomingFile::from_message(&message))
+                .endpoint(drafting::add_file),
+        )
         .branch(dptree::endpoint(drafting::unsupported));
 
     let messages = Update::filter_message()
@@ -133,11 +146,16 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         .branch(conversation)
         .branch(dptree::endpoint(outage::message_unavailable));
 
-    let pressed = dptree::filter_map(|query: CallbackQuery| query.data.as_deref().and_then(Action::parse))
-        .endpoint(buttons::route);
+    let pressed =
+        dptree::filter_map(|query: CallbackQuery| query.data.as_deref().and_then(Action::parse))
+            .endpoint(buttons::route);
 
     let callbacks = Update::filter_callback_query()
-        .branch(load_conversation().branch(pressed).branch(dptree::endpoint(buttons::outdated)))
+        .branch(
+            load_conversation()
+                .branch(pressed)
+                .branch(dptree::endpoint(buttons::outdated)),
+        )
         .branch(dptree::endpoint(outage::callback_unavailable));
 
     dptree::entry().branch(messages).branch(callbacks)
@@ -190,12 +208,26 @@ fn telegram_user_id(user: &teloxide::types::User) -> i64 {
 
 /// Shows `text` and `keyboard` in place of the message the pressed button was under, or as
 /// a new message when that one cannot be edited (gone, or too old for Telegram).
-async fn show(bot: &GatewayBot, chat_id: ChatId, query: &CallbackQuery, text: String, keyboard: InlineKeyboardMarkup) -> HandlerResult {
-    if let Some(message) = query.message.as_ref().filter(|message| message.regular_message().is_some()) {
+async fn show(
+    bot: &GatewayBot,
+    chat_id: ChatId,
+    query: &CallbackQuery,
+    text: String,
+    keyboard: InlineKeyboardMarkup,
+) -> HandlerResult {
+    if let Some(message) = query
+        .message
+        .as_ref()
+        .filter(|message| message.regular_message().is_some())
+    {
         // Edits are not paced by the throttle (it paces sends only), but Telegram counts them
         // against the chat's limit: a 429 is waited out, a few times at most.
         for _ in 0..3 {
-            match bot.edit_message_text(chat_id, message.id(), text.clone()).reply_markup(keyboard.clone()).await {
+            match bot
+                .edit_message_text(chat_id, message.id(), text.clone())
+                .reply_markup(keyboard.clone())
+                .await
+            {
                 Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => return Ok(()),
                 Err(RequestError::RetryAfter(wait)) => tokio::time::sleep(wait.duration()).await,
                 Err(error) => {
@@ -205,7 +237,9 @@ async fn show(bot: &GatewayBot, chat_id: ChatId, query: &CallbackQuery, text: St
             }
         }
     }
-    bot.send_message(chat_id, text).reply_markup(keyboard).await?;
+    bot.send_message(chat_id, text)
+        .reply_markup(keyboard)
+        .await?;
     Ok(())
 }
 
@@ -222,7 +256,9 @@ mod tests {
     #[tokio::test]
     async fn the_schema_gets_every_dependency_it_asks_for() {
         // Built the way `start` builds them; nothing connects until used.
-        let pool = sqlx::mysql::MySqlPoolOptions::new().connect_lazy("mysql://nobody@127.0.0.1:1/none").unwrap();
+        let pool = sqlx::mysql::MySqlPoolOptions::new()
+            .connect_lazy("mysql://nobody@127.0.0.1:1/none")
+            .unwrap();
         let bus = EventBus::new(BusConfig {
             url: "amqp://127.0.0.1:1".into(),
             namespace: "unused".into(),
@@ -232,15 +268,23 @@ mod tests {
             connection_name: "test".into(),
         });
         let settings = bureau_platform::Settings::load_from(
-            &bureau_platform::settings::find_config_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap(),
+            &bureau_platform::settings::find_config_dir(std::path::Path::new(env!(
+                "CARGO_MANIFEST_DIR"
+            )))
+            .unwrap(),
         )
         .unwrap();
-        let dependencies = crate::dependencies(pool, bus, Arc::new(Texts::load()), Arc::new(settings));
+        let dependencies =
+            crate::dependencies(pool, bus, Arc::new(Texts::load()), Arc::new(settings));
         // Panics, naming what is missing, if a handler asks for something not provided.
         dptree::type_check(
             schema().sig(),
             &dependencies,
-            &[dptree::Type::of::<GatewayBot>(), dptree::Type::of::<Update>(), dptree::Type::of::<Me>()],
+            &[
+                dptree::Type::of::<GatewayBot>(),
+                dptree::Type::of::<Update>(),
+                dptree::Type::of::<Me>(),
+            ],
         );
     }
 
@@ -249,7 +293,10 @@ mod tests {
         let parse = |text| Command::parse(text, "bureau_bot").ok();
         assert_eq!(parse("/start"), Some(Command::Start));
         assert_eq!(parse("/help@bureau_bot"), Some(Command::Help));
-        assert_eq!(parse("/status 4821 3097"), Some(Command::Status("4821 3097".into())));
+        assert_eq!(
+            parse("/status 4821 3097"),
+            Some(Command::Status("4821 3097".into()))
+        );
         assert_eq!(parse("/status"), Some(Command::Status(String::new())));
         assert_eq!(parse("/language"), Some(Command::Language));
         assert_eq!(parse("/orders"), Some(Command::Orders));

@@ -31,14 +31,22 @@ const PAGE_DESCRIPTION_CHARS: usize = 1_200;
 pub const MAX_MESSAGE_CHARS: usize = 4_000;
 
 /// "My orders" or `/orders`: the first page, as a new message.
-pub async fn list(bot: GatewayBot, desk: Arc<Desk>, conversation: Conversation, message: Message) -> HandlerResult {
+pub async fn list(
+    bot: GatewayBot,
+    desk: Arc<Desk>,
+    conversation: Conversation,
+    message: Message,
+) -> HandlerResult {
     let language = conversation.language;
-    let Some(user) = message.from.as_ref() else { return Ok(()) };
+    let Some(user) = message.from.as_ref() else {
+        return Ok(());
+    };
     let page = match desk.orders.page(telegram_user_id(user), 0).await {
         Ok(page) => page,
         Err(error) => {
             tracing::error!(%error, "order list lookup failed");
-            bot.send_message(message.chat.id, desk.texts.get(language, key::UNAVAILABLE)).await?;
+            bot.send_message(message.chat.id, desk.texts.get(language, key::UNAVAILABLE))
+                .await?;
             return Ok(());
         }
     };
@@ -58,7 +66,11 @@ fn page_text(desk: &Desk, language: Language, page: &OrderPage) -> String {
     let from = (page.offset + 1).to_string();
     let to = (page.offset + page.lines.len() as u32).to_string();
     let total = page.total.to_string();
-    desk.texts.format(language, key::ORDERS_PAGE, &[("from", &from), ("to", &to), ("total", &total)])
+    desk.texts.format(
+        language,
+        key::ORDERS_PAGE,
+        &[("from", &from), ("to", &to), ("total", &total)],
+    )
 }
 
 /// A paging button (or "back to the list"): that page, in place.
@@ -71,12 +83,22 @@ pub async fn show_page(
     offset: u32,
 ) -> HandlerResult {
     let language = conversation.language;
-    let page = desk.orders.page(telegram_user_id(&query.from), offset).await?;
+    let page = desk
+        .orders
+        .page(telegram_user_id(&query.from), offset)
+        .await?;
     if page.lines.is_empty() {
         return answer_outdated(bot, &desk.texts, language, query).await;
     }
     bot.answer_callback_query(query.id.clone()).await?;
-    show(bot, chat_id, query, page_text(desk, language, &page), keyboards::order_list(&desk.texts, language, &page)).await
+    show(
+        bot,
+        chat_id,
+        query,
+        page_text(desk, language, &page),
+        keyboards::order_list(&desk.texts, language, &page),
+    )
+    .await
 }
 
 /// An order's button: its page, in place of the message the button was under, or as a new
@@ -91,7 +113,11 @@ pub async fn show_order(
     in_place: bool,
 ) -> HandlerResult {
     let language = conversation.language;
-    let Some(order) = desk.orders.details(telegram_user_id(&query.from), order_id).await? else {
+    let Some(order) = desk
+        .orders
+        .details(telegram_user_id(&query.from), order_id)
+        .await?
+    else {
         return answer_outdated(bot, &desk.texts, language, query).await;
     };
     bot.answer_callback_query(query.id.clone()).await?;
@@ -100,14 +126,24 @@ pub async fn show_order(
     if in_place {
         return show(bot, chat_id, query, text, keyboard).await;
     }
-    bot.send_message(chat_id, text).reply_markup(keyboard).await?;
+    bot.send_message(chat_id, text)
+        .reply_markup(keyboard)
+        .await?;
     Ok(())
 }
 
-async fn order_text(desk: &Desk, language: Language, order: &OrderDetails) -> Result<String, sqlx::Error> {
+async fn order_text(
+    desk: &Desk,
+    language: Language,
+    order: &OrderDetails,
+) -> Result<String, sqlx::Error> {
     let texts = &desk.texts;
     let service = match &order.service_code {
-        Some(code) => desk.catalogue.name_of(code, language).await?.unwrap_or_else(|| code.clone()),
+        Some(code) => desk
+            .catalogue
+            .name_of(code, language)
+            .await?
+            .unwrap_or_else(|| code.clone()),
         None => texts.get(language, key::SERVICE_OTHER),
     };
     let description = match order.body.trim() {
@@ -121,8 +157,15 @@ async fn order_text(desk: &Desk, language: Language, order: &OrderDetails) -> Re
             .files
             .iter()
             .map(|file| {
-                let size = file.size.map(|size| texts.size(language, size)).unwrap_or_else(|| "?".to_owned());
-                texts.format(language, key::ORDER_FILE_LINE, &[("name", &file.name), ("size", &size)])
+                let size = file
+                    .size
+                    .map(|size| texts.size(language, size))
+                    .unwrap_or_else(|| "?".to_owned());
+                texts.format(
+                    language,
+                    key::ORDER_FILE_LINE,
+                    &[("name", &file.name), ("size", &size)],
+                )
             })
             .collect::<Vec<_>>()
             .join("\n")
@@ -132,11 +175,18 @@ async fn order_text(desk: &Desk, language: Language, order: &OrderDetails) -> Re
         .iter()
         .map(|(at, status)| {
             let (at, status) = (moment(*at), texts.status(language, *status));
-            texts.format(language, key::ORDER_HISTORY_LINE, &[("at", &at), ("status", &status)])
+            texts.format(
+                language,
+                key::ORDER_HISTORY_LINE,
+                &[("at", &at), ("status", &status)],
+            )
         })
         .collect::<Vec<_>>()
         .join("\n");
-    let (created, status) = (moment(order.created_at), texts.status(language, order.status));
+    let (created, status) = (
+        moment(order.created_at),
+        texts.status(language, order.status),
+    );
     Ok(texts.format(
         language,
         key::ORDER_PAGE,
@@ -167,13 +217,27 @@ pub async fn ask_cancel(
     order_id: Uuid,
 ) -> HandlerResult {
     let language = conversation.language;
-    let order = desk.orders.details(telegram_user_id(&query.from), order_id).await?;
+    let order = desk
+        .orders
+        .details(telegram_user_id(&query.from), order_id)
+        .await?;
     let Some(order) = order.filter(|order| order.status.customer_may_cancel()) else {
         return answer_outdated(bot, &desk.texts, language, query).await;
     };
     bot.answer_callback_query(query.id.clone()).await?;
-    let text = desk.texts.format(language, key::ORDER_CANCEL_QUESTION, &[("number", &order.number)]);
-    show(bot, chat_id, query, text, keyboards::cancel_question(&desk.texts, language, &order)).await
+    let text = desk.texts.format(
+        language,
+        key::ORDER_CANCEL_QUESTION,
+        &[("number", &order.number)],
+    );
+    show(
+        bot,
+        chat_id,
+        query,
+        text,
+        keyboards::cancel_question(&desk.texts, language, &order),
+    )
+    .await
 }
 
 /// "Yes, cancel it": publishes `OrderStatusChanged` to Cancelled by the customer, if the
@@ -188,22 +252,43 @@ pub async fn cancel(
     version: u32,
 ) -> HandlerResult {
     let language = conversation.language;
-    let order = desk.orders.details(telegram_user_id(&query.from), order_id).await?;
-    let Some(order) = order.filter(|order| order.status.customer_may_cancel() && order.version == version) else {
+    let order = desk
+        .orders
+        .details(telegram_user_id(&query.from), order_id)
+        .await?;
+    let Some(order) =
+        order.filter(|order| order.status.customer_may_cancel() && order.version == version)
+    else {
         return answer_outdated(bot, &desk.texts, language, query).await;
     };
-    let event = cancellation_event(order.id, &order.number, order.status, order.version, Utc::now());
+    let event = cancellation_event(
+        order.id,
+        &order.number,
+        order.status,
+        order.version,
+        Utc::now(),
+    );
     let published = tokio::time::timeout(PUBLISH_TIMEOUT, desk.bus.publish(&event)).await;
     if !matches!(published, Ok(Ok(()))) {
         tracing::warn!(%order_id, "customer's cancellation not published");
         bot.answer_callback_query(query.id.clone()).await?;
-        bot.send_message(chat_id, desk.texts.get(language, key::ORDER_CANCEL_FAILED)).await?;
+        bot.send_message(chat_id, desk.texts.get(language, key::ORDER_CANCEL_FAILED))
+            .await?;
         return Ok(());
     }
     tracing::info!(%order_id, order_number = %order.number, "order cancelled by the customer");
     bot.answer_callback_query(query.id.clone()).await?;
-    let text = desk.texts.format(language, key::ORDER_CANCELLED, &[("number", &order.number)]);
-    show(bot, chat_id, query, text, keyboards::order_list_back(&desk.texts, language)).await
+    let text = desk
+        .texts
+        .format(language, key::ORDER_CANCELLED, &[("number", &order.number)]);
+    show(
+        bot,
+        chat_id,
+        query,
+        text,
+        keyboards::order_list_back(&desk.texts, language),
+    )
+    .await
 }
 
 /// "Write to us": the next text goes to staff about this order.
@@ -216,20 +301,33 @@ pub async fn start_message(
     order_id: Uuid,
 ) -> HandlerResult {
     let language = conversation.language;
-    let Some(order) = desk.orders.details(telegram_user_id(&query.from), order_id).await? else {
+    let Some(order) = desk
+        .orders
+        .details(telegram_user_id(&query.from), order_id)
+        .await?
+    else {
         return answer_outdated(bot, &desk.texts, language, query).await;
     };
     if conversation.draft().is_some() {
         // Writing would drop the draft: finish or cancel it first.
-        bot.answer_callback_query(query.id.clone()).text(desk.texts.get(language, key::DRAFT_IN_PROGRESS)).await?;
+        bot.answer_callback_query(query.id.clone())
+            .text(desk.texts.get(language, key::DRAFT_IN_PROGRESS))
+            .await?;
         return Ok(());
     }
     dialogue
-        .update(conversation.with_stage(Stage::WritingToStaff { order_id: order.id, order_number: order.number.clone() }))
+        .update(conversation.with_stage(Stage::WritingToStaff {
+            order_id: order.id,
+            order_number: order.number.clone(),
+        }))
         .await?;
     bot.answer_callback_query(query.id.clone()).await?;
-    bot.send_message(dialogue.chat_id(), desk.texts.format(language, key::WRITE_PROMPT, &[("number", &order.number)]))
-        .await?;
+    bot.send_message(
+        dialogue.chat_id(),
+        desk.texts
+            .format(language, key::WRITE_PROMPT, &[("number", &order.number)]),
+    )
+    .await?;
     Ok(())
 }
 
@@ -243,22 +341,40 @@ pub async fn receive_message(
     message: Message,
 ) -> HandlerResult {
     let language = conversation.language;
-    let Stage::WritingToStaff { order_id, order_number } = &conversation.stage else { return Ok(()) };
+    let Stage::WritingToStaff {
+        order_id,
+        order_number,
+    } = &conversation.stage
+    else {
+        return Ok(());
+    };
     let text = message.text().map(str::trim).unwrap_or_default();
     if text.is_empty() || text.chars().count() > MAX_MESSAGE_CHARS {
-        bot.send_message(message.chat.id, desk.texts.get(language, key::WRITE_TEXT_ONLY)).await?;
+        bot.send_message(
+            message.chat.id,
+            desk.texts.get(language, key::WRITE_TEXT_ONLY),
+        )
+        .await?;
         return Ok(());
     }
     let event = customer_message_event(*order_id, message.chat.id.0, message.id.0, text);
     let published = tokio::time::timeout(PUBLISH_TIMEOUT, desk.bus.publish(&event)).await;
     if !matches!(published, Ok(Ok(()))) {
         tracing::warn!(%order_id, "customer's message not published; they are asked to send it again");
-        bot.send_message(message.chat.id, desk.texts.get(language, key::WRITE_NOT_SENT)).await?;
+        bot.send_message(
+            message.chat.id,
+            desk.texts.get(language, key::WRITE_NOT_SENT),
+        )
+        .await?;
         return Ok(());
     }
     dialogue.update(conversation.idle()).await?;
-    bot.send_message(message.chat.id, desk.texts.format(language, key::WRITE_SENT, &[("number", order_number)]))
-        .reply_markup(main_menu(&desk.texts, language))
-        .await?;
+    bot.send_message(
+        message.chat.id,
+        desk.texts
+            .format(language, key::WRITE_SENT, &[("number", order_number)]),
+    )
+    .reply_markup(main_menu(&desk.texts, language))
+    .await?;
     Ok(())
 }

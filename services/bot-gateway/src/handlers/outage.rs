@@ -10,14 +10,30 @@ use crate::dialogue::Language;
 use crate::telegram::GatewayBot;
 use crate::texts::{Texts, key};
 
-pub async fn message_unavailable(bot: GatewayBot, texts: Arc<Texts>, message: Message) -> HandlerResult {
-    let language = Language::from_telegram(message.from.as_ref().and_then(|user| user.language_code.as_deref()));
-    bot.send_message(message.chat.id, texts.get(language, key::UNAVAILABLE)).await?;
+pub async fn message_unavailable(
+    bot: GatewayBot,
+    texts: Arc<Texts>,
+    message: Message,
+) -> HandlerResult {
+    let language = Language::from_telegram(
+        message
+            .from
+            .as_ref()
+            .and_then(|user| user.language_code.as_deref()),
+    );
+    bot.send_message(message.chat.id, texts.get(language, key::UNAVAILABLE))
+        .await?;
     Ok(())
 }
 
-pub async fn callback_unavailable(bot: GatewayBot, texts: Arc<Texts>, query: CallbackQuery) -> HandlerResult {
+pub async fn callback_unavailable(
+    bot: GatewayBot,
+    texts: Arc<Texts>,
+    query: CallbackQuery,
+) -> HandlerResult {
     let language = Language::from_telegram(query.from.language_code.as_deref());
-    bot.answer_callback_query(query.id).text(texts.get(language, key::UNAVAILABLE)).await?;
+    bot.answer_callback_query(query.id)
+        .text(texts.get(language, key::UNAVAILABLE))
+        .await?;
     Ok(())
 }

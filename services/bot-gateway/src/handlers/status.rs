@@ -19,7 +19,9 @@ pub async fn reply(
     message: Message,
     argument: String,
 ) -> HandlerResult {
-    let Some(user) = message.from.as_ref() else { return Ok(()) };
+    let Some(user) = message.from.as_ref() else {
+        return Ok(());
+    };
     let language = conversation.language;
     let answer = match order_number::parse(&argument) {
         None => texts.get(language, key::STATUS_USAGE),
@@ -27,7 +29,11 @@ pub async fn reply(
         Some(number) => match orders.status(telegram_user_id(user), &number).await {
             Ok(Some(status)) => {
                 let status = texts.status(language, status);
-                texts.format(language, key::STATUS_FOUND, &[("number", &number), ("status", &status)])
+                texts.format(
+                    language,
+                    key::STATUS_FOUND,
+                    &[("number", &number), ("status", &status)],
+                )
             }
             Ok(None) => texts.format(language, key::STATUS_NOT_FOUND, &[("number", &number)]),
             Err(error) => {

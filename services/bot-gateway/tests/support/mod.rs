@@ -37,34 +37,50 @@ pub struct Harness {
 impl Harness {
     pub async fn new() -> Harness {
         let mut settings = Settings::load_from(
-            &find_config_dir(Path::new(env!("CARGO_MANIFEST_DIR"))).expect("config/default.toml above the crate"),
+            &find_config_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+                .expect("config/default.toml above the crate"),
         )
         .expect("settings load");
         if std::env::var_os("RUST_LOG").is_some() {
             telemetry::init("bot-gateway-test", &settings.log);
         }
         let database_name = format!("bureau_test_{}", Uuid::new_v4().simple());
-        let admin = MySqlPool::connect(MYSQL_ADMIN_URL).await.expect("MariaDB answers as root on 127.0.0.1:3306");
+        let admin = MySqlPool::connect(MYSQL_ADMIN_URL)
+            .await
+            .expect("MariaDB answers as root on 127.0.0.1:3306");
         // The name is ours: a fixed prefix and a UUID's hex digits.
-        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE `{database_name}`"))).execute(&admin).await.expect("create database");
+        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE `{database_name}`")))
+            .execute(&admin)
+            .await
+            .expect("create database");
         admin.close().await;
         settings.database.url = Secret::new(format!("{MYSQL_ADMIN_URL}/{database_name}"));
         let db = database::pool(&settings.database).expect("pool");
         database::migrate(&db).await.expect("migrations apply");
 
         settings.broker.namespace = format!("t{}", Uuid::new_v4().simple());
-        let double = TelegramDouble::start(DoubleConfig::default()).await.expect("the Telegram double starts");
+        let double = TelegramDouble::start(DoubleConfig::default())
+            .await
+            .expect("the Telegram double starts");
         // Upload links for files above Telegram's limit need a signing secret.
         settings.links.secret = Secret::new(Uuid::new_v4().simple().to_string());
         settings.telegram.api_url = double.api_url();
         settings.telegram.token = Secret::new(double.token());
         settings.bot_gateway.listen = "127.0.0.1:0".parse().expect("an address");
-        Harness { double, settings, db, texts: Texts::load(), database_name }
+        Harness {
+            double,
+            settings,
+            db,
+            texts: Texts::load(),
+            database_name,
+        }
     }
 
     pub async fn start_gateway(&self, settings: Settings) -> Gateway {
         let stop = CancellationToken::new();
-        let running = bot_gateway::start(settings, stop.clone()).await.expect("the gateway starts");
+        let running = bot_gateway::start(settings, stop.clone())
+            .await
+            .expect("the gateway starts");
         Gateway { running, stop }
     }
 
@@ -72,22 +88,34 @@ impl Harness {
     /// event type is routed there; no worker runs in these tests to take them).
     pub async fn tap_events(&self) -> EventTap {
         let bus = bus::event_bus(&self.settings.broker, "bot-gateway-test-tap");
-        bus.connect().await.expect("RabbitMQ answers on 127.0.0.1:5672");
+        bus.connect()
+            .await
+            .expect("RabbitMQ answers on 127.0.0.1:5672");
         let channel = bus.open_channel().await.expect("a channel");
         let consumer = channel
             .basic_consume(
                 bus.topology().queue(Consumer::PersistenceWorker).into(),
                 "tap".into(),
-                BasicConsumeOptions { no_ack: true, ..Default::default() },
+                BasicConsumeOptions {
+                    no_ack: true,
+                    ..Default::default()
+                },
                 Default::default(),
             )
             .await
             .expect("consume");
-        EventTap { consumer, _channel: channel }
+        EventTap {
+            consumer,
+            _channel: channel,
+        }
     }
 
     pub fn customer(&self, user: SimUser) -> Customer {
-        Customer { user, double: self.double.clone(), seen: 0 }
+        Customer {
+            user,
+            double: self.double.clone(),
+            seen: 0,
+        }
     }
 
     /// Removes the database and the namespace's queues; leftovers of a failed test are
@@ -95,7 +123,12 @@ impl Harness {
     pub async fn finish(self) {
         self.db.close().await;
         if let Ok(admin) = MySqlPool::connect(MYSQL_ADMIN_URL).await {
-            let _ = sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{}`", self.database_name))).execute(&admin).await;
+            let _ = sqlx::query(AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS `{}`",
+                self.database_name
+            )))
+            .execute(&admin)
+            .await;
             admin.close().await;
         }
         let bus = bus::event_bus(&self.settings.broker, "bot-gateway-test-cleanup");
@@ -103,8 +136,13 @@ impl Harness {
             for queue in bus.topology().all_queues() {
                 let _ = channel.queue_delete(queue.into(), Default::default()).await;
             }
-            for exchange in [bus.topology().events_exchange(), bus.topology().dead_letter_exchange()] {
-                let _ = channel.exchange_delete(exchange.into(), Default::default()).await;
+            for exchange in [
+                bus.topology().events_exchange(),
+                bus.topology().dead_letter_exchange(),
+            ] {
+                let _ = channel
+                    .exchange_delete(exchange.into(), Default::default())
+                    .await;
             }
         }
         bus.close().await;
@@ -165,7 +203,10 @@ impl Customer {
     pub async fn next(&mut self) -> SentMessage {
         let chat = self.user.chat_id();
         // Entries are logged in order, each stamped when the double took it.
-        let last_read = self.seen.checked_sub(1).and_then(|i| self.double.messages_to(chat).get(i).map(|m| m.at));
+        let last_read = self
+            .seen
+            .checked_sub(1)
+            .and_then(|i| self.double.messages_to(chat).get(i).map(|m| m.at));
         let entry = self
             .double
             .wait_for_message(chat, WAIT, |m| last_read.is_none_or(|last| m.at > last))
@@ -178,29 +219,48 @@ impl Customer {
     /// The bot's next message in this chat, which must be a new message (not an edit).
     pub async fn next_reply(&mut self) -> SentMessage {
         let message = self.next().await;
-        assert!(!message.edited, "expected a new message, got an edit: {message:?}");
+        assert!(
+            !message.edited,
+            "expected a new message, got an edit: {message:?}"
+        );
         message
     }
 
     /// The bot's next message, which must read `expected`.
     pub async fn expect_reply(&mut self, expected: &str) -> SentMessage {
         let message = self.next_reply().await;
-        assert_eq!(message.body(), expected, "the bot's reply in chat {}", self.user.chat_id());
+        assert_eq!(
+            message.body(),
+            expected,
+            "the bot's reply in chat {}",
+            self.user.chat_id()
+        );
         message
     }
 
     /// The bot's next action, which must be an edit making a message read `expected`.
     pub async fn expect_edit(&mut self, expected: &str) -> SentMessage {
         let message = self.next().await;
-        assert!(message.edited, "expected an edit, got a new message: {message:?}");
-        assert_eq!(message.body(), expected, "the edited message in chat {}", self.user.chat_id());
+        assert!(
+            message.edited,
+            "expected an edit, got a new message: {message:?}"
+        );
+        assert_eq!(
+            message.body(),
+            expected,
+            "the edited message in chat {}",
+            self.user.chat_id()
+        );
         message
     }
 
     /// Presses an inline button and returns the bot's answer to the callback query.
     pub async fn press(&self, message: &SentMessage, callback_data: &str) -> CallbackAnswer {
         let query = self.user.press_button(message.message_id, callback_data);
-        self.double.wait_for_callback_answer(&query, WAIT).await.expect("the callback query is answered")
+        self.double
+            .wait_for_callback_answer(&query, WAIT)
+            .await
+            .expect("the callback query is answered")
     }
 
     /// Presses the button labelled `label` under `message`.
@@ -216,10 +276,14 @@ impl Customer {
     /// Nothing the bot did in this chat is unread.
     pub fn assert_all_read(&self) {
         let log = self.received();
-        assert_eq!(log.len(), self.seen, "unread bot messages: {:?}", &log[self.seen.min(log.len())..]);
+        assert_eq!(
+            log.len(),
+            self.seen,
+            "unread bot messages: {:?}",
+            &log[self.seen.min(log.len())..]
+        );
     }
 }
-
 
 /// The callback data of the inline button labelled `label`.
 pub fn button_data(message: &SentMessage, label: &str) -> String {
@@ -233,24 +297,39 @@ pub fn button_data(message: &SentMessage, label: &str) -> String {
 
 /// The eight-digit order number in an "Order №… accepted" message.
 pub fn order_number_in(message: &SentMessage) -> String {
-    let after_sign = message.body().split('№').nth(1).expect("an order number after №");
-    after_sign.chars().take_while(char::is_ascii_digit).collect()
+    let after_sign = message
+        .body()
+        .split('№')
+        .nth(1)
+        .expect("an order number after №");
+    after_sign
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect()
 }
 
 /// Checks `condition` until it holds, pausing 50 ms between checks; fails after [`WAIT`].
 pub async fn eventually(what: &str, mut condition: impl AsyncFnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + WAIT;
     while !condition().await {
-        assert!(tokio::time::Instant::now() < deadline, "{what}: not within {WAIT:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within {WAIT:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
-    tokio::time::timeout(WAIT, future).await.unwrap_or_else(|_| panic!("{what}: nothing within {WAIT:?}"))
+    tokio::time::timeout(WAIT, future)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: nothing within {WAIT:?}"))
 }
 
 /// A port free right now, for a webhook URL that must be known before the gateway binds.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }
