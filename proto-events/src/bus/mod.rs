@@ -109,10 +109,11 @@ impl EventBus {
 
     async fn live(&self) -> lapin::Result<Arc<Live>> {
         let mut guard = self.live.lock().await;
-        if let Some(live) = guard.as_ref() {
-            if live.connection.status().connected() && live.publish.status().connected() {
-                return Ok(live.clone());
-            }
+        if let Some(live) = guard.as_ref()
+            && live.connection.status().connected()
+            && live.publish.status().connected()
+        {
+            return Ok(live.clone());
         }
         let properties = ConnectionProperties::default()
             .with_connection_name(self.config.connection_name.clone().into());

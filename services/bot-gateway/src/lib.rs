@@ -1,6 +1,6 @@
 //! The bot gateway: Telegram customers' way in.
 //!
-//! A teloxide dispatcher runs the conversation (see [`handlers`]): customers choose a service
+//! A dptree schema runs the conversation (see [`handlers`]): customers choose a service
 //! from the catalogue, describe the order, attach files, check the summary and confirm (the
 //! first time, registering name and phone); the gateway then publishes `OrderCreated` and
 //! one `FileReceived` per file to RabbitMQ and, once the broker has confirmed them, gives
@@ -13,7 +13,8 @@
 //! (`bot_chat_turns`).
 //!
 //! Updates arrive by long polling (one instance) or by webhook on this service's own HTTP
-//! listener (any number of replicas), next to `/healthz` and `/readyz`.
+//! listener (any number of replicas), next to `/healthz` and `/readyz`; either way Telegram
+//! is told an update is done only once it is (see [`updates`]).
 
 mod attachments;
 mod buttons;
@@ -28,7 +29,7 @@ mod publish;
 mod runner;
 mod storage;
 mod telegram;
-mod webhook;
+mod updates;
 
 // Public so tests (here and end-to-end) match the bot's words and limits, not copies of them.
 pub mod dialogue;
@@ -56,6 +57,7 @@ use crate::runner::BotRunner;
 use crate::storage::MySqlStorage;
 use crate::telegram::{Delivery, TelegramConfig};
 use crate::texts::Texts;
+use crate::updates::webhook::HandlingSlot;
 
 pub const SERVICE: &str = "bot-gateway";
 
@@ -79,8 +81,11 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     let (bot_routes, bot_task) = match telegram.delivery {
         Delivery::Polling => (Router::new(), runner.poll().boxed()),
         Delivery::Webhook(setup) => {
-            let (updates, routes) = webhook::receiver(&setup, settings.bot_gateway.listen);
-            (routes, runner.serve_webhook(setup, updates).boxed())
+            let slot = HandlingSlot::default();
+            (
+                updates::webhook::routes(&setup, slot.clone()),
+                runner.serve_webhook(setup, slot).boxed(),
+            )
         }
     };
 
@@ -101,7 +106,7 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         if let Err(error) = &bot_outcome {
             tracing::error!(%error, "the bot stopped");
         }
-        // In webhook mode the bot's update stream ends only once this server has stopped.
+        // In webhook mode, requests in flight finish as this server stops.
         http_stop.cancel();
         let http_outcome = http.await;
         bus.close().await;

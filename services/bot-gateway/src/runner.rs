@@ -1,6 +1,6 @@
 //! The bot's life: wait for what it needs (the schema in MySQL, Telegram answering), tell
-//! Telegram how to deliver updates, then dispatch them until the shutdown token fires, and
-//! let the updates in flight finish.
+//! Telegram how to deliver updates, then take them (see [`updates`](crate::updates)) until
+//! the shutdown token fires, and let the updates in flight finish.
 //!
 //! Everything here retries with backoff instead of failing: a gateway started while
 //! Telegram or MySQL is unreachable starts serving once they are back.
@@ -12,23 +12,19 @@ use std::time::Duration;
 
 use bureau_platform::database;
 use sqlx::MySqlPool;
-use teloxide::dispatching::{Dispatcher, ShutdownToken};
 use teloxide::dptree::di::DependencyMap;
 use teloxide::prelude::*;
-use teloxide::types::{AllowedUpdate, BotCommand};
-use teloxide::update_listeners::{Polling, UpdateListener};
+use teloxide::types::{AllowedUpdate, BotCommand, Me};
 use tokio_util::sync::CancellationToken;
 
 use crate::dialogue::Language;
-use crate::handlers::{self, HandlerError};
+use crate::handlers;
 use crate::telegram::{GatewayBot, WebhookSetup};
 use crate::texts::{Texts, key};
+use crate::updates::webhook::HandlingSlot;
+use crate::updates::{UpdateHandling, polling};
 
-/// How long one `getUpdates` waits for news; below teloxide's 17 s HTTP timeout.
-const POLL_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The update kinds the schema handles. Webhook mode passes them to `setWebhook` itself
-/// (polling learns them from the schema), so Telegram does not send what we would ignore.
+/// The update kinds the schema handles, so Telegram does not send what we would ignore.
 const ALLOWED_UPDATES: [AllowedUpdate; 2] = [AllowedUpdate::Message, AllowedUpdate::CallbackQuery];
 
 pub struct BotRunner {
@@ -43,9 +39,9 @@ pub struct BotRunner {
 impl BotRunner {
     /// Long polling: the single-instance mode.
     pub async fn poll(self) -> anyhow::Result<()> {
-        if !self.prepare().await {
+        let Some(me) = self.prepare().await else {
             return Ok(());
-        }
+        };
         // Telegram refuses getUpdates while a webhook is set.
         let bot = self.bot.clone();
         let deleted = self
@@ -54,21 +50,27 @@ impl BotRunner {
         if deleted.is_none() {
             return Ok(());
         }
-        let updates = Polling::builder(self.bot.clone())
-            .timeout(POLL_TIMEOUT)
-            .build();
-        self.dispatch(updates).await
+        polling::run(
+            self.handling(me),
+            self.bot.clone(),
+            &ALLOWED_UPDATES,
+            self.shutdown.clone(),
+        )
+        .await;
+        tracing::info!("no longer taking updates");
+        Ok(())
     }
 
-    /// Webhook: `updates` is fed by the webhook route on our HTTP listener.
-    pub async fn serve_webhook<L>(self, setup: WebhookSetup, updates: L) -> anyhow::Result<()>
-    where
-        L: UpdateListener + Send,
-        L::Err: std::fmt::Debug + Send + 'static,
-    {
-        if !self.prepare().await {
+    /// Webhook: updates come to the route on our HTTP listener, which serves them from
+    /// `slot` once it is filled here.
+    pub async fn serve_webhook(
+        self,
+        setup: WebhookSetup,
+        slot: HandlingSlot,
+    ) -> anyhow::Result<()> {
+        let Some(me) = self.prepare().await else {
             return Ok(());
-        }
+        };
         let bot = self.bot.clone();
         // Every replica sets the same URL and secret: repeating it is harmless.
         let set = self
@@ -82,31 +84,37 @@ impl BotRunner {
         if set.is_none() {
             return Ok(());
         }
-        tracing::info!(url = %setup.url, "webhook set");
-        self.dispatch(updates).await
+        tracing::info!(url = %setup.url, "webhook set; taking updates");
+        // Set once per process: the runner runs once.
+        let _ = slot.set(self.handling(me));
+        // Requests in flight finish as the HTTP server stops, after this returns.
+        self.shutdown.cancelled().await;
+        Ok(())
     }
 
-    /// Migrations, then Telegram answering and knowing our commands. `false` when shutdown
+    fn handling(&self, me: Me) -> Arc<UpdateHandling> {
+        UpdateHandling::new(
+            handlers::schema(),
+            self.dependencies.clone(),
+            self.bot.clone(),
+            me,
+        )
+    }
+
+    /// Migrations, then Telegram answering and knowing our commands. `None` when shutdown
     /// came first.
-    async fn prepare(&self) -> bool {
-        if let Some(pool) = &self.migrate
-            && self
-                .until_done("apply migrations", || database::migrate(pool))
-                .await
-                .is_none()
-        {
-            return false;
+    async fn prepare(&self) -> Option<Me> {
+        if let Some(pool) = &self.migrate {
+            self.until_done("apply migrations", || database::migrate(pool))
+                .await?;
         }
         let bot = self.bot.clone();
-        let Some(me) = self
+        let me = self
             .until_done("reach the Bot API", || bot.get_me().send())
-            .await
-        else {
-            return false;
-        };
+            .await?;
         tracing::info!(bot = %me.username(), "connected to the Bot API");
         self.register_commands().await;
-        true
+        Some(me)
     }
 
     /// The command list Telegram shows in its menu, per language. Cosmetic: a failure is
@@ -135,40 +143,6 @@ impl BotRunner {
         }
     }
 
-    async fn dispatch<L>(&self, updates: L) -> anyhow::Result<()>
-    where
-        L: UpdateListener + Send,
-        L::Err: std::fmt::Debug + Send + 'static,
-    {
-        let mut dispatcher = Dispatcher::builder(self.bot.clone(), handlers::schema())
-            .dependencies(self.dependencies.clone())
-            .default_handler(|update| async move {
-                tracing::debug!(
-                    update_id = update.id.0,
-                    "update ignored: nothing handles it"
-                );
-            })
-            .error_handler(Arc::new(|error: HandlerError| async move {
-                tracing::error!(%error, "handling an update failed");
-            }))
-            .build();
-        let stop = dispatcher.shutdown_token();
-        let listener_errors = Arc::new(|error: L::Err| async move {
-            tracing::warn!(?error, "receiving updates failed; retrying");
-        });
-        tracing::info!("taking updates");
-        let dispatching = dispatcher.try_dispatch_with_listener(updates, listener_errors);
-        tokio::pin!(dispatching);
-        tokio::select! {
-            finished = &mut dispatching => return finished.map_err(Into::into),
-            () = self.shutdown.cancelled() => {}
-        }
-        tracing::info!("no longer taking updates; finishing those in flight");
-        stop_dispatching(&stop, &mut dispatching)
-            .await
-            .map_err(Into::into)
-    }
-
     /// Runs `attempt` until it succeeds, backing off from 250 ms to 10 s between tries;
     /// `None` if shutdown came first.
     async fn until_done<T, E, F, Fut>(&self, what: &str, mut attempt: F) -> Option<T>
@@ -193,22 +167,4 @@ impl BotRunner {
             delay = (delay * 2).min(Duration::from_secs(10));
         }
     }
-}
-
-/// Asks the dispatcher to stop and waits until its in-flight updates are handled.
-///
-/// The dispatcher refuses a stop request until it is listening (it first calls `getMe`), so
-/// the request is repeated until it is taken or dispatching ends by itself.
-async fn stop_dispatching<F, T>(stop: &ShutdownToken, dispatching: &mut std::pin::Pin<&mut F>) -> T
-where
-    F: Future<Output = T>,
-{
-    const ASK_AGAIN: Duration = Duration::from_millis(20);
-    while stop.shutdown().is_err() {
-        tokio::select! {
-            finished = dispatching.as_mut() => return finished,
-            () = tokio::time::sleep(ASK_AGAIN) => {}
-        }
-    }
-    dispatching.as_mut().await
 }

@@ -12,6 +12,7 @@ pub mod key {
     pub const HELP: &str = "bot.help";
     pub const UNSUPPORTED: &str = "bot.unsupported";
     pub const UNAVAILABLE: &str = "bot.unavailable";
+    pub const DEFERRED: &str = "bot.deferred";
     pub const CONTACT: &str = "bot.contact";
     pub const NOTHING_TO_CANCEL: &str = "bot.nothing_to_cancel";
 
@@ -89,7 +90,7 @@ pub mod key {
     pub const PROFILE_UNCHANGED: &str = "bot.profile.unchanged";
 
     pub const ORDER_ACCEPTED: &str = "bot.order.accepted";
-    pub const ORDER_NOT_ACCEPTED: &str = "bot.order.not_accepted";
+    pub const ORDER_DEFERRED: &str = "bot.order.deferred";
     pub const ORDER_UPLOAD_LINK: &str = "bot.order.upload_link";
     pub const ORDER_UPLOAD_ELSEWHERE: &str = "bot.order.upload_elsewhere";
 
@@ -106,12 +107,12 @@ pub mod key {
     pub const ORDER_HISTORY_LINE: &str = "bot.orders.history_line";
     pub const ORDER_CANCEL_QUESTION: &str = "bot.orders.cancel_question";
     pub const ORDER_CANCELLED: &str = "bot.orders.cancelled";
-    pub const ORDER_CANCEL_FAILED: &str = "bot.orders.cancel_failed";
+    pub const ORDER_CANCEL_DEFERRED: &str = "bot.orders.cancel_deferred";
 
     pub const WRITE_PROMPT: &str = "bot.write.prompt";
     pub const WRITE_SENT: &str = "bot.write.sent";
     pub const WRITE_TEXT_ONLY: &str = "bot.write.text_only";
-    pub const WRITE_NOT_SENT: &str = "bot.write.not_sent";
+    pub const WRITE_DEFERRED: &str = "bot.write.deferred";
     pub const WRITE_CANCELLED: &str = "bot.write.cancelled";
 
     pub const UNIT_BYTES: &str = "bot.units.bytes";
@@ -124,6 +125,7 @@ pub mod key {
         HELP,
         UNSUPPORTED,
         UNAVAILABLE,
+        DEFERRED,
         CONTACT,
         NOTHING_TO_CANCEL,
         LANGUAGE_PROMPT,
@@ -193,7 +195,7 @@ pub mod key {
         PROFILE_SAVED,
         PROFILE_UNCHANGED,
         ORDER_ACCEPTED,
-        ORDER_NOT_ACCEPTED,
+        ORDER_DEFERRED,
         ORDER_UPLOAD_LINK,
         ORDER_UPLOAD_ELSEWHERE,
         STATUS_USAGE,
@@ -208,11 +210,11 @@ pub mod key {
         ORDER_HISTORY_LINE,
         ORDER_CANCEL_QUESTION,
         ORDER_CANCELLED,
-        ORDER_CANCEL_FAILED,
+        ORDER_CANCEL_DEFERRED,
         WRITE_PROMPT,
         WRITE_SENT,
         WRITE_TEXT_ONLY,
-        WRITE_NOT_SENT,
+        WRITE_DEFERRED,
         WRITE_CANCELLED,
         UNIT_BYTES,
         UNIT_KB,

@@ -641,7 +641,7 @@ async fn my_orders_pages_shows_an_order_cancels_where_allowed_and_talks_to_staff
 }
 
 #[tokio::test]
-async fn a_failed_publish_keeps_the_draft_and_a_restart_mid_order_carries_on() {
+async fn a_press_the_broker_did_not_take_is_left_with_telegram_and_placed_on_redelivery() {
     let harness = Harness::new().await;
     let mut events = harness.tap_events().await;
     let t = &harness.texts;
@@ -680,7 +680,8 @@ async fn a_failed_publish_keeps_the_draft_and_a_restart_mid_order_carries_on() {
     let saved = petro.expect_reply(&t.get(UK, key::DRAFT_TEXT_SAVED)).await;
     gateway.stop().await;
 
-    // Now the broker is out of reach: the order is not accepted, the draft is kept.
+    // Now the broker is out of reach: the order is not accepted yet, and the press is left
+    // with Telegram rather than acknowledged.
     let gateway = harness.start_gateway(broken_settings(&harness)).await;
     petro
         .press_label(&saved, &t.get(UK, key::BUTTON_DONE))
@@ -691,40 +692,24 @@ async fn a_failed_publish_keeps_the_draft_and_a_restart_mid_order_carries_on() {
         "{}",
         summary.body()
     );
-    petro
-        .press_label(&summary, &t.get(UK, key::BUTTON_CONFIRM))
-        .await;
-    let retry = petro
-        .expect_reply(&t.get(UK, key::ORDER_NOT_ACCEPTED))
-        .await;
-    gateway.stop().await;
-
-    // A new gateway process, the broker back: the same button places the order.
-    let gateway = harness.start_gateway(harness.settings.clone()).await;
-    let readyz = format!("http://{}/readyz", gateway.running.http_addr);
-    eventually("ready with the broker back", async || {
-        reqwest::get(&readyz)
-            .await
-            .is_ok_and(|response| response.status().is_success())
-    })
-    .await;
-    // A rapid double tap: both presses are answered, only the first places the order.
-    let confirm = button_data(&retry, &t.get(UK, key::BUTTON_CONFIRM));
-    let first_tap = petro.user.press_button(retry.message_id, &confirm);
-    let second_tap = petro.user.press_button(retry.message_id, &confirm);
-    for tap in [first_tap, second_tap.clone()] {
-        harness
-            .double
-            .wait_for_callback_answer(&tap, support::WAIT)
-            .await
-            .expect("every press is answered");
-    }
-    let second = harness
+    let confirm = button_data(&summary, &t.get(UK, key::BUTTON_CONFIRM));
+    let press = petro.user.press_button(summary.message_id, &confirm);
+    petro.expect_reply(&t.get(UK, key::ORDER_DEFERRED)).await;
+    harness
         .double
-        .wait_for_callback_answer(&second_tap, support::WAIT)
+        .wait_for_callback_answer(&press, support::WAIT)
         .await
-        .expect("answered");
-    assert_eq!(second.text, Some(t.get(UK, key::BUTTON_OUTDATED)));
+        .expect("the press is answered");
+    gateway.stop().await;
+    assert_eq!(
+        harness.double.pending_updates(),
+        1,
+        "the deferred press outlives the gateway, unacknowledged"
+    );
+
+    // A new gateway process, the broker back: Telegram delivers the press again and the
+    // order is placed without the customer doing anything.
+    let gateway = harness.start_gateway(harness.settings.clone()).await;
     let accepted = petro.next_reply().await;
     let number = order_number_in(&accepted);
     assert_eq!(
@@ -739,6 +724,19 @@ async fn a_failed_publish_keeps_the_draft_and_a_restart_mid_order_carries_on() {
         ("Апостиль на диплом", number.as_str())
     );
     assert_eq!(created.service_code.as_deref(), Some("apostille"));
+    eventually("the press acknowledged", async || {
+        harness.double.pending_updates() == 0
+    })
+    .await;
+
+    // A late double tap on the same summary places nothing more.
+    let late_tap = petro.user.press_button(summary.message_id, &confirm);
+    let late = harness
+        .double
+        .wait_for_callback_answer(&late_tap, support::WAIT)
+        .await
+        .expect("answered");
+    assert_eq!(late.text, Some(t.get(UK, key::BUTTON_OUTDATED)));
     petro.assert_all_read();
 
     gateway.stop().await;
@@ -752,7 +750,7 @@ fn broken_settings(harness: &Harness) -> bureau_platform::Settings {
 }
 
 #[tokio::test]
-async fn a_webhook_takes_updates_only_with_the_secret() {
+async fn a_webhook_takes_updates_only_with_the_secret_and_answers_503_to_what_it_defers() {
     let harness = Harness::new().await;
     let t = &harness.texts;
     let port = free_port();
@@ -762,13 +760,14 @@ async fn a_webhook_takes_updates_only_with_the_secret() {
     settings.telegram.mode = TelegramMode::Webhook;
     settings.telegram.webhook_url = url.clone();
     settings.telegram.webhook_secret = Secret::new("s3cret-Token_1");
-    let gateway = harness.start_gateway(settings).await;
+    let gateway = harness.start_gateway(settings.clone()).await;
     let mut maria = harness.customer(harness.double.user_with(6006, "Марія", "uk"));
 
     maria.user.send_text("/start");
     maria
         .expect_reply(&t.format(UK, key::GREETING, &[("name", "Марія")]))
         .await;
+    maria.expect_reply(&t.get(UK, key::LANGUAGE_PROMPT)).await;
     assert_eq!(
         harness.double.webhook(),
         Some((url.clone(), Some("s3cret-Token_1".to_owned())))
@@ -810,6 +809,34 @@ async fn a_webhook_takes_updates_only_with_the_secret() {
         harness.double.webhook().is_some(),
         "a stopping replica leaves the webhook to the others"
     );
+
+    // A replica whose MySQL is out of reach defers the update (503): Telegram keeps it and
+    // tries again, and the customer is told once, not at every retry.
+    let mut no_database = settings.clone();
+    no_database.database.url = Secret::new("mysql://root@127.0.0.1:1/none");
+    no_database.database.run_migrations = false;
+    let broken = harness.start_gateway(no_database).await;
+    maria.user.send_text("/orders");
+    maria.expect_reply(&t.get(UK, key::DEFERRED)).await;
+    eventually("Telegram retried the deferred update", async || {
+        harness
+            .double
+            .webhook_last_error()
+            .is_some_and(|error| error.contains("503"))
+    })
+    .await;
+    assert_eq!(harness.double.pending_updates(), 1);
+    broken.stop().await;
+
+    // A healthy replica takes the very same update.
+    let gateway = harness.start_gateway(settings).await;
+    maria.expect_reply(&t.get(UK, key::ORDERS_NONE)).await;
+    eventually("the update acknowledged", async || {
+        harness.double.pending_updates() == 0
+    })
+    .await;
+    maria.assert_all_read();
+    gateway.stop().await;
     harness.finish().await;
 }
 

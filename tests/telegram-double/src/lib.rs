@@ -289,6 +289,15 @@ impl TelegramDouble {
             .map(|w| (w.url.clone(), w.secret.clone()))
     }
 
+    /// Why the last webhook delivery failed, as `getWebhookInfo`'s `last_error_message`.
+    pub fn webhook_last_error(&self) -> Option<String> {
+        self.shared
+            .lock()
+            .webhook_last_error
+            .as_ref()
+            .map(|(_, message)| message.clone())
+    }
+
     /// Updates not yet confirmed (polling) or not yet delivered (webhook).
     pub fn pending_updates(&self) -> usize {
         self.shared.lock().updates.len()

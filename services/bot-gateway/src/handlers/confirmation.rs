@@ -5,8 +5,9 @@
 //! is can place it. A customer we do not know yet is registered first (name, then phone, see
 //! [`registration`](super::registration)), after which the order is placed without another
 //! tap. Placing publishes the order's events in one batch and tells the customer the order
-//! number only after the broker has confirmed them all. If publishing fails the draft stays
-//! as it was, and a second press publishes the very same events. A button drawn for a draft
+//! number only after the broker has confirmed them all. If publishing fails the update is
+//! deferred: the draft stays as it was, Telegram delivers the press again, and that second
+//! delivery publishes the very same events. A button drawn for a draft
 //! that is gone (sent, cancelled, or replaced) only answers "this button is outdated".
 
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use chrono::Utc;
 use teloxide::prelude::*;
 use teloxide::types::User;
 
-use super::{Desk, HandlerResult, show, telegram_user_id};
+use super::{Deferred, Desk, HandlerResult, show, telegram_user_id};
 use crate::dialogue::{ChatDialogue, Conversation, Draft, DraftStep, Registration};
 use crate::keyboards;
 use crate::menu::{main_menu, name_suggestion};
@@ -201,8 +202,8 @@ pub async fn confirm(
 }
 
 /// Publishes the draft's events and, once the broker has them, tells the customer the order
-/// number (and gives upload links for files too large for Telegram). On failure the draft
-/// is kept as it is in `conversation` and the customer is asked to confirm again.
+/// number (and gives upload links for files too large for Telegram). On failure the update
+/// is [`Deferred`]: the conversation stays as it is, and Telegram delivers the update again.
 pub async fn place_order(
     bot: &GatewayBot,
     desk: &Desk,
@@ -229,14 +230,14 @@ pub async fn place_order(
     };
     let chat_id = dialogue.chat_id();
     if let Err(reason) = published {
-        tracing::warn!(%order_id, %reason, "order not accepted: its events were not published; the draft is kept");
-        let mut kept = draft.clone();
-        kept.step = DraftStep::Collecting;
-        dialogue.update(conversation.drafting(kept.clone())).await?;
-        bot.send_message(chat_id, desk.texts.get(language, key::ORDER_NOT_ACCEPTED))
-            .reply_markup(keyboards::summary(&desk.texts, language, &kept))
-            .await?;
-        return Ok(());
+        // Nothing stored changes, so Telegram's second delivery of this very update places
+        // the order with the same event ids, and the customer need not press again.
+        tracing::warn!(%order_id, %reason, "order not accepted yet: its events were not published; the update is deferred");
+        let notice = desk.texts.get(language, key::ORDER_DEFERRED);
+        return Err(Deferred::boxed(
+            format!("order {order_id} not published: {reason}"),
+            Some((chat_id, notice)),
+        ));
     }
     tracing::info!(%order_id, order_number = %draft.order_number, files = draft.files.len(), "order accepted");
     // From here the order exists whatever else fails, so the customer must hear its number.
@@ -313,17 +314,6 @@ pub fn clip(text: &str, limit: usize) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clipping_counts_characters_not_bytes() {
-        assert_eq!(clip("привіт", 10), "привіт");
-        assert_eq!(clip("привіт", 3), "при…");
-    }
-}
-
 /// The order number is the one reply the customer must get: the order exists now, and an
 /// update that already succeeded is not redelivered by Telegram. Transient failures
 /// (network, Telegram 5xx, 429) are retried a few times with backoff; a refusal that
@@ -365,3 +355,14 @@ where
 /// Tries of the order-number reply before giving up (the customer can still see the order
 /// under My orders).
 const ACCEPTED_REPLY_ATTEMPTS: u32 = 4;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clipping_counts_characters_not_bytes() {
+        assert_eq!(clip("привіт", 10), "привіт");
+        assert_eq!(clip("привіт", 3), "при…");
+    }
+}

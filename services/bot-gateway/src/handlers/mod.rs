@@ -3,8 +3,8 @@
 //! Messages (from private chats only: an order desk does not talk in groups) and callback
 //! queries first take the chat's turn (see [`chat_turns`](crate::chat_turns)) and load its
 //! [`Conversation`] from MySQL. When MySQL cannot answer, the update falls through to a
-//! handler that says "try again in a minute": a customer never meets silence, and every
-//! callback query is answered.
+//! handler that defers it (see [`Deferred`]): the customer hears that it will be handled
+//! once we can, and Telegram delivers it again.
 //!
 //! Handlers receive their dependencies by type: the bot, `Arc<Desk>` (texts, catalogue,
 //! orders, bus, file policy, links, the business's contacts), and for the older handlers
@@ -47,6 +47,36 @@ use crate::texts::Texts;
 
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
 type HandlerResult = Result<(), HandlerError>;
+
+/// An update whose work cannot be done now (the broker did not confirm, MySQL did not
+/// answer) and must not be lost: the update loop leaves it with Telegram (polling: the
+/// offset stays before it; webhook: a non-2xx answer), and Telegram delivers it again. The
+/// handler changed nothing that would make the second delivery go differently.
+///
+/// `notice` is what the customer is told, once per update and process, so that a retried
+/// update does not repeat it.
+#[derive(Debug)]
+pub struct Deferred {
+    pub reason: String,
+    pub notice: Option<(ChatId, String)>,
+}
+
+impl Deferred {
+    pub fn boxed(reason: impl Into<String>, notice: Option<(ChatId, String)>) -> HandlerError {
+        Box::new(Deferred {
+            reason: reason.into(),
+            notice,
+        })
+    }
+}
+
+impl std::fmt::Display for Deferred {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "deferred: {}", self.reason)
+    }
+}
+
+impl std::error::Error for Deferred {}
 
 /// What handlers work with besides the bot and the conversation.
 pub struct Desk {

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::buttons::answer_outdated;
 use super::confirmation::clip;
-use super::{Desk, HandlerResult, show, telegram_user_id};
+use super::{Deferred, Desk, HandlerResult, show, telegram_user_id};
 use crate::dialogue::{ChatDialogue, Conversation, Language, Stage};
 use crate::keyboards;
 use crate::menu::main_menu;
@@ -270,14 +270,21 @@ pub async fn cancel(
     );
     let published = tokio::time::timeout(PUBLISH_TIMEOUT, desk.bus.publish(&event)).await;
     if !matches!(published, Ok(Ok(()))) {
-        tracing::warn!(%order_id, "customer's cancellation not published");
-        bot.answer_callback_query(query.id.clone()).await?;
-        bot.send_message(chat_id, desk.texts.get(language, key::ORDER_CANCEL_FAILED))
-            .await?;
-        return Ok(());
+        tracing::warn!(%order_id, "customer's cancellation not published yet; the update is deferred");
+        if let Err(error) = bot.answer_callback_query(query.id.clone()).await {
+            tracing::debug!(%error, "callback query not answered");
+        }
+        let notice = desk.texts.get(language, key::ORDER_CANCEL_DEFERRED);
+        return Err(Deferred::boxed(
+            format!("cancellation of {order_id} not published"),
+            Some((chat_id, notice)),
+        ));
     }
     tracing::info!(%order_id, order_number = %order.number, "order cancelled by the customer");
-    bot.answer_callback_query(query.id.clone()).await?;
+    // A press delivered again after a deferral may be too old to answer: harmless.
+    if let Err(error) = bot.answer_callback_query(query.id.clone()).await {
+        tracing::debug!(%error, "callback query not answered");
+    }
     let text = desk
         .texts
         .format(language, key::ORDER_CANCELLED, &[("number", &order.number)]);
@@ -360,13 +367,12 @@ pub async fn receive_message(
     let event = customer_message_event(*order_id, message.chat.id.0, message.id.0, text);
     let published = tokio::time::timeout(PUBLISH_TIMEOUT, desk.bus.publish(&event)).await;
     if !matches!(published, Ok(Ok(()))) {
-        tracing::warn!(%order_id, "customer's message not published; they are asked to send it again");
-        bot.send_message(
-            message.chat.id,
-            desk.texts.get(language, key::WRITE_NOT_SENT),
-        )
-        .await?;
-        return Ok(());
+        tracing::warn!(%order_id, "customer's message not published yet; the update is deferred");
+        let notice = desk.texts.get(language, key::WRITE_DEFERRED);
+        return Err(Deferred::boxed(
+            format!("message about {order_id} not published"),
+            Some((message.chat.id, notice)),
+        ));
     }
     dialogue.update(conversation.idle()).await?;
     bot.send_message(

@@ -1,29 +1,27 @@
-//! What the customer hears when their conversation cannot be loaded (MySQL unreachable):
-//! an apology and a "try again", in the language of their Telegram.
+//! When a customer's conversation cannot be loaded (MySQL unreachable): the update is
+//! deferred, so Telegram delivers it again, and the customer hears, in the language of
+//! their Telegram, that it will be handled as soon as we can.
 
 use std::sync::Arc;
 
 use teloxide::prelude::*;
 
-use super::HandlerResult;
+use super::{Deferred, HandlerResult};
 use crate::dialogue::Language;
 use crate::telegram::GatewayBot;
 use crate::texts::{Texts, key};
 
-pub async fn message_unavailable(
-    bot: GatewayBot,
-    texts: Arc<Texts>,
-    message: Message,
-) -> HandlerResult {
+pub async fn message_unavailable(texts: Arc<Texts>, message: Message) -> HandlerResult {
     let language = Language::from_telegram(
         message
             .from
             .as_ref()
             .and_then(|user| user.language_code.as_deref()),
     );
-    bot.send_message(message.chat.id, texts.get(language, key::UNAVAILABLE))
-        .await?;
-    Ok(())
+    Err(Deferred::boxed(
+        "the conversation could not be loaded",
+        Some((message.chat.id, texts.get(language, key::DEFERRED))),
+    ))
 }
 
 pub async fn callback_unavailable(
@@ -32,8 +30,16 @@ pub async fn callback_unavailable(
     query: CallbackQuery,
 ) -> HandlerResult {
     let language = Language::from_telegram(query.from.language_code.as_deref());
-    bot.answer_callback_query(query.id)
-        .text(texts.get(language, key::UNAVAILABLE))
-        .await?;
-    Ok(())
+    // Stops the button's spinner. A redelivered query may be too old to answer: harmless.
+    if let Err(error) = bot
+        .answer_callback_query(query.id)
+        .text(texts.get(language, key::DEFERRED))
+        .await
+    {
+        tracing::debug!(%error, "callback query not answered");
+    }
+    Err(Deferred::boxed(
+        "the conversation could not be loaded",
+        None,
+    ))
 }

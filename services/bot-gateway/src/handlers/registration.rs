@@ -138,10 +138,11 @@ async fn complete(
 ) -> HandlerResult {
     let language = conversation.language;
     match conversation.draft().cloned() {
-        Some(mut draft) => {
-            draft.step = DraftStep::Collecting;
+        Some(draft) => {
+            // Saved before publishing, so the profile is kept whatever the broker does. The
+            // draft stays at the phone step until the order is placed: if placing is
+            // deferred, Telegram's second delivery of this message takes the same path.
             let conversation = conversation.drafting(draft.clone());
-            // Saved before publishing, so the profile is kept whatever the broker does.
             dialogue.update(conversation.clone()).await?;
             let Some(from) = message.from.as_ref() else {
                 return Ok(());
