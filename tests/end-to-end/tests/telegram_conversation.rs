@@ -180,6 +180,17 @@ async fn a_file_above_telegrams_limit_gets_an_upload_link_and_joins_the_order() 
     })
     .await?;
 
+    // Once the order is closed, the link (still within its lifetime) takes no more files.
+    sqlx::query("UPDATE orders SET status = 'delivered' WHERE id = ?").bind(order_id).execute(&stack.db).await?;
+    let page = stack.http.get(&page_url).send().await?;
+    assert_eq!(page.status(), 409);
+    assert!(page.text().await?.contains("takes no more files"));
+    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name("late.tiff"));
+    let late = stack.http.post(&page_url).multipart(form).send().await?;
+    assert_eq!(late.status(), 409, "a closed order refuses the upload");
+    let files: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM order_files WHERE order_id = ?").bind(order_id).fetch_one(&stack.db).await?;
+    assert_eq!(files, 1, "nothing joined the closed order");
+
     stack.teardown().await
 }
 

@@ -6,7 +6,9 @@
 //! - `POST /u/{token}` (multipart, `file` parts): the files stream into staging and travel
 //!   as `FileReceived { purpose: CustomerUpload }` for that order; 201 with the files.
 //!
-//! An expired link answers 410 with a sentence saying what to do; one that is not ours 404.
+//! An expired link answers 410 with a sentence saying what to do; one that is not ours 404;
+//! one for an order that is closed (delivered, cancelled, rejected) 409: it takes no more
+//! files, whatever the link's age.
 
 use axum::Router;
 use axum::extract::multipart::MultipartRejection;
@@ -15,10 +17,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use bureau_platform::links::LinkPurpose;
-use proto_events::FilePurpose;
+use proto_events::{FilePurpose, OrderStatus};
+use uuid::Uuid;
 
 use super::error::human_size;
-use super::file_form::{accept_files, order_exists};
+use super::file_form::accept_files;
 use super::files::{LINK_NOT_FOUND, escape_html, link_page, verify_link};
 use super::order_form;
 use super::{AppState, Error};
@@ -39,12 +42,9 @@ async fn upload_page(State(state): State<AppState>, Path(token): Path<String>) -
         Ok(order_id) => order_id,
         Err(page) => return Ok(page),
     };
-    let order_number: Option<(String,)> = sqlx::query_as("SELECT order_number FROM orders WHERE id = ?")
-        .bind(order_id)
-        .fetch_optional(&state.pool)
-        .await?;
-    let Some((order_number,)) = order_number else {
-        return Ok(link_page(StatusCode::NOT_FOUND, LINK_NOT_FOUND));
+    let order_number = match open_order(&state, order_id).await? {
+        Ok(order_number) => order_number,
+        Err(page) => return Ok(page),
     };
     let page = PAGE
         .replace("{{order_number}}", &escape_html(&order_number))
@@ -64,10 +64,30 @@ async fn upload(
         Err(page) => return Ok(page),
     };
     order_form::refuse_oversized(&headers, state.settings.web_gateway.max_upload_bytes)?;
-    if !order_exists(&state, order_id).await? {
-        return Ok(link_page(StatusCode::NOT_FOUND, LINK_NOT_FOUND));
+    if let Err(page) = open_order(&state, order_id).await? {
+        return Ok(page);
     }
     let mut multipart = multipart?;
     let accepted = accept_files(&state, &mut multipart, order_id, FilePurpose::CustomerUpload).await?;
     Ok((StatusCode::CREATED, axum::Json(accepted)).into_response())
+}
+
+/// The number of the order the link is for, or the page to answer instead: 404 when there
+/// is no such order, 409 when it is closed and takes no more files.
+async fn open_order(state: &AppState, order_id: Uuid) -> Result<Result<String, Response>, Error> {
+    let order: Option<(String, String)> = sqlx::query_as("SELECT order_number, status FROM orders WHERE id = ?")
+        .bind(order_id)
+        .fetch_optional(&state.pool)
+        .await?;
+    let Some((order_number, status)) = order else {
+        return Ok(Err(link_page(StatusCode::NOT_FOUND, LINK_NOT_FOUND)));
+    };
+    if OrderStatus::parse(&status).is_some_and(OrderStatus::is_terminal) {
+        let message = format!(
+            "Order №{order_number} is closed ({}) and takes no more files. If you need something more, place a new order or write to us.",
+            status.replace('_', " ")
+        );
+        return Ok(Err(link_page(StatusCode::CONFLICT, &message)));
+    }
+    Ok(Ok(order_number))
 }
