@@ -41,6 +41,8 @@ pub struct WebhookSetup {
     pub url: Url,
     /// Telegram echoes it in `X-Telegram-Bot-Api-Secret-Token`; requests without it are refused.
     pub secret: String,
+    /// Deliveries Telegram may make at once (1–100).
+    pub max_connections: u8,
 }
 
 impl std::fmt::Debug for WebhookSetup {
@@ -79,7 +81,16 @@ impl TelegramConfig {
                     .with_context(|| format!("telegram.webhook_url {:?}", settings.webhook_url))?;
                 let secret = settings.webhook_secret.expose().to_owned();
                 check_webhook_secret(&secret)?;
-                Delivery::Webhook(WebhookSetup { url, secret })
+                let max_connections = settings.webhook_max_connections;
+                ensure!(
+                    (1..=100).contains(&max_connections),
+                    "telegram.webhook_max_connections must be 1 to 100 (Telegram's range), not {max_connections}"
+                );
+                Delivery::Webhook(WebhookSetup {
+                    url,
+                    secret,
+                    max_connections,
+                })
             }
         };
         Ok(TelegramConfig {
@@ -131,6 +142,7 @@ mod tests {
             mode,
             webhook_url: "https://bot.example.com/telegram/webhook".into(),
             webhook_secret: Secret::new(secret),
+            webhook_max_connections: 40,
             max_download_bytes: 20 * 1024 * 1024,
             flood_limits: true,
         }
@@ -161,6 +173,14 @@ mod tests {
             assert!(
                 TelegramConfig::from_settings(&settings(TelegramMode::Webhook, bad)).is_err(),
                 "{bad}"
+            );
+        }
+        for connections in [0, 101] {
+            let mut out_of_range = settings(TelegramMode::Webhook, "s3cret_-X");
+            out_of_range.webhook_max_connections = connections;
+            assert!(
+                TelegramConfig::from_settings(&out_of_range).is_err(),
+                "{connections}"
             );
         }
     }

@@ -83,6 +83,10 @@ pub struct TelegramSettings {
     pub mode: TelegramMode,
     pub webhook_url: String,
     pub webhook_secret: Secret,
+    /// How many webhook deliveries Telegram may make at once (1–100; Telegram's default is
+    /// 40). Each waits for its update to be handled, so this caps updates in flight.
+    #[serde(default = "TelegramSettings::default_webhook_max_connections")]
+    pub webhook_max_connections: u8,
     pub max_download_bytes: u64,
     /// Whether the bot gateway paces its own sends to Telegram's flood limits (1/s per
     /// chat, 20/min per chat, 30/s overall). Only benchmarks against the double turn it off.
@@ -93,6 +97,10 @@ pub struct TelegramSettings {
 impl TelegramSettings {
     fn default_flood_limits() -> bool {
         true
+    }
+
+    fn default_webhook_max_connections() -> u8 {
+        40
     }
 }
 

@@ -25,7 +25,8 @@ pub async fn route(
     let chat_id = dialogue.chat_id();
     match action {
         Action::Language(language) => {
-            return commands::set_language(bot, desk, dialogue, conversation, query, language).await;
+            return commands::set_language(bot, desk, dialogue, conversation, query, language)
+                .await;
         }
         Action::Orders { offset } => {
             return orders::show_page(&bot, &desk, &conversation, &query, chat_id, offset).await;

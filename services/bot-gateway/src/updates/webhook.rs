@@ -106,6 +106,7 @@ mod tests {
         WebhookSetup {
             url: "https://bot.example.com/hook".parse().unwrap(),
             secret: SECRET.into(),
+            max_connections: 40,
         }
     }
 

@@ -270,6 +270,8 @@ async fn main() -> anyhow::Result<()> {
                 settings.telegram.mode = TelegramMode::Webhook;
                 settings.telegram.webhook_url = url;
                 settings.telegram.webhook_secret = Secret::new(SECRET);
+                // Telegram's most: each delivery waits until its update is handled.
+                settings.telegram.webhook_max_connections = 100;
             })
             .await?;
     }
