@@ -33,6 +33,8 @@ pub struct ObjectStore {
     bucket: String,
     part_size: usize,
     max_parts_in_flight: usize,
+    /// Whether uploaded bodies are signed (see [`payload_signing_needed`]).
+    sign_payload: bool,
 }
 
 /// What an upload wrote, measured on the way through.
@@ -42,6 +44,23 @@ pub struct Uploaded {
     pub sha256: String,
     /// Recognised from the first bytes, not from any name.
     pub content_type: String,
+}
+
+/// What `HeadObject` says about an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectStat {
+    pub size: u64,
+    pub e_tag: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error("the object to copy is not there")]
+    SourceMissing,
+    #[error("the object to copy changed since it was inspected")]
+    SourceChanged,
+    #[error("the object store failed: {0}")]
+    Store(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +108,7 @@ impl ObjectStore {
             bucket: settings.bucket.clone(),
             part_size: settings.part_size_bytes.max(MIN_PART_SIZE),
             max_parts_in_flight: settings.max_parts_in_flight.max(1),
+            sign_payload: payload_signing_needed(&settings.endpoint),
         }
     }
 
@@ -107,12 +127,12 @@ impl ObjectStore {
 
     /// Creates the bucket if it does not exist yet, then asks for versioning on it.
     pub async fn ensure_bucket(&self) -> Result<(), String> {
-        if self.ping().await.is_err() {
-            if let Err(error) = self.client.create_bucket().bucket(&self.bucket).send().await {
-                let text = store_error(error);
-                if !(text.contains("BucketAlreadyOwnedByYou") || text.contains("BucketAlreadyExists")) {
-                    return Err(text);
-                }
+        if self.ping().await.is_err()
+            && let Err(error) = self.client.create_bucket().bucket(&self.bucket).send().await
+        {
+            let text = store_error(error);
+            if !(text.contains("BucketAlreadyOwnedByYou") || text.contains("BucketAlreadyExists")) {
+                return Err(text);
             }
         }
         self.enable_versioning().await;
@@ -239,8 +259,8 @@ impl ObjectStore {
     {
         let mut upload_id = None;
         let result = self.upload_inner(key, body, limit, &mut upload_id).await;
-        if let (Err(_), Some(id)) = (&result, upload_id) {
-            if let Err(error) = self
+        if let (Err(_), Some(id)) = (&result, upload_id)
+            && let Err(error) = self
                 .client
                 .abort_multipart_upload()
                 .bucket(&self.bucket)
@@ -248,9 +268,8 @@ impl ObjectStore {
                 .upload_id(&id)
                 .send()
                 .await
-            {
-                tracing::warn!(key, error = %store_error(error), "could not abort a failed multipart upload; the sweep will");
-            }
+        {
+            tracing::warn!(key, error = %store_error(error), "could not abort a failed multipart upload; the sweep will");
         }
         result
     }
@@ -267,6 +286,10 @@ impl ObjectStore {
         E: std::fmt::Display,
     {
         let mut measurement = Measurement::new();
+        // Each part is filled to exactly `part_size` in a buffer of its own and sent whole.
+        // Appending past the part and splitting it off (as this did before) grew the buffer
+        // to twice the part size and left every part in flight pinning that whole doubled
+        // allocation: about twice the intended memory.
         let mut buffer = BytesMut::with_capacity(self.part_size);
         let mut in_flight: JoinSet<Result<CompletedPart, String>> = JoinSet::new();
         let mut completed = Vec::new();
@@ -275,14 +298,20 @@ impl ObjectStore {
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| UploadError::Source(e.to_string()))?;
             measurement.update(&chunk);
-            if let Some(limit) = limit {
-                if measurement.size() > limit {
-                    return Err(UploadError::TooLarge { limit });
-                }
+            if let Some(limit) = limit
+                && measurement.size() > limit
+            {
+                return Err(UploadError::TooLarge { limit });
             }
-            buffer.extend_from_slice(&chunk);
-            while buffer.len() >= self.part_size {
-                let part = buffer.split_to(self.part_size).freeze();
+            let mut rest: &[u8] = &chunk;
+            while !rest.is_empty() {
+                let take = (self.part_size - buffer.len()).min(rest.len());
+                buffer.extend_from_slice(&rest[..take]);
+                rest = &rest[take..];
+                if buffer.len() < self.part_size {
+                    continue;
+                }
+                let part = std::mem::take(&mut buffer).freeze();
                 if upload_id.is_none() {
                     *upload_id = Some(self.start_multipart(key).await?);
                 }
@@ -291,21 +320,25 @@ impl ObjectStore {
                 }
                 in_flight.spawn(self.clone().upload_part(key.to_owned(), upload_id.clone().unwrap(), next_part, part));
                 next_part += 1;
+                // Allocated only once a slot is free: at most `max_parts_in_flight` parts
+                // plus this one are held at any time.
+                buffer = BytesMut::with_capacity(self.part_size);
             }
         }
 
         let uploaded = measurement.finish();
         match upload_id {
             None => {
-                self.client
+                let request = self
+                    .client
                     .put_object()
                     .bucket(&self.bucket)
                     .key(key)
                     .content_type(&uploaded.content_type)
                     .body(ByteStream::from(buffer.freeze()))
-                    .send()
-                    .await
-                    .map_err(|e| UploadError::Store(store_error(e)))?;
+                    .customize();
+                let request = if self.sign_payload { request } else { request.disable_payload_signing() };
+                request.send().await.map_err(|e| UploadError::Store(store_error(e)))?;
             }
             Some(id) => {
                 if !buffer.is_empty() {
@@ -342,7 +375,7 @@ impl ObjectStore {
     }
 
     async fn upload_part(self, key: String, upload_id: String, number: i32, bytes: Bytes) -> Result<CompletedPart, String> {
-        let uploaded = self
+        let request = self
             .client
             .upload_part()
             .bucket(&self.bucket)
@@ -351,9 +384,9 @@ impl ObjectStore {
             .part_number(number)
             .content_length(bytes.len() as i64)
             .body(ByteStream::from(bytes))
-            .send()
-            .await
-            .map_err(store_error)?;
+            .customize();
+        let request = if self.sign_payload { request } else { request.disable_payload_signing() };
+        let uploaded = request.send().await.map_err(store_error)?;
         Ok(CompletedPart::builder().part_number(number).set_e_tag(uploaded.e_tag().map(str::to_owned)).build())
     }
 
@@ -367,8 +400,16 @@ impl ObjectStore {
 
     /// Size of an object, or `None` if there is none at `key`.
     pub async fn head(&self, key: &str) -> Result<Option<u64>, String> {
+        Ok(self.stat(key).await?.map(|stat| stat.size))
+    }
+
+    /// Size and ETag of an object, or `None` if there is none at `key`.
+    pub async fn stat(&self, key: &str) -> Result<Option<ObjectStat>, String> {
         match self.client.head_object().bucket(&self.bucket).key(key).send().await {
-            Ok(head) => Ok(Some(head.content_length().unwrap_or(0).max(0) as u64)),
+            Ok(head) => Ok(Some(ObjectStat {
+                size: head.content_length().unwrap_or(0).max(0) as u64,
+                e_tag: head.e_tag().map(str::to_owned),
+            })),
             Err(error) => {
                 if error.as_service_error().is_some_and(|e| e.is_not_found()) {
                     Ok(None)
@@ -377,6 +418,40 @@ impl ObjectStore {
                 }
             }
         }
+    }
+
+    /// Copies the object at `from` to `to` inside the store (one `CopyObject`: no byte
+    /// passes through this process), with `content_type` as the copy's type. With
+    /// `if_e_tag`, the store copies only if `from` still has that ETag, so what is copied
+    /// is exactly the object that was inspected. Objects up to 5 GiB; larger ones would need
+    /// `UploadPartCopy`, which nothing here needs (files are at most 2 GiB).
+    ///
+    /// No checksum algorithm is asked for: the request then has no body to sign beyond the
+    /// empty one (FIELD-NOTES: Garage refuses aws-chunked checksum trailers), and Garage
+    /// copies by linking the source's blocks instead of rewriting them, which it does only
+    /// when no new checksum is requested.
+    pub async fn copy(&self, from: &str, to: &str, content_type: &str, if_e_tag: Option<&str>) -> Result<(), CopyError> {
+        let source = format!("{}/{}", self.bucket, percent_encode_path(from));
+        self.client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(to)
+            .copy_source(source)
+            .set_copy_source_if_match(if_e_tag.map(str::to_owned))
+            .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
+            .content_type(content_type)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| {
+                use aws_sdk_s3::error::ProvideErrorMetadata;
+                let status = error.raw_response().map(|response| response.status().as_u16());
+                match (error.code(), status) {
+                    (Some("NoSuchKey"), _) => CopyError::SourceMissing,
+                    (Some("PreconditionFailed"), _) | (_, Some(412)) => CopyError::SourceChanged,
+                    _ => CopyError::Store(store_error(error)),
+                }
+            })
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), String> {
@@ -398,6 +473,31 @@ impl ObjectStore {
             .map_err(store_error)?;
         Ok(request.uri().to_owned())
     }
+}
+
+/// Whether upload bodies must be signed for this endpoint: not over `https` (TLS already
+/// protects every byte, which is why AWS's SDKs send `UNSIGNED-PAYLOAD` over HTTPS), nor to
+/// a loopback address (the bytes never leave the machine); yes over plain HTTP to any other
+/// host, where the signature is the only thing that would notice a body changed on the way.
+///
+/// Unsigned, the request itself (key, upload id, length, headers) is still signed; what is
+/// saved is one SHA-256 pass over every byte here and one more in the store, which checks
+/// the signed hash (docs/benchmarks.md, "Files"). Our own SHA-256 is of the whole file and
+/// cannot stand in for the per-request hash SigV4 wants.
+pub fn payload_signing_needed(endpoint: &str) -> bool {
+    let endpoint = endpoint.trim().to_ascii_lowercase();
+    if endpoint.starts_with("https://") {
+        return false;
+    }
+    let authority = endpoint.strip_prefix("http://").unwrap_or(&endpoint);
+    let authority = authority.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
+    };
+    let loopback = host == "localhost"
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    !loopback
 }
 
 fn unix_now() -> i64 {
@@ -470,6 +570,11 @@ pub fn sniff(head: &[u8]) -> String {
     }
 }
 
+/// A key for `x-amz-copy-source`: percent-encoded, its `/` kept as separators.
+fn percent_encode_path(key: &str) -> String {
+    key.split('/').map(percent_encode).collect::<Vec<_>>().join("/")
+}
+
 fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
@@ -493,8 +598,20 @@ mod tests {
     }
 
     #[test]
+    fn bodies_are_signed_only_over_plain_http_to_another_host() {
+        assert!(!payload_signing_needed("https://s3.eu-central-1.amazonaws.com"));
+        assert!(!payload_signing_needed("http://127.0.0.1:3900"));
+        assert!(!payload_signing_needed("http://localhost:3900/"));
+        assert!(!payload_signing_needed("http://[::1]:3900"));
+        assert!(payload_signing_needed("http://garage:3900"));
+        assert!(payload_signing_needed("http://10.0.0.5:3900"));
+        assert!(payload_signing_needed("http://[2001:db8::1]:3900"));
+    }
+
+    #[test]
     fn names_are_encoded_for_content_disposition() {
         assert_eq!(percent_encode("a b.pdf"), "a%20b.pdf");
         assert_eq!(percent_encode("я"), "%D1%8F");
+        assert_eq!(percent_encode_path("staging/a b/я"), "staging/a%20b/%D1%8F");
     }
 }
