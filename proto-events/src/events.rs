@@ -198,7 +198,26 @@ pub enum FileSource {
     /// In Telegram: fetched with `getFile` and the Bot API file path.
     Telegram { telegram_file_id: String, telegram_file_unique_id: String },
     /// Streamed by the web gateway into the object store under `staging_key`.
-    WebUpload { staging_key: String },
+    WebUpload {
+        staging_key: String,
+        /// What the gateway measured on the bytes it streamed into staging. With it the
+        /// storage worker checks the staged object's size and copies it to its final key
+        /// inside the store instead of reading it back; absent (events from before the
+        /// field existed) it reads and measures the bytes itself.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        measured: Option<Measured>,
+    },
+}
+
+/// Size, SHA-256 and sniffed content type of a file's bytes, as measured by the service that
+/// streamed them (the same rules as `FileStored`'s fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Measured {
+    pub size: u64,
+    /// Lowercase hex.
+    pub sha256: String,
+    /// Sniffed from the first bytes, not taken from the name.
+    pub content_type: String,
 }
 
 /// Whose file it is: what the customer sent, or a result staff made for the customer.

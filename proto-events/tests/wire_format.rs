@@ -44,10 +44,28 @@ fn samples() -> Vec<Event> {
             order_id,
             file_id,
             purpose: FilePurpose::Result,
-            source: FileSource::WebUpload { staging_key: "staging/x".into() },
+            source: FileSource::WebUpload { staging_key: "staging/x".into(), measured: None },
             original_name: "a.txt".into(),
             declared_size: None,
             declared_content_type: None,
+            note: None,
+        }
+        .into(),
+        FileReceived {
+            order_id,
+            file_id,
+            purpose: FilePurpose::CustomerUpload,
+            source: FileSource::WebUpload {
+                staging_key: "staging/y".into(),
+                measured: Some(Measured {
+                    size: 3,
+                    sha256: "ab".repeat(32),
+                    content_type: "text/plain".into(),
+                }),
+            },
+            original_name: "b.txt".into(),
+            declared_size: Some(3),
+            declared_content_type: Some("text/plain".into()),
             note: None,
         }
         .into(),
@@ -150,10 +168,36 @@ fn poison_is_refused_with_a_reason() {
     assert!(matches!(Envelope::from_json(&huge).unwrap_err(), DecodeError::TooLarge(_)));
 }
 
+/// A web upload's source as the JSON looks on the wire: the gateway's measurement rides in
+/// `measured`; an event from before that field existed still decodes, without it.
+#[test]
+fn web_upload_sources_carry_an_optional_measurement() {
+    let measured = FileSource::WebUpload {
+        staging_key: "staging/o/f".into(),
+        measured: Some(Measured { size: 5, sha256: "cd".repeat(32), content_type: "application/pdf".into() }),
+    };
+    let json = serde_json::to_value(&measured).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "kind": "web_upload",
+            "staging_key": "staging/o/f",
+            "measured": {"size": 5, "sha256": "cd".repeat(32), "content_type": "application/pdf"}
+        })
+    );
+    assert_eq!(serde_json::from_value::<FileSource>(json).unwrap(), measured);
+
+    let older = serde_json::json!({"kind": "web_upload", "staging_key": "staging/o/f"});
+    let decoded: FileSource = serde_json::from_value(older.clone()).unwrap();
+    assert_eq!(decoded, FileSource::WebUpload { staging_key: "staging/o/f".into(), measured: None });
+    // And one without a measurement is written as before, so older readers see no change.
+    assert_eq!(serde_json::to_value(&decoded).unwrap(), older);
+}
+
 #[test]
 fn caused_events_keep_the_correlation() {
     let cause = Envelope::new("a", Uuid::now_v7(), samples().remove(1));
-    let effect = Envelope::caused_by("b", &cause, samples().remove(3));
+    let effect = Envelope::caused_by("b", &cause, samples().remove(4));
     assert_eq!(effect.correlation_id, cause.correlation_id);
     assert_eq!(effect.causation_id, Some(cause.event_id));
 }

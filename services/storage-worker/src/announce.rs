@@ -57,6 +57,7 @@ mod tests {
             purpose: Default::default(),
             source: FileSource::WebUpload {
                 staging_key: "staging/x".into(),
+                measured: None,
             },
             original_name: "scan 1.pdf".into(),
             declared_size: None,

@@ -2,8 +2,12 @@
 //! measured and judged, then one `FileStored` or `FileRejected` out.
 //!
 //! Safe to run twice for one event (deliveries are at least once): an object already at the
-//! key means an earlier delivery stored it, so it is measured again instead of fetched, and
-//! the event published again carries the same id as before.
+//! key means an earlier delivery stored it, so it is measured again instead of fetched (or,
+//! for a web upload the gateway measured, its size is checked against that measurement),
+//! and the event published again carries the same id as before.
+//!
+//! A web upload that carries the gateway's measurement is copied inside the store
+//! ([`crate::staged`]); everything else streams from its source through `upload_stream`.
 
 use std::sync::Arc;
 
@@ -14,11 +18,12 @@ use proto_events::{Envelope, Event, FileReceived, FileSource};
 use crate::announce::{file_rejected, file_stored};
 use crate::file_name::object_key_for;
 use crate::measure::measure;
-use crate::sources::{FileSources, Opened};
+use crate::sources::{FileSources, Opened, check_staging_key};
+use crate::staged;
 use crate::verdict::{self, MAX_FILE_BYTES, Rejection};
 
 /// How storing a file ended once every dependency answered: kept as measured, or refused.
-type Outcome = Result<Uploaded, Rejection>;
+pub(crate) type Outcome = Result<Uploaded, Rejection>;
 
 pub struct StoreReceivedFiles {
     store: ObjectStore,
@@ -44,14 +49,38 @@ impl StoreReceivedFiles {
     }
 
     async fn store_file(&self, file: &FileReceived, key: &str) -> Result<Outcome, HandlerError> {
-        let arrived = match self
-            .store
-            .head(key)
-            .await
-            .map_err(HandlerError::transient)?
-        {
-            Some(_) => Ok(self.measure_stored(key).await?),
-            None => self.upload(&file.source, key).await?,
+        let measured = match &file.source {
+            FileSource::WebUpload {
+                staging_key,
+                measured: Some(measured),
+            } => {
+                check_staging_key(staging_key)?;
+                staged::trusted(measured).map(|measured| (staging_key, measured))
+            }
+            _ => None,
+        };
+        let arrived = match (
+            self.store
+                .head(key)
+                .await
+                .map_err(HandlerError::transient)?,
+            measured,
+        ) {
+            // Copied by an earlier delivery: the copy was made only from a staged object of
+            // the measured size, so the measurement still describes it.
+            (Some(size), Some((_, measured))) if size == measured.size => Ok(measured),
+            (Some(_), _) => Ok(self.measure_stored(key).await?),
+            (None, Some((staging_key, measured))) => {
+                return staged::copy_measured(
+                    &self.store,
+                    &self.refused_content_types,
+                    staging_key,
+                    key,
+                    measured,
+                )
+                .await;
+            }
+            (None, None) => self.upload(&file.source, key).await?,
         };
         match arrived {
             Ok(uploaded) => self.judge(key, uploaded).await,
@@ -141,7 +170,7 @@ impl StoreReceivedFiles {
     /// Best effort: a left-over staging object only costs space, since a redelivery finds
     /// the stored object first and never reads the staging one again.
     async fn discard_staging(&self, source: &FileSource) {
-        if let FileSource::WebUpload { staging_key } = source
+        if let FileSource::WebUpload { staging_key, .. } = source
             && let Err(error) = self.store.delete(staging_key).await
         {
             tracing::warn!(staging_key, %error, "could not delete a staged upload; it stays until swept");

@@ -50,7 +50,7 @@ impl FileSources {
                 }
                 self.telegram.open(telegram_file_id).await
             }
-            FileSource::WebUpload { staging_key } => {
+            FileSource::WebUpload { staging_key, .. } => {
                 check_staging_key(staging_key)?;
                 open_staged(&self.store, staging_key).await
             }
@@ -58,7 +58,8 @@ impl FileSources {
     }
 }
 
-fn check_staging_key(staging_key: &str) -> Result<(), HandlerError> {
+/// Refuses (permanently) a staging key no gateway writes: empty, or inside stored files.
+pub fn check_staging_key(staging_key: &str) -> Result<(), HandlerError> {
     if staging_key.trim().is_empty() {
         return Err(HandlerError::permanent("the staging key is empty"));
     }

@@ -22,7 +22,9 @@ use bytes::Bytes;
 use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
 use proto_events::bus::{EventBus, EventHandler, HandlerError};
 use proto_events::topology::Consumer;
-use proto_events::{Envelope, Event, FileReceived, FileRejected, FileSource, FileStored};
+use proto_events::{
+    Envelope, Event, FileReceived, FileRejected, FileSource, FileStored, Measured,
+};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
@@ -393,6 +395,7 @@ async fn a_web_upload_is_stored_announced_and_its_staging_copy_removed() {
         .receive(
             FileSource::WebUpload {
                 staging_key: staging_key.clone(),
+                measured: None,
             },
             "Звіт 2024 (final).pdf",
         )
@@ -438,6 +441,7 @@ async fn web_uploads_that_are_missing_empty_or_executable_are_rejected_and_not_k
         .receive(
             FileSource::WebUpload {
                 staging_key: format!("staging/{}", Uuid::new_v4()),
+                measured: None,
             },
             "gone.pdf",
         )
@@ -447,6 +451,7 @@ async fn web_uploads_that_are_missing_empty_or_executable_are_rejected_and_not_k
         .receive(
             FileSource::WebUpload {
                 staging_key: empty_key.clone(),
+                measured: None,
             },
             "empty.txt",
         )
@@ -458,6 +463,7 @@ async fn web_uploads_that_are_missing_empty_or_executable_are_rejected_and_not_k
         .receive(
             FileSource::WebUpload {
                 staging_key: elf_key.clone(),
+                measured: None,
             },
             "invoice.pdf",
         )
@@ -493,6 +499,141 @@ async fn web_uploads_that_are_missing_empty_or_executable_are_rejected_and_not_k
         .await
     );
     h.wait_gone(&elf_key).await;
+
+    h.finish().await;
+}
+
+/// What the web gateway would send along with a staged file it measured.
+fn measurement(bytes: &[u8], content_type: &str) -> Measured {
+    Measured {
+        size: bytes.len() as u64,
+        sha256: sha256(bytes),
+        content_type: content_type.to_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_measured_web_upload_is_copied_to_its_key_and_its_staging_object_removed() {
+    let (_telegram, telegram_url) = FakeTelegram::serve().await;
+    let mut h = Harness::start(&telegram_url).await;
+    // A PDF larger than one part, so the staged object is a multipart one.
+    let mut bytes = PDF.to_vec();
+    bytes.extend_from_slice(&patterned(h.settings.storage.part_size_bytes + 1024 * 1024 + 5));
+    let staging_key = h.stage(&bytes).await;
+
+    let (received, file) = h
+        .receive(
+            FileSource::WebUpload {
+                staging_key: staging_key.clone(),
+                measured: Some(measurement(&bytes, "application/pdf")),
+            },
+            "big scan.pdf",
+        )
+        .await;
+    let (event, stored) = h.outcomes.stored(file.file_id).await;
+    assert_eq!(
+        stored.object_key,
+        storage_worker::object_key(file.order_id, file.file_id, "big scan.pdf")
+    );
+    assert_eq!(stored.size, bytes.len() as u64);
+    assert_eq!(stored.sha256, sha256(&bytes));
+    assert_eq!(stored.content_type, "application/pdf");
+
+    // The bytes at the final key are the staged ones, and the copy carries the sniffed type.
+    let copied = h
+        .store
+        .client()
+        .get_object()
+        .bucket(h.store.bucket())
+        .key(&stored.object_key)
+        .send()
+        .await
+        .expect("the stored object");
+    assert_eq!(copied.content_type(), Some("application/pdf"));
+    let copied = copied.body.collect().await.expect("its bytes").into_bytes();
+    assert_eq!(sha256(&copied), sha256(&bytes));
+    h.wait_gone(&staging_key).await;
+
+    // A redelivery finds the copy (the staging object is gone) and announces it again,
+    // under the same event id.
+    h.publisher
+        .publish(&received)
+        .await
+        .expect("publish the same FileReceived again");
+    let again = h.outcomes.nth_about(file.file_id, 2).await;
+    assert_eq!(again.event_id, event.event_id);
+    assert_eq!(again.payload, event.payload);
+
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_measurement_the_staged_object_contradicts_or_that_is_refused_is_not_stored() {
+    let (_telegram, telegram_url) = FakeTelegram::serve().await;
+    let mut h = Harness::start(&telegram_url).await;
+
+    // The gateway says one byte more than the staged object holds.
+    let wrong_key = h.stage(PDF).await;
+    let mut wrong = measurement(PDF, "application/pdf");
+    wrong.size += 1;
+    let (_, contradicted) = h
+        .receive(
+            FileSource::WebUpload {
+                staging_key: wrong_key.clone(),
+                measured: Some(wrong),
+            },
+            "wrong.pdf",
+        )
+        .await;
+    let mut elf = vec![0x7f, b'E', b'L', b'F', 2, 1, 1];
+    elf.resize(4096, 0);
+    let elf_key = h.stage(&elf).await;
+    let (_, program) = h
+        .receive(
+            FileSource::WebUpload {
+                staging_key: elf_key.clone(),
+                measured: Some(measurement(&elf, "application/x-executable")),
+            },
+            "invoice.pdf",
+        )
+        .await;
+    let empty_key = h.stage(b"").await;
+    let (_, empty) = h
+        .receive(
+            FileSource::WebUpload {
+                staging_key: empty_key.clone(),
+                measured: Some(measurement(b"", "text/plain")),
+            },
+            "empty.txt",
+        )
+        .await;
+    let (_, missing) = h
+        .receive(
+            FileSource::WebUpload {
+                staging_key: format!("staging/{}", Uuid::new_v4()),
+                measured: Some(measurement(PDF, "application/pdf")),
+            },
+            "gone.pdf",
+        )
+        .await;
+
+    for (file, name, code, staged) in [
+        (&contradicted, "wrong.pdf", "upload_missing", Some(&wrong_key)),
+        (&program, "invoice.pdf", "type_refused", Some(&elf_key)),
+        (&empty, "empty.txt", "empty", Some(&empty_key)),
+        (&missing, "gone.pdf", "upload_missing", None),
+    ] {
+        let rejected = h.outcomes.rejected(file.file_id).await;
+        assert_eq!(rejected.code, code, "{name}");
+        assert!(
+            !h.exists(&storage_worker::object_key(file.order_id, file.file_id, name))
+                .await,
+            "{name} is not at its final key"
+        );
+        if let Some(staged) = staged {
+            h.wait_gone(staged).await;
+        }
+    }
 
     h.finish().await;
 }

@@ -6,7 +6,9 @@
 //! place, so a staged object is never what a customer or staff member downloads.
 
 use chrono::{DateTime, Utc};
-use proto_events::{CustomerRef, Envelope, FilePurpose, FileReceived, FileSource, OrderCreated};
+use proto_events::{
+    CustomerRef, Envelope, FilePurpose, FileReceived, FileSource, Measured, OrderCreated,
+};
 use uuid::Uuid;
 
 use crate::domain::{OrderText, ServiceCode, UploadName};
@@ -27,8 +29,27 @@ pub struct StagedFile {
     pub name: UploadName,
     /// Bytes actually received, not what any header claimed.
     pub size: u64,
-    /// The part's `Content-Type` as the browser sent it; the storage worker sniffs the truth.
+    /// SHA-256 (hex) of the bytes streamed into staging, computed on the way through.
+    pub sha256: String,
+    /// Sniffed from the first bytes streamed, as the storage worker would sniff them.
+    pub content_type: String,
+    /// The part's `Content-Type` as the browser sent it; never trusted.
     pub declared_content_type: Option<String>,
+}
+
+impl StagedFile {
+    /// Where the storage worker finds the bytes, with what we measured while streaming them
+    /// there, so it can copy the staged object inside the store instead of reading it back.
+    pub fn source(&self) -> FileSource {
+        FileSource::WebUpload {
+            staging_key: self.staging_key.clone(),
+            measured: Some(Measured {
+                size: self.size,
+                sha256: self.sha256.clone(),
+                content_type: self.content_type.clone(),
+            }),
+        }
+    }
 }
 
 /// Everything about a new order the customer sent, ready to publish.
@@ -64,9 +85,7 @@ impl NewWebOrder {
                 order_id: self.order_id,
                 file_id: file.file_id,
                 purpose: FilePurpose::CustomerUpload,
-                source: FileSource::WebUpload {
-                    staging_key: file.staging_key.clone(),
-                },
+                source: file.source(),
                 original_name: file.name.as_str().to_owned(),
                 declared_size: Some(file.size),
                 declared_content_type: file.declared_content_type.clone(),
@@ -154,6 +173,8 @@ mod tests {
                         staging_key: staging_key(order_id, file_id),
                         name: UploadName::from_sent(Some(&format!("page{n}.pdf")), n),
                         size: 1000 + n as u64,
+                        sha256: "ab".repeat(32),
+                        content_type: "application/pdf".into(),
                         declared_content_type: Some("application/pdf".into()),
                     }
                 })
@@ -191,7 +212,12 @@ mod tests {
         assert_eq!(
             file.source,
             FileSource::WebUpload {
-                staging_key: format!("staging/{}/{}", order.order_id, file.file_id)
+                staging_key: format!("staging/{}/{}", order.order_id, file.file_id),
+                measured: Some(Measured {
+                    size: 1002,
+                    sha256: "ab".repeat(32),
+                    content_type: "application/pdf".into(),
+                }),
             }
         );
     }

@@ -875,9 +875,22 @@ async fn files_stream_to_staging_and_two_events_announce_them() {
         file.declared_content_type.as_deref(),
         Some("application/pdf")
     );
-    let proto_events::FileSource::WebUpload { staging_key } = file.source else {
+    let proto_events::FileSource::WebUpload {
+        staging_key,
+        measured,
+    } = file.source
+    else {
         panic!("a web upload")
     };
+    // What the gateway measured while streaming: the storage worker relies on it.
+    assert_eq!(
+        measured,
+        Some(proto_events::Measured {
+            size: contents.len() as u64,
+            sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&contents)),
+            content_type: "application/pdf".into(),
+        })
+    );
     assert_eq!(
         staging_key,
         format!("staging/{}/{}", created.order_id, file.file_id)

@@ -199,7 +199,7 @@ async fn bad_input_ends_in_a_clear_rejection_or_a_safe_key() -> anyhow::Result<(
             .store
             .upload_stream(&key, futures::stream::iter(Vec::<Result<bytes::Bytes, String>>::new()), None)
             .await?;
-        file_received(order_id, FileSource::WebUpload { staging_key: key }, "empty-web.txt")
+        file_received(order_id, FileSource::WebUpload { staging_key: key, measured: None }, "empty-web.txt")
     };
     for (_, event) in &cases {
         bus.publish(event).await?;

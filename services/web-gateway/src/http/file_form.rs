@@ -3,7 +3,7 @@
 //! becomes one `FileReceived` for an existing order once every file is staged.
 
 use axum::extract::Multipart;
-use proto_events::{Envelope, FilePurpose, FileReceived, FileSource};
+use proto_events::{Envelope, FilePurpose, FileReceived};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -114,9 +114,7 @@ fn received(order_id: Uuid, purpose: FilePurpose, file: &StagedFile) -> Envelope
         order_id,
         file_id: file.file_id,
         purpose,
-        source: FileSource::WebUpload {
-            staging_key: file.staging_key.clone(),
-        },
+        source: file.source(),
         original_name: file.name.as_str().to_owned(),
         declared_size: Some(file.size),
         declared_content_type: file.declared_content_type.clone(),

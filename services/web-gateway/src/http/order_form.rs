@@ -199,6 +199,8 @@ pub(super) async fn stage_file(
         staging_key: key,
         name: UploadName::from_sent(sent_name.as_deref(), position),
         size: uploaded.size,
+        sha256: uploaded.sha256,
+        content_type: uploaded.content_type,
         declared_content_type,
     }))
 }
