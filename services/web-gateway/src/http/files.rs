@@ -93,7 +93,7 @@ async fn link_download(
 ) -> Result<Response, Error> {
     let file_id = match verify_link(&state, &token, LinkPurpose::Download) {
         Ok(file_id) => file_id,
-        Err(page) => return Ok(page),
+        Err(page) => return Ok(*page),
     };
     let file: Option<StoredFile> = sqlx::query_as(
         "SELECT object_key, original_name FROM order_files \
@@ -123,14 +123,17 @@ pub const LINK_NOT_FOUND: &str = "This link is not valid. Check that it was copi
 pub const LINK_EXPIRED: &str = "This link has expired. Ask us for a new one: in Telegram, open the order and we will send a fresh link.";
 
 /// The subject of a valid signed link, or the page to answer instead: 404 for a link that
-/// is not ours (or links are off), 410 Gone for one that expired.
-pub fn verify_link(state: &AppState, token: &str, purpose: LinkPurpose) -> Result<Uuid, Response> {
+/// is not ours (or links are off), 410 Gone for one that expired. The page is boxed: a
+/// `Response` is large, and the `Ok` side is only an id.
+pub fn verify_link(state: &AppState, token: &str, purpose: LinkPurpose) -> Result<Uuid, Box<Response>> {
     let Some(signer) = LinkSigner::new(&state.settings.links.secret) else {
-        return Err(link_page(StatusCode::NOT_FOUND, LINK_NOT_FOUND));
+        return Err(Box::new(link_page(StatusCode::NOT_FOUND, LINK_NOT_FOUND)));
     };
-    signer.verify(token, purpose).map_err(|error| match error {
-        LinkError::Invalid => link_page(StatusCode::NOT_FOUND, LINK_NOT_FOUND),
-        LinkError::Expired => link_page(StatusCode::GONE, LINK_EXPIRED),
+    signer.verify(token, purpose).map_err(|error| {
+        Box::new(match error {
+            LinkError::Invalid => link_page(StatusCode::NOT_FOUND, LINK_NOT_FOUND),
+            LinkError::Expired => link_page(StatusCode::GONE, LINK_EXPIRED),
+        })
     })
 }
 

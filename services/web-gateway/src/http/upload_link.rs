@@ -40,7 +40,7 @@ const PAGE: &str = include_str!("../../assets/upload.html");
 async fn upload_page(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, Error> {
     let order_id = match verify_link(&state, &token, LinkPurpose::Upload) {
         Ok(order_id) => order_id,
-        Err(page) => return Ok(page),
+        Err(page) => return Ok(*page),
     };
     let order_number = match open_order(&state, order_id).await? {
         Ok(order_number) => order_number,
@@ -61,7 +61,7 @@ async fn upload(
 ) -> Result<Response, Error> {
     let order_id = match verify_link(&state, &token, LinkPurpose::Upload) {
         Ok(order_id) => order_id,
-        Err(page) => return Ok(page),
+        Err(page) => return Ok(*page),
     };
     order_form::refuse_oversized(&headers, state.settings.web_gateway.max_upload_bytes)?;
     if let Err(page) = open_order(&state, order_id).await? {
