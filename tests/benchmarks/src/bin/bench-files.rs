@@ -21,7 +21,11 @@
 //!   The bot gateway only relays the file id and never touches the bytes, so it is not
 //!   started;
 //! - **raw**: the same bytes straight to the same Garage with aws-sdk-s3 multipart (same
-//!   part size and parts in flight as the services, no hashing) — the baseline.
+//!   part size and parts in flight as the services, no hashing, the SDK's default payload
+//!   signing) — the baseline;
+//! - **raw unsigned**: the same, each part sent with `UNSIGNED-PAYLOAD`, as the services
+//!   send parts to a loopback or `https` endpoint (`object_store::payload_signing_needed`):
+//!   the like-for-like baseline for them here.
 //!
 //! Every path uploads the same bytes: byte `i` is `i % 251` (the Telegram double's synthetic
 //! file). Garage deduplicates blocks, so the baseline runs last: any advantage from blocks
@@ -79,35 +83,27 @@ async fn main() -> anyhow::Result<()> {
         rows.push(row);
     }
     println!();
-    println!("| size | path | MiB/s | ratio to raw | peak RSS above idle (service) |");
-    println!("|---|---|---|---|---|");
+    println!("| size | path | MiB/s | ratio to raw | ratio to raw unsigned | peak RSS above idle (service) |");
+    println!("|---|---|---|---|---|---|");
     for row in &rows {
         let mib = row.size / MIB;
         let raw = row.raw.mib_per_s(row.size);
-        println!("| {mib} MiB | raw aws-sdk-s3 (same bytes) | {raw:.0} | 1.00 | — |");
-        println!(
-            "| {mib} MiB | raw aws-sdk-s3 (random bytes) | {:.0} | {:.2} | — |",
-            row.raw_random.mib_per_s(row.size),
-            row.raw_random.mib_per_s(row.size) / raw
+        let unsigned = row.raw_unsigned.mib_per_s(row.size);
+        let line = |path: &str, timed: &Timed, memory: &str| {
+            let speed = timed.mib_per_s(row.size);
+            println!("| {mib} MiB | {path} | {speed:.0} | {:.2} | {:.2} | {memory} |", speed / raw, speed / unsigned);
+        };
+        line("raw aws-sdk-s3 (same bytes)", &row.raw, "—");
+        line("raw aws-sdk-s3 unsigned payload (same bytes)", &row.raw_unsigned, "—");
+        line("raw aws-sdk-s3 (random bytes)", &row.raw_random, "—");
+        line(
+            "web: 201 answered (staged)",
+            &row.web_accepted,
+            &format!("web-gateway {:.1} MiB", row.web_gateway.above_idle_mib()),
         );
-        println!(
-            "| {mib} MiB | web: 201 answered (staged) | {:.0} | {:.2} | web-gateway {:.1} MiB |",
-            row.web_accepted.mib_per_s(row.size),
-            row.web_accepted.mib_per_s(row.size) / raw,
-            row.web_gateway.above_idle_mib()
-        );
-        println!(
-            "| {mib} MiB | web: stored at final key | {:.0} | {:.2} | storage-worker {:.1} MiB (both paths) |",
-            row.web_stored.mib_per_s(row.size),
-            row.web_stored.mib_per_s(row.size) / raw,
-            row.storage_worker.above_idle_mib()
-        );
-        println!(
-            "| {mib} MiB | telegram: stored at final key | {:.0} | {:.2} | storage-worker {:.1} MiB (both paths) |",
-            row.telegram.mib_per_s(row.size),
-            row.telegram.mib_per_s(row.size) / raw,
-            row.storage_worker.above_idle_mib()
-        );
+        let worker = format!("storage-worker {:.1} MiB (both paths)", row.storage_worker.above_idle_mib());
+        line("web: stored at final key", &row.web_stored, &worker);
+        line("telegram: stored at final key", &row.telegram, &worker);
     }
     Ok(())
 }
@@ -137,6 +133,7 @@ struct Row {
     web_stored: Timed,
     telegram: Timed,
     raw: Timed,
+    raw_unsigned: Timed,
     raw_random: Timed,
     web_gateway: Memory,
     storage_worker: Memory,
@@ -144,10 +141,11 @@ struct Row {
 
 fn print_row(row: &Row) {
     eprintln!(
-        "{} MiB: raw {:.0} MiB/s, raw random {:.0}, web accepted {:.0}, web stored {:.0}, telegram {:.0}; \
+        "{} MiB: raw {:.0} MiB/s, raw unsigned {:.0}, raw random {:.0}, web accepted {:.0}, web stored {:.0}, telegram {:.0}; \
          web-gateway idle {} KiB peak {} KiB; storage-worker idle {} KiB peak {} KiB",
         row.size / MIB,
         row.raw.mib_per_s(row.size),
+        row.raw_unsigned.mib_per_s(row.size),
         row.raw_random.mib_per_s(row.size),
         row.web_accepted.mib_per_s(row.size),
         row.web_stored.mib_per_s(row.size),
@@ -215,8 +213,9 @@ async fn bench_size(bin_dir: &Path, config_dir: &Path, size: u64) -> anyhow::Res
     let token = web_customer(&http, web_addr).await?;
     let (web_accepted, web_stored) = web_upload(&http, web_addr, &token, &store, size).await?;
     let telegram = telegram_upload(&settings, &double, &store, size).await?;
-    let raw = raw_upload(&store, &settings, size, Generator::Pattern).await?;
-    let raw_random = raw_upload(&store, &settings, size, Generator::Random).await?;
+    let raw = raw_upload(&store, &settings, size, Generator::Pattern, Signing::SdkDefault).await?;
+    let raw_unsigned = raw_upload(&store, &settings, size, Generator::Pattern, Signing::Unsigned).await?;
+    let raw_random = raw_upload(&store, &settings, size, Generator::Random, Signing::SdkDefault).await?;
 
     let row = Row {
         size,
@@ -224,6 +223,7 @@ async fn bench_size(bin_dir: &Path, config_dir: &Path, size: u64) -> anyhow::Res
         web_stored,
         telegram,
         raw,
+        raw_unsigned,
         raw_random,
         web_gateway: Memory { idle_kib: web_idle, peak_kib: web.peak_kib()? },
         storage_worker: Memory { idle_kib: worker_idle, peak_kib: worker.peak_kib()? },
@@ -458,9 +458,25 @@ async fn wait_for_object(store: &ObjectStore, key: &str, size: u64) -> anyhow::R
     }
 }
 
+/// How the raw baseline sends each part's body.
+#[derive(Clone, Copy)]
+enum Signing {
+    /// What aws-sdk-s3 does unless told otherwise: the part's SHA-256 in the signature.
+    SdkDefault,
+    /// `UNSIGNED-PAYLOAD`, as the services send to a loopback or `https` endpoint.
+    Unsigned,
+}
+
 /// The baseline: aws-sdk-s3 multipart with the services' part size and parts in flight,
-/// bytes generated as they are sent, nothing else.
-async fn raw_upload(store: &ObjectStore, settings: &Settings, size: u64, generator: Generator) -> anyhow::Result<Timed> {
+/// bytes generated as they are sent, nothing else. The client is the services' (path-style,
+/// checksums only when required: Garage refuses the SDK's default checksum trailers).
+async fn raw_upload(
+    store: &ObjectStore,
+    settings: &Settings,
+    size: u64,
+    generator: Generator,
+    signing: Signing,
+) -> anyhow::Result<Timed> {
     let client = store.client().clone();
     let bucket = store.bucket().to_owned();
     let key = format!("raw/{}", Uuid::new_v4());
@@ -487,7 +503,7 @@ async fn raw_upload(store: &ObjectStore, settings: &Settings, size: u64, generat
         let (client, bucket, key, upload_id) = (client.clone(), bucket.clone(), key.clone(), upload_id.clone());
         let number = index as i32 + 1;
         in_flight.spawn(async move {
-            let uploaded = client
+            let request = client
                 .upload_part()
                 .bucket(bucket)
                 .key(key)
@@ -495,8 +511,11 @@ async fn raw_upload(store: &ObjectStore, settings: &Settings, size: u64, generat
                 .part_number(number)
                 .content_length(part.len() as i64)
                 .body(ByteStream::from(part))
-                .send()
-                .await?;
+                .customize();
+            let uploaded = match signing {
+                Signing::SdkDefault => request.send().await?,
+                Signing::Unsigned => request.disable_payload_signing().send().await?,
+            };
             Ok::<_, anyhow::Error>(
                 CompletedPart::builder().part_number(number).set_e_tag(uploaded.e_tag().map(str::to_owned)).build(),
             )
