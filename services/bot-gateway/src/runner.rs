@@ -77,7 +77,7 @@ impl BotRunner {
             .until_done("set the webhook", || {
                 bot.set_webhook(setup.url.clone())
                     .secret_token(setup.secret.clone())
-                    .max_connections(setup.max_connections.into())
+                    .max_connections(setup.max_connections)
                     .allowed_updates(ALLOWED_UPDATES)
                     .send()
             })

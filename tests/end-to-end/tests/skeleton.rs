@@ -2,6 +2,7 @@
 //! 1. a Telegram customer's order with a document reaches MySQL and S3 and gets a number;
 //! 2. a web customer's order with a file does the same, and bad web input gets a clear 4xx;
 //! 3. a staff status change is recorded and pushed to the Telegram customer;
+//!
 //! and poison on the bus is dead-lettered with its reason while work goes on.
 
 
