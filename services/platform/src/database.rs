@@ -19,8 +19,40 @@ pub fn pool(settings: &DatabaseSettings) -> Result<MySqlPool, sqlx::Error> {
         .connect_lazy_with(options.charset("utf8mb4").timezone(Some("+00:00".into()))))
 }
 
+/// The named lock that lets one process at a time apply migrations.
+const MIGRATION_LOCK: &str = "bureau.migrations";
+/// How long a process waits for another one's migrations before trying again later.
+const MIGRATION_LOCK_WAIT_SECS: i64 = 60;
+
+/// Applies the migrations not applied yet, one process at a time.
+///
+/// sqlx's own lock is `GET_LOCK(name, -1)`, and it ignores the answer. MariaDB answers a
+/// negative timeout at once with NULL instead of waiting (checked on 10.11), so services
+/// starting together would apply the same migration at once; MySQL's DDL is not
+/// transactional, and the loser leaves it marked half-applied ("dirty") for good. So a
+/// named lock of our own, with a finite wait, is taken first on the very connection sqlx
+/// then migrates on (named locks belong to the session).
 pub async fn migrate(pool: &MySqlPool) -> Result<(), sqlx::migrate::MigrateError> {
-    MIGRATOR.run(pool).await
+    let mut connection = pool.acquire().await?;
+    let locked: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK(?, ?)")
+        .bind(MIGRATION_LOCK)
+        .bind(MIGRATION_LOCK_WAIT_SECS)
+        .fetch_one(&mut *connection)
+        .await?;
+    if locked != Some(1) {
+        return Err(sqlx::migrate::MigrateError::Execute(sqlx::Error::Protocol(format!(
+            "another process has been applying migrations for over {MIGRATION_LOCK_WAIT_SECS} s"
+        ))));
+    }
+    // `run_direct` rather than `run`: `run`'s `Acquire` bound makes the future fail `Send`
+    // inside `tokio::spawn` (the workaround sqlx itself documents on it).
+    let applied = MIGRATOR.run_direct(None, &mut *connection, false).await;
+    if let Err(error) = sqlx::query("SELECT RELEASE_LOCK(?)").bind(MIGRATION_LOCK).execute(&mut *connection).await {
+        // The lock goes with the session; closing it frees the lock for the others.
+        tracing::warn!(%error, "migration lock not released; closing its connection");
+        connection.close_on_drop();
+    }
+    applied
 }
 
 pub async fn ping(pool: &MySqlPool) -> Result<(), sqlx::Error> {
