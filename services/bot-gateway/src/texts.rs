@@ -271,6 +271,18 @@ impl Texts {
         self.format(language, key, &[("n", &amount)])
     }
 
+    /// One line of a file list: its name and size ("?" when Telegram did not say).
+    pub fn file_line(&self, language: Language, name: &str, size: Option<u64>) -> String {
+        let size = size
+            .map(|size| self.size(language, size))
+            .unwrap_or_else(|| "?".to_owned());
+        self.format(
+            language,
+            key::ORDER_FILE_LINE,
+            &[("name", name), ("size", &size)],
+        )
+    }
+
     /// The text in each language we speak: a button label the customer taps arrives as text
     /// in whatever language their keyboard was drawn in.
     pub fn in_every_language(&self, key: &str) -> [String; 2] {

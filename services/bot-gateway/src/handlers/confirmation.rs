@@ -78,17 +78,7 @@ async fn summary_text(
     let mut files: Vec<String> = draft
         .files
         .iter()
-        .map(|file| {
-            let size = file
-                .size
-                .map(|size| texts.size(language, size))
-                .unwrap_or_else(|| "?".to_owned());
-            texts.format(
-                language,
-                key::ORDER_FILE_LINE,
-                &[("name", &file.name), ("size", &size)],
-            )
-        })
+        .map(|file| texts.file_line(language, &file.name, file.size))
         .collect();
     files.extend(draft.large_files.iter().map(|file| {
         let size = texts.size(language, file.size);

@@ -156,17 +156,7 @@ async fn order_text(
         order
             .files
             .iter()
-            .map(|file| {
-                let size = file
-                    .size
-                    .map(|size| texts.size(language, size))
-                    .unwrap_or_else(|| "?".to_owned());
-                texts.format(
-                    language,
-                    key::ORDER_FILE_LINE,
-                    &[("name", &file.name), ("size", &size)],
-                )
-            })
+            .map(|file| texts.file_line(language, &file.name, file.size))
             .collect::<Vec<_>>()
             .join("\n")
     };
