@@ -115,9 +115,11 @@ impl Envelope {
                 version: raw.schema_version,
             });
         }
-        let payload = Event::from_value(kind, raw.payload).map_err(|e| {
-            DecodeError::InvalidPayload { event_type: raw.event_type.clone(), reason: e.to_string() }
-        })?;
+        let payload =
+            Event::from_value(kind, raw.payload).map_err(|e| DecodeError::InvalidPayload {
+                event_type: raw.event_type.clone(),
+                reason: e.to_string(),
+            })?;
         Ok(Envelope {
             event_id: raw.event_id,
             event_type: raw.event_type,

@@ -196,7 +196,10 @@ pub struct OrderCreated {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FileSource {
     /// In Telegram: fetched with `getFile` and the Bot API file path.
-    Telegram { telegram_file_id: String, telegram_file_unique_id: String },
+    Telegram {
+        telegram_file_id: String,
+        telegram_file_unique_id: String,
+    },
     /// Streamed by the web gateway into the object store under `staging_key`.
     WebUpload {
         staging_key: String,

@@ -21,7 +21,9 @@ pub fn parse(input: &str) -> Option<String> {
         .chars()
         .filter(|c| !matches!(c, ' ' | '-'))
         .collect();
-    let valid = cleaned.len() == 8 && cleaned.bytes().all(|b| b.is_ascii_digit()) && !cleaned.starts_with('0');
+    let valid = cleaned.len() == 8
+        && cleaned.bytes().all(|b| b.is_ascii_digit())
+        && !cleaned.starts_with('0');
     valid.then_some(cleaned)
 }
 

@@ -62,7 +62,10 @@ impl OrderStatus {
     }
 
     pub fn is_terminal(self) -> bool {
-        matches!(self, OrderStatus::Delivered | OrderStatus::Cancelled | OrderStatus::Rejected)
+        matches!(
+            self,
+            OrderStatus::Delivered | OrderStatus::Cancelled | OrderStatus::Rejected
+        )
     }
 
     /// The statuses staff may move an order to from here.
@@ -80,7 +83,10 @@ impl OrderStatus {
 
     /// Whether the customer may cancel the order themselves in this status.
     pub fn customer_may_cancel(self) -> bool {
-        matches!(self, OrderStatus::AwaitingConfirmation | OrderStatus::Quoted)
+        matches!(
+            self,
+            OrderStatus::AwaitingConfirmation | OrderStatus::Quoted
+        )
     }
 
     fn needs_reason(self, to: OrderStatus) -> bool {
@@ -151,11 +157,16 @@ mod tests {
         use OrderStatus::*;
         assert_eq!(
             AwaitingConfirmation.transition(Rejected, Some("  ")),
-            Err(TransitionError::ReasonRequired { from: AwaitingConfirmation, to: Rejected })
+            Err(TransitionError::ReasonRequired {
+                from: AwaitingConfirmation,
+                to: Rejected
+            })
         );
         AwaitingConfirmation.transition(Cancelled, None).unwrap();
         assert!(InProgress.transition(Cancelled, None).is_err());
-        InProgress.transition(Cancelled, Some("customer called")).unwrap();
+        InProgress
+            .transition(Cancelled, Some("customer called"))
+            .unwrap();
         assert!(Ready.transition(InProgress, None).is_err());
     }
 }

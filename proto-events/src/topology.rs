@@ -31,8 +31,11 @@ pub enum Consumer {
 }
 
 impl Consumer {
-    pub const ALL: [Consumer; 3] =
-        [Consumer::PersistenceWorker, Consumer::StorageWorker, Consumer::Notifier];
+    pub const ALL: [Consumer; 3] = [
+        Consumer::PersistenceWorker,
+        Consumer::StorageWorker,
+        Consumer::Notifier,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -77,9 +80,15 @@ pub struct Topology {
 
 impl Topology {
     pub fn new(namespace: impl Into<String>, retry_delays: Vec<Duration>) -> Self {
-        let retry_delays =
-            if retry_delays.is_empty() { vec![Duration::from_secs(1)] } else { retry_delays };
-        Topology { namespace: namespace.into(), retry_delays }
+        let retry_delays = if retry_delays.is_empty() {
+            vec![Duration::from_secs(1)]
+        } else {
+            retry_delays
+        };
+        Topology {
+            namespace: namespace.into(),
+            retry_delays,
+        }
     }
 
     pub fn namespace(&self) -> &str {
@@ -111,7 +120,12 @@ impl Topology {
     /// The retry queue for a delay. The delay is in the name because RabbitMQ refuses to
     /// redeclare a queue with other arguments: new delays make new queues.
     pub fn retry_queue(&self, consumer: Consumer, delay: Duration) -> String {
-        format!("{}.{}.retry.{}ms", self.namespace, consumer.name(), delay.as_millis())
+        format!(
+            "{}.{}.retry.{}ms",
+            self.namespace,
+            consumer.name(),
+            delay.as_millis()
+        )
     }
 
     /// The longest a message may wait in a retry queue: the delay plus the jitter allowance.
@@ -135,7 +149,10 @@ impl Topology {
     /// Declares exchanges, queues and bindings. Safe to call any number of times, from any
     /// number of processes.
     pub async fn declare(&self, channel: &Channel) -> lapin::Result<()> {
-        let durable = ExchangeDeclareOptions { durable: true, ..Default::default() };
+        let durable = ExchangeDeclareOptions {
+            durable: true,
+            ..Default::default()
+        };
         channel
             .exchange_declare(
                 self.events_exchange().into(),
@@ -153,7 +170,10 @@ impl Topology {
             )
             .await?;
 
-        let queue_options = QueueDeclareOptions { durable: true, ..Default::default() };
+        let queue_options = QueueDeclareOptions {
+            durable: true,
+            ..Default::default()
+        };
         for consumer in Consumer::ALL {
             let mut dead_letter_args = FieldTable::default();
             dead_letter_args.insert("x-queue-type".into(), long_string("quorum"));
@@ -176,11 +196,21 @@ impl Topology {
 
             let mut main_args = FieldTable::default();
             main_args.insert("x-queue-type".into(), long_string("quorum"));
-            main_args
-                .insert("x-dead-letter-exchange".into(), long_string(&self.dead_letter_exchange()));
-            main_args.insert("x-dead-letter-routing-key".into(), long_string(consumer.name()));
-            main_args.insert("x-delivery-limit".into(), AMQPValue::LongLongInt(DELIVERY_LIMIT));
-            channel.queue_declare(self.queue(consumer).into(), queue_options, main_args).await?;
+            main_args.insert(
+                "x-dead-letter-exchange".into(),
+                long_string(&self.dead_letter_exchange()),
+            );
+            main_args.insert(
+                "x-dead-letter-routing-key".into(),
+                long_string(consumer.name()),
+            );
+            main_args.insert(
+                "x-delivery-limit".into(),
+                AMQPValue::LongLongInt(DELIVERY_LIMIT),
+            );
+            channel
+                .queue_declare(self.queue(consumer).into(), queue_options, main_args)
+                .await?;
             for kind in consumer.subscriptions() {
                 channel
                     .queue_bind(
@@ -202,8 +232,10 @@ impl Topology {
                     AMQPValue::LongLongInt(Self::retry_queue_ttl(delay).as_millis() as i64),
                 );
                 retry_args.insert("x-dead-letter-exchange".into(), long_string(""));
-                retry_args
-                    .insert("x-dead-letter-routing-key".into(), long_string(&self.queue(consumer)));
+                retry_args.insert(
+                    "x-dead-letter-routing-key".into(),
+                    long_string(&self.queue(consumer)),
+                );
                 channel
                     .queue_declare(
                         ShortString::from(self.retry_queue(consumer, delay)),
@@ -230,7 +262,10 @@ mod tests {
         let t = Topology::new("t1", vec![Duration::from_secs(1), Duration::from_secs(5)]);
         assert_eq!(t.events_exchange(), "t1.events");
         assert_eq!(t.queue(Consumer::Notifier), "t1.notifier");
-        assert_eq!(t.dead_letter_queue(Consumer::StorageWorker), "t1.storage-worker.dead-letter");
+        assert_eq!(
+            t.dead_letter_queue(Consumer::StorageWorker),
+            "t1.storage-worker.dead-letter"
+        );
         assert_eq!(
             t.retry_queue(Consumer::PersistenceWorker, Duration::from_millis(1500)),
             "t1.persistence-worker.retry.1500ms"
@@ -247,6 +282,9 @@ mod tests {
 
     #[test]
     fn every_event_reaches_the_persistence_worker() {
-        assert_eq!(Consumer::PersistenceWorker.subscriptions().len(), EventKind::ALL.len());
+        assert_eq!(
+            Consumer::PersistenceWorker.subscriptions().len(),
+            EventKind::ALL.len()
+        );
     }
 }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use proto_events::bus::{BusConfig, EventBus, EventHandler, HandlerError, PublishError, dead_letters};
+use proto_events::bus::{
+    BusConfig, EventBus, EventHandler, HandlerError, PublishError, dead_letters,
+};
 use proto_events::topology::Consumer;
 use proto_events::{Envelope, FileRejected};
 use tokio_util::sync::CancellationToken;
@@ -13,7 +15,8 @@ use uuid::Uuid;
 
 fn bus(max_attempts: u32) -> Arc<EventBus> {
     EventBus::new(BusConfig {
-        url: std::env::var("BUREAU__BROKER__URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into()),
+        url: std::env::var("BUREAU__BROKER__URL")
+            .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into()),
         namespace: format!("bus{}", &Uuid::new_v4().simple().to_string()[..12]),
         prefetch: 8,
         max_attempts,
@@ -27,8 +30,13 @@ async fn cleanup(bus: &EventBus) {
         for queue in bus.topology().all_queues() {
             let _ = channel.queue_delete(queue.into(), Default::default()).await;
         }
-        for exchange in [bus.topology().events_exchange(), bus.topology().dead_letter_exchange()] {
-            let _ = channel.exchange_delete(exchange.into(), Default::default()).await;
+        for exchange in [
+            bus.topology().events_exchange(),
+            bus.topology().dead_letter_exchange(),
+        ] {
+            let _ = channel
+                .exchange_delete(exchange.into(), Default::default())
+                .await;
         }
     }
     bus.close().await;
@@ -64,7 +72,9 @@ impl EventHandler for Flaky {
             return Err(HandlerError::permanent("this event is wrong for us"));
         }
         if call <= self.failures {
-            return Err(HandlerError::transient(format!("dependency down (call {call})")));
+            return Err(HandlerError::transient(format!(
+                "dependency down (call {call})"
+            )));
         }
         self.done.notify_one();
         Ok(())
@@ -72,7 +82,12 @@ impl EventHandler for Flaky {
 }
 
 fn flaky(failures: u32, permanent: bool) -> Arc<Flaky> {
-    Arc::new(Flaky { failures, permanent, calls: AtomicU32::new(0), done: tokio::sync::Notify::new() })
+    Arc::new(Flaky {
+        failures,
+        permanent,
+        calls: AtomicU32::new(0),
+        done: tokio::sync::Notify::new(),
+    })
 }
 
 async fn wait_for<T, F: AsyncFnMut() -> Option<T>>(what: &str, mut probe: F) -> T {
@@ -81,7 +96,10 @@ async fn wait_for<T, F: AsyncFnMut() -> Option<T>>(what: &str, mut probe: F) -> 
         if let Some(value) = probe().await {
             return value;
         }
-        assert!(tokio::time::Instant::now() < until, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < until,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -95,7 +113,10 @@ async fn a_confirmed_publish_reaches_every_subscribed_queue() {
         let queue = channel
             .queue_declare(
                 bus.topology().queue(consumer).into(),
-                lapin::options::QueueDeclareOptions { passive: true, ..Default::default() },
+                lapin::options::QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
                 Default::default(),
             )
             .await
@@ -112,7 +133,10 @@ async fn an_unroutable_message_is_an_error_not_a_silent_ack() {
     // Remove the only queues bound to this event type: nothing can take it now.
     let channel = bus.open_channel().await.unwrap();
     for consumer in [Consumer::PersistenceWorker, Consumer::Notifier] {
-        channel.queue_delete(bus.topology().queue(consumer).into(), Default::default()).await.unwrap();
+        channel
+            .queue_delete(bus.topology().queue(consumer).into(), Default::default())
+            .await
+            .unwrap();
     }
     let error = bus.publish(&event()).await.unwrap_err();
     assert!(matches!(error, PublishError::Rejected { .. }), "{error}");
@@ -125,12 +149,24 @@ async fn transient_failures_are_retried_after_a_delay_then_succeed() {
     bus.publish(&event()).await.unwrap();
     let handler = flaky(2, false);
     let stop = CancellationToken::new();
-    let consuming = tokio::spawn(bus.clone().consume(Consumer::PersistenceWorker, handler.clone(), 1, stop.clone()));
-    tokio::time::timeout(Duration::from_secs(20), handler.done.notified()).await.expect("handled in the end");
+    let consuming = tokio::spawn(bus.clone().consume(
+        Consumer::PersistenceWorker,
+        handler.clone(),
+        1,
+        stop.clone(),
+    ));
+    tokio::time::timeout(Duration::from_secs(20), handler.done.notified())
+        .await
+        .expect("handled in the end");
     assert_eq!(handler.calls.load(Ordering::SeqCst), 3);
     stop.cancel();
     consuming.await.unwrap();
-    assert!(dead_letters::list(&bus, Consumer::PersistenceWorker, 10).await.unwrap().is_empty());
+    assert!(
+        dead_letters::list(&bus, Consumer::PersistenceWorker, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     cleanup(&bus).await;
 }
 
@@ -141,27 +177,56 @@ async fn exhausted_and_permanent_failures_are_dead_lettered_with_reasons_and_can
     bus.publish(&sent).await.unwrap();
     let always_failing = flaky(u32::MAX, false);
     let stop = CancellationToken::new();
-    let consuming = tokio::spawn(bus.clone().consume(Consumer::PersistenceWorker, always_failing.clone(), 1, stop.clone()));
+    let consuming = tokio::spawn(bus.clone().consume(
+        Consumer::PersistenceWorker,
+        always_failing.clone(),
+        1,
+        stop.clone(),
+    ));
     let letters = wait_for("a dead letter", async || {
-        let letters = dead_letters::list(&bus, Consumer::PersistenceWorker, 10).await.ok()?;
+        let letters = dead_letters::list(&bus, Consumer::PersistenceWorker, 10)
+            .await
+            .ok()?;
         (!letters.is_empty()).then_some(letters)
     })
     .await;
-    assert_eq!(always_failing.calls.load(Ordering::SeqCst), 3, "exactly max_attempts deliveries");
+    assert_eq!(
+        always_failing.calls.load(Ordering::SeqCst),
+        3,
+        "exactly max_attempts deliveries"
+    );
     let letter = &letters[0];
-    assert_eq!(letter.message_id.as_deref(), Some(sent.event_id.to_string().as_str()));
+    assert_eq!(
+        letter.message_id.as_deref(),
+        Some(sent.event_id.to_string().as_str())
+    );
     assert_eq!(letter.attempts, Some(3));
-    assert!(letter.error.as_deref().unwrap().contains("gave up after 3 attempts: dependency down"));
+    assert!(
+        letter
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("gave up after 3 attempts: dependency down")
+    );
     stop.cancel();
     consuming.await.unwrap();
 
     // Listing left it in place; a replay hands it to a healthy consumer.
-    let replayed = dead_letters::replay(&bus, Consumer::PersistenceWorker, None).await.unwrap();
+    let replayed = dead_letters::replay(&bus, Consumer::PersistenceWorker, None)
+        .await
+        .unwrap();
     assert_eq!(replayed, 1);
     let healthy = flaky(0, false);
     let stop = CancellationToken::new();
-    let consuming = tokio::spawn(bus.clone().consume(Consumer::PersistenceWorker, healthy.clone(), 1, stop.clone()));
-    tokio::time::timeout(Duration::from_secs(20), healthy.done.notified()).await.expect("replayed and handled");
+    let consuming = tokio::spawn(bus.clone().consume(
+        Consumer::PersistenceWorker,
+        healthy.clone(),
+        1,
+        stop.clone(),
+    ));
+    tokio::time::timeout(Duration::from_secs(20), healthy.done.notified())
+        .await
+        .expect("replayed and handled");
     stop.cancel();
     consuming.await.unwrap();
 
@@ -169,15 +234,30 @@ async fn exhausted_and_permanent_failures_are_dead_lettered_with_reasons_and_can
     bus.publish(&event()).await.unwrap();
     let wrong = flaky(0, true);
     let stop = CancellationToken::new();
-    let consuming = tokio::spawn(bus.clone().consume(Consumer::PersistenceWorker, wrong.clone(), 1, stop.clone()));
+    let consuming = tokio::spawn(bus.clone().consume(
+        Consumer::PersistenceWorker,
+        wrong.clone(),
+        1,
+        stop.clone(),
+    ));
     let letters = wait_for("the permanent failure dead-lettered", async || {
-        let letters = dead_letters::list(&bus, Consumer::PersistenceWorker, 10).await.ok()?;
+        let letters = dead_letters::list(&bus, Consumer::PersistenceWorker, 10)
+            .await
+            .ok()?;
         (letters.len() == 1).then_some(letters)
     })
     .await;
     assert_eq!(wrong.calls.load(Ordering::SeqCst), 1);
-    assert_eq!(letters[0].error.as_deref(), Some("this event is wrong for us"));
-    assert_eq!(dead_letters::purge(&bus, Consumer::PersistenceWorker).await.unwrap(), 1);
+    assert_eq!(
+        letters[0].error.as_deref(),
+        Some("this event is wrong for us")
+    );
+    assert_eq!(
+        dead_letters::purge(&bus, Consumer::PersistenceWorker)
+            .await
+            .unwrap(),
+        1
+    );
     stop.cancel();
     consuming.await.unwrap();
     cleanup(&bus).await;

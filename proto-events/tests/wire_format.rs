@@ -44,7 +44,10 @@ fn samples() -> Vec<Event> {
             order_id,
             file_id,
             purpose: FilePurpose::Result,
-            source: FileSource::WebUpload { staging_key: "staging/x".into(), measured: None },
+            source: FileSource::WebUpload {
+                staging_key: "staging/x".into(),
+                measured: None,
+            },
             original_name: "a.txt".into(),
             declared_size: None,
             declared_content_type: None,
@@ -95,7 +98,9 @@ fn samples() -> Vec<Event> {
             to: OrderStatus::Accepted,
             version: 2,
             reason: None,
-            actor: Actor::Staff { account_id: Uuid::now_v7() },
+            actor: Actor::Staff {
+                account_id: Uuid::now_v7(),
+            },
             changed_at: Utc::now(),
         }
         .into(),
@@ -121,7 +126,11 @@ fn samples() -> Vec<Event> {
 fn every_event_round_trips() {
     let samples = samples();
     let kinds: std::collections::HashSet<_> = samples.iter().map(|e| e.kind()).collect();
-    assert_eq!(kinds.len(), EventKind::ALL.len(), "a sample for every event kind");
+    assert_eq!(
+        kinds.len(),
+        EventKind::ALL.len(),
+        "a sample for every event kind"
+    );
     for payload in samples {
         let order_id = payload.order_id();
         let envelope = Envelope::new("test", order_id, payload);
@@ -152,20 +161,32 @@ fn poison_is_refused_with_a_reason() {
     let mut unknown = json.clone();
     unknown["event_type"] = "order.teleported".into();
     let err = Envelope::from_json(&serde_json::to_vec(&unknown).unwrap()).unwrap_err();
-    assert!(matches!(err, DecodeError::UnknownType(ref t) if t == "order.teleported"), "{err}");
+    assert!(
+        matches!(err, DecodeError::UnknownType(ref t) if t == "order.teleported"),
+        "{err}"
+    );
 
     let mut future = json.clone();
     future["schema_version"] = 99.into();
     let err = Envelope::from_json(&serde_json::to_vec(&future).unwrap()).unwrap_err();
-    assert!(matches!(err, DecodeError::UnsupportedVersion { version: 99, .. }), "{err}");
+    assert!(
+        matches!(err, DecodeError::UnsupportedVersion { version: 99, .. }),
+        "{err}"
+    );
 
     let mut missing = json.clone();
-    missing["payload"].as_object_mut().unwrap().remove("order_number");
+    missing["payload"]
+        .as_object_mut()
+        .unwrap()
+        .remove("order_number");
     let err = Envelope::from_json(&serde_json::to_vec(&missing).unwrap()).unwrap_err();
     assert!(err.to_string().contains("order_number"), "{err}");
 
     let huge = vec![b' '; envelope::MAX_EVENT_BYTES + 1];
-    assert!(matches!(Envelope::from_json(&huge).unwrap_err(), DecodeError::TooLarge(_)));
+    assert!(matches!(
+        Envelope::from_json(&huge).unwrap_err(),
+        DecodeError::TooLarge(_)
+    ));
 }
 
 /// A web upload's source as the JSON looks on the wire: the gateway's measurement rides in
@@ -174,7 +195,11 @@ fn poison_is_refused_with_a_reason() {
 fn web_upload_sources_carry_an_optional_measurement() {
     let measured = FileSource::WebUpload {
         staging_key: "staging/o/f".into(),
-        measured: Some(Measured { size: 5, sha256: "cd".repeat(32), content_type: "application/pdf".into() }),
+        measured: Some(Measured {
+            size: 5,
+            sha256: "cd".repeat(32),
+            content_type: "application/pdf".into(),
+        }),
     };
     let json = serde_json::to_value(&measured).unwrap();
     assert_eq!(
@@ -185,11 +210,20 @@ fn web_upload_sources_carry_an_optional_measurement() {
             "measured": {"size": 5, "sha256": "cd".repeat(32), "content_type": "application/pdf"}
         })
     );
-    assert_eq!(serde_json::from_value::<FileSource>(json).unwrap(), measured);
+    assert_eq!(
+        serde_json::from_value::<FileSource>(json).unwrap(),
+        measured
+    );
 
     let older = serde_json::json!({"kind": "web_upload", "staging_key": "staging/o/f"});
     let decoded: FileSource = serde_json::from_value(older.clone()).unwrap();
-    assert_eq!(decoded, FileSource::WebUpload { staging_key: "staging/o/f".into(), measured: None });
+    assert_eq!(
+        decoded,
+        FileSource::WebUpload {
+            staging_key: "staging/o/f".into(),
+            measured: None
+        }
+    );
     // And one without a measurement is written as before, so older readers see no change.
     assert_eq!(serde_json::to_value(&decoded).unwrap(), older);
 }
@@ -204,6 +238,12 @@ fn caused_events_keep_the_correlation() {
 
 #[test]
 fn deterministic_ids_repeat() {
-    assert_eq!(envelope::deterministic_id(b"x"), envelope::deterministic_id(b"x"));
-    assert_ne!(envelope::deterministic_id(b"x"), envelope::deterministic_id(b"y"));
+    assert_eq!(
+        envelope::deterministic_id(b"x"),
+        envelope::deterministic_id(b"x")
+    );
+    assert_ne!(
+        envelope::deterministic_id(b"x"),
+        envelope::deterministic_id(b"y")
+    );
 }

@@ -71,7 +71,10 @@ impl EventBus {
     ) {
         let mut failures = 0u32;
         while !shutdown.is_cancelled() {
-            match self.consume_until_broken(consumer, &handler, concurrency.max(1), &shutdown).await {
+            match self
+                .consume_until_broken(consumer, &handler, concurrency.max(1), &shutdown)
+                .await
+            {
                 Ok(()) => failures = 0,
                 Err(error) => {
                     failures += 1;
@@ -119,7 +122,10 @@ impl EventBus {
                 let broken = &broken;
                 async move {
                     match delivery {
-                        Ok(delivery) => self.handle_delivery(consumer, handler.as_ref(), delivery).await,
+                        Ok(delivery) => {
+                            self.handle_delivery(consumer, handler.as_ref(), delivery)
+                                .await
+                        }
                         Err(error) => *broken.lock().unwrap() = Some(error.to_string()),
                     }
                 }
@@ -133,8 +139,15 @@ impl EventBus {
         }
     }
 
-    async fn handle_delivery<H: EventHandler>(&self, consumer: Consumer, handler: &H, delivery: Delivery) {
-        let attempt = header_u32(&delivery.properties, headers::ATTEMPT).unwrap_or(1).max(1);
+    async fn handle_delivery<H: EventHandler>(
+        &self,
+        consumer: Consumer,
+        handler: &H,
+        delivery: Delivery,
+    ) {
+        let attempt = header_u32(&delivery.properties, headers::ATTEMPT)
+            .unwrap_or(1)
+            .max(1);
         let verdict = match Envelope::from_json(&delivery.data) {
             Err(error) => Verdict::DeadLetter(error.to_string()),
             Ok(envelope) => {
@@ -167,23 +180,37 @@ impl EventBus {
             Verdict::Retry(reason) => {
                 let delay = self.topology.retry_delay(attempt);
                 tracing::warn!(consumer = consumer.name(), attempt, ?delay, %reason, "handler failed; will retry");
-                let jittered = delay.mul_f64(1.0 + rand::random_range(-RETRY_JITTER..=RETRY_JITTER));
+                let jittered =
+                    delay.mul_f64(1.0 + rand::random_range(-RETRY_JITTER..=RETRY_JITTER));
                 let mut table = copy_headers(&delivery.properties);
-                table.insert(headers::ATTEMPT.into(), AMQPValue::LongLongInt(attempt as i64 + 1));
+                table.insert(
+                    headers::ATTEMPT.into(),
+                    AMQPValue::LongLongInt(attempt as i64 + 1),
+                );
                 let properties = delivery
                     .properties
                     .clone()
                     .with_headers(table)
                     .with_expiration(jittered.as_millis().to_string().into());
                 let queue = self.topology.retry_queue(consumer, delay);
-                self.publish_raw("", &queue, &delivery.data, properties).await
+                self.publish_raw("", &queue, &delivery.data, properties)
+                    .await
             }
             Verdict::DeadLetter(reason) => {
                 tracing::error!(consumer = consumer.name(), attempt, %reason, "dead-lettering a message");
                 let mut table = copy_headers(&delivery.properties);
-                table.insert(headers::ERROR.into(), AMQPValue::LongString(truncate(&reason, 2000).into()));
-                table.insert(headers::ATTEMPT.into(), AMQPValue::LongLongInt(attempt as i64));
-                table.insert(headers::CONSUMER.into(), AMQPValue::LongString(consumer.name().into()));
+                table.insert(
+                    headers::ERROR.into(),
+                    AMQPValue::LongString(truncate(&reason, 2000).into()),
+                );
+                table.insert(
+                    headers::ATTEMPT.into(),
+                    AMQPValue::LongLongInt(attempt as i64),
+                );
+                table.insert(
+                    headers::CONSUMER.into(),
+                    AMQPValue::LongString(consumer.name().into()),
+                );
                 table.insert(
                     headers::FAILED_AT.into(),
                     AMQPValue::LongString(chrono::Utc::now().to_rfc3339().into()),
@@ -196,7 +223,8 @@ impl EventBus {
                 }
                 let properties = delivery.properties.clone().with_headers(table);
                 let exchange = self.topology.dead_letter_exchange();
-                self.publish_raw(&exchange, consumer.name(), &delivery.data, properties).await
+                self.publish_raw(&exchange, consumer.name(), &delivery.data, properties)
+                    .await
             }
         };
 
@@ -205,7 +233,12 @@ impl EventBus {
             Err(error) => {
                 // The copy did not land: put the original back so nothing is lost.
                 tracing::warn!(consumer = consumer.name(), %error, "could not move a message; requeueing it");
-                delivery.nack(BasicNackOptions { requeue: true, ..Default::default() }).await
+                delivery
+                    .nack(BasicNackOptions {
+                        requeue: true,
+                        ..Default::default()
+                    })
+                    .await
             }
         };
         if let Err(error) = acked {

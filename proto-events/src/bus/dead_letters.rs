@@ -33,12 +33,19 @@ pub enum DeadLetterError {
 }
 
 /// Up to `limit` dead letters of `consumer`, oldest first, left in place.
-pub async fn list(bus: &EventBus, consumer: Consumer, limit: usize) -> Result<Vec<DeadLetter>, DeadLetterError> {
+pub async fn list(
+    bus: &EventBus,
+    consumer: Consumer,
+    limit: usize,
+) -> Result<Vec<DeadLetter>, DeadLetterError> {
     let channel = bus.open_channel().await?;
     let queue = bus.topology().dead_letter_queue(consumer);
     let mut letters = Vec::new();
     while letters.len() < limit {
-        let Some(message) = channel.basic_get(queue.as_str().into(), BasicGetOptions::default()).await? else {
+        let Some(message) = channel
+            .basic_get(queue.as_str().into(), BasicGetOptions::default())
+            .await?
+        else {
             break;
         };
         letters.push(describe(&message.delivery));
@@ -51,7 +58,11 @@ pub async fn list(bus: &EventBus, consumer: Consumer, limit: usize) -> Result<Ve
 /// Moves dead letters back to the consumer's queue for another try, all of them or only
 /// those whose message id is in `only`. Each is re-published (confirmed) before it is
 /// removed from the dead-letter queue. Returns how many were replayed.
-pub async fn replay(bus: &EventBus, consumer: Consumer, only: Option<&[String]>) -> Result<usize, DeadLetterError> {
+pub async fn replay(
+    bus: &EventBus,
+    consumer: Consumer,
+    only: Option<&[String]>,
+) -> Result<usize, DeadLetterError> {
     let channel = bus.open_channel().await?;
     let queue = bus.topology().dead_letter_queue(consumer);
     let target = bus.topology().queue(consumer);
@@ -60,7 +71,10 @@ pub async fn replay(bus: &EventBus, consumer: Consumer, only: Option<&[String]>)
     // queue at once, and must wait for the operator rather than loop.
     let mut remaining: Option<u32> = None;
     while remaining != Some(0) {
-        let Some(message) = channel.basic_get(queue.as_str().into(), BasicGetOptions::default()).await? else {
+        let Some(message) = channel
+            .basic_get(queue.as_str().into(), BasicGetOptions::default())
+            .await?
+        else {
             break;
         };
         let left = *remaining.get_or_insert(message.message_count + 1) - 1;
@@ -69,7 +83,10 @@ pub async fn replay(bus: &EventBus, consumer: Consumer, only: Option<&[String]>)
         let letter = describe(&delivery);
         let wanted = match only {
             None => true,
-            Some(ids) => letter.message_id.as_ref().is_some_and(|id| ids.contains(id)),
+            Some(ids) => letter
+                .message_id
+                .as_ref()
+                .is_some_and(|id| ids.contains(id)),
         };
         if wanted {
             // A fresh start: attempts from 1, the old failure forgotten.
@@ -81,7 +98,8 @@ pub async fn replay(bus: &EventBus, consumer: Consumer, only: Option<&[String]>)
             }
             table.insert(headers::ATTEMPT.into(), AMQPValue::LongLongInt(1));
             let properties = delivery.properties.clone().with_headers(table);
-            bus.publish_raw("", &target, &delivery.data, properties).await?;
+            bus.publish_raw("", &target, &delivery.data, properties)
+                .await?;
             delivery.ack(BasicAckOptions::default()).await?;
             replayed += 1;
         }
@@ -94,7 +112,10 @@ pub async fn replay(bus: &EventBus, consumer: Consumer, only: Option<&[String]>)
 pub async fn purge(bus: &EventBus, consumer: Consumer) -> Result<u32, DeadLetterError> {
     let channel = bus.open_channel().await?;
     let count = channel
-        .queue_purge(bus.topology().dead_letter_queue(consumer).into(), QueuePurgeOptions::default())
+        .queue_purge(
+            bus.topology().dead_letter_queue(consumer).into(),
+            QueuePurgeOptions::default(),
+        )
         .await?;
     channel.close(200, "purged".into()).await?;
     Ok(count)

@@ -58,9 +58,10 @@ impl EventBus {
             }
             tracing::debug!("live subscription ended");
         });
-        Box::pin(futures::stream::unfold(receiver, |mut receiver| async move {
-            receiver.recv().await.map(|envelope| (envelope, receiver))
-        }))
+        Box::pin(futures::stream::unfold(
+            receiver,
+            |mut receiver| async move { receiver.recv().await.map(|envelope| (envelope, receiver)) },
+        ))
     }
 
     /// One connection's worth of following: `Ok` when the reader went away, `Err` when the
@@ -75,7 +76,11 @@ impl EventBus {
         let queue = channel
             .queue_declare(
                 "".into(),
-                QueueDeclareOptions { exclusive: true, auto_delete: true, ..Default::default() },
+                QueueDeclareOptions {
+                    exclusive: true,
+                    auto_delete: true,
+                    ..Default::default()
+                },
                 FieldTable::default(),
             )
             .await
@@ -97,7 +102,11 @@ impl EventBus {
             .basic_consume(
                 queue.name().clone(),
                 format!("live-{}", uuid::Uuid::new_v4()).into(),
-                BasicConsumeOptions { no_ack: true, exclusive: true, ..Default::default() },
+                BasicConsumeOptions {
+                    no_ack: true,
+                    exclusive: true,
+                    ..Default::default()
+                },
                 FieldTable::default(),
             )
             .await

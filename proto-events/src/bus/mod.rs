@@ -71,7 +71,11 @@ impl EventBus {
     /// at start-up to fail fast or declare the topology early.
     pub fn new(config: BusConfig) -> Arc<EventBus> {
         let topology = Topology::new(config.namespace.clone(), config.retry_delays.clone());
-        Arc::new(EventBus { config, topology, live: Mutex::new(None) })
+        Arc::new(EventBus {
+            config,
+            topology,
+            live: Mutex::new(None),
+        })
     }
 
     pub fn topology(&self) -> &Topology {
@@ -121,7 +125,10 @@ impl EventBus {
         let publish = connection.create_channel().await?;
         publish.confirm_select(Default::default()).await?;
         self.topology.declare(&publish).await?;
-        let live = Arc::new(Live { connection, publish });
+        let live = Arc::new(Live {
+            connection,
+            publish,
+        });
         *guard = Some(live.clone());
         tracing::info!(namespace = %self.config.namespace, "connected to the broker");
         Ok(live)

@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use futures::future::try_join_all;
 use lapin::{
-    BasicProperties,
+    BasicProperties, Confirmation, PublisherConfirm,
     options::BasicPublishOptions,
-    Confirmation, PublisherConfirm,
     types::{AMQPValue, FieldTable, ShortString},
 };
 
@@ -71,7 +70,10 @@ impl EventBus {
                 .basic_publish(
                     exchange.clone(),
                     envelope.event_type.as_str().into(),
-                    BasicPublishOptions { mandatory: true, ..Default::default() },
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..Default::default()
+                    },
                     &envelope.to_json(),
                     properties(envelope, FieldTable::default()),
                 )
@@ -96,8 +98,14 @@ async fn check_confirms(
 }
 
 /// Turns a confirm into our verdict: acked and not returned, or an error saying why not.
-pub(crate) fn confirmation_ok(event_type: &str, confirmation: Confirmation) -> Result<(), PublishError> {
-    let rejected = |reason: String| PublishError::Rejected { event_type: event_type.to_owned(), reason };
+pub(crate) fn confirmation_ok(
+    event_type: &str,
+    confirmation: Confirmation,
+) -> Result<(), PublishError> {
+    let rejected = |reason: String| PublishError::Rejected {
+        event_type: event_type.to_owned(),
+        reason,
+    };
     match confirmation {
         Confirmation::Ack(None) => Ok(()),
         Confirmation::Ack(Some(returned)) => Err(rejected(format!(
@@ -137,13 +145,19 @@ impl EventBus {
         body: &[u8],
         properties: BasicProperties,
     ) -> Result<(), PublishError> {
-        let live = self.live().await.map_err(|e| PublishError::Unavailable(e.to_string()))?;
+        let live = self
+            .live()
+            .await
+            .map_err(|e| PublishError::Unavailable(e.to_string()))?;
         let sent = live
             .publish
             .basic_publish(
                 exchange.into(),
                 routing_key.into(),
-                BasicPublishOptions { mandatory: true, ..Default::default() },
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..Default::default()
+                },
                 body,
                 properties,
             )
@@ -155,8 +169,9 @@ impl EventBus {
                 return Err(PublishError::Unavailable(error.to_string()));
             }
         };
-        let confirmation =
-            confirm.await.map_err(|e| PublishError::Unavailable(format!("confirm lost: {e}")))?;
+        let confirmation = confirm
+            .await
+            .map_err(|e| PublishError::Unavailable(format!("confirm lost: {e}")))?;
         confirmation_ok(routing_key, confirmation)
     }
 }

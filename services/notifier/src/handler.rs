@@ -190,7 +190,12 @@ impl Notifier {
             Notice::ResultReady(stored) => self.links.for_file(stored.file_id),
             _ => None,
         };
-        let message = notice.message(&self.texts, &recipient.language, &recipient.order_number, link.as_ref());
+        let message = notice.message(
+            &self.texts,
+            &recipient.language,
+            &recipient.order_number,
+            link.as_ref(),
+        );
         if message.text().ends_with('…') && utf16_len(message.text()) >= TELEGRAM_TEXT_LIMIT - 1 {
             tracing::warn!(%order_id, notice = notice.kind(), "text longer than Telegram allows; sending it cut");
             metrics::skipped("text_cut");

@@ -42,7 +42,6 @@ use crate::handler::{Notifier, ResultLinks};
 use crate::send_slots::{Pace, SendSlots};
 use crate::telegram::{SendPolicy, TelegramSender};
 
-
 /// Starts the notifier and returns at once: `/healthz`, `/readyz` (broker, database) and
 /// `/metrics` on `settings.notifier.listen`, and a consumer with
 /// `settings.notifier.concurrency` handlers. Any number of notifiers may run against one
@@ -88,7 +87,11 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         .merge(metrics::router());
     let server = tokio::spawn(health::serve(listener, routes, shutdown.clone()));
 
-    let notifier = Arc::new(Notifier::new(pool.clone(), telegram, ResultLinks::new(settings.clone())));
+    let notifier = Arc::new(Notifier::new(
+        pool.clone(),
+        telegram,
+        ResultLinks::new(settings.clone()),
+    ));
     let run_migrations = settings.database.run_migrations;
     let task = tokio::spawn(async move {
         if run_migrations {
@@ -108,4 +111,3 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     tracing::info!(%http_addr, concurrency, "notifier started");
     Ok(Running { http_addr, task })
 }
-

@@ -233,10 +233,19 @@ mod tests {
         };
         let texts = Texts::new();
         let message = Notice::ResultReady(&stored).message(&texts, "en", "48213097", None);
-        assert!(matches!(message.content, Content::Document { ref file_name, .. } if file_name == "result.pdf"));
+        assert!(
+            matches!(message.content, Content::Document { ref file_name, .. } if file_name == "result.pdf")
+        );
         stored.size += 1;
-        let link = DownloadLink { url: "https://desk/d/token".into(), hours: 24 };
+        let link = DownloadLink {
+            url: "https://desk/d/token".into(),
+            hours: 24,
+        };
         let message = Notice::ResultReady(&stored).message(&texts, "en", "48213097", Some(&link));
-        assert!(message.text().ends_with("https://desk/d/token"), "{}", message.text());
+        assert!(
+            message.text().ends_with("https://desk/d/token"),
+            "{}",
+            message.text()
+        );
     }
 }

@@ -34,7 +34,11 @@ pub struct Pace {
 
 impl Pace {
     /// From the settings' rates; a rate of zero or less is taken as Telegram's 30/s.
-    pub fn new(messages_per_second: f64, chat_interval: Duration, group_interval: Duration) -> Pace {
+    pub fn new(
+        messages_per_second: f64,
+        chat_interval: Duration,
+        group_interval: Duration,
+    ) -> Pace {
         let per_second = if messages_per_second.is_finite() && messages_per_second > 0.0 {
             messages_per_second
         } else {
@@ -54,7 +58,13 @@ impl Pace {
 
 /// The slot arithmetic, in microseconds of MySQL's clock: the slot taken, and the new "next"
 /// times of the bot and of the chat.
-fn reserve_at(now: i64, bot_next: i64, chat_next: i64, pace: &Pace, chat_id: i64) -> (i64, i64, i64) {
+fn reserve_at(
+    now: i64,
+    bot_next: i64,
+    chat_next: i64,
+    pace: &Pace,
+    chat_id: i64,
+) -> (i64, i64, i64) {
     let slot = now.max(bot_next).max(chat_next);
     let micros = |d: Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
     (
@@ -110,7 +120,9 @@ impl SendSlots {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(Duration::from_micros(u64::try_from(slot - now).unwrap_or(0)))
+        Ok(Duration::from_micros(
+            u64::try_from(slot - now).unwrap_or(0),
+        ))
     }
 }
 

@@ -186,11 +186,10 @@ impl TelegramSender {
 
     /// Reserves this call's place in the shared pace and sleeps until it comes.
     async fn wait_for_slot(&self, chat_id: i64) -> Result<(), SendFailure> {
-        let wait = self
-            .slots
-            .reserve(chat_id)
-            .await
-            .map_err(|error| SendFailure::Retryable(format!("reserving a send slot: {error}")))?;
+        let wait =
+            self.slots.reserve(chat_id).await.map_err(|error| {
+                SendFailure::Retryable(format!("reserving a send slot: {error}"))
+            })?;
         metrics::slot_wait(wait);
         if wait.is_zero() {
             return Ok(());
@@ -235,7 +234,8 @@ impl TelegramSender {
                     .await
             }
         };
-        sent.map(|sent| i64::from(sent.id.0)).map_err(SendFailure::Api)
+        sent.map(|sent| i64::from(sent.id.0))
+            .map_err(SendFailure::Api)
     }
 }
 
@@ -250,7 +250,9 @@ mod tests {
     #[test]
     fn flood_control_is_waited_out() {
         let error = RequestError::RetryAfter(Seconds::from_seconds(5));
-        assert!(matches!(classify(&error), Outcome::FloodWait(wait) if wait == Duration::from_secs(5)));
+        assert!(
+            matches!(classify(&error), Outcome::FloodWait(wait) if wait == Duration::from_secs(5))
+        );
     }
 
     #[test]

@@ -73,7 +73,9 @@ impl Texts {
 
     /// The caption of a result file sent as a document.
     pub fn result_ready(&self, language: &str, order_number: &str) -> String {
-        let caption = self.catalog.format(language, "notify.result_ready", &[("number", order_number)]);
+        let caption =
+            self.catalog
+                .format(language, "notify.result_ready", &[("number", order_number)]);
         shorten(&caption, TELEGRAM_CAPTION_LIMIT)
     }
 
@@ -110,7 +112,11 @@ impl Texts {
 
     /// What staff wrote about an order, under a line naming the order; cut to fit.
     pub fn staff_message(&self, language: &str, order_number: &str, text: &str) -> String {
-        let head = self.catalog.format(language, "notify.staff_message", &[("number", order_number)]);
+        let head = self.catalog.format(
+            language,
+            "notify.staff_message",
+            &[("number", order_number)],
+        );
         with_detail(&format!("{head}\n"), text.trim())
     }
 
@@ -128,7 +134,11 @@ impl Texts {
         let head = self.catalog.format(
             language,
             "notify.price_quoted",
-            &[("amount", &amount), ("currency", &currency), ("number", order_number)],
+            &[
+                ("amount", &amount),
+                ("currency", &currency),
+                ("number", order_number),
+            ],
         );
         match note.map(str::trim).filter(|n| !n.is_empty()) {
             None => shorten(&head, TELEGRAM_TEXT_LIMIT),
@@ -268,11 +278,21 @@ mod tests {
     #[test]
     fn results_messages_and_quotes_read_in_both_languages() {
         let texts = Texts::new();
-        assert_eq!(texts.result_ready("en", "48213097"), "Order №48213097: your result is ready");
-        assert_eq!(texts.result_ready("uk", "48213097"), "Замовлення №48213097: результат готовий");
+        assert_eq!(
+            texts.result_ready("en", "48213097"),
+            "Order №48213097: your result is ready"
+        );
+        assert_eq!(
+            texts.result_ready("uk", "48213097"),
+            "Замовлення №48213097: результат готовий"
+        );
         let link = texts.result_link("en", "48213097", "big.zip", Some(("https://x/d/t", 24)));
         assert!(link.ends_with("within 24 h:\nhttps://x/d/t"), "{link}");
-        assert!(texts.result_link("uk", "1", "big.zip", None).contains("на нашому сайті"));
+        assert!(
+            texts
+                .result_link("uk", "1", "big.zip", None)
+                .contains("на нашому сайті")
+        );
         assert_eq!(
             texts.staff_message("en", "48213097", " Please call us "),
             "Order №48213097, a message from us:\nPlease call us"

@@ -28,11 +28,17 @@ impl EventHandler for PersistenceHandler {
         }
         match &event.payload {
             Event::OrderCreated(created) => records::order_created(&mut tx, event, created).await?,
-            Event::FileReceived(received) => records::file_received(&mut tx, event, received).await?,
+            Event::FileReceived(received) => {
+                records::file_received(&mut tx, event, received).await?
+            }
             Event::FileStored(stored) => records::file_stored(&mut tx, stored).await?,
             Event::FileRejected(rejected) => records::file_rejected(&mut tx, rejected).await?,
-            Event::OrderStatusChanged(changed) => records::status_changed(&mut tx, event, changed).await?,
-            Event::OrderMessagePosted(posted) => records::message_posted(&mut tx, event, posted).await?,
+            Event::OrderStatusChanged(changed) => {
+                records::status_changed(&mut tx, event, changed).await?
+            }
+            Event::OrderMessagePosted(posted) => {
+                records::message_posted(&mut tx, event, posted).await?
+            }
             Event::PriceQuoted(quoted) => records::price_quoted(&mut tx, event, quoted).await?,
         }
         tx.commit().await.map_err(records::classify)?;

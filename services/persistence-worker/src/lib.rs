@@ -22,10 +22,16 @@ pub const SERVICE: &str = "persistence-worker";
 pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Running> {
     let pool = database::pool(&settings.database)?;
     let bus = bus::event_bus(&settings.broker, SERVICE);
-    let readiness = health::Readiness::new().broker(bus.clone()).database(pool.clone());
+    let readiness = health::Readiness::new()
+        .broker(bus.clone())
+        .database(pool.clone());
     let listener = TcpListener::bind(settings.persistence_worker.listen).await?;
     let http_addr = listener.local_addr()?;
-    let http = tokio::spawn(health::serve(listener, health::router(readiness), shutdown.clone()));
+    let http = tokio::spawn(health::serve(
+        listener,
+        health::router(readiness),
+        shutdown.clone(),
+    ));
 
     let task = tokio::spawn(async move {
         if settings.database.run_migrations {
@@ -34,7 +40,14 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         if !shutdown.is_cancelled() {
             let handler = Arc::new(PersistenceHandler::new(pool.clone()));
             let concurrency = settings.persistence_worker.concurrency;
-            bus.clone().consume(Consumer::PersistenceWorker, handler, concurrency, shutdown.clone()).await;
+            bus.clone()
+                .consume(
+                    Consumer::PersistenceWorker,
+                    handler,
+                    concurrency,
+                    shutdown.clone(),
+                )
+                .await;
         }
         bus.close().await;
         pool.close().await;

@@ -4,9 +4,8 @@
 use chrono::Utc;
 use proto_events::bus::HandlerError;
 use proto_events::{
-    OrderMessagePosted, PriceQuoted,
     Actor, CustomerRef, Envelope, FileReceived, FileRejected, FileSource, FileStored, OrderCreated,
-    OrderStatus, OrderStatusChanged,
+    OrderMessagePosted, OrderStatus, OrderStatusChanged, PriceQuoted,
 };
 use sqlx::{MySqlConnection, Row};
 use uuid::Uuid;
@@ -76,10 +75,20 @@ pub async fn order_created(
 
 /// Finds or creates the customer behind a channel identity, refreshing what the channel
 /// tells us about them (name, chat, phone, language).
-async fn customer_for(tx: &mut MySqlConnection, customer: &CustomerRef) -> Result<Uuid, HandlerError> {
+async fn customer_for(
+    tx: &mut MySqlConnection,
+    customer: &CustomerRef,
+) -> Result<Uuid, HandlerError> {
     let now = Utc::now();
     match customer {
-        CustomerRef::Telegram { user_id, chat_id, display_name, username, phone, language } => {
+        CustomerRef::Telegram {
+            user_id,
+            chat_id,
+            display_name,
+            username,
+            phone,
+            language,
+        } => {
             sqlx::query(
                 "INSERT INTO customers (id, display_name, phone, language, telegram_user_id, telegram_chat_id,
                                         telegram_username, created_at, updated_at)
@@ -164,7 +173,10 @@ pub async fn file_received(
 ) -> Result<(), HandlerError> {
     if !order_exists(tx, received.order_id).await? {
         // Events of one order can arrive out of order after retries; wait for the order.
-        return Err(HandlerError::transient(format!("order {} is not recorded yet", received.order_id)));
+        return Err(HandlerError::transient(format!(
+            "order {} is not recorded yet",
+            received.order_id
+        )));
     }
     let source = match received.source {
         FileSource::Telegram { .. } => "telegram",
@@ -203,13 +215,18 @@ async fn settle_file(
             .await
             .map_err(classify)?;
         if known.is_none() {
-            return Err(HandlerError::transient(format!("file {file_id} is not recorded yet")));
+            return Err(HandlerError::transient(format!(
+                "file {file_id} is not recorded yet"
+            )));
         }
     }
     Ok(())
 }
 
-pub async fn file_stored(tx: &mut MySqlConnection, stored: &FileStored) -> Result<(), HandlerError> {
+pub async fn file_stored(
+    tx: &mut MySqlConnection,
+    stored: &FileStored,
+) -> Result<(), HandlerError> {
     let query = sqlx::query(
         "UPDATE order_files SET state = 'stored', object_key = ?, size_bytes = ?, content_type = ?, sha256 = ?,
                                 settled_at = ?
@@ -225,7 +242,10 @@ pub async fn file_stored(tx: &mut MySqlConnection, stored: &FileStored) -> Resul
     settle_file(tx, stored.file_id, query).await
 }
 
-pub async fn file_rejected(tx: &mut MySqlConnection, rejected: &FileRejected) -> Result<(), HandlerError> {
+pub async fn file_rejected(
+    tx: &mut MySqlConnection,
+    rejected: &FileRejected,
+) -> Result<(), HandlerError> {
     let query = sqlx::query(
         "UPDATE order_files SET state = 'rejected', rejection_code = ?, rejection_reason = ?, settled_at = ?
          WHERE id = ? AND order_id = ?",
@@ -250,7 +270,9 @@ pub async fn status_changed(
         .fetch_optional(&mut *tx)
         .await
         .map_err(classify)?
-        .ok_or_else(|| HandlerError::transient(format!("order {} is not recorded yet", changed.order_id)))?;
+        .ok_or_else(|| {
+            HandlerError::transient(format!("order {} is not recorded yet", changed.order_id))
+        })?;
     let current: u32 = row.try_get("status_version").map_err(classify)?;
     let (actor_kind, actor_account) = actor_columns(&changed.actor);
     let inserted = sqlx::query(
@@ -272,21 +294,30 @@ pub async fn status_changed(
     .map_err(classify)?;
     if inserted.rows_affected() == 0 {
         // Another change already took this version (two staff acted at once): the first wins.
-        tracing::warn!(version = changed.version, "a status change for an already-used version was dropped");
+        tracing::warn!(
+            version = changed.version,
+            "a status change for an already-used version was dropped"
+        );
         return Ok(());
     }
     if changed.version > current {
-        sqlx::query("UPDATE orders SET status = ?, status_version = ?, updated_at = ? WHERE id = ?")
-            .bind(changed.to.as_str())
-            .bind(changed.version)
-            .bind(Utc::now())
-            .bind(changed.order_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
+        sqlx::query(
+            "UPDATE orders SET status = ?, status_version = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(changed.to.as_str())
+        .bind(changed.version)
+        .bind(Utc::now())
+        .bind(changed.order_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
         tracing::info!(order_number = %changed.order_number, to = %changed.to, version = changed.version, "status recorded");
     } else {
-        tracing::info!(version = changed.version, current, "an older status change arrived late; kept in history only");
+        tracing::info!(
+            version = changed.version,
+            current,
+            "an older status change arrived late; kept in history only"
+        );
     }
     Ok(())
 }
@@ -299,7 +330,10 @@ pub async fn message_posted(
     posted: &OrderMessagePosted,
 ) -> Result<(), HandlerError> {
     if !order_exists(tx, posted.order_id).await? {
-        return Err(HandlerError::transient(format!("order {} is not recorded yet", posted.order_id)));
+        return Err(HandlerError::transient(format!(
+            "order {} is not recorded yet",
+            posted.order_id
+        )));
     }
     let (author_kind, author_account) = actor_columns(&posted.author);
     sqlx::query(
@@ -319,12 +353,22 @@ pub async fn message_posted(
     Ok(())
 }
 
-pub async fn price_quoted(tx: &mut MySqlConnection, event: &Envelope, quoted: &PriceQuoted) -> Result<(), HandlerError> {
+pub async fn price_quoted(
+    tx: &mut MySqlConnection,
+    event: &Envelope,
+    quoted: &PriceQuoted,
+) -> Result<(), HandlerError> {
     if !order_exists(tx, quoted.order_id).await? {
-        return Err(HandlerError::transient(format!("order {} is not recorded yet", quoted.order_id)));
+        return Err(HandlerError::transient(format!(
+            "order {} is not recorded yet",
+            quoted.order_id
+        )));
     }
     if quoted.currency.len() != 3 || !quoted.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(HandlerError::permanent(format!("`{}` is not an ISO 4217 currency code", quoted.currency)));
+        return Err(HandlerError::permanent(format!(
+            "`{}` is not an ISO 4217 currency code",
+            quoted.currency
+        )));
     }
     sqlx::query(
         "INSERT IGNORE INTO order_quotes (event_id, order_id, amount_minor, currency, note, quoted_at)

@@ -40,14 +40,20 @@ pub async fn migrate(pool: &MySqlPool) -> Result<(), sqlx::migrate::MigrateError
         .fetch_one(&mut *connection)
         .await?;
     if locked != Some(1) {
-        return Err(sqlx::migrate::MigrateError::Execute(sqlx::Error::Protocol(format!(
-            "another process has been applying migrations for over {MIGRATION_LOCK_WAIT_SECS} s"
-        ))));
+        return Err(sqlx::migrate::MigrateError::Execute(sqlx::Error::Protocol(
+            format!(
+                "another process has been applying migrations for over {MIGRATION_LOCK_WAIT_SECS} s"
+            ),
+        )));
     }
     // `run_direct` rather than `run`: `run`'s `Acquire` bound makes the future fail `Send`
     // inside `tokio::spawn` (the workaround sqlx itself documents on it).
     let applied = MIGRATOR.run_direct(None, &mut *connection, false).await;
-    if let Err(error) = sqlx::query("SELECT RELEASE_LOCK(?)").bind(MIGRATION_LOCK).execute(&mut *connection).await {
+    if let Err(error) = sqlx::query("SELECT RELEASE_LOCK(?)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *connection)
+        .await
+    {
         // The lock goes with the session; closing it frees the lock for the others.
         tracing::warn!(%error, "migration lock not released; closing its connection");
         connection.close_on_drop();
@@ -61,7 +67,10 @@ pub async fn ping(pool: &MySqlPool) -> Result<(), sqlx::Error> {
 
 /// Applies migrations, retrying with backoff while MySQL is unreachable; gives up when
 /// `shutdown` fires. Every service may run them: sqlx serialises runs with a database lock.
-pub async fn migrate_when_reachable(pool: &MySqlPool, shutdown: &tokio_util::sync::CancellationToken) {
+pub async fn migrate_when_reachable(
+    pool: &MySqlPool,
+    shutdown: &tokio_util::sync::CancellationToken,
+) {
     let mut delay = Duration::from_millis(250);
     while !shutdown.is_cancelled() {
         match migrate(pool).await {

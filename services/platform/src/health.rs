@@ -35,7 +35,8 @@ impl Readiness {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
-        self.checks.push((name, Arc::new(move || Box::pin(check()))));
+        self.checks
+            .push((name, Arc::new(move || Box::pin(check()))));
         self
     }
 
@@ -50,7 +51,11 @@ impl Readiness {
     pub fn database(self, pool: MySqlPool) -> Self {
         self.check("database", move || {
             let pool = pool.clone();
-            async move { crate::database::ping(&pool).await.map_err(|e| e.to_string()) }
+            async move {
+                crate::database::ping(&pool)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
         })
     }
 
@@ -96,7 +101,11 @@ pub fn router(readiness: Readiness) -> Router {
                 let readiness = readiness.clone();
                 async move {
                     let (ready, body) = readiness.report().await;
-                    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+                    let status = if ready {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    };
                     (status, Json(body))
                 }
             }),
@@ -104,7 +113,11 @@ pub fn router(readiness: Readiness) -> Router {
 }
 
 /// Serves `app` until `shutdown` fires, then lets open requests finish.
-pub async fn serve(listener: TcpListener, app: Router, shutdown: CancellationToken) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await

@@ -6,7 +6,11 @@ use uuid::Uuid;
 
 /// Records `event_id` for `consumer`. Returns `false` if it was already there: the caller
 /// must then skip the work (and roll back anything it did).
-pub async fn claim(conn: &mut MySqlConnection, consumer: &str, event_id: Uuid) -> Result<bool, sqlx::Error> {
+pub async fn claim(
+    conn: &mut MySqlConnection,
+    consumer: &str,
+    event_id: Uuid,
+) -> Result<bool, sqlx::Error> {
     // INSERT IGNORE reports 0 rows for a duplicate key (ON DUPLICATE KEY UPDATE would report 1).
     let result = sqlx::query(
         "INSERT IGNORE INTO processed_events (consumer, event_id, processed_at) VALUES (?, ?, UTC_TIMESTAMP(6))",

@@ -8,10 +8,10 @@ pub mod health;
 pub mod inbox;
 pub mod links;
 pub mod object_store;
+pub mod service;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
 pub mod texts;
-pub mod service;
 
 pub use settings::{Secret, Settings};

@@ -21,8 +21,15 @@ use crate::settings::{Secret, Settings};
 /// `links.secret`). The bot sends it to customers whose file is above Telegram's 20 MB.
 pub fn upload_link(settings: &Settings, order_id: Uuid) -> Option<String> {
     let signer = LinkSigner::new(&settings.links.secret)?;
-    let token = signer.sign(LinkPurpose::Upload, order_id, Duration::from_secs(settings.links.upload_ttl_secs));
-    Some(format!("{}/u/{token}", settings.web_gateway.public_url.trim_end_matches('/')))
+    let token = signer.sign(
+        LinkPurpose::Upload,
+        order_id,
+        Duration::from_secs(settings.links.upload_ttl_secs),
+    );
+    Some(format!(
+        "{}/u/{token}",
+        settings.web_gateway.public_url.trim_end_matches('/')
+    ))
 }
 
 /// `{web_gateway.public_url}/d/{token}`: downloads stored file `file_id` until
@@ -30,8 +37,15 @@ pub fn upload_link(settings: &Settings, order_id: Uuid) -> Option<String> {
 /// URL). `None` when links are off. The notifier sends it for results too big for Telegram.
 pub fn download_link(settings: &Settings, file_id: Uuid) -> Option<String> {
     let signer = LinkSigner::new(&settings.links.secret)?;
-    let token = signer.sign(LinkPurpose::Download, file_id, Duration::from_secs(settings.links.download_ttl_secs));
-    Some(format!("{}/d/{token}", settings.web_gateway.public_url.trim_end_matches('/')))
+    let token = signer.sign(
+        LinkPurpose::Download,
+        file_id,
+        Duration::from_secs(settings.links.download_ttl_secs),
+    );
+    Some(format!(
+        "{}/d/{token}",
+        settings.web_gateway.public_url.trim_end_matches('/')
+    ))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +81,9 @@ pub struct LinkSigner {
 impl LinkSigner {
     /// `None` when no secret is configured: links are then unavailable, never unsigned.
     pub fn new(secret: &Secret) -> Option<LinkSigner> {
-        (secret.expose().len() >= 16).then(|| LinkSigner { key: secret.expose().as_bytes().to_vec() })
+        (secret.expose().len() >= 16).then(|| LinkSigner {
+            key: secret.expose().as_bytes().to_vec(),
+        })
     }
 
     pub fn sign(&self, purpose: LinkPurpose, subject: Uuid, ttl: Duration) -> String {
@@ -78,18 +94,29 @@ impl LinkSigner {
     fn sign_until(&self, purpose: LinkPurpose, subject: Uuid, expires: i64) -> String {
         let payload = format!("{}:{}:{}", purpose.tag(), subject.simple(), expires);
         let signature = self.mac(payload.as_bytes()).finalize().into_bytes();
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(signature))
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(payload),
+            URL_SAFE_NO_PAD.encode(signature)
+        )
     }
 
     /// The subject of a valid, unexpired token made for `purpose`.
     pub fn verify(&self, token: &str, purpose: LinkPurpose) -> Result<Uuid, LinkError> {
         let (payload, signature) = token.split_once('.').ok_or(LinkError::Invalid)?;
-        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| LinkError::Invalid)?;
-        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| LinkError::Invalid)?;
-        self.mac(&payload).verify_slice(&signature).map_err(|_| LinkError::Invalid)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| LinkError::Invalid)?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| LinkError::Invalid)?;
+        self.mac(&payload)
+            .verify_slice(&signature)
+            .map_err(|_| LinkError::Invalid)?;
         let payload = String::from_utf8(payload).map_err(|_| LinkError::Invalid)?;
         let mut parts = payload.split(':');
-        let (Some(tag), Some(subject), Some(expires), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(tag), Some(subject), Some(expires), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(LinkError::Invalid);
         };
@@ -105,7 +132,8 @@ impl LinkSigner {
     }
 
     fn mac(&self, payload: &[u8]) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any length");
         mac.update(payload);
         mac
     }
@@ -124,7 +152,10 @@ mod tests {
         let id = Uuid::now_v7();
         let token = signer().sign(LinkPurpose::Download, id, Duration::from_secs(60));
         assert_eq!(signer().verify(&token, LinkPurpose::Download), Ok(id));
-        assert_eq!(signer().verify(&token, LinkPurpose::Upload), Err(LinkError::Invalid));
+        assert_eq!(
+            signer().verify(&token, LinkPurpose::Upload),
+            Err(LinkError::Invalid)
+        );
     }
 
     #[test]
@@ -132,19 +163,41 @@ mod tests {
         let id = Uuid::now_v7();
         let token = signer().sign(LinkPurpose::Upload, id, Duration::from_secs(60));
         let other = LinkSigner::new(&Secret::new("another secret of enough length")).unwrap();
-        assert_eq!(other.verify(&token, LinkPurpose::Upload), Err(LinkError::Invalid));
+        assert_eq!(
+            other.verify(&token, LinkPurpose::Upload),
+            Err(LinkError::Invalid)
+        );
         let (payload, signature) = token.split_once('.').unwrap();
-        let forged_payload = URL_SAFE_NO_PAD.encode(format!("upload:{}:9999999999", Uuid::now_v7().simple()));
-        assert_eq!(signer().verify(&format!("{forged_payload}.{signature}"), LinkPurpose::Upload), Err(LinkError::Invalid));
-        assert_eq!(signer().verify(payload, LinkPurpose::Upload), Err(LinkError::Invalid));
-        assert_eq!(signer().verify("", LinkPurpose::Upload), Err(LinkError::Invalid));
-        let expired = signer().sign_until(LinkPurpose::Upload, id, chrono::Utc::now().timestamp() - 1);
-        assert_eq!(signer().verify(&expired, LinkPurpose::Upload), Err(LinkError::Expired));
+        let forged_payload =
+            URL_SAFE_NO_PAD.encode(format!("upload:{}:9999999999", Uuid::now_v7().simple()));
+        assert_eq!(
+            signer().verify(
+                &format!("{forged_payload}.{signature}"),
+                LinkPurpose::Upload
+            ),
+            Err(LinkError::Invalid)
+        );
+        assert_eq!(
+            signer().verify(payload, LinkPurpose::Upload),
+            Err(LinkError::Invalid)
+        );
+        assert_eq!(
+            signer().verify("", LinkPurpose::Upload),
+            Err(LinkError::Invalid)
+        );
+        let expired =
+            signer().sign_until(LinkPurpose::Upload, id, chrono::Utc::now().timestamp() - 1);
+        assert_eq!(
+            signer().verify(&expired, LinkPurpose::Upload),
+            Err(LinkError::Expired)
+        );
     }
 
     #[test]
     fn links_are_built_on_the_public_url() {
-        let dir = crate::settings::find_config_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let dir =
+            crate::settings::find_config_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
+                .unwrap();
         let mut settings = Settings::load_from(&dir).unwrap();
         settings.links.secret = Secret::new("0123456789abcdef0123456789abcdef");
         settings.web_gateway.public_url = "https://desk.example.com/".into();

@@ -122,13 +122,24 @@ impl ObjectStore {
 
     /// Readiness: the bucket answers.
     pub async fn ping(&self) -> Result<(), String> {
-        self.client.head_bucket().bucket(&self.bucket).send().await.map(|_| ()).map_err(store_error)
+        self.client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(store_error)
     }
 
     /// Creates the bucket if it does not exist yet, then asks for versioning on it.
     pub async fn ensure_bucket(&self) -> Result<(), String> {
         if self.ping().await.is_err()
-            && let Err(error) = self.client.create_bucket().bucket(&self.bucket).send().await
+            && let Err(error) = self
+                .client
+                .create_bucket()
+                .bucket(&self.bucket)
+                .send()
+                .await
         {
             let text = store_error(error);
             if !(text.contains("BucketAlreadyOwnedByYou") || text.contains("BucketAlreadyExists")) {
@@ -173,7 +184,10 @@ impl ObjectStore {
     /// Aborts every incomplete multipart upload started before `older_than` ago: what a
     /// process killed mid-upload leaves behind (invisible, but it holds space). Returns how
     /// many were aborted.
-    pub async fn abort_multipart_uploads_older_than(&self, older_than: Duration) -> Result<usize, String> {
+    pub async fn abort_multipart_uploads_older_than(
+        &self,
+        older_than: Duration,
+    ) -> Result<usize, String> {
         let cutoff = unix_now() - older_than.as_secs() as i64;
         let mut aborted = 0;
         let (mut key_marker, mut upload_id_marker) = (None::<String>, None::<String>);
@@ -188,14 +202,26 @@ impl ObjectStore {
                 .await
                 .map_err(store_error)?;
             for upload in page.uploads() {
-                let (Some(key), Some(id)) = (upload.key(), upload.upload_id()) else { continue };
+                let (Some(key), Some(id)) = (upload.key(), upload.upload_id()) else {
+                    continue;
+                };
                 let started = upload.initiated().map(|t| t.secs()).unwrap_or(i64::MAX);
                 if started > cutoff {
                     continue;
                 }
-                match self.client.abort_multipart_upload().bucket(&self.bucket).key(key).upload_id(id).send().await {
+                match self
+                    .client
+                    .abort_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .upload_id(id)
+                    .send()
+                    .await
+                {
                     Ok(_) => aborted += 1,
-                    Err(error) => tracing::warn!(key, error = %store_error(error), "could not abort an abandoned multipart upload"),
+                    Err(error) => {
+                        tracing::warn!(key, error = %store_error(error), "could not abort an abandoned multipart upload")
+                    }
                 }
             }
             if !page.is_truncated().unwrap_or(false) {
@@ -211,7 +237,11 @@ impl ObjectStore {
 
     /// Deletes every object under `prefix` last written before `older_than` ago. Returns
     /// how many were deleted.
-    pub async fn delete_older_than(&self, prefix: &str, older_than: Duration) -> Result<usize, String> {
+    pub async fn delete_older_than(
+        &self,
+        prefix: &str,
+        older_than: Duration,
+    ) -> Result<usize, String> {
         let cutoff = unix_now() - older_than.as_secs() as i64;
         let mut deleted = 0;
         let mut continuation = None::<String>;
@@ -233,7 +263,9 @@ impl ObjectStore {
                 }
                 match self.delete(key).await {
                     Ok(()) => deleted += 1,
-                    Err(error) => tracing::warn!(key, %error, "could not delete an abandoned object"),
+                    Err(error) => {
+                        tracing::warn!(key, %error, "could not delete an abandoned object")
+                    }
                 }
             }
             continuation = page.next_continuation_token().map(str::to_owned);
@@ -318,7 +350,12 @@ impl ObjectStore {
                 while in_flight.len() >= self.max_parts_in_flight {
                     completed.push(join_part(&mut in_flight).await?);
                 }
-                in_flight.spawn(self.clone().upload_part(key.to_owned(), upload_id.clone().unwrap(), next_part, part));
+                in_flight.spawn(self.clone().upload_part(
+                    key.to_owned(),
+                    upload_id.clone().unwrap(),
+                    next_part,
+                    part,
+                ));
                 next_part += 1;
                 // Allocated only once a slot is free: at most `max_parts_in_flight` parts
                 // plus this one are held at any time.
@@ -337,12 +374,24 @@ impl ObjectStore {
                     .content_type(&uploaded.content_type)
                     .body(ByteStream::from(buffer.freeze()))
                     .customize();
-                let request = if self.sign_payload { request } else { request.disable_payload_signing() };
-                request.send().await.map_err(|e| UploadError::Store(store_error(e)))?;
+                let request = if self.sign_payload {
+                    request
+                } else {
+                    request.disable_payload_signing()
+                };
+                request
+                    .send()
+                    .await
+                    .map_err(|e| UploadError::Store(store_error(e)))?;
             }
             Some(id) => {
                 if !buffer.is_empty() {
-                    in_flight.spawn(self.clone().upload_part(key.to_owned(), id.clone(), next_part, buffer.freeze()));
+                    in_flight.spawn(self.clone().upload_part(
+                        key.to_owned(),
+                        id.clone(),
+                        next_part,
+                        buffer.freeze(),
+                    ));
                 }
                 while !in_flight.is_empty() {
                     completed.push(join_part(&mut in_flight).await?);
@@ -353,7 +402,11 @@ impl ObjectStore {
                     .bucket(&self.bucket)
                     .key(key)
                     .upload_id(id.as_str())
-                    .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(completed)).build())
+                    .multipart_upload(
+                        CompletedMultipartUpload::builder()
+                            .set_parts(Some(completed))
+                            .build(),
+                    )
                     .send()
                     .await
                     .map_err(|e| UploadError::Store(store_error(e)))?;
@@ -371,10 +424,19 @@ impl ObjectStore {
             .send()
             .await
             .map_err(|e| UploadError::Store(store_error(e)))?;
-        created.upload_id().map(str::to_owned).ok_or_else(|| UploadError::Store("no upload id".into()))
+        created
+            .upload_id()
+            .map(str::to_owned)
+            .ok_or_else(|| UploadError::Store("no upload id".into()))
     }
 
-    async fn upload_part(self, key: String, upload_id: String, number: i32, bytes: Bytes) -> Result<CompletedPart, String> {
+    async fn upload_part(
+        self,
+        key: String,
+        upload_id: String,
+        number: i32,
+        bytes: Bytes,
+    ) -> Result<CompletedPart, String> {
         let request = self
             .client
             .upload_part()
@@ -385,17 +447,39 @@ impl ObjectStore {
             .content_length(bytes.len() as i64)
             .body(ByteStream::from(bytes))
             .customize();
-        let request = if self.sign_payload { request } else { request.disable_payload_signing() };
+        let request = if self.sign_payload {
+            request
+        } else {
+            request.disable_payload_signing()
+        };
         let uploaded = request.send().await.map_err(store_error)?;
-        Ok(CompletedPart::builder().part_number(number).set_e_tag(uploaded.e_tag().map(str::to_owned)).build())
+        Ok(CompletedPart::builder()
+            .part_number(number)
+            .set_e_tag(uploaded.e_tag().map(str::to_owned))
+            .build())
     }
 
     /// The object's bytes as a stream, read as they arrive.
-    pub async fn get_stream(&self, key: &str) -> Result<impl Stream<Item = Result<Bytes, String>> + Send + Unpin + use<>, String> {
-        let object = self.client.get_object().bucket(&self.bucket).key(key).send().await.map_err(store_error)?;
-        Ok(Box::pin(futures::stream::unfold(object.body, |mut body| async move {
-            body.next().await.map(|chunk| (chunk.map_err(|e| e.to_string()), body))
-        })))
+    pub async fn get_stream(
+        &self,
+        key: &str,
+    ) -> Result<impl Stream<Item = Result<Bytes, String>> + Send + Unpin + use<>, String> {
+        let object = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(Box::pin(futures::stream::unfold(
+            object.body,
+            |mut body| async move {
+                body.next()
+                    .await
+                    .map(|chunk| (chunk.map_err(|e| e.to_string()), body))
+            },
+        )))
     }
 
     /// Size of an object, or `None` if there is none at `key`.
@@ -405,7 +489,14 @@ impl ObjectStore {
 
     /// Size and ETag of an object, or `None` if there is none at `key`.
     pub async fn stat(&self, key: &str) -> Result<Option<ObjectStat>, String> {
-        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(head) => Ok(Some(ObjectStat {
                 size: head.content_length().unwrap_or(0).max(0) as u64,
                 e_tag: head.e_tag().map(str::to_owned),
@@ -430,7 +521,13 @@ impl ObjectStore {
     /// empty one (FIELD-NOTES: Garage refuses aws-chunked checksum trailers), and Garage
     /// copies by linking the source's blocks instead of rewriting them, which it does only
     /// when no new checksum is requested.
-    pub async fn copy(&self, from: &str, to: &str, content_type: &str, if_e_tag: Option<&str>) -> Result<(), CopyError> {
+    pub async fn copy(
+        &self,
+        from: &str,
+        to: &str,
+        content_type: &str,
+        if_e_tag: Option<&str>,
+    ) -> Result<(), CopyError> {
         let source = format!("{}/{}", self.bucket, percent_encode_path(from));
         self.client
             .copy_object()
@@ -445,7 +542,9 @@ impl ObjectStore {
             .map(|_| ())
             .map_err(|error| {
                 use aws_sdk_s3::error::ProvideErrorMetadata;
-                let status = error.raw_response().map(|response| response.status().as_u16());
+                let status = error
+                    .raw_response()
+                    .map(|response| response.status().as_u16());
                 match (error.code(), status) {
                     (Some("NoSuchKey"), _) => CopyError::SourceMissing,
                     (Some("PreconditionFailed"), _) | (_, Some(412)) => CopyError::SourceChanged,
@@ -455,11 +554,23 @@ impl ObjectStore {
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), String> {
-        self.client.delete_object().bucket(&self.bucket).key(key).send().await.map(|_| ()).map_err(store_error)
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(store_error)
     }
 
     /// A link that downloads `key` as `file_name` until `ttl` passes.
-    pub async fn presigned_get(&self, key: &str, file_name: &str, ttl: Duration) -> Result<String, String> {
+    pub async fn presigned_get(
+        &self,
+        key: &str,
+        file_name: &str,
+        ttl: Duration,
+    ) -> Result<String, String> {
         let config = PresigningConfig::expires_in(ttl).map_err(|e| e.to_string())?;
         let disposition = format!("attachment; filename*=UTF-8''{}", percent_encode(file_name));
         let request = self
@@ -493,10 +604,14 @@ pub fn payload_signing_needed(endpoint: &str) -> bool {
     let authority = authority.split(['/', '?', '#']).next().unwrap_or_default();
     let host = match authority.strip_prefix('[') {
         Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
-        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, _)| host),
     };
     let loopback = host == "localhost"
-        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
     !loopback
 }
 
@@ -507,7 +622,9 @@ fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
-async fn join_part(in_flight: &mut JoinSet<Result<CompletedPart, String>>) -> Result<CompletedPart, UploadError> {
+async fn join_part(
+    in_flight: &mut JoinSet<Result<CompletedPart, String>>,
+) -> Result<CompletedPart, UploadError> {
     match in_flight.join_next().await {
         Some(Ok(Ok(part))) => Ok(part),
         Some(Ok(Err(error))) => Err(UploadError::Store(error)),
@@ -526,7 +643,11 @@ pub struct Measurement {
 
 impl Measurement {
     pub fn new() -> Self {
-        Measurement { hasher: Sha256::new(), head: Vec::with_capacity(SNIFF_BYTES), size: 0 }
+        Measurement {
+            hasher: Sha256::new(),
+            head: Vec::with_capacity(SNIFF_BYTES),
+            size: 0,
+        }
     }
 
     pub fn update(&mut self, chunk: &[u8]) {
@@ -543,7 +664,11 @@ impl Measurement {
     }
 
     pub fn finish(self) -> Uploaded {
-        Uploaded { size: self.size, sha256: hex::encode(self.hasher.finalize()), content_type: sniff(&self.head) }
+        Uploaded {
+            size: self.size,
+            sha256: hex::encode(self.hasher.finalize()),
+            content_type: sniff(&self.head),
+        }
     }
 }
 
@@ -572,13 +697,18 @@ pub fn sniff(head: &[u8]) -> String {
 
 /// A key for `x-amz-copy-source`: percent-encoded, its `/` kept as separators.
 fn percent_encode_path(key: &str) -> String {
-    key.split('/').map(percent_encode).collect::<Vec<_>>().join("/")
+    key.split('/')
+        .map(percent_encode)
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -591,7 +721,10 @@ mod tests {
     #[test]
     fn sniffing_trusts_bytes_not_names() {
         assert_eq!(sniff(b"%PDF-1.7\n..."), "application/pdf");
-        assert_eq!(sniff(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0]), "image/png");
+        assert_eq!(
+            sniff(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0]),
+            "image/png"
+        );
         assert_eq!(sniff("Привіт, світ".as_bytes()), "text/plain");
         assert_eq!(sniff(&[0, 1, 2, 3, 0xff]), "application/octet-stream");
         assert_eq!(sniff(b""), "text/plain");
@@ -599,7 +732,9 @@ mod tests {
 
     #[test]
     fn bodies_are_signed_only_over_plain_http_to_another_host() {
-        assert!(!payload_signing_needed("https://s3.eu-central-1.amazonaws.com"));
+        assert!(!payload_signing_needed(
+            "https://s3.eu-central-1.amazonaws.com"
+        ));
         assert!(!payload_signing_needed("http://127.0.0.1:3900"));
         assert!(!payload_signing_needed("http://localhost:3900/"));
         assert!(!payload_signing_needed("http://[::1]:3900"));

@@ -15,6 +15,8 @@ pub struct Running {
 impl Running {
     /// Waits for the service to stop and reports how it ended.
     pub async fn stopped(self) -> anyhow::Result<()> {
-        self.task.await.map_err(|e| anyhow::anyhow!("service task failed: {e}"))?
+        self.task
+            .await
+            .map_err(|e| anyhow::anyhow!("service task failed: {e}"))?
     }
 }

@@ -52,7 +52,10 @@ pub struct BrokerSettings {
 
 impl BrokerSettings {
     pub fn retry_delays(&self) -> Vec<Duration> {
-        self.retry_delays_ms.iter().map(|ms| Duration::from_millis(*ms)).collect()
+        self.retry_delays_ms
+            .iter()
+            .map(|ms| Duration::from_millis(*ms))
+            .collect()
     }
 }
 
@@ -213,7 +216,11 @@ impl Secret {
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"<redacted>\"" })
+        f.write_str(if self.0.is_empty() {
+            "\"\""
+        } else {
+            "\"<redacted>\""
+        })
     }
 }
 
@@ -223,10 +230,13 @@ impl Settings {
     pub fn load() -> Result<Settings, config::ConfigError> {
         let dir = match std::env::var_os("BUREAU_CONFIG_DIR") {
             Some(dir) => PathBuf::from(dir),
-            None => find_config_dir(&std::env::current_dir().unwrap_or_default())
-                .ok_or_else(|| config::ConfigError::Message(
-                    "no config/default.toml here or above; set BUREAU_CONFIG_DIR".into(),
-                ))?,
+            None => {
+                find_config_dir(&std::env::current_dir().unwrap_or_default()).ok_or_else(|| {
+                    config::ConfigError::Message(
+                        "no config/default.toml here or above; set BUREAU_CONFIG_DIR".into(),
+                    )
+                })?
+            }
         };
         Settings::load_from(&dir)
     }

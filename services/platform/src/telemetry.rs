@@ -13,7 +13,12 @@ pub fn init(service: &'static str, settings: &LogSettings) {
     let result = match settings.format {
         LogFormat::Json => tracing_subscriber::registry()
             .with(filter)
-            .with(fmt::layer().json().with_current_span(true).with_span_list(false))
+            .with(
+                fmt::layer()
+                    .json()
+                    .with_current_span(true)
+                    .with_span_list(false),
+            )
             .try_init(),
         LogFormat::Pretty => tracing_subscriber::registry()
             .with(filter)

@@ -10,8 +10,10 @@ use proto_events::OrderStatus;
 pub const LANGUAGES: [&str; 2] = ["uk", "en"];
 pub const DEFAULT_LANGUAGE: &str = "uk";
 
-const SHARED: [(&str, &str); 2] =
-    [("uk", include_str!("../locales/uk.toml")), ("en", include_str!("../locales/en.toml"))];
+const SHARED: [(&str, &str); 2] = [
+    ("uk", include_str!("../locales/uk.toml")),
+    ("en", include_str!("../locales/en.toml")),
+];
 
 #[derive(Debug, Clone)]
 pub struct Catalog {
@@ -25,7 +27,9 @@ impl Catalog {
     pub fn new(own: &[(&str, &str)]) -> Catalog {
         let mut texts: HashMap<String, HashMap<String, String>> = HashMap::new();
         for (language, source) in SHARED.iter().chain(own) {
-            let table: toml_table::Table = source.parse().unwrap_or_else(|e| panic!("{language} texts: {e}"));
+            let table: toml_table::Table = source
+                .parse()
+                .unwrap_or_else(|e| panic!("{language} texts: {e}"));
             flatten("", &table, texts.entry((*language).to_owned()).or_default());
         }
         Catalog { texts }
@@ -33,8 +37,16 @@ impl Catalog {
 
     /// The language we answer in for a client's language tag (`en-GB` -> `en`).
     pub fn language_for(tag: Option<&str>) -> &'static str {
-        let primary = tag.unwrap_or("").split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
-        LANGUAGES.into_iter().find(|l| *l == primary).unwrap_or(DEFAULT_LANGUAGE)
+        let primary = tag
+            .unwrap_or("")
+            .split(['-', '_'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        LANGUAGES
+            .into_iter()
+            .find(|l| *l == primary)
+            .unwrap_or(DEFAULT_LANGUAGE)
     }
 
     /// The text for `key`, falling back to the default language, then to the key itself
@@ -57,9 +69,11 @@ impl Catalog {
         while let Some(open) = rest.find('{') {
             out.push_str(&rest[..open]);
             let after = &rest[open + 1..];
-            let value = after
-                .find('}')
-                .and_then(|close| args.iter().find(|(name, _)| *name == &after[..close]).map(|(_, v)| (close, *v)));
+            let value = after.find('}').and_then(|close| {
+                args.iter()
+                    .find(|(name, _)| *name == &after[..close])
+                    .map(|(_, v)| (close, *v))
+            });
             match value {
                 Some((close, value)) => {
                     out.push_str(value);
@@ -93,7 +107,9 @@ impl Catalog {
         let mut missing = Vec::new();
         for a in LANGUAGES {
             for b in LANGUAGES {
-                let (Some(ta), Some(tb)) = (self.texts.get(a), self.texts.get(b)) else { continue };
+                let (Some(ta), Some(tb)) = (self.texts.get(a), self.texts.get(b)) else {
+                    continue;
+                };
                 for key in ta.keys().filter(|k| !tb.contains_key(*k)) {
                     missing.push(format!("{b}: {key}"));
                 }
@@ -106,7 +122,11 @@ impl Catalog {
 
 fn flatten(prefix: &str, table: &toml_table::Table, out: &mut HashMap<String, String>) {
     for (key, value) in table {
-        let full = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        let full = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
         match value {
             toml_table::Value::String(text) => {
                 out.insert(full, text.clone());
@@ -129,7 +149,11 @@ mod tests {
     #[test]
     fn every_status_has_a_name_in_every_language() {
         let catalog = Catalog::new(&[]);
-        assert!(catalog.missing_keys().is_empty(), "{:?}", catalog.missing_keys());
+        assert!(
+            catalog.missing_keys().is_empty(),
+            "{:?}",
+            catalog.missing_keys()
+        );
         for status in OrderStatus::ALL {
             for language in LANGUAGES {
                 assert_ne!(catalog.status(language, status), format!("status.{status}"));
@@ -141,7 +165,13 @@ mod tests {
 
     #[test]
     fn placeholders_are_filled_in_one_pass() {
-        let catalog = Catalog::new(&[("uk", "[t]\nx = \"{a} and {b} {unknown}\""), ("en", "[t]\nx = \"{a}\"")]);
-        assert_eq!(catalog.format("uk", "t.x", &[("a", "{b}"), ("b", "B")]), "{b} and B {unknown}");
+        let catalog = Catalog::new(&[
+            ("uk", "[t]\nx = \"{a} and {b} {unknown}\""),
+            ("en", "[t]\nx = \"{a}\""),
+        ]);
+        assert_eq!(
+            catalog.format("uk", "t.x", &[("a", "{b}"), ("b", "B")]),
+            "{b} and B {unknown}"
+        );
     }
 }

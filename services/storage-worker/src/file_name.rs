@@ -22,10 +22,18 @@ pub fn object_key(order_id: Uuid, file_id: Uuid, original_name: &str) -> String 
 /// Where a file is stored for its purpose: customer uploads as [`object_key`], results staff
 /// attached under `orders/{order_id}/results/{file_id}/{safe_name}`, so the two never mix
 /// and a listing of one order's results is one prefix.
-pub fn object_key_for(purpose: FilePurpose, order_id: Uuid, file_id: Uuid, original_name: &str) -> String {
+pub fn object_key_for(
+    purpose: FilePurpose,
+    order_id: Uuid,
+    file_id: Uuid,
+    original_name: &str,
+) -> String {
     match purpose {
         FilePurpose::CustomerUpload => object_key(order_id, file_id, original_name),
-        FilePurpose::Result => format!("orders/{order_id}/results/{file_id}/{}", safe_name(original_name)),
+        FilePurpose::Result => format!(
+            "orders/{order_id}/results/{file_id}/{}",
+            safe_name(original_name)
+        ),
     }
 }
 

@@ -186,7 +186,12 @@ impl EventHandler for StoreReceivedFiles {
                 event.event_type
             )));
         };
-        let key = object_key_for(file.purpose, file.order_id, file.file_id, &file.original_name);
+        let key = object_key_for(
+            file.purpose,
+            file.order_id,
+            file.file_id,
+            &file.original_name,
+        );
         let outcome = self.store_file(file, &key).await?;
         self.announce(event, file, &key, outcome).await?;
         self.discard_staging(&file.source).await;

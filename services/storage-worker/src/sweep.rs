@@ -43,11 +43,17 @@ impl SweepPolicy {
 /// logged, and the next pass tries again.
 pub async fn sweep_once(store: &ObjectStore, policy: &SweepPolicy) -> Swept {
     let mut swept = Swept::default();
-    match store.abort_multipart_uploads_older_than(policy.multipart_after).await {
+    match store
+        .abort_multipart_uploads_older_than(policy.multipart_after)
+        .await
+    {
         Ok(count) => swept.multipart_uploads_aborted = count,
         Err(error) => tracing::warn!(%error, "the sweep could not list multipart uploads"),
     }
-    match store.delete_older_than(STAGING_PREFIX, policy.staging_after).await {
+    match store
+        .delete_older_than(STAGING_PREFIX, policy.staging_after)
+        .await
+    {
         Ok(count) => swept.staging_objects_deleted = count,
         Err(error) => tracing::warn!(%error, "the sweep could not list staged uploads"),
     }

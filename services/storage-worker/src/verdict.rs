@@ -169,16 +169,24 @@ mod tests {
     fn the_refused_list_is_the_operators_choice() {
         let only_pdf = vec!["application/pdf".to_owned()];
         assert_eq!(
-            super::check(&uploaded(5, "application/pdf"), &only_pdf).unwrap_err().code(),
+            super::check(&uploaded(5, "application/pdf"), &only_pdf)
+                .unwrap_err()
+                .code(),
             "type_refused"
         );
-        assert_eq!(super::check(&uploaded(5, "application/x-elf"), &only_pdf), Ok(()));
+        assert_eq!(
+            super::check(&uploaded(5, "application/x-elf"), &only_pdf),
+            Ok(())
+        );
         assert_eq!(super::check(&uploaded(5, "application/x-elf"), &[]), Ok(()));
     }
 
     #[test]
     fn the_shipped_settings_refuse_the_default_list() {
-        let dir = bureau_platform::settings::find_config_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let dir = bureau_platform::settings::find_config_dir(std::path::Path::new(env!(
+            "CARGO_MANIFEST_DIR"
+        )))
+        .unwrap();
         let settings = bureau_platform::Settings::load_from(&dir).unwrap();
         assert_eq!(settings.storage_worker.refused_content_types, refused());
     }

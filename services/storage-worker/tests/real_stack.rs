@@ -22,9 +22,7 @@ use bytes::Bytes;
 use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
 use proto_events::bus::{EventBus, EventHandler, HandlerError};
 use proto_events::topology::Consumer;
-use proto_events::{
-    Envelope, Event, FileReceived, FileRejected, FileSource, FileStored, Measured,
-};
+use proto_events::{Envelope, Event, FileReceived, FileRejected, FileSource, FileStored, Measured};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
@@ -518,7 +516,9 @@ async fn a_measured_web_upload_is_copied_to_its_key_and_its_staging_object_remov
     let mut h = Harness::start(&telegram_url).await;
     // A PDF larger than one part, so the staged object is a multipart one.
     let mut bytes = PDF.to_vec();
-    bytes.extend_from_slice(&patterned(h.settings.storage.part_size_bytes + 1024 * 1024 + 5));
+    bytes.extend_from_slice(&patterned(
+        h.settings.storage.part_size_bytes + 1024 * 1024 + 5,
+    ));
     let staging_key = h.stage(&bytes).await;
 
     let (received, file) = h
@@ -618,7 +618,12 @@ async fn a_measurement_the_staged_object_contradicts_or_that_is_refused_is_not_s
         .await;
 
     for (file, name, code, staged) in [
-        (&contradicted, "wrong.pdf", "upload_missing", Some(&wrong_key)),
+        (
+            &contradicted,
+            "wrong.pdf",
+            "upload_missing",
+            Some(&wrong_key),
+        ),
         (&program, "invoice.pdf", "type_refused", Some(&elf_key)),
         (&empty, "empty.txt", "empty", Some(&empty_key)),
         (&missing, "gone.pdf", "upload_missing", None),
@@ -626,8 +631,12 @@ async fn a_measurement_the_staged_object_contradicts_or_that_is_refused_is_not_s
         let rejected = h.outcomes.rejected(file.file_id).await;
         assert_eq!(rejected.code, code, "{name}");
         assert!(
-            !h.exists(&storage_worker::object_key(file.order_id, file.file_id, name))
-                .await,
+            !h.exists(&storage_worker::object_key(
+                file.order_id,
+                file.file_id,
+                name
+            ))
+            .await,
             "{name} is not at its final key"
         );
         if let Some(staged) = staged {

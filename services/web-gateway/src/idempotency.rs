@@ -41,7 +41,9 @@ impl IdempotencyKey {
     /// The key the request carries, if any; a malformed one is refused, not ignored, so a
     /// client never believes it is protected when it is not.
     pub fn from_headers(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, Error> {
-        let Some(value) = headers.get(HEADER) else { return Ok(None) };
+        let Some(value) = headers.get(HEADER) else {
+            return Ok(None);
+        };
         let refused = || {
             Error::unprocessable(
                 "invalid_idempotency_key",
@@ -135,7 +137,11 @@ pub async fn claim(
     if let Some(status) = row.get::<Option<u16>, _>("response_status") {
         let headers: Option<String> = row.get("response_headers");
         let body: Option<Vec<u8>> = row.get("response_body");
-        return Ok(Claim::Replay(saved_response(status, headers.as_deref(), body.unwrap_or_default())));
+        return Ok(Claim::Replay(saved_response(
+            status,
+            headers.as_deref(),
+            body.unwrap_or_default(),
+        )));
     }
     let taken_over = sqlx::query(
         "UPDATE idempotency_keys SET claimed_at = UTC_TIMESTAMP(6) \
@@ -148,7 +154,10 @@ pub async fn claim(
     .execute(pool)
     .await?;
     if taken_over.rows_affected() == 1 {
-        tracing::warn!(key = key.as_str(), "taking over an idempotency key whose first request did not finish");
+        tracing::warn!(
+            key = key.as_str(),
+            "taking over an idempotency key whose first request did not finish"
+        );
         return Ok(Claim::Abandoned(row.get("reserved")));
     }
     Ok(Claim::Refuse(in_progress()))
@@ -159,7 +168,12 @@ pub async fn claim(
 /// client's retry takes it over and redoes the work from the same reservation (a publish
 /// that failed may still have reached the broker; redoing it with the same events is
 /// harmless, a new order would not be).
-pub async fn finish(pool: &MySqlPool, account_id: Uuid, key: &IdempotencyKey, response: Response) -> Response {
+pub async fn finish(
+    pool: &MySqlPool,
+    account_id: Uuid,
+    key: &IdempotencyKey,
+    response: Response,
+) -> Response {
     let (parts, body) = response.into_parts();
     if parts.status.is_server_error() {
         if let Err(error) = sqlx::query(
@@ -187,7 +201,9 @@ pub async fn finish(pool: &MySqlPool, account_id: Uuid, key: &IdempotencyKey, re
         .headers
         .iter()
         .filter(|(name, _)| *name == header::CONTENT_TYPE || *name == header::LOCATION)
-        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
         .collect();
     let stored = sqlx::query(
         "UPDATE idempotency_keys SET response_status = ?, response_headers = ?, response_body = ?, \
@@ -211,18 +227,26 @@ pub async fn finish(pool: &MySqlPool, account_id: Uuid, key: &IdempotencyKey, re
 fn saved_response(status: u16, headers: Option<&str>, body: Vec<u8>) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    let pairs: Vec<(String, String)> = headers.and_then(|h| serde_json::from_str(h).ok()).unwrap_or_default();
+    let pairs: Vec<(String, String)> = headers
+        .and_then(|h| serde_json::from_str(h).ok())
+        .unwrap_or_default();
     for (name, value) in pairs {
         if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
             response.headers_mut().insert(name, value);
         }
     }
-    response.headers_mut().insert(REPLAYED, HeaderValue::from_static("true"));
+    response
+        .headers_mut()
+        .insert(REPLAYED, HeaderValue::from_static("true"));
     response
 }
 
 fn refusal(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, axum::Json(json!({"error": {"code": code, "message": message}}))).into_response()
+    (
+        status,
+        axum::Json(json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
 }
 
 fn in_progress() -> Response {
@@ -231,7 +255,9 @@ fn in_progress() -> Response {
         "request_in_progress",
         "A request with this Idempotency-Key is still being handled. Try again in a moment.",
     );
-    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
     response
 }
 
@@ -251,8 +277,17 @@ mod tests {
     fn keys_are_visible_ascii_up_to_255() {
         let mut headers = HeaderMap::new();
         assert_eq!(IdempotencyKey::from_headers(&headers).unwrap(), None);
-        headers.insert(HEADER, HeaderValue::from_static("7f1c2a9e-0b1d-4d7e-9a51-1e0f3b2c4d5e"));
-        assert_eq!(IdempotencyKey::from_headers(&headers).unwrap().unwrap().as_str(), "7f1c2a9e-0b1d-4d7e-9a51-1e0f3b2c4d5e");
+        headers.insert(
+            HEADER,
+            HeaderValue::from_static("7f1c2a9e-0b1d-4d7e-9a51-1e0f3b2c4d5e"),
+        );
+        assert_eq!(
+            IdempotencyKey::from_headers(&headers)
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "7f1c2a9e-0b1d-4d7e-9a51-1e0f3b2c4d5e"
+        );
         headers.insert(HEADER, HeaderValue::from_static("two words"));
         assert!(IdempotencyKey::from_headers(&headers).is_err());
         headers.insert(HEADER, HeaderValue::from_str(&"k".repeat(256)).unwrap());
@@ -270,11 +305,17 @@ mod tests {
 
     #[tokio::test]
     async fn replays_carry_the_first_answer_and_say_so() {
-        let response = saved_response(201, Some(r#"[["content-type","application/json"]]"#), br#"{"order_number":"12345678"}"#.to_vec());
+        let response = saved_response(
+            201,
+            Some(r#"[["content-type","application/json"]]"#),
+            br#"{"order_number":"12345678"}"#.to_vec(),
+        );
         assert_eq!(response.status(), StatusCode::CREATED);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
         assert_eq!(response.headers()[REPLAYED], "true");
-        let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
         assert_eq!(&body[..], br#"{"order_number":"12345678"}"#);
     }
 }

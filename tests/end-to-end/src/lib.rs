@@ -106,18 +106,24 @@ impl TestStack {
         // Database: a fresh one, migrated.
         let database_name = format!("bureau_e2e_{short}");
         let admin_options: MySqlConnectOptions = settings.database.url.expose().parse()?;
-        let admin = MySqlPool::connect_with(admin_options.clone().database("mysql")).await.context(
-            "connecting to MariaDB as the configured user (run `scripts/stack up` first)",
-        )?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{database_name}` CHARACTER SET utf8mb4")))
-            .execute(&admin)
-            .await?;
+        let admin = MySqlPool::connect_with(admin_options.clone().database("mysql"))
+            .await
+            .context(
+                "connecting to MariaDB as the configured user (run `scripts/stack up` first)",
+            )?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE `{database_name}` CHARACTER SET utf8mb4"
+        )))
+        .execute(&admin)
+        .await?;
         admin.close().await;
         let url = with_database(settings.database.url.expose(), &database_name);
         settings.database.url = Secret::new(url);
         settings.database.max_connections = 5;
         let db = database::pool(&settings.database)?;
-        database::migrate(&db).await.context("migrating the test database")?;
+        database::migrate(&db)
+            .await
+            .context("migrating the test database")?;
 
         // Broker: a namespace of our own, short retry delays.
         settings.broker.namespace = format!("e2e{short}");
@@ -126,7 +132,10 @@ impl TestStack {
         // Object store: a bucket of our own.
         settings.storage.bucket = format!("e2e-{short}");
         let store = ObjectStore::new(&settings.storage);
-        store.ensure_bucket().await.map_err(|e| anyhow!("creating the test bucket: {e}"))?;
+        store
+            .ensure_bucket()
+            .await
+            .map_err(|e| anyhow!("creating the test bucket: {e}"))?;
 
         // Telegram: the double.
         let telegram = TelegramDouble::start(double).await?;
@@ -146,7 +155,9 @@ impl TestStack {
             telegram,
             db,
             store,
-            http: reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()?,
             database_name,
             services: HashMap::new(),
             extra_notifiers: Vec::new(),
@@ -227,7 +238,15 @@ impl TestStack {
         let http = self.http.clone();
         eventually("the extra notifier ready", DEADLINE, || {
             let (http, url) = (http.clone(), url.clone());
-            async move { http.get(&url).send().await.ok()?.status().is_success().then_some(()) }
+            async move {
+                http.get(&url)
+                    .send()
+                    .await
+                    .ok()?
+                    .status()
+                    .is_success()
+                    .then_some(())
+            }
         })
         .await?;
         Ok(addr)
@@ -243,14 +262,25 @@ impl TestStack {
         let mut settings = self.settings.clone();
         adjust(&mut settings);
         let stop = CancellationToken::new();
-        let running = bot_gateway::start(settings, stop.clone()).await.context("starting a bot gateway replica")?;
+        let running = bot_gateway::start(settings, stop.clone())
+            .await
+            .context("starting a bot gateway replica")?;
         let addr = running.http_addr;
-        self.bot_gateway_replicas.push(Some(Started { running, stop }));
+        self.bot_gateway_replicas
+            .push(Some(Started { running, stop }));
         let url = format!("http://{addr}/readyz");
         let http = self.http.clone();
         eventually("the bot gateway replica ready", DEADLINE, || {
             let (http, url) = (http.clone(), url.clone());
-            async move { http.get(&url).send().await.ok()?.status().is_success().then_some(()) }
+            async move {
+                http.get(&url)
+                    .send()
+                    .await
+                    .ok()?
+                    .status()
+                    .is_success()
+                    .then_some(())
+            }
         })
         .await?;
         Ok((self.bot_gateway_replicas.len() - 1, addr))
@@ -258,7 +288,11 @@ impl TestStack {
 
     /// Stops a replica from [`TestStack::start_bot_gateway_replica`] the graceful way.
     pub async fn stop_bot_gateway_replica(&mut self, index: usize) -> anyhow::Result<()> {
-        if let Some(started) = self.bot_gateway_replicas.get_mut(index).and_then(Option::take) {
+        if let Some(started) = self
+            .bot_gateway_replicas
+            .get_mut(index)
+            .and_then(Option::take)
+        {
             started.stop.cancel();
             tokio::time::timeout(DEADLINE, started.running.stopped())
                 .await
@@ -284,11 +318,21 @@ impl TestStack {
         self.db.close().await;
         // Best-effort cleanup: leftovers are namespaced and harmless.
         if let Ok(admin) = MySqlPool::connect_with(
-            self.settings.database.url.expose().parse::<MySqlConnectOptions>()?.database("mysql"),
+            self.settings
+                .database
+                .url
+                .expose()
+                .parse::<MySqlConnectOptions>()?
+                .database("mysql"),
         )
         .await
         {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{}`", self.database_name))).execute(&admin).await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS `{}`",
+                self.database_name
+            )))
+            .execute(&admin)
+            .await;
             admin.close().await;
         }
         let bus = bureau_platform::bus::event_bus(&self.settings.broker, "e2e-cleanup");
@@ -296,8 +340,13 @@ impl TestStack {
             for queue in bus.topology().all_queues() {
                 let _ = channel.queue_delete(queue.into(), Default::default()).await;
             }
-            for exchange in [bus.topology().events_exchange(), bus.topology().dead_letter_exchange()] {
-                let _ = channel.exchange_delete(exchange.into(), Default::default()).await;
+            for exchange in [
+                bus.topology().events_exchange(),
+                bus.topology().dead_letter_exchange(),
+            ] {
+                let _ = channel
+                    .exchange_delete(exchange.into(), Default::default())
+                    .await;
             }
         }
         bus.close().await;
@@ -313,7 +362,10 @@ fn with_database(url: &str, database: &str) -> String {
         None => (url, None),
     };
     let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let path_start = base[authority_end..].find('/').map(|i| i + authority_end).unwrap_or(base.len());
+    let path_start = base[authority_end..]
+        .find('/')
+        .map(|i| i + authority_end)
+        .unwrap_or(base.len());
     let mut result = format!("{}/{}", &base[..path_start], database);
     if let Some(query) = query {
         result.push('?');
@@ -324,7 +376,11 @@ fn with_database(url: &str, database: &str) -> String {
 
 /// Polls `probe` until it yields a value or `deadline` passes. Polling backs off from
 /// 20 ms to 250 ms; the deadline, not a sleep, bounds the test.
-pub async fn eventually<T, F, Fut>(what: &str, deadline: Duration, mut probe: F) -> anyhow::Result<T>
+pub async fn eventually<T, F, Fut>(
+    what: &str,
+    deadline: Duration,
+    mut probe: F,
+) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
@@ -346,7 +402,11 @@ where
 /// The first 8-digit order number after a `№` in `text`.
 pub fn order_number_in(text: &str) -> Option<String> {
     let (_, after) = text.split_once('№')?;
-    let digits: String = after.trim_start().chars().take_while(|c| c.is_ascii_digit()).collect();
+    let digits: String = after
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
     (digits.len() == 8).then_some(digits)
 }
 
@@ -366,15 +426,27 @@ mod tests {
 
     #[test]
     fn database_urls_are_rewritten() {
-        assert_eq!(with_database("mysql://u:p@h:3306/bureau", "x"), "mysql://u:p@h:3306/x");
+        assert_eq!(
+            with_database("mysql://u:p@h:3306/bureau", "x"),
+            "mysql://u:p@h:3306/x"
+        );
         assert_eq!(with_database("mysql://u@h:3306", "x"), "mysql://u@h:3306/x");
-        assert_eq!(with_database("mysql://u@h/b?ssl-mode=disabled", "x"), "mysql://u@h/x?ssl-mode=disabled");
+        assert_eq!(
+            with_database("mysql://u@h/b?ssl-mode=disabled", "x"),
+            "mysql://u@h/x?ssl-mode=disabled"
+        );
     }
 
     #[test]
     fn order_numbers_are_found_in_replies() {
-        assert_eq!(order_number_in("Замовлення №48213097 прийнято"), Some("48213097".into()));
-        assert_eq!(order_number_in("Order № 48213097 accepted"), Some("48213097".into()));
+        assert_eq!(
+            order_number_in("Замовлення №48213097 прийнято"),
+            Some("48213097".into())
+        );
+        assert_eq!(
+            order_number_in("Order № 48213097 accepted"),
+            Some("48213097".into())
+        );
         assert_eq!(order_number_in("no number"), None);
     }
 }

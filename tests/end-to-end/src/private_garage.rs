@@ -62,7 +62,9 @@ fn free_port() -> anyhow::Result<SocketAddr> {
 }
 
 fn random_hex(bytes: usize) -> String {
-    (0..bytes).map(|_| format!("{:02x}", rand::random::<u8>())).collect()
+    (0..bytes)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect()
 }
 
 impl PrivateGarage {
@@ -138,7 +140,9 @@ api_bind_addr = "{admin}"
         self.child = Some(child);
         let health = format!("http://{}/health", self.admin);
         let s3 = self.s3;
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()?;
         eventually("the private Garage healthy", DEADLINE, || {
             let (http, health) = (http.clone(), health.clone());
             async move {

@@ -15,7 +15,11 @@ pub const TEST_PHONE: &str = "+380501234567";
 
 /// The callback data of the first inline button under `message` that starts with `prefix`.
 pub fn button_with_prefix(message: &SentMessage, prefix: &str) -> Option<String> {
-    message.inline_buttons().into_iter().map(|(_, data)| data).find(|data| data.starts_with(prefix))
+    message
+        .inline_buttons()
+        .into_iter()
+        .map(|(_, data)| data)
+        .find(|data| data.starts_with(prefix))
 }
 
 /// Waits for the bot's first message (or edit) in `user`'s chat since `since` that `pred`
@@ -27,7 +31,9 @@ pub async fn reply_since(
     wait: Duration,
     pred: impl Fn(&SentMessage) -> bool,
 ) -> anyhow::Result<SentMessage> {
-    double.wait_for_message(user.chat_id(), wait, |m| m.at >= since && pred(m)).await
+    double
+        .wait_for_message(user.chat_id(), wait, |m| m.at >= since && pred(m))
+        .await
 }
 
 /// Describes the order in `text`, attaches `documents` (name, MIME type, bytes, caption),
@@ -42,42 +48,66 @@ pub async fn place_order(
     let done = |m: &SentMessage| button_with_prefix(m, "dn:").is_some();
     let since = Instant::now();
     user.send_text(text);
-    let mut last = reply_since(double, user, since, wait, done).await.context("the draft's Done button")?;
+    let mut last = reply_since(double, user, since, wait, done)
+        .await
+        .context("the draft's Done button")?;
     for (name, mime, bytes, caption) in documents {
         let since = Instant::now();
         user.send_document(name, mime, bytes.clone(), *caption);
-        last = reply_since(double, user, since, wait, done).await.with_context(|| format!("{name} received"))?;
+        last = reply_since(double, user, since, wait, done)
+            .await
+            .with_context(|| format!("{name} received"))?;
     }
     let since = Instant::now();
-    user.press_button(last.message_id, &button_with_prefix(&last, "dn:").ok_or_else(|| anyhow!("no Done"))?);
-    let summary = reply_since(double, user, since, wait, |m| button_with_prefix(m, "confirm:").is_some())
-        .await
-        .context("the summary")?;
+    user.press_button(
+        last.message_id,
+        &button_with_prefix(&last, "dn:").ok_or_else(|| anyhow!("no Done"))?,
+    );
+    let summary = reply_since(double, user, since, wait, |m| {
+        button_with_prefix(m, "confirm:").is_some()
+    })
+    .await
+    .context("the summary")?;
     confirm(double, user, &summary, wait).await
 }
 
 /// Presses Confirm under `summary`, registers if asked, and returns the order number.
-pub async fn confirm(double: &TelegramDouble, user: &SimUser, summary: &SentMessage, wait: Duration) -> anyhow::Result<String> {
+pub async fn confirm(
+    double: &TelegramDouble,
+    user: &SimUser,
+    summary: &SentMessage,
+    wait: Duration,
+) -> anyhow::Result<String> {
     let since = Instant::now();
-    let data = button_with_prefix(summary, "confirm:").ok_or_else(|| anyhow!("no Confirm under the summary"))?;
+    let data = button_with_prefix(summary, "confirm:")
+        .ok_or_else(|| anyhow!("no Confirm under the summary"))?;
     user.press_button(summary.message_id, &data);
-    let asks_name = |m: &SentMessage| m.reply_keyboard().len() == 1 && order_number_in(m.body()).is_none();
-    let answer = reply_since(double, user, since, wait, |m| order_number_in(m.body()).is_some() || asks_name(m))
-        .await
-        .context("the order number or the registration")?;
+    let asks_name =
+        |m: &SentMessage| m.reply_keyboard().len() == 1 && order_number_in(m.body()).is_none();
+    let answer = reply_since(double, user, since, wait, |m| {
+        order_number_in(m.body()).is_some() || asks_name(m)
+    })
+    .await
+    .context("the order number or the registration")?;
     if let Some(number) = order_number_in(answer.body()) {
         return Ok(number);
     }
     let since = Instant::now();
     user.send_text("Test Customer");
     let asks_phone = |m: &SentMessage| {
-        m.reply_markup.as_ref().is_some_and(|markup| markup["keyboard"][0][0]["request_contact"] == true)
+        m.reply_markup
+            .as_ref()
+            .is_some_and(|markup| markup["keyboard"][0][0]["request_contact"] == true)
     };
-    reply_since(double, user, since, wait, asks_phone).await.context("the phone request")?;
+    reply_since(double, user, since, wait, asks_phone)
+        .await
+        .context("the phone request")?;
     let since = Instant::now();
     user.send_contact(TEST_PHONE);
-    let accepted = reply_since(double, user, since, wait, |m| order_number_in(m.body()).is_some())
-        .await
-        .context("the order number")?;
+    let accepted = reply_since(double, user, since, wait, |m| {
+        order_number_in(m.body()).is_some()
+    })
+    .await
+    .context("the order number")?;
     order_number_in(accepted.body()).ok_or_else(|| anyhow!("matched above"))
 }

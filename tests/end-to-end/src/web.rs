@@ -16,7 +16,12 @@ pub async fn login(stack: &TestStack, email: &str, password: &str) -> anyhow::Re
         .json(&json!({"email": email, "password": password}))
         .send()
         .await?;
-    anyhow::ensure!(response.status() == 200, "login: {} {}", response.status(), response.text().await?);
+    anyhow::ensure!(
+        response.status() == 200,
+        "login: {} {}",
+        response.status(),
+        response.text().await?
+    );
     response
         .headers()
         .get_all("set-cookie")
@@ -29,19 +34,32 @@ pub async fn login(stack: &TestStack, email: &str, password: &str) -> anyhow::Re
 }
 
 /// Registers a web customer with [`PASSWORD`] and logs them in; returns the token.
-pub async fn register_customer(stack: &TestStack, email: &str, display_name: &str) -> anyhow::Result<String> {
+pub async fn register_customer(
+    stack: &TestStack,
+    email: &str,
+    display_name: &str,
+) -> anyhow::Result<String> {
     let created = stack
         .http
         .post(stack.web_url("/api/accounts"))
         .json(&json!({"email": email, "password": PASSWORD, "display_name": display_name}))
         .send()
         .await?;
-    anyhow::ensure!(created.status() == 201, "register: {} {}", created.status(), created.text().await?);
+    anyhow::ensure!(
+        created.status() == 201,
+        "register: {} {}",
+        created.status(),
+        created.text().await?
+    );
     login(stack, email, PASSWORD).await
 }
 
 /// Creates a staff account with [`PASSWORD`] (as `bureau staff add` would) and logs in.
-pub async fn staff(stack: &TestStack, email: &str, role: web_gateway::accounts::Role) -> anyhow::Result<String> {
+pub async fn staff(
+    stack: &TestStack,
+    email: &str,
+    role: web_gateway::accounts::Role,
+) -> anyhow::Result<String> {
     web_gateway::accounts::create_account(&stack.db, email, PASSWORD, "Staff Member", role)
         .await
         .map_err(|e| anyhow::anyhow!("creating staff {email}: {e}"))?;

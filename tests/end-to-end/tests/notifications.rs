@@ -21,8 +21,8 @@ use chrono::Utc;
 use futures::StreamExt;
 use proto_events::bus::EventBus;
 use proto_events::{
-    Actor, Envelope, FilePurpose, FileStored, OrderMessagePosted, OrderStatus,
-    OrderStatusChanged, PriceQuoted,
+    Actor, Envelope, FilePurpose, FileStored, OrderMessagePosted, OrderStatus, OrderStatusChanged,
+    PriceQuoted,
 };
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -101,7 +101,9 @@ fn status_change(order: &Seeded, to: OrderStatus, version: u32) -> Envelope {
         to,
         version,
         reason: None,
-        actor: Actor::Staff { account_id: Uuid::now_v7() },
+        actor: Actor::Staff {
+            account_id: Uuid::now_v7(),
+        },
         changed_at: Utc::now(),
     };
     Envelope::new("notifications-test", order.order_id, change)
@@ -139,23 +141,34 @@ async fn every_notice_reaches_the_right_chat_in_the_customers_language() -> anyh
         .telegram
         .wait_for_message(english.chat_id, DEADLINE, |m| m.text.is_some())
         .await?;
-    assert_eq!(en.body(), format!("Order №{}: Accepted", english.order_number));
+    assert_eq!(
+        en.body(),
+        format!("Order №{}: Accepted", english.order_number)
+    );
     assert_eq!(
         en.inline_buttons(),
-        vec![("Open order".to_owned(), format!("order:{}", english.order_id.simple()))]
+        vec![(
+            "Open order".to_owned(),
+            format!("order:{}", english.order_id.simple())
+        )]
     );
     let uk = stack
         .telegram
         .wait_for_message(ukrainian.chat_id, DEADLINE, |m| m.text.is_some())
         .await?;
-    assert_eq!(uk.body(), format!("Замовлення №{}: Прийнято", ukrainian.order_number));
+    assert_eq!(
+        uk.body(),
+        format!("Замовлення №{}: Прийнято", ukrainian.order_number)
+    );
     assert_eq!(uk.inline_buttons()[0].0, "Відкрити замовлення");
 
     // A staff message (the customer's own is not echoed back) and a price quote.
     let staff_message = OrderMessagePosted {
         order_id: english.order_id,
         message_id: Uuid::now_v7(),
-        author: Actor::Staff { account_id: Uuid::now_v7() },
+        author: Actor::Staff {
+            account_id: Uuid::now_v7(),
+        },
         text: "We need a clearer scan of page 2.".into(),
     };
     let own_message = OrderMessagePosted {
@@ -240,17 +253,40 @@ async fn every_notice_reaches_the_right_chat_in_the_customers_language() -> anyh
         .await?;
     let sent = document.document.as_ref().context("a document")?;
     assert_eq!(sent.file_name, "translation.pdf");
-    assert_eq!(sent.sha256_hex, sha256_hex(&bytes), "the customer gets exactly the stored bytes");
-    assert_eq!(document.body(), format!("Order №{}: your result is ready", english.order_number));
+    assert_eq!(
+        sent.sha256_hex,
+        sha256_hex(&bytes),
+        "the customer gets exactly the stored bytes"
+    );
+    assert_eq!(
+        document.body(),
+        format!("Order №{}: your result is ready", english.order_number)
+    );
     let link = stack
         .telegram
         .wait_for_message(english.chat_id, DEADLINE, |m| m.body().contains("big.zip"))
         .await?;
-    let prefix = format!("{}/d/", stack.settings.web_gateway.public_url.trim_end_matches('/'));
-    assert!(link.body().lines().last().is_some_and(|line| line.starts_with(&prefix)), "{}", link.body());
+    let prefix = format!(
+        "{}/d/",
+        stack.settings.web_gateway.public_url.trim_end_matches('/')
+    );
+    assert!(
+        link.body()
+            .lines()
+            .last()
+            .is_some_and(|line| line.starts_with(&prefix)),
+        "{}",
+        link.body()
+    );
 
     // The customer's own message never reached their chat.
-    assert!(!stack.telegram.messages_to(english.chat_id).iter().any(|m| m.body().contains("Here it is")));
+    assert!(
+        !stack
+            .telegram
+            .messages_to(english.chat_id)
+            .iter()
+            .any(|m| m.body().contains("Here it is"))
+    );
     bus.close().await;
     stack.teardown().await
 }
@@ -287,10 +323,18 @@ async fn rapid_changes_are_never_reordered() -> anyhow::Result<()> {
             .fetch_one(&stack.db)
             .await
             .ok()?;
-        let sent: usize = orders.iter().map(|o| announced(&stack, o, &statuses).len()).sum();
+        let sent: usize = orders
+            .iter()
+            .map(|o| announced(&stack, o, &statuses).len())
+            .sum();
         (rows as usize == sent).then_some(())
     };
-    eventually("the journal matches what was sent", DEADLINE, journal_complete).await?;
+    eventually(
+        "the journal matches what was sent",
+        DEADLINE,
+        journal_complete,
+    )
+    .await?;
     for order in &orders {
         let versions = announced(&stack, order, &statuses);
         assert!(
@@ -313,37 +357,66 @@ async fn flood_control_blocked_chats_and_server_errors() -> anyhow::Result<()> {
     let blocked = seed(&stack, 8302, "en").await?;
 
     // 429: waited out (retry_after), then delivered.
-    stack.telegram.set_fault(Fault::TooManyRequests { remaining: 1, retry_after: 1 });
-    bus.publish(&status_change(&order, OrderStatus::Accepted, 2)).await?;
+    stack.telegram.set_fault(Fault::TooManyRequests {
+        remaining: 1,
+        retry_after: 1,
+    });
+    bus.publish(&status_change(&order, OrderStatus::Accepted, 2))
+        .await?;
     let accepted = format!("Order №{}: Accepted", order.order_number);
-    stack.telegram.wait_for_message(order.chat_id, DEADLINE, |m| m.body() == accepted).await?;
+    stack
+        .telegram
+        .wait_for_message(order.chat_id, DEADLINE, |m| m.body() == accepted)
+        .await?;
     assert_eq!(stack.telegram.stats().too_many_requests, 1);
 
     // 5xx: the event goes back to the bus and is delivered on a later attempt.
-    stack.telegram.set_fault(Fault::ServerError { remaining: 1 });
-    bus.publish(&status_change(&order, OrderStatus::InProgress, 3)).await?;
+    stack
+        .telegram
+        .set_fault(Fault::ServerError { remaining: 1 });
+    bus.publish(&status_change(&order, OrderStatus::InProgress, 3))
+        .await?;
     let in_progress = format!("Order №{}: In progress", order.order_number);
-    stack.telegram.wait_for_message(order.chat_id, DEADLINE, |m| m.body() == in_progress).await?;
+    stack
+        .telegram
+        .wait_for_message(order.chat_id, DEADLINE, |m| m.body() == in_progress)
+        .await?;
     assert_eq!(stack.telegram.stats().server_errors, 1);
 
     // 403: the customer is marked unreachable (staff see it on the customer) and Telegram
     // is not asked again.
     stack.telegram.user(blocked.chat_id).block_bot();
-    bus.publish(&status_change(&blocked, OrderStatus::Accepted, 2)).await?;
-    eventually("the blocked customer is marked unreachable", DEADLINE, || async {
-        let marked: Option<chrono::DateTime<Utc>> =
-            sqlx::query_scalar("SELECT telegram_unreachable_at FROM customers WHERE id = ?")
-                .bind(blocked.customer_id)
-                .fetch_one(&stack.db)
-                .await
-                .ok()?;
-        marked.map(|_| ())
-    })
+    bus.publish(&status_change(&blocked, OrderStatus::Accepted, 2))
+        .await?;
+    eventually(
+        "the blocked customer is marked unreachable",
+        DEADLINE,
+        || async {
+            let marked: Option<chrono::DateTime<Utc>> =
+                sqlx::query_scalar("SELECT telegram_unreachable_at FROM customers WHERE id = ?")
+                    .bind(blocked.customer_id)
+                    .fetch_one(&stack.db)
+                    .await
+                    .ok()?;
+            marked.map(|_| ())
+        },
+    )
     .await?;
     // Staff see it on the order list, to reach the customer another way.
-    let token = bureau_end_to_end::web::staff(&stack, "desk@example.com", web_gateway::accounts::Role::Manager).await?;
-    let listing: serde_json::Value =
-        stack.http.get(stack.web_url("/api/staff/orders")).bearer_auth(&token).send().await?.json().await?;
+    let token = bureau_end_to_end::web::staff(
+        &stack,
+        "desk@example.com",
+        web_gateway::accounts::Role::Manager,
+    )
+    .await?;
+    let listing: serde_json::Value = stack
+        .http
+        .get(stack.web_url("/api/staff/orders"))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
     let flagged: Vec<&str> = listing["orders"]
         .as_array()
         .into_iter()
@@ -353,17 +426,33 @@ async fn flood_control_blocked_chats_and_server_errors() -> anyhow::Result<()> {
         .collect();
     assert_eq!(flagged, [blocked.order_number.as_str()], "{listing}");
 
-    bus.publish(&status_change(&blocked, OrderStatus::InProgress, 3)).await?;
+    bus.publish(&status_change(&blocked, OrderStatus::InProgress, 3))
+        .await?;
     // A later notice to another chat shows the blocked one's second event was handled.
-    bus.publish(&status_change(&order, OrderStatus::Ready, 4)).await?;
+    bus.publish(&status_change(&order, OrderStatus::Ready, 4))
+        .await?;
     let ready = format!("Order №{}: Ready", order.order_number);
-    stack.telegram.wait_for_message(order.chat_id, DEADLINE, |m| m.body() == ready).await?;
-    eventually("the second notice to the blocked chat is skipped", DEADLINE, || async {
-        let stats = stack.telegram.stats();
-        (stats.forbidden == 1).then_some(())
-    })
+    stack
+        .telegram
+        .wait_for_message(order.chat_id, DEADLINE, |m| m.body() == ready)
+        .await?;
+    eventually(
+        "the second notice to the blocked chat is skipped",
+        DEADLINE,
+        || async {
+            let stats = stack.telegram.stats();
+            (stats.forbidden == 1).then_some(())
+        },
+    )
     .await?;
-    assert_eq!(announced(&stack, &order, &[("Accepted", 2), ("In progress", 3), ("Ready", 4)]), vec![2, 3, 4]);
+    assert_eq!(
+        announced(
+            &stack,
+            &order,
+            &[("Accepted", 2), ("In progress", 3), ("Ready", 4)]
+        ),
+        vec![2, 3, 4]
+    );
     bus.close().await;
     stack.teardown().await
 }
@@ -380,14 +469,25 @@ async fn a_redelivered_event_is_sent_once() -> anyhow::Result<()> {
         OrderMessagePosted {
             order_id: order.order_id,
             message_id: Uuid::now_v7(),
-            author: Actor::Staff { account_id: Uuid::now_v7() },
+            author: Actor::Staff {
+                account_id: Uuid::now_v7(),
+            },
             text: "Ready tomorrow".into(),
         },
     );
-    bus.publish_all(&[accepted.clone(), staff_message.clone()]).await?;
-    stack.telegram.wait_for_message(order.chat_id, DEADLINE, |m| m.body().ends_with("Ready tomorrow")).await?;
+    bus.publish_all(&[accepted.clone(), staff_message.clone()])
+        .await?;
+    stack
+        .telegram
+        .wait_for_message(order.chat_id, DEADLINE, |m| {
+            m.body().ends_with("Ready tomorrow")
+        })
+        .await?;
     let text = format!("Order №{}: Accepted", order.order_number);
-    stack.telegram.wait_for_message(order.chat_id, DEADLINE, |m| m.body() == text).await?;
+    stack
+        .telegram
+        .wait_for_message(order.chat_id, DEADLINE, |m| m.body() == text)
+        .await?;
     eventually("both journaled", DEADLINE, || async {
         let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notifications_sent")
             .fetch_one(&stack.db)
@@ -399,9 +499,13 @@ async fn a_redelivered_event_is_sent_once() -> anyhow::Result<()> {
 
     // The same events again (as the broker redelivers them), then a newer change.
     bus.publish_all(&[accepted, staff_message]).await?;
-    bus.publish(&status_change(&order, OrderStatus::InProgress, 3)).await?;
+    bus.publish(&status_change(&order, OrderStatus::InProgress, 3))
+        .await?;
     let in_progress = format!("Order №{}: In progress", order.order_number);
-    stack.telegram.wait_for_message(order.chat_id, DEADLINE, |m| m.body() == in_progress).await?;
+    stack
+        .telegram
+        .wait_for_message(order.chat_id, DEADLINE, |m| m.body() == in_progress)
+        .await?;
     eventually("the redeliveries are handled", DEADLINE, || async {
         let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notifications_sent")
             .fetch_one(&stack.db)
@@ -410,10 +514,25 @@ async fn a_redelivered_event_is_sent_once() -> anyhow::Result<()> {
         (rows == 3).then_some(())
     })
     .await?;
-    let bodies: Vec<String> =
-        stack.telegram.messages_to(order.chat_id).iter().map(|m| m.body().to_owned()).collect();
-    assert_eq!(bodies.iter().filter(|b| **b == text).count(), 1, "{bodies:?}");
-    assert_eq!(bodies.iter().filter(|b| b.ends_with("Ready tomorrow")).count(), 1, "{bodies:?}");
+    let bodies: Vec<String> = stack
+        .telegram
+        .messages_to(order.chat_id)
+        .iter()
+        .map(|m| m.body().to_owned())
+        .collect();
+    assert_eq!(
+        bodies.iter().filter(|b| **b == text).count(),
+        1,
+        "{bodies:?}"
+    );
+    assert_eq!(
+        bodies
+            .iter()
+            .filter(|b| b.ends_with("Ready tomorrow"))
+            .count(),
+        1,
+        "{bodies:?}"
+    );
     bus.close().await;
     stack.teardown().await
 }
@@ -438,24 +557,36 @@ async fn two_notifiers_together_stay_inside_telegrams_limits() -> anyhow::Result
     let mut batch = Vec::new();
     for round in 0..PER_CHAT {
         for chat in 0..CHATS as usize {
-            batch.push(status_change(&orders[chat * PER_CHAT + round], OrderStatus::Accepted, 2));
+            batch.push(status_change(
+                &orders[chat * PER_CHAT + round],
+                OrderStatus::Accepted,
+                2,
+            ));
         }
     }
     bus.publish_all(&batch).await?;
 
     let total = orders.len() as u64;
-    eventually(&format!("{total} notices delivered"), Duration::from_secs(45), || async {
-        (stack.telegram.stats().sent_ok >= total).then_some(())
-    })
+    eventually(
+        &format!("{total} notices delivered"),
+        Duration::from_secs(45),
+        || async { (stack.telegram.stats().sent_ok >= total).then_some(()) },
+    )
     .await?;
     let stats = stack.telegram.stats();
     assert_eq!(stats.sent_ok, total);
-    assert_eq!(stats.too_many_requests, 0, "the shared pace kept both replicas inside the limits");
+    assert_eq!(
+        stats.too_many_requests, 0,
+        "the shared pace kept both replicas inside the limits"
+    );
     for chat in 0..CHATS {
         let chat_id = 8500 + chat;
         // The pace spaces one chat's messages a second apart; the double's burst is 3.
         let in_one_second = stats.max_sends_in_window(chat_id, Duration::from_secs(1));
-        assert!(in_one_second <= 2, "chat {chat_id}: {in_one_second} messages within a second");
+        assert!(
+            in_one_second <= 2,
+            "chat {chat_id}: {in_one_second} messages within a second"
+        );
         assert_eq!(stack.telegram.messages_to(chat_id).len(), PER_CHAT);
     }
     bus.close().await;
@@ -478,7 +609,10 @@ impl SseReader {
             .send()
             .await?;
         anyhow::ensure!(response.status() == 200, "{path}: {}", response.status());
-        Ok(SseReader { body: response.bytes_stream().boxed(), buffer: String::new() })
+        Ok(SseReader {
+            body: response.bytes_stream().boxed(),
+            buffer: String::new(),
+        })
     }
 
     async fn next(&mut self) -> anyhow::Result<(String, Value)> {
@@ -507,7 +641,6 @@ impl SseReader {
         }
     }
 }
-
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn web_pages_and_staff_get_changes_live() -> anyhow::Result<()> {
@@ -544,7 +677,10 @@ async fn web_pages_and_staff_get_changes_live() -> anyhow::Result<()> {
         .await?;
     anyhow::ensure!(placed.status() == 201, "placing: {}", placed.status());
     let placed: Value = placed.json().await?;
-    let number = placed["order_number"].as_str().context("order_number")?.to_owned();
+    let number = placed["order_number"]
+        .as_str()
+        .context("order_number")?
+        .to_owned();
     let (event, data) = feed.next().await?;
     assert_eq!(event, "order.created");
     assert_eq!(data["order_number"], number.as_str());
@@ -560,7 +696,8 @@ async fn web_pages_and_staff_get_changes_live() -> anyhow::Result<()> {
         Some(row.get("id"))
     })
     .await?;
-    let mut page = SseReader::open(&stack, &format!("/api/orders/{number}/live"), &customer).await?;
+    let mut page =
+        SseReader::open(&stack, &format!("/api/orders/{number}/live"), &customer).await?;
     let (event, snapshot) = page.next().await?;
     assert_eq!(event, "status");
     assert_eq!(snapshot["status"], "awaiting_confirmation");
@@ -572,7 +709,10 @@ async fn web_pages_and_staff_get_changes_live() -> anyhow::Result<()> {
     assert_eq!(event, "status");
     assert_eq!(update["status"], "accepted");
     assert_eq!(update["version"], 2);
-    assert_eq!(update["status_name"], "Прийнято", "in the customer's language (uk by default)");
+    assert_eq!(
+        update["status_name"], "Прийнято",
+        "in the customer's language (uk by default)"
+    );
 
     // Someone else's order is not theirs to watch.
     let other = SseReader::open(&stack, "/api/orders/12345678/live", &customer).await;

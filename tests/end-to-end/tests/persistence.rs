@@ -4,7 +4,8 @@
 use anyhow::Context;
 use bureau_end_to_end::{DEADLINE, TestStack, eventually};
 use proto_events::{
-    Actor, CustomerRef, Envelope, OrderCreated, OrderMessagePosted, OrderStatus, OrderStatusChanged, PriceQuoted,
+    Actor, CustomerRef, Envelope, OrderCreated, OrderMessagePosted, OrderStatus,
+    OrderStatusChanged, PriceQuoted,
 };
 use sqlx::Row;
 use uuid::Uuid;
@@ -32,7 +33,13 @@ fn created(order_id: Uuid, number: &str) -> Envelope {
     )
 }
 
-fn change(order_id: Uuid, number: &str, from: OrderStatus, to: OrderStatus, version: u32) -> Envelope {
+fn change(
+    order_id: Uuid,
+    number: &str,
+    from: OrderStatus,
+    to: OrderStatus,
+    version: u32,
+) -> Envelope {
     Envelope::new(
         "e2e-test",
         order_id,
@@ -43,7 +50,9 @@ fn change(order_id: Uuid, number: &str, from: OrderStatus, to: OrderStatus, vers
             to,
             version,
             reason: None,
-            actor: Actor::Staff { account_id: Uuid::now_v7() },
+            actor: Actor::Staff {
+                account_id: Uuid::now_v7(),
+            },
             changed_at: chrono::Utc::now(),
         },
     )
@@ -57,8 +66,22 @@ async fn an_older_status_arriving_late_never_overwrites_a_newer_one() -> anyhow:
     let number = proto_events::order_number::generate();
     bus.publish(&created(order_id, &number)).await?;
     // The broker delivers version 3 before version 2.
-    bus.publish(&change(order_id, &number, OrderStatus::Accepted, OrderStatus::InProgress, 3)).await?;
-    bus.publish(&change(order_id, &number, OrderStatus::AwaitingConfirmation, OrderStatus::Accepted, 2)).await?;
+    bus.publish(&change(
+        order_id,
+        &number,
+        OrderStatus::Accepted,
+        OrderStatus::InProgress,
+        3,
+    ))
+    .await?;
+    bus.publish(&change(
+        order_id,
+        &number,
+        OrderStatus::AwaitingConfirmation,
+        OrderStatus::Accepted,
+        2,
+    ))
+    .await?;
 
     let history = eventually("three history rows", DEADLINE, || async {
         let rows = sqlx::query("SELECT version, to_status FROM order_status_history WHERE order_id = ? ORDER BY version")
@@ -70,7 +93,11 @@ async fn an_older_status_arriving_late_never_overwrites_a_newer_one() -> anyhow:
     })
     .await?;
     let versions: Vec<u32> = history.iter().map(|r| r.get("version")).collect();
-    assert_eq!(versions, [1, 2, 3], "the late change still joins the history");
+    assert_eq!(
+        versions,
+        [1, 2, 3],
+        "the late change still joins the history"
+    );
     let order = sqlx::query("SELECT status, status_version FROM orders WHERE id = ?")
         .bind(order_id)
         .fetch_one(&stack.db)
@@ -97,33 +124,51 @@ async fn messages_and_quotes_are_recorded_once() -> anyhow::Result<()> {
         text: "Can you make it by Friday?".into(),
     };
     // The same message published twice under two event ids: one row.
-    bus.publish(&Envelope::new("e2e-test", order_id, message.clone())).await?;
-    bus.publish(&Envelope::new("e2e-test", order_id, message.clone())).await?;
+    bus.publish(&Envelope::new("e2e-test", order_id, message.clone()))
+        .await?;
+    bus.publish(&Envelope::new("e2e-test", order_id, message.clone()))
+        .await?;
     let quote = Envelope::new(
         "e2e-test",
         order_id,
-        PriceQuoted { order_id, order_number: number.clone(), amount_minor: 45_000, currency: "UAH".into(), note: None },
+        PriceQuoted {
+            order_id,
+            order_number: number.clone(),
+            amount_minor: 45_000,
+            currency: "UAH".into(),
+            note: None,
+        },
     );
     bus.publish(&quote).await?;
     bus.publish(&quote).await?;
 
     eventually("the quote recorded", DEADLINE, || async {
-        sqlx::query("SELECT 1 FROM order_quotes WHERE order_id = ?").bind(order_id).fetch_optional(&stack.db).await.ok()?
+        sqlx::query("SELECT 1 FROM order_quotes WHERE order_id = ?")
+            .bind(order_id)
+            .fetch_optional(&stack.db)
+            .await
+            .ok()?
     })
     .await?;
     // The persistence worker takes its queue in order: once a marker after everything is
     // recorded, every copy before it has been handled.
     let marker = Uuid::now_v7();
-    bus.publish(&created(marker, &proto_events::order_number::generate())).await?;
+    bus.publish(&created(marker, &proto_events::order_number::generate()))
+        .await?;
     eventually("the marker recorded", DEADLINE, || async {
-        sqlx::query("SELECT 1 FROM orders WHERE id = ?").bind(marker).fetch_optional(&stack.db).await.ok()?
+        sqlx::query("SELECT 1 FROM orders WHERE id = ?")
+            .bind(marker)
+            .fetch_optional(&stack.db)
+            .await
+            .ok()?
     })
     .await?;
 
-    let messages: Vec<String> = sqlx::query_scalar("SELECT body FROM order_messages WHERE order_id = ?")
-        .bind(order_id)
-        .fetch_all(&stack.db)
-        .await?;
+    let messages: Vec<String> =
+        sqlx::query_scalar("SELECT body FROM order_messages WHERE order_id = ?")
+            .bind(order_id)
+            .fetch_all(&stack.db)
+            .await?;
     assert_eq!(messages, ["Can you make it by Friday?"]);
     let quotes = sqlx::query("SELECT amount_minor, currency FROM order_quotes WHERE order_id = ?")
         .bind(order_id)
@@ -131,9 +176,13 @@ async fn messages_and_quotes_are_recorded_once() -> anyhow::Result<()> {
         .await?;
     assert_eq!(quotes.len(), 1);
     assert_eq!(quotes[0].get::<u64, _>("amount_minor"), 45_000);
-    let letters = proto_events::bus::dead_letters::list(&bus, proto_events::topology::Consumer::PersistenceWorker, 5)
-        .await
-        .context("listing dead letters")?;
+    let letters = proto_events::bus::dead_letters::list(
+        &bus,
+        proto_events::topology::Consumer::PersistenceWorker,
+        5,
+    )
+    .await
+    .context("listing dead letters")?;
     assert!(letters.is_empty(), "nothing dead-lettered: {letters:?}");
 
     bus.close().await;

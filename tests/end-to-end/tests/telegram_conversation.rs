@@ -31,7 +31,12 @@ use uuid::Uuid;
 const UK: Language = Language::Uk;
 
 /// The button labelled `label` under `message`, pressed; waits for the callback's answer.
-async fn press(stack: &TestStack, user: &SimUser, message: &SentMessage, label: &str) -> anyhow::Result<()> {
+async fn press(
+    stack: &TestStack,
+    user: &SimUser,
+    message: &SentMessage,
+    label: &str,
+) -> anyhow::Result<()> {
     let data = message
         .inline_buttons()
         .into_iter()
@@ -39,7 +44,10 @@ async fn press(stack: &TestStack, user: &SimUser, message: &SentMessage, label: 
         .map(|(_, data)| data)
         .ok_or_else(|| anyhow!("no button {label:?} under {:?}", message.body()))?;
     let query = user.press_button(message.message_id, &data);
-    stack.telegram.wait_for_callback_answer(&query, DEADLINE).await?;
+    stack
+        .telegram
+        .wait_for_callback_answer(&query, DEADLINE)
+        .await?;
     Ok(())
 }
 
@@ -56,23 +64,42 @@ async fn say(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_order_through_the_catalogue_is_persisted_listed_shown_and_cancelled() -> anyhow::Result<()> {
+async fn an_order_through_the_catalogue_is_persisted_listed_shown_and_cancelled()
+-> anyhow::Result<()> {
     let stack = TestStack::start().await?;
     let t = Texts::load();
     let user = stack.telegram.user_with(8101, "Ірина", "uk");
 
     say(&stack, &user, "/start", |m| m.reply_markup.is_some()).await?;
-    let top = say(&stack, &user, &t.get(UK, key::MENU_NEW_ORDER), |m| button_with_prefix(m, "cc:").is_some()).await?;
+    let top = say(&stack, &user, &t.get(UK, key::MENU_NEW_ORDER), |m| {
+        button_with_prefix(m, "cc:").is_some()
+    })
+    .await?;
     let since = Instant::now();
     press(&stack, &user, &top, "Нотаріальне засвідчення").await?;
     let chosen = reply_since(&stack.telegram, &user, since, DEADLINE, |m| m.edited).await?;
-    assert!(chosen.body().contains("Нотаріальне засвідчення"), "{}", chosen.body());
+    assert!(
+        chosen.body().contains("Нотаріальне засвідчення"),
+        "{}",
+        chosen.body()
+    );
     let since = Instant::now();
-    user.send_document("passport.pdf", "application/pdf", b"%PDF-1.7 passport".to_vec(), Some("Паспорт, 2 сторінки"));
-    let received = reply_since(&stack.telegram, &user, since, DEADLINE, |m| button_with_prefix(m, "dn:").is_some()).await?;
+    user.send_document(
+        "passport.pdf",
+        "application/pdf",
+        b"%PDF-1.7 passport".to_vec(),
+        Some("Паспорт, 2 сторінки"),
+    );
+    let received = reply_since(&stack.telegram, &user, since, DEADLINE, |m| {
+        button_with_prefix(m, "dn:").is_some()
+    })
+    .await?;
     let since = Instant::now();
     press(&stack, &user, &received, &t.get(UK, key::BUTTON_DONE)).await?;
-    let summary = reply_since(&stack.telegram, &user, since, DEADLINE, |m| button_with_prefix(m, "confirm:").is_some()).await?;
+    let summary = reply_since(&stack.telegram, &user, since, DEADLINE, |m| {
+        button_with_prefix(m, "confirm:").is_some()
+    })
+    .await?;
     let number = confirm(&stack.telegram, &user, &summary, DEADLINE).await?;
 
     // Persisted with the registration data and the service, the file stored.
@@ -88,29 +115,46 @@ async fn an_order_through_the_catalogue_is_persisted_listed_shown_and_cancelled(
         Some((row.get::<Uuid, _>("id"), row.get::<Option<String>, _>("service_code"), row.get::<Option<String>, _>("phone"), row.get::<String, _>("display_name")))
     })
     .await?;
-    assert_eq!((service.as_deref(), phone.as_deref(), name.as_str()), (Some("notarisation"), Some(TEST_PHONE), "Test Customer"));
+    assert_eq!(
+        (service.as_deref(), phone.as_deref(), name.as_str()),
+        (Some("notarisation"), Some(TEST_PHONE), "Test Customer")
+    );
     eventually("the file stored", DEADLINE, || async {
-        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM order_files WHERE order_id = ? AND state = 'stored'")
-            .bind(order_id)
-            .fetch_one(&stack.db)
-            .await
-            .ok()?;
+        let stored: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM order_files WHERE order_id = ? AND state = 'stored'",
+        )
+        .bind(order_id)
+        .fetch_one(&stack.db)
+        .await
+        .ok()?;
         (stored == 1).then_some(())
     })
     .await?;
 
     // My orders → the order's page → Cancel → Yes: recorded as the customer's cancellation.
-    let list = say(&stack, &user, &t.get(UK, key::MENU_MY_ORDERS), |m| button_with_prefix(m, "od:").is_some()).await?;
+    let list = say(&stack, &user, &t.get(UK, key::MENU_MY_ORDERS), |m| {
+        button_with_prefix(m, "od:").is_some()
+    })
+    .await?;
     let status = t.status(UK, proto_events::OrderStatus::AwaitingConfirmation);
     let since = Instant::now();
     press(&stack, &user, &list, &format!("№{number} · {status}")).await?;
     let page = reply_since(&stack.telegram, &user, since, DEADLINE, |m| m.edited).await?;
-    for part in [number.as_str(), "Нотаріальне засвідчення", "Паспорт, 2 сторінки", "• passport.pdf (17 Б)", &status] {
+    for part in [
+        number.as_str(),
+        "Нотаріальне засвідчення",
+        "Паспорт, 2 сторінки",
+        "• passport.pdf (17 Б)",
+        &status,
+    ] {
         assert!(page.body().contains(part), "{part} in {}", page.body());
     }
     let since = Instant::now();
     press(&stack, &user, &page, &t.get(UK, key::BUTTON_CANCEL_ORDER)).await?;
-    let question = reply_since(&stack.telegram, &user, since, DEADLINE, |m| button_with_prefix(m, "oy:").is_some()).await?;
+    let question = reply_since(&stack.telegram, &user, since, DEADLINE, |m| {
+        button_with_prefix(m, "oy:").is_some()
+    })
+    .await?;
     press(&stack, &user, &question, &t.get(UK, key::BUTTON_YES_CANCEL)).await?;
     eventually("the order cancelled in MySQL", DEADLINE, || async {
         let row = sqlx::query(
@@ -126,31 +170,70 @@ async fn an_order_through_the_catalogue_is_persisted_listed_shown_and_cancelled(
     .await?;
 
     // A cancelled order offers no Cancel any more: the old Yes is outdated.
-    let query = user.press_button(question.message_id, &button_with_prefix(&question, "oy:").context("yes")?);
-    let answer = stack.telegram.wait_for_callback_answer(&query, DEADLINE).await?;
+    let query = user.press_button(
+        question.message_id,
+        &button_with_prefix(&question, "oy:").context("yes")?,
+    );
+    let answer = stack
+        .telegram
+        .wait_for_callback_answer(&query, DEADLINE)
+        .await?;
     assert_eq!(answer.text, Some(t.get(UK, key::BUTTON_OUTDATED)));
 
     stack.teardown().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_file_above_telegrams_limit_gets_an_upload_link_and_joins_the_order() -> anyhow::Result<()> {
+async fn a_file_above_telegrams_limit_gets_an_upload_link_and_joins_the_order() -> anyhow::Result<()>
+{
     let stack = TestStack::start().await?;
     let t = Texts::load();
     let user = stack.telegram.user_with(8102, "Bohdan", "uk");
 
     let since = Instant::now();
     user.send_document_sized("scan.tiff", "image/tiff", 25 * 1024 * 1024, None);
-    let too_large = reply_since(&stack.telegram, &user, since, DEADLINE, |m| button_with_prefix(m, "dn:").is_some()).await?;
-    assert_eq!(too_large.body(), t.format(UK, key::DRAFT_FILE_TOO_LARGE, &[("name", "scan.tiff"), ("limit_mb", "20")]));
-    let saved = say(&stack, &user, "Переклад скану свідоцтва", |m| button_with_prefix(m, "dn:").is_some()).await?;
+    let too_large = reply_since(&stack.telegram, &user, since, DEADLINE, |m| {
+        button_with_prefix(m, "dn:").is_some()
+    })
+    .await?;
+    assert_eq!(
+        too_large.body(),
+        t.format(
+            UK,
+            key::DRAFT_FILE_TOO_LARGE,
+            &[("name", "scan.tiff"), ("limit_mb", "20")]
+        )
+    );
+    let saved = say(
+        &stack,
+        &user,
+        "Переклад скану свідоцтва",
+        |m| button_with_prefix(m, "dn:").is_some(),
+    )
+    .await?;
     let since = Instant::now();
     press(&stack, &user, &saved, &t.get(UK, key::BUTTON_DONE)).await?;
-    let summary = reply_since(&stack.telegram, &user, since, DEADLINE, |m| button_with_prefix(m, "confirm:").is_some()).await?;
+    let summary = reply_since(&stack.telegram, &user, since, DEADLINE, |m| {
+        button_with_prefix(m, "confirm:").is_some()
+    })
+    .await?;
     let number = confirm(&stack.telegram, &user, &summary, DEADLINE).await?;
-    let link = stack.telegram.wait_for_message(user.chat_id(), DEADLINE, |m| m.body().contains("/u/")).await?;
-    assert!(link.body().contains(&number) && link.body().contains("«scan.tiff»"), "{}", link.body());
-    let token = link.body().rsplit("/u/").next().context("a token")?.trim().to_owned();
+    let link = stack
+        .telegram
+        .wait_for_message(user.chat_id(), DEADLINE, |m| m.body().contains("/u/"))
+        .await?;
+    assert!(
+        link.body().contains(&number) && link.body().contains("«scan.tiff»"),
+        "{}",
+        link.body()
+    );
+    let token = link
+        .body()
+        .rsplit("/u/")
+        .next()
+        .context("a token")?
+        .trim()
+        .to_owned();
 
     // The link's page, on this stack's web gateway; the upload joins the order once it exists.
     let page_url = stack.web_url(&format!("/u/{token}"));
@@ -164,7 +247,10 @@ async fn a_file_above_telegrams_limit_gets_an_upload_link_and_joins_the_order() 
     .await?;
     assert_eq!(stack.http.get(&page_url).send().await?.status(), 200);
     let bytes = random_bytes(256 * 1024);
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes.clone()).file_name("scan.tiff"));
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes.clone()).file_name("scan.tiff"),
+    );
     let uploaded = stack.http.post(&page_url).multipart(form).send().await?;
     assert_eq!(uploaded.status(), 201, "{:?}", uploaded.text().await);
     let sha = sha256_hex(&bytes);
@@ -181,14 +267,23 @@ async fn a_file_above_telegrams_limit_gets_an_upload_link_and_joins_the_order() 
     .await?;
 
     // Once the order is closed, the link (still within its lifetime) takes no more files.
-    sqlx::query("UPDATE orders SET status = 'delivered' WHERE id = ?").bind(order_id).execute(&stack.db).await?;
+    sqlx::query("UPDATE orders SET status = 'delivered' WHERE id = ?")
+        .bind(order_id)
+        .execute(&stack.db)
+        .await?;
     let page = stack.http.get(&page_url).send().await?;
     assert_eq!(page.status(), 409);
     assert!(page.text().await?.contains("takes no more files"));
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name("late.tiff"));
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes).file_name("late.tiff"),
+    );
     let late = stack.http.post(&page_url).multipart(form).send().await?;
     assert_eq!(late.status(), 409, "a closed order refuses the upload");
-    let files: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM order_files WHERE order_id = ?").bind(order_id).fetch_one(&stack.db).await?;
+    let files: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM order_files WHERE order_id = ?")
+        .bind(order_id)
+        .fetch_one(&stack.db)
+        .await?;
     assert_eq!(files, 1, "nothing joined the closed order");
 
     stack.teardown().await
@@ -203,7 +298,11 @@ struct RoundRobin {
     client: reqwest::Client,
 }
 
-async fn forward(State(proxy): State<Arc<RoundRobin>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn forward(
+    State(proxy): State<Arc<RoundRobin>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
     let index = proxy.next.fetch_add(1, Ordering::SeqCst) % proxy.backends.len();
     let mut request = proxy
         .client
@@ -225,16 +324,22 @@ async fn forward(State(proxy): State<Arc<RoundRobin>>, headers: HeaderMap, body:
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_webhook_replicas_serve_one_customer_and_a_restart_mid_order_loses_nothing() -> anyhow::Result<()> {
+async fn two_webhook_replicas_serve_one_customer_and_a_restart_mid_order_loses_nothing()
+-> anyhow::Result<()> {
     let mut stack = TestStack::start().await?;
     let t = Texts::load();
     // Webhooks instead of the stack's polling gateway (Telegram allows one or the other).
     stack.stop_service(Service::BotGateway).await?;
-    let backends = vec![SocketAddr::from(([127, 0, 0, 1], free_port()?)), SocketAddr::from(([127, 0, 0, 1], free_port()?))];
+    let backends = vec![
+        SocketAddr::from(([127, 0, 0, 1], free_port()?)),
+        SocketAddr::from(([127, 0, 0, 1], free_port()?)),
+    ];
     let proxy = Arc::new(RoundRobin {
         backends: backends.clone(),
         next: AtomicUsize::new(0),
@@ -243,11 +348,15 @@ async fn two_webhook_replicas_serve_one_customer_and_a_restart_mid_order_loses_n
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let proxy_url = format!("http://{}/telegram/webhook", listener.local_addr()?);
-    let app = axum::Router::new().route("/telegram/webhook", axum::routing::post(forward)).with_state(proxy.clone());
+    let app = axum::Router::new()
+        .route("/telegram/webhook", axum::routing::post(forward))
+        .with_state(proxy.clone());
     let proxy_stop = CancellationToken::new();
     let stopping = proxy_stop.clone();
     let server = tokio::spawn(async move {
-        axum::serve(listener, app).with_graceful_shutdown(async move { stopping.cancelled().await }).await
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stopping.cancelled().await })
+            .await
     });
     let replica = |listen: SocketAddr, url: String| {
         move |settings: &mut bureau_platform::Settings| {
@@ -257,36 +366,85 @@ async fn two_webhook_replicas_serve_one_customer_and_a_restart_mid_order_loses_n
             settings.telegram.webhook_secret = Secret::new("replicas-share-this-secret");
         }
     };
-    let (first, _) = stack.start_bot_gateway_replica(replica(backends[0], proxy_url.clone())).await?;
-    stack.start_bot_gateway_replica(replica(backends[1], proxy_url.clone())).await?;
+    let (first, _) = stack
+        .start_bot_gateway_replica(replica(backends[0], proxy_url.clone()))
+        .await?;
+    stack
+        .start_bot_gateway_replica(replica(backends[1], proxy_url.clone()))
+        .await?;
     let user = stack.telegram.user_with(8103, "Lesia", "uk");
 
     say(&stack, &user, "/start", |m| m.reply_markup.is_some()).await?;
-    let top = say(&stack, &user, &t.get(UK, key::MENU_NEW_ORDER), |m| button_with_prefix(m, "co:").is_some()).await?;
+    let top = say(&stack, &user, &t.get(UK, key::MENU_NEW_ORDER), |m| {
+        button_with_prefix(m, "co:").is_some()
+    })
+    .await?;
     let since = Instant::now();
     press(&stack, &user, &top, &t.get(UK, key::BUTTON_OTHER)).await?;
     reply_since(&stack.telegram, &user, since, DEADLINE, |m| m.edited).await?;
     // An album: its items reach both replicas, and none is lost.
     let since = Instant::now();
-    let pages = (1..=3).map(|i| (format!("page-{i}.pdf"), "application/pdf".to_owned(), random_bytes(2048))).collect();
+    let pages = (1..=3)
+        .map(|i| {
+            (
+                format!("page-{i}.pdf"),
+                "application/pdf".to_owned(),
+                random_bytes(2048),
+            )
+        })
+        .collect();
     user.send_media_group(pages, Some("Три сторінки"));
-    let album = reply_since(&stack.telegram, &user, since, DEADLINE, |m| button_with_prefix(m, "dn:").is_some()).await?;
-    assert_eq!(album.body(), t.format(UK, key::DRAFT_ALBUM_RECEIVED, &[("added", "3"), ("count", "3")]));
+    let album = reply_since(&stack.telegram, &user, since, DEADLINE, |m| {
+        button_with_prefix(m, "dn:").is_some()
+    })
+    .await?;
+    assert_eq!(
+        album.body(),
+        t.format(
+            UK,
+            key::DRAFT_ALBUM_RECEIVED,
+            &[("added", "3"), ("count", "3")]
+        )
+    );
 
     // One replica restarts in the middle of the order; updates meanwhile go to the other.
     stack.stop_bot_gateway_replica(first).await?;
-    say(&stack, &user, "Терміново, до п'ятниці", |m| button_with_prefix(m, "dn:").is_some()).await?;
-    stack.start_bot_gateway_replica(replica(backends[0], proxy_url.clone())).await?;
-    let saved = say(&stack, &user, "Дякую", |m| button_with_prefix(m, "dn:").is_some()).await?;
+    say(
+        &stack,
+        &user,
+        "Терміново, до п'ятниці",
+        |m| button_with_prefix(m, "dn:").is_some(),
+    )
+    .await?;
+    stack
+        .start_bot_gateway_replica(replica(backends[0], proxy_url.clone()))
+        .await?;
+    let saved = say(&stack, &user, "Дякую", |m| {
+        button_with_prefix(m, "dn:").is_some()
+    })
+    .await?;
     let since = Instant::now();
     press(&stack, &user, &saved, &t.get(UK, key::BUTTON_DONE)).await?;
-    let summary = reply_since(&stack.telegram, &user, since, DEADLINE, |m| button_with_prefix(m, "confirm:").is_some()).await?;
+    let summary = reply_since(&stack.telegram, &user, since, DEADLINE, |m| {
+        button_with_prefix(m, "confirm:").is_some()
+    })
+    .await?;
     let number = confirm(&stack.telegram, &user, &summary, DEADLINE).await?;
 
-    let served: Vec<usize> = proxy.served.iter().map(|count| count.load(Ordering::SeqCst)).collect();
-    assert!(served.iter().all(|&count| count >= 3), "both replicas served the customer: {served:?}");
-    let (body, files) = eventually("the order with its three files in MySQL", DEADLINE, || async {
-        let row = sqlx::query(
+    let served: Vec<usize> = proxy
+        .served
+        .iter()
+        .map(|count| count.load(Ordering::SeqCst))
+        .collect();
+    assert!(
+        served.iter().all(|&count| count >= 3),
+        "both replicas served the customer: {served:?}"
+    );
+    let (body, files) = eventually(
+        "the order with its three files in MySQL",
+        DEADLINE,
+        || async {
+            let row = sqlx::query(
             "SELECT o.body, (SELECT COUNT(*) FROM order_files f WHERE f.order_id = o.id) AS files
              FROM orders o WHERE o.order_number = ?",
         )
@@ -294,12 +452,18 @@ async fn two_webhook_replicas_serve_one_customer_and_a_restart_mid_order_loses_n
         .fetch_optional(&stack.db)
         .await
         .ok()??;
-        let files: i64 = row.get("files");
-        (files == 3).then(|| (row.get::<String, _>("body"), files))
-    })
+            let files: i64 = row.get("files");
+            (files == 3).then(|| (row.get::<String, _>("body"), files))
+        },
+    )
     .await?;
-    assert_eq!((body.as_str(), files), ("Три сторінки\n\nТерміново, до п'ятниці\n\nДякую", 3));
-    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders").fetch_one(&stack.db).await?;
+    assert_eq!(
+        (body.as_str(), files),
+        ("Три сторінки\n\nТерміново, до п'ятниці\n\nДякую", 3)
+    );
+    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+        .fetch_one(&stack.db)
+        .await?;
     assert_eq!(orders, 1, "one conversation, one order");
 
     proxy_stop.cancel();

@@ -75,20 +75,40 @@ impl Figures {
 
 impl fmt::Display for Figures {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "accepted                  {} (web {}, telegram {})", self.accepted, self.accepted_web, self.accepted_telegram)?;
+        writeln!(
+            f,
+            "accepted                  {} (web {}, telegram {})",
+            self.accepted, self.accepted_web, self.accepted_telegram
+        )?;
         writeln!(f, "persisted                 {}", self.persisted)?;
         writeln!(f, "duplicated                {}", self.duplicated)?;
         writeln!(f, "lost                      {}", self.lost)?;
-        writeln!(f, "persisted, unacknowledged {}", self.persisted_unacknowledged)?;
+        writeln!(
+            f,
+            "persisted, unacknowledged {}",
+            self.persisted_unacknowledged
+        )?;
         writeln!(f, "clients gave up           {}", self.gave_up)?;
         writeln!(f, "files checked             {}", self.files_checked)?;
         writeln!(f, "files mismatched          {}", self.files_mismatched)?;
         writeln!(f, "status changes            {}", self.status_changes)?;
-        writeln!(f, "notifications missing     {}", self.notifications_missing)?;
-        writeln!(f, "notifications superseded  {}", self.notifications_superseded)?;
+        writeln!(
+            f,
+            "notifications missing     {}",
+            self.notifications_missing
+        )?;
+        writeln!(
+            f,
+            "notifications superseded  {}",
+            self.notifications_superseded
+        )?;
         writeln!(f, "messages stuck            {}", self.messages_stuck)?;
         let total: usize = self.dead_lettered.values().map(Vec::len).sum();
-        writeln!(f, "dead-lettered             {total} (unexpected {})", self.unexpected_dead_letters)?;
+        writeln!(
+            f,
+            "dead-lettered             {total} (unexpected {})",
+            self.unexpected_dead_letters
+        )?;
         for (consumer, reasons) in &self.dead_lettered {
             for reason in reasons {
                 writeln!(f, "  {consumer}: {reason}")?;
@@ -116,7 +136,10 @@ pub struct Sources<'a> {
 
 /// Counts everything once. Call repeatedly while settling: it only reads.
 pub async fn audit(ledger: &Ledger, sources: &Sources<'_>) -> anyhow::Result<Figures> {
-    let mut figures = Figures { client_errors: ledger.client_errors.clone(), ..Figures::default() };
+    let mut figures = Figures {
+        client_errors: ledger.client_errors.clone(),
+        ..Figures::default()
+    };
     for attempt in &ledger.orders {
         let rows = sqlx::query("SELECT id, order_number FROM orders WHERE LOCATE(?, body) > 0")
             .bind(&attempt.marker)
@@ -124,7 +147,11 @@ pub async fn audit(ledger: &Ledger, sources: &Sources<'_>) -> anyhow::Result<Fig
             .await?;
         if rows.len() > 1 {
             figures.duplicated += 1;
-            figures.problems.push(format!("order {} is in MySQL {} times", attempt.marker, rows.len()));
+            figures.problems.push(format!(
+                "order {} is in MySQL {} times",
+                attempt.marker,
+                rows.len()
+            ));
         }
         let Some(number) = &attempt.accepted_number else {
             figures.gave_up += 1;
@@ -146,7 +173,10 @@ pub async fn audit(ledger: &Ledger, sources: &Sources<'_>) -> anyhow::Result<Fig
         }
         let Some(row) = rows.first() else {
             figures.lost += 1;
-            figures.problems.push(format!("accepted order №{number} ({}) is not in MySQL", attempt.marker));
+            figures.problems.push(format!(
+                "accepted order №{number} ({}) is not in MySQL",
+                attempt.marker
+            ));
             continue;
         };
         if rows.len() == 1 {
@@ -154,16 +184,22 @@ pub async fn audit(ledger: &Ledger, sources: &Sources<'_>) -> anyhow::Result<Fig
         }
         let stored_number: String = row.get("order_number");
         if &stored_number != number {
-            figures.problems.push(format!("order {} was shown as №{number} but is №{stored_number}", attempt.marker));
+            figures.problems.push(format!(
+                "order {} was shown as №{number} but is №{stored_number}",
+                attempt.marker
+            ));
         }
         let order_id: Uuid = row.get("id");
-        let files = sqlx::query("SELECT state, sha256, object_key FROM order_files WHERE order_id = ?")
-            .bind(order_id)
-            .fetch_all(sources.db)
-            .await?;
+        let files =
+            sqlx::query("SELECT state, sha256, object_key FROM order_files WHERE order_id = ?")
+                .bind(order_id)
+                .fetch_all(sources.db)
+                .await?;
         if files.is_empty() {
             figures.files_mismatched += 1;
-            figures.problems.push(format!("order №{number} has no file row"));
+            figures
+                .problems
+                .push(format!("order №{number} has no file row"));
         }
         for file in files {
             figures.files_checked += 1;
@@ -189,7 +225,11 @@ pub async fn audit(ledger: &Ledger, sources: &Sources<'_>) -> anyhow::Result<Fig
 
     let pushed = |change: &crate::traffic::StatusChange| {
         let needle = format!("№{}: {}", change.order_number, change.label);
-        sources.telegram.messages_to(change.chat_id).iter().any(|m| m.body().contains(&needle))
+        sources
+            .telegram
+            .messages_to(change.chat_id)
+            .iter()
+            .any(|m| m.body().contains(&needle))
     };
     for (index, change) in ledger.status_changes.iter().enumerate() {
         figures.status_changes += 1;
@@ -203,10 +243,16 @@ pub async fn audit(ledger: &Ledger, sources: &Sources<'_>) -> anyhow::Result<Fig
             .any(|later| later.order_number == change.order_number && pushed(later));
         if newer_pushed {
             figures.notifications_superseded += 1;
-            figures.problems.push(format!("\"{}\" for №{} superseded by a newer push", change.label, change.order_number));
+            figures.problems.push(format!(
+                "\"{}\" for №{} superseded by a newer push",
+                change.label, change.order_number
+            ));
         } else {
             figures.notifications_missing += 1;
-            figures.problems.push(format!("no push \"№{}: {}\" in chat {}", change.order_number, change.label, change.chat_id));
+            figures.problems.push(format!(
+                "no push \"№{}: {}\" in chat {}",
+                change.order_number, change.label, change.chat_id
+            ));
         }
     }
 
@@ -214,19 +260,36 @@ pub async fn audit(ledger: &Ledger, sources: &Sources<'_>) -> anyhow::Result<Fig
     let topology = sources.bus.topology();
     for consumer in Consumer::ALL {
         let mut queues = vec![topology.queue(consumer)];
-        queues.extend(topology.all_queues().into_iter().filter(|q| q.starts_with(&format!("{}.retry.", topology.queue(consumer)))));
+        queues.extend(
+            topology
+                .all_queues()
+                .into_iter()
+                .filter(|q| q.starts_with(&format!("{}.retry.", topology.queue(consumer)))),
+        );
         for queue in queues {
             let declared = channel
-                .queue_declare(queue.as_str().into(), QueueDeclareOptions { passive: true, ..Default::default() }, FieldTable::default())
+                .queue_declare(
+                    queue.as_str().into(),
+                    QueueDeclareOptions {
+                        passive: true,
+                        ..Default::default()
+                    },
+                    FieldTable::default(),
+                )
                 .await?;
             let waiting = u64::from(declared.message_count());
             if waiting > 0 {
-                figures.problems.push(format!("{waiting} message(s) waiting in {queue}"));
+                figures
+                    .problems
+                    .push(format!("{waiting} message(s) waiting in {queue}"));
             }
             figures.messages_stuck += waiting;
         }
         let letters = dead_letters::list(sources.bus, consumer, 1000).await?;
-        let reasons = figures.dead_lettered.entry(consumer.name().to_owned()).or_default();
+        let reasons = figures
+            .dead_lettered
+            .entry(consumer.name().to_owned())
+            .or_default();
         for letter in letters {
             let id = letter.message_id.clone().unwrap_or_default();
             if !POISON_IDS.contains(&id.as_str()) {
@@ -235,8 +298,14 @@ pub async fn audit(ledger: &Ledger, sources: &Sources<'_>) -> anyhow::Result<Fig
             reasons.push(format!(
                 "{id} ({} bytes, attempts {}): {}",
                 letter.body.len(),
-                letter.attempts.map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
-                letter.error.as_deref().unwrap_or("(no reason: dead-lettered by the broker)")
+                letter
+                    .attempts
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                letter
+                    .error
+                    .as_deref()
+                    .unwrap_or("(no reason: dead-lettered by the broker)")
             ));
         }
     }

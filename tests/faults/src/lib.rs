@@ -45,7 +45,10 @@ where
         if probe().await {
             return Ok(());
         }
-        anyhow::ensure!(tokio::time::Instant::now() < until, "timed out after {deadline:?} waiting for {what}");
+        anyhow::ensure!(
+            tokio::time::Instant::now() < until,
+            "timed out after {deadline:?} waiting for {what}"
+        );
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_millis(500));
     }
@@ -116,27 +119,51 @@ struct World {
 }
 
 fn log(scenario: &Scenario, started: tokio::time::Instant, what: &str) {
-    println!("[faults {} +{:>5.1}s] {what}", scenario.name, started.elapsed().as_secs_f64());
+    println!(
+        "[faults {} +{:>5.1}s] {what}",
+        scenario.name,
+        started.elapsed().as_secs_f64()
+    );
 }
 
 /// Runs `scenario` with services spawned from `binary` (`CARGO_BIN_EXE_fault-service`);
 /// returns the figures once the system settled (or the settle deadline passed).
 pub async fn run(scenario: Scenario, binary: &Path) -> anyhow::Result<Figures> {
     let started = tokio::time::Instant::now();
-    let root = std::env::temp_dir().join(format!("bureau-faults-{}", uuid::Uuid::new_v4().simple()));
+    let root =
+        std::env::temp_dir().join(format!("bureau-faults-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&root)?;
     std::fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
-    log(&scenario, started, &format!("private stack in {}", root.display()));
+    log(
+        &scenario,
+        started,
+        &format!("private stack in {}", root.display()),
+    );
 
-    let (rabbit, mariadb, garage) =
-        tokio::try_join!(PrivateRabbit::start(&root), PrivateMariaDb::start(&root), PrivateGarage::start(&root))?;
+    let (rabbit, mariadb, garage) = tokio::try_join!(
+        PrivateRabbit::start(&root),
+        PrivateMariaDb::start(&root),
+        PrivateGarage::start(&root)
+    )?;
     let telegram = TelegramDouble::start(DoubleConfig::without_limits()).await?;
     let env = service_env(&rabbit, &mariadb, &garage, &telegram);
     let mut settings = Settings::load_from(&util::config_dir())?;
     apply(&mut settings, &env);
     let services = Services::new(binary, env, &root)?;
-    let mut world = World { root, rabbit, mariadb, garage, telegram, services, settings };
-    log(&scenario, started, "private RabbitMQ, MariaDB and Garage up");
+    let mut world = World {
+        root,
+        rabbit,
+        mariadb,
+        garage,
+        telegram,
+        services,
+        settings,
+    };
+    log(
+        &scenario,
+        started,
+        "private RabbitMQ, MariaDB and Garage up",
+    );
 
     let outcome = storm(&scenario, &mut world, started).await;
     world.services.stop_all().await;
@@ -150,26 +177,43 @@ pub async fn run(scenario: Scenario, binary: &Path) -> anyhow::Result<Figures> {
 }
 
 /// The settings every service process gets, as `BUREAU__*` variables.
-fn service_env(rabbit: &PrivateRabbit, mariadb: &PrivateMariaDb, garage: &PrivateGarage, telegram: &TelegramDouble) -> Vec<(String, String)> {
+fn service_env(
+    rabbit: &PrivateRabbit,
+    mariadb: &PrivateMariaDb,
+    garage: &PrivateGarage,
+    telegram: &TelegramDouble,
+) -> Vec<(String, String)> {
     let config_dir = util::config_dir();
     [
         ("BUREAU_CONFIG_DIR", config_dir.display().to_string()),
         ("BUREAU__BROKER__URL", rabbit.url()),
         ("BUREAU__BROKER__NAMESPACE", "faults".into()),
         // Retries must outlast the longest outage (30 s) before a message is given up on.
-        ("BUREAU__BROKER__RETRY_DELAYS_MS", "500,2000,8000,20000".into()),
+        (
+            "BUREAU__BROKER__RETRY_DELAYS_MS",
+            "500,2000,8000,20000".into(),
+        ),
         ("BUREAU__BROKER__MAX_ATTEMPTS", "8".into()),
         ("BUREAU__DATABASE__URL", mariadb.url()),
         ("BUREAU__STORAGE__ENDPOINT", garage.endpoint()),
         ("BUREAU__STORAGE__BUCKET", garage.bucket.clone()),
         ("BUREAU__STORAGE__ACCESS_KEY_ID", garage.access_key.clone()),
-        ("BUREAU__STORAGE__SECRET_ACCESS_KEY", garage.secret_key.clone()),
+        (
+            "BUREAU__STORAGE__SECRET_ACCESS_KEY",
+            garage.secret_key.clone(),
+        ),
         ("BUREAU__TELEGRAM__API_URL", telegram.api_url()),
         ("BUREAU__TELEGRAM__TOKEN", telegram.token()),
         ("BUREAU__TELEGRAM__MODE", "polling".into()),
-        ("BUREAU__LINKS__SECRET", uuid::Uuid::new_v4().simple().to_string()),
+        (
+            "BUREAU__LINKS__SECRET",
+            uuid::Uuid::new_v4().simple().to_string(),
+        ),
         ("BUREAU__LOG__FORMAT", "pretty".into()),
-        ("RUST_LOG", "info,sqlx=warn,lapin=warn,aws=warn,hyper=warn".into()),
+        (
+            "RUST_LOG",
+            "info,sqlx=warn,lapin=warn,aws=warn,hyper=warn".into(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -178,12 +222,19 @@ fn service_env(rabbit: &PrivateRabbit, mariadb: &PrivateMariaDb, garage: &Privat
 
 /// The same settings for this process's own checks.
 fn apply(settings: &mut Settings, env: &[(String, String)]) {
-    let get = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    let get = |name: &str| {
+        env.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
     settings.broker.url = Secret::new(get("BUREAU__BROKER__URL"));
     settings.broker.namespace = get("BUREAU__BROKER__NAMESPACE");
     // The same retry queues as the services, or the audit would look into others.
-    settings.broker.retry_delays_ms =
-        get("BUREAU__BROKER__RETRY_DELAYS_MS").split(',').filter_map(|ms| ms.parse().ok()).collect();
+    settings.broker.retry_delays_ms = get("BUREAU__BROKER__RETRY_DELAYS_MS")
+        .split(',')
+        .filter_map(|ms| ms.parse().ok())
+        .collect();
     settings.database.url = Secret::new(get("BUREAU__DATABASE__URL"));
     settings.database.max_connections = 4;
     settings.storage.endpoint = get("BUREAU__STORAGE__ENDPOINT");
@@ -192,12 +243,19 @@ fn apply(settings: &mut Settings, env: &[(String, String)]) {
     settings.storage.secret_access_key = Secret::new(get("BUREAU__STORAGE__SECRET_ACCESS_KEY"));
 }
 
-async fn storm(scenario: &Scenario, world: &mut World, started: tokio::time::Instant) -> anyhow::Result<Figures> {
+async fn storm(
+    scenario: &Scenario,
+    world: &mut World,
+    started: tokio::time::Instant,
+) -> anyhow::Result<Figures> {
     for service in Service::ALL {
         world.services.start(service)?;
     }
     for service in Service::ALL {
-        world.services.wait_ready(service, Duration::from_secs(90)).await?;
+        world
+            .services
+            .wait_ready(service, Duration::from_secs(90))
+            .await?;
     }
     log(scenario, started, "five services ready");
 
@@ -205,13 +263,21 @@ async fn storm(scenario: &Scenario, world: &mut World, started: tokio::time::Ins
     let store = ObjectStore::new(&world.settings.storage);
     let bus = bureau_platform::bus::event_bus(&world.settings.broker, "fault-suite");
     let web = Arc::new(WebClient {
-        http: reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?,
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()?,
         base: world.services.url(Service::WebGateway, ""),
     });
     let staff_password = "staff password for the fault run";
-    web_gateway::accounts::create_account(&db, "staff@faults.example", staff_password, "Fault Staff", web_gateway::accounts::Role::Manager)
-        .await
-        .map_err(|e| anyhow::anyhow!("creating the staff account: {e}"))?;
+    web_gateway::accounts::create_account(
+        &db,
+        "staff@faults.example",
+        staff_password,
+        "Fault Staff",
+        web_gateway::accounts::Role::Manager,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("creating the staff account: {e}"))?;
     let staff_token = web.login("staff@faults.example", staff_password).await?;
     let mut customers = Vec::new();
     for n in 0..scenario.web_customers {
@@ -224,16 +290,39 @@ async fn storm(scenario: &Scenario, world: &mut World, started: tokio::time::Ins
     let stop = CancellationToken::new();
     let mut clients = JoinSet::new();
     for token in customers {
-        clients.spawn(traffic::web_customer(web.clone(), token, ledger.clone(), stop.clone()));
+        clients.spawn(traffic::web_customer(
+            web.clone(),
+            token,
+            ledger.clone(),
+            stop.clone(),
+        ));
     }
     let (accepted_tx, accepted_rx) = tokio::sync::mpsc::unbounded_channel();
     for n in 0..scenario.telegram_customers {
-        let user = world.telegram.user_with(880_000 + n as i64, &format!("Fault{n}"), "en");
-        clients.spawn(traffic::telegram_customer(world.telegram.clone(), user, ledger.clone(), accepted_tx.clone(), stop.clone()));
+        let user = world
+            .telegram
+            .user_with(880_000 + n as i64, &format!("Fault{n}"), "en");
+        clients.spawn(traffic::telegram_customer(
+            world.telegram.clone(),
+            user,
+            ledger.clone(),
+            accepted_tx.clone(),
+            stop.clone(),
+        ));
     }
     drop(accepted_tx);
-    let staff = tokio::spawn(traffic::staff(web.clone(), staff_token, db.clone(), accepted_rx, ledger.clone()));
-    log(scenario, started, "stream of orders running; injecting faults");
+    let staff = tokio::spawn(traffic::staff(
+        web.clone(),
+        staff_token,
+        db.clone(),
+        accepted_rx,
+        ledger.clone(),
+    ));
+    log(
+        scenario,
+        started,
+        "stream of orders running; injecting faults",
+    );
 
     let mut not_reported = Vec::new();
     inject(scenario, world, started, &mut not_reported).await?;
@@ -245,16 +334,27 @@ async fn storm(scenario: &Scenario, world: &mut World, started: tokio::time::Ins
     let crashed = world.services.crashed();
 
     log(scenario, started, "stream ended; settling");
-    let sources = Sources { db: &db, store: &store, bus: &bus, telegram: &world.telegram };
+    let sources = Sources {
+        db: &db,
+        store: &store,
+        bus: &bus,
+        telegram: &world.telegram,
+    };
     let until = tokio::time::Instant::now() + scenario.settle;
     let mut figures = loop {
         let snapshot = {
             let ledger = ledger.lock().expect("ledger lock");
-            Ledger { orders: ledger.orders.clone(), status_changes: ledger.status_changes.clone(), client_errors: ledger.client_errors.clone() }
+            Ledger {
+                orders: ledger.orders.clone(),
+                status_changes: ledger.status_changes.clone(),
+                client_errors: ledger.client_errors.clone(),
+            }
         };
         let figures = audit::audit(&snapshot, &sources).await;
         match figures {
-            Ok(figures) if figures.clean() || tokio::time::Instant::now() >= until => break figures,
+            Ok(figures) if figures.clean() || tokio::time::Instant::now() >= until => {
+                break figures;
+            }
             Err(error) if tokio::time::Instant::now() >= until => return Err(error),
             _ => tokio::time::sleep(Duration::from_secs(3)).await,
         }
@@ -269,7 +369,12 @@ async fn storm(scenario: &Scenario, world: &mut World, started: tokio::time::Ins
 }
 
 /// Every fault once, one after another, each met by traffic.
-async fn inject(scenario: &Scenario, world: &mut World, started: tokio::time::Instant, not_reported: &mut Vec<String>) -> anyhow::Result<()> {
+async fn inject(
+    scenario: &Scenario,
+    world: &mut World,
+    started: tokio::time::Instant,
+    not_reported: &mut Vec<String>,
+) -> anyhow::Result<()> {
     let quiet = || tokio::time::sleep(scenario.between_faults);
     quiet().await;
 
@@ -278,7 +383,10 @@ async fn inject(scenario: &Scenario, world: &mut World, started: tokio::time::In
         world.services.kill(service).await?;
         tokio::time::sleep(scenario.dead_for).await;
         world.services.start(service)?;
-        world.services.wait_ready(service, Duration::from_secs(90)).await?;
+        world
+            .services
+            .wait_ready(service, Duration::from_secs(90))
+            .await?;
         quiet().await;
     }
 
@@ -288,7 +396,10 @@ async fn inject(scenario: &Scenario, world: &mut World, started: tokio::time::In
     tokio::time::sleep(scenario.broker_outage).await;
     world.rabbit.up().await?;
     for service in Service::ALL {
-        world.services.wait_ready(service, Duration::from_secs(90)).await?;
+        world
+            .services
+            .wait_ready(service, Duration::from_secs(90))
+            .await?;
     }
     log(scenario, started, "RabbitMQ back");
     quiet().await;
@@ -299,45 +410,80 @@ async fn inject(scenario: &Scenario, world: &mut World, started: tokio::time::In
     tokio::time::sleep(scenario.database_outage).await;
     world.mariadb.up().await?;
     for service in Service::ALL {
-        world.services.wait_ready(service, Duration::from_secs(90)).await?;
+        world
+            .services
+            .wait_ready(service, Duration::from_secs(90))
+            .await?;
     }
     log(scenario, started, "MariaDB back");
     quiet().await;
 
-    log(scenario, started, &format!("stopping Garage for {:?}", scenario.object_store_outage));
+    log(
+        scenario,
+        started,
+        &format!("stopping Garage for {:?}", scenario.object_store_outage),
+    );
     world.garage.down().await?;
     observe_outage(world, Service::StorageWorker, "Garage", not_reported).await;
     tokio::time::sleep(scenario.object_store_outage).await;
     world.garage.up().await?;
-    world.services.wait_ready(Service::StorageWorker, Duration::from_secs(90)).await?;
+    world
+        .services
+        .wait_ready(Service::StorageWorker, Duration::from_secs(90))
+        .await?;
     log(scenario, started, "Garage back");
     quiet().await;
 
     log(scenario, started, "Telegram answers 429");
-    world.telegram.set_fault(Fault::TooManyRequests { remaining: u32::MAX, retry_after: 1 });
+    world.telegram.set_fault(Fault::TooManyRequests {
+        remaining: u32::MAX,
+        retry_after: 1,
+    });
     tokio::time::sleep(scenario.telegram_fault_window).await;
     log(scenario, started, "Telegram answers 502");
-    world.telegram.set_fault(Fault::ServerError { remaining: u32::MAX });
+    world.telegram.set_fault(Fault::ServerError {
+        remaining: u32::MAX,
+    });
     tokio::time::sleep(scenario.telegram_fault_window).await;
     world.telegram.set_fault(Fault::None);
     log(scenario, started, "Telegram healthy");
     quiet().await;
 
     for service in Service::ALL {
-        log(scenario, started, &format!("SIGTERM {} (rolling restart)", service.name()));
+        log(
+            scenario,
+            started,
+            &format!("SIGTERM {} (rolling restart)", service.name()),
+        );
         world.services.terminate(service).await?;
         world.services.start(service)?;
-        world.services.wait_ready(service, Duration::from_secs(90)).await?;
+        world
+            .services
+            .wait_ready(service, Duration::from_secs(90))
+            .await?;
     }
     quiet().await;
     Ok(())
 }
 
 /// Checks that `/readyz` of `service` reports the outage of `dependency` within 10 s.
-async fn observe_outage(world: &World, service: Service, dependency: &str, not_reported: &mut Vec<String>) {
+async fn observe_outage(
+    world: &World,
+    service: Service,
+    dependency: &str,
+    not_reported: &mut Vec<String>,
+) {
     let services = &world.services;
-    let seen = wait_until(&format!("{} not ready", service.name()), Duration::from_secs(10), || services.reports_not_ready(service)).await;
+    let seen = wait_until(
+        &format!("{} not ready", service.name()),
+        Duration::from_secs(10),
+        || services.reports_not_ready(service),
+    )
+    .await;
     if seen.is_err() {
-        not_reported.push(format!("{}'s /readyz did not report the {dependency} outage", service.name()));
+        not_reported.push(format!(
+            "{}'s /readyz did not report the {dependency} outage",
+            service.name()
+        ));
     }
 }

@@ -9,8 +9,13 @@ use proto_events::bus::EventBus;
 use serde_json::json;
 
 /// The message ids of the poison, so the audit can tell them from real failures.
-pub const POISON_IDS: [&str; 5] =
-    ["poison-invalid-json", "poison-unknown-type", "poison-wrong-version", "poison-missing-fields", "poison-10-mb"];
+pub const POISON_IDS: [&str; 5] = [
+    "poison-invalid-json",
+    "poison-unknown-type",
+    "poison-wrong-version",
+    "poison-missing-fields",
+    "poison-10-mb",
+];
 
 /// The consumers that receive `order.created` and so each get a copy of every poison.
 pub const POISONED_CONSUMERS: usize = 2;
@@ -35,30 +40,60 @@ pub fn poison() -> Vec<(&'static str, Vec<u8>)> {
     let ten_mb = "x".repeat(10 * 1024 * 1024);
     vec![
         (POISON_IDS[0], b"{this is not json".to_vec()),
-        (POISON_IDS[1], envelope("order.exploded", 1, json!({"order_id": uuid::Uuid::now_v7()}))),
-        (POISON_IDS[2], envelope("order.created", 99, json!({"order_id": uuid::Uuid::now_v7()}))),
-        (POISON_IDS[3], envelope("order.created", 1, json!({"order_number": "12345678"}))),
-        (POISON_IDS[4], envelope("order.created", 1, json!({"text": ten_mb}))),
+        (
+            POISON_IDS[1],
+            envelope(
+                "order.exploded",
+                1,
+                json!({"order_id": uuid::Uuid::now_v7()}),
+            ),
+        ),
+        (
+            POISON_IDS[2],
+            envelope(
+                "order.created",
+                99,
+                json!({"order_id": uuid::Uuid::now_v7()}),
+            ),
+        ),
+        (
+            POISON_IDS[3],
+            envelope("order.created", 1, json!({"order_number": "12345678"})),
+        ),
+        (
+            POISON_IDS[4],
+            envelope("order.created", 1, json!({"text": ten_mb})),
+        ),
     ]
 }
 
 /// Publishes the poison with confirms; all under `order.created` so it is routed.
 pub async fn publish(bus: &EventBus) -> anyhow::Result<()> {
     let channel = bus.open_channel().await?;
-    channel.confirm_select(ConfirmSelectOptions::default()).await?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
     let exchange = bus.topology().events_exchange();
     for (id, body) in poison() {
         let confirm = channel
             .basic_publish(
                 exchange.as_str().into(),
                 "order.created".into(),
-                BasicPublishOptions { mandatory: true, ..Default::default() },
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..Default::default()
+                },
                 &body,
-                BasicProperties::default().with_message_id(id.into()).with_delivery_mode(2),
+                BasicProperties::default()
+                    .with_message_id(id.into())
+                    .with_delivery_mode(2),
             )
             .await?
             .await?;
-        anyhow::ensure!(confirm.is_ack(), "the broker refused poison {id}: {confirm:?}");
+        anyhow::ensure!(
+            confirm.is_ack(),
+            "the broker refused poison {id}: {confirm:?}"
+        );
     }
     let _ = channel.close(200, "poisoned".into()).await;
     Ok(())

@@ -34,7 +34,11 @@ fn is_root() -> bool {
 }
 
 async fn run(command: &mut Command, what: &str) -> anyhow::Result<()> {
-    let output = command.stdin(Stdio::null()).output().await.with_context(|| format!("running {what}"))?;
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .with_context(|| format!("running {what}"))?;
     if !output.status.success() {
         bail!(
             "{what} failed ({}): {}{}",
@@ -69,7 +73,14 @@ impl PrivateRabbit {
         std::fs::write(dir.join("enabled_plugins"), "[].\n")?;
         if is_root() {
             // The Debian wrapper drops to the rabbitmq user, which must own the data.
-            run(Command::new("chown").arg("-R").arg("rabbitmq:rabbitmq").arg(&dir), "chown").await?;
+            run(
+                Command::new("chown")
+                    .arg("-R")
+                    .arg("rabbitmq:rabbitmq")
+                    .arg(&dir),
+                "chown",
+            )
+            .await?;
         }
         let rabbit = PrivateRabbit {
             node: format!("bureau-faults-{port}@localhost"),
@@ -106,10 +117,14 @@ impl PrivateRabbit {
         )
         .await?;
         // `wait` fails at once while the pid file is not written yet: give it a moment.
-        wait_until("the private RabbitMQ's pid file", Duration::from_secs(30), || {
-            let exists = self.pid_file().exists();
-            async move { exists }
-        })
+        wait_until(
+            "the private RabbitMQ's pid file",
+            Duration::from_secs(30),
+            || {
+                let exists = self.pid_file().exists();
+                async move { exists }
+            },
+        )
         .await?;
         run(
             Command::new("rabbitmqctl")
@@ -120,16 +135,24 @@ impl PrivateRabbit {
         .await
         .with_context(|| format!("see {}", dir.join("log").display()))?;
         let port = self.port;
-        wait_until("the private RabbitMQ's port", Duration::from_secs(30), || async move {
-            tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok()
-        })
+        wait_until(
+            "the private RabbitMQ's port",
+            Duration::from_secs(30),
+            || async move {
+                tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .is_ok()
+            },
+        )
         .await
     }
 
     /// Stops the node (the queues are durable: messages survive) and waits until it is gone.
     pub async fn down(&self) -> anyhow::Result<()> {
         run(
-            Command::new("rabbitmqctl").args(["-n", &self.node, "-q", "stop"]).arg(self.pid_file()),
+            Command::new("rabbitmqctl")
+                .args(["-n", &self.node, "-q", "stop"])
+                .arg(self.pid_file()),
             "rabbitmqctl stop",
         )
         .await?;
@@ -170,11 +193,17 @@ impl PrivateMariaDb {
             install.arg("--user=root");
         }
         run(&mut install, "mariadb-install-db").await?;
-        let mut db = PrivateMariaDb { dir, port: free_port()?, child: None };
+        let mut db = PrivateMariaDb {
+            dir,
+            port: free_port()?,
+            child: None,
+        };
         db.up().await?;
         let url = format!("mysql://root@127.0.0.1:{}/mysql", db.port);
         let pool = sqlx::MySqlPool::connect(&url).await?;
-        sqlx::query("CREATE DATABASE bureau CHARACTER SET utf8mb4").execute(&pool).await?;
+        sqlx::query("CREATE DATABASE bureau CHARACTER SET utf8mb4")
+            .execute(&pool)
+            .await?;
         pool.close().await;
         Ok(db)
     }
@@ -184,7 +213,10 @@ impl PrivateMariaDb {
     }
 
     pub async fn up(&mut self) -> anyhow::Result<()> {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("mariadb.log"))?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("mariadb.log"))?;
         let mut command = Command::new("mariadbd");
         command
             .arg("--no-defaults")
@@ -224,7 +256,9 @@ impl PrivateMariaDb {
     pub async fn down(&mut self) -> anyhow::Result<()> {
         if let Some(mut child) = self.child.take() {
             signal(&child, libc::SIGTERM);
-            tokio::time::timeout(Duration::from_secs(60), child.wait()).await.context("mariadbd did not stop")??;
+            tokio::time::timeout(Duration::from_secs(60), child.wait())
+                .await
+                .context("mariadbd did not stop")??;
         }
         Ok(())
     }
@@ -242,7 +276,9 @@ pub struct PrivateGarage {
 }
 
 fn hex(bytes: usize) -> String {
-    (0..bytes).map(|_| format!("{:02x}", rand::random::<u8>())).collect()
+    (0..bytes)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect()
 }
 
 impl PrivateGarage {
@@ -280,7 +316,10 @@ impl PrivateGarage {
     }
 
     pub async fn up(&mut self) -> anyhow::Result<()> {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("garage.log"))?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("garage.log"))?;
         let child = Command::new("garage")
             .arg("-c")
             .arg(self.dir.join("garage.toml"))
@@ -302,8 +341,15 @@ impl PrivateGarage {
         wait_until("the private Garage", Duration::from_secs(60), || {
             let (http, health) = (http.clone(), health.clone());
             async move {
-                let healthy = http.get(&health).send().await.is_ok_and(|r| r.status().is_success());
-                healthy && tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok()
+                let healthy = http
+                    .get(&health)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success());
+                healthy
+                    && tokio::net::TcpStream::connect(("127.0.0.1", port))
+                        .await
+                        .is_ok()
             }
         })
         .await

@@ -71,14 +71,22 @@ impl Services {
     pub fn new(binary: &Path, env: Vec<(String, String)>, logs: &Path) -> anyhow::Result<Services> {
         let mut processes = BTreeMap::new();
         for service in Service::ALL {
-            processes.insert(service, Process { port: free_port()?, child: None });
+            processes.insert(
+                service,
+                Process {
+                    port: free_port()?,
+                    child: None,
+                },
+            );
         }
         Ok(Services {
             binary: binary.to_owned(),
             env,
             logs: logs.to_owned(),
             processes,
-            http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()?,
         })
     }
 
@@ -88,12 +96,21 @@ impl Services {
 
     pub fn start(&mut self, service: Service) -> anyhow::Result<()> {
         let log_path = self.logs.join(format!("{}.log", service.name()));
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
-        let process = self.processes.get_mut(&service).expect("every service has a slot");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)?;
+        let process = self
+            .processes
+            .get_mut(&service)
+            .expect("every service has a slot");
         let child = Command::new(&self.binary)
             .arg(service.name())
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env(format!("BUREAU__{}__LISTEN", service.section()), format!("127.0.0.1:{}", process.port))
+            .env(
+                format!("BUREAU__{}__LISTEN", service.section()),
+                format!("127.0.0.1:{}", process.port),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -110,7 +127,12 @@ impl Services {
         let http = self.http.clone();
         wait_until(&format!("{} ready", service.name()), deadline, || {
             let (http, url) = (http.clone(), url.clone());
-            async move { http.get(&url).send().await.is_ok_and(|r| r.status().is_success()) }
+            async move {
+                http.get(&url)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            }
         })
         .await
     }
@@ -125,7 +147,11 @@ impl Services {
 
     /// kill -9: no chance to finish anything.
     pub async fn kill(&mut self, service: Service) -> anyhow::Result<()> {
-        if let Some(mut child) = self.processes.get_mut(&service).and_then(|p| p.child.take()) {
+        if let Some(mut child) = self
+            .processes
+            .get_mut(&service)
+            .and_then(|p| p.child.take())
+        {
             child.kill().await?;
         }
         Ok(())
@@ -133,12 +159,22 @@ impl Services {
 
     /// SIGTERM and wait for a clean exit, as a rolling restart does.
     pub async fn terminate(&mut self, service: Service) -> anyhow::Result<()> {
-        if let Some(mut child) = self.processes.get_mut(&service).and_then(|p| p.child.take()) {
+        if let Some(mut child) = self
+            .processes
+            .get_mut(&service)
+            .and_then(|p| p.child.take())
+        {
             signal(&child, libc::SIGTERM);
             let status = tokio::time::timeout(Duration::from_secs(45), child.wait())
                 .await
-                .with_context(|| format!("{} did not stop within 45 s of SIGTERM", service.name()))??;
-            anyhow::ensure!(status.success(), "{} exited with {status} after SIGTERM", service.name());
+                .with_context(|| {
+                    format!("{} did not stop within 45 s of SIGTERM", service.name())
+                })??;
+            anyhow::ensure!(
+                status.success(),
+                "{} exited with {status} after SIGTERM",
+                service.name()
+            );
         }
         Ok(())
     }

@@ -71,7 +71,11 @@ fn record(ledger: &SharedLedger, attempt: OrderAttempt) {
 
 fn client_error(ledger: &SharedLedger, error: String) {
     eprintln!("client error: {error}");
-    ledger.lock().expect("ledger lock").client_errors.push(error);
+    ledger
+        .lock()
+        .expect("ledger lock")
+        .client_errors
+        .push(error);
 }
 
 /// Backoff for client retries: 250 ms doubling to 4 s.
@@ -96,7 +100,12 @@ impl WebClient {
             .json(&json!({"email": email, "password": password, "display_name": "Fault Run Customer"}))
             .send()
             .await?;
-        anyhow::ensure!(created.status() == 201, "register: {} {}", created.status(), created.text().await?);
+        anyhow::ensure!(
+            created.status() == 201,
+            "register: {} {}",
+            created.status(),
+            created.text().await?
+        );
         self.login(email, password).await
     }
 
@@ -107,7 +116,12 @@ impl WebClient {
             .json(&json!({"email": email, "password": password}))
             .send()
             .await?;
-        anyhow::ensure!(response.status() == 200, "login: {} {}", response.status(), response.text().await?);
+        anyhow::ensure!(
+            response.status() == 200,
+            "login: {} {}",
+            response.status(),
+            response.text().await?
+        );
         let cookie = response
             .headers()
             .get_all("set-cookie")
@@ -120,7 +134,12 @@ impl WebClient {
 }
 
 /// One web customer placing orders until `stop` fires.
-pub async fn web_customer(client: Arc<WebClient>, token: String, ledger: SharedLedger, stop: CancellationToken) {
+pub async fn web_customer(
+    client: Arc<WebClient>,
+    token: String,
+    ledger: SharedLedger,
+    stop: CancellationToken,
+) {
     while !stop.is_cancelled() {
         let marker = format!("w{}", Uuid::new_v4().simple());
         let file = random_bytes(rand::random_range(16 * 1024..256 * 1024));
@@ -153,7 +172,10 @@ async fn place_web_order(
     loop {
         let form = reqwest::multipart::Form::new()
             .text("text", format!("fault-run web order {marker}"))
-            .part("file", reqwest::multipart::Part::bytes(file.to_vec()).file_name("scan.bin"));
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(file.to_vec()).file_name("scan.bin"),
+            );
         let sent = client
             .http
             .post(format!("{}/api/orders", client.base))
@@ -165,7 +187,10 @@ async fn place_web_order(
         let retry_because = match sent {
             Ok(response) if response.status() == 201 => {
                 let body: Value = response.json().await?;
-                return body["order_number"].as_str().map(str::to_owned).ok_or_else(|| anyhow!("201 without a number: {body}"));
+                return body["order_number"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| anyhow!("201 without a number: {body}"));
             }
             // An outage (503), a crash window (500), or a retry racing its first attempt
             // (409 request_in_progress): all worth trying again with the same key.
@@ -197,11 +222,20 @@ async fn place_web_order(
 // ---------------------------------------------------------------- Telegram customers
 
 fn button(message: &SentMessage, label: &str) -> Option<String> {
-    message.inline_buttons().into_iter().find(|(text, _)| text == label).map(|(_, data)| data)
+    message
+        .inline_buttons()
+        .into_iter()
+        .find(|(text, _)| text == label)
+        .map(|(_, data)| data)
 }
 
 fn last_message_id(double: &TelegramDouble, chat: i64) -> i64 {
-    double.messages_to(chat).iter().map(|m| m.message_id).max().unwrap_or(0)
+    double
+        .messages_to(chat)
+        .iter()
+        .map(|m| m.message_id)
+        .max()
+        .unwrap_or(0)
 }
 
 /// One Telegram customer placing orders until `stop` fires; accepted orders go to staff.
@@ -223,7 +257,12 @@ pub async fn telegram_customer(
             accepted_number: None,
             gave_up: None,
         };
-        let customer = TelegramCustomer { double: &double, user: &user, texts: &texts, until: tokio::time::Instant::now() + PATIENCE };
+        let customer = TelegramCustomer {
+            double: &double,
+            user: &user,
+            texts: &texts,
+            until: tokio::time::Instant::now() + PATIENCE,
+        };
         match customer.place_order(&marker, document).await {
             Ok(number) => {
                 let _ = accepted.send((number.clone(), user.id()));
@@ -252,16 +291,31 @@ impl TelegramCustomer<'_> {
     }
 
     /// Does `act` until a message newer than the ones before it matches `answer`.
-    async fn step(&self, what: &str, act: impl Fn(), answer: impl Fn(&SentMessage) -> bool) -> anyhow::Result<SentMessage> {
+    async fn step(
+        &self,
+        what: &str,
+        act: impl Fn(),
+        answer: impl Fn(&SentMessage) -> bool,
+    ) -> anyhow::Result<SentMessage> {
         let chat = self.user.id();
         loop {
             let before = last_message_id(self.double, chat);
             act();
-            let wait = TELEGRAM_STEP_WAIT.min(self.until.saturating_duration_since(tokio::time::Instant::now()));
-            if let Ok(message) = self.double.wait_for_message(chat, wait, |m| m.message_id > before && answer(m)).await {
+            let wait = TELEGRAM_STEP_WAIT.min(
+                self.until
+                    .saturating_duration_since(tokio::time::Instant::now()),
+            );
+            if let Ok(message) = self
+                .double
+                .wait_for_message(chat, wait, |m| m.message_id > before && answer(m))
+                .await
+            {
                 return Ok(message);
             }
-            anyhow::ensure!(tokio::time::Instant::now() < self.until, "no answer to {what} within {PATIENCE:?}");
+            anyhow::ensure!(
+                tokio::time::Instant::now() < self.until,
+                "no answer to {what} within {PATIENCE:?}"
+            );
         }
     }
 
@@ -273,34 +327,94 @@ impl TelegramCustomer<'_> {
         let saved = self.text(key::DRAFT_TEXT_SAVED);
         let ask_name = self.text(key::REGISTER_NAME);
 
-        let catalogue = self.step("New order", || { user.send_text(&self.text(key::MENU_NEW_ORDER)); }, |m| button(m, &other).is_some()).await?;
+        let catalogue = self
+            .step(
+                "New order",
+                || {
+                    user.send_text(&self.text(key::MENU_NEW_ORDER));
+                },
+                |m| button(m, &other).is_some(),
+            )
+            .await?;
         let pick = button(&catalogue, &other).expect("matched above");
         // Choosing "Other" edits the catalogue message; the next answer is to the text.
         user.press_button(catalogue.message_id, &pick);
-        self.step("the description", || { user.send_text(&format!("fault-run telegram order {marker}")); }, |m| m.body() == saved).await?;
+        self.step(
+            "the description",
+            || {
+                user.send_text(&format!("fault-run telegram order {marker}"));
+            },
+            |m| m.body() == saved,
+        )
+        .await?;
         let with_file = self
-            .step("the document", || { user.send_document("scan.pdf", "application/pdf", document.clone(), None); }, |m| button(m, &done).is_some())
+            .step(
+                "the document",
+                || {
+                    user.send_document("scan.pdf", "application/pdf", document.clone(), None);
+                },
+                |m| button(m, &done).is_some(),
+            )
             .await?;
         let done_data = button(&with_file, &done).expect("matched above");
-        let summary = self.step("Done", || { user.press_button(with_file.message_id, &done_data); }, |m| button(m, &confirm).is_some()).await?;
+        let summary = self
+            .step(
+                "Done",
+                || {
+                    user.press_button(with_file.message_id, &done_data);
+                },
+                |m| button(m, &confirm).is_some(),
+            )
+            .await?;
         let confirm_data = button(&summary, &confirm).expect("matched above");
         let mut answer = self
-            .step("Confirm", || { user.press_button(summary.message_id, &confirm_data); }, |m| self.accepted_number(m).is_some() || m.body() == ask_name)
+            .step(
+                "Confirm",
+                || {
+                    user.press_button(summary.message_id, &confirm_data);
+                },
+                |m| self.accepted_number(m).is_some() || m.body() == ask_name,
+            )
             .await?;
         if answer.body() == ask_name {
             let name = format!("Fault Customer {}", user.id());
-            let ask_phone = self.text(key::REGISTER_PHONE).split('{').next().unwrap_or_default().to_owned();
-            self.step("the name", || { user.send_text(&name); }, |m| m.body().starts_with(&ask_phone)).await?;
+            let ask_phone = self
+                .text(key::REGISTER_PHONE)
+                .split('{')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            self.step(
+                "the name",
+                || {
+                    user.send_text(&name);
+                },
+                |m| m.body().starts_with(&ask_phone),
+            )
+            .await?;
             let phone = format!("38050{:07}", user.id() % 10_000_000);
-            answer = self.step("the phone", || { user.send_contact(&phone); }, |m| self.accepted_number(m).is_some()).await?;
+            answer = self
+                .step(
+                    "the phone",
+                    || {
+                        user.send_contact(&phone);
+                    },
+                    |m| self.accepted_number(m).is_some(),
+                )
+                .await?;
         }
-        self.accepted_number(&answer).ok_or_else(|| anyhow!("no number in {}", answer.body()))
+        self.accepted_number(&answer)
+            .ok_or_else(|| anyhow!("no number in {}", answer.body()))
     }
 
     /// The number in the bot's "accepted" message (not in a status push for an older order).
     fn accepted_number(&self, message: &SentMessage) -> Option<String> {
         let number = order_number_in(message.body())?;
-        (message.body() == self.texts.format(Language::En, key::ORDER_ACCEPTED, &[("number", &number)])).then_some(number)
+        (message.body()
+            == self
+                .texts
+                .format(Language::En, key::ORDER_ACCEPTED, &[("number", &number)]))
+        .then_some(number)
     }
 }
 
@@ -321,7 +435,11 @@ pub async fn staff(
                     .lock()
                     .expect("ledger lock")
                     .status_changes
-                    .push(StatusChange { order_number: number.clone(), chat_id, label }),
+                    .push(StatusChange {
+                        order_number: number.clone(),
+                        chat_id,
+                        label,
+                    }),
                 Err(error) => {
                     client_error(&ledger, format!("status of {number} to {to}: {error:#}"));
                     break;
@@ -333,18 +451,34 @@ pub async fn staff(
 
 /// Waits until MySQL shows the order in the status before `to`, then asks for the change
 /// (retrying outages with the same `Idempotency-Key`) until it is accepted (202).
-async fn change_status(client: &WebClient, token: &str, db: &MySqlPool, number: &str, to: &str) -> anyhow::Result<()> {
+async fn change_status(
+    client: &WebClient,
+    token: &str,
+    db: &MySqlPool,
+    number: &str,
+    to: &str,
+) -> anyhow::Result<()> {
     let until = tokio::time::Instant::now() + PATIENCE;
-    let from = if to == "accepted" { "awaiting_confirmation" } else { "accepted" };
+    let from = if to == "accepted" {
+        "awaiting_confirmation"
+    } else {
+        "accepted"
+    };
     let mut tries = 0;
     let order_id: Uuid = loop {
-        let row = sqlx::query("SELECT id, status FROM orders WHERE order_number = ?").bind(number).fetch_optional(db).await;
+        let row = sqlx::query("SELECT id, status FROM orders WHERE order_number = ?")
+            .bind(number)
+            .fetch_optional(db)
+            .await;
         if let Ok(Some(row)) = row
             && row.get::<String, _>("status") == from
         {
             break row.get("id");
         }
-        anyhow::ensure!(tokio::time::Instant::now() < until, "order {number} never showed status {from} in MySQL");
+        anyhow::ensure!(
+            tokio::time::Instant::now() < until,
+            "order {number} never showed status {from} in MySQL"
+        );
         tokio::time::sleep(pause(tries)).await;
         tries += 1;
     };
@@ -353,7 +487,10 @@ async fn change_status(client: &WebClient, token: &str, db: &MySqlPool, number: 
     loop {
         let sent = client
             .http
-            .post(format!("{}/api/staff/orders/{order_id}/status", client.base))
+            .post(format!(
+                "{}/api/staff/orders/{order_id}/status",
+                client.base
+            ))
             .bearer_auth(token)
             .header("Idempotency-Key", &key)
             .json(&json!({"to": to}))
@@ -364,16 +501,25 @@ async fn change_status(client: &WebClient, token: &str, db: &MySqlPool, number: 
             Ok(response) if response.status().is_server_error() || response.status() == 409 => {
                 let status = response.status();
                 let text = response.text().await.unwrap_or_default();
-                anyhow::ensure!(status != 409 || text.contains(IN_PROGRESS), "refused: {status} {text}");
+                anyhow::ensure!(
+                    status != 409 || text.contains(IN_PROGRESS),
+                    "refused: {status} {text}"
+                );
                 format!("{status} {text}")
             }
             Ok(response) => {
                 let status = response.status();
-                anyhow::bail!("refused: {status} {}", response.text().await.unwrap_or_default());
+                anyhow::bail!(
+                    "refused: {status} {}",
+                    response.text().await.unwrap_or_default()
+                );
             }
             Err(error) => format!("{error}"),
         };
-        anyhow::ensure!(tokio::time::Instant::now() < until, "status change still failing: {retry_because}");
+        anyhow::ensure!(
+            tokio::time::Instant::now() < until,
+            "status change still failing: {retry_because}"
+        );
         tokio::time::sleep(pause(tries)).await;
         tries += 1;
     }

@@ -12,7 +12,11 @@ pub fn config_dir() -> PathBuf {
 /// The first 8-digit order number after a `№` in `text`.
 pub fn order_number_in(text: &str) -> Option<String> {
     let (_, after) = text.split_once('№')?;
-    let digits: String = after.trim_start().chars().take_while(|c| c.is_ascii_digit()).collect();
+    let digits: String = after
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
     (digits.len() == 8).then_some(digits)
 }
 

@@ -58,7 +58,11 @@ pub async fn execute(settings: &Settings, command: DlqCommand) -> anyhow::Result
     let bus = bus::event_bus(&settings.broker, "bureau-cli");
     bus.connect().await?;
     match command {
-        DlqCommand::List { consumer: name, limit, bodies } => {
+        DlqCommand::List {
+            consumer: name,
+            limit,
+            bodies,
+        } => {
             let consumers = match name {
                 Some(name) => vec![consumer(&name)?],
                 None => Consumer::ALL.to_vec(),
@@ -71,9 +75,15 @@ pub async fn execute(settings: &Settings, command: DlqCommand) -> anyhow::Result
                         "  {}  {}  attempts={}  failed_at={}\n    reason: {}",
                         letter.message_id.as_deref().unwrap_or("-"),
                         letter.event_type.as_deref().unwrap_or("?"),
-                        letter.attempts.map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
+                        letter
+                            .attempts
+                            .map(|a| a.to_string())
+                            .unwrap_or_else(|| "-".into()),
                         letter.failed_at.as_deref().unwrap_or("-"),
-                        letter.error.as_deref().unwrap_or("(dead-lettered by the broker)"),
+                        letter
+                            .error
+                            .as_deref()
+                            .unwrap_or("(dead-lettered by the broker)"),
                     );
                     if bodies {
                         println!("    body: {}", String::from_utf8_lossy(&letter.body));
@@ -87,13 +97,36 @@ pub async fn execute(settings: &Settings, command: DlqCommand) -> anyhow::Result
             let letter = letters
                 .into_iter()
                 .find(|letter| letter.message_id.as_deref() == Some(id.as_str()))
-                .ok_or_else(|| anyhow!("no dead letter `{id}` among the first {SHOW_SCAN_LIMIT} of {name}"))?;
+                .ok_or_else(|| {
+                    anyhow!("no dead letter `{id}` among the first {SHOW_SCAN_LIMIT} of {name}")
+                })?;
             println!("message id:     {id}");
-            println!("event type:     {}", letter.event_type.as_deref().unwrap_or("?"));
-            println!("correlation id: {}", letter.correlation_id.as_deref().unwrap_or("-"));
-            println!("attempts:       {}", letter.attempts.map(|a| a.to_string()).unwrap_or_else(|| "-".into()));
-            println!("failed at:      {}", letter.failed_at.as_deref().unwrap_or("-"));
-            println!("reason:         {}", letter.error.as_deref().unwrap_or("(dead-lettered by the broker)"));
+            println!(
+                "event type:     {}",
+                letter.event_type.as_deref().unwrap_or("?")
+            );
+            println!(
+                "correlation id: {}",
+                letter.correlation_id.as_deref().unwrap_or("-")
+            );
+            println!(
+                "attempts:       {}",
+                letter
+                    .attempts
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| "-".into())
+            );
+            println!(
+                "failed at:      {}",
+                letter.failed_at.as_deref().unwrap_or("-")
+            );
+            println!(
+                "reason:         {}",
+                letter
+                    .error
+                    .as_deref()
+                    .unwrap_or("(dead-lettered by the broker)")
+            );
             println!("size:           {} bytes", letter.body.len());
             let json = (letter.body.len() <= SHOW_JSON_BYTES)
                 .then(|| serde_json::from_slice::<serde_json::Value>(&letter.body).ok())
@@ -108,12 +141,18 @@ pub async fn execute(settings: &Settings, command: DlqCommand) -> anyhow::Result
                 ),
             }
         }
-        DlqCommand::Replay { consumer: name, ids } => {
+        DlqCommand::Replay {
+            consumer: name,
+            ids,
+        } => {
             let only = (!ids.is_empty()).then_some(ids.as_slice());
             let replayed = dead_letters::replay(&bus, consumer(&name)?, only).await?;
             println!("replayed {replayed} message(s) to {name}");
         }
-        DlqCommand::Purge { consumer: name, yes } => {
+        DlqCommand::Purge {
+            consumer: name,
+            yes,
+        } => {
             if !yes {
                 anyhow::bail!("purging deletes the messages for good; repeat with --yes");
             }

@@ -14,7 +14,13 @@ use bureau_platform::{Settings, shutdown};
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
-const SERVICES: [&str; 5] = ["persistence-worker", "storage-worker", "notifier", "web-gateway", "bot-gateway"];
+const SERVICES: [&str; 5] = [
+    "persistence-worker",
+    "storage-worker",
+    "notifier",
+    "web-gateway",
+    "bot-gateway",
+];
 const DOUBLE_LISTEN: &str = "127.0.0.1:8090";
 /// How long children get to finish their work after SIGTERM before they are killed.
 const STOP_GRACE: Duration = Duration::from_secs(30);
@@ -30,7 +36,10 @@ pub struct RunArgs {
 }
 
 pub async fn run(settings: Settings, args: RunArgs) -> anyhow::Result<()> {
-    let bin_dir = std::env::current_exe()?.parent().map(PathBuf::from).context("no binary directory")?;
+    let bin_dir = std::env::current_exe()?
+        .parent()
+        .map(PathBuf::from)
+        .context("no binary directory")?;
     let stop = shutdown::on_signal();
     let mut env: HashMap<String, String> = HashMap::new();
     let mut supervised = Vec::new();
@@ -41,32 +50,70 @@ pub async fn run(settings: Settings, args: RunArgs) -> anyhow::Result<()> {
         env.insert("BUREAU__TELEGRAM__API_URL".into(), api_url.clone());
         env.insert("BUREAU__TELEGRAM__TOKEN".into(), token.clone());
         let program = bin_dir.join("telegram-double");
-        let double_args = vec!["--listen".to_owned(), DOUBLE_LISTEN.to_owned(), "--token".to_owned(), token];
-        supervised.push(tokio::spawn(supervise("telegram-double", program, double_args, HashMap::new(), stop.clone())));
-        println!("Telegram: no bot token configured, so the local Bot API double runs at {api_url}.");
-        println!("  Talk to the bot as user 1001:  curl -X POST {api_url}/_double/users/1001/text -H 'content-type: application/json' -d '{{\"text\":\"/start\"}}'");
+        let double_args = vec![
+            "--listen".to_owned(),
+            DOUBLE_LISTEN.to_owned(),
+            "--token".to_owned(),
+            token,
+        ];
+        supervised.push(tokio::spawn(supervise(
+            "telegram-double",
+            program,
+            double_args,
+            HashMap::new(),
+            stop.clone(),
+        )));
+        println!(
+            "Telegram: no bot token configured, so the local Bot API double runs at {api_url}."
+        );
+        println!(
+            "  Talk to the bot as user 1001:  curl -X POST {api_url}/_double/users/1001/text -H 'content-type: application/json' -d '{{\"text\":\"/start\"}}'"
+        );
         println!("  Read its answers:              curl {api_url}/_double/chats/1001/messages");
-        println!("  For the real Telegram: BUREAU__TELEGRAM__TOKEN=<token from @BotFather> scripts/run");
+        println!(
+            "  For the real Telegram: BUREAU__TELEGRAM__TOKEN=<token from @BotFather> scripts/run"
+        );
     } else {
-        println!("Telegram: using the Bot API at {} with the configured token.", settings.telegram.api_url);
+        println!(
+            "Telegram: using the Bot API at {} with the configured token.",
+            settings.telegram.api_url
+        );
     }
 
-    super::migrate(&settings).await.context("applying migrations before start")?;
+    super::migrate(&settings)
+        .await
+        .context("applying migrations before start")?;
 
     let wanted: Vec<&str> = if args.only.is_empty() {
         SERVICES.to_vec()
     } else {
         for name in &args.only {
-            anyhow::ensure!(SERVICES.contains(&name.as_str()), "unknown service `{name}`; one of {SERVICES:?}");
+            anyhow::ensure!(
+                SERVICES.contains(&name.as_str()),
+                "unknown service `{name}`; one of {SERVICES:?}"
+            );
         }
-        SERVICES.iter().copied().filter(|s| args.only.iter().any(|o| o == s)).collect()
+        SERVICES
+            .iter()
+            .copied()
+            .filter(|s| args.only.iter().any(|o| o == s))
+            .collect()
     };
     for service in wanted {
         let program = bin_dir.join(service);
-        supervised.push(tokio::spawn(supervise(service, program, Vec::new(), env.clone(), stop.clone())));
+        supervised.push(tokio::spawn(supervise(
+            service,
+            program,
+            Vec::new(),
+            env.clone(),
+            stop.clone(),
+        )));
     }
 
-    println!("Web gateway:  {}  (health on each service's /healthz and /readyz:", settings.web_gateway.public_url);
+    println!(
+        "Web gateway:  {}  (health on each service's /healthz and /readyz:",
+        settings.web_gateway.public_url
+    );
     println!(
         "  web {}, bot {}, storage {}, persistence {}, notifier {})",
         settings.web_gateway.listen,
@@ -98,10 +145,18 @@ async fn supervise(
 ) {
     let mut restarts = 0u32;
     while !stop.is_cancelled() {
-        let mut child = match Command::new(&program).args(&args).envs(&env).kill_on_drop(true).spawn() {
+        let mut child = match Command::new(&program)
+            .args(&args)
+            .envs(&env)
+            .kill_on_drop(true)
+            .spawn()
+        {
             Ok(child) => child,
             Err(error) => {
-                eprintln!("{name}: cannot start {}: {error} (build it with `cargo build --release`)", program.display());
+                eprintln!(
+                    "{name}: cannot start {}: {error} (build it with `cargo build --release`)",
+                    program.display()
+                );
                 return;
             }
         };

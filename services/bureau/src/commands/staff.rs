@@ -24,15 +24,23 @@ pub enum StaffCommand {
 
 pub async fn execute(settings: &Settings, command: StaffCommand) -> anyhow::Result<()> {
     match command {
-        StaffCommand::Add { email, name, role, password_env } => {
+        StaffCommand::Add {
+            email,
+            name,
+            role,
+            password_env,
+        } => {
             let role = match role.as_str() {
                 "admin" => Role::Admin,
                 "manager" => Role::Manager,
                 "executor" => Role::Executor,
-                other => anyhow::bail!("unknown staff role `{other}`: use admin, manager or executor"),
+                other => {
+                    anyhow::bail!("unknown staff role `{other}`: use admin, manager or executor")
+                }
             };
-            let password = std::env::var(&password_env)
-                .with_context(|| format!("set the password in the environment variable {password_env}"))?;
+            let password = std::env::var(&password_env).with_context(|| {
+                format!("set the password in the environment variable {password_env}")
+            })?;
             let pool = database::pool(&settings.database)?;
             database::migrate(&pool).await?;
             let id = create_account(&pool, &email, &password, &name, role).await?;

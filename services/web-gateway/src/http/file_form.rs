@@ -39,7 +39,10 @@ pub async fn accept_files(
     let files = match read_files(state, multipart, order_id, max_upload_bytes, &mut staging).await {
         Ok(files) if files.is_empty() => {
             staging.discard().await;
-            return Err(Error::unprocessable("no_files", "Attach at least one file."));
+            return Err(Error::unprocessable(
+                "no_files",
+                "Attach at least one file.",
+            ));
         }
         Ok(files) => files,
         Err(error) => {

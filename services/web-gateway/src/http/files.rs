@@ -119,13 +119,18 @@ async fn redirect_to(state: &AppState, file: &StoredFile) -> Result<Response, Er
     Ok(Redirect::to(&url).into_response())
 }
 
-pub const LINK_NOT_FOUND: &str = "This link is not valid. Check that it was copied whole, or ask us for a new one.";
+pub const LINK_NOT_FOUND: &str =
+    "This link is not valid. Check that it was copied whole, or ask us for a new one.";
 pub const LINK_EXPIRED: &str = "This link has expired. Ask us for a new one: in Telegram, open the order and we will send a fresh link.";
 
 /// The subject of a valid signed link, or the page to answer instead: 404 for a link that
 /// is not ours (or links are off), 410 Gone for one that expired. The page is boxed: a
 /// `Response` is large, and the `Ok` side is only an id.
-pub fn verify_link(state: &AppState, token: &str, purpose: LinkPurpose) -> Result<Uuid, Box<Response>> {
+pub fn verify_link(
+    state: &AppState,
+    token: &str,
+    purpose: LinkPurpose,
+) -> Result<Uuid, Box<Response>> {
     let Some(signer) = LinkSigner::new(&state.settings.links.secret) else {
         return Err(Box::new(link_page(StatusCode::NOT_FOUND, LINK_NOT_FOUND)));
     };
@@ -162,6 +167,9 @@ mod tests {
 
     #[test]
     fn pages_escape_their_text() {
-        assert_eq!(escape_html("<a href=\"x\">&"), "&lt;a href=&quot;x&quot;&gt;&amp;");
+        assert_eq!(
+            escape_html("<a href=\"x\">&"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;"
+        );
     }
 }

@@ -95,7 +95,9 @@ impl LiveHub {
             .await
             .is_err()
         {
-            tracing::warn!("live updates are not following the broker yet; the client gets them once they are");
+            tracing::warn!(
+                "live updates are not following the broker yet; the client gets them once they are"
+            );
         }
         receiver
     }
@@ -110,22 +112,23 @@ impl LiveHub {
     where
         F: Fn(&Envelope) -> Option<SseEvent> + Send + 'static,
     {
-        let updates = futures::stream::unfold((receiver, pick), |(mut receiver, pick)| async move {
-            loop {
-                match receiver.recv().await {
-                    Ok(envelope) => {
-                        if let Some(event) = pick(&envelope) {
-                            return Some((event, (receiver, pick)));
+        let updates =
+            futures::stream::unfold((receiver, pick), |(mut receiver, pick)| async move {
+                loop {
+                    match receiver.recv().await {
+                        Ok(envelope) => {
+                            if let Some(event) = pick(&envelope) {
+                                return Some((event, (receiver, pick)));
+                            }
                         }
+                        Err(broadcast::error::RecvError::Lagged(missed)) => {
+                            tracing::info!(missed, "live client too slow; disconnecting it");
+                            return None;
+                        }
+                        Err(broadcast::error::RecvError::Closed) => return None,
                     }
-                    Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::info!(missed, "live client too slow; disconnecting it");
-                        return None;
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return None,
                 }
-            }
-        });
+            });
         let stream = futures::stream::iter(first)
             .chain(updates)
             .map(Ok)
@@ -173,11 +176,19 @@ async fn order_live(
     let catalog = hub.catalog.clone();
     let language = order.language.clone();
     let snapshot = OrderStatus::parse(&order.status).map(|status| {
-        status_event(&catalog, &language, &order.order_number, status, order.status_version)
+        status_event(
+            &catalog,
+            &language,
+            &order.order_number,
+            status,
+            order.status_version,
+        )
     });
     let order_id = order.id;
-    Ok(hub.respond(snapshot.into_iter().collect(), receiver, move |envelope| {
-        match &envelope.payload {
+    Ok(hub.respond(
+        snapshot.into_iter().collect(),
+        receiver,
+        move |envelope| match &envelope.payload {
             Event::OrderStatusChanged(change) if change.order_id == order_id => Some(status_event(
                 &catalog,
                 &language,
@@ -186,8 +197,8 @@ async fn order_live(
                 change.version,
             )),
             _ => None,
-        }
-    }))
+        },
+    ))
 }
 
 /// `event: status` with `{order_number, status, version, status_name}`; the id is the

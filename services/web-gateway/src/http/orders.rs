@@ -16,9 +16,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
+use proto_events::bus::PublishError;
 use proto_events::{Envelope, OrderStatus, order_number};
 use serde::{Deserialize, Serialize};
-use proto_events::bus::PublishError;
 use uuid::Uuid;
 
 use super::auth::Customer;
@@ -120,7 +120,8 @@ async fn place_order(
             .collect(),
     };
     if let Some(key) = idempotency_key {
-        return place_idempotently(&state, customer.id, &key, &order, events, accepted, staging).await;
+        return place_idempotently(&state, customer.id, &key, &order, events, accepted, staging)
+            .await;
     }
     if let Err(error) = state.bus.publish_all(&events).await {
         match error {
@@ -159,7 +160,13 @@ async fn place_idempotently(
 ) -> Result<Response, Error> {
     let mut fingerprint = Fingerprint::new("POST /api/orders")
         .field(order.text.as_str())
-        .field(&order.service_code.clone().map(ServiceCode::into_string).unwrap_or_default());
+        .field(
+            &order
+                .service_code
+                .clone()
+                .map(ServiceCode::into_string)
+                .unwrap_or_default(),
+        );
     for file in &order.files {
         fingerprint = fingerprint
             .field(file.name.as_str())
@@ -174,7 +181,14 @@ async fn place_idempotently(
         answer: serde_json::to_value(&accepted).map_err(anyhow::Error::from)?,
     };
     let reserved = serde_json::to_string(&reservation).map_err(anyhow::Error::from)?;
-    let claim = idempotency::claim(&state.pool, account_id, key, &fingerprint.finish(), Some(&reserved)).await;
+    let claim = idempotency::claim(
+        &state.pool,
+        account_id,
+        key,
+        &fingerprint.finish(),
+        Some(&reserved),
+    )
+    .await;
     let reservation = match claim {
         Err(error) => {
             staging.discard().await;
@@ -195,7 +209,12 @@ async fn place_idempotently(
             staging.discard().await;
             reserved
                 .and_then(|json| serde_json::from_str::<OrderReservation>(&json).ok())
-                .ok_or_else(|| anyhow::anyhow!("idempotency key {} has no readable reservation", key.as_str()))?
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "idempotency key {} has no readable reservation",
+                        key.as_str()
+                    )
+                })?
         }
     };
     let events = reservation

@@ -125,7 +125,9 @@ async fn change_status(
     Json(request): Json<StatusChangeRequest>,
 ) -> Result<Response, Error> {
     let Some(key) = IdempotencyKey::from_headers(&headers)? else {
-        return Ok(apply_status_change(state, staff, order_id, request).await.into_response());
+        return Ok(apply_status_change(state, staff, order_id, request)
+            .await
+            .into_response());
     };
     let fingerprint = Fingerprint::new("POST /api/staff/orders/{order_id}/status")
         .field(&order_id)
@@ -139,7 +141,9 @@ async fn change_status(
         Claim::Fresh | Claim::Abandoned(_) => {}
     }
     let pool = state.pool.clone();
-    let response = apply_status_change(state, staff, order_id, request).await.into_response();
+    let response = apply_status_change(state, staff, order_id, request)
+        .await
+        .into_response();
     Ok(idempotency::finish(&pool, account_id, &key, response).await)
 }
 

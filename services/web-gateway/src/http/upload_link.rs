@@ -31,13 +31,18 @@ pub fn router(max_upload_bytes: u64) -> Router<AppState> {
         usize::try_from(order_form::request_limit(max_upload_bytes)).unwrap_or(usize::MAX);
     Router::new().route(
         "/u/{token}",
-        get(upload_page).post(upload).layer(DefaultBodyLimit::max(body_limit)),
+        get(upload_page)
+            .post(upload)
+            .layer(DefaultBodyLimit::max(body_limit)),
     )
 }
 
 const PAGE: &str = include_str!("../../assets/upload.html");
 
-async fn upload_page(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, Error> {
+async fn upload_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, Error> {
     let order_id = match verify_link(&state, &token, LinkPurpose::Upload) {
         Ok(order_id) => order_id,
         Err(page) => return Ok(*page),
@@ -48,8 +53,14 @@ async fn upload_page(State(state): State<AppState>, Path(token): Path<String>) -
     };
     let page = PAGE
         .replace("{{order_number}}", &escape_html(&order_number))
-        .replace("{{max_size}}", &escape_html(&human_size(state.settings.web_gateway.max_upload_bytes)))
-        .replace("{{max_bytes}}", &state.settings.web_gateway.max_upload_bytes.to_string());
+        .replace(
+            "{{max_size}}",
+            &escape_html(&human_size(state.settings.web_gateway.max_upload_bytes)),
+        )
+        .replace(
+            "{{max_bytes}}",
+            &state.settings.web_gateway.max_upload_bytes.to_string(),
+        );
     Ok(Html(page).into_response())
 }
 
@@ -68,17 +79,24 @@ async fn upload(
         return Ok(page);
     }
     let mut multipart = multipart?;
-    let accepted = accept_files(&state, &mut multipart, order_id, FilePurpose::CustomerUpload).await?;
+    let accepted = accept_files(
+        &state,
+        &mut multipart,
+        order_id,
+        FilePurpose::CustomerUpload,
+    )
+    .await?;
     Ok((StatusCode::CREATED, axum::Json(accepted)).into_response())
 }
 
 /// The number of the order the link is for, or the page to answer instead: 404 when there
 /// is no such order, 409 when it is closed and takes no more files.
 async fn open_order(state: &AppState, order_id: Uuid) -> Result<Result<String, Response>, Error> {
-    let order: Option<(String, String)> = sqlx::query_as("SELECT order_number, status FROM orders WHERE id = ?")
-        .bind(order_id)
-        .fetch_optional(&state.pool)
-        .await?;
+    let order: Option<(String, String)> =
+        sqlx::query_as("SELECT order_number, status FROM orders WHERE id = ?")
+            .bind(order_id)
+            .fetch_optional(&state.pool)
+            .await?;
     let Some((order_number, status)) = order else {
         return Ok(Err(link_page(StatusCode::NOT_FOUND, LINK_NOT_FOUND)));
     };

@@ -57,17 +57,31 @@ struct Proxy {
 }
 
 fn chat_of(update: &Value) -> Option<i64> {
-    update["message"]["chat"]["id"].as_i64().or_else(|| update["callback_query"]["from"]["id"].as_i64())
+    update["message"]["chat"]["id"]
+        .as_i64()
+        .or_else(|| update["callback_query"]["from"]["id"].as_i64())
 }
 
 async fn forward(State(proxy): State<Arc<Proxy>>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let received = Instant::now();
-    let chat = serde_json::from_slice::<Value>(&body).ok().as_ref().and_then(chat_of);
+    let chat = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .as_ref()
+        .and_then(chat_of);
     // Stamped before forwarding: the bot may answer before its HTTP response comes back.
     if let Some(chat) = chat {
-        proxy.deliveries.lock().expect("not poisoned").entry(chat).or_default().push(received);
+        proxy
+            .deliveries
+            .lock()
+            .expect("not poisoned")
+            .entry(chat)
+            .or_default()
+            .push(received);
     }
-    let index = proxy.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % proxy.backends.len();
+    let index = proxy
+        .next
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        % proxy.backends.len();
     let mut request = proxy
         .client
         .post(format!("http://{}/telegram/webhook", proxy.backends[index]))
@@ -78,12 +92,18 @@ async fn forward(State(proxy): State<Arc<Proxy>>, headers: HeaderMap, body: Byte
     }
     let status = match request.send().await {
         Ok(response) if response.status().is_success() => return StatusCode::OK,
-        Ok(response) => StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),
+        Ok(response) => {
+            StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY)
+        }
         Err(_) => StatusCode::BAD_GATEWAY,
     };
     // Not delivered: the double will deliver it again, and that delivery counts.
     if let Some(chat) = chat
-        && let Some(stamps) = proxy.deliveries.lock().expect("not poisoned").get_mut(&chat)
+        && let Some(stamps) = proxy
+            .deliveries
+            .lock()
+            .expect("not poisoned")
+            .get_mut(&chat)
     {
         stamps.retain(|stamp| *stamp != received);
     }
@@ -95,29 +115,47 @@ async fn serve(router: axum::Router, stop: CancellationToken) -> anyhow::Result<
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
-        let _ = axum::serve(listener, router).with_graceful_shutdown(async move { stop.cancelled().await }).await;
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
     });
     Ok(addr)
 }
 
-async fn start_proxy(backends: Vec<SocketAddr>, stop: CancellationToken) -> anyhow::Result<(Arc<Proxy>, String)> {
+async fn start_proxy(
+    backends: Vec<SocketAddr>,
+    stop: CancellationToken,
+) -> anyhow::Result<(Arc<Proxy>, String)> {
     let proxy = Arc::new(Proxy {
         backends,
         next: Default::default(),
-        client: reqwest::Client::builder().no_proxy().pool_max_idle_per_host(256).build()?,
+        client: reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(256)
+            .build()?,
         deliveries: Mutex::new(HashMap::new()),
     });
-    let router = axum::Router::new().route("/telegram/webhook", axum::routing::post(forward)).with_state(proxy.clone());
+    let router = axum::Router::new()
+        .route("/telegram/webhook", axum::routing::post(forward))
+        .with_state(proxy.clone());
     let addr = serve(router, stop).await?;
     Ok((proxy, format!("http://{addr}/telegram/webhook")))
 }
 
 /// The raw baseline: one `sendMessage` per update, nothing else.
 async fn echo(State((client, api)): State<(reqwest::Client, String)>, body: Bytes) -> StatusCode {
-    let Some(chat) = serde_json::from_slice::<Value>(&body).ok().as_ref().and_then(chat_of) else {
+    let Some(chat) = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .as_ref()
+        .and_then(chat_of)
+    else {
         return StatusCode::OK;
     };
-    let sent = client.post(format!("{api}/sendMessage")).json(&json!({"chat_id": chat, "text": "echo"})).send().await;
+    let sent = client
+        .post(format!("{api}/sendMessage"))
+        .json(&json!({"chat_id": chat, "text": "echo"}))
+        .send()
+        .await;
     if sent.is_err() {
         eprintln!("echo: sendMessage failed");
     }
@@ -133,8 +171,12 @@ async fn converse(double: &TelegramDouble, user: &SimUser, echo_only: bool) -> a
         let skip = *seen;
         *seen += 1;
         async move {
-            let last = skip.checked_sub(1).and_then(|i| double.messages_to(chat).get(i).map(|m| m.at));
-            double.wait_for_message(chat, WAIT, |m| last.is_none_or(|last| m.at > last)).await
+            let last = skip
+                .checked_sub(1)
+                .and_then(|i| double.messages_to(chat).get(i).map(|m| m.at));
+            double
+                .wait_for_message(chat, WAIT, |m| last.is_none_or(|last| m.at > last))
+                .await
         }
     };
     let press = |message: &SentMessage, prefix: &str| -> anyhow::Result<()> {
@@ -159,7 +201,12 @@ async fn converse(double: &TelegramDouble, user: &SimUser, echo_only: bool) -> a
     next(&mut seen).await?;
     user.send_text("Переклад договору англійською, 12 сторінок");
     next(&mut seen).await?;
-    user.send_document("contract.pdf", "application/pdf", b"%PDF-1.7 contract".to_vec(), Some("основний текст"));
+    user.send_document(
+        "contract.pdf",
+        "application/pdf",
+        b"%PDF-1.7 contract".to_vec(),
+        Some("основний текст"),
+    );
     next(&mut seen).await?;
     user.send_photo(vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3], Some("печатка"));
     next(&mut seen).await?;
@@ -171,7 +218,11 @@ async fn converse(double: &TelegramDouble, user: &SimUser, echo_only: bool) -> a
     let summary = next(&mut seen).await?;
     press(&summary, "confirm:")?;
     let accepted = next(&mut seen).await?;
-    anyhow::ensure!(echo_only || accepted.body().contains('№'), "not accepted: {}", accepted.body());
+    anyhow::ensure!(
+        echo_only || accepted.body().contains('№'),
+        "not accepted: {}",
+        accepted.body()
+    );
     Ok(())
 }
 
@@ -190,11 +241,18 @@ struct Figures {
 
 /// The `q` quantile of sorted `times`.
 fn quantile(times: &[Duration], q: f64) -> Duration {
-    times[((times.len() as f64 * q).ceil() as usize).saturating_sub(1).min(times.len() - 1)]
+    times[((times.len() as f64 * q).ceil() as usize)
+        .saturating_sub(1)
+        .min(times.len() - 1)]
 }
 
 /// Runs every user's conversation at once and measures.
-async fn run(double: &TelegramDouble, proxy: &Proxy, users: &[SimUser], echo_only: bool) -> anyhow::Result<Figures> {
+async fn run(
+    double: &TelegramDouble,
+    proxy: &Proxy,
+    users: &[SimUser],
+    echo_only: bool,
+) -> anyhow::Result<Figures> {
     let started = Instant::now();
     let conversations = users.iter().map(|user| converse(double, user, echo_only));
     let outcomes = futures::future::join_all(conversations).await;
@@ -207,8 +265,15 @@ async fn run(double: &TelegramDouble, proxy: &Proxy, users: &[SimUser], echo_onl
     let mut edits = Vec::with_capacity(users.len());
     for user in users {
         let replies = double.messages_to(user.chat_id());
-        let delivered = deliveries.get(&user.chat_id()).context("deliveries for every user")?;
-        anyhow::ensure!(delivered.len() == UPDATES_PER_USER, "chat {}: {} deliveries", user.chat_id(), delivered.len());
+        let delivered = deliveries
+            .get(&user.chat_id())
+            .context("deliveries for every user")?;
+        anyhow::ensure!(
+            delivered.len() == UPDATES_PER_USER,
+            "chat {}: {} deliveries",
+            user.chat_id(),
+            delivered.len()
+        );
         for (step, (delivery, reply)) in delivered.iter().zip(&replies).enumerate() {
             let time = reply.at.saturating_duration_since(*delivery);
             times.push(time);
@@ -244,20 +309,37 @@ async fn main() -> anyhow::Result<()> {
 
     // Baseline: the raw echo bot behind the same proxy.
     let api = format!("{}/bot{}", double.api_url(), double.token());
-    let client = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(256).build()?;
-    let echo_router = axum::Router::new().route("/telegram/webhook", axum::routing::post(echo)).with_state((client.clone(), api.clone()));
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(256)
+        .build()?;
+    let echo_router = axum::Router::new()
+        .route("/telegram/webhook", axum::routing::post(echo))
+        .with_state((client.clone(), api.clone()));
     let echo_addr = serve(echo_router, stop.clone()).await?;
     let (echo_proxy, echo_url) = start_proxy(vec![echo_addr], stop.clone()).await?;
-    client.post(format!("{api}/setWebhook")).json(&json!({"url": echo_url, "secret_token": SECRET})).send().await?.error_for_status()?;
-    let baseline_users: Vec<SimUser> = (0..args.users).map(|i| double.user_with(910_000 + i as i64, "Base", "uk")).collect();
-    eprintln!("baseline: {} users x {UPDATES_PER_USER} updates through the echo bot …", args.users);
+    client
+        .post(format!("{api}/setWebhook"))
+        .json(&json!({"url": echo_url, "secret_token": SECRET}))
+        .send()
+        .await?
+        .error_for_status()?;
+    let baseline_users: Vec<SimUser> = (0..args.users)
+        .map(|i| double.user_with(910_000 + i as i64, "Base", "uk"))
+        .collect();
+    eprintln!(
+        "baseline: {} users x {UPDATES_PER_USER} updates through the echo bot …",
+        args.users
+    );
     let baseline = run(&double, &echo_proxy, &baseline_users, true).await?;
 
     // The gateway: replicas in webhook mode behind the proxy; customers registered already
     // (a first order's registration would change the script), conversations idle.
     let ports: Vec<SocketAddr> = (0..args.replicas)
         .map(|_| {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+            let port = std::net::TcpListener::bind("127.0.0.1:0")?
+                .local_addr()?
+                .port();
             Ok(SocketAddr::from(([127, 0, 0, 1], port)))
         })
         .collect::<anyhow::Result<_>>()?;
@@ -275,7 +357,9 @@ async fn main() -> anyhow::Result<()> {
             })
             .await?;
     }
-    let users: Vec<SimUser> = (0..args.users).map(|i| double.user_with(920_000 + i as i64, "Bench", "uk")).collect();
+    let users: Vec<SimUser> = (0..args.users)
+        .map(|i| double.user_with(920_000 + i as i64, "Bench", "uk"))
+        .collect();
     for user in &users {
         let state = json!({"language": "uk", "profile": {"name": "Bench User", "phone": "+380500000001"}, "stage": "idle"});
         sqlx::query("INSERT INTO bot_dialogues (chat_id, state, updated_at) VALUES (?, ?, UTC_TIMESTAMP(6))")
@@ -284,13 +368,28 @@ async fn main() -> anyhow::Result<()> {
             .execute(&stack.db)
             .await?;
     }
-    eprintln!("gateway: {} users x {UPDATES_PER_USER} updates, {} replica(s) …", args.users, args.replicas);
+    eprintln!(
+        "gateway: {} users x {UPDATES_PER_USER} updates, {} replica(s) …",
+        args.users, args.replicas
+    );
     let gateway = run(&double, &proxy, &users, false).await?;
-    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders").fetch_one(&stack.db).await.unwrap_or(-1);
+    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+        .fetch_one(&stack.db)
+        .await
+        .unwrap_or(-1);
 
-    println!("bench-bot: {} users x {UPDATES_PER_USER} updates, {} gateway replica(s)", args.users, args.replicas);
-    println!("{:<22} {:>12} {:>10} {:>10} {:>10}", "", "updates/s", "p50 ms", "p99 ms", "max ms");
-    for (name, figures) in [("baseline (echo bot)", &baseline), ("bot gateway", &gateway)] {
+    println!(
+        "bench-bot: {} users x {UPDATES_PER_USER} updates, {} gateway replica(s)",
+        args.users, args.replicas
+    );
+    println!(
+        "{:<22} {:>12} {:>10} {:>10} {:>10}",
+        "", "updates/s", "p50 ms", "p99 ms", "max ms"
+    );
+    for (name, figures) in [
+        ("baseline (echo bot)", &baseline),
+        ("bot gateway", &gateway),
+    ] {
         println!(
             "{name:<22} {:>12.0} {:>10.1} {:>10.1} {:>10.1}",
             figures.updates_per_second,
@@ -309,7 +408,10 @@ async fn main() -> anyhow::Result<()> {
         gateway.updates_per_second / baseline.updates_per_second,
         gateway.p99.as_secs_f64() / baseline.p99.as_secs_f64()
     );
-    println!("orders placed: {} of {} (persisted by the time of this line: {orders})", args.users, args.users);
+    println!(
+        "orders placed: {} of {} (persisted by the time of this line: {orders})",
+        args.users, args.users
+    );
 
     stop.cancel();
     stack.teardown().await

@@ -62,7 +62,10 @@ const MIB: u64 = 1024 * 1024;
 const CHUNK: u64 = 256 * 1024;
 
 #[derive(Parser, Debug)]
-#[command(name = "bench-files", about = "File upload throughput and service memory against raw S3")]
+#[command(
+    name = "bench-files",
+    about = "File upload throughput and service memory against raw S3"
+)]
 struct Args {
     /// File sizes in MiB, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [256u64, 1024])]
@@ -83,7 +86,9 @@ async fn main() -> anyhow::Result<()> {
         rows.push(row);
     }
     println!();
-    println!("| size | path | MiB/s | ratio to raw | ratio to raw unsigned | peak RSS above idle (service) |");
+    println!(
+        "| size | path | MiB/s | ratio to raw | ratio to raw unsigned | peak RSS above idle (service) |"
+    );
     println!("|---|---|---|---|---|---|");
     for row in &rows {
         let mib = row.size / MIB;
@@ -91,17 +96,28 @@ async fn main() -> anyhow::Result<()> {
         let unsigned = row.raw_unsigned.mib_per_s(row.size);
         let line = |path: &str, timed: &Timed, memory: &str| {
             let speed = timed.mib_per_s(row.size);
-            println!("| {mib} MiB | {path} | {speed:.0} | {:.2} | {:.2} | {memory} |", speed / raw, speed / unsigned);
+            println!(
+                "| {mib} MiB | {path} | {speed:.0} | {:.2} | {:.2} | {memory} |",
+                speed / raw,
+                speed / unsigned
+            );
         };
         line("raw aws-sdk-s3 (same bytes)", &row.raw, "—");
-        line("raw aws-sdk-s3 unsigned payload (same bytes)", &row.raw_unsigned, "—");
+        line(
+            "raw aws-sdk-s3 unsigned payload (same bytes)",
+            &row.raw_unsigned,
+            "—",
+        );
         line("raw aws-sdk-s3 (random bytes)", &row.raw_random, "—");
         line(
             "web: 201 answered (staged)",
             &row.web_accepted,
             &format!("web-gateway {:.1} MiB", row.web_gateway.above_idle_mib()),
         );
-        let worker = format!("storage-worker {:.1} MiB (both paths)", row.storage_worker.above_idle_mib());
+        let worker = format!(
+            "storage-worker {:.1} MiB (both paths)",
+            row.storage_worker.above_idle_mib()
+        );
         line("web: stored at final key", &row.web_stored, &worker);
         line("telegram: stored at final key", &row.telegram, &worker);
     }
@@ -166,9 +182,11 @@ async fn bench_size(bin_dir: &Path, config_dir: &Path, size: u64) -> anyhow::Res
     let database_name = format!("bureau_bench_{run}");
     let admin_options: MySqlConnectOptions = settings.database.url.expose().parse()?;
     let admin = sqlx::MySqlPool::connect_with(admin_options.clone().database("mysql")).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{database_name}` CHARACTER SET utf8mb4")))
-        .execute(&admin)
-        .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE `{database_name}` CHARACTER SET utf8mb4"
+    )))
+    .execute(&admin)
+    .await?;
     settings.database.url = Secret::new(format!(
         "mysql://{}:{}@{}:{}/{database_name}",
         admin_options.get_username(),
@@ -179,7 +197,10 @@ async fn bench_size(bin_dir: &Path, config_dir: &Path, size: u64) -> anyhow::Res
     let db = database::pool(&settings.database)?;
     database::migrate(&db).await?;
     let store = ObjectStore::new(&settings.storage);
-    store.ensure_bucket().await.map_err(|e| anyhow!("bucket: {e}"))?;
+    store
+        .ensure_bucket()
+        .await
+        .map_err(|e| anyhow!("bucket: {e}"))?;
 
     let double = TelegramDouble::start(DoubleConfig {
         max_download_bytes: u64::MAX,
@@ -192,19 +213,30 @@ async fn bench_size(bin_dir: &Path, config_dir: &Path, size: u64) -> anyhow::Res
     let environment = vec![
         ("BUREAU_CONFIG_DIR", config_dir.display().to_string()),
         ("BUREAU__LOG__FILTER", "warn".to_owned()),
-        ("BUREAU__DATABASE__URL", settings.database.url.expose().to_owned()),
-        ("BUREAU__BROKER__NAMESPACE", settings.broker.namespace.clone()),
+        (
+            "BUREAU__DATABASE__URL",
+            settings.database.url.expose().to_owned(),
+        ),
+        (
+            "BUREAU__BROKER__NAMESPACE",
+            settings.broker.namespace.clone(),
+        ),
         ("BUREAU__STORAGE__BUCKET", settings.storage.bucket.clone()),
         ("BUREAU__TELEGRAM__API_URL", double.api_url()),
         ("BUREAU__TELEGRAM__TOKEN", double.token()),
         ("BUREAU__TELEGRAM__MAX_DOWNLOAD_BYTES", u64::MAX.to_string()),
         ("BUREAU__WEB_GATEWAY__LISTEN", web_addr.to_string()),
-        ("BUREAU__WEB_GATEWAY__MAX_UPLOAD_BYTES", (4 * 1024 * MIB).to_string()),
+        (
+            "BUREAU__WEB_GATEWAY__MAX_UPLOAD_BYTES",
+            (4 * 1024 * MIB).to_string(),
+        ),
         ("BUREAU__STORAGE_WORKER__LISTEN", worker_addr.to_string()),
     ];
     let mut web = Service::spawn(&bin_dir.join("web-gateway"), &environment, web_addr)?;
     let mut worker = Service::spawn(&bin_dir.join("storage-worker"), &environment, worker_addr)?;
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(3600)).build()?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3600))
+        .build()?;
     web.wait_ready(&http).await?;
     worker.wait_ready(&http).await?;
     let web_idle = web.rss_kib()?;
@@ -213,9 +245,30 @@ async fn bench_size(bin_dir: &Path, config_dir: &Path, size: u64) -> anyhow::Res
     let token = web_customer(&http, web_addr).await?;
     let (web_accepted, web_stored) = web_upload(&http, web_addr, &token, &store, size).await?;
     let telegram = telegram_upload(&settings, &double, &store, size).await?;
-    let raw = raw_upload(&store, &settings, size, Generator::Pattern, Signing::SdkDefault).await?;
-    let raw_unsigned = raw_upload(&store, &settings, size, Generator::Pattern, Signing::Unsigned).await?;
-    let raw_random = raw_upload(&store, &settings, size, Generator::Random, Signing::SdkDefault).await?;
+    let raw = raw_upload(
+        &store,
+        &settings,
+        size,
+        Generator::Pattern,
+        Signing::SdkDefault,
+    )
+    .await?;
+    let raw_unsigned = raw_upload(
+        &store,
+        &settings,
+        size,
+        Generator::Pattern,
+        Signing::Unsigned,
+    )
+    .await?;
+    let raw_random = raw_upload(
+        &store,
+        &settings,
+        size,
+        Generator::Random,
+        Signing::SdkDefault,
+    )
+    .await?;
 
     let row = Row {
         size,
@@ -225,14 +278,24 @@ async fn bench_size(bin_dir: &Path, config_dir: &Path, size: u64) -> anyhow::Res
         raw,
         raw_unsigned,
         raw_random,
-        web_gateway: Memory { idle_kib: web_idle, peak_kib: web.peak_kib()? },
-        storage_worker: Memory { idle_kib: worker_idle, peak_kib: worker.peak_kib()? },
+        web_gateway: Memory {
+            idle_kib: web_idle,
+            peak_kib: web.peak_kib()?,
+        },
+        storage_worker: Memory {
+            idle_kib: worker_idle,
+            peak_kib: worker.peak_kib()?,
+        },
     };
     web.stop();
     worker.stop();
     double.shutdown().await;
     db.close().await;
-    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{database_name}`"))).execute(&admin).await;
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS `{database_name}`"
+    )))
+    .execute(&admin)
+    .await;
     admin.close().await;
     empty_bucket(&store).await;
     Ok(row)
@@ -258,9 +321,16 @@ struct Service {
 }
 
 impl Service {
-    fn spawn(binary: &Path, environment: &[(&str, String)], addr: SocketAddr) -> anyhow::Result<Service> {
+    fn spawn(
+        binary: &Path,
+        environment: &[(&str, String)],
+        addr: SocketAddr,
+    ) -> anyhow::Result<Service> {
         if !binary.is_file() {
-            bail!("{} is missing: run `cargo build --release -p web-gateway -p storage-worker` first", binary.display());
+            bail!(
+                "{} is missing: run `cargo build --release -p web-gateway -p storage-worker` first",
+                binary.display()
+            );
         }
         let child = Command::new(binary)
             .envs(environment.iter().map(|(k, v)| (*k, v.as_str())))
@@ -309,7 +379,10 @@ impl Service {
     }
 
     fn stop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let until = Instant::now() + Duration::from_secs(20);
         while Instant::now() < until {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -339,7 +412,10 @@ enum Generator {
 }
 
 /// `size` bytes in `CHUNK`s, produced as read: nothing holds the whole file.
-fn generated(size: u64, generator: Generator) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+fn generated(
+    size: u64,
+    generator: Generator,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
     futures::stream::iter((0..size.div_ceil(CHUNK)).map(move |i| {
         let start = i * CHUNK;
         let len = CHUNK.min(size - start) as usize;
@@ -349,7 +425,10 @@ fn generated(size: u64, generator: Generator) -> impl Stream<Item = Result<Bytes
 
 fn chunk(start: u64, len: usize, generator: Generator) -> Bytes {
     match generator {
-        Generator::Pattern => (0..len as u64).map(|i| ((start + i) % 251) as u8).collect::<Vec<_>>().into(),
+        Generator::Pattern => (0..len as u64)
+            .map(|i| ((start + i) % 251) as u8)
+            .collect::<Vec<_>>()
+            .into(),
         Generator::Random => {
             let mut bytes = vec![0u8; len];
             rand::rng().fill_bytes(&mut bytes);
@@ -395,7 +474,9 @@ async fn web_upload(
     let name = "bench.bin";
     let body = reqwest::Body::wrap_stream(generated(size, Generator::Pattern));
     let part = reqwest::multipart::Part::stream_with_length(body, size).file_name(name);
-    let form = reqwest::multipart::Form::new().text("text", "benchmark").part("file", part);
+    let form = reqwest::multipart::Form::new()
+        .text("text", "benchmark")
+        .part("file", part);
     let started = Instant::now();
     let response = http
         .post(format!("http://{web}/api/orders"))
@@ -405,7 +486,11 @@ async fn web_upload(
         .await?;
     let accepted = started.elapsed();
     if response.status() != 201 {
-        bail!("web upload: {} {}", response.status(), response.text().await?);
+        bail!(
+            "web upload: {} {}",
+            response.status(),
+            response.text().await?
+        );
     }
     let answer: Value = response.json().await?;
     let order_id = Uuid::parse_str(answer["order_id"].as_str().unwrap_or_default())?;
@@ -424,13 +509,20 @@ async fn telegram_upload(
     let user = double.user(9001);
     let name = "bench.bin";
     let message = user.send_document_sized(name, "application/octet-stream", size, None);
-    let file_id = user.file_ids(message).into_iter().next().ok_or_else(|| anyhow!("no file id"))?;
+    let file_id = user
+        .file_ids(message)
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow!("no file id"))?;
     let order_id = Uuid::now_v7();
     let received = FileReceived {
         order_id,
         file_id: Uuid::now_v7(),
         purpose: FilePurpose::CustomerUpload,
-        source: FileSource::Telegram { telegram_file_id: file_id, telegram_file_unique_id: "bench".into() },
+        source: FileSource::Telegram {
+            telegram_file_id: file_id,
+            telegram_file_unique_id: "bench".into(),
+        },
         original_name: name.into(),
         declared_size: Some(size),
         declared_content_type: None,
@@ -439,7 +531,8 @@ async fn telegram_upload(
     let key = storage_worker::object_key(order_id, received.file_id, name);
     let bus = bureau_platform::bus::event_bus(&settings.broker, "bench-files");
     let started = Instant::now();
-    bus.publish(&Envelope::new("bot-gateway", order_id, received)).await?;
+    bus.publish(&Envelope::new("bot-gateway", order_id, received))
+        .await?;
     wait_for_object(store, &key, size).await?;
     let took = started.elapsed();
     bus.close().await;
@@ -483,8 +576,18 @@ async fn raw_upload(
     let part_size = settings.storage.part_size_bytes.max(5 * MIB as usize) as u64;
     let in_flight_max = settings.storage.max_parts_in_flight.max(1);
     let started = Instant::now();
-    let upload = client.create_multipart_upload().bucket(&bucket).key(&key).send().await?;
-    let upload_id = Arc::new(upload.upload_id().ok_or_else(|| anyhow!("no upload id"))?.to_owned());
+    let upload = client
+        .create_multipart_upload()
+        .bucket(&bucket)
+        .key(&key)
+        .send()
+        .await?;
+    let upload_id = Arc::new(
+        upload
+            .upload_id()
+            .ok_or_else(|| anyhow!("no upload id"))?
+            .to_owned(),
+    );
     let mut in_flight = JoinSet::new();
     let mut parts = Vec::new();
     for (index, start) in (0..size).step_by(part_size as usize).enumerate() {
@@ -498,9 +601,19 @@ async fn raw_upload(
             offset += take as u64;
         }
         while in_flight.len() >= in_flight_max {
-            parts.push(in_flight.join_next().await.ok_or_else(|| anyhow!("no part"))???);
+            parts.push(
+                in_flight
+                    .join_next()
+                    .await
+                    .ok_or_else(|| anyhow!("no part"))???,
+            );
         }
-        let (client, bucket, key, upload_id) = (client.clone(), bucket.clone(), key.clone(), upload_id.clone());
+        let (client, bucket, key, upload_id) = (
+            client.clone(),
+            bucket.clone(),
+            key.clone(),
+            upload_id.clone(),
+        );
         let number = index as i32 + 1;
         in_flight.spawn(async move {
             let request = client
@@ -517,7 +630,10 @@ async fn raw_upload(
                 Signing::Unsigned => request.disable_payload_signing().send().await?,
             };
             Ok::<_, anyhow::Error>(
-                CompletedPart::builder().part_number(number).set_e_tag(uploaded.e_tag().map(str::to_owned)).build(),
+                CompletedPart::builder()
+                    .part_number(number)
+                    .set_e_tag(uploaded.e_tag().map(str::to_owned))
+                    .build(),
             )
         });
     }
@@ -530,7 +646,11 @@ async fn raw_upload(
         .bucket(&bucket)
         .key(&key)
         .upload_id(upload_id.as_str())
-        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
         .send()
         .await?;
     Ok(Timed(started.elapsed()))
@@ -540,7 +660,9 @@ async fn raw_upload(
 async fn empty_bucket(store: &ObjectStore) {
     let client = store.client();
     loop {
-        let Ok(page) = client.list_objects_v2().bucket(store.bucket()).send().await else { return };
+        let Ok(page) = client.list_objects_v2().bucket(store.bucket()).send().await else {
+            return;
+        };
         if page.contents().is_empty() {
             break;
         }

@@ -49,7 +49,10 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    anyhow::ensure!(args.chats > 0 && args.notifications >= args.chats, "need at least one notification per chat");
+    anyhow::ensure!(
+        args.chats > 0 && args.notifications >= args.chats,
+        "need at least one notification per chat"
+    );
     let per_chat = args.notifications.div_ceil(args.chats);
     let (concurrency, pace) = (args.concurrency, args.messages_per_second);
     let mut stack = TestStack::start_with(DoubleConfig::default(), |settings| {
@@ -76,7 +79,11 @@ async fn main() -> anyhow::Result<()> {
                 order_id: *order_id,
                 order_number: number.clone(),
                 from: OrderStatus::Accepted,
-                to: if round % 2 == 0 { OrderStatus::InProgress } else { OrderStatus::Ready },
+                to: if round % 2 == 0 {
+                    OrderStatus::InProgress
+                } else {
+                    OrderStatus::Ready
+                },
                 version,
                 reason: Some(format!("v{version}")),
                 actor: Actor::System,
@@ -87,7 +94,9 @@ async fn main() -> anyhow::Result<()> {
     }
     let last_version: Vec<u32> = (0..args.chats)
         .map(|chat| {
-            let sent_to_chat = (0..args.notifications).filter(|i| i % args.chats == chat).count();
+            let sent_to_chat = (0..args.notifications)
+                .filter(|i| i % args.chats == chat)
+                .count();
             1 + sent_to_chat as u32
         })
         .collect();
@@ -97,10 +106,15 @@ async fn main() -> anyhow::Result<()> {
     for batch in envelopes.chunks(500) {
         bus.publish_all(batch).await?;
     }
-    eprintln!("published {} events in {:?}; waiting for delivery …", envelopes.len(), started.elapsed());
+    eprintln!(
+        "published {} events in {:?}; waiting for delivery …",
+        envelopes.len(),
+        started.elapsed()
+    );
 
     // Done when every chat got its last version (a newest version is never coalesced).
-    let deadline = Duration::from_secs_f64(args.notifications as f64 / (TELEGRAM_CEILING * 0.5) + 120.0);
+    let deadline =
+        Duration::from_secs_f64(args.notifications as f64 / (TELEGRAM_CEILING * 0.5) + 120.0);
     loop {
         let done = (0..args.chats).all(|chat| {
             let messages = stack.telegram.messages_to(chat_id(chat));
@@ -109,7 +123,10 @@ async fn main() -> anyhow::Result<()> {
         if done {
             break;
         }
-        anyhow::ensure!(started.elapsed() < deadline, "not delivered within {deadline:?}");
+        anyhow::ensure!(
+            started.elapsed() < deadline,
+            "not delivered within {deadline:?}"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 
@@ -120,8 +137,14 @@ async fn main() -> anyhow::Result<()> {
     for chat in 0..args.chats {
         let messages = stack.telegram.messages_to(chat_id(chat));
         delivered += messages.len();
-        let versions: Vec<u32> = messages.iter().filter_map(|m| version_in(m.body())).collect();
-        violations += versions.windows(2).filter(|pair| pair[0] >= pair[1]).count();
+        let versions: Vec<u32> = messages
+            .iter()
+            .filter_map(|m| version_in(m.body()))
+            .collect();
+        violations += versions
+            .windows(2)
+            .filter(|pair| pair[0] >= pair[1])
+            .count();
         for message in &messages {
             first = Some(first.map_or(message.at, |f| f.min(message.at)));
             last = Some(last.map_or(message.at, |l| l.max(message.at)));
@@ -132,16 +155,31 @@ async fn main() -> anyhow::Result<()> {
         (Some(first), Some(last)) => last.duration_since(first),
         _ => Duration::ZERO,
     };
-    let rate = if span.is_zero() { 0.0 } else { (delivered.saturating_sub(1)) as f64 / span.as_secs_f64() };
-    println!("bench-notify: {} notifications, {} chats, {} replica(s) x {} in flight, pace {} msg/s",
-        args.notifications, args.chats, args.replicas, args.concurrency, args.messages_per_second);
-    println!("  delivered            {delivered} ({} coalesced into a newer status)", args.notifications - delivered.min(args.notifications));
+    let rate = if span.is_zero() {
+        0.0
+    } else {
+        (delivered.saturating_sub(1)) as f64 / span.as_secs_f64()
+    };
+    println!(
+        "bench-notify: {} notifications, {} chats, {} replica(s) x {} in flight, pace {} msg/s",
+        args.notifications, args.chats, args.replicas, args.concurrency, args.messages_per_second
+    );
+    println!(
+        "  delivered            {delivered} ({} coalesced into a newer status)",
+        args.notifications - delivered.min(args.notifications)
+    );
     println!("  first to last send   {:.1} s", span.as_secs_f64());
     println!("  delivered per second {rate:.2}");
     println!("  ratio to 30/s        {:.3}", rate / TELEGRAM_CEILING);
     println!("  429 answers          {}", stats.too_many_requests);
     println!("  order violations     {violations}");
-    println!("  max in 1 s, one chat {}", (0..args.chats).map(|c| stats.max_sends_in_window(chat_id(c), Duration::from_secs(1))).max().unwrap_or(0));
+    println!(
+        "  max in 1 s, one chat {}",
+        (0..args.chats)
+            .map(|c| stats.max_sends_in_window(chat_id(c), Duration::from_secs(1)))
+            .max()
+            .unwrap_or(0)
+    );
     bus.close().await;
     stack.teardown().await
 }
@@ -164,7 +202,13 @@ async fn seed(stack: &TestStack, chats: usize) -> anyhow::Result<Vec<(Uuid, Stri
             "INSERT INTO customers (id, display_name, language, telegram_user_id, telegram_chat_id, created_at, updated_at) ",
         );
         let ids: Vec<(Uuid, Uuid, String)> = (start..end)
-            .map(|_| (Uuid::now_v7(), Uuid::now_v7(), proto_events::order_number::generate()))
+            .map(|_| {
+                (
+                    Uuid::now_v7(),
+                    Uuid::now_v7(),
+                    proto_events::order_number::generate(),
+                )
+            })
             .collect();
         customers.push_values(ids.iter().enumerate(), |mut row, (i, (customer, _, _))| {
             let chat = chat_id(start + i);
@@ -176,7 +220,11 @@ async fn seed(stack: &TestStack, chats: usize) -> anyhow::Result<Vec<(Uuid, Stri
                 .push("UTC_TIMESTAMP(6)")
                 .push("UTC_TIMESTAMP(6)");
         });
-        customers.build().execute(&stack.db).await.context("customers")?;
+        customers
+            .build()
+            .execute(&stack.db)
+            .await
+            .context("customers")?;
         let mut rows = sqlx::QueryBuilder::new(
             "INSERT INTO orders (id, order_number, customer_id, channel, body, status, status_version, expected_files, created_at, updated_at) ",
         );

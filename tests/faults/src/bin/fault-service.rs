@@ -9,7 +9,9 @@ use bureau_platform::{Settings, shutdown, telemetry};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let Some(service) = std::env::args().nth(1) else {
-        bail!("usage: fault-service <web-gateway|bot-gateway|storage-worker|persistence-worker|notifier>");
+        bail!(
+            "usage: fault-service <web-gateway|bot-gateway|storage-worker|persistence-worker|notifier>"
+        );
     };
     let settings = Settings::load()?;
     let stop = shutdown::on_signal();
