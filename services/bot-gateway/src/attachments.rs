@@ -1,12 +1,12 @@
 //! What a customer's file message (document, photo, audio, voice, video, video note,
 //! animation) tells us about the file: Telegram's references, a display name, the declared
 //! size and type, the caption and the album it belongs to; and the business's file policy
-//! (Telegram's download limit, refused types).
+//! (Telegram's download limit, refused types), which decides what a draft takes.
 
 use teloxide::types::{FileMeta, Message};
 use uuid::Uuid;
 
-use crate::dialogue::DraftFile;
+use crate::dialogue::{Draft, DraftFile, LargeFile};
 
 /// The largest file the Bot API lets a bot download (`telegram.max_download_bytes`; 20 MB on
 /// Telegram's cloud API, unlimited with a local Bot API server).
@@ -34,16 +34,56 @@ pub struct FilePolicy {
     pub limit: DownloadLimit,
     /// Content types refused (`storage_worker.refused_content_types`), lower case.
     refused_types: Vec<String>,
+    /// Whether files above the limit get an upload link (`links.secret` is set).
+    upload_links: bool,
+}
+
+/// What became of one incoming file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileOutcome {
+    Added,
+    /// Above the download limit; it gets an upload link once the order exists.
+    TooLarge,
+    /// Above the download limit, and links are off: not kept.
+    TooLargeNoLinks,
+    RefusedType,
+    DraftFull,
 }
 
 impl FilePolicy {
-    pub fn new(limit: DownloadLimit, refused_types: &[String]) -> FilePolicy {
+    pub fn new(limit: DownloadLimit, refused_types: &[String], upload_links: bool) -> FilePolicy {
         FilePolicy {
             limit,
             refused_types: refused_types
                 .iter()
                 .map(|t| t.trim().to_ascii_lowercase())
                 .collect(),
+            upload_links,
+        }
+    }
+
+    /// Applies the policy and the draft's bounds to one file: the draft takes it (or notes
+    /// it for an upload link), or stays exactly as it was.
+    pub fn admit(&self, draft: &mut Draft, file: IncomingFile) -> FileOutcome {
+        if self.refuses(&file) {
+            return FileOutcome::RefusedType;
+        }
+        if file.exceeds(self.limit) {
+            if !self.upload_links {
+                return FileOutcome::TooLargeNoLinks;
+            }
+            let large = LargeFile {
+                name: file.name.clone(),
+                size: file.size.unwrap_or_default(),
+            };
+            return match draft.add_large_file(large) {
+                Ok(()) => FileOutcome::TooLarge,
+                Err(_) => FileOutcome::DraftFull,
+            };
+        }
+        match draft.add_file(file.into_draft_file()) {
+            Ok(_) => FileOutcome::Added,
+            Err(_) => FileOutcome::DraftFull,
         }
     }
 
@@ -288,6 +328,7 @@ mod tests {
         let policy = FilePolicy::new(
             DownloadLimit::new(1),
             &["application/x-msdownload".to_owned()],
+            true,
         );
         let typed = |content_type: Option<&str>| IncomingFile {
             telegram_file_id: "F".into(),

@@ -15,61 +15,77 @@ use crate::dialogue::Language;
 pub enum Action {
     /// `lg:uk`: speak this language from now on.
     Language(Language),
-    /// `cc:<draft>:<category>`: open a catalogue category (0: the top level).
-    Category { draft: Uuid, category: u32 },
-    /// `cs:<draft>:<service>`: this catalogue service.
-    Service { draft: Uuid, service: u32 },
-    /// `co:<draft>`: none of the catalogue's services ("Other").
-    OtherService(Uuid),
-    /// `dn:<draft>`: everything is attached; show the summary.
-    Done(Uuid),
-    /// `confirm:<draft>:<revision>`: place the order as the summary showed it.
-    Confirm { draft: Uuid, revision: u32 },
-    /// `ed:<draft>`: what may be changed in the draft.
-    Edit(Uuid),
-    /// `es:<draft>`: choose the service again.
-    ChangeService(Uuid),
-    /// `et:<draft>`: clear the description.
-    ClearText(Uuid),
-    /// `ef:<draft>`: remove the files.
-    ClearFiles(Uuid),
-    /// `cancel:<draft>`: drop the draft.
-    CancelDraft(Uuid),
+    /// A button under the draft `draft`: it acts on that draft only, while it is the one in
+    /// progress.
+    Draft { draft: Uuid, button: DraftButton },
     /// `ol:<offset>`: a page of the customer's orders.
     Orders { offset: u32 },
-    /// `od:<order>`: one order's page, in place of the list.
-    Order(Uuid),
+    /// A button about the order `order`: it acts only if the order is the presser's own.
+    Order { order: Uuid, button: OrderButton },
+}
+
+/// The buttons under a draft, each `<verb>:<draft>[:<number>]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DraftButton {
+    /// `cc:<draft>:<category>`: open a catalogue category (0: the top level).
+    Category(u32),
+    /// `cs:<draft>:<service>`: this catalogue service.
+    Service(u32),
+    /// `co:<draft>`: none of the catalogue's services ("Other").
+    OtherService,
+    /// `dn:<draft>`: everything is attached; show the summary.
+    Done,
+    /// `confirm:<draft>:<revision>`: place the order as the summary showed it.
+    Confirm { revision: u32 },
+    /// `ed:<draft>`: what may be changed in the draft.
+    Edit,
+    /// `es:<draft>`: choose the service again.
+    ChangeService,
+    /// `et:<draft>`: clear the description.
+    ClearText,
+    /// `ef:<draft>`: remove the files.
+    ClearFiles,
+    /// `cancel:<draft>`: drop the draft.
+    Cancel,
+}
+
+/// The buttons about one order, each `<verb>:<order>[:<number>]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderButton {
+    /// `od:<order>`: the order's page, in place of the list.
+    View,
     /// `order:<order>`: the notifier's "Open order" button under a notification; the page
     /// comes as a new message, so the notification stays readable.
-    OpenOrder(Uuid),
+    Open,
     /// `oc:<order>`: asks whether to cancel the order.
-    AskCancelOrder(Uuid),
+    AskCancel,
     /// `oy:<order>:<version>`: cancel it, if its status is still at this version.
-    CancelOrder { order: Uuid, version: u32 },
+    Cancel { version: u32 },
     /// `om:<order>`: write to staff about the order.
-    WriteAbout(Uuid),
+    Write,
 }
 
 impl Action {
+    pub fn draft(draft: Uuid, button: DraftButton) -> Action {
+        Action::Draft { draft, button }
+    }
+
+    pub fn order(order: Uuid, button: OrderButton) -> Action {
+        Action::Order { order, button }
+    }
+
     pub fn to_callback_data(self) -> String {
         match self {
             Action::Language(language) => format!("lg:{}", language.tag()),
-            Action::Category { draft, category } => format!("cc:{}:{category}", draft.simple()),
-            Action::Service { draft, service } => format!("cs:{}:{service}", draft.simple()),
-            Action::OtherService(draft) => format!("co:{}", draft.simple()),
-            Action::Done(draft) => format!("dn:{}", draft.simple()),
-            Action::Confirm { draft, revision } => format!("confirm:{}:{revision}", draft.simple()),
-            Action::Edit(draft) => format!("ed:{}", draft.simple()),
-            Action::ChangeService(draft) => format!("es:{}", draft.simple()),
-            Action::ClearText(draft) => format!("et:{}", draft.simple()),
-            Action::ClearFiles(draft) => format!("ef:{}", draft.simple()),
-            Action::CancelDraft(draft) => format!("cancel:{}", draft.simple()),
             Action::Orders { offset } => format!("ol:{offset}"),
-            Action::Order(order) => format!("od:{}", order.simple()),
-            Action::OpenOrder(order) => format!("order:{}", order.simple()),
-            Action::AskCancelOrder(order) => format!("oc:{}", order.simple()),
-            Action::CancelOrder { order, version } => format!("oy:{}:{version}", order.simple()),
-            Action::WriteAbout(order) => format!("om:{}", order.simple()),
+            Action::Draft { draft, button } => {
+                let (verb, number) = button.parts();
+                with_id(verb, draft, number)
+            }
+            Action::Order { order, button } => {
+                let (verb, number) = button.parts();
+                with_id(verb, order, number)
+            }
         }
     }
 
@@ -77,69 +93,87 @@ impl Action {
     pub fn parse(data: &str) -> Option<Action> {
         let mut parts = data.split(':');
         let verb = parts.next()?;
-        let first = parts.next();
-        let second = parts.next();
+        let first = parts.next()?;
+        let number = match parts.next() {
+            None => None,
+            Some(number) => Some(number.parse::<u32>().ok()?),
+        };
         if parts.next().is_some() {
             return None;
         }
-        let id = || first.and_then(|id| Uuid::parse_str(id).ok());
-        let number = || second.and_then(|n| n.parse::<u32>().ok());
-        let alone = |action: fn(Uuid) -> Action| {
-            if second.is_none() {
-                id().map(action)
-            } else {
-                None
-            }
-        };
-        match verb {
-            "lg" if second.is_none() => first.and_then(Language::from_tag).map(Action::Language),
-            "cc" => Some(Action::Category {
-                draft: id()?,
-                category: number()?,
-            }),
-            "cs" => Some(Action::Service {
-                draft: id()?,
-                service: number()?,
-            }),
-            "co" => alone(Action::OtherService),
-            "dn" => alone(Action::Done),
-            "confirm" => Some(Action::Confirm {
-                draft: id()?,
-                revision: number()?,
-            }),
-            "ed" => alone(Action::Edit),
-            "es" => alone(Action::ChangeService),
-            "et" => alone(Action::ClearText),
-            "ef" => alone(Action::ClearFiles),
-            "cancel" => alone(Action::CancelDraft),
-            "ol" if second.is_none() => first?.parse().ok().map(|offset| Action::Orders { offset }),
-            "od" => alone(Action::Order),
-            "order" => alone(Action::OpenOrder),
-            "oc" => alone(Action::AskCancelOrder),
-            "oy" => Some(Action::CancelOrder {
-                order: id()?,
-                version: number()?,
-            }),
-            "om" => alone(Action::WriteAbout),
-            _ => None,
+        match (verb, number) {
+            ("lg", None) => return Language::from_tag(first).map(Action::Language),
+            ("ol", None) => return first.parse().ok().map(|offset| Action::Orders { offset }),
+            _ => {}
+        }
+        let id = Uuid::parse_str(first).ok()?;
+        if let Some(button) = DraftButton::from_parts(verb, number) {
+            return Some(Action::draft(id, button));
+        }
+        OrderButton::from_parts(verb, number).map(|button| Action::order(id, button))
+    }
+}
+
+fn with_id(verb: &str, id: Uuid, number: Option<u32>) -> String {
+    match number {
+        Some(number) => format!("{verb}:{}:{number}", id.simple()),
+        None => format!("{verb}:{}", id.simple()),
+    }
+}
+
+impl DraftButton {
+    fn parts(self) -> (&'static str, Option<u32>) {
+        match self {
+            DraftButton::Category(category) => ("cc", Some(category)),
+            DraftButton::Service(service) => ("cs", Some(service)),
+            DraftButton::OtherService => ("co", None),
+            DraftButton::Done => ("dn", None),
+            DraftButton::Confirm { revision } => ("confirm", Some(revision)),
+            DraftButton::Edit => ("ed", None),
+            DraftButton::ChangeService => ("es", None),
+            DraftButton::ClearText => ("et", None),
+            DraftButton::ClearFiles => ("ef", None),
+            DraftButton::Cancel => ("cancel", None),
         }
     }
 
-    /// The draft this button was drawn for, if it is a draft button.
-    pub fn draft(self) -> Option<Uuid> {
+    fn from_parts(verb: &str, number: Option<u32>) -> Option<DraftButton> {
+        Some(match (verb, number) {
+            ("cc", Some(category)) => DraftButton::Category(category),
+            ("cs", Some(service)) => DraftButton::Service(service),
+            ("co", None) => DraftButton::OtherService,
+            ("dn", None) => DraftButton::Done,
+            ("confirm", Some(revision)) => DraftButton::Confirm { revision },
+            ("ed", None) => DraftButton::Edit,
+            ("es", None) => DraftButton::ChangeService,
+            ("et", None) => DraftButton::ClearText,
+            ("ef", None) => DraftButton::ClearFiles,
+            ("cancel", None) => DraftButton::Cancel,
+            _ => return None,
+        })
+    }
+}
+
+impl OrderButton {
+    fn parts(self) -> (&'static str, Option<u32>) {
         match self {
-            Action::Category { draft, .. }
-            | Action::Service { draft, .. }
-            | Action::OtherService(draft)
-            | Action::Done(draft)
-            | Action::Confirm { draft, .. }
-            | Action::Edit(draft)
-            | Action::ChangeService(draft)
-            | Action::ClearText(draft)
-            | Action::ClearFiles(draft)
-            | Action::CancelDraft(draft) => Some(draft),
-            _ => None,
+            OrderButton::View => ("od", None),
+            OrderButton::Open => ("order", None),
+            OrderButton::AskCancel => ("oc", None),
+            OrderButton::Cancel { version } => ("oy", Some(version)),
+            OrderButton::Write => ("om", None),
         }
+    }
+
+    fn from_parts(verb: &str, number: Option<u32>) -> Option<OrderButton> {
+        Some(match (verb, number) {
+            ("od", None) => OrderButton::View,
+            ("order", None) => OrderButton::Open,
+            ("oc", None) => OrderButton::AskCancel,
+            ("oy", Some(version)) => OrderButton::Cancel { version },
+            ("om", None) => OrderButton::Write,
+            _ => return None,
+        })
     }
 }
 
@@ -148,38 +182,36 @@ mod tests {
     use super::*;
 
     fn every_action(id: Uuid) -> Vec<Action> {
-        vec![
+        let drafts = [
+            DraftButton::Category(u32::MAX),
+            DraftButton::Service(u32::MAX),
+            DraftButton::OtherService,
+            DraftButton::Done,
+            DraftButton::Confirm { revision: u32::MAX },
+            DraftButton::Edit,
+            DraftButton::ChangeService,
+            DraftButton::ClearText,
+            DraftButton::ClearFiles,
+            DraftButton::Cancel,
+        ]
+        .map(|button| Action::draft(id, button));
+        let orders = [
+            OrderButton::View,
+            OrderButton::Open,
+            OrderButton::AskCancel,
+            OrderButton::Cancel { version: u32::MAX },
+            OrderButton::Write,
+        ]
+        .map(|button| Action::order(id, button));
+        [
             Action::Language(Language::Uk),
             Action::Language(Language::En),
-            Action::Category {
-                draft: id,
-                category: u32::MAX,
-            },
-            Action::Service {
-                draft: id,
-                service: u32::MAX,
-            },
-            Action::OtherService(id),
-            Action::Done(id),
-            Action::Confirm {
-                draft: id,
-                revision: u32::MAX,
-            },
-            Action::Edit(id),
-            Action::ChangeService(id),
-            Action::ClearText(id),
-            Action::ClearFiles(id),
-            Action::CancelDraft(id),
             Action::Orders { offset: u32::MAX },
-            Action::Order(id),
-            Action::OpenOrder(id),
-            Action::AskCancelOrder(id),
-            Action::CancelOrder {
-                order: id,
-                version: u32::MAX,
-            },
-            Action::WriteAbout(id),
         ]
+        .into_iter()
+        .chain(drafts)
+        .chain(orders)
+        .collect()
     }
 
     #[test]
@@ -194,11 +226,7 @@ mod tests {
     #[test]
     fn the_confirm_button_keeps_its_prefix_and_carries_no_text() {
         let id = Uuid::now_v7();
-        let data = Action::Confirm {
-            draft: id,
-            revision: 3,
-        }
-        .to_callback_data();
+        let data = Action::draft(id, DraftButton::Confirm { revision: 3 }).to_callback_data();
         assert_eq!(data, format!("confirm:{}:3", id.simple()));
     }
 
@@ -207,7 +235,7 @@ mod tests {
         let id = Uuid::now_v7();
         assert_eq!(
             Action::parse(&format!("order:{}", id.simple())),
-            Some(Action::OpenOrder(id))
+            Some(Action::order(id, OrderButton::Open))
         );
     }
 

@@ -1,30 +1,24 @@
 //! The inline keyboards under the bot's messages. Labels come from the text catalogue (or
-//! the catalogue of services); callback data from [`Action`], ids only.
+//! the catalogue of services), in the conversation's language; callback data from
+//! [`Action`], ids only.
 
 use proto_events::OrderStatus;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use uuid::Uuid;
 
-use crate::buttons::Action;
+use crate::buttons::{Action, DraftButton, OrderButton};
 use crate::catalogue::Level;
 use crate::dialogue::{Draft, Language};
 use crate::order_lookup::{OrderDetails, OrderPage, PAGE_SIZE};
-use crate::texts::{Texts, key};
+use crate::texts::{Texts, Words, key};
 
 fn button(label: impl Into<String>, action: Action) -> InlineKeyboardButton {
     InlineKeyboardButton::callback(label, action.to_callback_data())
 }
 
-/// Labels from the text catalogue, in one language.
-struct Labels<'a> {
-    texts: &'a Texts,
-    language: Language,
-}
-
-impl Labels<'_> {
-    fn button(&self, key: &str, action: Action) -> InlineKeyboardButton {
-        button(self.texts.get(self.language, key), action)
-    }
+/// A button labelled from the text catalogue.
+fn labelled(words: Words, key: &str, action: Action) -> InlineKeyboardButton {
+    button(words.get(key), action)
 }
 
 pub fn languages(texts: &Texts) -> InlineKeyboardMarkup {
@@ -43,119 +37,113 @@ pub fn languages(texts: &Texts) -> InlineKeyboardMarkup {
 
 /// One level of the catalogue: categories, then services, one per row; "Other" at the top
 /// level, "Back" below a category.
-pub fn catalogue(
-    texts: &Texts,
-    language: Language,
-    draft: Uuid,
-    level: &Level,
-) -> InlineKeyboardMarkup {
-    let labels = Labels { texts, language };
+pub fn catalogue(words: Words, draft: Uuid, level: &Level) -> InlineKeyboardMarkup {
+    let for_draft = |button| Action::draft(draft, button);
     let mut rows: Vec<Vec<InlineKeyboardButton>> = Vec::new();
     for category in &level.categories {
         rows.push(vec![button(
             format!("📂 {}", category.name),
-            Action::Category {
-                draft,
-                category: category.id,
-            },
+            for_draft(DraftButton::Category(category.id)),
         )]);
     }
     for service in &level.services {
         rows.push(vec![button(
             service.name.clone(),
-            Action::Service {
-                draft,
-                service: service.id,
-            },
+            for_draft(DraftButton::Service(service.id)),
         )]);
     }
     match level.back_to {
-        Some(parent) => rows.push(vec![labels.button(
+        Some(parent) => rows.push(vec![labelled(
+            words,
             key::BUTTON_BACK,
-            Action::Category {
-                draft,
-                category: parent,
-            },
+            for_draft(DraftButton::Category(parent)),
         )]),
-        None => rows.push(vec![
-            labels.button(key::BUTTON_OTHER, Action::OtherService(draft)),
-        ]),
+        None => rows.push(vec![labelled(
+            words,
+            key::BUTTON_OTHER,
+            for_draft(DraftButton::OtherService),
+        )]),
     }
-    rows.push(vec![
-        labels.button(key::BUTTON_CANCEL, Action::CancelDraft(draft)),
-    ]);
+    rows.push(vec![labelled(
+        words,
+        key::BUTTON_CANCEL,
+        for_draft(DraftButton::Cancel),
+    )]);
     InlineKeyboardMarkup::new(rows)
 }
 
 /// Under every "noted" / "file received": finish, or drop the draft.
-pub fn collecting(texts: &Texts, language: Language, draft: Uuid) -> InlineKeyboardMarkup {
-    let labels = Labels { texts, language };
+pub fn collecting(words: Words, draft: Uuid) -> InlineKeyboardMarkup {
     InlineKeyboardMarkup::new([[
-        labels.button(key::BUTTON_DONE, Action::Done(draft)),
-        labels.button(key::BUTTON_CANCEL, Action::CancelDraft(draft)),
+        labelled(
+            words,
+            key::BUTTON_DONE,
+            Action::draft(draft, DraftButton::Done),
+        ),
+        labelled(
+            words,
+            key::BUTTON_CANCEL,
+            Action::draft(draft, DraftButton::Cancel),
+        ),
     ]])
 }
 
 /// Under the summary: Confirm places exactly what the summary shows (its revision).
-pub fn summary(texts: &Texts, language: Language, draft: &Draft) -> InlineKeyboardMarkup {
-    let labels = Labels { texts, language };
-    let id = draft.order_id;
+pub fn summary(words: Words, draft: &Draft) -> InlineKeyboardMarkup {
+    let for_draft = |button| Action::draft(draft.order_id, button);
+    let revision = draft.revision;
     InlineKeyboardMarkup::new([
-        vec![labels.button(
+        vec![labelled(
+            words,
             key::BUTTON_CONFIRM,
-            Action::Confirm {
-                draft: id,
-                revision: draft.revision,
-            },
+            for_draft(DraftButton::Confirm { revision }),
         )],
         vec![
-            labels.button(key::BUTTON_EDIT, Action::Edit(id)),
-            labels.button(key::BUTTON_CANCEL, Action::CancelDraft(id)),
+            labelled(words, key::BUTTON_EDIT, for_draft(DraftButton::Edit)),
+            labelled(words, key::BUTTON_CANCEL, for_draft(DraftButton::Cancel)),
         ],
     ])
 }
 
-pub fn edit(texts: &Texts, language: Language, draft: Uuid) -> InlineKeyboardMarkup {
-    let labels = Labels { texts, language };
+pub fn edit(words: Words, draft: Uuid) -> InlineKeyboardMarkup {
+    let row = |key, button| vec![labelled(words, key, Action::draft(draft, button))];
     InlineKeyboardMarkup::new([
-        vec![labels.button(key::BUTTON_CHANGE_SERVICE, Action::ChangeService(draft))],
-        vec![labels.button(key::BUTTON_CLEAR_TEXT, Action::ClearText(draft))],
-        vec![labels.button(key::BUTTON_CLEAR_FILES, Action::ClearFiles(draft))],
-        vec![labels.button(key::BUTTON_TO_SUMMARY, Action::Done(draft))],
+        row(key::BUTTON_CHANGE_SERVICE, DraftButton::ChangeService),
+        row(key::BUTTON_CLEAR_TEXT, DraftButton::ClearText),
+        row(key::BUTTON_CLEAR_FILES, DraftButton::ClearFiles),
+        row(key::BUTTON_TO_SUMMARY, DraftButton::Done),
     ])
 }
 
 /// One button per order, then Newer / Older where there are more.
-pub fn order_list(texts: &Texts, language: Language, page: &OrderPage) -> InlineKeyboardMarkup {
-    let labels = Labels { texts, language };
+pub fn order_list(words: Words, page: &OrderPage) -> InlineKeyboardMarkup {
     let mut rows: Vec<Vec<InlineKeyboardButton>> = page
         .lines
         .iter()
         .map(|line| {
-            let status = texts.status(language, line.status);
-            let label = texts.format(
-                language,
+            let status = words.status(line.status);
+            let label = words.format(
                 key::ORDERS_BUTTON,
                 &[("number", &line.number), ("status", &status)],
             );
-            vec![button(label, Action::Order(line.id))]
+            vec![button(label, Action::order(line.id, OrderButton::View))]
         })
         .collect();
     let mut paging = Vec::new();
     if page.offset > 0 {
-        paging.push(labels.button(
+        let offset = page.offset.saturating_sub(PAGE_SIZE);
+        paging.push(labelled(
+            words,
             key::BUTTON_NEWER,
-            Action::Orders {
-                offset: page.offset.saturating_sub(PAGE_SIZE),
-            },
+            Action::Orders { offset },
         ));
     }
     if page.offset + PAGE_SIZE < page.total {
-        paging.push(labels.button(
+        let offset = page.offset + PAGE_SIZE;
+        paging.push(labelled(
+            words,
             key::BUTTON_OLDER,
-            Action::Orders {
-                offset: page.offset + PAGE_SIZE,
-            },
+            Action::Orders { offset },
         ));
     }
     if !paging.is_empty() {
@@ -165,52 +153,51 @@ pub fn order_list(texts: &Texts, language: Language, page: &OrderPage) -> Inline
 }
 
 /// Just the way back to the list (under "order cancelled").
-pub fn order_list_back(texts: &Texts, language: Language) -> InlineKeyboardMarkup {
-    let labels = Labels { texts, language };
-    InlineKeyboardMarkup::new([[labels.button(key::BUTTON_TO_LIST, Action::Orders { offset: 0 })]])
+pub fn order_list_back(words: Words) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new([[labelled(
+        words,
+        key::BUTTON_TO_LIST,
+        Action::Orders { offset: 0 },
+    )]])
 }
 
 /// What the customer may do with this order in its current status.
-pub fn order_actions(
-    texts: &Texts,
-    language: Language,
-    order: &OrderDetails,
-) -> InlineKeyboardMarkup {
-    let labels = Labels { texts, language };
+pub fn order_actions(words: Words, order: &OrderDetails) -> InlineKeyboardMarkup {
+    let for_order = |button| Action::order(order.id, button);
     let mut rows = Vec::new();
     if order.status.customer_may_cancel() {
-        rows.push(vec![labels.button(
+        rows.push(vec![labelled(
+            words,
             key::BUTTON_CANCEL_ORDER,
-            Action::AskCancelOrder(order.id),
+            for_order(OrderButton::AskCancel),
         )]);
     }
     if !matches!(order.status, OrderStatus::Cancelled | OrderStatus::Rejected) {
-        rows.push(vec![
-            labels.button(key::BUTTON_WRITE, Action::WriteAbout(order.id)),
-        ]);
+        rows.push(vec![labelled(
+            words,
+            key::BUTTON_WRITE,
+            for_order(OrderButton::Write),
+        )]);
     }
-    rows.push(vec![
-        labels.button(key::BUTTON_TO_LIST, Action::Orders { offset: 0 }),
-    ]);
+    rows.push(vec![labelled(
+        words,
+        key::BUTTON_TO_LIST,
+        Action::Orders { offset: 0 },
+    )]);
     InlineKeyboardMarkup::new(rows)
 }
 
 /// "Cancel order N?": yes carries the status version the customer saw.
-pub fn cancel_question(
-    texts: &Texts,
-    language: Language,
-    order: &OrderDetails,
-) -> InlineKeyboardMarkup {
-    let labels = Labels { texts, language };
+pub fn cancel_question(words: Words, order: &OrderDetails) -> InlineKeyboardMarkup {
+    let for_order = |button| Action::order(order.id, button);
+    let version = order.version;
     InlineKeyboardMarkup::new([[
-        labels.button(
+        labelled(
+            words,
             key::BUTTON_YES_CANCEL,
-            Action::CancelOrder {
-                order: order.id,
-                version: order.version,
-            },
+            for_order(OrderButton::Cancel { version }),
         ),
-        labels.button(key::BUTTON_NO, Action::Order(order.id)),
+        labelled(words, key::BUTTON_NO, for_order(OrderButton::View)),
     ]])
 }
 
@@ -248,7 +235,7 @@ mod tests {
         };
         let d = draft.simple();
         assert_eq!(
-            data(&catalogue(&texts, Language::En, draft, &top)),
+            data(&catalogue(texts.words(Language::En), draft, &top)),
             [
                 format!("cc:{d}:1"),
                 format!("cs:{d}:6"),
@@ -263,7 +250,7 @@ mod tests {
             services: vec![entry(1, "Passport")],
         };
         assert_eq!(
-            data(&catalogue(&texts, Language::En, draft, &nested)),
+            data(&catalogue(texts.words(Language::En), draft, &nested)),
             [
                 format!("cs:{d}:1"),
                 format!("cc:{d}:1"),
@@ -285,7 +272,7 @@ mod tests {
             offset: 5,
             lines: vec![line.clone()],
         };
-        let all = data(&order_list(&texts, Language::En, &page));
+        let all = data(&order_list(texts.words(Language::En), &page));
         assert_eq!(
             all,
             [
@@ -300,7 +287,7 @@ mod tests {
             lines: vec![line],
         };
         assert_eq!(
-            data(&order_list(&texts, Language::En, &last))[1..],
+            data(&order_list(texts.words(Language::En), &last))[1..],
             ["ol:5".to_owned()]
         );
     }
@@ -319,17 +306,17 @@ mod tests {
             files: vec![],
             history: vec![],
         };
-        assert!(data(&order_actions(&texts, Language::Uk, &order))[0].starts_with("oc:"));
+        assert!(data(&order_actions(texts.words(Language::Uk), &order))[0].starts_with("oc:"));
         order.status = OrderStatus::InProgress;
         assert!(
-            data(&order_actions(&texts, Language::Uk, &order))
+            data(&order_actions(texts.words(Language::Uk), &order))
                 .iter()
                 .all(|d| !d.starts_with("oc:"))
         );
         order.status = OrderStatus::Quoted;
         order.version = 3;
         assert_eq!(
-            data(&cancel_question(&texts, Language::Uk, &order))[0],
+            data(&cancel_question(texts.words(Language::Uk), &order))[0],
             format!("oy:{}:3", order.id.simple())
         );
     }

@@ -20,6 +20,8 @@ mod attachments;
 mod buttons;
 mod catalogue;
 mod chat_turns;
+mod clip;
+mod desk;
 mod handlers;
 mod keyboards;
 mod menu;
@@ -48,13 +50,8 @@ use teloxide::dptree::di::DependencyMap;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::attachments::{DownloadLimit, FilePolicy};
-use crate::catalogue::Catalogue;
-use crate::chat_turns::ChatTurns;
-use crate::handlers::Desk;
-use crate::order_lookup::OrderLookup;
+use crate::desk::Desk;
 use crate::runner::BotRunner;
-use crate::storage::MySqlStorage;
 use crate::telegram::{Delivery, TelegramConfig};
 use crate::texts::Texts;
 use crate::updates::webhook::HandlingSlot;
@@ -118,23 +115,12 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     Ok(Running { http_addr, task })
 }
 
-/// What the handlers are given, by type (see [`handlers`]).
+/// What the handlers are given: one [`Desk`] (see [`handlers`]).
 pub(crate) fn dependencies(
     pool: MySqlPool,
     bus: Arc<EventBus>,
     texts: Arc<Texts>,
     settings: Arc<Settings>,
 ) -> DependencyMap {
-    let limit = DownloadLimit::new(settings.telegram.max_download_bytes);
-    let desk = Arc::new(Desk {
-        texts: texts.clone(),
-        bus: bus.clone(),
-        catalogue: Catalogue::new(pool.clone()),
-        orders: OrderLookup::new(pool.clone()),
-        files: FilePolicy::new(limit, &settings.storage_worker.refused_content_types),
-        storage: MySqlStorage::new(pool.clone()),
-        turns: ChatTurns::new(pool.clone()),
-        settings,
-    });
-    dptree::deps![desk, OrderLookup::new(pool), bus, texts, limit]
+    dptree::deps![Arc::new(Desk::new(pool, bus, texts, settings))]
 }

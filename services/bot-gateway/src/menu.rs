@@ -4,8 +4,7 @@
 
 use teloxide::types::{KeyboardButton, KeyboardMarkup};
 
-use crate::dialogue::Language;
-use crate::texts::{Texts, key};
+use crate::texts::{Texts, Words, key};
 
 /// A main-menu button the customer tapped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,8 +39,8 @@ impl MenuChoice {
     }
 }
 
-pub fn main_menu(texts: &Texts, language: Language) -> KeyboardMarkup {
-    let label = |key| KeyboardButton::new(texts.get(language, key));
+pub fn main_menu(words: Words) -> KeyboardMarkup {
+    let label = |key| KeyboardButton::new(words.get(key));
     KeyboardMarkup::new([
         vec![label(key::MENU_NEW_ORDER), label(key::MENU_MY_ORDERS)],
         vec![label(key::MENU_HELP), label(key::MENU_CONTACT)],
@@ -58,11 +57,9 @@ pub fn name_suggestion(name: &str) -> KeyboardMarkup {
 }
 
 /// The "share my phone number" button: Telegram sends the customer's own, verified number.
-pub fn share_phone(texts: &Texts, language: Language) -> KeyboardMarkup {
-    KeyboardMarkup::new([[
-        KeyboardButton::new(texts.get(language, key::BUTTON_SHARE_PHONE))
-            .request(teloxide::types::ButtonRequest::Contact),
-    ]])
+pub fn share_phone(words: Words) -> KeyboardMarkup {
+    KeyboardMarkup::new([[KeyboardButton::new(words.get(key::BUTTON_SHARE_PHONE))
+        .request(teloxide::types::ButtonRequest::Contact)]])
     .resize_keyboard()
     .one_time_keyboard()
 }
@@ -70,6 +67,7 @@ pub fn share_phone(texts: &Texts, language: Language) -> KeyboardMarkup {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dialogue::Language;
 
     #[test]
     fn labels_are_recognized_in_either_language() {
@@ -93,7 +91,7 @@ mod tests {
     #[test]
     fn the_keyboard_shows_every_choice() {
         let texts = Texts::load();
-        let keyboard = main_menu(&texts, Language::En);
+        let keyboard = main_menu(texts.words(Language::En));
         let labels: Vec<&str> = keyboard
             .keyboard
             .iter()

@@ -246,6 +246,14 @@ impl Texts {
         }
     }
 
+    /// The texts in `language`: what one conversation speaks.
+    pub fn words(&self, language: Language) -> Words<'_> {
+        Words {
+            texts: self,
+            language,
+        }
+    }
+
     pub fn get(&self, language: Language, key: &str) -> String {
         self.catalog.text(language.tag(), key)
     }
@@ -292,6 +300,36 @@ impl Texts {
     #[cfg(test)]
     fn missing_keys(&self) -> Vec<String> {
         self.catalog.missing_keys()
+    }
+}
+
+/// The texts in one language, as a handler or a keyboard speaks them.
+#[derive(Debug, Clone, Copy)]
+pub struct Words<'a> {
+    texts: &'a Texts,
+    pub language: Language,
+}
+
+impl Words<'_> {
+    pub fn get(&self, key: &str) -> String {
+        self.texts.get(self.language, key)
+    }
+
+    /// The text with its `{name}` placeholders filled.
+    pub fn format(&self, key: &str, args: &[(&str, &str)]) -> String {
+        self.texts.format(self.language, key, args)
+    }
+
+    pub fn status(&self, status: OrderStatus) -> String {
+        self.texts.status(self.language, status)
+    }
+
+    pub fn size(&self, bytes: u64) -> String {
+        self.texts.size(self.language, bytes)
+    }
+
+    pub fn file_line(&self, name: &str, size: Option<u64>) -> String {
+        self.texts.file_line(self.language, name, size)
     }
 }
 

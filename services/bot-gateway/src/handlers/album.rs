@@ -12,7 +12,7 @@ use std::time::Duration;
 use teloxide::prelude::*;
 
 use super::Desk;
-use super::drafting::FileOutcome;
+use crate::attachments::FileOutcome;
 use crate::dialogue::{Album, ChatDialogue, Draft, Language, MAX_FILES};
 use crate::keyboards;
 use crate::telegram::GatewayBot;
@@ -99,7 +99,10 @@ pub async fn answer(
         draft,
     );
     bot.send_message(chat_id, text)
-        .reply_markup(keyboards::collecting(&desk.texts, language, draft.order_id))
+        .reply_markup(keyboards::collecting(
+            desk.texts.words(language),
+            draft.order_id,
+        ))
         .await?;
     Ok(())
 }

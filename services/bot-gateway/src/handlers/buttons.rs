@@ -9,7 +9,7 @@ use teloxide::prelude::*;
 
 use super::drafting::current_draft;
 use super::{Desk, HandlerResult, commands, confirmation, drafting, orders};
-use crate::buttons::Action;
+use crate::buttons::{Action, DraftButton, OrderButton};
 use crate::dialogue::{ChatDialogue, Conversation, Language};
 use crate::telegram::GatewayBot;
 use crate::texts::{Texts, key};
@@ -23,7 +23,7 @@ pub async fn route(
     action: Action,
 ) -> HandlerResult {
     let chat_id = dialogue.chat_id();
-    match action {
+    let (draft_id, button) = match action {
         Action::Language(language) => {
             return commands::set_language(bot, desk, dialogue, conversation, query, language)
                 .await;
@@ -31,36 +31,36 @@ pub async fn route(
         Action::Orders { offset } => {
             return orders::show_page(&bot, &desk, &conversation, &query, chat_id, offset).await;
         }
-        Action::Order(order) => {
-            return orders::show_order(&bot, &desk, &conversation, &query, chat_id, order, true)
-                .await;
+        Action::Order { order, button } => {
+            return match button {
+                OrderButton::View => {
+                    orders::show_order(&bot, &desk, &conversation, &query, chat_id, order, true)
+                        .await
+                }
+                OrderButton::Open => {
+                    orders::show_order(&bot, &desk, &conversation, &query, chat_id, order, false)
+                        .await
+                }
+                OrderButton::AskCancel => {
+                    orders::ask_cancel(&bot, &desk, &conversation, &query, chat_id, order).await
+                }
+                OrderButton::Cancel { version } => {
+                    orders::cancel(&bot, &desk, &conversation, &query, chat_id, order, version)
+                        .await
+                }
+                OrderButton::Write => {
+                    orders::start_message(&bot, &desk, &dialogue, &conversation, &query, order)
+                        .await
+                }
+            };
         }
-        Action::OpenOrder(order) => {
-            return orders::show_order(&bot, &desk, &conversation, &query, chat_id, order, false)
-                .await;
-        }
-        Action::AskCancelOrder(order) => {
-            return orders::ask_cancel(&bot, &desk, &conversation, &query, chat_id, order).await;
-        }
-        Action::CancelOrder { order, version } => {
-            return orders::cancel(&bot, &desk, &conversation, &query, chat_id, order, version)
-                .await;
-        }
-        Action::WriteAbout(order) => {
-            return orders::start_message(&bot, &desk, &dialogue, &conversation, &query, order)
-                .await;
-        }
-        _ => {}
-    }
-    let Some(draft) = action
-        .draft()
-        .and_then(|id| current_draft(&conversation, id))
-        .cloned()
-    else {
+        Action::Draft { draft, button } => (draft, button),
+    };
+    let Some(draft) = current_draft(&conversation, draft_id).cloned() else {
         return answer_outdated(&bot, &desk.texts, conversation.language, &query).await;
     };
-    match action {
-        Action::Category { category, .. } => {
+    match button {
+        DraftButton::Category(category) => {
             drafting::open_category(
                 &bot,
                 &desk,
@@ -72,10 +72,10 @@ pub async fn route(
             )
             .await
         }
-        Action::ChangeService(_) => {
+        DraftButton::ChangeService => {
             drafting::open_category(&bot, &desk, &conversation, &query, chat_id, &draft, 0).await
         }
-        Action::Service { service, .. } => {
+        DraftButton::Service(service) => {
             drafting::choose_service(
                 &bot,
                 &desk,
@@ -87,17 +87,17 @@ pub async fn route(
             )
             .await
         }
-        Action::OtherService(_) => {
+        DraftButton::OtherService => {
             drafting::choose_service(&bot, &desk, &dialogue, &conversation, &query, draft, None)
                 .await
         }
-        Action::Done(_) => {
+        DraftButton::Done => {
             confirmation::summarize(&bot, &desk, &conversation, &query, chat_id, &draft).await
         }
-        Action::Edit(_) => {
+        DraftButton::Edit => {
             confirmation::edit(&bot, &desk, &conversation, &query, chat_id, &draft).await
         }
-        Action::ClearText(_) => {
+        DraftButton::ClearText => {
             confirmation::clear(
                 &bot,
                 &desk,
@@ -109,7 +109,7 @@ pub async fn route(
             )
             .await
         }
-        Action::ClearFiles(_) => {
+        DraftButton::ClearFiles => {
             confirmation::clear(
                 &bot,
                 &desk,
@@ -121,20 +121,10 @@ pub async fn route(
             )
             .await
         }
-        Action::Confirm { revision, .. } => {
+        DraftButton::Confirm { revision } => {
             confirmation::confirm(bot, desk, dialogue, conversation, query, draft, revision).await
         }
-        Action::CancelDraft(_) => {
-            confirmation::cancel(bot, desk, dialogue, conversation, query).await
-        }
-        // Handled above.
-        Action::Language(_)
-        | Action::Orders { .. }
-        | Action::Order(_)
-        | Action::OpenOrder(_)
-        | Action::AskCancelOrder(_)
-        | Action::CancelOrder { .. }
-        | Action::WriteAbout(_) => Ok(()),
+        DraftButton::Cancel => confirmation::cancel(bot, desk, dialogue, conversation, query).await,
     }
 }
 

@@ -35,7 +35,7 @@ pub async fn start(
         desk.texts
             .format(language, key::GREETING, &[("name", name)]),
     )
-    .reply_markup(main_menu(&desk.texts, language))
+    .reply_markup(main_menu(desk.texts.words(language)))
     .await?;
     if first_contact {
         bot.send_message(
@@ -63,7 +63,7 @@ pub async fn help(
         &[("limit_mb", &limit_mb), ("max_files", &max_files)],
     );
     bot.send_message(message.chat.id, text)
-        .reply_markup(main_menu(&desk.texts, language))
+        .reply_markup(main_menu(desk.texts.words(language)))
         .await?;
     Ok(())
 }
@@ -99,7 +99,7 @@ pub async fn set_language(
         dialogue.chat_id(),
         desk.texts.get(language, key::LANGUAGE_SET),
     )
-    .reply_markup(main_menu(&desk.texts, language))
+    .reply_markup(main_menu(desk.texts.words(language)))
     .await?;
     Ok(())
 }
@@ -124,7 +124,7 @@ pub async fn cancel(
         dialogue.update(conversation.idle()).await?;
     }
     bot.send_message(message.chat.id, desk.texts.get(language, answer))
-        .reply_markup(main_menu(&desk.texts, language))
+        .reply_markup(main_menu(desk.texts.words(language)))
         .await?;
     Ok(())
 }

@@ -18,17 +18,13 @@ use teloxide::prelude::*;
 use teloxide::types::User;
 
 use super::{Deferred, Desk, HandlerResult, show, telegram_user_id};
+use crate::clip::clip;
 use crate::dialogue::{ChatDialogue, Conversation, Draft, DraftStep, Registration};
 use crate::keyboards;
 use crate::menu::{main_menu, name_suggestion};
 use crate::publish::{TelegramCustomer, order_events};
 use crate::telegram::GatewayBot;
 use crate::texts::key;
-
-/// Telegram stops waiting for a callback answer after about 15 s; a broker that has not
-/// confirmed by then is treated as unavailable. Giving up is safe: a retry publishes the
-/// same event ids, so events that did get through are not doubled.
-const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The longest part of the description a summary quotes: a message holds 4,096 characters.
 const SUMMARY_DESCRIPTION_CHARS: usize = 1_500;
@@ -52,7 +48,7 @@ pub async fn summarize(
     bot.answer_callback_query(query.id.clone()).await?;
     let text = summary_text(desk, conversation, draft).await?;
     bot.send_message(chat_id, text)
-        .reply_markup(keyboards::summary(&desk.texts, language, draft))
+        .reply_markup(keyboards::summary(desk.texts.words(language), draft))
         .await?;
     Ok(())
 }
@@ -124,7 +120,7 @@ pub async fn edit(
         chat_id,
         query,
         text,
-        keyboards::edit(&desk.texts, language, draft.order_id),
+        keyboards::edit(desk.texts.words(language), draft.order_id),
     )
     .await
 }
@@ -213,11 +209,7 @@ pub async fn place_order(
         profile: conversation.profile.clone(),
     };
     let events = order_events(draft, &customer, Utc::now());
-    let published = match tokio::time::timeout(PUBLISH_TIMEOUT, desk.bus.publish_all(&events)).await
-    {
-        Ok(outcome) => outcome.map_err(|error| error.to_string()),
-        Err(_) => Err(format!("no confirm within {PUBLISH_TIMEOUT:?}")),
-    };
+    let published = desk.publish(&events).await;
     let chat_id = dialogue.chat_id();
     if let Err(reason) = published {
         // Nothing stored changes, so Telegram's second delivery of this very update places
@@ -239,7 +231,7 @@ pub async fn place_order(
     let accepted = desk
         .texts
         .format(language, key::ORDER_ACCEPTED, &[("number", number)]);
-    let menu = main_menu(&desk.texts, language);
+    let menu = main_menu(desk.texts.words(language));
     send_until_delivered(|| {
         bot.send_message(chat_id, accepted.clone())
             .reply_markup(menu.clone())
@@ -291,17 +283,9 @@ pub async fn cancel(
         dialogue.chat_id(),
         desk.texts.get(language, key::DRAFT_CANCELLED),
     )
-    .reply_markup(main_menu(&desk.texts, language))
+    .reply_markup(main_menu(desk.texts.words(language)))
     .await?;
     Ok(())
-}
-
-/// At most `limit` characters of `text`, with an ellipsis when cut.
-pub fn clip(text: &str, limit: usize) -> String {
-    match text.char_indices().nth(limit) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
 }
 
 /// The order number is the one reply the customer must get: the order exists now, and an
@@ -345,14 +329,3 @@ where
 /// Tries of the order-number reply before giving up (the customer can still see the order
 /// under My orders).
 const ACCEPTED_REPLY_ATTEMPTS: u32 = 4;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clipping_counts_characters_not_bytes() {
-        assert_eq!(clip("привіт", 10), "привіт");
-        assert_eq!(clip("привіт", 3), "при…");
-    }
-}

@@ -8,9 +8,9 @@ use teloxide::prelude::*;
 use uuid::Uuid;
 
 use super::{Desk, HandlerResult, album, show};
-use crate::attachments::IncomingFile;
+use crate::attachments::{FileOutcome, IncomingFile};
 use crate::dialogue::{
-    ChatDialogue, ChosenService, Conversation, Draft, DraftRefusal, DraftStep, Language, LargeFile,
+    ChatDialogue, ChosenService, Conversation, Draft, DraftRefusal, DraftStep, Language,
     MAX_DESCRIPTION_CHARS, MAX_FILES,
 };
 use crate::keyboards;
@@ -42,8 +42,7 @@ pub async fn start_new(
         desk.texts.get(language, key::CATALOGUE_PROMPT),
     )
     .reply_markup(keyboards::catalogue(
-        &desk.texts,
-        language,
+        desk.texts.words(language),
         draft.order_id,
         &level,
     ))
@@ -61,7 +60,10 @@ pub(super) async fn point_to_open_draft(
     draft: &Draft,
 ) -> HandlerResult {
     bot.send_message(chat_id, desk.texts.get(language, key::DRAFT_IN_PROGRESS))
-        .reply_markup(keyboards::collecting(&desk.texts, language, draft.order_id))
+        .reply_markup(keyboards::collecting(
+            desk.texts.words(language),
+            draft.order_id,
+        ))
         .await?;
     Ok(())
 }
@@ -94,7 +96,7 @@ pub async fn open_category(
         chat_id,
         query,
         text,
-        keyboards::catalogue(&desk.texts, language, draft.order_id, &level),
+        keyboards::catalogue(desk.texts.words(language), draft.order_id, &level),
     )
     .await
 }
@@ -137,7 +139,7 @@ pub async fn choose_service(
         dialogue.chat_id(),
         query,
         text,
-        keyboards::collecting(&desk.texts, language, order_id),
+        keyboards::collecting(desk.texts.words(language), order_id),
     )
     .await
 }
@@ -173,21 +175,12 @@ pub async fn add_text(
         message.chat.id,
         desk.texts.get(language, key::DRAFT_TEXT_SAVED),
     )
-    .reply_markup(keyboards::collecting(&desk.texts, language, draft.order_id))
+    .reply_markup(keyboards::collecting(
+        desk.texts.words(language),
+        draft.order_id,
+    ))
     .await?;
     Ok(())
-}
-
-/// What became of one incoming file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FileOutcome {
-    Added,
-    /// Above the download limit; it gets an upload link once the order exists.
-    TooLarge,
-    /// Above the download limit, and links are off: not kept.
-    TooLargeNoLinks,
-    RefusedType,
-    DraftFull,
 }
 
 /// A file joins the draft, unless its type is refused, it is too large for the Bot API (then
@@ -204,7 +197,7 @@ pub async fn add_file(
     let mut draft = conversation.draft_or_new();
     let name = file.name.clone();
     let album_id = file.media_group.clone();
-    let outcome = take_file(&desk, &mut draft, file);
+    let outcome = desk.files.admit(&mut draft, file);
 
     if let Some(group_id) = album_id {
         let (draft, finished) = album::note(draft, &group_id, &name, &outcome);
@@ -261,33 +254,12 @@ pub async fn add_file(
         .update(conversation.drafting(draft.clone()))
         .await?;
     bot.send_message(message.chat.id, reply)
-        .reply_markup(keyboards::collecting(&desk.texts, language, draft.order_id))
+        .reply_markup(keyboards::collecting(
+            desk.texts.words(language),
+            draft.order_id,
+        ))
         .await?;
     Ok(())
-}
-
-/// Applies the file policy and the draft's bounds to one file.
-fn take_file(desk: &Desk, draft: &mut Draft, file: IncomingFile) -> FileOutcome {
-    if desk.files.refuses(&file) {
-        return FileOutcome::RefusedType;
-    }
-    if file.exceeds(desk.files.limit) {
-        if !desk.links_enabled() {
-            return FileOutcome::TooLargeNoLinks;
-        }
-        let large = LargeFile {
-            name: file.name.clone(),
-            size: file.size.unwrap_or_default(),
-        };
-        return match draft.add_large_file(large) {
-            Ok(()) => FileOutcome::TooLarge,
-            Err(_) => FileOutcome::DraftFull,
-        };
-    }
-    match draft.add_file(file.into_draft_file()) {
-        Ok(_) => FileOutcome::Added,
-        Err(_) => FileOutcome::DraftFull,
-    }
 }
 
 /// Stickers, locations, polls and the like.

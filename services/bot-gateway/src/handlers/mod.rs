@@ -6,9 +6,8 @@
 //! handler that defers it (see [`Deferred`]): the customer hears that it will be handled
 //! once we can, and Telegram delivers it again.
 //!
-//! Handlers receive their dependencies by type: the bot, `Arc<Desk>` (texts, catalogue,
-//! orders, bus, file policy, links, the business's contacts), and for the older handlers
-//! `Arc<Texts>`, `Arc<EventBus>`, [`OrderLookup`] and [`DownloadLimit`].
+//! Handlers receive their dependencies by type: the bot and `Arc<Desk>` (texts, catalogue,
+//! orders, bus, file policy, links, the business's contacts).
 
 mod album;
 mod buttons;
@@ -22,9 +21,6 @@ mod status;
 
 use std::sync::Arc;
 
-use bureau_platform::Settings;
-use bureau_platform::settings::BusinessSettings;
-use proto_events::bus::EventBus;
 use teloxide::ApiError;
 use teloxide::RequestError;
 use teloxide::dispatching::dialogue::GetChatId;
@@ -34,16 +30,14 @@ use teloxide::prelude::*;
 use teloxide::types::InlineKeyboardMarkup;
 use teloxide::utils::command::BotCommands;
 
-use crate::attachments::{FilePolicy, IncomingFile};
+use crate::attachments::IncomingFile;
 use crate::buttons::Action;
-use crate::catalogue::Catalogue;
-use crate::chat_turns::{ChatTurn, ChatTurns};
+use crate::chat_turns::ChatTurn;
+use crate::desk::Desk;
 use crate::dialogue::{ChatDialogue, Conversation, Language, Stage};
 use crate::menu::MenuChoice;
-use crate::order_lookup::OrderLookup;
-use crate::storage::{MySqlStorage, StorageError};
+use crate::storage::StorageError;
 use crate::telegram::GatewayBot;
-use crate::texts::Texts;
 
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
 type HandlerResult = Result<(), HandlerError>;
@@ -77,39 +71,6 @@ impl std::fmt::Display for Deferred {
 }
 
 impl std::error::Error for Deferred {}
-
-/// What handlers work with besides the bot and the conversation.
-pub struct Desk {
-    pub texts: Arc<Texts>,
-    pub bus: Arc<EventBus>,
-    pub catalogue: Catalogue,
-    pub orders: OrderLookup,
-    pub files: FilePolicy,
-    pub storage: Arc<MySqlStorage>,
-    pub turns: ChatTurns,
-    /// For upload links (`links.*`, `web_gateway.public_url`) and the business's contacts.
-    pub settings: Arc<Settings>,
-}
-
-impl Desk {
-    pub fn business(&self) -> &BusinessSettings {
-        &self.settings.business
-    }
-
-    /// A personal, expiring upload link for `order_id`; `None` when links are off.
-    pub fn upload_link(&self, order_id: uuid::Uuid) -> Option<String> {
-        bureau_platform::links::upload_link(&self.settings, order_id)
-    }
-
-    pub fn links_enabled(&self) -> bool {
-        bureau_platform::links::LinkSigner::new(&self.settings.links.secret).is_some()
-    }
-
-    /// How long an upload link works, in whole hours (at least 1).
-    pub fn upload_link_hours(&self) -> u64 {
-        (self.settings.links.upload_ttl_secs / 3600).max(1)
-    }
-}
 
 /// The commands the bot understands (the menu Telegram shows is registered by the runner).
 #[derive(BotCommands, Clone, Debug, PartialEq)]
@@ -282,6 +243,7 @@ mod tests {
 
     use super::*;
     use crate::telegram::GatewayBot;
+    use crate::texts::Texts;
 
     #[tokio::test]
     async fn the_schema_gets_every_dependency_it_asks_for() {

@@ -4,15 +4,14 @@
 //! someone else's order gets the same "outdated" answer as one for no order at all.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::Utc;
 use teloxide::prelude::*;
 use uuid::Uuid;
 
 use super::buttons::answer_outdated;
-use super::confirmation::clip;
 use super::{Deferred, Desk, HandlerResult, show, telegram_user_id};
+use crate::clip::clip;
 use crate::dialogue::{ChatDialogue, Conversation, Language, Stage};
 use crate::keyboards;
 use crate::menu::main_menu;
@@ -20,9 +19,6 @@ use crate::order_lookup::{OrderDetails, OrderPage};
 use crate::publish::{cancellation_event, customer_message_event};
 use crate::telegram::GatewayBot;
 use crate::texts::key;
-
-/// As for placing an order: the broker confirms within this or counts as unavailable.
-const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The longest part of an order's text its page quotes (a message holds 4,096 characters).
 const PAGE_DESCRIPTION_CHARS: usize = 1_200;
@@ -52,12 +48,12 @@ pub async fn list(
     };
     if page.total == 0 {
         bot.send_message(message.chat.id, desk.texts.get(language, key::ORDERS_NONE))
-            .reply_markup(main_menu(&desk.texts, language))
+            .reply_markup(main_menu(desk.texts.words(language)))
             .await?;
         return Ok(());
     }
     bot.send_message(message.chat.id, page_text(&desk, language, &page))
-        .reply_markup(keyboards::order_list(&desk.texts, language, &page))
+        .reply_markup(keyboards::order_list(desk.texts.words(language), &page))
         .await?;
     Ok(())
 }
@@ -96,7 +92,7 @@ pub async fn show_page(
         chat_id,
         query,
         page_text(desk, language, &page),
-        keyboards::order_list(&desk.texts, language, &page),
+        keyboards::order_list(desk.texts.words(language), &page),
     )
     .await
 }
@@ -122,7 +118,7 @@ pub async fn show_order(
     };
     bot.answer_callback_query(query.id.clone()).await?;
     let text = order_text(desk, language, &order).await?;
-    let keyboard = keyboards::order_actions(&desk.texts, language, &order);
+    let keyboard = keyboards::order_actions(desk.texts.words(language), &order);
     if in_place {
         return show(bot, chat_id, query, text, keyboard).await;
     }
@@ -225,7 +221,7 @@ pub async fn ask_cancel(
         chat_id,
         query,
         text,
-        keyboards::cancel_question(&desk.texts, language, &order),
+        keyboards::cancel_question(desk.texts.words(language), &order),
     )
     .await
 }
@@ -258,8 +254,8 @@ pub async fn cancel(
         order.version,
         Utc::now(),
     );
-    let published = tokio::time::timeout(PUBLISH_TIMEOUT, desk.bus.publish(&event)).await;
-    if !matches!(published, Ok(Ok(()))) {
+    let published = desk.publish(std::slice::from_ref(&event)).await;
+    if published.is_err() {
         tracing::warn!(%order_id, "customer's cancellation not published yet; the update is deferred");
         if let Err(error) = bot.answer_callback_query(query.id.clone()).await {
             tracing::debug!(%error, "callback query not answered");
@@ -283,7 +279,7 @@ pub async fn cancel(
         chat_id,
         query,
         text,
-        keyboards::order_list_back(&desk.texts, language),
+        keyboards::order_list_back(desk.texts.words(language)),
     )
     .await
 }
@@ -355,8 +351,8 @@ pub async fn receive_message(
         return Ok(());
     }
     let event = customer_message_event(*order_id, message.chat.id.0, message.id.0, text);
-    let published = tokio::time::timeout(PUBLISH_TIMEOUT, desk.bus.publish(&event)).await;
-    if !matches!(published, Ok(Ok(()))) {
+    let published = desk.publish(std::slice::from_ref(&event)).await;
+    if published.is_err() {
         tracing::warn!(%order_id, "customer's message not published yet; the update is deferred");
         let notice = desk.texts.get(language, key::WRITE_DEFERRED);
         return Err(Deferred::boxed(
@@ -370,7 +366,7 @@ pub async fn receive_message(
         desk.texts
             .format(language, key::WRITE_SENT, &[("number", order_number)]),
     )
-    .reply_markup(main_menu(&desk.texts, language))
+    .reply_markup(main_menu(desk.texts.words(language)))
     .await?;
     Ok(())
 }

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use teloxide::prelude::*;
 
 use super::{Deferred, HandlerResult};
+use crate::desk::Desk;
 use crate::dialogue::Language;
 use crate::telegram::GatewayBot;
-use crate::texts::{Texts, key};
+use crate::texts::key;
 
-pub async fn message_unavailable(texts: Arc<Texts>, message: Message) -> HandlerResult {
+pub async fn message_unavailable(desk: Arc<Desk>, message: Message) -> HandlerResult {
     let language = Language::from_telegram(
         message
             .from
@@ -20,20 +21,20 @@ pub async fn message_unavailable(texts: Arc<Texts>, message: Message) -> Handler
     );
     Err(Deferred::boxed(
         "the conversation could not be loaded",
-        Some((message.chat.id, texts.get(language, key::DEFERRED))),
+        Some((message.chat.id, desk.texts.get(language, key::DEFERRED))),
     ))
 }
 
 pub async fn callback_unavailable(
     bot: GatewayBot,
-    texts: Arc<Texts>,
+    desk: Arc<Desk>,
     query: CallbackQuery,
 ) -> HandlerResult {
     let language = Language::from_telegram(query.from.language_code.as_deref());
     // Stops the button's spinner. A redelivered query may be too old to answer: harmless.
     if let Err(error) = bot
         .answer_callback_query(query.id)
-        .text(texts.get(language, key::DEFERRED))
+        .text(desk.texts.get(language, key::DEFERRED))
         .await
     {
         tracing::debug!(%error, "callback query not answered");

@@ -89,7 +89,7 @@ pub async fn receive(
                 desk.texts
                     .format(language, key::REGISTER_PHONE, &[("name", &name)]),
             )
-            .reply_markup(share_phone(&desk.texts, language))
+            .reply_markup(share_phone(desk.texts.words(language)))
             .await?;
         }
         Registration::Phone { name } => {
@@ -100,7 +100,7 @@ pub async fn receive(
                         chat_id,
                         desk.texts.get(language, key::REGISTER_PHONE_NOT_YOURS),
                     )
-                    .reply_markup(share_phone(&desk.texts, language))
+                    .reply_markup(share_phone(desk.texts.words(language)))
                     .await?;
                     return Ok(());
                 }
@@ -116,7 +116,7 @@ pub async fn receive(
                     chat_id,
                     desk.texts.get(language, key::REGISTER_PHONE_INVALID),
                 )
-                .reply_markup(share_phone(&desk.texts, language))
+                .reply_markup(share_phone(desk.texts.words(language)))
                 .await?;
                 return Ok(());
             };
@@ -162,7 +162,7 @@ async fn complete(
                 &[("name", &profile.name), ("phone", &profile.phone)],
             );
             bot.send_message(message.chat.id, text)
-                .reply_markup(main_menu(&desk.texts, language))
+                .reply_markup(main_menu(desk.texts.words(language)))
                 .await?;
             Ok(())
         }

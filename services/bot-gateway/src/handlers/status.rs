@@ -6,15 +6,14 @@ use proto_events::order_number;
 use teloxide::prelude::*;
 
 use super::{HandlerResult, telegram_user_id};
+use crate::desk::Desk;
 use crate::dialogue::Conversation;
-use crate::order_lookup::OrderLookup;
 use crate::telegram::GatewayBot;
-use crate::texts::{Texts, key};
+use crate::texts::key;
 
 pub async fn reply(
     bot: GatewayBot,
-    texts: Arc<Texts>,
-    orders: OrderLookup,
+    desk: Arc<Desk>,
     conversation: Conversation,
     message: Message,
     argument: String,
@@ -22,7 +21,7 @@ pub async fn reply(
     let Some(user) = message.from.as_ref() else {
         return Ok(());
     };
-    let language = conversation.language;
+    let (texts, orders, language) = (&desk.texts, &desk.orders, conversation.language);
     let answer = match order_number::parse(&argument) {
         None => texts.get(language, key::STATUS_USAGE),
         // Someone else's order and no order at all get the very same answer.

@@ -1,0 +1,86 @@
+//! What the handlers work with besides the bot and the conversation, handed to them as one
+//! `Arc<Desk>`: texts, catalogue, order lookups, the file policy, the event bus, the stored
+//! conversations and the settings for links and the business's contacts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bureau_platform::Settings;
+use bureau_platform::settings::BusinessSettings;
+use proto_events::Envelope;
+use proto_events::bus::EventBus;
+use sqlx::MySqlPool;
+
+use crate::attachments::{DownloadLimit, FilePolicy};
+use crate::catalogue::Catalogue;
+use crate::chat_turns::ChatTurns;
+use crate::order_lookup::OrderLookup;
+use crate::storage::MySqlStorage;
+use crate::texts::Texts;
+
+/// Telegram stops waiting for a callback answer after about 15 s; a broker that has not
+/// confirmed by then is treated as unavailable. Giving up is safe: a retry publishes the
+/// same event ids, so events that did get through are not doubled.
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct Desk {
+    pub texts: Arc<Texts>,
+    pub bus: Arc<EventBus>,
+    pub catalogue: Catalogue,
+    pub orders: OrderLookup,
+    pub files: FilePolicy,
+    pub storage: Arc<MySqlStorage>,
+    pub turns: ChatTurns,
+    /// For upload links (`links.*`, `web_gateway.public_url`) and the business's contacts.
+    settings: Arc<Settings>,
+}
+
+impl Desk {
+    pub fn new(
+        pool: MySqlPool,
+        bus: Arc<EventBus>,
+        texts: Arc<Texts>,
+        settings: Arc<Settings>,
+    ) -> Desk {
+        let limit = DownloadLimit::new(settings.telegram.max_download_bytes);
+        let upload_links =
+            bureau_platform::links::LinkSigner::new(&settings.links.secret).is_some();
+        Desk {
+            texts,
+            bus,
+            catalogue: Catalogue::new(pool.clone()),
+            orders: OrderLookup::new(pool.clone()),
+            files: FilePolicy::new(
+                limit,
+                &settings.storage_worker.refused_content_types,
+                upload_links,
+            ),
+            storage: MySqlStorage::new(pool.clone()),
+            turns: ChatTurns::new(pool),
+            settings,
+        }
+    }
+
+    pub fn business(&self) -> &BusinessSettings {
+        &self.settings.business
+    }
+
+    /// A personal, expiring upload link for `order_id`; `None` when links are off.
+    pub fn upload_link(&self, order_id: uuid::Uuid) -> Option<String> {
+        bureau_platform::links::upload_link(&self.settings, order_id)
+    }
+
+    /// How long an upload link works, in whole hours (at least 1).
+    pub fn upload_link_hours(&self) -> u64 {
+        (self.settings.links.upload_ttl_secs / 3600).max(1)
+    }
+
+    /// Publishes `events` as one confirmed batch; an error when the broker did not confirm
+    /// them all within [`PUBLISH_TIMEOUT`].
+    pub async fn publish(&self, events: &[Envelope]) -> Result<(), String> {
+        match tokio::time::timeout(PUBLISH_TIMEOUT, self.bus.publish_all(events)).await {
+            Ok(outcome) => outcome.map_err(|error| error.to_string()),
+            Err(_) => Err(format!("no confirm within {PUBLISH_TIMEOUT:?}")),
+        }
+    }
+}
