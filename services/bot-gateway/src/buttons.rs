@@ -112,6 +112,22 @@ impl Action {
         }
         OrderButton::from_parts(verb, number).map(|button| Action::order(id, button))
     }
+
+    /// The draft this button was drawn for and what it asks of it, if it is a draft button.
+    pub fn draft_button(self) -> Option<(Uuid, DraftButton)> {
+        match self {
+            Action::Draft { draft, button } => Some((draft, button)),
+            _ => None,
+        }
+    }
+
+    /// The order this button is about and what it asks, if it is an order button.
+    pub fn order_button(self) -> Option<(Uuid, OrderButton)> {
+        match self {
+            Action::Order { order, button } => Some((order, button)),
+            _ => None,
+        }
+    }
 }
 
 fn with_id(verb: &str, id: Uuid, number: Option<u32>) -> String {

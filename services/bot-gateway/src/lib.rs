@@ -28,6 +28,7 @@ mod menu;
 mod order_lookup;
 mod phone;
 mod publish;
+mod replies;
 mod runner;
 mod storage;
 mod telegram;

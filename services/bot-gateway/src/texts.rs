@@ -227,6 +227,9 @@ pub mod key {
         DRAFT_EMPTY,
         DRAFT_TEXT_CLEARED,
         DRAFT_FILES_CLEARED,
+        DRAFT_IN_PROGRESS,
+        UNAVAILABLE,
+        DEFERRED,
     ];
 }
 

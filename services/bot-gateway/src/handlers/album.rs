@@ -9,17 +9,58 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use teloxide::prelude::*;
+use teloxide::types::ChatId;
 
-use super::Desk;
-use crate::attachments::FileOutcome;
-use crate::dialogue::{Album, ChatDialogue, Draft, Language, MAX_FILES};
+use super::context::Chat;
+use super::deferred::{HandlerError, HandlerResult};
+use crate::attachments::{FileOutcome, IncomingFile};
+use crate::desk::Desk;
+use crate::dialogue::{Album, ChatDialogue, Conversation, Draft, MAX_FILES};
 use crate::keyboards;
+use crate::replies::{self, Reply};
 use crate::telegram::GatewayBot;
-use crate::texts::{Texts, key};
+use crate::texts::{Words, key};
 
 /// How long after an album's last item it counts as complete.
 const QUIET: Duration = Duration::from_millis(1_000);
+
+/// One item of an album: it joins the draft as any file would, and is tallied for the
+/// album's one answer.
+pub async fn add(chat: Chat, conversation: Conversation, file: IncomingFile) -> HandlerResult {
+    let mut draft = conversation.draft_or_new();
+    let name = file.name.clone();
+    let group_id = file.media_group.clone().unwrap_or_default();
+    let outcome = chat.desk.files.admit(&mut draft, file);
+    let (draft, finished) = note(draft, &group_id, &name, &outcome);
+    if let Some(finished) = finished {
+        // Another album was still waiting for its answer: it is complete now.
+        chat.reply_with(
+            answer_text(
+                chat.words(),
+                chat.desk.files.limit.megabytes(),
+                &finished,
+                &draft,
+            ),
+            keyboards::collecting(chat.words(), draft.order_id),
+        );
+    }
+    let items = draft.album.as_ref().map_or(0, |album| album.items);
+    chat.save(conversation.drafting(draft)).await?;
+    let waiting = Waiting {
+        bot: chat.bot.clone(),
+        desk: chat.desk.clone(),
+        chat_id: chat.id,
+        group_id,
+        items,
+    };
+    tokio::spawn(async move {
+        tokio::time::sleep(QUIET).await;
+        if let Err(error) = waiting.answer_if_complete().await {
+            tracing::warn!(%error, chat_id = waiting.chat_id.0, "album not answered");
+        }
+    });
+    Ok(())
+}
 
 /// Tallies one album item in the draft. If another album was still open, it is returned as
 /// finished, for the caller to answer now.
@@ -47,35 +88,26 @@ pub fn note(
 }
 
 /// The one answer to an album: how many files it added, and what was left out and why.
-pub fn answer_text(
-    texts: &Texts,
-    language: Language,
-    limit_mb: u64,
-    album: &Album,
-    draft: &Draft,
-) -> String {
+pub fn answer_text(words: Words, limit_mb: u64, album: &Album, draft: &Draft) -> String {
     let limit_mb = limit_mb.to_string();
     let added = album.added.to_string();
     let count = draft.file_count().to_string();
-    let mut parts = vec![texts.format(
-        language,
+    let mut parts = vec![words.format(
         key::DRAFT_ALBUM_RECEIVED,
         &[("added", &added), ("count", &count)],
     )];
     if album.over_limit > 0 {
         let (skipped, limit) = (album.over_limit.to_string(), MAX_FILES.to_string());
-        parts.push(texts.format(
-            language,
+        parts.push(words.format(
             key::DRAFT_ALBUM_OVER_LIMIT,
             &[("skipped", &skipped), ("limit", &limit)],
         ));
     }
     for name in &album.refused {
-        parts.push(texts.format(language, key::DRAFT_FILE_REFUSED, &[("name", name)]));
+        parts.push(words.format(key::DRAFT_FILE_REFUSED, &[("name", name)]));
     }
     for name in &album.too_large {
-        parts.push(texts.format(
-            language,
+        parts.push(words.format(
             key::DRAFT_FILE_TOO_LARGE,
             &[("name", name), ("limit_mb", &limit_mb)],
         ));
@@ -83,82 +115,51 @@ pub fn answer_text(
     parts.join("\n\n")
 }
 
-pub async fn answer(
-    bot: &GatewayBot,
-    desk: &Desk,
-    language: Language,
-    chat_id: ChatId,
-    album: &Album,
-    draft: &Draft,
-) -> Result<(), teloxide::RequestError> {
-    let text = answer_text(
-        &desk.texts,
-        language,
-        desk.files.limit.megabytes(),
-        album,
-        draft,
-    );
-    bot.send_message(chat_id, text)
-        .reply_markup(keyboards::collecting(
-            desk.texts.words(language),
-            draft.order_id,
-        ))
-        .await?;
-    Ok(())
-}
-
-/// After [`QUIET`], answers the album if its item count is still `items` (no later item
-/// came, and no other handler answered it yet).
-pub fn answer_when_complete(
+/// An album whose last item so far made it `items` long, to be answered once complete.
+struct Waiting {
     bot: GatewayBot,
     desk: Arc<Desk>,
     chat_id: ChatId,
     group_id: String,
     items: u32,
-) {
-    tokio::spawn(async move {
-        tokio::time::sleep(QUIET).await;
-        if let Err(error) = answer_if_complete(&bot, &desk, chat_id, &group_id, items).await {
-            tracing::warn!(%error, chat_id = chat_id.0, "album not answered");
-        }
-    });
 }
 
-async fn answer_if_complete(
-    bot: &GatewayBot,
-    desk: &Desk,
-    chat_id: ChatId,
-    group_id: &str,
-    items: u32,
-) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let _turn = desk.turns.take(chat_id.0).await?;
-    let dialogue = ChatDialogue::new(desk.storage.clone(), chat_id);
-    let Some(conversation) = dialogue.get().await? else {
-        return Ok(());
-    };
-    let Some(mut draft) = conversation.draft().cloned() else {
-        return Ok(());
-    };
-    let complete = draft
-        .album
-        .as_ref()
-        .is_some_and(|album| album.group_id == group_id && album.items == items);
-    if !complete {
-        return Ok(());
+impl Waiting {
+    /// Answers the album if its item count is still `items` (no later item came, and no
+    /// other handler answered it yet).
+    async fn answer_if_complete(&self) -> Result<(), HandlerError> {
+        let (desk, chat_id) = (&self.desk, self.chat_id);
+        let _turn = desk.turns.take(chat_id.0).await?;
+        let dialogue = ChatDialogue::new(desk.storage.clone(), chat_id);
+        let Some(conversation) = dialogue.get().await? else {
+            return Ok(());
+        };
+        let Some(mut draft) = conversation.draft().cloned() else {
+            return Ok(());
+        };
+        let complete = draft
+            .album
+            .as_ref()
+            .is_some_and(|album| album.group_id == self.group_id && album.items == self.items);
+        let Some(album) = draft.album.take().filter(|_| complete) else {
+            return Ok(());
+        };
+        let words = desk.texts.words(conversation.language);
+        let answer = Reply::Send {
+            text: answer_text(words, desk.files.limit.megabytes(), &album, &draft),
+            markup: Some(keyboards::collecting(words, draft.order_id).into()),
+        };
+        dialogue.update(conversation.drafting(draft)).await?;
+        replies::deliver(&self.bot, chat_id, vec![answer]).await?;
+        Ok(())
     }
-    let Some(album) = draft.album.take() else {
-        return Ok(());
-    };
-    dialogue
-        .update(conversation.drafting(draft.clone()))
-        .await?;
-    answer(bot, desk, conversation.language, chat_id, &album, &draft).await?;
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dialogue::Language;
+    use crate::texts::Texts;
 
     #[test]
     fn items_are_tallied_per_album_and_a_new_album_finishes_the_old() {
@@ -192,7 +193,7 @@ mod tests {
             over_limit: 10,
             ..Album::default()
         };
-        let text = answer_text(&texts, Language::En, 20, &album, &Draft::new());
+        let text = answer_text(texts.words(Language::En), 20, &album, &Draft::new());
         assert!(
             text.contains("Received 20 file(s)") && text.contains("10 file(s) were not added"),
             "{text}"

@@ -1,144 +1,88 @@
-//! The conversation's fixed points: `/start`, `/help`, `/language`, `/cancel` and "Contact
-//! us". They work in any stage.
-
-use std::sync::Arc;
+//! The conversation's fixed points: `/start`, `/help`, `/language` and its buttons,
+//! `/cancel` and "Contact us". They work in any stage.
 
 use teloxide::prelude::*;
 
-use super::{Desk, HandlerResult};
-use crate::dialogue::{ChatDialogue, Conversation, Language, MAX_FILES, Stage};
+use super::context::{Chat, Press};
+use super::deferred::HandlerResult;
+use crate::dialogue::{Conversation, Language, MAX_FILES, Stage};
 use crate::keyboards;
 use crate::menu::main_menu;
-use crate::telegram::GatewayBot;
 use crate::texts::key;
 
 /// Greets and shows the main menu, and on first contact offers the language choice. A draft
 /// in progress is kept: `/start` is often pressed just to get the menu back.
-pub async fn start(
-    bot: GatewayBot,
-    desk: Arc<Desk>,
-    dialogue: ChatDialogue,
-    conversation: Conversation,
-    message: Message,
-) -> HandlerResult {
-    let first_contact = dialogue.get().await.ok().flatten().is_none();
+pub async fn start(chat: Chat, conversation: Conversation, message: Message) -> HandlerResult {
     // Stored now so the language chosen at first contact is remembered from here on.
-    dialogue.update(conversation.clone()).await?;
-    let language = conversation.language;
+    chat.save(conversation).await?;
     let name = message
         .from
         .as_ref()
         .map(|user| user.first_name.as_str())
         .unwrap_or_default();
-    bot.send_message(
-        message.chat.id,
-        desk.texts
-            .format(language, key::GREETING, &[("name", name)]),
-    )
-    .reply_markup(main_menu(desk.texts.words(language)))
-    .await?;
-    if first_contact {
-        bot.send_message(
-            message.chat.id,
-            desk.texts.get(language, key::LANGUAGE_PROMPT),
-        )
-        .reply_markup(keyboards::languages(&desk.texts))
-        .await?;
+    chat.reply_with(
+        chat.format(key::GREETING, &[("name", name)]),
+        main_menu(chat.words()),
+    );
+    if chat.first_contact() {
+        choose_language(chat).await?;
     }
     Ok(())
 }
 
-pub async fn help(
-    bot: GatewayBot,
-    desk: Arc<Desk>,
-    conversation: Conversation,
-    message: Message,
-) -> HandlerResult {
-    let language = conversation.language;
-    let limit_mb = desk.files.limit.megabytes().to_string();
+pub async fn help(chat: Chat) -> HandlerResult {
+    let limit_mb = chat.desk.files.limit.megabytes().to_string();
     let max_files = MAX_FILES.to_string();
-    let text = desk.texts.format(
-        language,
+    let text = chat.format(
         key::HELP,
         &[("limit_mb", &limit_mb), ("max_files", &max_files)],
     );
-    bot.send_message(message.chat.id, text)
-        .reply_markup(main_menu(desk.texts.words(language)))
-        .await?;
+    chat.reply_with(text, main_menu(chat.words()));
     Ok(())
 }
 
-pub async fn choose_language(
-    bot: GatewayBot,
-    desk: Arc<Desk>,
-    conversation: Conversation,
-    message: Message,
-) -> HandlerResult {
-    bot.send_message(
-        message.chat.id,
-        desk.texts.get(conversation.language, key::LANGUAGE_PROMPT),
-    )
-    .reply_markup(keyboards::languages(&desk.texts))
-    .await?;
+/// `/language`: the languages, each named in itself.
+pub async fn choose_language(chat: Chat) -> HandlerResult {
+    chat.reply_with(
+        chat.text(key::LANGUAGE_PROMPT),
+        keyboards::languages(&chat.desk.texts),
+    );
     Ok(())
 }
 
 /// A language button: from now on we speak it, and the main menu is redrawn in it.
 pub async fn set_language(
-    bot: GatewayBot,
-    desk: Arc<Desk>,
-    dialogue: ChatDialogue,
+    press: Press,
     mut conversation: Conversation,
-    query: CallbackQuery,
     language: Language,
 ) -> HandlerResult {
     conversation.language = language;
-    dialogue.update(conversation).await?;
-    bot.answer_callback_query(query.id).await?;
-    bot.send_message(
-        dialogue.chat_id(),
-        desk.texts.get(language, key::LANGUAGE_SET),
-    )
-    .reply_markup(main_menu(desk.texts.words(language)))
-    .await?;
+    press.save(conversation).await?;
+    let words = press.desk.texts.words(language);
+    press.reply_with(words.get(key::LANGUAGE_SET), main_menu(words));
     Ok(())
 }
 
 /// Leaves whatever the customer was doing (a draft, a message to staff, a profile change)
 /// and goes back to the menu. Nothing half-made is left behind: the stage is simply dropped.
-pub async fn cancel(
-    bot: GatewayBot,
-    desk: Arc<Desk>,
-    dialogue: ChatDialogue,
-    conversation: Conversation,
-    message: Message,
-) -> HandlerResult {
-    let language = conversation.language;
+pub async fn cancel(chat: Chat, conversation: Conversation) -> HandlerResult {
     let answer = match conversation.stage {
         Stage::Idle => key::NOTHING_TO_CANCEL,
         Stage::Drafting(_) => key::DRAFT_CANCELLED,
         Stage::WritingToStaff { .. } => key::WRITE_CANCELLED,
         Stage::UpdatingProfile(_) => key::PROFILE_UNCHANGED,
     };
-    if answer != key::NOTHING_TO_CANCEL {
-        dialogue.update(conversation.idle()).await?;
+    if conversation.stage != Stage::Idle {
+        chat.save(conversation.idle()).await?;
     }
-    bot.send_message(message.chat.id, desk.texts.get(language, answer))
-        .reply_markup(main_menu(desk.texts.words(language)))
-        .await?;
+    chat.reply_with(chat.text(answer), main_menu(chat.words()));
     Ok(())
 }
 
 /// The business's contacts, from the `[business]` settings.
-pub async fn contact(
-    bot: GatewayBot,
-    desk: Arc<Desk>,
-    conversation: Conversation,
-    message: Message,
-) -> HandlerResult {
-    let business = desk.business();
-    let text = desk.texts.format(
-        conversation.language,
+pub async fn contact(chat: Chat) -> HandlerResult {
+    let business = chat.desk.business();
+    chat.reply(chat.format(
         key::CONTACT,
         &[
             ("business", &business.name),
@@ -146,7 +90,6 @@ pub async fn contact(
             ("email", &business.email),
             ("hours", &business.hours),
         ],
-    );
-    bot.send_message(message.chat.id, text).await?;
+    ));
     Ok(())
 }

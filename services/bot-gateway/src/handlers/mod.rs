@@ -1,76 +1,51 @@
-//! The conversation as a dptree schema: which update goes to which handler.
+//! The conversation as a dptree schema: which update goes to which handler. Routing only;
+//! each handler file is one part of the conversation and reads as it goes.
 //!
-//! Messages (from private chats only: an order desk does not talk in groups) and callback
-//! queries first take the chat's turn (see [`chat_turns`](crate::chat_turns)) and load its
-//! [`Conversation`] from MySQL. When MySQL cannot answer, the update falls through to a
-//! handler that defers it (see [`Deferred`]): the customer hears that it will be handled
-//! once we can, and Telegram delivers it again.
+//! Messages come from private chats only (an order desk does not talk in groups). Every
+//! message and button press first enters the conversation ([`context`]): the chat's turn,
+//! its stored conversation, and the [`Chat`](context::Chat) (or [`Press`]) the handler
+//! answers through. Then it is routed by type, the way teloxide's own examples do: commands
+//! by [`Command`], the main menu by [`MenuChoice`], the stage the conversation is in by
+//! [`Stage`] and [`Registration`], and button presses by their parsed [`Action`]. A draft
+//! button reaches its handler only with the draft it was drawn for (the one in progress),
+//! an order button only with the presser's own order; anything else is "outdated". When
+//! MySQL cannot be read, the update falls through to [`outage`], which defers it.
 //!
-//! Handlers receive their dependencies by type: the bot and `Arc<Desk>` (texts, catalogue,
-//! orders, bus, file policy, links, the business's contacts).
+//! A new kind of button is one variant of [`Action`] (or of [`DraftButton`] /
+//! [`OrderButton`], which then arrive already checked), one branch here and one handler; a
+//! new kind of update is one branch of [`schema`] and one handler.
 
 mod album;
-mod buttons;
+mod cancellation;
 mod commands;
 mod confirmation;
+mod context;
+mod deferred;
 mod drafting;
 mod orders;
 mod outage;
+mod placing;
 mod registration;
+mod staff;
 mod status;
 
 use std::sync::Arc;
 
-use teloxide::ApiError;
-use teloxide::RequestError;
-use teloxide::dispatching::dialogue::GetChatId;
 use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
 use teloxide::dptree::{self, case};
 use teloxide::prelude::*;
-use teloxide::types::InlineKeyboardMarkup;
 use teloxide::utils::command::BotCommands;
 
+use self::context::Press;
+use self::deferred::HandlerResult;
+pub use self::deferred::{Deferred, HandlerError};
 use crate::attachments::IncomingFile;
-use crate::buttons::Action;
-use crate::chat_turns::ChatTurn;
+use crate::buttons::{Action, DraftButton, OrderButton};
 use crate::desk::Desk;
-use crate::dialogue::{ChatDialogue, Conversation, Language, Stage};
+use crate::dialogue::{Conversation, Draft, Registration, Stage};
 use crate::menu::MenuChoice;
-use crate::storage::StorageError;
-use crate::telegram::GatewayBot;
-
-pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
-type HandlerResult = Result<(), HandlerError>;
-
-/// An update whose work cannot be done now (the broker did not confirm, MySQL did not
-/// answer) and must not be lost: the update loop leaves it with Telegram (polling: the
-/// offset stays before it; webhook: a non-2xx answer), and Telegram delivers it again. The
-/// handler changed nothing that would make the second delivery go differently.
-///
-/// `notice` is what the customer is told, once per update and process, so that a retried
-/// update does not repeat it.
-#[derive(Debug)]
-pub struct Deferred {
-    pub reason: String,
-    pub notice: Option<(ChatId, String)>,
-}
-
-impl Deferred {
-    pub fn boxed(reason: impl Into<String>, notice: Option<(ChatId, String)>) -> HandlerError {
-        Box::new(Deferred {
-            reason: reason.into(),
-            notice,
-        })
-    }
-}
-
-impl std::fmt::Display for Deferred {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "deferred: {}", self.reason)
-    }
-}
-
-impl std::error::Error for Deferred {}
+use crate::order_lookup::OrderDetails;
+use crate::texts::key;
 
 /// The commands the bot understands (the menu Telegram shows is registered by the runner).
 #[derive(BotCommands, Clone, Debug, PartialEq)]
@@ -88,6 +63,10 @@ pub enum Command {
 }
 
 pub fn schema() -> UpdateHandler<HandlerError> {
+    dptree::entry().branch(messages()).branch(presses())
+}
+
+fn messages() -> UpdateHandler<HandlerError> {
     let commands = teloxide::filter_command::<Command, _>()
         .branch(case![Command::Start].endpoint(commands::start))
         .branch(case![Command::Help].endpoint(commands::help))
@@ -96,6 +75,10 @@ pub fn schema() -> UpdateHandler<HandlerError> {
         .branch(case![Command::Orders].endpoint(orders::list))
         .branch(case![Command::Language].endpoint(commands::choose_language))
         .branch(case![Command::Profile].endpoint(registration::show_profile));
+    // A command we do not know (or a known one with junk after it) is not an order.
+    let unknown_command =
+        dptree::filter(|message: Message| message.text().is_some_and(|t| t.starts_with('/')))
+            .endpoint(commands::help);
 
     let menu = dptree::filter_map(|message: Message, desk: Arc<Desk>| {
         message
@@ -107,130 +90,121 @@ pub fn schema() -> UpdateHandler<HandlerError> {
     .branch(case![MenuChoice::Help].endpoint(commands::help))
     .branch(case![MenuChoice::Contact].endpoint(commands::contact));
 
-    let conversation = load_conversation()
+    let registering =
+        dptree::filter_map(|conversation: Conversation| conversation.registration().cloned())
+            .branch(case![Registration::Name].endpoint(registration::receive_name))
+            .branch(case![Registration::Phone { name }].endpoint(registration::receive_phone));
+
+    let files = dptree::filter_map(|message: Message| IncomingFile::from_message(&message))
+        .branch(
+            dptree::filter(|file: IncomingFile| file.media_group.is_some()).endpoint(album::add),
+        )
+        .branch(dptree::endpoint(drafting::add_file));
+
+    let conversation = context::enter_message()
         .branch(commands)
-        // A command we do not know (or a known one with junk after it) is not an order.
-        .branch(
-            dptree::filter(|message: Message| message.text().is_some_and(|t| t.starts_with('/')))
-                .endpoint(commands::help),
-        )
+        .branch(unknown_command)
         .branch(menu)
+        .branch(registering)
         .branch(
-            dptree::filter(|conversation: Conversation| conversation.registration().is_some())
-                .endpoint(registration::receive),
-        )
-        .branch(
-            dptree::filter(|conversation: Conversation| {
-                matches!(conversation.stage, Stage::WritingToStaff { .. })
-            })
-            .endpoint(orders::receive_message),
+            case![Stage::WritingToStaff {
+                order_id,
+                order_number
+            }]
+            .endpoint(staff::receive_message),
         )
         .branch(Message::filter_text().endpoint(drafting::add_text))
-        .branch(
-            dptree::filter_map(|message: Message| IncomingFile::from_message(&message))
-                .endpoint(drafting::add_file),
-        )
+        .branch(files)
         .branch(dptree::endpoint(drafting::unsupported));
 
-    let messages = Update::filter_message()
+    Update::filter_message()
         .filter(|message: Message| message.chat.is_private())
         .branch(conversation)
-        .branch(dptree::endpoint(outage::message_unavailable));
+        .branch(dptree::endpoint(outage::message_unavailable))
+}
 
-    let pressed =
+fn presses() -> UpdateHandler<HandlerError> {
+    let draft_buttons = dptree::filter_map(the_draft_pressed)
+        .filter_map(|action: Action| action.draft_button().map(|(_, button)| button))
+        .branch(case![DraftButton::Category(category)].endpoint(drafting::open_category))
+        .branch(case![DraftButton::Service(service)].endpoint(drafting::choose_service))
+        .branch(case![DraftButton::OtherService].endpoint(drafting::choose_other))
+        .branch(case![DraftButton::Done].endpoint(confirmation::summarize))
+        .branch(case![DraftButton::Confirm { revision }].endpoint(confirmation::confirm))
+        .branch(case![DraftButton::Edit].endpoint(confirmation::edit))
+        .branch(case![DraftButton::ChangeService].endpoint(drafting::change_service))
+        .branch(case![DraftButton::ClearText].endpoint(confirmation::clear_text))
+        .branch(case![DraftButton::ClearFiles].endpoint(confirmation::clear_files))
+        .branch(case![DraftButton::Cancel].endpoint(confirmation::cancel));
+
+    let order_buttons =
+        dptree::filter_map(|action: Action| action.order_button().map(|(_, button)| button))
+            .map_async(the_order_pressed)
+            .branch(case![PressedOrder::Unavailable].endpoint(lookup_failed))
+            .branch(
+                case![PressedOrder::Theirs(order)]
+                    .branch(case![OrderButton::View].endpoint(orders::show_order))
+                    .branch(case![OrderButton::Open].endpoint(orders::open_order))
+                    .branch(case![OrderButton::AskCancel].endpoint(cancellation::ask))
+                    .branch(case![OrderButton::Cancel { version }].endpoint(cancellation::cancel))
+                    .branch(case![OrderButton::Write].endpoint(staff::start_message)),
+            );
+
+    let buttons =
         dptree::filter_map(|query: CallbackQuery| query.data.as_deref().and_then(Action::parse))
-            .endpoint(buttons::route);
+            .branch(case![Action::Language(language)].endpoint(commands::set_language))
+            .branch(case![Action::Orders { offset }].endpoint(orders::show_page))
+            .branch(draft_buttons)
+            .branch(order_buttons);
 
-    let callbacks = Update::filter_callback_query()
-        .branch(
-            load_conversation()
-                .branch(pressed)
-                .branch(dptree::endpoint(buttons::outdated)),
-        )
-        .branch(dptree::endpoint(outage::callback_unavailable));
+    let conversation = context::enter_press()
+        .branch(buttons)
+        // Not ours (the data does not parse), or for a draft or order it may not touch.
+        .branch(dptree::endpoint(
+            |press: Press| async move { press.outdated() },
+        ));
 
-    dptree::entry().branch(messages).branch(callbacks)
+    Update::filter_callback_query()
+        .branch(conversation)
+        .branch(dptree::endpoint(outage::callback_unavailable))
 }
 
-/// Provides the chat's turn, [`ChatDialogue`] and [`Conversation`]: the stored one, or a new
-/// one in the language of the customer's Telegram on first contact. Stops the branch (the
-/// update falls through to the outage handlers) when MySQL cannot be read.
-fn load_conversation() -> UpdateHandler<HandlerError> {
-    dptree::filter_map(|desk: Arc<Desk>, update: Update| {
-        update.chat_id().map(|chat_id| ChatDialogue::new(desk.storage.clone(), chat_id))
-    })
-    .filter_map_async(|dialogue: ChatDialogue, desk: Arc<Desk>| async move {
-        match desk.turns.take(dialogue.chat_id().0).await {
-            Ok(turn) => Some(turn),
-            Err(error) => {
-                tracing::error!(%error, chat_id = dialogue.chat_id().0, "chat's turn could not be taken");
-                None
-            }
-        }
-    })
-    .filter_map_async(|dialogue: ChatDialogue, update: Update, _turn: Arc<ChatTurn>| async move {
-        let first_contact = || Conversation::new(language_of(&update));
-        match dialogue.get().await {
-            Ok(Some(conversation)) => Some(conversation),
-            Ok(None) => Some(first_contact()),
-            // Unreadable state (an incompatible older shape) must not lock the customer
-            // out forever: start over, as on first contact.
-            Err(StorageError::Unreadable(error)) => {
-                tracing::warn!(%error, chat_id = dialogue.chat_id().0, "stored conversation unreadable; starting afresh");
-                Some(first_contact())
-            }
-            Err(error) => {
-                tracing::error!(%error, chat_id = dialogue.chat_id().0, "conversation could not be loaded");
-                None
-            }
-        }
-    })
+/// The draft a draft button was drawn for, if it is still the one in progress.
+fn the_draft_pressed(action: Action, conversation: Conversation) -> Option<Draft> {
+    let (draft, _) = action.draft_button()?;
+    conversation
+        .draft()
+        .filter(|current| current.order_id == draft)
+        .cloned()
 }
 
-/// The language for someone we have no conversation with yet.
-fn language_of(update: &Update) -> Language {
-    Language::from_telegram(update.from().and_then(|user| user.language_code.as_deref()))
+/// The order an order button is about, looked up among the presser's own.
+#[derive(Debug, Clone)]
+enum PressedOrder {
+    Theirs(OrderDetails),
+    /// Someone else's, or none at all: the same "outdated" answer.
+    NotTheirs,
+    /// MySQL did not answer.
+    Unavailable,
 }
 
-/// Telegram user ids fit in 52 bits, so they always fit our signed columns.
-fn telegram_user_id(user: &teloxide::types::User) -> i64 {
-    user.id.0 as i64
-}
-
-/// Shows `text` and `keyboard` in place of the message the pressed button was under, or as
-/// a new message when that one cannot be edited (gone, or too old for Telegram).
-async fn show(
-    bot: &GatewayBot,
-    chat_id: ChatId,
-    query: &CallbackQuery,
-    text: String,
-    keyboard: InlineKeyboardMarkup,
-) -> HandlerResult {
-    if let Some(message) = query
-        .message
-        .as_ref()
-        .filter(|message| message.regular_message().is_some())
-    {
-        // Edits are not paced by the throttle (it paces sends only), but Telegram counts them
-        // against the chat's limit: a 429 is waited out, a few times at most.
-        for _ in 0..3 {
-            match bot
-                .edit_message_text(chat_id, message.id(), text.clone())
-                .reply_markup(keyboard.clone())
-                .await
-            {
-                Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => return Ok(()),
-                Err(RequestError::RetryAfter(wait)) => tokio::time::sleep(wait.duration()).await,
-                Err(error) => {
-                    tracing::debug!(%error, "message not editable; sending a new one");
-                    break;
-                }
-            }
+async fn the_order_pressed(action: Action, press: Press) -> PressedOrder {
+    let Some((order_id, _)) = action.order_button() else {
+        return PressedOrder::NotTheirs;
+    };
+    match press.desk.orders.details(press.user_id(), order_id).await {
+        Ok(Some(order)) => PressedOrder::Theirs(order),
+        Ok(None) => PressedOrder::NotTheirs,
+        Err(error) => {
+            tracing::error!(%error, %order_id, "order lookup failed");
+            PressedOrder::Unavailable
         }
     }
-    bot.send_message(chat_id, text)
-        .reply_markup(keyboard)
-        .await?;
+}
+
+/// The order could not be looked up: the customer may try again.
+async fn lookup_failed(press: Press) -> HandlerResult {
+    press.answer(key::UNAVAILABLE);
     Ok(())
 }
 

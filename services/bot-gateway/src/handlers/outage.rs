@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use teloxide::prelude::*;
 
-use super::{Deferred, HandlerResult};
+use super::deferred::{Deferred, HandlerResult};
 use crate::desk::Desk;
 use crate::dialogue::Language;
 use crate::telegram::GatewayBot;

@@ -1,0 +1,354 @@
+//! What a handler is given for one update and answers through: [`Chat`] for anything said
+//! in a chat, [`Press`] for a button press. Each speaks the conversation's language and
+//! queues what the bot says; a press also carries its answer (the notice over the button:
+//! every press gets one) and edits the message it was under in place.
+//!
+//! [`enter_message`] and [`enter_press`] make them, around the rest of the schema: take the
+//! chat's turn (one update at a time per chat, across replicas: see
+//! [`chat_turns`](crate::chat_turns)), load the conversation, run the handler, then answer
+//! the press and deliver the replies (see [`replies`](crate::replies)). When MySQL cannot be
+//! read, the update falls through to the outage handlers, which defer it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::{ControlFlow, Deref};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use proto_events::Envelope;
+use teloxide::dispatching::dialogue::GetChatId;
+use teloxide::dispatching::{DpHandlerDescription, UpdateHandler};
+use teloxide::dptree::di::DependencyMap;
+use teloxide::dptree::{self, HandlerDescription, HandlerSignature, Type};
+use teloxide::prelude::*;
+use teloxide::types::{InlineKeyboardMarkup, ReplyMarkup, User};
+
+use super::deferred::{Deferred, HandlerError, HandlerResult};
+use crate::chat_turns::ChatTurn;
+use crate::desk::Desk;
+use crate::dialogue::{ChatDialogue, Conversation, Draft, Language, Stage};
+use crate::keyboards;
+use crate::replies::{self, Reply};
+use crate::storage::StorageError;
+use crate::telegram::GatewayBot;
+use crate::texts::{Words, key};
+
+/// Anything said in a chat, as a handler sees it.
+#[derive(Clone)]
+pub struct Chat {
+    pub desk: Arc<Desk>,
+    pub id: ChatId,
+    /// The language the conversation is in.
+    pub language: Language,
+    pub(super) bot: GatewayBot,
+    dialogue: ChatDialogue,
+    first_contact: bool,
+    said: Arc<Mutex<Said>>,
+}
+
+/// What a handler said, delivered once it is done.
+#[derive(Default)]
+struct Said {
+    replies: Vec<Reply>,
+}
+
+impl Chat {
+    /// The text under `key` in the conversation's language.
+    pub fn text(&self, key: &str) -> String {
+        self.words().get(key)
+    }
+
+    /// The text under `key` with its `{name}` placeholders filled.
+    pub fn format(&self, key: &str, args: &[(&str, &str)]) -> String {
+        self.words().format(key, args)
+    }
+
+    /// The conversation's language, for keyboards and lists.
+    pub fn words(&self) -> Words<'_> {
+        self.desk.texts.words(self.language)
+    }
+
+    /// Says `text`, once the update's work is done.
+    pub fn reply(&self, text: impl Into<String>) {
+        self.queue(Reply::Send {
+            text: text.into(),
+            markup: None,
+        });
+    }
+
+    /// Says `text` with a keyboard, once the update's work is done.
+    pub fn reply_with(&self, text: impl Into<String>, markup: impl Into<ReplyMarkup>) {
+        self.queue(Reply::Send {
+            text: text.into(),
+            markup: Some(markup.into()),
+        });
+    }
+
+    /// The answer to anything that would start over while a draft is open: the draft's
+    /// buttons, so the customer finishes or cancels it first and nothing is silently dropped.
+    pub fn point_to_open_draft(&self, draft: &Draft) {
+        self.reply_with(
+            self.text(key::DRAFT_IN_PROGRESS),
+            keyboards::collecting(self.words(), draft.order_id),
+        );
+    }
+
+    /// Stores `conversation` as the chat's from now on.
+    pub async fn save(&self, conversation: Conversation) -> Result<(), StorageError> {
+        self.dialogue.update(conversation).await
+    }
+
+    /// Whether nothing was stored for this chat before this update.
+    pub fn first_contact(&self) -> bool {
+        self.first_contact
+    }
+
+    /// Publishes `events` as one confirmed batch, or defers the update when the broker does
+    /// not take them: the handler has changed nothing yet, Telegram delivers the update
+    /// again, and the customer is told `notice` once.
+    pub async fn publish_or_defer(
+        &self,
+        what: &str,
+        events: &[Envelope],
+        notice: &str,
+    ) -> HandlerResult {
+        if let Err(reason) = self.desk.publish(events).await {
+            tracing::warn!(chat_id = self.id.0, %reason, "{what} not published yet; the update is deferred");
+            return Err(Deferred::boxed(
+                format!("{what} not published: {reason}"),
+                Some((self.id, self.text(notice))),
+            ));
+        }
+        Ok(())
+    }
+
+    fn queue(&self, reply: Reply) {
+        self.said().replies.push(reply);
+    }
+
+    fn said(&self) -> MutexGuard<'_, Said> {
+        self.said.lock().expect("no handler panics holding it")
+    }
+
+    /// After the handler: delivers its replies.
+    async fn finish(&self, outcome: HandlerResult) -> HandlerResult {
+        let replies = std::mem::take(&mut self.said().replies);
+        if Deferred::is(&outcome) {
+            if !replies.is_empty() {
+                tracing::warn!(
+                    chat_id = self.id.0,
+                    count = replies.len(),
+                    "a deferred update's replies are dropped: it is handled again"
+                );
+            }
+            return outcome;
+        }
+        let delivered = replies::deliver(&self.bot, self.id, replies).await;
+        outcome.and(delivered.map_err(HandlerError::from))
+    }
+}
+
+/// A button press: the [`Chat`] it happened in (deref), and the press itself.
+#[derive(Clone)]
+pub struct Press {
+    chat: Chat,
+    query: Arc<CallbackQuery>,
+    /// The notice over the button; answered when the handler is done.
+    answer: Arc<Mutex<Option<String>>>,
+}
+
+impl Deref for Press {
+    type Target = Chat;
+
+    fn deref(&self) -> &Chat {
+        &self.chat
+    }
+}
+
+impl Press {
+    /// Who pressed.
+    pub fn user(&self) -> &User {
+        &self.query.from
+    }
+
+    /// Who pressed, as our columns hold Telegram user ids.
+    pub fn user_id(&self) -> i64 {
+        telegram_user_id(&self.query.from)
+    }
+
+    /// Answers the press with the text under `key` (without a call, it is answered plainly).
+    pub fn answer(&self, key: &str) {
+        *self.answer.lock().expect("no handler panics holding it") = Some(self.text(key));
+    }
+
+    /// "This button is outdated": for forged data, a draft that is gone, an order that is
+    /// not the customer's (or no longer in the state the button was drawn for).
+    pub fn outdated(&self) -> HandlerResult {
+        self.answer(key::BUTTON_OUTDATED);
+        Ok(())
+    }
+
+    /// Shows `text` and `keyboard` in place of the message the button was under, or as a new
+    /// message when that one cannot be edited (gone, or too old for Telegram).
+    pub fn show(&self, text: String, keyboard: InlineKeyboardMarkup) {
+        let message = self
+            .query
+            .message
+            .as_ref()
+            .filter(|message| message.regular_message().is_some())
+            .map(|message| message.id().0);
+        self.queue(Reply::Show {
+            message,
+            text,
+            keyboard,
+        });
+    }
+
+    /// Stops the button's spinner, with the answer if there is one.
+    async fn send_answer(&self) {
+        let text = self
+            .answer
+            .lock()
+            .expect("no handler panics holding it")
+            .take();
+        let request = self.bot.answer_callback_query(self.query.id.clone());
+        let answered = match text {
+            Some(text) => request.text(text).await,
+            None => request.await,
+        };
+        // A press delivered again after a deferral may be too old to answer: harmless.
+        if let Err(error) = answered {
+            tracing::debug!(%error, "callback query not answered");
+        }
+    }
+}
+
+/// Telegram user ids fit in 52 bits, so they always fit our signed columns.
+pub fn telegram_user_id(user: &User) -> i64 {
+    user.id.0 as i64
+}
+
+/// The way into the conversation for a message: gives the handlers after it [`Chat`], the
+/// [`Conversation`] and its [`Stage`].
+pub fn enter_message() -> UpdateHandler<HandlerError> {
+    enter(Entering::Message)
+}
+
+/// The way into the conversation for a button press: as [`enter_message`], plus [`Press`].
+pub fn enter_press() -> UpdateHandler<HandlerError> {
+    enter(Entering::Press)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entering {
+    Message,
+    Press,
+}
+
+#[track_caller]
+fn enter(entering: Entering) -> UpdateHandler<HandlerError> {
+    let here = std::panic::Location::caller();
+    let mut needs = BTreeMap::from([
+        (Type::of::<GatewayBot>(), here),
+        (Type::of::<Arc<Desk>>(), here),
+        (Type::of::<Update>(), here),
+    ]);
+    let mut gives = BTreeSet::from([
+        Type::of::<Chat>(),
+        Type::of::<Conversation>(),
+        Type::of::<Stage>(),
+    ]);
+    if entering == Entering::Press {
+        needs.insert(Type::of::<CallbackQuery>(), here);
+        gives.insert(Type::of::<Press>());
+    }
+    let signature = HandlerSignature::Other {
+        obligations: needs,
+        guaranteed_outcomes: gives,
+        conditional_outcomes: BTreeSet::new(),
+        continues: true,
+    };
+    dptree::from_fn_with_description(
+        DpHandlerDescription::user_defined(),
+        move |mut deps: DependencyMap, rest| async move {
+            let update = deps.get::<Update>();
+            let Some((chat, conversation, turn)) =
+                open(&deps.get::<GatewayBot>(), &deps.get::<Arc<Desk>>(), &update).await
+            else {
+                return ControlFlow::Continue(deps);
+            };
+            let press = (entering == Entering::Press).then(|| Press {
+                chat: chat.clone(),
+                query: deps.get::<CallbackQuery>(),
+                answer: Arc::default(),
+            });
+            deps.insert(chat.clone());
+            deps.insert(conversation.stage.clone());
+            deps.insert(conversation);
+            if let Some(press) = &press {
+                deps.insert(press.clone());
+            }
+            let outcome = match rest(deps).await {
+                ControlFlow::Break(outcome) => outcome,
+                ControlFlow::Continue(_) => {
+                    tracing::debug!(update_id = update.id.0, "nothing handles it");
+                    Ok(())
+                }
+            };
+            if let Some(press) = &press {
+                press.send_answer().await;
+            }
+            let outcome = chat.finish(outcome).await;
+            // The chat's turn is given back only now, with everything said.
+            drop(turn);
+            ControlFlow::Break(outcome)
+        },
+        signature,
+    )
+}
+
+/// The chat's turn and conversation: the stored one, or a new one in the language of the
+/// customer's Telegram on first contact. `None` when MySQL cannot be read.
+async fn open(
+    bot: &GatewayBot,
+    desk: &Arc<Desk>,
+    update: &Update,
+) -> Option<(Chat, Conversation, Arc<ChatTurn>)> {
+    let chat_id = update.chat_id()?;
+    let turn = match desk.turns.take(chat_id.0).await {
+        Ok(turn) => turn,
+        Err(error) => {
+            tracing::error!(%error, chat_id = chat_id.0, "chat's turn could not be taken");
+            return None;
+        }
+    };
+    let dialogue = ChatDialogue::new(desk.storage.clone(), chat_id);
+    let first_contact = || Conversation::new(language_of(update));
+    let (conversation, stored) = match dialogue.get().await {
+        Ok(Some(conversation)) => (conversation, true),
+        Ok(None) => (first_contact(), false),
+        // Unreadable state (an incompatible older shape) must not lock the customer out
+        // forever: start over, as on first contact.
+        Err(StorageError::Unreadable(error)) => {
+            tracing::warn!(%error, chat_id = chat_id.0, "stored conversation unreadable; starting afresh");
+            (first_contact(), false)
+        }
+        Err(error) => {
+            tracing::error!(%error, chat_id = chat_id.0, "conversation could not be loaded");
+            return None;
+        }
+    };
+    let chat = Chat {
+        desk: desk.clone(),
+        id: chat_id,
+        language: conversation.language,
+        bot: bot.clone(),
+        dialogue,
+        first_contact: !stored,
+        said: Arc::default(),
+    };
+    Some((chat, conversation, turn))
+}
+
+/// The language for someone we have no conversation with yet.
+fn language_of(update: &Update) -> Language {
+    Language::from_telegram(update.from().and_then(|user| user.language_code.as_deref()))
+}

@@ -1,0 +1,89 @@
+//! Placing a confirmed draft, from Confirm or from the last registration step: its events
+//! published in one batch, and only then the order number told (with upload links for files
+//! too large for Telegram).
+//!
+//! If the broker does not confirm, the update is deferred: the draft stays as it was,
+//! Telegram delivers the update again, and that second delivery publishes the very same
+//! events (their ids derive from the draft), so one draft can never become two orders.
+//! Once published, the order exists whatever else fails, so its number is the one reply
+//! retried when Telegram fails.
+
+use chrono::Utc;
+use teloxide::prelude::*;
+use teloxide::types::User;
+
+use super::context::{Chat, telegram_user_id};
+use super::deferred::HandlerResult;
+use crate::dialogue::{Conversation, Draft};
+use crate::menu::main_menu;
+use crate::publish::{TelegramCustomer, order_events};
+use crate::replies::send_until_delivered;
+use crate::texts::key;
+
+/// Publishes the draft's events for the customer `from` and, once the broker has them,
+/// tells the number.
+pub async fn place_order(
+    chat: &Chat,
+    conversation: &Conversation,
+    draft: &Draft,
+    from: &User,
+) -> HandlerResult {
+    let order_id = draft.order_id;
+    let customer = TelegramCustomer {
+        user_id: telegram_user_id(from),
+        chat_id: chat.id.0,
+        display_name: from.full_name(),
+        username: from.username.clone(),
+        language: chat.language,
+        profile: conversation.profile.clone(),
+    };
+    let events = order_events(draft, &customer, Utc::now());
+    chat.publish_or_defer(&format!("order {order_id}"), &events, key::ORDER_DEFERRED)
+        .await?;
+    tracing::info!(%order_id, order_number = %draft.order_number, files = draft.files.len(), "order accepted");
+    if let Err(error) = chat.save(conversation.idle()).await {
+        // Harmless beyond a stale draft: confirming it again republishes the same events.
+        tracing::error!(%error, %order_id, "accepted order's draft not cleared");
+    }
+    let accepted = chat.format(key::ORDER_ACCEPTED, &[("number", &draft.order_number)]);
+    let menu = main_menu(chat.words());
+    send_until_delivered(|| {
+        chat.bot
+            .send_message(chat.id, accepted.clone())
+            .reply_markup(menu.clone())
+    })
+    .await?;
+    if !draft.large_files.is_empty() {
+        chat.reply(upload_text(chat, draft));
+    }
+    Ok(())
+}
+
+/// Where the files too large for Telegram go: a personal link, or the website.
+fn upload_text(chat: &Chat, draft: &Draft) -> String {
+    let names = draft
+        .large_files
+        .iter()
+        .map(|file| format!("«{}»", file.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let number = &draft.order_number;
+    match chat.desk.upload_link(draft.order_id) {
+        Some(link) => {
+            let hours = chat.desk.upload_link_hours().to_string();
+            chat.format(
+                key::ORDER_UPLOAD_LINK,
+                &[
+                    ("names", &names),
+                    ("number", number),
+                    ("link", &link),
+                    ("hours", &hours),
+                ],
+            )
+        }
+        None => chat.format(
+            key::ORDER_UPLOAD_ELSEWHERE,
+            &[("names", &names), ("number", number)],
+        ),
+    }
+}
