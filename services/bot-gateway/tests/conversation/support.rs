@@ -7,6 +7,7 @@ use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
+use bot_gateway::dialogue::Language;
 use bot_gateway::texts::Texts;
 use bureau_platform::service::Running;
 use bureau_platform::settings::find_config_dir;
@@ -19,6 +20,9 @@ use sqlx::{AssertSqlSafe, MySqlPool};
 use telegram_double::{CallbackAnswer, DoubleConfig, SentMessage, SimUser, TelegramDouble};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+pub const UK: Language = Language::Uk;
+pub const EN: Language = Language::En;
 
 /// How long any one expected thing may take; generous for a shared 2-core machine.
 pub const WAIT: Duration = Duration::from_secs(20);

@@ -1,0 +1,74 @@
+//! Albums: many files in one go, answered once, and a draft's cap on files.
+
+use bot_gateway::dialogue::MAX_FILES;
+use bot_gateway::texts::key;
+
+use crate::support::{Harness, UK};
+
+#[tokio::test]
+async fn an_album_is_answered_once_and_a_draft_is_capped() {
+    let harness = Harness::new().await;
+    let gateway = harness.start_gateway(harness.settings.clone()).await;
+    let t = &harness.texts;
+    let mut taras = harness.customer(harness.double.user_with(3003, "Тарас", "uk"));
+    let pages = |count: usize| -> Vec<(String, String, Vec<u8>)> {
+        (1..=count)
+            .map(|i| {
+                (
+                    format!("page-{i}.pdf"),
+                    "application/pdf".to_owned(),
+                    format!("%PDF page {i}").into_bytes(),
+                )
+            })
+            .collect()
+    };
+
+    taras
+        .user
+        .send_media_group(pages(3), Some("Договір, 3 сторінки"));
+    let first = taras
+        .expect_reply(&t.format(
+            UK,
+            key::DRAFT_ALBUM_RECEIVED,
+            &[("added", "3"), ("count", "3")],
+        ))
+        .await;
+    // An album as big as the double allows: the draft takes what fits, once more one answer.
+    taras.user.send_media_group(pages(30), None);
+    let over = (33 - MAX_FILES).to_string();
+    let expected = [
+        t.format(
+            UK,
+            key::DRAFT_ALBUM_RECEIVED,
+            &[
+                ("added", &(MAX_FILES - 3).to_string()),
+                ("count", &MAX_FILES.to_string()),
+            ],
+        ),
+        t.format(
+            UK,
+            key::DRAFT_ALBUM_OVER_LIMIT,
+            &[("skipped", &over), ("limit", &MAX_FILES.to_string())],
+        ),
+    ]
+    .join("\n\n");
+    taras.expect_reply(&expected).await;
+    taras
+        .press_label(&first, &t.get(UK, key::BUTTON_DONE))
+        .await;
+    let summary = taras.next_reply().await;
+    assert!(
+        summary.body().contains("Договір, 3 сторінки"),
+        "the album's caption describes the order"
+    );
+    assert_eq!(
+        summary.body().matches("• page-").count(),
+        MAX_FILES,
+        "{}",
+        summary.body()
+    );
+    taras.assert_all_read();
+
+    gateway.stop().await;
+    harness.finish().await;
+}

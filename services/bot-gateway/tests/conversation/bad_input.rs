@@ -1,0 +1,160 @@
+//! Everything a customer may send that the bot must refuse or correct kindly, leaving
+//! nothing half made: stickers, bad commands, overlong text, refused and oversized files,
+//! stale and forged buttons.
+
+use bot_gateway::dialogue::MAX_DESCRIPTION_CHARS;
+use bot_gateway::texts::key;
+use bureau_platform::links::{LinkPurpose, LinkSigner};
+use proto_events::Event;
+use uuid::Uuid;
+
+use crate::support::{EN, Harness, order_number_in};
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_answer_and_leaves_nothing_half_made() {
+    let harness = Harness::new().await;
+    let mut events = harness.tap_events().await;
+    let gateway = harness.start_gateway(harness.settings.clone()).await;
+    let t = &harness.texts;
+    let mut alice = harness.customer(harness.double.user_with(2002, "Alice", "en-GB"));
+
+    alice.user.send_sticker();
+    alice.expect_reply(&t.get(EN, key::UNSUPPORTED)).await;
+    alice.user.send_location(50.45, 30.52);
+    alice.expect_reply(&t.get(EN, key::UNSUPPORTED)).await;
+    alice.user.send_text("/status abc");
+    alice.expect_reply(&t.get(EN, key::STATUS_USAGE)).await;
+    alice.user.send_text("/status 59999999");
+    alice
+        .expect_reply(&t.format(EN, key::STATUS_NOT_FOUND, &[("number", "59999999")]))
+        .await;
+    alice.user.send_text("/cancel");
+    alice.expect_reply(&t.get(EN, key::NOTHING_TO_CANCEL)).await;
+
+    alice.user.send_text(&"x".repeat(MAX_DESCRIPTION_CHARS + 1));
+    alice
+        .expect_reply(&t.format(
+            EN,
+            key::DRAFT_TOO_LONG,
+            &[("limit", &MAX_DESCRIPTION_CHARS.to_string())],
+        ))
+        .await;
+    alice.user.send_document(
+        "setup.exe",
+        "application/x-msdownload",
+        b"MZ\x90\x00 program".to_vec(),
+        Some("run me"),
+    );
+    alice
+        .expect_reply(&t.format(EN, key::DRAFT_FILE_REFUSED, &[("name", "setup.exe")]))
+        .await;
+    alice.user.send_document_sized(
+        "scan.tiff",
+        "image/tiff",
+        25 * 1024 * 1024,
+        Some("too big for Telegram"),
+    );
+    alice
+        .expect_reply(&t.format(
+            EN,
+            key::DRAFT_FILE_TOO_LARGE,
+            &[("name", "scan.tiff"), ("limit_mb", "20")],
+        ))
+        .await;
+    alice
+        .user
+        .send_photo(vec![0xFF, 0xD8, 0xFF, 0xE0, 9], Some("   "));
+    let received = alice
+        .expect_reply(&t.format(EN, key::DRAFT_FILE_RECEIVED, &[("count", "2")]))
+        .await;
+
+    // Done, then more text: the earlier summary's Confirm no longer matches the draft.
+    alice
+        .press_label(&received, &t.get(EN, key::BUTTON_DONE))
+        .await;
+    let stale_summary = alice.next_reply().await;
+    assert!(
+        stale_summary
+            .body()
+            .contains("scan.tiff (25.0 MB; you will get an upload link)"),
+        "{}",
+        stale_summary.body()
+    );
+    alice.user.send_text("Please scan in colour");
+    let saved = alice.expect_reply(&t.get(EN, key::DRAFT_TEXT_SAVED)).await;
+    let outdated = Some(t.get(EN, key::BUTTON_OUTDATED));
+    assert_eq!(
+        alice
+            .press_label(&stale_summary, &t.get(EN, key::BUTTON_CONFIRM))
+            .await
+            .text,
+        outdated
+    );
+    // Forged and foreign buttons change nothing and are answered.
+    let someone_elses = Uuid::now_v7().simple();
+    for forged in [
+        "garbage".to_owned(),
+        format!("confirm:{someone_elses}:0"),
+        format!("od:{someone_elses}"),
+        format!("oy:{someone_elses}:1"),
+    ] {
+        assert_eq!(
+            alice.press(&saved, &forged).await.text,
+            outdated,
+            "{forged}"
+        );
+    }
+
+    alice
+        .press_label(&saved, &t.get(EN, key::BUTTON_DONE))
+        .await;
+    let summary = alice.next_reply().await;
+    alice
+        .press_label(&summary, &t.get(EN, key::BUTTON_CONFIRM))
+        .await;
+    alice.expect_reply(&t.get(EN, key::REGISTER_NAME)).await;
+    alice.user.send_text("/unknown");
+    alice.next_reply().await; // help: a command is never taken for a name
+    alice.user.send_text("Alice Smith");
+    alice.next_reply().await;
+    alice.user.send_text("050 123 45 67");
+    let accepted = alice.next_reply().await;
+    let number = order_number_in(&accepted);
+    assert_eq!(
+        accepted.body(),
+        t.format(EN, key::ORDER_ACCEPTED, &[("number", &number)])
+    );
+
+    // The file above Telegram's limit gets a personal upload link for this very order.
+    let link = alice.next_reply().await;
+    let url = link.body().lines().last().unwrap().to_owned();
+    let token = url.rsplit("/u/").next().unwrap();
+    let signer = LinkSigner::new(&harness.settings.links.secret).unwrap();
+    let published = events.take(2).await;
+    let Event::OrderCreated(created) = &published[0].payload else {
+        panic!("the order")
+    };
+    assert_eq!(
+        signer.verify(token, LinkPurpose::Upload),
+        Ok(created.order_id),
+        "{url}"
+    );
+    assert!(
+        link.body().contains("«scan.tiff»") && link.body().contains(&number),
+        "{}",
+        link.body()
+    );
+    assert_eq!(
+        (created.file_count, created.text.as_str()),
+        (1, "Please scan in colour"),
+        "refused files are not in it"
+    );
+    let Event::FileReceived(photo) = &published[1].payload else {
+        panic!("the photo")
+    };
+    assert_eq!(photo.note, None, "a blank caption is no note");
+    alice.assert_all_read();
+
+    gateway.stop().await;
+    harness.finish().await;
+}

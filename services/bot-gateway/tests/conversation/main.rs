@@ -1,0 +1,11 @@
+//! The bot conversation end to end within this service: the real gateway against MariaDB,
+//! RabbitMQ and the Telegram Bot API double, as a customer would use it. Scripted
+//! conversations for every flow and every bad input the bot must answer kindly, one module
+//! per journey.
+
+mod albums;
+mod bad_input;
+mod deferred_updates;
+mod first_order;
+mod my_orders;
+mod support;
