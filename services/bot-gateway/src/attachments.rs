@@ -42,6 +42,8 @@ pub struct FilePolicy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileOutcome {
     Added,
+    /// Telegram says it holds nothing (0 bytes): not kept.
+    Empty,
     /// Above the download limit; it gets an upload link once the order exists.
     TooLarge,
     /// Above the download limit, and links are off: not kept.
@@ -65,6 +67,9 @@ impl FilePolicy {
     /// Applies the policy and the draft's bounds to one file: the draft takes it (or notes
     /// it for an upload link), or stays exactly as it was.
     pub fn admit(&self, draft: &mut Draft, file: IncomingFile) -> FileOutcome {
+        if file.size == Some(0) {
+            return FileOutcome::Empty;
+        }
         if self.refuses(&file) {
             return FileOutcome::RefusedType;
         }
@@ -345,6 +350,29 @@ mod tests {
         assert!(
             !policy.refuses(&typed(None)),
             "undeclared: the storage worker sniffs the bytes"
+        );
+    }
+
+    #[test]
+    fn an_empty_file_is_not_taken_into_the_draft() {
+        let policy = FilePolicy::new(DownloadLimit::new(1024), &[], true);
+        let file = |size| IncomingFile {
+            telegram_file_id: "F".into(),
+            telegram_file_unique_id: "U".into(),
+            name: "empty.pdf".into(),
+            size,
+            content_type: Some("application/pdf".into()),
+            caption: Some("a caption".into()),
+            media_group: None,
+        };
+        let mut draft = Draft::new();
+        assert_eq!(policy.admit(&mut draft, file(Some(0))), FileOutcome::Empty);
+        assert!(draft.is_empty(), "not even its caption is kept: {draft:?}");
+        assert_eq!(policy.admit(&mut draft, file(Some(1))), FileOutcome::Added);
+        assert_eq!(
+            policy.admit(&mut draft, file(None)),
+            FileOutcome::Added,
+            "an unknown size is let through"
         );
     }
 

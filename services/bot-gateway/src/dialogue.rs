@@ -236,6 +236,9 @@ pub struct Album {
     pub over_limit: u32,
     /// Names of items refused for their type.
     pub refused: Vec<String>,
+    /// Names of items Telegram says are empty.
+    #[serde(default)]
+    pub empty: Vec<String>,
     /// Names of items above the download limit (they get an upload link).
     pub too_large: Vec<String>,
 }

@@ -68,6 +68,7 @@ pub mod key {
     pub const DRAFT_FILE_TOO_LARGE: &str = "bot.draft.file_too_large";
     pub const DRAFT_FILE_TOO_LARGE_NO_LINKS: &str = "bot.draft.file_too_large_no_links";
     pub const DRAFT_FILE_REFUSED: &str = "bot.draft.file_refused";
+    pub const DRAFT_FILE_EMPTY: &str = "bot.draft.file_empty";
     pub const DRAFT_TOO_MANY_FILES: &str = "bot.draft.too_many_files";
     pub const DRAFT_EMPTY: &str = "bot.draft.empty";
     pub const DRAFT_CANCELLED: &str = "bot.draft.cancelled";
@@ -175,6 +176,7 @@ pub mod key {
         DRAFT_FILE_TOO_LARGE,
         DRAFT_FILE_TOO_LARGE_NO_LINKS,
         DRAFT_FILE_REFUSED,
+        DRAFT_FILE_EMPTY,
         DRAFT_TOO_MANY_FILES,
         DRAFT_EMPTY,
         DRAFT_CANCELLED,

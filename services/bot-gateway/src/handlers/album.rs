@@ -82,6 +82,7 @@ pub fn note(
             album.too_large.push(name.to_owned())
         }
         FileOutcome::RefusedType => album.refused.push(name.to_owned()),
+        FileOutcome::Empty => album.empty.push(name.to_owned()),
         FileOutcome::DraftFull => album.over_limit += 1,
     }
     (draft, finished)
@@ -105,6 +106,9 @@ pub fn answer_text(words: Words, limit_mb: u64, album: &Album, draft: &Draft) ->
     }
     for name in &album.refused {
         parts.push(words.format(key::DRAFT_FILE_REFUSED, &[("name", name)]));
+    }
+    for name in &album.empty {
+        parts.push(words.format(key::DRAFT_FILE_EMPTY, &[("name", name)]));
     }
     for name in &album.too_large {
         parts.push(words.format(

@@ -156,6 +156,7 @@ fn file_answer(chat: &Chat, outcome: &FileOutcome, name: &str, draft: &Draft) ->
             &[("name", name), ("limit_mb", &limit_mb)],
         ),
         FileOutcome::RefusedType => words.format(key::DRAFT_FILE_REFUSED, &[("name", name)]),
+        FileOutcome::Empty => words.format(key::DRAFT_FILE_EMPTY, &[("name", name)]),
         FileOutcome::DraftFull => refusal_text(words, DraftRefusal::TooManyFiles),
     }
 }

@@ -8,7 +8,7 @@ use bureau_platform::links::{LinkPurpose, LinkSigner};
 use proto_events::Event;
 use uuid::Uuid;
 
-use crate::support::{EN, Harness, order_number_in};
+use crate::support::{EN, Harness, UK, order_number_in};
 
 #[tokio::test]
 async fn bad_input_gets_a_clear_answer_and_leaves_nothing_half_made() {
@@ -154,6 +154,66 @@ async fn bad_input_gets_a_clear_answer_and_leaves_nothing_half_made() {
     };
     assert_eq!(photo.note, None, "a blank caption is no note");
     alice.assert_all_read();
+
+    gateway.stop().await;
+    harness.finish().await;
+}
+
+#[tokio::test]
+async fn an_empty_file_is_refused_with_a_sentence_and_the_draft_kept_as_it_was() {
+    let harness = Harness::new().await;
+    let gateway = harness.start_gateway(harness.settings.clone()).await;
+    let t = &harness.texts;
+    let mut bohdan = harness.customer(harness.double.user_with(2102, "Богдан", "uk"));
+
+    bohdan
+        .user
+        .send_document("empty.pdf", "application/pdf", Vec::new(), None);
+    bohdan
+        .expect_reply(&t.format(UK, key::DRAFT_FILE_EMPTY, &[("name", "empty.pdf")]))
+        .await;
+
+    // In an album too: the other files are taken, and the empty one is named.
+    bohdan.user.send_media_group(
+        vec![
+            (
+                "scan.pdf".to_owned(),
+                "application/pdf".to_owned(),
+                b"%PDF scan".to_vec(),
+            ),
+            (
+                "blank.pdf".to_owned(),
+                "application/pdf".to_owned(),
+                Vec::new(),
+            ),
+        ],
+        None,
+    );
+    let album = bohdan
+        .expect_reply(
+            &[
+                t.format(
+                    UK,
+                    key::DRAFT_ALBUM_RECEIVED,
+                    &[("added", "1"), ("count", "1")],
+                ),
+                t.format(UK, key::DRAFT_FILE_EMPTY, &[("name", "blank.pdf")]),
+            ]
+            .join("\n\n"),
+        )
+        .await;
+    bohdan
+        .press_label(&album, &t.get(UK, key::BUTTON_DONE))
+        .await;
+    let summary = bohdan.next_reply().await;
+    assert!(
+        summary.body().contains("• scan.pdf")
+            && !summary.body().contains("empty.pdf")
+            && !summary.body().contains("blank.pdf"),
+        "{}",
+        summary.body()
+    );
+    bohdan.assert_all_read();
 
     gateway.stop().await;
     harness.finish().await;
