@@ -1,6 +1,7 @@
 //! The conversation state one chat is in, as stored between updates: the language we speak,
-//! the customer's profile once registered, and the stage of the conversation (idle,
-//! drafting an order, writing to staff, updating the profile).
+//! the customer's profile once registered, the stage of the conversation (idle, drafting an
+//! order, writing to staff, updating the profile), and any replies Telegram did not take
+//! yet.
 //!
 //! It is serialized to JSON in MySQL, so it must stay readable across deployments: new
 //! fields get `#[serde(default)]`, new stages are new enum variants.
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use teloxide::dispatching::dialogue::Dialogue;
 use uuid::Uuid;
 
+use crate::replies::Undelivered;
 use crate::storage::MySqlStorage;
 
 /// The dialogue handle handlers receive: reads and writes this chat's [`Conversation`].
@@ -75,6 +77,9 @@ pub struct Conversation {
     pub profile: Option<Profile>,
     #[serde(default)]
     pub stage: Stage,
+    /// Replies Telegram would not take yet: said before anything else happens in the chat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) undelivered: Option<Undelivered>,
 }
 
 // The draft is by far the largest stage, and the usual one while a conversation is stored.
@@ -109,6 +114,7 @@ impl Conversation {
             language,
             profile: None,
             stage: Stage::Idle,
+            undelivered: None,
         }
     }
 
@@ -134,11 +140,11 @@ impl Conversation {
         self.with_stage(Stage::Idle)
     }
 
+    /// This conversation at `stage`; everything else kept.
     pub fn with_stage(&self, stage: Stage) -> Conversation {
         Conversation {
-            language: self.language,
-            profile: self.profile.clone(),
             stage,
+            ..self.clone()
         }
     }
 

@@ -1,16 +1,42 @@
-//! What the bot says back: handlers queue [`Reply`]s, and the handlers' context delivers
-//! them in order once the update's work is done.
+//! What the bot says back, and getting it to the customer even when Telegram stumbles.
+//!
+//! Handlers do not send: they queue [`Reply`]s, and the handlers' context delivers them in
+//! order once the update's work is done. A reply Telegram could not take for a reason that
+//! passes (a network error, a 5xx, a 429) is tried again a few times (a 5xx once: teloxide
+//! waits 10 s after each before returning it); if Telegram still fails, that reply and the
+//! ones after it are kept with the chat's conversation as
+//! [`Undelivered`] and the update is deferred. When Telegram delivers the update again, the
+//! kept replies are said and the update's work is not done a second time. Replies kept
+//! longer than [`PATIENCE`] are given up.
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardMarkup, MessageId, ReplyMarkup};
 use teloxide::{ApiError, RequestError};
 
 use crate::telegram::GatewayBot;
 
+/// How long replies Telegram would not take are kept (and their update deferred) before
+/// they are given up.
+pub const PATIENCE: Duration = Duration::from_secs(10 * 60);
+
+/// The most replies kept for one chat; later ones are given up at once.
+const MAX_KEPT: usize = 20;
+
+/// Tries of one reply within one delivery after a network error or a short 429, before it
+/// is kept for later.
+const ATTEMPTS: u32 = 3;
+/// The pause after the first failed try; doubled after each.
+const FIRST_PAUSE: Duration = Duration::from_millis(500);
+/// A 429 asking to wait longer than this is not waited out here: the reply is kept.
+const LONGEST_WAIT: Duration = Duration::from_secs(5);
+
 /// One thing the bot says in a chat.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Reply {
     /// A new message.
     Send {
@@ -27,16 +53,95 @@ pub enum Reply {
     },
 }
 
-/// Says `replies` in order in `chat_id`, up to the first Telegram does not take.
-pub async fn deliver(
+/// Replies Telegram did not take yet, kept with the conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Undelivered {
+    /// The update they answer, which is not handled again when Telegram delivers it again;
+    /// `None` for replies no update is waiting for (an album's answer).
+    pub update_id: Option<u32>,
+    pub replies: Vec<Reply>,
+    /// When the first of them could not be said.
+    pub since: DateTime<Utc>,
+}
+
+impl Undelivered {
+    pub fn new(update_id: Option<u32>, replies: Vec<Reply>) -> Undelivered {
+        let mut undelivered = Undelivered {
+            update_id,
+            replies: Vec::new(),
+            since: Utc::now(),
+        };
+        undelivered.extend(replies);
+        undelivered
+    }
+
+    /// Adds `replies` after those kept, up to [`MAX_KEPT`].
+    pub fn extend(&mut self, replies: Vec<Reply>) {
+        let room = MAX_KEPT.saturating_sub(self.replies.len());
+        if replies.len() > room {
+            tracing::error!(
+                dropped = replies.len() - room,
+                "too many replies kept for one chat; the latest are given up"
+            );
+        }
+        self.replies.extend(replies.into_iter().take(room));
+    }
+
+    /// Kept longer than [`PATIENCE`]: to be given up.
+    pub fn expired(&self) -> bool {
+        Utc::now()
+            .signed_duration_since(self.since)
+            .to_std()
+            .unwrap_or_default()
+            > PATIENCE
+    }
+}
+
+/// Says `replies` in order in `chat_id`. Returns what was not said: the first reply
+/// Telegram would not take for a reason that passes, and every reply after it. A reply
+/// Telegram refuses for good (the bot is blocked, the chat is gone) is logged and skipped.
+pub async fn deliver(bot: &GatewayBot, chat_id: ChatId, replies: Vec<Reply>) -> Vec<Reply> {
+    let mut replies = replies.into_iter();
+    while let Some(reply) = replies.next() {
+        if let Err(error) = say_with_retries(bot, chat_id, &reply).await {
+            tracing::warn!(%error, chat_id = chat_id.0, "Telegram did not take a reply; it is kept for later");
+            return std::iter::once(reply).chain(replies).collect();
+        }
+    }
+    Vec::new()
+}
+
+/// `Err` for a failure that passes, once it is not worth trying again now.
+async fn say_with_retries(
     bot: &GatewayBot,
     chat_id: ChatId,
-    replies: Vec<Reply>,
+    reply: &Reply,
 ) -> Result<(), RequestError> {
-    for reply in &replies {
-        say(bot, chat_id, reply).await?;
+    let mut pause = FIRST_PAUSE;
+    let mut attempt = 1;
+    loop {
+        let error = match say(bot, chat_id, reply).await {
+            Ok(()) => return Ok(()),
+            Err(error) if !passes(&error) => {
+                tracing::warn!(%error, chat_id = chat_id.0, "Telegram refused a reply; it is given up");
+                return Ok(());
+            }
+            Err(error) => error,
+        };
+        let wait = match &error {
+            RequestError::RetryAfter(seconds) => Some(seconds.duration()),
+            RequestError::Network(_) | RequestError::Io(_) => Some(pause),
+            // Telegram's 5xx: teloxide has already waited 10 s before returning it.
+            _ => None,
+        };
+        let Some(wait) = wait.filter(|wait| attempt < ATTEMPTS && *wait <= LONGEST_WAIT) else {
+            return Err(error);
+        };
+        tracing::debug!(%error, attempt, ?wait, "a reply did not reach Telegram; trying again");
+        tokio::time::sleep(wait).await;
+        pause *= 2;
+        attempt += 1;
     }
-    Ok(())
 }
 
 async fn say(bot: &GatewayBot, chat_id: ChatId, reply: &Reply) -> Result<(), RequestError> {
@@ -48,24 +153,17 @@ async fn say(bot: &GatewayBot, chat_id: ChatId, reply: &Reply) -> Result<(), Req
             keyboard,
         } => {
             if let Some(message) = message {
-                // Edits are not paced by the throttle (it paces sends only), but Telegram
-                // counts them against the chat's limit: a 429 is waited out, a few times.
-                for _ in 0..3 {
-                    match bot
-                        .edit_message_text(chat_id, MessageId(*message), text.clone())
-                        .reply_markup(keyboard.clone())
-                        .await
-                    {
-                        Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => {
-                            return Ok(());
-                        }
-                        Err(RequestError::RetryAfter(wait)) => {
-                            tokio::time::sleep(wait.duration()).await
-                        }
-                        Err(error) => {
-                            tracing::debug!(%error, "message not editable; sending a new one");
-                            break;
-                        }
+                // Edits are not paced by the throttle (it paces sends only); a 429 comes
+                // back here and is waited out by the caller.
+                match bot
+                    .edit_message_text(chat_id, MessageId(*message), text.clone())
+                    .reply_markup(keyboard.clone())
+                    .await
+                {
+                    Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => return Ok(()),
+                    Err(error) if passes(&error) => return Err(error),
+                    Err(error) => {
+                        tracing::debug!(%error, "message not editable; sending a new one");
                     }
                 }
             }
@@ -80,43 +178,85 @@ async fn say(bot: &GatewayBot, chat_id: ChatId, reply: &Reply) -> Result<(), Req
     Ok(())
 }
 
-/// The order number is the one reply the customer must get: the order exists now, and an
-/// update that already succeeded is not redelivered by Telegram. Transient failures
-/// (network, Telegram 5xx, 429) are retried a few times with backoff; a refusal that
-/// retrying cannot change (a blocked bot) is returned at once.
-pub async fn send_until_delivered<R>(request: impl Fn() -> R) -> Result<(), RequestError>
-where
-    R: std::future::IntoFuture<Output = Result<teloxide::types::Message, RequestError>>,
-{
-    let mut delay = Duration::from_secs(1);
-    let mut attempt = 1;
-    loop {
-        let error = match request().await {
-            Ok(_) => return Ok(()),
-            Err(error) => error,
-        };
-        let transient = matches!(
-            error,
-            RequestError::Network(_)
-                | RequestError::Io(_)
-                | RequestError::InvalidJson { .. }
-                | RequestError::RetryAfter(_)
-                | RequestError::Api(ApiError::Unknown(_))
-        );
-        if !transient || attempt >= ACCEPTED_REPLY_ATTEMPTS {
-            return Err(error);
+/// Whether a failure may pass by itself: the network, Telegram's 5xx (a JSON error with an
+/// unknown description, or a page that is not JSON at all) and 429. Telegram's 4xx
+/// refusals (blocked, bad request, chat not found) do not.
+fn passes(error: &RequestError) -> bool {
+    match error {
+        RequestError::Network(_)
+        | RequestError::Io(_)
+        | RequestError::InvalidJson { .. }
+        | RequestError::RetryAfter(_) => true,
+        RequestError::Api(ApiError::Unknown(description)) => {
+            const REFUSALS: [&str; 5] = [
+                "Bad Request",
+                "Forbidden",
+                "Unauthorized",
+                "Not Found",
+                "Conflict",
+            ];
+            !REFUSALS
+                .iter()
+                .any(|refusal| description.starts_with(refusal))
         }
-        let wait = match &error {
-            RequestError::RetryAfter(seconds) => seconds.duration(),
-            _ => delay,
-        };
-        tracing::warn!(%error, attempt, ?wait, "the order number did not reach the customer; retrying");
-        tokio::time::sleep(wait).await;
-        delay *= 2;
-        attempt += 1;
+        _ => false,
     }
 }
 
-/// Tries of the order-number reply before giving up (the customer can still see the order
-/// under My orders).
-const ACCEPTED_REPLY_ATTEMPTS: u32 = 4;
+#[cfg(test)]
+mod tests {
+    use teloxide::types::{InlineKeyboardButton, KeyboardButton, KeyboardMarkup};
+
+    use super::*;
+
+    #[test]
+    fn kept_replies_survive_the_conversations_json() {
+        let replies = vec![
+            Reply::Send {
+                text: "Order №48213097 accepted!".into(),
+                markup: Some(KeyboardMarkup::new([[KeyboardButton::new("📝 New order")]]).into()),
+            },
+            Reply::Send {
+                text: "plain".into(),
+                markup: None,
+            },
+            Reply::Show {
+                message: Some(42),
+                text: "Your orders".into(),
+                keyboard: InlineKeyboardMarkup::new([[InlineKeyboardButton::callback(
+                    "№1", "od:x",
+                )]]),
+            },
+        ];
+        let kept = Undelivered::new(Some(7), replies);
+        let json = serde_json::to_string(&kept).unwrap();
+        assert_eq!(serde_json::from_str::<Undelivered>(&json).unwrap(), kept);
+        assert!(!kept.expired());
+    }
+
+    #[test]
+    fn a_chat_keeps_a_bounded_number_of_replies() {
+        let reply = Reply::Send {
+            text: "x".into(),
+            markup: None,
+        };
+        let mut kept = Undelivered::new(None, vec![reply.clone(); MAX_KEPT - 1]);
+        kept.extend(vec![reply; 5]);
+        assert_eq!(kept.replies.len(), MAX_KEPT);
+    }
+
+    #[test]
+    fn only_failures_that_pass_are_tried_again() {
+        assert!(passes(&RequestError::Api(ApiError::Unknown(
+            "Bad Gateway".into()
+        ))));
+        assert!(passes(&RequestError::Api(ApiError::Unknown(
+            "Internal Server Error".into()
+        ))));
+        assert!(!passes(&RequestError::Api(ApiError::Unknown(
+            "Bad Request: something new".into()
+        ))));
+        assert!(!passes(&RequestError::Api(ApiError::BotBlocked)));
+        assert!(!passes(&RequestError::Api(ApiError::MessageNotModified)));
+    }
+}

@@ -5,19 +5,20 @@
 //!
 //! The wait is in memory: if the gateway stops in that second, the files are kept in the
 //! draft but the album's answer is not sent (the next message's answer shows the count).
+//! An answer Telegram does not take is kept with the conversation and tried again.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use teloxide::types::ChatId;
 
-use super::context::Chat;
+use super::context::{Chat, keep_saying, say_outside_update};
 use super::deferred::{HandlerError, HandlerResult};
 use crate::attachments::{FileOutcome, IncomingFile};
 use crate::desk::Desk;
 use crate::dialogue::{Album, ChatDialogue, Conversation, Draft, MAX_FILES};
 use crate::keyboards;
-use crate::replies::{self, Reply};
+use crate::replies::Reply;
 use crate::telegram::GatewayBot;
 use crate::texts::{Words, key};
 
@@ -130,7 +131,7 @@ struct Waiting {
 
 impl Waiting {
     /// Answers the album if its item count is still `items` (no later item came, and no
-    /// other handler answered it yet).
+    /// other handler answered it yet). Telegram failing to take the answer keeps it for later.
     async fn answer_if_complete(&self) -> Result<(), HandlerError> {
         let (desk, chat_id) = (&self.desk, self.chat_id);
         let _turn = desk.turns.take(chat_id.0).await?;
@@ -153,8 +154,12 @@ impl Waiting {
             text: answer_text(words, desk.files.limit.megabytes(), &album, &draft),
             markup: Some(keyboards::collecting(words, draft.order_id).into()),
         };
-        dialogue.update(conversation.drafting(draft)).await?;
-        replies::deliver(&self.bot, chat_id, vec![answer]).await?;
+        let mut conversation = conversation.drafting(draft);
+        let unsaid = say_outside_update(&self.bot, chat_id, &mut conversation, vec![answer]).await;
+        dialogue.update(conversation).await?;
+        if unsaid {
+            keep_saying(self.bot.clone(), desk.clone(), chat_id);
+        }
         Ok(())
     }
 }

@@ -5,13 +5,16 @@
 //!
 //! [`enter_message`] and [`enter_press`] make them, around the rest of the schema: take the
 //! chat's turn (one update at a time per chat, across replicas: see
-//! [`chat_turns`](crate::chat_turns)), load the conversation, run the handler, then answer
-//! the press and deliver the replies (see [`replies`](crate::replies)). When MySQL cannot be
-//! read, the update falls through to the outage handlers, which defer it.
+//! [`chat_turns`](crate::chat_turns)), load the conversation, say first what an earlier
+//! delivery of the chat's updates left unsaid, run the handler, then answer the press and
+//! deliver the replies, keeping what Telegram would not take (see
+//! [`replies`](crate::replies)). When MySQL cannot be read, the update falls through to the
+//! outage handlers, which defer it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::{ControlFlow, Deref};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use proto_events::Envelope;
 use teloxide::dispatching::dialogue::GetChatId;
@@ -26,7 +29,7 @@ use crate::chat_turns::ChatTurn;
 use crate::desk::Desk;
 use crate::dialogue::{ChatDialogue, Conversation, Draft, Language, Stage};
 use crate::keyboards;
-use crate::replies::{self, Reply};
+use crate::replies::{self, Reply, Undelivered};
 use crate::storage::StorageError;
 use crate::telegram::GatewayBot;
 use crate::texts::{Words, key};
@@ -44,10 +47,12 @@ pub struct Chat {
     said: Arc<Mutex<Said>>,
 }
 
-/// What a handler said, delivered once it is done.
+/// What a handler did that is acted on once it is done.
 #[derive(Default)]
 struct Said {
     replies: Vec<Reply>,
+    /// The conversation as stored now: loaded, or saved since.
+    stored: Option<Conversation>,
 }
 
 impl Chat {
@@ -93,7 +98,9 @@ impl Chat {
 
     /// Stores `conversation` as the chat's from now on.
     pub async fn save(&self, conversation: Conversation) -> Result<(), StorageError> {
-        self.dialogue.update(conversation).await
+        self.dialogue.update(conversation.clone()).await?;
+        self.said().stored = Some(conversation);
+        Ok(())
     }
 
     /// Whether nothing was stored for this chat before this update.
@@ -128,8 +135,25 @@ impl Chat {
         self.said.lock().expect("no handler panics holding it")
     }
 
-    /// After the handler: delivers its replies.
-    async fn finish(&self, outcome: HandlerResult) -> HandlerResult {
+    /// Before the handler: says what the chat's earlier updates left unsaid.
+    async fn catch_up(&self, conversation: &mut Conversation, update_id: u32) -> CatchUp {
+        match say_kept(&self.bot, &self.dialogue, conversation).await {
+            Kept::Nothing => CatchUp::Go,
+            // This very update was handled before; only its replies were missing.
+            Kept::Said {
+                update_id: Some(id),
+            } if id == update_id => CatchUp::Done,
+            Kept::Said { .. } => CatchUp::Go,
+            Kept::Left => CatchUp::Wait(Deferred::boxed(
+                "earlier replies not said yet: Telegram does not take them",
+                None,
+            )),
+        }
+    }
+
+    /// After the handler: delivers its replies; what Telegram does not take is kept with
+    /// the conversation, and the update deferred so that Telegram delivers it again.
+    async fn finish(&self, update_id: u32, outcome: HandlerResult) -> HandlerResult {
         let replies = std::mem::take(&mut self.said().replies);
         if Deferred::is(&outcome) {
             if !replies.is_empty() {
@@ -141,8 +165,27 @@ impl Chat {
             }
             return outcome;
         }
-        let delivered = replies::deliver(&self.bot, self.id, replies).await;
-        outcome.and(delivered.map_err(HandlerError::from))
+        let unsaid = replies::deliver(&self.bot, self.id, replies).await;
+        if unsaid.is_empty() {
+            return outcome;
+        }
+        let Some(mut conversation) = self.said().stored.clone() else {
+            return outcome;
+        };
+        if let Err(error) = &outcome {
+            tracing::error!(chat_id = self.id.0, %error, "handling an update failed");
+        }
+        conversation.undelivered = Some(Undelivered::new(Some(update_id), unsaid));
+        match self.dialogue.update(conversation).await {
+            Ok(()) => Err(Deferred::boxed(
+                "Telegram did not take the replies; they are kept until it does",
+                None,
+            )),
+            Err(error) => {
+                tracing::error!(%error, chat_id = self.id.0, "replies Telegram did not take could not be kept: they are lost");
+                outcome
+            }
+        }
     }
 }
 
@@ -270,7 +313,7 @@ fn enter(entering: Entering) -> UpdateHandler<HandlerError> {
         DpHandlerDescription::user_defined(),
         move |mut deps: DependencyMap, rest| async move {
             let update = deps.get::<Update>();
-            let Some((chat, conversation, turn)) =
+            let Some((chat, mut conversation, turn)) =
                 open(&deps.get::<GatewayBot>(), &deps.get::<Arc<Desk>>(), &update).await
             else {
                 return ControlFlow::Continue(deps);
@@ -280,24 +323,34 @@ fn enter(entering: Entering) -> UpdateHandler<HandlerError> {
                 query: deps.get::<CallbackQuery>(),
                 answer: Arc::default(),
             });
-            deps.insert(chat.clone());
-            deps.insert(conversation.stage.clone());
-            deps.insert(conversation);
-            if let Some(press) = &press {
-                deps.insert(press.clone());
-            }
-            let outcome = match rest(deps).await {
-                ControlFlow::Break(outcome) => outcome,
-                ControlFlow::Continue(_) => {
-                    tracing::debug!(update_id = update.id.0, "nothing handles it");
-                    Ok(())
+            let handling = match chat.catch_up(&mut conversation, update.id.0).await {
+                CatchUp::Go => {
+                    chat.said().stored = Some(conversation.clone());
+                    deps.insert(chat.clone());
+                    deps.insert(conversation.stage.clone());
+                    deps.insert(conversation);
+                    if let Some(press) = &press {
+                        deps.insert(press.clone());
+                    }
+                    Handling::Ran(match rest(deps).await {
+                        ControlFlow::Break(outcome) => outcome,
+                        ControlFlow::Continue(_) => {
+                            tracing::debug!(update_id = update.id.0, "nothing handles it");
+                            Ok(())
+                        }
+                    })
                 }
+                CatchUp::Done => Handling::Skipped(Ok(())),
+                CatchUp::Wait(deferred) => Handling::Skipped(Err(deferred)),
             };
             if let Some(press) = &press {
                 press.send_answer().await;
             }
-            let outcome = chat.finish(outcome).await;
-            // The chat's turn is given back only now, with everything said.
+            let outcome = match handling {
+                Handling::Ran(outcome) => chat.finish(update.id.0, outcome).await,
+                Handling::Skipped(outcome) => outcome,
+            };
+            // The chat's turn is given back only now, with everything said or kept.
             drop(turn);
             ControlFlow::Break(outcome)
         },
@@ -351,4 +404,140 @@ async fn open(
 /// The language for someone we have no conversation with yet.
 fn language_of(update: &Update) -> Language {
     Language::from_telegram(update.from().and_then(|user| user.language_code.as_deref()))
+}
+
+/// Whether the handler runs, once what was left unsaid is said.
+enum CatchUp {
+    Go,
+    /// The update was handled already.
+    Done,
+    /// Telegram still does not take what was left unsaid: the update waits.
+    Wait(HandlerError),
+}
+
+/// Whether the handler ran, and how it ended (or why it did not run).
+enum Handling {
+    Ran(HandlerResult),
+    Skipped(HandlerResult),
+}
+
+/// What became of the replies a conversation kept.
+enum Kept {
+    Nothing,
+    /// All said (or given up); they answered this update.
+    Said {
+        update_id: Option<u32>,
+    },
+    /// Some are still unsaid, and kept.
+    Left,
+}
+
+/// Says what `conversation` keeps unsaid, and stores what is left of it.
+async fn say_kept(
+    bot: &GatewayBot,
+    dialogue: &ChatDialogue,
+    conversation: &mut Conversation,
+) -> Kept {
+    let Some(kept) = conversation.undelivered.take() else {
+        return Kept::Nothing;
+    };
+    let chat_id = dialogue.chat_id();
+    let update_id = kept.update_id;
+    if kept.expired() {
+        tracing::error!(
+            chat_id = chat_id.0,
+            replies = kept.replies.len(),
+            "replies Telegram did not take for {:?} are given up",
+            replies::PATIENCE
+        );
+    } else {
+        let unsaid = replies::deliver(bot, chat_id, kept.replies.clone()).await;
+        if !unsaid.is_empty() {
+            conversation.undelivered = Some(Undelivered {
+                replies: unsaid,
+                ..kept
+            });
+        }
+    }
+    if let Err(error) = dialogue.update(conversation.clone()).await {
+        // Said but still stored: said again next time, which beats never.
+        tracing::warn!(%error, chat_id = chat_id.0, "said replies could not be cleared");
+    }
+    match conversation.undelivered {
+        Some(_) => Kept::Left,
+        None => Kept::Said { update_id },
+    }
+}
+
+/// Says `replies` in the chat outside any update (an album's answer), in order after what
+/// is still unsaid there. Whatever Telegram does not take is left in `conversation` for the
+/// caller to store; `true` then asks the caller to have [`keep_saying`] try again.
+pub(super) async fn say_outside_update(
+    bot: &GatewayBot,
+    chat_id: ChatId,
+    conversation: &mut Conversation,
+    replies: Vec<Reply>,
+) -> bool {
+    if let Some(waiting) = conversation
+        .undelivered
+        .as_mut()
+        .filter(|waiting| waiting.update_id.is_some())
+    {
+        // An update's replies go first, when Telegram delivers that update again.
+        waiting.extend(replies);
+        return false;
+    }
+    let mut kept = conversation
+        .undelivered
+        .take()
+        .unwrap_or_else(|| Undelivered::new(None, Vec::new()));
+    kept.extend(replies);
+    let unsaid = replies::deliver(bot, chat_id, std::mem::take(&mut kept.replies)).await;
+    if unsaid.is_empty() {
+        return false;
+    }
+    kept.replies = unsaid;
+    conversation.undelivered = Some(kept);
+    true
+}
+
+/// Tries again in the background to say what no update is waiting to say in `chat_id`,
+/// pausing 1 s doubling to 30 s, until it is said or [`replies::PATIENCE`] has passed.
+pub(super) fn keep_saying(bot: GatewayBot, desk: Arc<Desk>, chat_id: ChatId) {
+    tokio::spawn(async move {
+        let give_up = tokio::time::Instant::now() + replies::PATIENCE;
+        let mut pause = Duration::from_secs(1);
+        while tokio::time::Instant::now() < give_up {
+            tokio::time::sleep(pause).await;
+            match say_unsaid(&bot, &desk, chat_id).await {
+                Ok(true) => return,
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(%error, chat_id = chat_id.0, "kept replies not tried again")
+                }
+            }
+            pause = (pause * 2).min(Duration::from_secs(30));
+        }
+    });
+}
+
+/// `Ok(true)` when nothing is left for [`keep_saying`] to say.
+async fn say_unsaid(bot: &GatewayBot, desk: &Desk, chat_id: ChatId) -> Result<bool, HandlerError> {
+    let _turn = desk.turns.take(chat_id.0).await?;
+    let dialogue = ChatDialogue::new(desk.storage.clone(), chat_id);
+    let Some(mut conversation) = dialogue.get().await? else {
+        return Ok(true);
+    };
+    let ours = conversation
+        .undelivered
+        .as_ref()
+        .is_some_and(|kept| kept.update_id.is_none());
+    if !ours {
+        // Said already, or an update waits to say it when Telegram delivers it again.
+        return Ok(true);
+    }
+    Ok(!matches!(
+        say_kept(bot, &dialogue, &mut conversation).await,
+        Kept::Left
+    ))
 }

@@ -5,11 +5,10 @@
 //! If the broker does not confirm, the update is deferred: the draft stays as it was,
 //! Telegram delivers the update again, and that second delivery publishes the very same
 //! events (their ids derive from the draft), so one draft can never become two orders.
-//! Once published, the order exists whatever else fails, so its number is the one reply
-//! retried when Telegram fails.
+//! Once published, the order exists whatever else fails: its number is a reply like any
+//! other, kept and said when Telegram takes it (see [`replies`](crate::replies)).
 
 use chrono::Utc;
-use teloxide::prelude::*;
 use teloxide::types::User;
 
 use super::context::{Chat, telegram_user_id};
@@ -17,7 +16,6 @@ use super::deferred::HandlerResult;
 use crate::dialogue::{Conversation, Draft};
 use crate::menu::main_menu;
 use crate::publish::{TelegramCustomer, order_events};
-use crate::replies::send_until_delivered;
 use crate::texts::key;
 
 /// Publishes the draft's events for the customer `from` and, once the broker has them,
@@ -45,14 +43,11 @@ pub async fn place_order(
         // Harmless beyond a stale draft: confirming it again republishes the same events.
         tracing::error!(%error, %order_id, "accepted order's draft not cleared");
     }
-    let accepted = chat.format(key::ORDER_ACCEPTED, &[("number", &draft.order_number)]);
-    let menu = main_menu(chat.words());
-    send_until_delivered(|| {
-        chat.bot
-            .send_message(chat.id, accepted.clone())
-            .reply_markup(menu.clone())
-    })
-    .await?;
+    let number = &draft.order_number;
+    chat.reply_with(
+        chat.format(key::ORDER_ACCEPTED, &[("number", number)]),
+        main_menu(chat.words()),
+    );
     if !draft.large_files.is_empty() {
         chat.reply(upload_text(chat, draft));
     }

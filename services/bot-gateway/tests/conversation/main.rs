@@ -9,3 +9,4 @@ mod deferred_updates;
 mod first_order;
 mod my_orders;
 mod support;
+mod telegram_failures;
