@@ -6,6 +6,8 @@
 //! progress, at the revision shown) or, for orders, an order the asking customer owns.
 //! Anything that does not parse is answered "this button is outdated".
 
+use proto_events::QuoteAnswer;
+use proto_events::callbacks;
 use uuid::Uuid;
 
 use crate::dialogue::Language;
@@ -48,6 +50,22 @@ pub enum Action {
     CancelOrder { order: Uuid, version: u32 },
     /// `om:<order>`: write to staff about the order.
     WriteAbout(Uuid),
+    /// `qa:<quote>` / `qd:<quote>`: the notifier's Accept / Decline under a price quote;
+    /// `quote` is the `PriceQuoted` event id. The format is the contract's
+    /// (`proto_events::callbacks`), shared with the notifier that draws the buttons.
+    ///
+    /// Its handler (one branch beside `CancelOrder`):
+    /// 1. `desk.orders.quoted_order(telegram_user_id(&query.from), quote)`: `None` (not the
+    ///    customer's, not the order's latest quote, or the order no longer `quoted`) is
+    ///    answered with `answer_outdated`;
+    /// 2. `publish::quote_answer_event(order.id, &order.number, order.version, quote,
+    ///    answer, Utc::now())`, published like `orders::cancel` publishes (bounded by
+    ///    `PUBLISH_TIMEOUT`; on failure answer the query and return `Deferred` with
+    ///    `key::QUOTE_ANSWER_DEFERRED`);
+    /// 3. answer the callback query, then send `key::QUOTE_ACCEPT_SENT` or
+    ///    `key::QUOTE_DECLINE_SENT` with `number`. Never "accepted": the notifier's push of
+    ///    the recorded status (or of the refusal) is the customer's answer.
+    AnswerQuote { quote: Uuid, answer: QuoteAnswer },
 }
 
 impl Action {
@@ -70,6 +88,7 @@ impl Action {
             Action::AskCancelOrder(order) => format!("oc:{}", order.simple()),
             Action::CancelOrder { order, version } => format!("oy:{}:{version}", order.simple()),
             Action::WriteAbout(order) => format!("om:{}", order.simple()),
+            Action::AnswerQuote { quote, answer } => callbacks::quote_answer(answer, quote),
         }
     }
 
@@ -121,6 +140,8 @@ impl Action {
                 version: number()?,
             }),
             "om" => alone(Action::WriteAbout),
+            "qa" | "qd" => callbacks::parse_quote_answer(data)
+                .map(|(answer, quote)| Action::AnswerQuote { quote, answer }),
             _ => None,
         }
     }
@@ -179,6 +200,14 @@ mod tests {
                 version: u32::MAX,
             },
             Action::WriteAbout(id),
+            Action::AnswerQuote {
+                quote: id,
+                answer: QuoteAnswer::Accept,
+            },
+            Action::AnswerQuote {
+                quote: id,
+                answer: QuoteAnswer::Decline,
+            },
         ]
     }
 
@@ -209,6 +238,20 @@ mod tests {
             Action::parse(&format!("order:{}", id.simple())),
             Some(Action::OpenOrder(id))
         );
+    }
+
+    #[test]
+    fn the_notifiers_quote_buttons_are_quote_answers() {
+        let quote = Uuid::now_v7();
+        for answer in [QuoteAnswer::Accept, QuoteAnswer::Decline] {
+            let drawn = callbacks::quote_answer(answer, quote);
+            assert_eq!(
+                Action::parse(&drawn),
+                Some(Action::AnswerQuote { quote, answer })
+            );
+        }
+        assert_eq!(Action::parse(&format!("qa:{quote}")), None);
+        assert_eq!(Action::parse(&format!("qa:{}:1", quote.simple())), None);
     }
 
     #[test]

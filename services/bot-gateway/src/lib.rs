@@ -7,7 +7,8 @@
 //! the customer the order number. File bytes stay in Telegram: the events carry Telegram's
 //! file ids for the storage worker; files above the Bot API's download limit get a signed
 //! upload link to the web gateway. Customers also list their orders, see one with its files
-//! and history, cancel it while allowed (`OrderStatusChanged`) and write to staff about it
+//! and history, ask to cancel it while allowed (`OrderStatusChangeRequested`, decided by the
+//! persistence worker) and write to staff about it
 //! (`OrderMessagePosted`). Conversations live in MySQL (`bot_dialogues`), so they survive
 //! restarts and are shared by replicas, which take a chat's updates one at a time
 //! (`bot_chat_turns`).
@@ -38,6 +39,7 @@ pub mod texts;
 use std::sync::Arc;
 
 use axum::Router;
+use bureau_platform::order_numbers::OrderNumbers;
 use bureau_platform::service::Running;
 use bureau_platform::{Settings, bus, database, health};
 use futures::FutureExt;
@@ -132,7 +134,10 @@ pub(crate) fn dependencies(
         catalogue: Catalogue::new(pool.clone()),
         orders: OrderLookup::new(pool.clone()),
         files: FilePolicy::new(limit, &settings.storage_worker.refused_content_types),
-        storage: MySqlStorage::new(pool.clone()),
+        storage: MySqlStorage::new(
+            pool.clone(),
+            OrderNumbers::start(pool.clone(), &settings.order_numbers),
+        ),
         turns: ChatTurns::new(pool.clone()),
         settings,
     });

@@ -174,6 +174,56 @@ impl OrderLookup {
     }
 }
 
+/// A customer's order waiting for their answer to a price quote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuotedOrder {
+    pub id: Uuid,
+    pub number: String,
+    /// The status version the answer is requested at.
+    pub version: u32,
+}
+
+impl OrderLookup {
+    /// The order that `quote_id` (a `PriceQuoted` event id) quoted, if it is the asking
+    /// customer's, `quote_id` is its latest quote, and it is still `quoted`; else `None`
+    /// (the button is outdated). The persistence worker checks all of it again when it
+    /// decides the answer; this only spares the customer a request that cannot succeed.
+    #[expect(
+        dead_code,
+        reason = "for the quote-answer button's handler, to come (see `buttons::Action::AnswerQuote`)"
+    )]
+    pub async fn quoted_order(
+        &self,
+        telegram_user_id: i64,
+        quote_id: Uuid,
+    ) -> Result<Option<QuotedOrder>, LookupError> {
+        let row = sqlx::query(
+            "SELECT o.id, o.order_number, o.status, o.status_version,
+                    (SELECT latest.event_id FROM order_quotes latest WHERE latest.order_id = o.id
+                     ORDER BY latest.quoted_at DESC, latest.event_id DESC LIMIT 1) AS latest_quote
+             FROM order_quotes q
+             JOIN orders o ON o.id = q.order_id
+             JOIN customers c ON c.id = o.customer_id
+             WHERE q.event_id = ? AND c.telegram_user_id = ?",
+        )
+        .bind(quote_id)
+        .bind(telegram_user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let latest: Option<Uuid> = row.try_get("latest_quote")?;
+        let status = parse_status(row.try_get("status")?)?;
+        if status != OrderStatus::Quoted || latest != Some(quote_id) {
+            return Ok(None);
+        }
+        Ok(Some(QuotedOrder {
+            id: row.try_get("id")?,
+            number: row.try_get("order_number")?,
+            version: row.try_get("status_version")?,
+        }))
+    }
+}
+
 fn parse_status(name: String) -> Result<OrderStatus, LookupError> {
     OrderStatus::parse(&name).ok_or(LookupError::UnknownStatus(name))
 }

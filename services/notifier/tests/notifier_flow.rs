@@ -153,6 +153,8 @@ impl Harness {
                 account_id: Uuid::now_v7(),
             },
             changed_at: Utc::now(),
+            // As the persistence worker publishes a change it recorded.
+            request_id: Some(Uuid::now_v7()),
         };
         let envelope = Envelope::new("test", order.order_id, change);
         self.publish(&envelope).await?;

@@ -603,36 +603,195 @@ async fn staff_change_status_through_the_state_machine() {
         .unwrap();
     assert_eq!(error_of(missing).await.0, StatusCode::NOT_FOUND);
 
+    let stale = http
+        .post(&status_url)
+        .bearer_auth(&manager_token)
+        .json(&json!({"to": "accepted", "expected_version": 0}))
+        .send()
+        .await
+        .unwrap();
+    let (status, code, message) = error_of(stale).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::CONFLICT, "version_conflict")
+    );
+    assert_eq!(
+        message,
+        "Order №48213097 changed since you saw it: it is now awaiting_confirmation (version 1), you saw version 0."
+    );
+
     let accepted = http
         .post(&status_url)
         .bearer_auth(&manager_token)
-        .json(&json!({"to": "accepted"}))
+        .json(&json!({"to": "accepted", "expected_version": 1}))
         .send()
         .await
         .unwrap();
     assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    let location = accepted.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let body: Value = accepted.json().await.unwrap();
+    let request_id = body["request_id"].as_str().unwrap().to_owned();
+    assert_eq!(location, format!("/api/staff/status-requests/{request_id}"));
     assert_eq!(
         body,
-        json!({"order_id": order_id, "from": "awaiting_confirmation", "to": "accepted", "version": 2})
+        json!({
+            "request_id": request_id, "order_id": order_id, "order_number": "48213097",
+            "from": "awaiting_confirmation", "to": "accepted", "expected_version": 1,
+            "outcome": "pending", "request_url": location,
+        })
     );
 
+    // A request, never the change itself: the persistence worker decides it.
     let event = next_event(&mut events).await;
     assert_eq!(event.correlation_id, order_id);
-    let Event::OrderStatusChanged(change) = event.payload else {
-        panic!("not a status change: {event:?}")
+    let Event::OrderStatusChangeRequested(requested) = event.payload else {
+        panic!("not a status change request: {event:?}")
     };
+    assert_eq!(requested.request_id.to_string(), request_id);
     assert_eq!(
-        (change.from, change.to, change.version),
-        (OrderStatus::AwaitingConfirmation, OrderStatus::Accepted, 2)
+        (requested.from, requested.to, requested.expected_version),
+        (OrderStatus::AwaitingConfirmation, OrderStatus::Accepted, 1)
     );
-    assert_eq!(change.order_number, "48213097");
+    assert_eq!(requested.order_number, "48213097");
     assert_eq!(
-        change.actor,
+        requested.actor,
         proto_events::Actor::Staff {
             account_id: manager
         }
     );
+
+    // Pending until the persistence worker (not running here) decides it.
+    let pending: Value = http
+        .get(gateway.url(&location))
+        .bearer_auth(&executor_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pending["outcome"], "pending");
+    assert_eq!(pending["actor_kind"], "staff");
+    assert_eq!(pending["version"], Value::Null);
+    let unknown = http
+        .get(gateway.url(&format!("/api/staff/status-requests/{}", Uuid::now_v7())))
+        .bearer_auth(&executor_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(unknown).await.0, StatusCode::NOT_FOUND);
+
+    gateway.finish().await;
+}
+
+/// A web customer answers a price quote: a request from `quoted`, naming the latest quote;
+/// nothing is asked of an order that has no price waiting, nor for an older quote.
+#[tokio::test]
+async fn a_customer_answers_a_quote_with_a_request() {
+    let gateway = Gateway::start().await;
+    let http = &gateway.http;
+    let (customer, token) = gateway.customer("olena@example.com").await;
+    let (_, other_token) = gateway.customer("taras@example.com").await;
+    let waiting = gateway
+        .insert_order(
+            customer,
+            "48213097",
+            "Translate",
+            OrderStatus::AwaitingConfirmation,
+        )
+        .await;
+    let order_id = gateway
+        .insert_order(customer, "51234567", "Translate", OrderStatus::Quoted)
+        .await;
+    let (older, latest) = (Uuid::now_v7(), Uuid::now_v7());
+    for (quote, minutes_ago) in [(older, 10), (latest, 1)] {
+        sqlx::query(
+            "INSERT INTO order_quotes (event_id, order_id, amount_minor, currency, quoted_at) \
+             VALUES (?, ?, 125000, 'UAH', UTC_TIMESTAMP(6) - INTERVAL ? MINUTE)",
+        )
+        .bind(quote)
+        .bind(order_id)
+        .bind(minutes_ago)
+        .execute(&gateway.db)
+        .await
+        .unwrap();
+    }
+    let (_connection, mut events) = gateway.observe_events().await;
+
+    let not_quoted = http
+        .post(gateway.url("/api/orders/48213097/quote/accept"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(not_quoted).await.1, "not_quoted");
+    let someone_elses = http
+        .post(gateway.url("/api/orders/51234567/quote/accept"))
+        .bearer_auth(&other_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(someone_elses).await.0, StatusCode::NOT_FOUND);
+    let outdated = http
+        .post(gateway.url("/api/orders/51234567/quote/decline"))
+        .bearer_auth(&token)
+        .json(&json!({"quote_id": older}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(outdated).await.1, "quote_outdated");
+    let nonsense = http
+        .post(gateway.url("/api/orders/51234567/quote/maybe"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(nonsense).await.0, StatusCode::NOT_FOUND);
+
+    let declined = http
+        .post(gateway.url("/api/orders/51234567/quote/decline"))
+        .bearer_auth(&token)
+        .json(&json!({"quote_id": latest}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(declined.status(), StatusCode::ACCEPTED);
+    let body: Value = declined.json().await.unwrap();
+    assert_eq!(
+        (body["from"].as_str(), body["to"].as_str()),
+        (Some("quoted"), Some("cancelled"))
+    );
+    let Event::OrderStatusChangeRequested(requested) = next_event(&mut events).await.payload else {
+        panic!("a status change request")
+    };
+    assert_eq!(requested.order_id, order_id);
+    assert_eq!(requested.actor, proto_events::Actor::Customer);
+    assert_eq!(requested.quote_id, Some(latest));
+    assert_eq!(requested.reason.as_deref(), Some("quote declined"));
+    assert_eq!(requested.expected_version, 1);
+
+    let followed: Value = http
+        .get(gateway.url(body["request_url"].as_str().unwrap()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(followed["outcome"], "pending");
+    assert_eq!(followed["actor_kind"], "customer");
+    let not_theirs = http
+        .get(gateway.url(body["request_url"].as_str().unwrap()))
+        .bearer_auth(&other_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(not_theirs).await.0, StatusCode::NOT_FOUND);
+    let _ = waiting;
 
     gateway.finish().await;
 }

@@ -105,6 +105,8 @@ fn status_change(order: &Seeded, to: OrderStatus, version: u32) -> Envelope {
             account_id: Uuid::now_v7(),
         },
         changed_at: Utc::now(),
+        // As the persistence worker publishes a change it recorded.
+        request_id: Some(Uuid::now_v7()),
     };
     Envelope::new("notifications-test", order.order_id, change)
 }
