@@ -378,8 +378,8 @@ async fn order_details(
     Path(number): Path<String>,
 ) -> Result<axum::Json<OrderDetails>, Error> {
     let number = order_number::parse(&number).ok_or(Error::NotFound(NO_SUCH_ORDER))?;
-    // Numbers are random, so one customer may (very rarely) hold two equal ones: the
-    // newest wins, as it is the one the customer most likely means.
+    // Numbers issued before the sequence existed may repeat (see docs/architecture.md,
+    // "Order numbers"): if one customer holds two, the newest wins.
     let order: OrderRow = sqlx::query_as(
         "SELECT o.id, o.order_number, o.status, o.body, o.service_code, o.created_at, o.updated_at \
          FROM orders o JOIN customers c ON c.id = o.customer_id \
