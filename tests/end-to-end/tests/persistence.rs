@@ -4,6 +4,10 @@
 
 use anyhow::Context;
 use bureau_end_to_end::{DEADLINE, TestStack, eventually};
+use lapin::options::QueueBindOptions;
+use lapin::types::FieldTable;
+use proto_events::EventKind;
+use proto_events::topology::Consumer;
 use proto_events::{
     Actor, CustomerRef, Envelope, OrderCreated, OrderMessagePosted, OrderStatus,
     OrderStatusChanged, PriceQuoted,
@@ -70,6 +74,18 @@ fn change(
 async fn status_changes_of_the_old_shape_are_decided_like_requests() -> anyhow::Result<()> {
     let stack = TestStack::start().await?;
     let bus = bureau_platform::bus::event_bus(&stack.settings.broker, "e2e-test");
+    // The older release bound the persistence worker's queue to `order.status.changed`, and
+    // a broker keeps bindings across the upgrade (they are declared, never removed).
+    let channel = bus.open_channel().await?;
+    channel
+        .queue_bind(
+            bus.topology().queue(Consumer::PersistenceWorker).into(),
+            bus.topology().events_exchange().into(),
+            EventKind::OrderStatusChanged.routing_key().into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
     let order_id = Uuid::now_v7();
     let number = proto_events::order_number::generate();
     bus.publish(&created(order_id, &number)).await?;
@@ -134,6 +150,7 @@ async fn status_changes_of_the_old_shape_are_decided_like_requests() -> anyhow::
     assert_eq!(order.get::<String, _>("status"), "accepted");
     assert_eq!(order.get::<u32, _>("status_version"), 2);
 
+    let _ = channel.close(200, "done".into()).await;
     bus.close().await;
     stack.teardown().await
 }
