@@ -16,18 +16,22 @@ pub enum EventKind {
     FileReceived,
     FileStored,
     FileRejected,
+    OrderStatusChangeRequested,
     OrderStatusChanged,
+    OrderStatusChangeRefused,
     OrderMessagePosted,
     PriceQuoted,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::OrderCreated,
         EventKind::FileReceived,
         EventKind::FileStored,
         EventKind::FileRejected,
+        EventKind::OrderStatusChangeRequested,
         EventKind::OrderStatusChanged,
+        EventKind::OrderStatusChangeRefused,
         EventKind::OrderMessagePosted,
         EventKind::PriceQuoted,
     ];
@@ -38,7 +42,9 @@ impl EventKind {
             EventKind::FileReceived => "order.file.received",
             EventKind::FileStored => "order.file.stored",
             EventKind::FileRejected => "order.file.rejected",
+            EventKind::OrderStatusChangeRequested => "order.status.change_requested",
             EventKind::OrderStatusChanged => "order.status.changed",
+            EventKind::OrderStatusChangeRefused => "order.status.change_refused",
             EventKind::OrderMessagePosted => "order.message.posted",
             EventKind::PriceQuoted => "order.price.quoted",
         }
@@ -61,7 +67,9 @@ pub enum Event {
     FileReceived(FileReceived),
     FileStored(FileStored),
     FileRejected(FileRejected),
+    OrderStatusChangeRequested(OrderStatusChangeRequested),
     OrderStatusChanged(OrderStatusChanged),
+    OrderStatusChangeRefused(OrderStatusChangeRefused),
     OrderMessagePosted(OrderMessagePosted),
     PriceQuoted(PriceQuoted),
 }
@@ -73,7 +81,9 @@ impl Event {
             Event::FileReceived(_) => EventKind::FileReceived,
             Event::FileStored(_) => EventKind::FileStored,
             Event::FileRejected(_) => EventKind::FileRejected,
+            Event::OrderStatusChangeRequested(_) => EventKind::OrderStatusChangeRequested,
             Event::OrderStatusChanged(_) => EventKind::OrderStatusChanged,
+            Event::OrderStatusChangeRefused(_) => EventKind::OrderStatusChangeRefused,
             Event::OrderMessagePosted(_) => EventKind::OrderMessagePosted,
             Event::PriceQuoted(_) => EventKind::PriceQuoted,
         }
@@ -85,8 +95,14 @@ impl Event {
             EventKind::FileReceived => Event::FileReceived(serde_json::from_value(value)?),
             EventKind::FileStored => Event::FileStored(serde_json::from_value(value)?),
             EventKind::FileRejected => Event::FileRejected(serde_json::from_value(value)?),
+            EventKind::OrderStatusChangeRequested => {
+                Event::OrderStatusChangeRequested(serde_json::from_value(value)?)
+            }
             EventKind::OrderStatusChanged => {
                 Event::OrderStatusChanged(serde_json::from_value(value)?)
+            }
+            EventKind::OrderStatusChangeRefused => {
+                Event::OrderStatusChangeRefused(serde_json::from_value(value)?)
             }
             EventKind::OrderMessagePosted => {
                 Event::OrderMessagePosted(serde_json::from_value(value)?)
@@ -102,7 +118,9 @@ impl Event {
             Event::FileReceived(e) => e.order_id,
             Event::FileStored(e) => e.order_id,
             Event::FileRejected(e) => e.order_id,
+            Event::OrderStatusChangeRequested(e) => e.order_id,
             Event::OrderStatusChanged(e) => e.order_id,
+            Event::OrderStatusChangeRefused(e) => e.order_id,
             Event::OrderMessagePosted(e) => e.order_id,
             Event::PriceQuoted(e) => e.order_id,
         }
@@ -121,7 +139,9 @@ into_event!(
     FileReceived,
     FileStored,
     FileRejected,
+    OrderStatusChangeRequested,
     OrderStatusChanged,
+    OrderStatusChangeRefused,
     OrderMessagePosted,
     PriceQuoted
 );
@@ -295,9 +315,45 @@ pub enum Actor {
     System,
 }
 
-/// An order moved in the state machine. `version` is the order's status version after the
-/// change (the order starts at version 1): consumers never let a lower version overwrite a
-/// higher one, whatever order the broker delivers them in.
+/// Someone asks to move an order in the state machine: staff in the back office, a
+/// customer cancelling or answering a price quote. Only a request: the persistence worker,
+/// the one writer of orders, decides it once (a compare-and-set on `expected_version`,
+/// then the state machine with the actor's rules) and publishes the outcome,
+/// [`OrderStatusChanged`] or [`OrderStatusChangeRefused`], both carrying `request_id`.
+/// Nothing is announced to anyone on the strength of a request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderStatusChangeRequested {
+    /// Unique per request; a request published twice (a retry) keeps its id, and the
+    /// outcome's event id derives from it.
+    pub request_id: Uuid,
+    pub order_id: Uuid,
+    /// For logs and messages, without a lookup.
+    pub order_number: String,
+    /// The order's status version the requester saw: the change is made only if the order
+    /// is still at this version.
+    pub expected_version: u32,
+    /// The status the requester saw at that version.
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+    #[serde(default)]
+    pub reason: Option<String>,
+    pub actor: Actor,
+    /// A customer's answer to a price quote names the quote (the `PriceQuoted` event id)
+    /// it answers; it is refused if a newer quote was made since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote_id: Option<Uuid>,
+    pub requested_at: DateTime<Utc>,
+}
+
+/// An order moved in the state machine: a request was decided and recorded. `version` is
+/// the order's status version after the change (the order starts at version 1): consumers
+/// never let a lower version overwrite a higher one, whatever order the broker delivers
+/// them in.
+///
+/// Published only by the persistence worker, after the change is committed in MySQL, with
+/// an event id derived from `request_id` (so publishing it again after a crash is dropped
+/// by consumers' inboxes). Events without `request_id` are of the old shape, published by
+/// gateways before requests existed and never checked: see `docs/events.md` (upgrade).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderStatusChanged {
     pub order_id: Uuid,
@@ -309,6 +365,84 @@ pub struct OrderStatusChanged {
     pub reason: Option<String>,
     pub actor: Actor,
     pub changed_at: DateTime<Utc>,
+    /// The request this change recorded; absent only on events of the old shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<Uuid>,
+}
+
+impl OrderStatusChanged {
+    /// Whether the persistence worker recorded this change before publishing it (it carries
+    /// its request). The old shape was announced by gateways before anything was decided.
+    pub fn is_recorded(&self) -> bool {
+        self.request_id.is_some()
+    }
+}
+
+/// Why the persistence worker did not make a requested change: stable codes for programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalCode {
+    /// The order moved on since the requester saw it (another change won the race).
+    VersionConflict,
+    /// The order is already in the requested status (the same change was made by someone
+    /// else, or by an earlier request).
+    AlreadyInStatus,
+    /// The state machine does not allow the move from where the order is.
+    TransitionNotAllowed,
+    /// The move needs a reason and none was given.
+    ReasonRequired,
+    /// Customers may not make this move (only cancel while allowed and answer a quote).
+    NotAllowedForCustomer,
+    /// The quote answered is not the order's latest one.
+    QuoteOutdated,
+}
+
+impl RefusalCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalCode::VersionConflict => "version_conflict",
+            RefusalCode::AlreadyInStatus => "already_in_status",
+            RefusalCode::TransitionNotAllowed => "transition_not_allowed",
+            RefusalCode::ReasonRequired => "reason_required",
+            RefusalCode::NotAllowedForCustomer => "not_allowed_for_customer",
+            RefusalCode::QuoteOutdated => "quote_outdated",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<RefusalCode> {
+        [
+            RefusalCode::VersionConflict,
+            RefusalCode::AlreadyInStatus,
+            RefusalCode::TransitionNotAllowed,
+            RefusalCode::ReasonRequired,
+            RefusalCode::NotAllowedForCustomer,
+            RefusalCode::QuoteOutdated,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == code)
+    }
+}
+
+/// A requested status change was decided and refused: nothing changed. Published by the
+/// persistence worker after the refusal is committed (so the request endpoint and this
+/// event always agree), with an event id derived from `request_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderStatusChangeRefused {
+    pub request_id: Uuid,
+    pub order_id: Uuid,
+    pub order_number: String,
+    /// What was asked: from `from` (at `expected_version`) to `to`.
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+    pub expected_version: u32,
+    pub actor: Actor,
+    pub code: RefusalCode,
+    /// A sentence for staff (English); customers are told in their language from `code`.
+    pub reason: String,
+    /// Where the order is now.
+    pub current_status: OrderStatus,
+    pub current_version: u32,
+    pub refused_at: DateTime<Utc>,
 }
 
 /// Someone wrote in an order's conversation: staff to the customer (the notifier passes it

@@ -4,10 +4,13 @@
 //! - [`envelope`]: the metadata every event carries (ids, correlation, producer, version);
 //! - [`events`]: the typed payloads and their routing keys;
 //! - [`status`]: the order state machine whose names both staff and customers see;
+//! - [`order_number`]: the numbers customers quote, unique by construction;
+//! - [`callbacks`]: callback data of buttons one service draws and another answers;
 //! - [`topology`]: the RabbitMQ exchanges and queues, declared idempotently;
 //! - [`bus`]: publishing with confirms and consuming with an inbox, retries and dead letters.
 
 pub mod bus;
+pub mod callbacks;
 pub mod envelope;
 pub mod events;
 pub mod order_number;
@@ -16,4 +19,4 @@ pub mod topology;
 
 pub use envelope::{DecodeError, Envelope, Producer};
 pub use events::*;
-pub use status::{OrderStatus, TransitionError};
+pub use status::{OrderStatus, QuoteAnswer, TransitionError};

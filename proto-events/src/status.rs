@@ -7,6 +7,12 @@
 //!          ├──────▶ accepted │          │             │
 //!          └─▶ rejected / cancelled ◀───┴─────────────┘   (a reason when staff do it)
 //! ```
+//!
+//! Staff make any move above (their roles narrow it further in the web gateway). Customers
+//! make only their own few ([`OrderStatus::customer_next`]): cancel while the order is
+//! not yet accepted, and answer a price quote — accept (`quoted → accepted`) or decline
+//! (`quoted → cancelled`, reason [`QuoteAnswer::DECLINED_REASON`]). The persistence worker
+//! applies these rules when it decides a request, whoever checked them before.
 
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +35,44 @@ pub enum TransitionError {
     NotAllowed { from: OrderStatus, to: OrderStatus },
     #[error("going from {from} to {to} needs a reason")]
     ReasonRequired { from: OrderStatus, to: OrderStatus },
+    #[error("a customer cannot move an order from {from} to {to}")]
+    NotForCustomers { from: OrderStatus, to: OrderStatus },
+}
+
+/// A customer's answer to a price quote, as a move of the order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuoteAnswer {
+    Accept,
+    Decline,
+}
+
+impl QuoteAnswer {
+    /// The reason a declined quote's cancellation carries in the history.
+    pub const DECLINED_REASON: &'static str = "quote declined";
+
+    /// Where the answer moves a quoted order.
+    pub fn target(self) -> OrderStatus {
+        match self {
+            QuoteAnswer::Accept => OrderStatus::Accepted,
+            QuoteAnswer::Decline => OrderStatus::Cancelled,
+        }
+    }
+
+    /// The reason the move carries.
+    pub fn reason(self) -> Option<&'static str> {
+        match self {
+            QuoteAnswer::Accept => None,
+            QuoteAnswer::Decline => Some(Self::DECLINED_REASON),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuoteAnswer::Accept => "accept",
+            QuoteAnswer::Decline => "decline",
+        }
+    }
 }
 
 impl OrderStatus {
@@ -87,6 +131,29 @@ impl OrderStatus {
             self,
             OrderStatus::AwaitingConfirmation | OrderStatus::Quoted
         )
+    }
+
+    /// The statuses a customer may move the order to themselves from here: a cancellation
+    /// while [`OrderStatus::customer_may_cancel`], and the answers to a price quote.
+    pub fn customer_next(self) -> &'static [OrderStatus] {
+        use OrderStatus::*;
+        match self {
+            AwaitingConfirmation => &[Cancelled],
+            Quoted => &[Accepted, Cancelled],
+            _ => &[],
+        }
+    }
+
+    /// Checks a move by the customer: only [`OrderStatus::customer_next`], never with a
+    /// reason required (a customer's own cancellation explains itself).
+    pub fn customer_transition(self, to: OrderStatus) -> Result<(), TransitionError> {
+        if self.customer_next().contains(&to) {
+            Ok(())
+        } else if self.next().contains(&to) {
+            Err(TransitionError::NotForCustomers { from: self, to })
+        } else {
+            Err(TransitionError::NotAllowed { from: self, to })
+        }
     }
 
     fn needs_reason(self, to: OrderStatus) -> bool {
@@ -168,5 +235,56 @@ mod tests {
             .transition(Cancelled, Some("customer called"))
             .unwrap();
         assert!(Ready.transition(InProgress, None).is_err());
+    }
+
+    #[test]
+    fn customers_cancel_while_allowed_and_answer_quotes_nothing_else() {
+        use OrderStatus::*;
+        for from in OrderStatus::ALL {
+            for to in OrderStatus::ALL {
+                let allowed = from.customer_transition(to).is_ok();
+                let expected = matches!(
+                    (from, to),
+                    (AwaitingConfirmation, Cancelled) | (Quoted, Cancelled) | (Quoted, Accepted)
+                );
+                assert_eq!(allowed, expected, "{from} -> {to}");
+                // Every customer move is a move staff could make too.
+                if allowed {
+                    from.transition(to, None).unwrap();
+                }
+            }
+        }
+        assert_eq!(
+            Accepted.customer_transition(Cancelled),
+            Err(TransitionError::NotForCustomers {
+                from: Accepted,
+                to: Cancelled
+            })
+        );
+        assert_eq!(
+            Delivered.customer_transition(Cancelled),
+            Err(TransitionError::NotAllowed {
+                from: Delivered,
+                to: Cancelled
+            })
+        );
+        for from in OrderStatus::ALL {
+            let cancellable = from.customer_transition(Cancelled).is_ok();
+            assert_eq!(cancellable, from.customer_may_cancel(), "{from}");
+        }
+    }
+
+    #[test]
+    fn quote_answers_are_customer_moves_from_quoted() {
+        for answer in [QuoteAnswer::Accept, QuoteAnswer::Decline] {
+            OrderStatus::Quoted
+                .customer_transition(answer.target())
+                .unwrap();
+            OrderStatus::Quoted
+                .transition(answer.target(), answer.reason())
+                .unwrap();
+        }
+        assert_eq!(QuoteAnswer::Decline.reason(), Some("quote declined"));
+        assert_eq!(QuoteAnswer::Accept.target(), OrderStatus::Accepted);
     }
 }

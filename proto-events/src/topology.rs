@@ -52,12 +52,22 @@ impl Consumer {
     /// The events this consumer's queue receives.
     pub fn subscriptions(self) -> &'static [EventKind] {
         match self {
-            // The database records everything that happens to an order.
-            Consumer::PersistenceWorker => &EventKind::ALL,
+            // The database records everything that happens to an order, and decides status
+            // change requests; the outcomes (changed, refused) are its own events.
+            Consumer::PersistenceWorker => &[
+                EventKind::OrderCreated,
+                EventKind::FileReceived,
+                EventKind::FileStored,
+                EventKind::FileRejected,
+                EventKind::OrderStatusChangeRequested,
+                EventKind::OrderMessagePosted,
+                EventKind::PriceQuoted,
+            ],
             Consumer::StorageWorker => &[EventKind::FileReceived],
             Consumer::Notifier => &[
                 EventKind::OrderCreated,
                 EventKind::OrderStatusChanged,
+                EventKind::OrderStatusChangeRefused,
                 EventKind::FileStored,
                 EventKind::FileRejected,
                 EventKind::OrderMessagePosted,
@@ -281,10 +291,25 @@ mod tests {
     }
 
     #[test]
-    fn every_event_reaches_the_persistence_worker() {
-        assert_eq!(
-            Consumer::PersistenceWorker.subscriptions().len(),
-            EventKind::ALL.len()
-        );
+    fn every_event_but_its_own_outcomes_reaches_the_persistence_worker() {
+        let own = [
+            EventKind::OrderStatusChanged,
+            EventKind::OrderStatusChangeRefused,
+        ];
+        for kind in EventKind::ALL {
+            assert_eq!(
+                Consumer::PersistenceWorker.subscriptions().contains(&kind),
+                !own.contains(&kind),
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_outcomes_of_status_requests_reach_the_notifier() {
+        let notified = Consumer::Notifier.subscriptions();
+        assert!(notified.contains(&EventKind::OrderStatusChanged));
+        assert!(notified.contains(&EventKind::OrderStatusChangeRefused));
+        assert!(!notified.contains(&EventKind::OrderStatusChangeRequested));
     }
 }

@@ -102,6 +102,37 @@ fn samples() -> Vec<Event> {
                 account_id: Uuid::now_v7(),
             },
             changed_at: Utc::now(),
+            request_id: Some(Uuid::now_v7()),
+        }
+        .into(),
+        OrderStatusChangeRequested {
+            request_id: Uuid::now_v7(),
+            order_id,
+            order_number: "48213097".into(),
+            expected_version: 2,
+            from: OrderStatus::Quoted,
+            to: OrderStatus::Cancelled,
+            reason: Some(QuoteAnswer::DECLINED_REASON.into()),
+            actor: Actor::Customer,
+            quote_id: Some(Uuid::now_v7()),
+            requested_at: Utc::now(),
+        }
+        .into(),
+        OrderStatusChangeRefused {
+            request_id: Uuid::now_v7(),
+            order_id,
+            order_number: "48213097".into(),
+            from: OrderStatus::AwaitingConfirmation,
+            to: OrderStatus::Rejected,
+            expected_version: 1,
+            actor: Actor::Staff {
+                account_id: Uuid::now_v7(),
+            },
+            code: RefusalCode::VersionConflict,
+            reason: "Order №48213097 changed since the request was made".into(),
+            current_status: OrderStatus::Accepted,
+            current_version: 2,
+            refused_at: Utc::now(),
         }
         .into(),
         OrderMessagePosted {
@@ -226,6 +257,46 @@ fn web_upload_sources_carry_an_optional_measurement() {
     );
     // And one without a measurement is written as before, so older readers see no change.
     assert_eq!(serde_json::to_value(&decoded).unwrap(), older);
+}
+
+/// A status change of the old shape (before requests: no `request_id`) still decodes, and
+/// says it was never recorded; the new shape carries its request.
+#[test]
+fn status_changes_say_whether_they_were_recorded() {
+    let old = serde_json::json!({
+        "order_id": Uuid::now_v7(), "order_number": "48213097", "from": "awaiting_confirmation",
+        "to": "accepted", "version": 2, "reason": null, "actor": {"kind": "customer"},
+        "changed_at": "2026-12-01T10:00:00Z"
+    });
+    let decoded: OrderStatusChanged = serde_json::from_value(old.clone()).unwrap();
+    assert!(!decoded.is_recorded());
+    assert_eq!(
+        serde_json::to_value(&decoded).unwrap(),
+        old,
+        "written as before"
+    );
+    let request_id = Uuid::now_v7();
+    let recorded = OrderStatusChanged {
+        request_id: Some(request_id),
+        ..decoded
+    };
+    assert!(recorded.is_recorded());
+    assert_eq!(
+        serde_json::to_value(&recorded).unwrap()["request_id"],
+        serde_json::json!(request_id)
+    );
+    assert_eq!(
+        serde_json::to_value(RefusalCode::AlreadyInStatus).unwrap(),
+        "already_in_status"
+    );
+    assert_eq!(
+        EventKind::OrderStatusChangeRequested.routing_key(),
+        "order.status.change_requested"
+    );
+    assert_eq!(
+        EventKind::OrderStatusChangeRefused.routing_key(),
+        "order.status.change_refused"
+    );
 }
 
 #[test]

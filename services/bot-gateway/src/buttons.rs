@@ -6,6 +6,8 @@
 //! progress, at the revision shown) or, for orders, an order the asking customer owns.
 //! Anything that does not parse is answered "this button is outdated".
 
+use proto_events::QuoteAnswer;
+use proto_events::callbacks;
 use uuid::Uuid;
 
 use crate::dialogue::Language;
@@ -22,6 +24,11 @@ pub enum Action {
     Orders { offset: u32 },
     /// A button about the order `order`: it acts only if the order is the presser's own.
     Order { order: Uuid, button: OrderButton },
+    /// `qa:<quote>` / `qd:<quote>`: the notifier's Accept / Decline under a price quote;
+    /// `quote` is the `PriceQuoted` event id. The format is the contract's
+    /// (`proto_events::callbacks`), shared with the notifier that draws the buttons. It acts
+    /// only if the quote is the presser's own order's latest and the order is still quoted.
+    AnswerQuote { quote: Uuid, answer: QuoteAnswer },
 }
 
 /// The buttons under a draft, each `<verb>:<draft>[:<number>]`.
@@ -86,11 +93,15 @@ impl Action {
                 let (verb, number) = button.parts();
                 with_id(verb, order, number)
             }
+            Action::AnswerQuote { quote, answer } => callbacks::quote_answer(answer, quote),
         }
     }
 
     /// `None` for anything that is not one of our buttons: the caller treats it as outdated.
     pub fn parse(data: &str) -> Option<Action> {
+        if let Some((answer, quote)) = callbacks::parse_quote_answer(data) {
+            return Some(Action::AnswerQuote { quote, answer });
+        }
         let mut parts = data.split(':');
         let verb = parts.next()?;
         let first = parts.next()?;
@@ -223,6 +234,14 @@ mod tests {
             Action::Language(Language::Uk),
             Action::Language(Language::En),
             Action::Orders { offset: u32::MAX },
+            Action::AnswerQuote {
+                quote: id,
+                answer: QuoteAnswer::Accept,
+            },
+            Action::AnswerQuote {
+                quote: id,
+                answer: QuoteAnswer::Decline,
+            },
         ]
         .into_iter()
         .chain(drafts)
@@ -253,6 +272,20 @@ mod tests {
             Action::parse(&format!("order:{}", id.simple())),
             Some(Action::order(id, OrderButton::Open))
         );
+    }
+
+    #[test]
+    fn the_notifiers_quote_buttons_are_quote_answers() {
+        let quote = Uuid::now_v7();
+        for answer in [QuoteAnswer::Accept, QuoteAnswer::Decline] {
+            let drawn = callbacks::quote_answer(answer, quote);
+            assert_eq!(
+                Action::parse(&drawn),
+                Some(Action::AnswerQuote { quote, answer })
+            );
+        }
+        assert_eq!(Action::parse(&format!("qa:{quote}")), None);
+        assert_eq!(Action::parse(&format!("qa:{}:1", quote.simple())), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bureau_platform::Settings;
+use bureau_platform::order_numbers::OrderNumbers;
 use bureau_platform::settings::BusinessSettings;
 use proto_events::Envelope;
 use proto_events::bus::EventBus;
@@ -55,7 +56,10 @@ impl Desk {
                 &settings.storage_worker.refused_content_types,
                 upload_links,
             ),
-            storage: MySqlStorage::new(pool.clone()),
+            storage: MySqlStorage::new(
+                pool.clone(),
+                OrderNumbers::start(pool.clone(), &settings.order_numbers),
+            ),
             turns: ChatTurns::new(pool),
             settings,
         }

@@ -6,7 +6,6 @@
 //! It is serialized to JSON in MySQL, so it must stay readable across deployments: new
 //! fields get `#[serde(default)]`, new stages are new enum variants.
 
-use proto_events::order_number;
 use serde::{Deserialize, Serialize};
 use teloxide::dispatching::dialogue::Dialogue;
 use uuid::Uuid;
@@ -262,7 +261,9 @@ impl Draft {
     pub fn new() -> Draft {
         Draft {
             order_id: Uuid::now_v7(),
-            order_number: order_number::generate(),
+            // Given when the draft is first saved (`storage::MySqlStorage`): a number
+            // leased from MySQL's sequence, unique.
+            order_number: String::new(),
             revision: 0,
             step: DraftStep::Collecting,
             service: None,

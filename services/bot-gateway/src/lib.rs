@@ -7,7 +7,8 @@
 //! the customer the order number. File bytes stay in Telegram: the events carry Telegram's
 //! file ids for the storage worker; files above the Bot API's download limit get a signed
 //! upload link to the web gateway. Customers also list their orders, see one with its files
-//! and history, cancel it while allowed (`OrderStatusChanged`) and write to staff about it
+//! and history, ask to cancel it while allowed (`OrderStatusChangeRequested`, decided by the
+//! persistence worker) and write to staff about it
 //! (`OrderMessagePosted`). Conversations live in MySQL (`bot_dialogues`), so they survive
 //! restarts and are shared by replicas, which take a chat's updates one at a time
 //! (`bot_chat_turns`).

@@ -1,14 +1,15 @@
 //! The events the bot publishes, built by pure functions; the caller publishes them and only
 //! then tells the customer. A confirmed draft becomes one `OrderCreated` and one
-//! `FileReceived` per file; a customer's cancellation an `OrderStatusChanged`; a message to
-//! staff an `OrderMessagePosted`. Event ids are derived from what the customer did, so a
+//! `FileReceived` per file; a customer's cancellation or answer to a price quote an
+//! `OrderStatusChangeRequested` (decided by the persistence worker: the customer hears the
+//! outcome from the notifier); a message to staff an `OrderMessagePosted`. Event ids are derived from what the customer did, so a
 //! retried publish repeats the same events and consumers drop the repeat.
 
 use chrono::{DateTime, Utc};
 use proto_events::envelope::deterministic_id;
 use proto_events::{
     Actor, CustomerRef, Envelope, FilePurpose, FileReceived, FileSource, OrderCreated,
-    OrderMessagePosted, OrderStatus, OrderStatusChanged,
+    OrderMessagePosted, OrderStatus, OrderStatusChangeRequested, QuoteAnswer,
 };
 use uuid::Uuid;
 
@@ -88,7 +89,11 @@ pub fn order_events(
     std::iter::once(order).chain(files).collect()
 }
 
-/// The customer cancels their order, which is at `from` with status `version`.
+/// The customer asks to cancel their order, which they saw at `from` with status
+/// `version`. Only a request: the persistence worker records it if the order is still at
+/// that version and still cancellable, or refuses it (the notifier tells the customer
+/// either way). The request and event ids derive from the order and the version, so a
+/// retried publish or a second press of the same button is the same request.
 pub fn cancellation_event(
     order_id: Uuid,
     order_number: &str,
@@ -96,19 +101,71 @@ pub fn cancellation_event(
     version: u32,
     now: DateTime<Utc>,
 ) -> Envelope {
-    let next = version + 1;
-    let changed = OrderStatusChanged {
+    status_request(
+        order_id,
+        order_number,
+        from,
+        version,
+        OrderStatus::Cancelled,
+        None,
+        None,
+        &format!("cancel/{order_id}/{version}"),
+        now,
+    )
+}
+
+/// The customer answers the price quote `quote_id` (a `PriceQuoted` event id) of their
+/// order, which is `quoted` at status `version`: a request to move it to `accepted`, or to
+/// `cancelled` with the reason "quote declined". Ids derive from the quote and the answer,
+/// so pressing the same button again is the same request.
+pub fn quote_answer_event(
+    order_id: Uuid,
+    order_number: &str,
+    version: u32,
+    quote_id: Uuid,
+    answer: QuoteAnswer,
+    now: DateTime<Utc>,
+) -> Envelope {
+    status_request(
+        order_id,
+        order_number,
+        OrderStatus::Quoted,
+        version,
+        answer.target(),
+        answer.reason(),
+        Some(quote_id),
+        &format!("quote/{quote_id}/{}/{version}", answer.as_str()),
+        now,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn status_request(
+    order_id: Uuid,
+    order_number: &str,
+    from: OrderStatus,
+    version: u32,
+    to: OrderStatus,
+    reason: Option<&str>,
+    quote_id: Option<Uuid>,
+    what: &str,
+    now: DateTime<Utc>,
+) -> Envelope {
+    let request_id = deterministic_id(format!("{PRODUCER}/status-request/{what}").as_bytes());
+    let requested = OrderStatusChangeRequested {
+        request_id,
         order_id,
         order_number: order_number.to_owned(),
+        expected_version: version,
         from,
-        to: OrderStatus::Cancelled,
-        version: next,
-        reason: None,
+        to,
+        reason: reason.map(str::to_owned),
         actor: Actor::Customer,
-        changed_at: now,
+        quote_id,
+        requested_at: now,
     };
-    Envelope::new(PRODUCER, order_id, changed).with_deterministic_id(
-        format!("{PRODUCER}/order.status.changed/{order_id}/{next}").as_bytes(),
+    Envelope::new(PRODUCER, order_id, requested).with_deterministic_id(
+        format!("{PRODUCER}/order.status.change_requested/{request_id}").as_bytes(),
     )
 }
 
@@ -255,7 +312,7 @@ mod tests {
     }
 
     #[test]
-    fn a_cancellation_is_the_next_version_by_the_customer_and_repeats_identically() {
+    fn a_cancellation_is_a_request_at_the_version_seen_and_repeats_identically() {
         let order_id = Uuid::now_v7();
         let event = cancellation_event(
             order_id,
@@ -264,14 +321,14 @@ mod tests {
             1,
             Utc::now(),
         );
-        let Event::OrderStatusChanged(changed) = &event.payload else {
-            panic!()
+        let Event::OrderStatusChangeRequested(requested) = &event.payload else {
+            panic!("a request, never a change: {event:?}")
         };
         assert_eq!(
-            (changed.from, changed.to, changed.version),
-            (OrderStatus::AwaitingConfirmation, OrderStatus::Cancelled, 2)
+            (requested.from, requested.to, requested.expected_version),
+            (OrderStatus::AwaitingConfirmation, OrderStatus::Cancelled, 1)
         );
-        assert_eq!(changed.actor, Actor::Customer);
+        assert_eq!(requested.actor, Actor::Customer);
         let again = cancellation_event(
             order_id,
             "48213097",
@@ -280,6 +337,55 @@ mod tests {
             Utc::now(),
         );
         assert_eq!(event.event_id, again.event_id);
+        let Event::OrderStatusChangeRequested(repeated) = &again.payload else {
+            panic!()
+        };
+        assert_eq!(repeated.request_id, requested.request_id);
+        let later = cancellation_event(order_id, "48213097", OrderStatus::Quoted, 2, Utc::now());
+        assert_ne!(later.event_id, event.event_id);
+    }
+
+    #[test]
+    fn a_quote_answer_is_a_customer_request_from_quoted_naming_the_quote() {
+        let (order_id, quote_id) = (Uuid::now_v7(), Uuid::now_v7());
+        let accept = quote_answer_event(
+            order_id,
+            "48213097",
+            2,
+            quote_id,
+            QuoteAnswer::Accept,
+            Utc::now(),
+        );
+        let decline = quote_answer_event(
+            order_id,
+            "48213097",
+            2,
+            quote_id,
+            QuoteAnswer::Decline,
+            Utc::now(),
+        );
+        assert_ne!(accept.event_id, decline.event_id);
+        let Event::OrderStatusChangeRequested(declined) = &decline.payload else {
+            panic!()
+        };
+        assert_eq!(
+            (declined.from, declined.to, declined.expected_version),
+            (OrderStatus::Quoted, OrderStatus::Cancelled, 2)
+        );
+        assert_eq!(declined.reason.as_deref(), Some("quote declined"));
+        assert_eq!(declined.quote_id, Some(quote_id));
+        assert_eq!(
+            quote_answer_event(
+                order_id,
+                "48213097",
+                2,
+                quote_id,
+                QuoteAnswer::Decline,
+                Utc::now()
+            )
+            .event_id,
+            decline.event_id
+        );
     }
 
     #[test]

@@ -1,17 +1,23 @@
 //! Dialogue states in MySQL (`bot_dialogues`), as JSON, so a conversation survives a
 //! gateway restart and every replica behind the webhook sees the same one.
 //!
+//! A draft gets its order number here, when it is first saved (so when it starts): a
+//! number leased from MySQL's sequence (`bureau_platform::order_numbers`), unique, and then
+//! kept by the draft through every later save, up to the `OrderCreated` it becomes.
+//!
 //! Hand-written because teloxide 0.17 ships only in-memory, Redis, SQLite and Postgres
 //! storages (behind `redis-storage`, `sqlite-storage-*`, `postgres-storage-nativetls`);
 //! there is no MySQL one, and our state lives beside the orders in MySQL.
 
 use std::sync::Arc;
 
+use bureau_platform::order_numbers::{OrderNumberError, OrderNumbers};
 use futures::future::BoxFuture;
-use serde::{Serialize, de::DeserializeOwned};
 use sqlx::{MySqlPool, Row};
 use teloxide::dispatching::dialogue::Storage;
 use teloxide::types::ChatId;
+
+use crate::dialogue::{Conversation, Stage};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -25,22 +31,33 @@ pub enum StorageError {
     Unwritable(serde_json::Error),
     #[error("no dialogue stored for chat {0}")]
     NotFound(ChatId),
+    /// A new draft could not get its order number (MySQL unreachable): nothing was saved.
+    #[error("no order number for a new draft: {0}")]
+    OrderNumber(#[from] OrderNumberError),
 }
 
 pub struct MySqlStorage {
     pool: MySqlPool,
+    numbers: OrderNumbers,
 }
 
 impl MySqlStorage {
-    pub fn new(pool: MySqlPool) -> Arc<MySqlStorage> {
-        Arc::new(MySqlStorage { pool })
+    pub fn new(pool: MySqlPool, numbers: OrderNumbers) -> Arc<MySqlStorage> {
+        Arc::new(MySqlStorage { pool, numbers })
+    }
+
+    /// Gives a draft that has no order number yet its number.
+    async fn number_new_draft(&self, conversation: &mut Conversation) -> Result<(), StorageError> {
+        if let Stage::Drafting(draft) = &mut conversation.stage
+            && draft.order_number.is_empty()
+        {
+            draft.order_number = self.numbers.next().await?;
+        }
+        Ok(())
     }
 }
 
-impl<D> Storage<D> for MySqlStorage
-where
-    D: Serialize + DeserializeOwned + Send + 'static,
-{
+impl Storage<Conversation> for MySqlStorage {
     type Error = StorageError;
 
     /// Fails with [`StorageError::NotFound`] when there is nothing to remove, as the
@@ -48,10 +65,7 @@ where
     fn remove_dialogue(
         self: Arc<Self>,
         chat_id: ChatId,
-    ) -> BoxFuture<'static, Result<(), StorageError>>
-    where
-        D: Send + 'static,
-    {
+    ) -> BoxFuture<'static, Result<(), StorageError>> {
         Box::pin(async move {
             let removed = sqlx::query("DELETE FROM bot_dialogues WHERE chat_id = ?")
                 .bind(chat_id.0)
@@ -68,12 +82,10 @@ where
     fn update_dialogue(
         self: Arc<Self>,
         chat_id: ChatId,
-        dialogue: D,
-    ) -> BoxFuture<'static, Result<(), StorageError>>
-    where
-        D: Send + 'static,
-    {
+        mut dialogue: Conversation,
+    ) -> BoxFuture<'static, Result<(), StorageError>> {
         Box::pin(async move {
+            self.number_new_draft(&mut dialogue).await?;
             let state = serde_json::to_string(&dialogue).map_err(StorageError::Unwritable)?;
             sqlx::query(
                 "INSERT INTO bot_dialogues (chat_id, state, updated_at) VALUES (?, ?, UTC_TIMESTAMP(6))
@@ -90,7 +102,7 @@ where
     fn get_dialogue(
         self: Arc<Self>,
         chat_id: ChatId,
-    ) -> BoxFuture<'static, Result<Option<D>, StorageError>> {
+    ) -> BoxFuture<'static, Result<Option<Conversation>, StorageError>> {
         Box::pin(async move {
             let row = sqlx::query("SELECT state FROM bot_dialogues WHERE chat_id = ?")
                 .bind(chat_id.0)

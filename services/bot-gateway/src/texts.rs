@@ -109,6 +109,11 @@ pub mod key {
     pub const ORDER_CANCEL_QUESTION: &str = "bot.orders.cancel_question";
     pub const ORDER_CANCELLED: &str = "bot.orders.cancelled";
     pub const ORDER_CANCEL_DEFERRED: &str = "bot.orders.cancel_deferred";
+    /// The answer to the notifier's Accept / Decline buttons under a price quote: sent, not
+    /// yet recorded (the notifier's push of the recorded status, or of the refusal, follows).
+    pub const QUOTE_ACCEPT_SENT: &str = "bot.quote.accept_sent";
+    pub const QUOTE_DECLINE_SENT: &str = "bot.quote.decline_sent";
+    pub const QUOTE_ANSWER_DEFERRED: &str = "bot.quote.deferred";
 
     pub const WRITE_PROMPT: &str = "bot.write.prompt";
     pub const WRITE_SENT: &str = "bot.write.sent";
@@ -213,6 +218,9 @@ pub mod key {
         ORDER_CANCEL_QUESTION,
         ORDER_CANCELLED,
         ORDER_CANCEL_DEFERRED,
+        QUOTE_ACCEPT_SENT,
+        QUOTE_DECLINE_SENT,
+        QUOTE_ANSWER_DEFERRED,
         WRITE_PROMPT,
         WRITE_SENT,
         WRITE_TEXT_ONLY,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use proto_events::bus::{EventHandler, HandlerError};
 use proto_events::events::Event;
-use proto_events::{Actor, Envelope, FilePurpose};
+use proto_events::{Actor, Envelope, FilePurpose, RefusalCode};
 use sqlx::MySqlPool;
 use uuid::Uuid;
 
@@ -62,7 +62,32 @@ impl ResultLinks {
 impl EventHandler for Notifier {
     async fn handle(&self, event: &Envelope) -> Result<(), HandlerError> {
         let notice = match &event.payload {
-            Event::OrderStatusChanged(change) => Notice::StatusChanged(change),
+            Event::OrderStatusChanged(change) if change.is_recorded() => {
+                Notice::StatusChanged(change)
+            }
+            // The old shape: announced by a gateway before anything was decided. The
+            // persistence worker decides it and publishes the recorded change (or the
+            // refusal), which is what the customer hears (docs/events.md, "Upgrade").
+            Event::OrderStatusChanged(_) => {
+                tracing::info!(
+                    "a status change of the old shape; its recorded outcome will follow"
+                );
+                metrics::skipped("unrecorded");
+                return Ok(());
+            }
+            // Refusals of the customer's own requests are theirs to hear; staff see the
+            // others on the web. A request for a status the order already has needs no
+            // word: the customer heard of that status when it was recorded.
+            Event::OrderStatusChangeRefused(refusal)
+                if refusal.actor == Actor::Customer
+                    && refusal.code != RefusalCode::AlreadyInStatus =>
+            {
+                Notice::StatusRefused(refusal)
+            }
+            Event::OrderStatusChangeRefused(_) => {
+                tracing::debug!("a refused request that is not the customer's to hear about");
+                return Ok(());
+            }
             Event::FileRejected(rejection) => Notice::FileRejected(rejection),
             Event::FileStored(stored) if stored.purpose == FilePurpose::Result => {
                 Notice::ResultReady(stored)
@@ -78,7 +103,7 @@ impl EventHandler for Notifier {
                 return Ok(());
             }
             // Not among the notifier's subscriptions; arrives only through a manual replay.
-            Event::FileReceived(_) => {
+            Event::FileReceived(_) | Event::OrderStatusChangeRequested(_) => {
                 tracing::debug!("not an event the notifier handles");
                 return Ok(());
             }
@@ -195,6 +220,7 @@ impl Notifier {
             &recipient.language,
             &recipient.order_number,
             link.as_ref(),
+            event_id,
         );
         if message.text().ends_with('…') && utf16_len(message.text()) >= TELEGRAM_TEXT_LIMIT - 1 {
             tracing::warn!(%order_id, notice = notice.kind(), "text longer than Telegram allows; sending it cut");

@@ -1,8 +1,11 @@
 //! The notifier: tells customers in Telegram when their order changes status, a result is
-//! ready, staff wrote to them, a price was quoted, or a file they sent was refused.
+//! ready, staff wrote to them, a price was quoted (with Accept / Decline buttons), a file
+//! they sent was refused, or a request of their own (a cancellation, an answer to a quote)
+//! could not be made.
 //!
-//! It consumes the `notifier` queue (order.created, order.status.changed,
-//! order.file.stored, order.file.rejected, order.message.posted, order.price.quoted),
+//! It consumes the `notifier` queue (order.created, order.status.changed — only changes the
+//! persistence worker recorded —, order.status.change_refused, order.file.stored,
+//! order.file.rejected, order.message.posted, order.price.quoted),
 //! looks the customer up in MySQL, sends in their language at a pace shared by every
 //! replica (`telegram_send_slots`), and journals what Telegram accepted in
 //! `notifications_sent` so that a redelivered event is not sent twice and an older status

@@ -1,6 +1,10 @@
 //! What the notifier tells a customer about one event, and the Telegram message that says it.
 
-use proto_events::{FileRejected, FileStored, OrderMessagePosted, OrderStatusChanged, PriceQuoted};
+use proto_events::callbacks::{self, CALLBACK_DATA_LIMIT};
+use proto_events::{
+    Actor, FileRejected, FileStored, OrderMessagePosted, OrderStatusChangeRefused,
+    OrderStatusChanged, PriceQuoted, QuoteAnswer,
+};
 use uuid::Uuid;
 
 use crate::texts::Texts;
@@ -9,9 +13,6 @@ use crate::texts::Texts;
 /// of `order:{order id, 32 hex digits}` by showing that order.
 pub const OPEN_ORDER_CALLBACK_PREFIX: &str = "order:";
 
-/// Telegram refuses callback data longer than this many bytes.
-const CALLBACK_DATA_LIMIT: usize = 64;
-
 /// The largest file a bot may upload to Telegram's cloud Bot API; bigger results go as a
 /// download link.
 pub const TELEGRAM_UPLOAD_LIMIT: u64 = 50 * 1024 * 1024;
@@ -19,7 +20,10 @@ pub const TELEGRAM_UPLOAD_LIMIT: u64 = 50 * 1024 * 1024;
 /// An event that a customer hears about.
 #[derive(Debug, Clone, Copy)]
 pub enum Notice<'a> {
+    /// A recorded status change.
     StatusChanged(&'a OrderStatusChanged),
+    /// The customer's own request (a cancellation, an answer to a quote) was refused.
+    StatusRefused(&'a OrderStatusChangeRefused),
     FileRejected(&'a FileRejected),
     /// A result file staff attached (`FileStored` with purpose `result`).
     ResultReady(&'a FileStored),
@@ -40,6 +44,7 @@ impl Notice<'_> {
     pub fn order_id(&self) -> Uuid {
         match self {
             Notice::StatusChanged(change) => change.order_id,
+            Notice::StatusRefused(refusal) => refusal.order_id,
             Notice::FileRejected(rejection) => rejection.order_id,
             Notice::ResultReady(stored) => stored.order_id,
             Notice::StaffMessage(message) => message.order_id,
@@ -60,6 +65,7 @@ impl Notice<'_> {
     pub fn kind(&self) -> &'static str {
         match self {
             Notice::StatusChanged(_) => "status",
+            Notice::StatusRefused(_) => "status_refused",
             Notice::FileRejected(_) => "file_rejected",
             Notice::ResultReady(_) => "result",
             Notice::StaffMessage(_) => "message",
@@ -67,23 +73,34 @@ impl Notice<'_> {
         }
     }
 
-    /// The message in `language`, with a button that opens the order. `order_number` is
-    /// the order's, from the database (not every event carries it); `link` is where a
-    /// result too big for Telegram can be downloaded.
+    /// The message in `language`, with a button that opens the order (and, under a price
+    /// quote, Accept / Decline first). `order_number` is the order's, from the database
+    /// (not every event carries it); `link` is where a result too big for Telegram can be
+    /// downloaded; `event_id` is the event's, which names a quote in its buttons.
     pub fn message(
         &self,
         texts: &Texts,
         language: &str,
         order_number: &str,
         link: Option<&DownloadLink>,
+        event_id: Uuid,
     ) -> OutgoingMessage {
         let content = match self {
-            Notice::StatusChanged(change) => Content::Text(texts.status_changed(
-                language,
-                &change.order_number,
-                change.to,
-                change.reason.as_deref(),
-            )),
+            Notice::StatusChanged(change) => Content::Text(
+                texts.status_changed(
+                    language,
+                    &change.order_number,
+                    change.to,
+                    // Customers know why they cancelled or answered a quote: no "Reason:" line.
+                    change
+                        .reason
+                        .as_deref()
+                        .filter(|_| change.actor != Actor::Customer),
+                ),
+            ),
+            Notice::StatusRefused(refusal) => {
+                Content::Text(texts.status_refused(language, refusal))
+            }
             Notice::FileRejected(rejection) => Content::Text(texts.file_rejected(
                 language,
                 &rejection.original_name,
@@ -113,21 +130,37 @@ impl Notice<'_> {
                 quote.note.as_deref(),
             )),
         };
-        OutgoingMessage {
-            content,
-            button: InlineButton {
-                label: texts.open_order(language),
-                callback_data: open_order_callback(self.order_id()),
-            },
-        }
+        let open = vec![InlineButton {
+            label: texts.open_order(language),
+            callback_data: open_order_callback(self.order_id()),
+        }];
+        let buttons = match self {
+            // The quote is named by its event id: the answer is refused if a newer quote
+            // was made since (the persistence worker checks).
+            Notice::PriceQuoted(_) => vec![
+                vec![
+                    InlineButton {
+                        label: texts.accept_quote(language),
+                        callback_data: callbacks::quote_answer(QuoteAnswer::Accept, event_id),
+                    },
+                    InlineButton {
+                        label: texts.decline_quote(language),
+                        callback_data: callbacks::quote_answer(QuoteAnswer::Decline, event_id),
+                    },
+                ],
+                open,
+            ],
+            _ => vec![open],
+        };
+        OutgoingMessage { content, buttons }
     }
 }
 
-/// A message with one inline button under it.
+/// A message with inline buttons under it, in rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingMessage {
     pub content: Content,
-    pub button: InlineButton,
+    pub buttons: Vec<Vec<InlineButton>>,
 }
 
 /// What the message carries.
@@ -168,7 +201,7 @@ pub fn open_order_callback(order_id: Uuid) -> String {
 #[cfg(test)]
 mod tests {
     use chrono::Utc;
-    use proto_events::{Actor, OrderStatus};
+    use proto_events::{OrderStatus, RefusalCode};
 
     use super::*;
 
@@ -183,20 +216,30 @@ mod tests {
             reason: reason.map(str::to_owned),
             actor: Actor::System,
             changed_at: Utc::now(),
+            request_id: Some(Uuid::now_v7()),
         }
     }
 
     #[test]
     fn the_button_opens_the_order_within_telegrams_callback_limit() {
         let change = change(None);
-        let message = Notice::StatusChanged(&change).message(&Texts::new(), "en", "48213097", None);
+        let message = Notice::StatusChanged(&change).message(
+            &Texts::new(),
+            "en",
+            "48213097",
+            None,
+            Uuid::now_v7(),
+        );
         assert_eq!(message.text(), "Order №48213097: Ready");
-        assert_eq!(message.button.label, "Open order");
+        let [row] = message.buttons.as_slice() else {
+            panic!("one row: {:?}", message.buttons)
+        };
+        assert_eq!(row[0].label, "Open order");
         assert_eq!(
-            message.button.callback_data,
+            row[0].callback_data,
             "order:0193a5b07c1e7d2a9f000123456789ab"
         );
-        assert!(message.button.callback_data.len() <= CALLBACK_DATA_LIMIT);
+        assert!(row[0].callback_data.len() <= CALLBACK_DATA_LIMIT);
     }
 
     #[test]
@@ -214,7 +257,9 @@ mod tests {
         assert_eq!(notice.status_version(), None);
         assert_eq!(notice.order_id(), change.order_id);
         assert_eq!(
-            notice.message(&Texts::new(), "uk", "48213097", None).text(),
+            notice
+                .message(&Texts::new(), "uk", "48213097", None, Uuid::nil())
+                .text(),
             "Файл «scan.pdf» не прийнято: The file is empty."
         );
     }
@@ -232,7 +277,8 @@ mod tests {
             original_name: "result.pdf".into(),
         };
         let texts = Texts::new();
-        let message = Notice::ResultReady(&stored).message(&texts, "en", "48213097", None);
+        let message =
+            Notice::ResultReady(&stored).message(&texts, "en", "48213097", None, Uuid::nil());
         assert!(
             matches!(message.content, Content::Document { ref file_name, .. } if file_name == "result.pdf")
         );
@@ -241,11 +287,84 @@ mod tests {
             url: "https://desk/d/token".into(),
             hours: 24,
         };
-        let message = Notice::ResultReady(&stored).message(&texts, "en", "48213097", Some(&link));
+        let message = Notice::ResultReady(&stored).message(
+            &texts,
+            "en",
+            "48213097",
+            Some(&link),
+            Uuid::nil(),
+        );
         assert!(
             message.text().ends_with("https://desk/d/token"),
             "{}",
             message.text()
+        );
+    }
+
+    #[test]
+    fn a_quote_asks_for_an_answer_with_buttons_naming_the_quote() {
+        let quote = PriceQuoted {
+            order_id: Uuid::now_v7(),
+            order_number: "48213097".into(),
+            amount_minor: 125_000,
+            currency: "UAH".into(),
+            note: None,
+        };
+        let quote_event = Uuid::now_v7();
+        let message =
+            Notice::PriceQuoted(&quote).message(&Texts::new(), "en", "48213097", None, quote_event);
+        let [answers, open] = message.buttons.as_slice() else {
+            panic!("two rows: {:?}", message.buttons)
+        };
+        let labels: Vec<&str> = answers.iter().map(|b| b.label.as_str()).collect();
+        assert_eq!(labels, ["Accept", "Decline"]);
+        assert_eq!(
+            callbacks::parse_quote_answer(&answers[0].callback_data),
+            Some((QuoteAnswer::Accept, quote_event))
+        );
+        assert_eq!(
+            callbacks::parse_quote_answer(&answers[1].callback_data),
+            Some((QuoteAnswer::Decline, quote_event))
+        );
+        assert_eq!(open[0].callback_data, open_order_callback(quote.order_id));
+    }
+
+    #[test]
+    fn a_customers_own_change_is_told_without_a_reason_and_a_refusal_in_words() {
+        let mut cancelled = change(Some(QuoteAnswer::DECLINED_REASON));
+        cancelled.to = OrderStatus::Cancelled;
+        cancelled.actor = Actor::Customer;
+        let texts = Texts::new();
+        let message =
+            Notice::StatusChanged(&cancelled).message(&texts, "en", "48213097", None, Uuid::nil());
+        assert_eq!(message.text(), "Order №48213097: Cancelled");
+        let refusal = OrderStatusChangeRefused {
+            request_id: Uuid::now_v7(),
+            order_id: cancelled.order_id,
+            order_number: "48213097".into(),
+            from: OrderStatus::AwaitingConfirmation,
+            to: OrderStatus::Cancelled,
+            expected_version: 1,
+            actor: Actor::Customer,
+            code: RefusalCode::VersionConflict,
+            reason: "Order №48213097 changed since the request was made".into(),
+            current_status: OrderStatus::Accepted,
+            current_version: 2,
+            refused_at: Utc::now(),
+        };
+        let notice = Notice::StatusRefused(&refusal);
+        assert_eq!(notice.status_version(), None);
+        assert_eq!(
+            notice
+                .message(&texts, "en", "48213097", None, Uuid::nil())
+                .text(),
+            "Order №48213097: your cancellation could not be made; the order is now Accepted. Write to us if you still want to cancel it."
+        );
+        assert!(
+            notice
+                .message(&texts, "uk", "48213097", None, Uuid::nil())
+                .text()
+                .starts_with("Замовлення №48213097: скасувати не вдалося")
         );
     }
 }

@@ -203,11 +203,16 @@ impl TelegramSender {
     }
 
     async fn send_once(&self, chat_id: i64, message: &OutgoingMessage) -> Result<i64, SendFailure> {
-        let button = InlineKeyboardButton::callback(
-            message.button.label.clone(),
-            message.button.callback_data.clone(),
-        );
-        let markup = InlineKeyboardMarkup::new([[button]]);
+        let markup = InlineKeyboardMarkup::new(message.buttons.iter().map(|row| {
+            row.iter()
+                .map(|button| {
+                    InlineKeyboardButton::callback(
+                        button.label.clone(),
+                        button.callback_data.clone(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }));
         let sent = match &message.content {
             Content::Text(text) => {
                 self.bot

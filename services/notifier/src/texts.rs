@@ -6,7 +6,7 @@
 //! placeholder.
 
 use bureau_platform::texts::Catalog;
-use proto_events::OrderStatus;
+use proto_events::{OrderStatus, OrderStatusChangeRefused, QuoteAnswer, RefusalCode};
 
 /// Telegram refuses message texts longer than this. Telegram counts in UTF-16 code units,
 /// which are never fewer than characters, so measuring in them is always safe.
@@ -144,6 +144,36 @@ impl Texts {
             None => shorten(&head, TELEGRAM_TEXT_LIMIT),
             Some(note) => with_detail(&format!("{head}\n"), note),
         }
+    }
+
+    /// A customer's own request that was not made: what it was, and where the order is.
+    /// Built from the refusal's code and statuses, never from the worker's English reason.
+    pub fn status_refused(&self, language: &str, refusal: &OrderStatusChangeRefused) -> String {
+        let key = match (refusal.code, refusal.from, refusal.to) {
+            (RefusalCode::QuoteOutdated, _, _) => "notify.quote_outdated",
+            (_, OrderStatus::Quoted, OrderStatus::Accepted) => "notify.refused_quote_accept",
+            (_, OrderStatus::Quoted, to) if to == QuoteAnswer::Decline.target() => {
+                "notify.refused_quote_decline"
+            }
+            (_, _, OrderStatus::Cancelled) => "notify.refused_cancel",
+            _ => "notify.refused",
+        };
+        let status = self.catalog.status(language, refusal.current_status);
+        let text = self.catalog.format(
+            language,
+            key,
+            &[("status", &status), ("number", &refusal.order_number)],
+        );
+        shorten(&text, TELEGRAM_TEXT_LIMIT)
+    }
+
+    /// The labels of a price quote's answer buttons.
+    pub fn accept_quote(&self, language: &str) -> String {
+        self.catalog.text(language, "notify.accept_quote")
+    }
+
+    pub fn decline_quote(&self, language: &str) -> String {
+        self.catalog.text(language, "notify.decline_quote")
     }
 
     /// Whether we have texts in `language`; others are answered in the default language.
@@ -299,7 +329,7 @@ mod tests {
         );
         assert_eq!(
             texts.price_quoted("uk", "48213097", 125_005, "UAH", Some("incl. notary")),
-            "Замовлення №48213097: вартість 1250.05 UAH. Відкрийте замовлення, щоб погодитися.\nincl. notary"
+            "Замовлення №48213097: вартість 1250.05 UAH. Прийміть або відхиліть її кнопками нижче.\nincl. notary"
         );
         let long = texts.staff_message("en", "1", &"x".repeat(10_000));
         assert_eq!(utf16_len(&long), TELEGRAM_TEXT_LIMIT);

@@ -153,6 +153,8 @@ impl Harness {
                 account_id: Uuid::now_v7(),
             },
             changed_at: Utc::now(),
+            // As the persistence worker publishes a change it recorded.
+            request_id: Some(Uuid::now_v7()),
         };
         let envelope = Envelope::new("test", order.order_id, change);
         self.publish(&envelope).await?;
@@ -384,8 +386,10 @@ async fn an_order_not_yet_recorded_is_retried_until_it_is() -> anyhow::Result<()
     let harness = Harness::start().await?;
     let marker = harness.seed("en", Some(4100)).await?;
     let customer_only = harness.seed("en", Some(4003)).await?;
+    // The customer's second order: numbers are unique, so it has a number of its own.
     let order = Seeded {
         order_id: Uuid::now_v7(),
+        order_number: proto_events::order_number::generate(),
         ..customer_only.clone()
     };
 

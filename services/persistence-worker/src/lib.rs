@@ -1,9 +1,13 @@
 //! The persistence worker: the one writer of orders to MySQL.
 //!
 //! It consumes every order event and records it in the same transaction as the event's id
-//! in the inbox, so a redelivered event changes nothing. It starts while MySQL is down,
-//! applies migrations once it is reachable, and only then takes events.
+//! in the inbox, so a redelivered event changes nothing. Status changes arrive as requests
+//! (`OrderStatusChangeRequested`): it decides each once, as a compare-and-set on the
+//! order's status version, and publishes the outcome (`OrderStatusChanged` or
+//! `OrderStatusChangeRefused`) after the commit (see `decisions`). It starts while MySQL is
+//! down, applies migrations once it is reachable, and only then takes events.
 
+mod decisions;
 mod handler;
 mod records;
 
@@ -38,7 +42,7 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
             database::migrate_when_reachable(&pool, &shutdown).await;
         }
         if !shutdown.is_cancelled() {
-            let handler = Arc::new(PersistenceHandler::new(pool.clone()));
+            let handler = Arc::new(PersistenceHandler::new(pool.clone(), bus.clone()));
             let concurrency = settings.persistence_worker.concurrency;
             bus.clone()
                 .consume(

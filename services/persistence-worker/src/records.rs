@@ -5,7 +5,7 @@ use chrono::Utc;
 use proto_events::bus::HandlerError;
 use proto_events::{
     Actor, CustomerRef, Envelope, FileReceived, FileRejected, FileSource, FileStored, OrderCreated,
-    OrderMessagePosted, OrderStatus, OrderStatusChanged, PriceQuoted,
+    OrderMessagePosted, OrderStatus, PriceQuoted,
 };
 use sqlx::{MySqlConnection, Row};
 use uuid::Uuid;
@@ -25,7 +25,7 @@ pub fn classify(error: sqlx::Error) -> HandlerError {
 }
 
 /// Cuts text to at most `max` characters (column sizes are in characters).
-fn clip(text: &str, max: usize) -> &str {
+pub(crate) fn clip(text: &str, max: usize) -> &str {
     match text.char_indices().nth(max) {
         Some((index, _)) => &text[..index],
         None => text,
@@ -38,25 +38,9 @@ pub async fn order_created(
     created: &OrderCreated,
 ) -> Result<(), HandlerError> {
     let customer_id = customer_for(tx, &created.customer).await?;
-    let now = Utc::now();
-    sqlx::query(
-        "INSERT IGNORE INTO orders (id, order_number, customer_id, channel, service_code, body, status,
-                                    status_version, expected_files, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
-    )
-    .bind(created.order_id)
-    .bind(&created.order_number)
-    .bind(customer_id)
-    .bind(created.customer.channel().as_str())
-    .bind(created.service_code.as_deref())
-    .bind(&created.text)
-    .bind(OrderStatus::AwaitingConfirmation.as_str())
-    .bind(created.file_count)
-    .bind(created.created_at)
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(classify)?;
+    if !order_exists(tx, created.order_id).await? {
+        insert_order(tx, created, customer_id).await?;
+    }
     sqlx::query(
         "INSERT IGNORE INTO order_status_history
              (order_id, version, from_status, to_status, actor_kind, event_id, changed_at)
@@ -71,6 +55,70 @@ pub async fn order_created(
     .map_err(classify)?;
     tracing::info!(order_number = %created.order_number, "order recorded");
     Ok(())
+}
+
+/// Inserts the order under its number. Numbers are unique by construction (a sequence
+/// leased in blocks, see `bureau_platform::order_numbers`) and the UNIQUE key on
+/// `(order_number, order_number_repeat)` proves it; should a number still arrive twice (a
+/// draft started before the sequence existed, a database restored from an old backup),
+/// the order is never lost for it: it is recorded as the number's next repeat, as the
+/// migration did with the old duplicates, and the error is logged for an operator.
+async fn insert_order(
+    tx: &mut MySqlConnection,
+    created: &OrderCreated,
+    customer_id: Uuid,
+) -> Result<(), HandlerError> {
+    let mut repeat: u16 = 0;
+    loop {
+        let now = Utc::now();
+        let inserted = sqlx::query(
+            "INSERT INTO orders (id, order_number, order_number_repeat, customer_id, channel, service_code, body,
+                                 status, status_version, expected_files, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+        )
+        .bind(created.order_id)
+        .bind(&created.order_number)
+        .bind(repeat)
+        .bind(customer_id)
+        .bind(created.customer.channel().as_str())
+        .bind(created.service_code.as_deref())
+        .bind(&created.text)
+        .bind(OrderStatus::AwaitingConfirmation.as_str())
+        .bind(created.file_count)
+        .bind(created.created_at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        let error = match inserted {
+            Ok(_) => return Ok(()),
+            Err(error) => error,
+        };
+        let duplicate = matches!(&error, sqlx::Error::Database(db) if db.is_unique_violation());
+        if !duplicate {
+            return Err(classify(error));
+        }
+        if order_exists(tx, created.order_id).await? {
+            // The same order, recorded meanwhile under another event id.
+            return Ok(());
+        }
+        let next: Option<u16> = sqlx::query_scalar(
+            "SELECT CAST(MAX(order_number_repeat) + 1 AS UNSIGNED) FROM orders WHERE order_number = ?",
+        )
+        .bind(&created.order_number)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(classify)?;
+        let next = next.unwrap_or(1);
+        if next <= repeat {
+            return Err(classify(error));
+        }
+        tracing::error!(
+            order_number = %created.order_number,
+            repeat = next,
+            "this order number is already on another order; recording the order as a repeat of it"
+        );
+        repeat = next;
+    }
 }
 
 /// Finds or creates the customer behind a channel identity, refreshing what the channel
@@ -258,70 +306,6 @@ pub async fn file_rejected(
     settle_file(tx, rejected.file_id, query).await
 }
 
-/// Records a status change in the history and, if it is newer than what the order shows,
-/// on the order. An older change arriving late joins the history but never overwrites.
-pub async fn status_changed(
-    tx: &mut MySqlConnection,
-    event: &Envelope,
-    changed: &OrderStatusChanged,
-) -> Result<(), HandlerError> {
-    let row = sqlx::query("SELECT status_version FROM orders WHERE id = ? FOR UPDATE")
-        .bind(changed.order_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(classify)?
-        .ok_or_else(|| {
-            HandlerError::transient(format!("order {} is not recorded yet", changed.order_id))
-        })?;
-    let current: u32 = row.try_get("status_version").map_err(classify)?;
-    let (actor_kind, actor_account) = actor_columns(&changed.actor);
-    let inserted = sqlx::query(
-        "INSERT IGNORE INTO order_status_history
-             (order_id, version, from_status, to_status, actor_kind, actor_account_id, reason, event_id, changed_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(changed.order_id)
-    .bind(changed.version)
-    .bind(changed.from.as_str())
-    .bind(changed.to.as_str())
-    .bind(actor_kind)
-    .bind(actor_account)
-    .bind(changed.reason.as_deref().map(|r| clip(r, 1000)))
-    .bind(event.event_id)
-    .bind(changed.changed_at)
-    .execute(&mut *tx)
-    .await
-    .map_err(classify)?;
-    if inserted.rows_affected() == 0 {
-        // Another change already took this version (two staff acted at once): the first wins.
-        tracing::warn!(
-            version = changed.version,
-            "a status change for an already-used version was dropped"
-        );
-        return Ok(());
-    }
-    if changed.version > current {
-        sqlx::query(
-            "UPDATE orders SET status = ?, status_version = ?, updated_at = ? WHERE id = ?",
-        )
-        .bind(changed.to.as_str())
-        .bind(changed.version)
-        .bind(Utc::now())
-        .bind(changed.order_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(classify)?;
-        tracing::info!(order_number = %changed.order_number, to = %changed.to, version = changed.version, "status recorded");
-    } else {
-        tracing::info!(
-            version = changed.version,
-            current,
-            "an older status change arrived late; kept in history only"
-        );
-    }
-    Ok(())
-}
-
 /// A message in an order's conversation. Its own id is the key, so a message published
 /// twice (even under two event ids) is recorded once.
 pub async fn message_posted(
@@ -386,7 +370,7 @@ pub async fn price_quoted(
     Ok(())
 }
 
-fn actor_columns(actor: &Actor) -> (&'static str, Option<Uuid>) {
+pub(crate) fn actor_columns(actor: &Actor) -> (&'static str, Option<Uuid>) {
     match actor {
         Actor::Staff { account_id } => ("staff", Some(*account_id)),
         Actor::Customer => ("customer", None),

@@ -1,6 +1,7 @@
 //! What every Bureau service shares, so each service crate holds only its own job:
 //! settings, telemetry, health and readiness endpoints, shutdown, the broker connection,
-//! MySQL with its migrations and inbox, and the streaming object store.
+//! MySQL with its migrations and inbox, order numbers leased in blocks, and the streaming
+//! object store.
 
 pub mod bus;
 pub mod database;
@@ -8,6 +9,7 @@ pub mod health;
 pub mod inbox;
 pub mod links;
 pub mod object_store;
+pub mod order_numbers;
 pub mod service;
 pub mod settings;
 pub mod shutdown;

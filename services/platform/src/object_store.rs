@@ -235,6 +235,39 @@ impl ObjectStore {
         }
     }
 
+    /// The keys of every object under `prefix` last written before `older_than` ago.
+    pub async fn list_older_than(
+        &self,
+        prefix: &str,
+        older_than: Duration,
+    ) -> Result<Vec<String>, String> {
+        let cutoff = unix_now() - older_than.as_secs() as i64;
+        let mut keys = Vec::new();
+        let mut continuation = None::<String>;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_continuation_token(continuation.clone())
+                .send()
+                .await
+                .map_err(store_error)?;
+            for object in page.contents() {
+                let Some(key) = object.key() else { continue };
+                let written = object.last_modified().map(|t| t.secs()).unwrap_or(i64::MAX);
+                if written <= cutoff {
+                    keys.push(key.to_owned());
+                }
+            }
+            continuation = page.next_continuation_token().map(str::to_owned);
+            if !page.is_truncated().unwrap_or(false) || continuation.is_none() {
+                return Ok(keys);
+            }
+        }
+    }
+
     /// Deletes every object under `prefix` last written before `older_than` ago. Returns
     /// how many were deleted.
     pub async fn delete_older_than(

@@ -26,6 +26,24 @@ pub struct Settings {
     /// Who the business is, as the bot's "Contact us" shows it.
     #[serde(default)]
     pub business: BusinessSettings,
+    /// How the gateways lease order numbers (see `order_numbers.rs`).
+    #[serde(default)]
+    pub order_numbers: OrderNumberSettings,
+}
+
+/// Order numbers are leased from MySQL in blocks; each gateway holds one block and a spare,
+/// so it numbers orders through a MySQL outage until it has issued a whole block.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OrderNumberSettings {
+    /// Positions per lease. Larger blocks ride out longer outages and waste more positions
+    /// when a gateway restarts (at most two blocks per restart, of 90 million).
+    pub block_size: u64,
+}
+
+impl Default for OrderNumberSettings {
+    fn default() -> Self {
+        OrderNumberSettings { block_size: 100 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -55,8 +55,17 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         bus.clone(),
         worker.refused_content_types.clone(),
     ));
-    let sweep = sweep::SweepPolicy::from_settings(worker)
-        .map(|policy| tokio::spawn(sweep::run(store.clone(), policy, shutdown.clone())));
+    // Only the sweep asks MySQL (which staged files orders still expect); the worker's own
+    // work needs no database, so readiness does not wait for it.
+    let pool = bureau_platform::database::pool(&settings.database).context("database.url")?;
+    let sweep = sweep::SweepPolicy::from_settings(worker).map(|policy| {
+        tokio::spawn(sweep::run(
+            store.clone(),
+            sweep::ExpectedFiles::new(pool.clone()),
+            policy,
+            shutdown.clone(),
+        ))
+    });
 
     let readiness = health::Readiness::new()
         .broker(bus.clone())
@@ -80,6 +89,7 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
             sweep.await.context("the sweep task failed")?;
         }
         bus.close().await;
+        pool.close().await;
         http.await
             .context("the HTTP task failed")?
             .context("the HTTP server failed")?;

@@ -163,6 +163,27 @@ pub async fn claim(
     Ok(Claim::Refuse(in_progress()))
 }
 
+/// Sets aside what a fresh claim's work will publish (a status change request), so a
+/// takeover after a failed or dead first attempt publishes the same thing instead of
+/// building it again from a state that may have moved on.
+pub async fn reserve(
+    pool: &MySqlPool,
+    account_id: Uuid,
+    key: &IdempotencyKey,
+    reserved: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE idempotency_keys SET reserved = ? \
+         WHERE account_id = ? AND idempotency_key = ? AND response_status IS NULL",
+    )
+    .bind(reserved)
+    .bind(account_id)
+    .bind(key.as_str())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Stores `response` as the key's answer and returns the response to send. An answer that
 /// means "try again" (5xx) is not stored: the claim is marked abandoned at once, so the
 /// client's retry takes it over and redoes the work from the same reservation (a publish

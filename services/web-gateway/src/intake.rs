@@ -4,8 +4,16 @@
 //! The files' bytes go to the object store under `staging/{order_id}/{file_id}`; the events
 //! carry only those keys. The storage worker verifies each file and moves it to its final
 //! place, so a staged object is never what a customer or staff member downloads.
+//!
+//! Once every file is staged, [`publish_staged`] hands the staged objects and the events to
+//! a task of its own before the broker's confirm is awaited: a client that disconnects then
+//! drops only its request, never the files of an order the broker may already hold.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use proto_events::bus::{EventBus, PublishError};
 use proto_events::{
     CustomerRef, Envelope, FilePurpose, FileReceived, FileSource, Measured, OrderCreated,
 };
@@ -97,10 +105,53 @@ impl NewWebOrder {
     }
 }
 
+/// How long an order's events may wait for the broker's confirm. After it the client hears
+/// 503 and the staged files stay (the broker may have the events after all; the staging
+/// sweep removes files no order recorded).
+pub const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Publishes `events` (which refer to `staging`'s objects) and settles the objects by the
+/// outcome, all in a spawned task that owns them: the request only waits for it. So the
+/// same thing happens whether the client waits for the answer or goes away mid-confirm:
+///
+/// - confirmed: the objects belong to the storage worker;
+/// - refused by the broker (nack, unroutable): no order exists, the objects are deleted;
+/// - no answer (connection lost, [`PUBLISH_TIMEOUT`]): the broker may hold the events, so
+///   the objects stay; if it does not, the staging sweep removes them later.
+pub async fn publish_staged(
+    bus: Arc<EventBus>,
+    events: Vec<Envelope>,
+    staging: Staging,
+) -> Result<(), PublishError> {
+    let task = tokio::spawn(async move {
+        let outcome = match tokio::time::timeout(PUBLISH_TIMEOUT, bus.publish_all(&events)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(PublishError::Unavailable(format!(
+                "the broker did not confirm within {PUBLISH_TIMEOUT:?}"
+            ))),
+        };
+        match &outcome {
+            Ok(()) => staging.hand_over(),
+            Err(PublishError::Rejected { .. }) => staging.discard().await,
+            Err(PublishError::Unavailable(reason)) => {
+                tracing::warn!(%reason, "no confirm for staged files; keeping them in case the broker has their events");
+                staging.hand_over();
+            }
+        }
+        outcome
+    });
+    task.await.unwrap_or_else(|error| {
+        Err(PublishError::Unavailable(format!(
+            "the publishing task failed: {error}"
+        )))
+    })
+}
+
 /// The staged objects of one order until the order is accepted. Once the broker has the
 /// events, the storage worker owns the objects ([`Staging::hand_over`]); until then a refused
 /// order's objects are deleted ([`Staging::discard`]), and if the request is dropped
-/// midway (the client went away) the guard deletes them in the background.
+/// while files are still streaming in (the client went away) the guard deletes them in the
+/// background. From the publish on, [`publish_staged`] owns the guard, not the request.
 pub struct Staging {
     store: ObjectStore,
     keys: Vec<String>,

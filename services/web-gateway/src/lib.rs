@@ -3,8 +3,9 @@
 //! Customers register, log in and place orders with files of any size; the files stream
 //! into staging in the object store and the order travels to the other services as events
 //! (`OrderCreated`, `FileReceived`), confirmed by the broker before the customer hears
-//! "accepted". Staff list orders and change their status, which is published as
-//! `OrderStatusChanged`. Reads come from MySQL, written by the persistence worker.
+//! "accepted". Staff list orders and ask for status changes (customers answer price quotes
+//! the same way), published as `OrderStatusChangeRequested` and decided by the persistence
+//! worker. Reads come from MySQL, written by the persistence worker.
 //!
 //! [`start`] is what the binary and the end-to-end tests run; [`accounts::create_account`]
 //! is what the operator CLI uses to create staff.
@@ -16,12 +17,14 @@ mod idempotency;
 mod intake;
 mod schema;
 mod sessions;
+mod status_requests;
 
 use std::sync::Arc;
 
 use anyhow::Context;
 use bureau_platform::health::{self, Readiness};
 use bureau_platform::object_store::ObjectStore;
+use bureau_platform::order_numbers::OrderNumbers;
 use bureau_platform::service::Running;
 use bureau_platform::{Settings, bus, database};
 use tokio::net::TcpListener;
@@ -72,6 +75,7 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         .with_context(|| format!("binding {}", settings.web_gateway.listen))?;
     let http_addr = listener.local_addr()?;
     let state = AppState {
+        order_numbers: OrderNumbers::start(pool.clone(), &settings.order_numbers),
         live: http::LiveHub::start(bus.clone(), shutdown.clone()),
         pool: pool.clone(),
         bus: bus.clone(),

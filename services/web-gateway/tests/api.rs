@@ -603,36 +603,195 @@ async fn staff_change_status_through_the_state_machine() {
         .unwrap();
     assert_eq!(error_of(missing).await.0, StatusCode::NOT_FOUND);
 
+    let stale = http
+        .post(&status_url)
+        .bearer_auth(&manager_token)
+        .json(&json!({"to": "accepted", "expected_version": 0}))
+        .send()
+        .await
+        .unwrap();
+    let (status, code, message) = error_of(stale).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::CONFLICT, "version_conflict")
+    );
+    assert_eq!(
+        message,
+        "Order №48213097 changed since you saw it: it is now awaiting_confirmation (version 1), you saw version 0."
+    );
+
     let accepted = http
         .post(&status_url)
         .bearer_auth(&manager_token)
-        .json(&json!({"to": "accepted"}))
+        .json(&json!({"to": "accepted", "expected_version": 1}))
         .send()
         .await
         .unwrap();
     assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    let location = accepted.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let body: Value = accepted.json().await.unwrap();
+    let request_id = body["request_id"].as_str().unwrap().to_owned();
+    assert_eq!(location, format!("/api/staff/status-requests/{request_id}"));
     assert_eq!(
         body,
-        json!({"order_id": order_id, "from": "awaiting_confirmation", "to": "accepted", "version": 2})
+        json!({
+            "request_id": request_id, "order_id": order_id, "order_number": "48213097",
+            "from": "awaiting_confirmation", "to": "accepted", "expected_version": 1,
+            "outcome": "pending", "request_url": location,
+        })
     );
 
+    // A request, never the change itself: the persistence worker decides it.
     let event = next_event(&mut events).await;
     assert_eq!(event.correlation_id, order_id);
-    let Event::OrderStatusChanged(change) = event.payload else {
-        panic!("not a status change: {event:?}")
+    let Event::OrderStatusChangeRequested(requested) = event.payload else {
+        panic!("not a status change request: {event:?}")
     };
+    assert_eq!(requested.request_id.to_string(), request_id);
     assert_eq!(
-        (change.from, change.to, change.version),
-        (OrderStatus::AwaitingConfirmation, OrderStatus::Accepted, 2)
+        (requested.from, requested.to, requested.expected_version),
+        (OrderStatus::AwaitingConfirmation, OrderStatus::Accepted, 1)
     );
-    assert_eq!(change.order_number, "48213097");
+    assert_eq!(requested.order_number, "48213097");
     assert_eq!(
-        change.actor,
+        requested.actor,
         proto_events::Actor::Staff {
             account_id: manager
         }
     );
+
+    // Pending until the persistence worker (not running here) decides it.
+    let pending: Value = http
+        .get(gateway.url(&location))
+        .bearer_auth(&executor_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pending["outcome"], "pending");
+    assert_eq!(pending["actor_kind"], "staff");
+    assert_eq!(pending["version"], Value::Null);
+    let unknown = http
+        .get(gateway.url(&format!("/api/staff/status-requests/{}", Uuid::now_v7())))
+        .bearer_auth(&executor_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(unknown).await.0, StatusCode::NOT_FOUND);
+
+    gateway.finish().await;
+}
+
+/// A web customer answers a price quote: a request from `quoted`, naming the latest quote;
+/// nothing is asked of an order that has no price waiting, nor for an older quote.
+#[tokio::test]
+async fn a_customer_answers_a_quote_with_a_request() {
+    let gateway = Gateway::start().await;
+    let http = &gateway.http;
+    let (customer, token) = gateway.customer("olena@example.com").await;
+    let (_, other_token) = gateway.customer("taras@example.com").await;
+    let waiting = gateway
+        .insert_order(
+            customer,
+            "48213097",
+            "Translate",
+            OrderStatus::AwaitingConfirmation,
+        )
+        .await;
+    let order_id = gateway
+        .insert_order(customer, "51234567", "Translate", OrderStatus::Quoted)
+        .await;
+    let (older, latest) = (Uuid::now_v7(), Uuid::now_v7());
+    for (quote, minutes_ago) in [(older, 10), (latest, 1)] {
+        sqlx::query(
+            "INSERT INTO order_quotes (event_id, order_id, amount_minor, currency, quoted_at) \
+             VALUES (?, ?, 125000, 'UAH', UTC_TIMESTAMP(6) - INTERVAL ? MINUTE)",
+        )
+        .bind(quote)
+        .bind(order_id)
+        .bind(minutes_ago)
+        .execute(&gateway.db)
+        .await
+        .unwrap();
+    }
+    let (_connection, mut events) = gateway.observe_events().await;
+
+    let not_quoted = http
+        .post(gateway.url("/api/orders/48213097/quote/accept"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(not_quoted).await.1, "not_quoted");
+    let someone_elses = http
+        .post(gateway.url("/api/orders/51234567/quote/accept"))
+        .bearer_auth(&other_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(someone_elses).await.0, StatusCode::NOT_FOUND);
+    let outdated = http
+        .post(gateway.url("/api/orders/51234567/quote/decline"))
+        .bearer_auth(&token)
+        .json(&json!({"quote_id": older}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(outdated).await.1, "quote_outdated");
+    let nonsense = http
+        .post(gateway.url("/api/orders/51234567/quote/maybe"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(nonsense).await.0, StatusCode::NOT_FOUND);
+
+    let declined = http
+        .post(gateway.url("/api/orders/51234567/quote/decline"))
+        .bearer_auth(&token)
+        .json(&json!({"quote_id": latest}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(declined.status(), StatusCode::ACCEPTED);
+    let body: Value = declined.json().await.unwrap();
+    assert_eq!(
+        (body["from"].as_str(), body["to"].as_str()),
+        (Some("quoted"), Some("cancelled"))
+    );
+    let Event::OrderStatusChangeRequested(requested) = next_event(&mut events).await.payload else {
+        panic!("a status change request")
+    };
+    assert_eq!(requested.order_id, order_id);
+    assert_eq!(requested.actor, proto_events::Actor::Customer);
+    assert_eq!(requested.quote_id, Some(latest));
+    assert_eq!(requested.reason.as_deref(), Some("quote declined"));
+    assert_eq!(requested.expected_version, 1);
+
+    let followed: Value = http
+        .get(gateway.url(body["request_url"].as_str().unwrap()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(followed["outcome"], "pending");
+    assert_eq!(followed["actor_kind"], "customer");
+    let not_theirs = http
+        .get(gateway.url(body["request_url"].as_str().unwrap()))
+        .bearer_auth(&other_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(not_theirs).await.0, StatusCode::NOT_FOUND);
+    let _ = waiting;
 
     gateway.finish().await;
 }
@@ -976,6 +1135,175 @@ async fn a_client_that_goes_away_midway_leaves_nothing_staged() {
         staged_keys(&store).await.is_empty()
     })
     .await;
+
+    remove_bucket(&store).await;
+    gateway.finish().await;
+}
+
+/// A TCP proxy between the gateway and RabbitMQ that can hold back what the broker sends:
+/// while stalled, the gateway's publishes still reach the broker, but their confirms do not
+/// come back.
+struct StallingProxy {
+    addr: std::net::SocketAddr,
+    stalled: tokio::sync::watch::Sender<bool>,
+    /// Bytes the gateway sent while the broker's answers were held back.
+    sent_while_stalled: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl StallingProxy {
+    async fn start(upstream: String) -> StallingProxy {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stalled, _) = tokio::sync::watch::channel(false);
+        let sent_while_stalled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (stall, counter) = (stalled.clone(), sent_while_stalled.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                    continue;
+                };
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                let (held, counter) = (stall.subscribe(), counter.clone());
+                tokio::spawn(async move {
+                    let mut buffer = vec![0u8; 16 * 1024];
+                    while let Ok(read) = client_read.read(&mut buffer).await {
+                        if read == 0 || server_write.write_all(&buffer[..read]).await.is_err() {
+                            break;
+                        }
+                        if *held.borrow() {
+                            counter.fetch_add(read, Ordering::SeqCst);
+                        }
+                    }
+                });
+                let mut held = stall.subscribe();
+                tokio::spawn(async move {
+                    let mut buffer = vec![0u8; 16 * 1024];
+                    loop {
+                        if held.wait_for(|stalled| !stalled).await.is_err() {
+                            break;
+                        }
+                        let read = match server_read.read(&mut buffer).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(read) => read,
+                        };
+                        // Bytes read just as the stall began are held back too.
+                        if held.wait_for(|stalled| !stalled).await.is_err()
+                            || client_write.write_all(&buffer[..read]).await.is_err()
+                        {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        StallingProxy {
+            addr,
+            stalled,
+            sent_while_stalled,
+        }
+    }
+
+    fn stall(&self, on: bool) {
+        self.stalled.send_replace(on);
+    }
+
+    fn sent_while_stalled(&self) -> usize {
+        self.sent_while_stalled
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The client goes away while the gateway waits for the broker's confirm of its order: the
+/// order may well exist (here it does), so its staged file must stay for the storage worker.
+#[tokio::test]
+async fn a_client_that_goes_away_mid_confirm_leaves_its_files_with_the_order() {
+    let dir = find_config_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let broker_url = Settings::load_from(&dir).unwrap().broker.url;
+    let (credentials, rest) = broker_url
+        .expose()
+        .split_once('@')
+        .expect("user@host in the broker URL");
+    let (upstream, vhost) = rest.split_once('/').expect("a vhost in the broker URL");
+    let proxy = StallingProxy::start(upstream.to_owned()).await;
+    let proxied = format!("{credentials}@{}/{vhost}", proxy.addr);
+    let Some((gateway, store)) =
+        gateway_with_store(|settings| settings.broker.url = Secret::new(proxied)).await
+    else {
+        return;
+    };
+    let (_, token) = gateway.customer("olena@example.com").await;
+    let (_connection, mut events) = gateway.observe_events().await;
+    // A first order, so the gateway's connection to the broker is up (through the proxy).
+    let warm_up = gateway
+        .http
+        .post(gateway.url("/api/orders"))
+        .bearer_auth(&token)
+        .multipart(reqwest::multipart::Form::new().text("text", "First"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(warm_up.status(), StatusCode::CREATED);
+    next_event(&mut events).await;
+
+    proxy.stall(true);
+    let contents = b"%PDF-1.7\nthe scan of a diploma\n";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        b"--XyZ\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nTranslate it\r\n\
+          --XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"scan.pdf\"\r\n\
+          Content-Type: application/pdf\r\n\r\n",
+    );
+    body.extend_from_slice(contents);
+    body.extend_from_slice(b"\r\n--XyZ--\r\n");
+    let head = format!(
+        "POST /api/orders HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut client = tokio::net::TcpStream::connect(gateway.running.http_addr)
+        .await
+        .unwrap();
+    client.write_all(head.as_bytes()).await.unwrap();
+    client.write_all(&body).await.unwrap();
+    // The file is staged and the events are with the broker; the gateway awaits the confirm.
+    eventually("the order's events sent to the broker", || async {
+        proxy.sent_while_stalled() > 300 && staged_keys(&store).await.len() == 1
+    })
+    .await;
+    // The client goes away; the gateway sees it and drops the request (it closes its end).
+    client.shutdown().await.unwrap();
+    let mut rest = Vec::new();
+    tokio::time::timeout(DEADLINE, client.read_to_end(&mut rest))
+        .await
+        .expect("the gateway closes the connection in time")
+        .ok();
+    assert!(
+        rest.is_empty(),
+        "no answer was sent: {}",
+        String::from_utf8_lossy(&rest)
+    );
+
+    // The broker's confirm comes after all: the order exists, and so must its file.
+    proxy.stall(false);
+    let Event::OrderCreated(created) = next_event(&mut events).await.payload else {
+        panic!("OrderCreated first")
+    };
+    let Event::FileReceived(file) = next_event(&mut events).await.payload else {
+        panic!("FileReceived second")
+    };
+    assert_eq!(file.order_id, created.order_id);
+    let proto_events::FileSource::WebUpload { staging_key, .. } = file.source else {
+        panic!("a web upload")
+    };
+    assert_eq!(
+        store.head(&staging_key).await.unwrap(),
+        Some(contents.len() as u64),
+        "the staged file of an order the broker has is kept"
+    );
 
     remove_bucket(&store).await;
     gateway.finish().await;

@@ -24,6 +24,7 @@ pub use proto_events;
 pub use telegram_double;
 
 pub mod private_garage;
+pub mod sse;
 pub mod telegram_customer;
 pub mod web;
 

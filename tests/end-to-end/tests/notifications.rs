@@ -105,6 +105,8 @@ fn status_change(order: &Seeded, to: OrderStatus, version: u32) -> Envelope {
             account_id: Uuid::now_v7(),
         },
         changed_at: Utc::now(),
+        // As the persistence worker publishes a change it recorded.
+        request_id: Some(Uuid::now_v7()),
     };
     Envelope::new("notifications-test", order.order_id, change)
 }
@@ -184,10 +186,11 @@ async fn every_notice_reaches_the_right_chat_in_the_customers_language() -> anyh
         currency: "UAH".into(),
         note: Some("з нотаріальним засвідченням".into()),
     };
+    let quote = Envelope::new("notifications-test", ukrainian.order_id, quote);
     bus.publish_all(&[
         Envelope::new("notifications-test", english.order_id, own_message),
         Envelope::new("notifications-test", english.order_id, staff_message),
-        Envelope::new("notifications-test", ukrainian.order_id, quote),
+        quote.clone(),
     ])
     .await?;
     stack
@@ -200,16 +203,30 @@ async fn every_notice_reaches_the_right_chat_in_the_customers_language() -> anyh
                 )
         })
         .await?;
-    stack
+    let quoted = stack
         .telegram
         .wait_for_message(ukrainian.chat_id, DEADLINE, |m| {
             m.body()
                 == format!(
-                    "Замовлення №{}: вартість 1250.50 UAH. Відкрийте замовлення, щоб погодитися.\nз нотаріальним засвідченням",
+                    "Замовлення №{}: вартість 1250.50 UAH. Прийміть або відхиліть її кнопками нижче.\nз нотаріальним засвідченням",
                     ukrainian.order_number
                 )
         })
         .await?;
+    // Accept / Decline name the quote (its event id) for the bot to answer.
+    let answers: Vec<String> = quoted
+        .inline_buttons()
+        .into_iter()
+        .map(|(_, data)| data)
+        .take(2)
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            format!("qa:{}", quote.event_id.simple()),
+            format!("qd:{}", quote.event_id.simple())
+        ]
+    );
 
     // A result file: sent as the document itself, streamed from the object store; one
     // above Telegram's 50 MB upload limit goes as a signed download link instead.

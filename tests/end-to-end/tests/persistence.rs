@@ -1,8 +1,13 @@
-//! The persistence worker's promises on the real stack: every event recorded once, an
-//! older status never overwriting a newer one, conversations and quotes kept.
+//! The persistence worker's promises on the real stack: every event recorded once, status
+//! changes of the old shape (left in queues by an upgrade) decided like requests,
+//! conversations and quotes kept.
 
 use anyhow::Context;
 use bureau_end_to_end::{DEADLINE, TestStack, eventually};
+use lapin::options::QueueBindOptions;
+use lapin::types::FieldTable;
+use proto_events::EventKind;
+use proto_events::topology::Consumer;
 use proto_events::{
     Actor, CustomerRef, Envelope, OrderCreated, OrderMessagePosted, OrderStatus,
     OrderStatusChanged, PriceQuoted,
@@ -33,6 +38,7 @@ fn created(order_id: Uuid, number: &str) -> Envelope {
     )
 }
 
+/// A status change of the old shape, as gateways published them before requests existed.
 fn change(
     order_id: Uuid,
     number: &str,
@@ -54,18 +60,36 @@ fn change(
                 account_id: Uuid::now_v7(),
             },
             changed_at: chrono::Utc::now(),
+            // The old shape: a gateway's change, never decided.
+            request_id: None,
         },
     )
 }
 
+/// Gateways of an older release published the change itself, with the next version. Left
+/// in a queue by an upgrade, such an event is decided like a request for that version:
+/// recorded if the order is still one version behind it, refused otherwise, and only the
+/// recorded one is announced (by the worker, with its request id).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_older_status_arriving_late_never_overwrites_a_newer_one() -> anyhow::Result<()> {
+async fn status_changes_of_the_old_shape_are_decided_like_requests() -> anyhow::Result<()> {
     let stack = TestStack::start().await?;
     let bus = bureau_platform::bus::event_bus(&stack.settings.broker, "e2e-test");
+    // The older release bound the persistence worker's queue to `order.status.changed`, and
+    // a broker keeps bindings across the upgrade (they are declared, never removed).
+    let channel = bus.open_channel().await?;
+    channel
+        .queue_bind(
+            bus.topology().queue(Consumer::PersistenceWorker).into(),
+            bus.topology().events_exchange().into(),
+            EventKind::OrderStatusChanged.routing_key().into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
     let order_id = Uuid::now_v7();
     let number = proto_events::order_number::generate();
     bus.publish(&created(order_id, &number)).await?;
-    // The broker delivers version 3 before version 2.
+    // The broker delivers version 3 before version 2: 3 cannot follow 1.
     bus.publish(&change(
         order_id,
         &number,
@@ -83,28 +107,50 @@ async fn an_older_status_arriving_late_never_overwrites_a_newer_one() -> anyhow:
     ))
     .await?;
 
-    let history = eventually("three history rows", DEADLINE, || async {
-        let rows = sqlx::query("SELECT version, to_status FROM order_status_history WHERE order_id = ? ORDER BY version")
-            .bind(order_id)
-            .fetch_all(&stack.db)
-            .await
-            .ok()?;
-        (rows.len() == 3).then_some(rows)
+    let outcomes = eventually("both old-shape changes decided", DEADLINE, || async {
+        let rows = sqlx::query(
+            "SELECT to_status, outcome, refusal_code FROM status_change_requests WHERE order_id = ? AND outcome <> 'pending' ORDER BY expected_version",
+        )
+        .bind(order_id)
+        .fetch_all(&stack.db)
+        .await
+        .ok()?;
+        (rows.len() == 2).then_some(rows)
     })
     .await?;
-    let versions: Vec<u32> = history.iter().map(|r| r.get("version")).collect();
+    let decided: Vec<(String, String, Option<String>)> = outcomes
+        .iter()
+        .map(|r| (r.get("to_status"), r.get("outcome"), r.get("refusal_code")))
+        .collect();
+    assert_eq!(
+        decided,
+        [
+            ("accepted".into(), "recorded".into(), None),
+            (
+                "in_progress".into(),
+                "refused".into(),
+                Some("version_conflict".into())
+            ),
+        ]
+    );
+    let versions: Vec<(u32, String)> = sqlx::query_as(
+        "SELECT version, to_status FROM order_status_history WHERE order_id = ? ORDER BY version",
+    )
+    .bind(order_id)
+    .fetch_all(&stack.db)
+    .await?;
     assert_eq!(
         versions,
-        [1, 2, 3],
-        "the late change still joins the history"
+        [(1, "awaiting_confirmation".into()), (2, "accepted".into())]
     );
     let order = sqlx::query("SELECT status, status_version FROM orders WHERE id = ?")
         .bind(order_id)
         .fetch_one(&stack.db)
         .await?;
-    assert_eq!(order.get::<String, _>("status"), "in_progress");
-    assert_eq!(order.get::<u32, _>("status_version"), 3);
+    assert_eq!(order.get::<String, _>("status"), "accepted");
+    assert_eq!(order.get::<u32, _>("status_version"), 2);
 
+    let _ = channel.close(200, "done".into()).await;
     bus.close().await;
     stack.teardown().await
 }

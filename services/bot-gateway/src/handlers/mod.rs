@@ -25,6 +25,7 @@ mod drafting;
 mod orders;
 mod outage;
 mod placing;
+mod quotes;
 mod registration;
 mod staff;
 mod status;
@@ -154,6 +155,7 @@ fn presses() -> UpdateHandler<HandlerError> {
         dptree::filter_map(|query: CallbackQuery| query.data.as_deref().and_then(Action::parse))
             .branch(case![Action::Language(language)].endpoint(commands::set_language))
             .branch(case![Action::Orders { offset }].endpoint(orders::show_page))
+            .branch(case![Action::AnswerQuote { quote, answer }].endpoint(quotes::answer))
             .branch(draft_buttons)
             .branch(order_buttons);
 

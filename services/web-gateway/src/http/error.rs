@@ -11,6 +11,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bureau_platform::object_store::UploadError;
+use bureau_platform::order_numbers::OrderNumberError;
 use proto_events::bus::PublishError;
 use serde_json::json;
 
@@ -190,6 +191,16 @@ impl From<PublishError> for Error {
             }
             // Unroutable or nacked: our topology is missing or broken, a defect to look at.
             rejected @ PublishError::Rejected { .. } => Error::Internal(rejected.into()),
+        }
+    }
+}
+
+impl From<OrderNumberError> for Error {
+    fn from(error: OrderNumberError) -> Error {
+        match error {
+            // Unreachable MySQL becomes 503 with Retry-After, like any database outage.
+            OrderNumberError::Database(error) => Error::Database(error),
+            other => Error::Internal(other.into()),
         }
     }
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::order_form::{self, MAX_FILES};
 use super::{AppState, Error};
-use crate::intake::{PRODUCER, StagedFile, Staging};
+use crate::intake::{PRODUCER, StagedFile, Staging, publish_staged};
 
 /// A file accepted into an order, as the answer lists it.
 #[derive(Serialize)]
@@ -27,7 +27,9 @@ pub struct FilesAccepted {
 
 /// Stages every `file` part of `multipart` for `order_id`, publishes one `FileReceived`
 /// with `purpose` per file (confirmed by the broker) and lists what was accepted. Nothing
-/// is published unless every file is staged; on any failure the staged objects are deleted.
+/// is published unless every file is staged; a failure before the publish deletes the
+/// staged objects, and the publish settles them as an order's are
+/// ([`crate::intake::publish_staged`]).
 pub async fn accept_files(
     state: &AppState,
     multipart: &mut Multipart,
@@ -54,11 +56,7 @@ pub async fn accept_files(
         .iter()
         .map(|file| received(order_id, purpose, file))
         .collect();
-    if let Err(error) = state.bus.publish_all(&events).await {
-        staging.discard().await;
-        return Err(error.into());
-    }
-    staging.hand_over();
+    publish_staged(state.bus.clone(), events, staging).await?;
     tracing::info!(%order_id, purpose = purpose.as_str(), files = files.len(), "files accepted");
     Ok(FilesAccepted {
         order_id,

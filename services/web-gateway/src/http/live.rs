@@ -1,10 +1,18 @@
 //! Live updates as server-sent events, without reloading:
 //!
 //! - `GET /api/orders/{order_number}/live` (a customer, their own order): first the current
-//!   status from the database, then a `status` event for every change, each with the
-//!   status, its version and its name in the customer's language;
-//! - `GET /api/staff/feed` (staff): `order.created` and `order.message.posted` as they
-//!   happen.
+//!   status from the database, then a `status` event for every recorded change, each with
+//!   the status, its version and its name in the customer's language, and a `refused`
+//!   event when a request of the customer's own (a cancellation, an answer to a quote) was
+//!   refused;
+//! - `GET /api/staff/feed` (staff): `order.created`, `order.message.posted`,
+//!   `order.status.changed` (recorded changes, with the request that made them) and
+//!   `order.status.change_refused` (requests refused, with the reason and where the order
+//!   is) as they happen.
+//!
+//! Only what the persistence worker recorded is shown: a status change exists on the bus
+//! only once it is in MySQL (requests are decided there first). Status changes of the old
+//! shape (without a request id, from gateways of an older release) are never shown.
 //!
 //! One [`LiveHub`] per gateway process follows the bus (a transient queue of its own, see
 //! `proto_events::bus::live`) and fans events out to the connected clients through a
@@ -24,7 +32,9 @@ use axum::routing::get;
 use bureau_platform::texts::Catalog;
 use futures::{Stream, StreamExt};
 use proto_events::bus::EventBus;
-use proto_events::{Actor, Envelope, Event, EventKind, OrderStatus, order_number};
+use proto_events::{
+    Actor, Envelope, Event, EventKind, OrderStatus, OrderStatusChangeRefused, order_number,
+};
 use serde_json::json;
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
@@ -59,6 +69,7 @@ impl LiveHub {
         let mut stream = bus.subscribe_live(
             &[
                 EventKind::OrderStatusChanged,
+                EventKind::OrderStatusChangeRefused,
                 EventKind::OrderCreated,
                 EventKind::OrderMessagePosted,
             ],
@@ -189,13 +200,22 @@ async fn order_live(
         snapshot.into_iter().collect(),
         receiver,
         move |envelope| match &envelope.payload {
-            Event::OrderStatusChanged(change) if change.order_id == order_id => Some(status_event(
-                &catalog,
-                &language,
-                &change.order_number,
-                change.to,
-                change.version,
-            )),
+            Event::OrderStatusChanged(change)
+                if change.order_id == order_id && change.is_recorded() =>
+            {
+                Some(status_event(
+                    &catalog,
+                    &language,
+                    &change.order_number,
+                    change.to,
+                    change.version,
+                ))
+            }
+            Event::OrderStatusChangeRefused(refusal)
+                if refusal.order_id == order_id && refusal.actor == Actor::Customer =>
+            {
+                Some(refused_event(&catalog, &language, refusal))
+            }
             _ => None,
         },
     ))
@@ -219,6 +239,28 @@ fn status_event(
     SseEvent::default()
         .event("status")
         .id(version.to_string())
+        .data(data.to_string())
+}
+
+/// `event: refused` with what the customer asked, why it was not done and where the order
+/// is now (its status in the customer's language).
+fn refused_event(
+    catalog: &Catalog,
+    language: &str,
+    refusal: &OrderStatusChangeRefused,
+) -> SseEvent {
+    let data = json!({
+        "order_number": refusal.order_number,
+        "request_id": refusal.request_id,
+        "to": refusal.to,
+        "code": refusal.code,
+        "status": refusal.current_status,
+        "version": refusal.current_version,
+        "status_name": catalog.status(language, refusal.current_status),
+    });
+    SseEvent::default()
+        .event("refused")
+        .id(refusal.request_id.to_string())
         .data(data.to_string())
 }
 
@@ -246,6 +288,30 @@ async fn staff_feed(
                 "message_id": message.message_id,
                 "from_customer": matches!(message.author, Actor::Customer),
                 "text": preview(&message.text),
+            }),
+            Event::OrderStatusChanged(change) if change.is_recorded() => json!({
+                "order_id": change.order_id,
+                "order_number": change.order_number,
+                "request_id": change.request_id,
+                "from": change.from,
+                "to": change.to,
+                "version": change.version,
+                "reason": change.reason,
+                "actor": change.actor,
+                "changed_at": change.changed_at,
+            }),
+            Event::OrderStatusChangeRefused(refusal) => json!({
+                "order_id": refusal.order_id,
+                "order_number": refusal.order_number,
+                "request_id": refusal.request_id,
+                "from": refusal.from,
+                "to": refusal.to,
+                "expected_version": refusal.expected_version,
+                "actor": refusal.actor,
+                "code": refusal.code,
+                "reason": refusal.reason,
+                "current_status": refusal.current_status,
+                "current_version": refusal.current_version,
             }),
             _ => return None,
         };

@@ -5,7 +5,11 @@
 //! - `accounts`: `POST /api/accounts`, customer registration;
 //! - `session`: `POST`, `GET`, `DELETE /api/session`, log in, who am I, log out;
 //! - `orders`: `POST`, `GET /api/orders` and `GET /api/orders/{order_number}`, customers only;
-//! - `staff`: `GET /api/staff/orders` and `POST /api/staff/orders/{order_id}/status`, staff only.
+//! - `staff`: `GET /api/staff/orders`, `POST /api/staff/orders/{order_id}/status` (a status
+//!   change request) and `GET /api/staff/status-requests/{request_id}`, staff only;
+//! - `quote`: `POST /api/orders/{order_number}/quote/accept|decline` and
+//!   `GET /api/orders/{order_number}/status-requests/{request_id}`, the customer's answer to
+//!   a price quote;
 //! - `live`: `GET /api/orders/{order_number}/live` and `GET /api/staff/feed`, server-sent events;
 //! - `files`: downloads through presigned URLs (customer, staff, signed link `/d/{token}`);
 //! - `results`: `POST /api/staff/orders/{order_id}/results`, staff attach result files;
@@ -22,6 +26,7 @@ mod live;
 mod order_form;
 mod orders;
 mod page;
+mod quote;
 mod results;
 mod session;
 mod staff;
@@ -34,6 +39,7 @@ use axum::Router;
 use axum::http::{HeaderName, Request, Response};
 use bureau_platform::Settings;
 use bureau_platform::object_store::ObjectStore;
+use bureau_platform::order_numbers::OrderNumbers;
 use proto_events::bus::EventBus;
 use sqlx::MySqlPool;
 use tower_http::request_id::{
@@ -54,6 +60,8 @@ pub struct AppState {
     pub bus: Arc<EventBus>,
     pub store: ObjectStore,
     pub settings: Arc<Settings>,
+    /// Order numbers, leased from MySQL in blocks ahead of need.
+    pub order_numbers: OrderNumbers,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -67,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .merge(session::router())
         .merge(orders::router(max_upload_bytes))
         .merge(staff::router())
+        .merge(quote::router())
         .merge(live::router())
         .merge(files::router())
         .merge(results::router(max_upload_bytes))

@@ -16,7 +16,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use proto_events::bus::PublishError;
 use proto_events::{Envelope, OrderStatus, order_number};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -28,7 +27,7 @@ use super::order_form;
 use super::{AppState, Error};
 use crate::domain::{Page, ServiceCode};
 use crate::idempotency::{self, Claim, Fingerprint, IdempotencyKey};
-use crate::intake::{NewWebOrder, Staging};
+use crate::intake::{self, NewWebOrder, Staging, publish_staged};
 
 pub fn router(max_upload_bytes: u64) -> Router<AppState> {
     // axum's default 2 MB body limit would cut every real upload short; the route reads up
@@ -70,6 +69,9 @@ async fn place_order(
     let max_upload_bytes = state.settings.web_gateway.max_upload_bytes;
     order_form::refuse_oversized(&headers, max_upload_bytes)?;
     let mut multipart = multipart?;
+    // Taken before the upload, so a customer never streams a large file only to hear that
+    // no number could be had; a number left unused is never issued again.
+    let order_number = state.order_numbers.next().await?;
 
     let order_id = Uuid::now_v7();
     let mut staging = Staging::new(state.store.clone());
@@ -97,7 +99,7 @@ async fn place_order(
 
     let order = NewWebOrder {
         order_id,
-        order_number: order_number::generate(),
+        order_number,
         account_id: customer.id,
         text: form.text,
         service_code: form.service_code,
@@ -123,18 +125,9 @@ async fn place_order(
         return place_idempotently(&state, customer.id, &key, &order, events, accepted, staging)
             .await;
     }
-    if let Err(error) = state.bus.publish_all(&events).await {
-        match error {
-            // The broker refused the batch: no order exists, its files can go.
-            PublishError::Rejected { .. } => staging.discard().await,
-            // The connection failed: the broker may have stored the batch before its confirm
-            // was lost, so the order may exist and need its files. They stay; the storage
-            // worker's sweep removes staging objects nobody claimed.
-            PublishError::Unavailable(_) => staging.hand_over(),
-        }
-        return Err(error.into());
-    }
-    staging.hand_over();
+    // The files go with the events to a task of their own: a client that disconnects while
+    // the broker's confirm is awaited leaves an order that may exist with its files.
+    publish_staged(state.bus.clone(), events, staging).await?;
     tracing::info!(%order_id, order_number = %order.order_number, files = order.files.len(), "order accepted");
     Ok((StatusCode::CREATED, axum::Json(accepted)).into_response())
 }
@@ -223,14 +216,24 @@ async fn place_idempotently(
         .map(|json| Envelope::from_json(json.as_bytes()))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|error| anyhow::anyhow!("reserved event unreadable: {error}"))?;
-    let response = match state.bus.publish_all(&events).await {
-        Ok(()) => {
-            tracing::info!(order_id = %events[0].correlation_id, files = events.len() - 1, "order accepted");
-            (StatusCode::CREATED, axum::Json(reservation.answer)).into_response()
-        }
-        Err(error) => Error::from(error).into_response(),
-    };
-    Ok(idempotency::finish(&state.pool, account_id, key, response).await)
+    // Published and answered in a task of its own, bounded like any order's publish: a
+    // client that goes away mid-confirm still leaves the key answered for its retry.
+    let (bus, pool, key) = (state.bus.clone(), state.pool.clone(), key.clone());
+    let task = tokio::spawn(async move {
+        let published =
+            tokio::time::timeout(intake::PUBLISH_TIMEOUT, bus.publish_all(&events)).await;
+        let response = match published {
+            Ok(Ok(())) => {
+                tracing::info!(order_id = %events[0].correlation_id, files = events.len() - 1, "order accepted");
+                (StatusCode::CREATED, axum::Json(reservation.answer)).into_response()
+            }
+            Ok(Err(error)) => Error::from(error).into_response(),
+            Err(_) => Error::broker_unavailable().into_response(),
+        };
+        idempotency::finish(&pool, account_id, &key, response).await
+    });
+    task.await
+        .map_err(|error| Error::Internal(anyhow::anyhow!("the publishing task failed: {error}")))
 }
 
 #[derive(Deserialize)]
@@ -375,8 +378,8 @@ async fn order_details(
     Path(number): Path<String>,
 ) -> Result<axum::Json<OrderDetails>, Error> {
     let number = order_number::parse(&number).ok_or(Error::NotFound(NO_SUCH_ORDER))?;
-    // Numbers are random, so one customer may (very rarely) hold two equal ones: the
-    // newest wins, as it is the one the customer most likely means.
+    // Numbers issued before the sequence existed may repeat (see docs/architecture.md,
+    // "Order numbers"): if one customer holds two, the newest wins.
     let order: OrderRow = sqlx::query_as(
         "SELECT o.id, o.order_number, o.status, o.body, o.service_code, o.created_at, o.updated_at \
          FROM orders o JOIN customers c ON c.id = o.customer_id \

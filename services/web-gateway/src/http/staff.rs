@@ -1,18 +1,22 @@
-//! The staff side of orders: the list (`GET /api/staff/orders`) and status changes
-//! (`POST /api/staff/orders/{order_id}/status`).
+//! The staff side of orders: the list (`GET /api/staff/orders`), status change requests
+//! (`POST /api/staff/orders/{order_id}/status`) and what became of them
+//! (`GET /api/staff/status-requests/{request_id}`).
 //!
-//! A status change is checked here against the state machine and the staff member's role,
-//! then published as `OrderStatusChanged`; the persistence worker applies it and the
-//! notifier tells the customer. The answer is 202: the change is on its way, not yet in
-//! MySQL.
+//! A status change is a request: checked here against the state machine and the staff
+//! member's role (for quick answers to what cannot work), then published as
+//! `OrderStatusChangeRequested` with the status version the staff member saw
+//! (`expected_version`, default: the version read now). The persistence worker decides it
+//! once, as a compare-and-set, and only a recorded change is announced to anyone. The
+//! answer is 202 with the request's id: the page shows "pending" until the request
+//! endpoint (or the live feed) says recorded or refused.
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
-use proto_events::{Actor, Envelope, OrderStatus, OrderStatusChanged, TransitionError};
+use proto_events::{Actor, Envelope, OrderStatus, TransitionError};
 use serde::{Deserialize, Serialize};
 use sqlx::{MySql, QueryBuilder};
 use uuid::Uuid;
@@ -24,12 +28,16 @@ use super::{AppState, Error};
 use crate::accounts::Account;
 use crate::domain::{Page, StatusReason};
 use crate::idempotency::{self, Claim, Fingerprint, IdempotencyKey};
-use crate::intake::PRODUCER;
+use crate::status_requests::{self, Asked, RequestAccepted, RequestView};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/staff/orders", get(list_orders))
         .route("/api/staff/orders/{order_id}/status", post(change_status))
+        .route(
+            "/api/staff/status-requests/{request_id}",
+            get(status_request),
+        )
 }
 
 #[derive(Deserialize)]
@@ -103,20 +111,17 @@ fn parse_status(name: &str) -> Result<OrderStatus, Error> {
 struct StatusChangeRequest {
     to: String,
     reason: Option<String>,
-}
-
-#[derive(Serialize)]
-struct StatusChangeAccepted {
-    order_id: Uuid,
-    from: OrderStatus,
-    to: OrderStatus,
-    version: u32,
+    /// The status version the staff member saw; the change is made only at it. Default:
+    /// the version the gateway reads now.
+    expected_version: Option<u32>,
 }
 
 const NO_SUCH_ORDER: &str = "No such order.";
+const NO_SUCH_REQUEST: &str = "No such status change request.";
 
 /// With an `Idempotency-Key`, a retried change gets the first answer (see
-/// [`crate::idempotency`]); a repeat is never published twice.
+/// [`crate::idempotency`]); a retry after a failed publish republishes the very request
+/// the first attempt reserved, so it is decided once.
 async fn change_status(
     State(state): State<AppState>,
     Staff(staff): Staff,
@@ -125,35 +130,67 @@ async fn change_status(
     Json(request): Json<StatusChangeRequest>,
 ) -> Result<Response, Error> {
     let Some(key) = IdempotencyKey::from_headers(&headers)? else {
-        return Ok(apply_status_change(state, staff, order_id, request)
-            .await
-            .into_response());
+        return Ok(
+            match prepare_status_change(&state, &staff, &order_id, &request).await {
+                Ok(event) => publish_request(&state, event).await.into_response(),
+                Err(error) => error.into_response(),
+            },
+        );
     };
     let fingerprint = Fingerprint::new("POST /api/staff/orders/{order_id}/status")
         .field(&order_id)
         .field(request.to.trim())
         .field(request.reason.as_deref().unwrap_or(""))
+        .field(
+            &request
+                .expected_version
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+        )
         .finish();
     let account_id = staff.id;
-    match idempotency::claim(&state.pool, account_id, &key, &fingerprint, None).await? {
-        Claim::Replay(response) | Claim::Refuse(response) => return Ok(response),
-        // Nothing was reserved: redoing an abandoned change reads the order afresh.
-        Claim::Fresh | Claim::Abandoned(_) => {}
-    }
-    let pool = state.pool.clone();
-    let response = apply_status_change(state, staff, order_id, request)
-        .await
-        .into_response();
-    Ok(idempotency::finish(&pool, account_id, &key, response).await)
+    let reserved =
+        match idempotency::claim(&state.pool, account_id, &key, &fingerprint, None).await? {
+            Claim::Replay(response) | Claim::Refuse(response) => return Ok(response),
+            Claim::Fresh | Claim::Abandoned(None) => None,
+            Claim::Abandoned(Some(reserved)) => Some(reserved),
+        };
+    let event = match reserved {
+        // An earlier attempt reserved its request: publish that one, never a second.
+        Some(json) => Envelope::from_json(json.as_bytes())
+            .ok()
+            .filter(|event| status_requests::request_of(event).is_some())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "idempotency key {} has no readable reserved request",
+                    key.as_str()
+                )
+            })
+            .map_err(Error::from),
+        None => match prepare_status_change(&state, &staff, &order_id, &request).await {
+            Ok(event) => {
+                let json = String::from_utf8_lossy(&event.to_json()).into_owned();
+                idempotency::reserve(&state.pool, account_id, &key, &json).await?;
+                Ok(event)
+            }
+            Err(error) => Err(error),
+        },
+    };
+    let response = match event {
+        Ok(event) => publish_request(&state, event).await.into_response(),
+        Err(error) => error.into_response(),
+    };
+    Ok(idempotency::finish(&state.pool, account_id, &key, response).await)
 }
 
-async fn apply_status_change(
-    state: AppState,
-    staff: Account,
-    order_id: String,
-    request: StatusChangeRequest,
-) -> Result<(StatusCode, axum::Json<StatusChangeAccepted>), Error> {
-    let order_id = Uuid::parse_str(&order_id).map_err(|_| Error::NotFound(NO_SUCH_ORDER))?;
+/// Checks what can be checked now and builds the request.
+async fn prepare_status_change(
+    state: &AppState,
+    staff: &Account,
+    order_id: &str,
+    request: &StatusChangeRequest,
+) -> Result<Envelope, Error> {
+    let order_id = Uuid::parse_str(order_id).map_err(|_| Error::NotFound(NO_SUCH_ORDER))?;
     let to = parse_status(request.to.trim())?;
     let reason = StatusReason::parse(request.reason.as_deref())
         .map_err(|e| Error::unprocessable("invalid_reason", e))?;
@@ -167,6 +204,16 @@ async fn apply_status_change(
     let from = OrderStatus::parse(&status).ok_or_else(|| {
         anyhow::anyhow!("order {order_id} has unknown status `{status}` in the database")
     })?;
+    let expected_version = request.expected_version.unwrap_or(status_version);
+    if expected_version != status_version {
+        // Versions only grow: the staff member looked at an older (or made-up) state.
+        return Err(Error::Conflict {
+            code: "version_conflict",
+            message: format!(
+                "Order №{order_number} changed since you saw it: it is now {from} (version {status_version}), you saw version {expected_version}."
+            ),
+        });
+    }
     from.transition(to, reason.as_ref().map(StatusReason::as_str))
         .map_err(transition_error)?;
     if !staff.role.may_move_order(from, to) {
@@ -174,44 +221,58 @@ async fn apply_status_change(
             "Executors can only start work on accepted orders and mark work in progress as ready.",
         ));
     }
-
-    // The version is what the database showed a moment ago plus one. If two people change
-    // the same order at once, both events carry the same version; the persistence worker
-    // applies the first and drops the later one as stale, so the history never forks.
-    let version = status_version
-        .checked_add(1)
-        .ok_or_else(|| anyhow::anyhow!("order {order_id} status version overflow"))?;
-    let change = OrderStatusChanged {
+    Ok(Asked {
         order_id,
         order_number,
+        expected_version,
         from,
         to,
-        version,
         reason: reason.map(|r| r.as_str().to_owned()),
         actor: Actor::Staff {
             account_id: staff.id,
         },
-        changed_at: Utc::now(),
-    };
-    state
-        .bus
-        .publish(&Envelope::new(PRODUCER, order_id, change))
-        .await?;
-    tracing::info!(%order_id, %from, %to, version, staff = %staff.id, "status change published");
-    Ok((
+        quote_id: None,
+    }
+    .event())
+}
+
+/// Publishes a staff member's request; 202 with its id and where to follow it.
+async fn publish_request(state: &AppState, event: Envelope) -> Result<Response, Error> {
+    status_requests::publish(&state.pool, &state.bus, &event).await?;
+    let request = status_requests::request_of(&event)
+        .ok_or_else(|| anyhow::anyhow!("not a status change request"))?;
+    let url = format!("/api/staff/status-requests/{}", request.request_id);
+    tracing::info!(order_id = %request.order_id, from = %request.from, to = %request.to,
+        expected_version = request.expected_version, request_id = %request.request_id,
+        "status change requested");
+    let mut response = (
         StatusCode::ACCEPTED,
-        axum::Json(StatusChangeAccepted {
-            order_id,
-            from,
-            to,
-            version,
-        }),
-    ))
+        axum::Json(RequestAccepted::new(request, url.clone())),
+    )
+        .into_response();
+    if let Ok(location) = HeaderValue::from_str(&url) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// `GET /api/staff/status-requests/{request_id}`: pending, recorded (with the version) or
+/// refused (with the code, the reason and where the order is).
+async fn status_request(
+    State(state): State<AppState>,
+    Staff(_): Staff,
+    Path(request_id): Path<String>,
+) -> Result<axum::Json<RequestView>, Error> {
+    let request_id = Uuid::parse_str(&request_id).map_err(|_| Error::NotFound(NO_SUCH_REQUEST))?;
+    status_requests::view(&state.pool, request_id, None)
+        .await?
+        .map(axum::Json)
+        .ok_or(Error::NotFound(NO_SUCH_REQUEST))
 }
 
 /// The state machine's verdict as an answer: an impossible move conflicts with where the
 /// order is (409); a missing reason is a fixable request (422).
-fn transition_error(error: TransitionError) -> Error {
+pub(super) fn transition_error(error: TransitionError) -> Error {
     let message = sentence(&error.to_string());
     match error {
         TransitionError::NotAllowed { .. } => Error::Conflict {
@@ -219,6 +280,10 @@ fn transition_error(error: TransitionError) -> Error {
             message,
         },
         TransitionError::ReasonRequired { .. } => Error::unprocessable("reason_required", message),
+        TransitionError::NotForCustomers { .. } => Error::Conflict {
+            code: "not_allowed_for_customer",
+            message,
+        },
     }
 }
 

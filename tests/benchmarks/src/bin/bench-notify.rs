@@ -88,6 +88,8 @@ async fn main() -> anyhow::Result<()> {
                 reason: Some(format!("v{version}")),
                 actor: Actor::System,
                 changed_at: chrono::Utc::now(),
+                // As the persistence worker publishes them: recorded, for a request.
+                request_id: Some(uuid::Uuid::now_v7()),
             };
             envelopes.push(Envelope::new("bench-notify", *order_id, change));
         }

@@ -1,0 +1,77 @@
+//! Callback data of Telegram buttons that one service draws and another answers: the
+//! notifier draws them under a push, the bot gateway handles the press. Defined here once,
+//! so the two can never disagree on the format.
+//!
+//! Like every callback data in Bureau it carries short ids only, never text, and stays far
+//! inside Telegram's 64 bytes. It is never trusted: the handler looks everything up again
+//! for the asking customer and acts only on what it finds (see the bot gateway's
+//! `quote_answers`).
+
+use uuid::Uuid;
+
+use crate::status::QuoteAnswer;
+
+/// Telegram refuses callback data longer than this many bytes.
+pub const CALLBACK_DATA_LIMIT: usize = 64;
+
+/// `qa:{quote}` accepts, `qd:{quote}` declines the price quote whose `PriceQuoted` event id
+/// is `quote` (32 hex digits): 35 bytes.
+pub fn quote_answer(answer: QuoteAnswer, quote: Uuid) -> String {
+    let verb = match answer {
+        QuoteAnswer::Accept => "qa",
+        QuoteAnswer::Decline => "qd",
+    };
+    format!("{verb}:{}", quote.simple())
+}
+
+/// The answer and the quote of `qa:`/`qd:` data; `None` for anything else (the caller
+/// treats it as an outdated button).
+pub fn parse_quote_answer(data: &str) -> Option<(QuoteAnswer, Uuid)> {
+    let (verb, id) = data.split_once(':')?;
+    let answer = match verb {
+        "qa" => QuoteAnswer::Accept,
+        "qd" => QuoteAnswer::Decline,
+        _ => return None,
+    };
+    // Exactly the simple form we write: no dashes, braces or a second colon.
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    Some((answer, Uuid::parse_str(id).ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quote_answers_round_trip_within_telegrams_limit() {
+        let quote = Uuid::now_v7();
+        for answer in [QuoteAnswer::Accept, QuoteAnswer::Decline] {
+            let data = quote_answer(answer, quote);
+            assert!(data.len() <= CALLBACK_DATA_LIMIT, "{data}");
+            assert_eq!(parse_quote_answer(&data), Some((answer, quote)));
+        }
+        assert_eq!(
+            quote_answer(QuoteAnswer::Accept, quote),
+            format!("qa:{}", quote.simple())
+        );
+    }
+
+    #[test]
+    fn anything_else_is_not_a_quote_answer() {
+        let id = Uuid::now_v7();
+        for data in [
+            String::new(),
+            "qa".into(),
+            "qa:".into(),
+            format!("qa:{id}"),
+            format!("qx:{}", id.simple()),
+            format!("qa:{}:1", id.simple()),
+            format!("order:{}", id.simple()),
+            "qd:zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz".into(),
+        ] {
+            assert_eq!(parse_quote_answer(&data), None, "{data}");
+        }
+    }
+}

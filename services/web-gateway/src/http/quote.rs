@@ -1,0 +1,163 @@
+//! A web customer's answer to a price quote, and what became of their requests:
+//!
+//! - `POST /api/orders/{order_number}/quote/accept` and `.../quote/decline`, with an optional
+//!   JSON body `{"quote_id": "..."}` naming the quote answered (default: the latest one).
+//!   The order must be the customer's own and `quoted`. The answer is a status change
+//!   request like a staff member's (`quoted → accepted`; `quoted → cancelled` with the reason
+//!   "quote declined"), decided by the persistence worker; 202 with the request's id.
+//! - `GET /api/orders/{order_number}/status-requests/{request_id}`: pending, recorded or
+//!   refused, for the customer's own requests and orders only.
+//!
+//! The Telegram side of the same answer is the notifier's Accept / Decline buttons.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use proto_events::{Actor, OrderStatus, QuoteAnswer, order_number};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::auth::Customer;
+use super::{AppState, Error};
+use crate::status_requests::{self, Asked, RequestAccepted, RequestView};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/orders/{order_number}/quote/{answer}",
+            post(answer_quote),
+        )
+        .route(
+            "/api/orders/{order_number}/status-requests/{request_id}",
+            get(status_request),
+        )
+}
+
+const NO_SUCH_ORDER: &str = "No such order.";
+const NO_SUCH_REQUEST: &str = "No such request.";
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct QuoteAnswerBody {
+    quote_id: Option<Uuid>,
+}
+
+#[derive(sqlx::FromRow)]
+struct OwnOrder {
+    id: Uuid,
+    order_number: String,
+    status: String,
+    status_version: u32,
+}
+
+async fn answer_quote(
+    State(state): State<AppState>,
+    Customer(customer): Customer,
+    Path((number, answer)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, Error> {
+    let answer = match answer.as_str() {
+        "accept" => QuoteAnswer::Accept,
+        "decline" => QuoteAnswer::Decline,
+        _ => return Err(Error::NotFound("Answer a quote with accept or decline.")),
+    };
+    let body: QuoteAnswerBody = if body.iter().all(u8::is_ascii_whitespace) {
+        QuoteAnswerBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|error| {
+            Error::unprocessable(
+                "invalid_body",
+                format!("The body is optional; if sent it is {{\"quote_id\": \"...\"}}: {error}"),
+            )
+        })?
+    };
+    let number = order_number::parse(&number).ok_or(Error::NotFound(NO_SUCH_ORDER))?;
+    let order: OwnOrder = sqlx::query_as(
+        "SELECT o.id, o.order_number, o.status, o.status_version \
+         FROM orders o JOIN customers c ON c.id = o.customer_id \
+         WHERE c.web_account_id = ? AND o.order_number = ? \
+         ORDER BY o.created_at DESC LIMIT 1",
+    )
+    .bind(customer.id)
+    .bind(&number)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or(Error::NotFound(NO_SUCH_ORDER))?;
+    let status = OrderStatus::parse(&order.status).ok_or_else(|| {
+        anyhow::anyhow!("order {} has unknown status `{}`", order.id, order.status)
+    })?;
+    if status != OrderStatus::Quoted {
+        return Err(Error::Conflict {
+            code: "not_quoted",
+            message: format!(
+                "Order №{} has no price waiting for your answer: it is {}.",
+                order.order_number,
+                status.as_str().replace('_', " ")
+            ),
+        });
+    }
+    let latest: Option<Uuid> = sqlx::query_scalar(
+        "SELECT event_id FROM order_quotes WHERE order_id = ? ORDER BY quoted_at DESC, event_id DESC LIMIT 1",
+    )
+    .bind(order.id)
+    .fetch_optional(&state.pool)
+    .await?;
+    if let Some(quote_id) = body.quote_id
+        && Some(quote_id) != latest
+    {
+        return Err(Error::Conflict {
+            code: "quote_outdated",
+            message: format!(
+                "This is not the latest price for order №{}; please answer the latest one.",
+                order.order_number
+            ),
+        });
+    }
+    let event = Asked {
+        order_id: order.id,
+        order_number: order.order_number.clone(),
+        expected_version: order.status_version,
+        from: status,
+        to: answer.target(),
+        reason: answer.reason().map(str::to_owned),
+        actor: Actor::Customer,
+        quote_id: body.quote_id.or(latest),
+    }
+    .event();
+    status_requests::publish(&state.pool, &state.bus, &event).await?;
+    let request = status_requests::request_of(&event)
+        .ok_or_else(|| anyhow::anyhow!("not a status change request"))?;
+    let url = format!(
+        "/api/orders/{}/status-requests/{}",
+        order.order_number, request.request_id
+    );
+    tracing::info!(order_id = %order.id, answer = answer.as_str(), request_id = %request.request_id, "quote answered");
+    let mut response = (
+        StatusCode::ACCEPTED,
+        axum::Json(RequestAccepted::new(request, url.clone())),
+    )
+        .into_response();
+    if let Ok(location) = HeaderValue::from_str(&url) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// A request about the customer's own order; which staff member made it is not shown.
+async fn status_request(
+    State(state): State<AppState>,
+    Customer(customer): Customer,
+    Path((number, request_id)): Path<(String, String)>,
+) -> Result<axum::Json<RequestView>, Error> {
+    let number = order_number::parse(&number).ok_or(Error::NotFound(NO_SUCH_REQUEST))?;
+    let request_id = Uuid::parse_str(&request_id).map_err(|_| Error::NotFound(NO_SUCH_REQUEST))?;
+    let mut view = status_requests::view(&state.pool, request_id, Some(customer.id))
+        .await?
+        .filter(|view| view.order_number == number)
+        .ok_or(Error::NotFound(NO_SUCH_REQUEST))?;
+    view.actor_account_id = None;
+    Ok(axum::Json(view))
+}
