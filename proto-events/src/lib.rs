@@ -4,10 +4,11 @@
 //! - [`envelope`]: the metadata every event carries (ids, correlation, producer, version);
 //! - [`events`]: the typed payloads and their routing keys;
 //! - [`status`]: the order state machine whose names both staff and customers see;
-//! - [`topology`]: the RabbitMQ exchanges and queues, declared idempotently;
-//! - [`bus`]: publishing with confirms and consuming with an inbox, retries and dead letters.
+//! - [`topology`]: the names of the RabbitMQ exchanges and queues and who consumes what.
+//!
+//! The transport that carries these events (publishing with confirms, consuming with
+//! retries and dead letters) is the `bureau-event-bus` crate, apart from the contract.
 
-pub mod bus;
 pub mod envelope;
 pub mod events;
 pub mod order_number;

@@ -8,17 +8,12 @@
 //!                                              └──▶ {ns}.dead-letter (direct) ──▶ {ns}.{consumer}.dead-letter
 //! ```
 //!
+//! This module holds the names; the transport crate (`bureau-event-bus`) declares them.
 //! Every service declares the whole topology at start, so an event published before its
 //! consumer ever ran still has a queue to wait in. Replicas of one service share its queue
 //! and compete for messages.
 
 use std::time::Duration;
-
-use lapin::{
-    Channel, ExchangeKind,
-    options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
-    types::{AMQPValue, FieldTable, ShortString},
-};
 
 use crate::events::EventKind;
 
@@ -67,6 +62,11 @@ impl Consumer {
     }
 }
 
+/// Retry delays vary by up to this fraction either way, so retries of many messages that
+/// failed together do not hit a recovering dependency at the same instant. Part of the
+/// contract: it sets the retry queues' TTL, which every process must declare alike.
+pub const RETRY_JITTER: f64 = 0.2;
+
 /// A quorum queue that dead-letters into the consumer's dead-letter queue if a message
 /// keeps crashing its consumer (redelivered this many times without an ack).
 pub const DELIVERY_LIMIT: i64 = 10;
@@ -111,6 +111,11 @@ impl Topology {
         format!("{}.{}.dead-letter", self.namespace, consumer.name())
     }
 
+    /// The retry delays, shortest first; each has its own retry queue.
+    pub fn retry_delays(&self) -> &[Duration] {
+        &self.retry_delays
+    }
+
     /// The delay before retry number `attempt` (1-based): the configured list, last repeating.
     pub fn retry_delay(&self, attempt: u32) -> Duration {
         let index = (attempt.max(1) as usize - 1).min(self.retry_delays.len() - 1);
@@ -130,7 +135,7 @@ impl Topology {
 
     /// The longest a message may wait in a retry queue: the delay plus the jitter allowance.
     pub fn retry_queue_ttl(delay: Duration) -> Duration {
-        delay.mul_f64(1.0 + crate::bus::RETRY_JITTER)
+        delay.mul_f64(1.0 + RETRY_JITTER)
     }
 
     /// Every name this topology owns, for cleanup in tests.
@@ -145,112 +150,6 @@ impl Topology {
         }
         names
     }
-
-    /// Declares exchanges, queues and bindings. Safe to call any number of times, from any
-    /// number of processes.
-    pub async fn declare(&self, channel: &Channel) -> lapin::Result<()> {
-        let durable = ExchangeDeclareOptions {
-            durable: true,
-            ..Default::default()
-        };
-        channel
-            .exchange_declare(
-                self.events_exchange().into(),
-                ExchangeKind::Topic,
-                durable,
-                FieldTable::default(),
-            )
-            .await?;
-        channel
-            .exchange_declare(
-                self.dead_letter_exchange().into(),
-                ExchangeKind::Direct,
-                durable,
-                FieldTable::default(),
-            )
-            .await?;
-
-        let queue_options = QueueDeclareOptions {
-            durable: true,
-            ..Default::default()
-        };
-        for consumer in Consumer::ALL {
-            let mut dead_letter_args = FieldTable::default();
-            dead_letter_args.insert("x-queue-type".into(), long_string("quorum"));
-            channel
-                .queue_declare(
-                    self.dead_letter_queue(consumer).into(),
-                    queue_options,
-                    dead_letter_args,
-                )
-                .await?;
-            channel
-                .queue_bind(
-                    self.dead_letter_queue(consumer).into(),
-                    self.dead_letter_exchange().into(),
-                    consumer.name().into(),
-                    QueueBindOptions::default(),
-                    FieldTable::default(),
-                )
-                .await?;
-
-            let mut main_args = FieldTable::default();
-            main_args.insert("x-queue-type".into(), long_string("quorum"));
-            main_args.insert(
-                "x-dead-letter-exchange".into(),
-                long_string(&self.dead_letter_exchange()),
-            );
-            main_args.insert(
-                "x-dead-letter-routing-key".into(),
-                long_string(consumer.name()),
-            );
-            main_args.insert(
-                "x-delivery-limit".into(),
-                AMQPValue::LongLongInt(DELIVERY_LIMIT),
-            );
-            channel
-                .queue_declare(self.queue(consumer).into(), queue_options, main_args)
-                .await?;
-            for kind in consumer.subscriptions() {
-                channel
-                    .queue_bind(
-                        self.queue(consumer).into(),
-                        self.events_exchange().into(),
-                        kind.routing_key().into(),
-                        QueueBindOptions::default(),
-                        FieldTable::default(),
-                    )
-                    .await?;
-            }
-
-            for &delay in &self.retry_delays {
-                // Classic durable queues: they hold a message only for its delay, and support
-                // the per-message expiration that carries each retry's jitter.
-                let mut retry_args = FieldTable::default();
-                retry_args.insert(
-                    "x-message-ttl".into(),
-                    AMQPValue::LongLongInt(Self::retry_queue_ttl(delay).as_millis() as i64),
-                );
-                retry_args.insert("x-dead-letter-exchange".into(), long_string(""));
-                retry_args.insert(
-                    "x-dead-letter-routing-key".into(),
-                    long_string(&self.queue(consumer)),
-                );
-                channel
-                    .queue_declare(
-                        ShortString::from(self.retry_queue(consumer, delay)),
-                        queue_options,
-                        retry_args,
-                    )
-                    .await?;
-            }
-        }
-        Ok(())
-    }
-}
-
-fn long_string(value: &str) -> AMQPValue {
-    AMQPValue::LongString(value.into())
 }
 
 #[cfg(test)]

@@ -38,10 +38,10 @@ pub mod texts;
 use std::sync::Arc;
 
 use axum::Router;
+use bureau_event_bus::EventBus;
 use bureau_platform::service::Running;
 use bureau_platform::{Settings, bus, database, health};
 use futures::FutureExt;
-use proto_events::bus::EventBus;
 use sqlx::MySqlPool;
 use teloxide::dptree;
 use teloxide::dptree::di::DependencyMap;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use proto_events::bus::{EventHandler, HandlerError};
+use bureau_event_bus::{EventHandler, HandlerError};
 use proto_events::events::Event;
 use proto_events::{Actor, Envelope, FilePurpose};
 use sqlx::MySqlPool;

@@ -12,12 +12,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
+use bureau_event_bus::{EventBus, dead_letters};
 use bureau_platform::service::Running;
 use bureau_platform::settings::find_config_dir;
 use bureau_platform::{Secret, Settings, database};
 use chrono::Utc;
 use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
-use proto_events::bus::{EventBus, dead_letters};
 use proto_events::topology::Consumer;
 use proto_events::{Actor, Envelope, FileRejected, OrderStatus, OrderStatusChanged};
 use sqlx::{AssertSqlSafe, MySqlPool};

@@ -1,6 +1,6 @@
 //! Routes each event to its record, inside one transaction with the inbox claim.
 
-use proto_events::bus::{EventHandler, HandlerError};
+use bureau_event_bus::{EventHandler, HandlerError};
 use proto_events::{Envelope, Event};
 use sqlx::MySqlPool;
 

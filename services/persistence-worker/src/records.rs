@@ -1,8 +1,8 @@
 //! One function per event: the SQL that records it. Each runs inside the caller's
 //! transaction and is safe to apply twice (ids are primary keys; inserts ignore repeats).
 
+use bureau_event_bus::HandlerError;
 use chrono::Utc;
-use proto_events::bus::HandlerError;
 use proto_events::{
     Actor, CustomerRef, Envelope, FileReceived, FileRejected, FileSource, FileStored, OrderCreated,
     OrderMessagePosted, OrderStatus, OrderStatusChanged, PriceQuoted,

@@ -4,12 +4,12 @@
 //! Opening either gives the bytes, a [`Rejection`] when the file cannot be had at all, or a
 //! transient error when the source is out of reach for now.
 
+use bureau_event_bus::HandlerError;
 use bureau_platform::object_store::ObjectStore;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use proto_events::FileSource;
-use proto_events::bus::HandlerError;
 
 use crate::telegram::TelegramFiles;
 use crate::verdict::Rejection;

@@ -134,7 +134,9 @@ impl Gateway {
             self.settings.broker.namespace.clone(),
             self.settings.broker.retry_delays(),
         );
-        topology.declare(&channel).await.expect("topology");
+        bureau_event_bus::declare(&topology, &channel)
+            .await
+            .expect("topology");
         let queue = channel
             .queue_declare(
                 "".into(),

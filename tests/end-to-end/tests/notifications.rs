@@ -17,9 +17,9 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use bureau_end_to_end::web::{change_status, login};
 use bureau_end_to_end::{DEADLINE, TestStack, eventually, random_bytes, sha256_hex};
+use bureau_event_bus::EventBus;
 use chrono::Utc;
 use futures::StreamExt;
-use proto_events::bus::EventBus;
 use proto_events::{
     Actor, Envelope, FilePurpose, FileStored, OrderMessagePosted, OrderStatus, OrderStatusChanged,
     PriceQuoted,

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use bureau_event_bus::{EventBus, dead_letters};
 use bureau_platform::object_store::ObjectStore;
 use futures::TryStreamExt;
 use lapin::options::QueueDeclareOptions;
 use lapin::types::FieldTable;
-use proto_events::bus::{EventBus, dead_letters};
 use proto_events::topology::Consumer;
 use sqlx::{MySqlPool, Row};
 use telegram_double::TelegramDouble;

@@ -3,9 +3,9 @@
 //! bound to `order.created` (persistence worker, notifier) with its reason, once, while
 //! work goes on.
 
+use bureau_event_bus::EventBus;
 use lapin::BasicProperties;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
-use proto_events::bus::EventBus;
 use serde_json::json;
 
 /// The message ids of the poison, so the audit can tell them from real failures.

@@ -22,9 +22,9 @@ mod status;
 
 use std::sync::Arc;
 
+use bureau_event_bus::EventBus;
 use bureau_platform::Settings;
 use bureau_platform::settings::BusinessSettings;
-use proto_events::bus::EventBus;
 use teloxide::ApiError;
 use teloxide::RequestError;
 use teloxide::dispatching::dialogue::GetChatId;
@@ -277,7 +277,7 @@ async fn show(
 mod tests {
     use std::sync::Arc;
 
-    use proto_events::bus::{BusConfig, EventBus};
+    use bureau_event_bus::{BusConfig, EventBus};
     use teloxide::types::Me;
 
     use super::*;

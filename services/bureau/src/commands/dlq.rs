@@ -1,9 +1,9 @@
 //! `bureau dlq`: what failed, why, and putting it back once the cause is fixed.
 
 use anyhow::anyhow;
+use bureau_event_bus::dead_letters;
 use bureau_platform::{Settings, bus};
 use clap::Subcommand;
-use proto_events::bus::dead_letters;
 use proto_events::topology::Consumer;
 
 #[derive(Subcommand)]

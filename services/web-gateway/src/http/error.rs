@@ -10,8 +10,8 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bureau_event_bus::PublishError;
 use bureau_platform::object_store::UploadError;
-use proto_events::bus::PublishError;
 use serde_json::json;
 
 use crate::accounts::{AccountError, LoginError};

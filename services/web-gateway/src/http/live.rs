@@ -7,7 +7,7 @@
 //!   happen.
 //!
 //! One [`LiveHub`] per gateway process follows the bus (a transient queue of its own, see
-//! `proto_events::bus::live`) and fans events out to the connected clients through a
+//! `bureau_event_bus::live`) and fans events out to the connected clients through a
 //! bounded broadcast channel. A client that falls that far behind is disconnected rather
 //! than slowing the others; its browser's `EventSource` reconnects by itself and starts
 //! again from the database. Streams end when the gateway shuts down, so graceful shutdown
@@ -21,9 +21,9 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::get;
+use bureau_event_bus::EventBus;
 use bureau_platform::texts::Catalog;
 use futures::{Stream, StreamExt};
-use proto_events::bus::EventBus;
 use proto_events::{Actor, Envelope, Event, EventKind, OrderStatus, order_number};
 use serde_json::json;
 use tokio::sync::{broadcast, watch};

@@ -14,9 +14,9 @@ use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions}
 use lapin::types::FieldTable;
 use tokio::sync::mpsc;
 
-use super::{EventBus, reconnect_delay};
-use crate::envelope::Envelope;
-use crate::events::EventKind;
+use proto_events::{Envelope, EventKind};
+
+use crate::{EventBus, reconnect_delay};
 
 /// Events buffered between the broker and a slow reader; more are dropped (with a warning)
 /// rather than letting the broker connection back up.

@@ -21,9 +21,10 @@ use lapin::{
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::{EventBus, RETRY_JITTER, headers, reconnect_delay};
-use crate::envelope::Envelope;
-use crate::topology::Consumer;
+use proto_events::Envelope;
+use proto_events::topology::{Consumer, RETRY_JITTER};
+
+use crate::{EventBus, headers, reconnect_delay};
 
 /// What a service does with one event. Implementations must be idempotent: the same event
 /// may arrive more than once (use the event id).

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use proto_events::bus::{
+use bureau_event_bus::{
     BusConfig, EventBus, EventHandler, HandlerError, PublishError, dead_letters,
 };
 use proto_events::topology::Consumer;
