@@ -16,6 +16,7 @@
 use std::time::Duration;
 
 use crate::events::EventKind;
+use crate::service::Service;
 
 /// The services that consume events; each owns one queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -32,26 +33,34 @@ impl Consumer {
         Consumer::Notifier,
     ];
 
-    pub fn name(self) -> &'static str {
+    /// The service that owns this queue.
+    pub const fn service(self) -> Service {
         match self {
-            Consumer::PersistenceWorker => "persistence-worker",
-            Consumer::StorageWorker => "storage-worker",
-            Consumer::Notifier => "notifier",
+            Consumer::PersistenceWorker => Service::PersistenceWorker,
+            Consumer::StorageWorker => Service::StorageWorker,
+            Consumer::Notifier => Service::Notifier,
         }
+    }
+
+    /// The service's name, which names its queues.
+    pub const fn name(self) -> &'static str {
+        self.service().name()
     }
 
     pub fn parse(name: &str) -> Option<Consumer> {
         Consumer::ALL.into_iter().find(|c| c.name() == name)
     }
 
-    /// The events this consumer's queue receives.
+    /// The events this consumer's queue receives: those its service handles, no more. The
+    /// transport binds these routing keys and unbinds every other one, so a key dropped
+    /// from this list stops arriving in queues declared by older versions too.
     pub fn subscriptions(self) -> &'static [EventKind] {
         match self {
             // The database records everything that happens to an order.
             Consumer::PersistenceWorker => &EventKind::ALL,
             Consumer::StorageWorker => &[EventKind::FileReceived],
+            // New orders are confirmed to the customer by the gateway that took them.
             Consumer::Notifier => &[
-                EventKind::OrderCreated,
                 EventKind::OrderStatusChanged,
                 EventKind::FileStored,
                 EventKind::FileRejected,
@@ -177,6 +186,23 @@ mod tests {
         assert_eq!(t.retry_delay(1), Duration::from_secs(1));
         assert_eq!(t.retry_delay(2), Duration::from_secs(5));
         assert_eq!(t.retry_delay(9), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn queues_are_named_after_their_service() {
+        for consumer in Consumer::ALL {
+            assert_eq!(consumer.name(), consumer.service().name());
+            assert_eq!(Consumer::parse(consumer.name()), Some(consumer));
+        }
+    }
+
+    #[test]
+    fn the_notifier_does_not_receive_new_orders() {
+        assert!(
+            !Consumer::Notifier
+                .subscriptions()
+                .contains(&EventKind::OrderCreated)
+        );
     }
 
     #[test]

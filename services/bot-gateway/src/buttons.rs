@@ -6,6 +6,7 @@
 //! progress, at the revision shown) or, for orders, an order the asking customer owns.
 //! Anything that does not parse is answered "this button is outdated".
 
+use proto_events::callbacks;
 use uuid::Uuid;
 
 use crate::dialogue::Language;
@@ -66,7 +67,7 @@ impl Action {
             Action::CancelDraft(draft) => format!("cancel:{}", draft.simple()),
             Action::Orders { offset } => format!("ol:{offset}"),
             Action::Order(order) => format!("od:{}", order.simple()),
-            Action::OpenOrder(order) => format!("order:{}", order.simple()),
+            Action::OpenOrder(order) => callbacks::open_order(order),
             Action::AskCancelOrder(order) => format!("oc:{}", order.simple()),
             Action::CancelOrder { order, version } => format!("oy:{}:{version}", order.simple()),
             Action::WriteAbout(order) => format!("om:{}", order.simple()),
@@ -114,7 +115,7 @@ impl Action {
             "cancel" => alone(Action::CancelDraft),
             "ol" if second.is_none() => first?.parse().ok().map(|offset| Action::Orders { offset }),
             "od" => alone(Action::Order),
-            "order" => alone(Action::OpenOrder),
+            callbacks::OPEN_ORDER => alone(Action::OpenOrder),
             "oc" => alone(Action::AskCancelOrder),
             "oy" => Some(Action::CancelOrder {
                 order: id()?,

@@ -1,11 +1,14 @@
 //! Declaring the contract's topology on RabbitMQ: exchanges, queues and bindings, from the
-//! names in [`proto_events::topology`]. Idempotent, so every process declares it at start.
+//! names in [`proto_events::topology`]. Idempotent, so every process declares it at start:
+//! each consumer's queue is bound to the routing keys it subscribes to and unbound from the
+//! others, so a subscription dropped in a new version also leaves existing deployments.
 
 use lapin::{
     Channel, ExchangeKind,
     options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
     types::{AMQPValue, FieldTable, ShortString},
 };
+use proto_events::EventKind;
 use proto_events::topology::{Consumer, DELIVERY_LIMIT, Topology};
 
 /// Declares exchanges, queues and bindings. Safe to call any number of times, from any
@@ -73,16 +76,30 @@ pub async fn declare(topology: &Topology, channel: &Channel) -> lapin::Result<()
         channel
             .queue_declare(topology.queue(consumer).into(), queue_options, main_args)
             .await?;
-        for kind in consumer.subscriptions() {
-            channel
-                .queue_bind(
-                    topology.queue(consumer).into(),
-                    topology.events_exchange().into(),
-                    kind.routing_key().into(),
-                    QueueBindOptions::default(),
-                    FieldTable::default(),
-                )
-                .await?;
+        for kind in EventKind::ALL {
+            let (queue, exchange, key) = (
+                topology.queue(consumer).into(),
+                topology.events_exchange().into(),
+                kind.routing_key().into(),
+            );
+            if consumer.subscriptions().contains(&kind) {
+                channel
+                    .queue_bind(
+                        queue,
+                        exchange,
+                        key,
+                        QueueBindOptions::default(),
+                        FieldTable::default(),
+                    )
+                    .await?;
+            } else {
+                // A binding an older version made (the notifier once took `order.created`):
+                // removed, so the queue holds only what its service handles. Unbinding what
+                // is not bound is a no-op.
+                channel
+                    .queue_unbind(queue, exchange, key, FieldTable::default())
+                    .await?;
+            }
         }
 
         for &delay in topology.retry_delays() {

@@ -19,6 +19,7 @@ mod publisher;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bureau_kit::retry::Backoff;
 use lapin::{Channel, Connection, ConnectionProperties};
 use proto_events::topology::Topology;
 use tokio::sync::Mutex;
@@ -149,8 +150,6 @@ impl EventBus {
     }
 }
 
-/// Exponential backoff with full jitter for reconnecting: 200 ms doubling up to 10 s.
-pub(crate) fn reconnect_delay(failures: u32) -> Duration {
-    let base = 200u64.saturating_mul(1u64 << failures.min(6)).min(10_000);
-    Duration::from_millis(rand::random_range(base / 2..=base))
-}
+/// Pauses between reconnections: 200 ms doubling to 5 s, each drawn from [pause, 2 × pause).
+pub(crate) const RECONNECT: Backoff =
+    Backoff::new(Duration::from_millis(200), Duration::from_secs(5)).with_jitter();

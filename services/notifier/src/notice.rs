@@ -1,16 +1,10 @@
 //! What the notifier tells a customer about one event, and the Telegram message that says it.
 
+use proto_events::callbacks;
 use proto_events::{FileRejected, FileStored, OrderMessagePosted, OrderStatusChanged, PriceQuoted};
 use uuid::Uuid;
 
 use crate::texts::Texts;
-
-/// The prefix of the "Open order" button's callback data; the bot gateway answers a press
-/// of `order:{order id, 32 hex digits}` by showing that order.
-pub const OPEN_ORDER_CALLBACK_PREFIX: &str = "order:";
-
-/// Telegram refuses callback data longer than this many bytes.
-const CALLBACK_DATA_LIMIT: usize = 64;
 
 /// The largest file a bot may upload to Telegram's cloud Bot API; bigger results go as a
 /// download link.
@@ -117,7 +111,8 @@ impl Notice<'_> {
             content,
             button: InlineButton {
                 label: texts.open_order(language),
-                callback_data: open_order_callback(self.order_id()),
+                // The bot gateway answers a press by showing the order (see the contract).
+                callback_data: callbacks::open_order(self.order_id()),
             },
         }
     }
@@ -158,13 +153,6 @@ pub struct InlineButton {
     pub callback_data: String,
 }
 
-/// `order:{order id without dashes}`: 38 bytes, well inside Telegram's 64.
-pub fn open_order_callback(order_id: Uuid) -> String {
-    let data = format!("{OPEN_ORDER_CALLBACK_PREFIX}{}", order_id.simple());
-    debug_assert!(data.len() <= CALLBACK_DATA_LIMIT);
-    data
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::Utc;
@@ -196,7 +184,8 @@ mod tests {
             message.button.callback_data,
             "order:0193a5b07c1e7d2a9f000123456789ab"
         );
-        assert!(message.button.callback_data.len() <= CALLBACK_DATA_LIMIT);
+        // Telegram refuses callback data longer than 64 bytes.
+        assert!(message.button.callback_data.len() <= 64);
     }
 
     #[test]

@@ -19,7 +19,7 @@ impl PersistenceHandler {
 impl EventHandler for PersistenceHandler {
     async fn handle(&self, event: &Envelope) -> Result<(), HandlerError> {
         let mut tx = self.pool.begin().await.map_err(records::classify)?;
-        if !bureau_platform::inbox::claim(&mut tx, crate::SERVICE, event.event_id)
+        if !bureau_platform::inbox::claim(&mut tx, crate::SERVICE.name(), event.event_id)
             .await
             .map_err(records::classify)?
         {

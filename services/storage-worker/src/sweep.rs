@@ -8,10 +8,8 @@ use std::time::Duration;
 
 use bureau_platform::object_store::ObjectStore;
 use bureau_platform::settings::StorageWorkerSettings;
+use proto_events::object_keys::STAGING_PREFIX;
 use tokio_util::sync::CancellationToken;
-
-/// Where the web gateway stages uploads (see `web_gateway::intake::staging_key`).
-pub const STAGING_PREFIX: &str = "staging/";
 
 /// What one pass removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -413,7 +413,7 @@ async fn a_web_upload_is_stored_announced_and_its_staging_copy_removed() {
     assert_eq!(stored.original_name, "Звіт 2024 (final).pdf");
     assert_eq!(event.causation_id, Some(received.event_id));
     assert_eq!(event.correlation_id, file.order_id);
-    assert_eq!(event.producer, "storage-worker");
+    assert_eq!(event.producer, storage_worker::SERVICE.name());
     assert!(h.exists(&stored.object_key).await);
     h.wait_gone(&staging_key).await;
 

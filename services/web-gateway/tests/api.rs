@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use bureau_accounts::{Role, create_account};
 use bureau_platform::object_store::ObjectStore;
 use bureau_platform::service::Running;
 use bureau_platform::{Secret, Settings, database, settings::find_config_dir};
@@ -18,7 +19,6 @@ use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, MySqlPool};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-use web_gateway::accounts::{Role, create_account};
 
 /// Every wait in these tests ends by this deadline.
 const DEADLINE: Duration = Duration::from_secs(15);
@@ -781,7 +781,12 @@ async fn gateway_with_store(adjust: impl FnOnce(&mut Settings)) -> Option<(Gatew
     .await;
     let store = ObjectStore::new(&gateway.settings.storage);
     let created = tokio::time::timeout(Duration::from_secs(5), store.ensure_bucket()).await;
-    if let Err(error) = created.unwrap_or_else(|_| Err("no answer".into())) {
+    let reachable = match created {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err("no answer".to_owned()),
+    };
+    if let Err(error) = reachable {
         eprintln!("skipping: the S3 server is not reachable ({error}); run scripts/stack up");
         gateway.finish().await;
         return None;

@@ -498,12 +498,12 @@ async fn results_downloads_and_upload_links() -> anyhow::Result<()> {
         register_customer(&stack, "files.customer@example.com", "Files Customer").await?;
     let stranger = register_customer(&stack, "stranger@example.com", "Stranger").await?;
     let password = "staff password for tests 1";
-    web_gateway::accounts::create_account(
+    bureau_accounts::create_account(
         &stack.db,
         "exec@example.com",
         password,
         "Eve Executor",
-        web_gateway::accounts::Role::Executor,
+        bureau_accounts::Role::Executor,
     )
     .await
     .map_err(|e| anyhow!("{e}"))?;

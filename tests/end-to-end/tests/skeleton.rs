@@ -320,7 +320,7 @@ async fn a_staff_status_change_is_recorded_and_pushed_to_the_telegram_customer()
     let staff = bureau_end_to_end::web::staff(
         &stack,
         "manager@example.com",
-        web_gateway::accounts::Role::Manager,
+        bureau_accounts::Role::Manager,
     )
     .await?;
 

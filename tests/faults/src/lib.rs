@@ -269,12 +269,12 @@ async fn storm(
         base: world.services.url(Service::WebGateway, ""),
     });
     let staff_password = "staff password for the fault run";
-    web_gateway::accounts::create_account(
+    bureau_accounts::create_account(
         &db,
         "staff@faults.example",
         staff_password,
         "Fault Staff",
-        web_gateway::accounts::Role::Manager,
+        bureau_accounts::Role::Manager,
     )
     .await
     .map_err(|e| anyhow::anyhow!("creating the staff account: {e}"))?;

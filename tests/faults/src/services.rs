@@ -12,44 +12,11 @@ use tokio::process::{Child, Command};
 use crate::private_stack::{free_port, signal};
 use crate::wait_until;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Service {
-    PersistenceWorker,
-    StorageWorker,
-    Notifier,
-    WebGateway,
-    BotGateway,
-}
+pub use proto_events::Service;
 
-impl Service {
-    pub const ALL: [Service; 5] = [
-        Service::PersistenceWorker,
-        Service::StorageWorker,
-        Service::Notifier,
-        Service::WebGateway,
-        Service::BotGateway,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Service::PersistenceWorker => "persistence-worker",
-            Service::StorageWorker => "storage-worker",
-            Service::Notifier => "notifier",
-            Service::WebGateway => "web-gateway",
-            Service::BotGateway => "bot-gateway",
-        }
-    }
-
-    /// The settings section holding its `listen`.
-    fn section(self) -> &'static str {
-        match self {
-            Service::PersistenceWorker => "PERSISTENCE_WORKER",
-            Service::StorageWorker => "STORAGE_WORKER",
-            Service::Notifier => "NOTIFIER",
-            Service::WebGateway => "WEB_GATEWAY",
-            Service::BotGateway => "BOT_GATEWAY",
-        }
-    }
+/// The settings section holding a service's `listen`: its name in upper snake case.
+fn section(service: Service) -> String {
+    service.name().replace('-', "_").to_uppercase()
 }
 
 struct Process {
@@ -108,7 +75,7 @@ impl Services {
             .arg(service.name())
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env(
-                format!("BUREAU__{}__LISTEN", service.section()),
+                format!("BUREAU__{}__LISTEN", section(service)),
                 format!("127.0.0.1:{}", process.port),
             )
             .stdin(Stdio::null())

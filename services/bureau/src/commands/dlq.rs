@@ -55,7 +55,7 @@ fn consumer(name: &str) -> anyhow::Result<Consumer> {
 }
 
 pub async fn execute(settings: &Settings, command: DlqCommand) -> anyhow::Result<()> {
-    let bus = bus::event_bus(&settings.broker, "bureau-cli");
+    let bus = bus::event_bus(&settings.broker, super::CLI);
     bus.connect().await?;
     match command {
         DlqCommand::List {

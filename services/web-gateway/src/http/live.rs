@@ -28,10 +28,10 @@ use proto_events::{Actor, Envelope, Event, EventKind, OrderStatus, order_number}
 use serde_json::json;
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
 use super::auth::{Customer, Staff};
 use super::{AppState, Error};
+use crate::queries;
 
 /// Events a client may fall behind by before it is disconnected.
 const CLIENT_BUFFER: usize = 256;
@@ -143,15 +143,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/staff/feed", get(staff_feed))
 }
 
-#[derive(sqlx::FromRow)]
-struct LiveOrder {
-    id: Uuid,
-    order_number: String,
-    status: String,
-    status_version: u32,
-    language: String,
-}
-
 async fn order_live(
     State(state): State<AppState>,
     Customer(customer): Customer,
@@ -161,17 +152,9 @@ async fn order_live(
     let hub = state.live.clone();
     // Before reading the snapshot: a change committed after the read is then still seen.
     let receiver = hub.subscribe().await;
-    let order: LiveOrder = sqlx::query_as(
-        "SELECT o.id, o.order_number, o.status, o.status_version, c.language \
-         FROM orders o JOIN customers c ON c.id = o.customer_id \
-         WHERE c.web_account_id = ? AND o.order_number = ? \
-         ORDER BY o.created_at DESC LIMIT 1",
-    )
-    .bind(customer.id)
-    .bind(&number)
-    .fetch_optional(&state.pool)
-    .await?
-    .ok_or(Error::NotFound(NO_SUCH_ORDER))?;
+    let order = queries::customer_live_order(&state.pool, customer.id, &number)
+        .await?
+        .ok_or(Error::NotFound(NO_SUCH_ORDER))?;
 
     let catalog = hub.catalog.clone();
     let language = order.language.clone();
@@ -261,10 +244,7 @@ async fn staff_feed(
 /// The start of a text, for a feed line; the order page shows it whole.
 fn preview(text: &str) -> String {
     const SHOWN: usize = 280;
-    match text.char_indices().nth(SHOWN) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
+    bureau_kit::text::clip(text, SHOWN)
 }
 
 #[cfg(test)]

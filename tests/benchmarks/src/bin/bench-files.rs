@@ -232,8 +232,16 @@ async fn bench_size(bin_dir: &Path, config_dir: &Path, size: u64) -> anyhow::Res
         ),
         ("BUREAU__STORAGE_WORKER__LISTEN", worker_addr.to_string()),
     ];
-    let mut web = Service::spawn(&bin_dir.join("web-gateway"), &environment, web_addr)?;
-    let mut worker = Service::spawn(&bin_dir.join("storage-worker"), &environment, worker_addr)?;
+    let mut web = Service::spawn(
+        &bin_dir.join(proto_events::Service::WebGateway.name()),
+        &environment,
+        web_addr,
+    )?;
+    let mut worker = Service::spawn(
+        &bin_dir.join(proto_events::Service::StorageWorker.name()),
+        &environment,
+        worker_addr,
+    )?;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(3600))
         .build()?;
@@ -531,8 +539,12 @@ async fn telegram_upload(
     let key = storage_worker::object_key(order_id, received.file_id, name);
     let bus = bureau_platform::bus::event_bus(&settings.broker, "bench-files");
     let started = Instant::now();
-    bus.publish(&Envelope::new("bot-gateway", order_id, received))
-        .await?;
+    bus.publish(&Envelope::new(
+        proto_events::Service::BotGateway.name(),
+        order_id,
+        received,
+    ))
+    .await?;
     wait_for_object(store, &key, size).await?;
     let took = started.elapsed();
     bus.close().await;
