@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::poison::POISON_IDS;
 use crate::traffic::{Channel, Ledger};
-use crate::util::sha256_hex;
+use bureau_test_support::sha256_hex;
 
 #[derive(Debug, Default, Clone)]
 pub struct Figures {

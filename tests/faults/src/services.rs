@@ -10,7 +10,7 @@ use anyhow::Context;
 use tokio::process::{Child, Command};
 
 use crate::private_stack::{free_port, signal};
-use crate::wait_until;
+use bureau_test_support::eventually;
 
 pub use proto_events::Service;
 
@@ -92,7 +92,7 @@ impl Services {
     pub async fn wait_ready(&self, service: Service, deadline: Duration) -> anyhow::Result<()> {
         let url = self.url(service, "/readyz");
         let http = self.http.clone();
-        wait_until(&format!("{} ready", service.name()), deadline, || {
+        eventually(&format!("{} ready", service.name()), deadline, || {
             let (http, url) = (http.clone(), url.clone());
             async move {
                 http.get(&url)

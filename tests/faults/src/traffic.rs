@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::util::{order_number_in, random_bytes, sha256_hex};
+use bureau_test_support::{order_number_in, random_bytes, sha256_hex};
 
 /// How long one client keeps trying to get one order (or one status change) accepted.
 const PATIENCE: Duration = Duration::from_secs(150);
