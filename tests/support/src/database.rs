@@ -18,6 +18,18 @@ impl TestDatabase {
     /// Creates `{prefix}_{random}` with the credentials of `settings.database.url`, points
     /// `settings.database.url` at it, and applies the migrations.
     pub async fn create(settings: &mut Settings, prefix: &str) -> anyhow::Result<TestDatabase> {
+        let created = TestDatabase::create_empty(settings, prefix).await?;
+        database::migrate(&created.pool)
+            .await
+            .context("migrating the test database")?;
+        Ok(created)
+    }
+
+    /// Like [`TestDatabase::create`], without migrating: for tests of the migrations.
+    pub async fn create_empty(
+        settings: &mut Settings,
+        prefix: &str,
+    ) -> anyhow::Result<TestDatabase> {
         let name = format!("{prefix}_{}", crate::unique_suffix());
         let options: MySqlConnectOptions = settings.database.url.expose().parse()?;
         let admin = options.database("mysql");
@@ -35,9 +47,6 @@ impl TestDatabase {
 
         settings.database.url = Secret::new(with_database(settings.database.url.expose(), &name));
         let pool = database::pool(&settings.database)?;
-        database::migrate(&pool)
-            .await
-            .context("migrating the test database")?;
         Ok(TestDatabase { pool, name, admin })
     }
 
