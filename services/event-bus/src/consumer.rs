@@ -83,7 +83,7 @@ impl EventBus {
                     tracing::warn!(consumer = consumer.name(), %error, "consumer lost the broker; reconnecting");
                 }
             }
-            let pause = pauses.next().unwrap_or_default();
+            let pause = pauses.next_pause();
             if !retry::pause(pause, &shutdown).await {
                 break;
             }

@@ -51,7 +51,7 @@ impl EventBus {
                     }
                 }
                 tokio::select! {
-                    _ = tokio::time::sleep(pauses.next().unwrap_or_default()) => {}
+                    _ = tokio::time::sleep(pauses.next_pause()) => {}
                     _ = sender.closed() => break,
                 }
             }

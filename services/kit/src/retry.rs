@@ -73,6 +73,13 @@ pub struct Pauses {
 }
 
 impl Pauses {
+    /// The pause to take now; the next call gives the one after it.
+    pub fn next_pause(&mut self) -> Duration {
+        // Without a limit of tries the sequence never ends; the longest pause is the answer
+        // should it ever.
+        self.sequence.next().unwrap_or(self.backoff.longest)
+    }
+
     /// Back to the first pause, after a success.
     pub fn reset(&mut self) {
         self.sequence = self.backoff.builder().build();
@@ -83,9 +90,7 @@ impl Iterator for Pauses {
     type Item = Duration;
 
     fn next(&mut self) -> Option<Duration> {
-        // Without a limit of tries the sequence never ends; the longest pause is the answer
-        // should it ever.
-        Some(self.sequence.next().unwrap_or(self.backoff.longest))
+        Some(self.next_pause())
     }
 }
 
@@ -116,7 +121,7 @@ where
         match attempt().await {
             Ok(value) => return Some(value),
             Err(error) => {
-                let next = pauses.next().unwrap_or(backoff.longest);
+                let next = pauses.next_pause();
                 tracing::warn!(%error, retry_in = ?next, "could not {what} yet; retrying");
                 if !pause(next, shutdown).await {
                     break;

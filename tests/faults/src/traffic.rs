@@ -213,7 +213,7 @@ async fn place_web_order(
         if tokio::time::Instant::now() >= until {
             anyhow::bail!("still failing after {PATIENCE:?}: {retry_because}");
         }
-        tokio::time::sleep(pauses.next().unwrap_or_default()).await;
+        tokio::time::sleep(pauses.next_pause()).await;
     }
 }
 
@@ -477,7 +477,7 @@ async fn change_status(
             tokio::time::Instant::now() < until,
             "order {number} never showed status {from} in MySQL"
         );
-        tokio::time::sleep(pauses.next().unwrap_or_default()).await;
+        tokio::time::sleep(pauses.next_pause()).await;
     };
     let key = Uuid::new_v4().to_string();
     pauses.reset();
@@ -517,6 +517,6 @@ async fn change_status(
             tokio::time::Instant::now() < until,
             "status change still failing: {retry_because}"
         );
-        tokio::time::sleep(pauses.next().unwrap_or_default()).await;
+        tokio::time::sleep(pauses.next_pause()).await;
     }
 }

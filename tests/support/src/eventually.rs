@@ -59,7 +59,7 @@ where
             tokio::time::Instant::now() < until,
             "timed out after {deadline:?} waiting for {what}"
         );
-        tokio::time::sleep(pauses.next().unwrap_or_default()).await;
+        tokio::time::sleep(pauses.next_pause()).await;
     }
 }
 

@@ -143,7 +143,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                         tracing::debug!(update_id, %url, %message, "webhook not delivered; will retry");
                         shared.lock().webhook_last_error = Some((unix_now(), message));
                         let mut pauses = retries.remove(&update_id).map_or_else(|| RETRY_BACKOFF.pauses(), |retry| retry.pauses);
-                        let at = Instant::now() + pauses.next().unwrap_or_default();
+                        let at = Instant::now() + pauses.next_pause();
                         retries.insert(update_id, Retry { at, pauses });
                     }
                 }

@@ -57,7 +57,7 @@ pub async fn run(
         let updates = match updates {
             Ok(updates) => updates,
             Err(error) => {
-                let pause = pauses.next().unwrap_or_default();
+                let pause = pauses.next_pause();
                 tracing::warn!(%error, ?pause, "receiving updates failed; retrying");
                 if !retry::pause(pause, &shutdown).await {
                     break;
@@ -76,7 +76,7 @@ pub async fn run(
         let batch = handle_batch(fresh, |update| handling.handle(update)).await;
         if progress.record(last, batch) {
             pauses.reset();
-        } else if !retry::pause(pauses.next().unwrap_or_default(), &shutdown).await {
+        } else if !retry::pause(pauses.next_pause(), &shutdown).await {
             break;
         }
     }

@@ -167,7 +167,7 @@ async fn supervise(
                 if started.elapsed() > Duration::from_secs(60) {
                     pauses.reset();
                 }
-                let delay = pauses.next().unwrap_or_default();
+                let delay = pauses.next_pause();
                 eprintln!("{name} exited ({status}); restarting in {delay:?}");
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}
