@@ -1,11 +1,10 @@
-//! Callback data of Telegram buttons that one service draws and another answers: the
-//! notifier draws them under a push, the bot gateway handles the press. Defined here once,
-//! so the two can never disagree on the format.
+//! Telegram callback data that one service writes and another reads: the notifier draws
+//! buttons under its pushes ("Open order", a quote's Accept / Decline), the bot gateway
+//! answers their presses. Defined here once, so the two can never disagree on the format.
 //!
 //! Like every callback data in Bureau it carries short ids only, never text, and stays far
 //! inside Telegram's 64 bytes. It is never trusted: the handler looks everything up again
-//! for the asking customer and acts only on what it finds (see the bot gateway's
-//! `quote_answers`).
+//! for the asking customer and acts only on what it finds.
 
 use uuid::Uuid;
 
@@ -13,6 +12,15 @@ use crate::status::QuoteAnswer;
 
 /// Telegram refuses callback data longer than this many bytes.
 pub const CALLBACK_DATA_LIMIT: usize = 64;
+
+/// The verb of the "Open order" button: `order:{order id, 32 hex digits}`. The bot gateway
+/// answers a press by showing that order's page (if the customer owns it).
+pub const OPEN_ORDER: &str = "order";
+
+/// The "Open order" button's data: 38 bytes.
+pub fn open_order(order_id: Uuid) -> String {
+    format!("{OPEN_ORDER}:{}", order_id.simple())
+}
 
 /// `qa:{quote}` accepts, `qd:{quote}` declines the price quote whose `PriceQuoted` event id
 /// is `quote` (32 hex digits): 35 bytes.
@@ -73,5 +81,12 @@ mod tests {
         ] {
             assert_eq!(parse_quote_answer(&data), None, "{data}");
         }
+    }
+
+    #[test]
+    fn open_order_data_is_the_verb_and_the_bare_id() {
+        let id = Uuid::parse_str("0193a5b0-7c1e-7d2a-9f00-0123456789ab").unwrap();
+        assert_eq!(open_order(id), "order:0193a5b07c1e7d2a9f000123456789ab");
+        assert!(open_order(id).len() <= 64);
     }
 }

@@ -8,19 +8,15 @@
 //!                                              └──▶ {ns}.dead-letter (direct) ──▶ {ns}.{consumer}.dead-letter
 //! ```
 //!
+//! This module holds the names; the transport crate (`bureau-event-bus`) declares them.
 //! Every service declares the whole topology at start, so an event published before its
 //! consumer ever ran still has a queue to wait in. Replicas of one service share its queue
 //! and compete for messages.
 
 use std::time::Duration;
 
-use lapin::{
-    Channel, ExchangeKind,
-    options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
-    types::{AMQPValue, FieldTable, ShortString},
-};
-
 use crate::events::EventKind;
+use crate::service::Service;
 
 /// The services that consume events; each owns one queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,19 +33,27 @@ impl Consumer {
         Consumer::Notifier,
     ];
 
-    pub fn name(self) -> &'static str {
+    /// The service that owns this queue.
+    pub const fn service(self) -> Service {
         match self {
-            Consumer::PersistenceWorker => "persistence-worker",
-            Consumer::StorageWorker => "storage-worker",
-            Consumer::Notifier => "notifier",
+            Consumer::PersistenceWorker => Service::PersistenceWorker,
+            Consumer::StorageWorker => Service::StorageWorker,
+            Consumer::Notifier => Service::Notifier,
         }
+    }
+
+    /// The service's name, which names its queues.
+    pub const fn name(self) -> &'static str {
+        self.service().name()
     }
 
     pub fn parse(name: &str) -> Option<Consumer> {
         Consumer::ALL.into_iter().find(|c| c.name() == name)
     }
 
-    /// The events this consumer's queue receives.
+    /// The events this consumer's queue receives: those its service handles, no more. The
+    /// transport binds these routing keys and unbinds every other one, so a key dropped
+    /// from this list stops arriving in queues declared by older versions too.
     pub fn subscriptions(self) -> &'static [EventKind] {
         match self {
             // The database records everything that happens to an order, and decides status
@@ -64,8 +68,8 @@ impl Consumer {
                 EventKind::PriceQuoted,
             ],
             Consumer::StorageWorker => &[EventKind::FileReceived],
+            // New orders are confirmed to the customer by the gateway that took them.
             Consumer::Notifier => &[
-                EventKind::OrderCreated,
                 EventKind::OrderStatusChanged,
                 EventKind::OrderStatusChangeRefused,
                 EventKind::FileStored,
@@ -76,6 +80,11 @@ impl Consumer {
         }
     }
 }
+
+/// Retry delays vary by up to this fraction either way, so retries of many messages that
+/// failed together do not hit a recovering dependency at the same instant. Part of the
+/// contract: it sets the retry queues' TTL, which every process must declare alike.
+pub const RETRY_JITTER: f64 = 0.2;
 
 /// A quorum queue that dead-letters into the consumer's dead-letter queue if a message
 /// keeps crashing its consumer (redelivered this many times without an ack).
@@ -121,6 +130,11 @@ impl Topology {
         format!("{}.{}.dead-letter", self.namespace, consumer.name())
     }
 
+    /// The retry delays, shortest first; each has its own retry queue.
+    pub fn retry_delays(&self) -> &[Duration] {
+        &self.retry_delays
+    }
+
     /// The delay before retry number `attempt` (1-based): the configured list, last repeating.
     pub fn retry_delay(&self, attempt: u32) -> Duration {
         let index = (attempt.max(1) as usize - 1).min(self.retry_delays.len() - 1);
@@ -140,7 +154,7 @@ impl Topology {
 
     /// The longest a message may wait in a retry queue: the delay plus the jitter allowance.
     pub fn retry_queue_ttl(delay: Duration) -> Duration {
-        delay.mul_f64(1.0 + crate::bus::RETRY_JITTER)
+        delay.mul_f64(1.0 + RETRY_JITTER)
     }
 
     /// Every name this topology owns, for cleanup in tests.
@@ -155,112 +169,6 @@ impl Topology {
         }
         names
     }
-
-    /// Declares exchanges, queues and bindings. Safe to call any number of times, from any
-    /// number of processes.
-    pub async fn declare(&self, channel: &Channel) -> lapin::Result<()> {
-        let durable = ExchangeDeclareOptions {
-            durable: true,
-            ..Default::default()
-        };
-        channel
-            .exchange_declare(
-                self.events_exchange().into(),
-                ExchangeKind::Topic,
-                durable,
-                FieldTable::default(),
-            )
-            .await?;
-        channel
-            .exchange_declare(
-                self.dead_letter_exchange().into(),
-                ExchangeKind::Direct,
-                durable,
-                FieldTable::default(),
-            )
-            .await?;
-
-        let queue_options = QueueDeclareOptions {
-            durable: true,
-            ..Default::default()
-        };
-        for consumer in Consumer::ALL {
-            let mut dead_letter_args = FieldTable::default();
-            dead_letter_args.insert("x-queue-type".into(), long_string("quorum"));
-            channel
-                .queue_declare(
-                    self.dead_letter_queue(consumer).into(),
-                    queue_options,
-                    dead_letter_args,
-                )
-                .await?;
-            channel
-                .queue_bind(
-                    self.dead_letter_queue(consumer).into(),
-                    self.dead_letter_exchange().into(),
-                    consumer.name().into(),
-                    QueueBindOptions::default(),
-                    FieldTable::default(),
-                )
-                .await?;
-
-            let mut main_args = FieldTable::default();
-            main_args.insert("x-queue-type".into(), long_string("quorum"));
-            main_args.insert(
-                "x-dead-letter-exchange".into(),
-                long_string(&self.dead_letter_exchange()),
-            );
-            main_args.insert(
-                "x-dead-letter-routing-key".into(),
-                long_string(consumer.name()),
-            );
-            main_args.insert(
-                "x-delivery-limit".into(),
-                AMQPValue::LongLongInt(DELIVERY_LIMIT),
-            );
-            channel
-                .queue_declare(self.queue(consumer).into(), queue_options, main_args)
-                .await?;
-            for kind in consumer.subscriptions() {
-                channel
-                    .queue_bind(
-                        self.queue(consumer).into(),
-                        self.events_exchange().into(),
-                        kind.routing_key().into(),
-                        QueueBindOptions::default(),
-                        FieldTable::default(),
-                    )
-                    .await?;
-            }
-
-            for &delay in &self.retry_delays {
-                // Classic durable queues: they hold a message only for its delay, and support
-                // the per-message expiration that carries each retry's jitter.
-                let mut retry_args = FieldTable::default();
-                retry_args.insert(
-                    "x-message-ttl".into(),
-                    AMQPValue::LongLongInt(Self::retry_queue_ttl(delay).as_millis() as i64),
-                );
-                retry_args.insert("x-dead-letter-exchange".into(), long_string(""));
-                retry_args.insert(
-                    "x-dead-letter-routing-key".into(),
-                    long_string(&self.queue(consumer)),
-                );
-                channel
-                    .queue_declare(
-                        ShortString::from(self.retry_queue(consumer, delay)),
-                        queue_options,
-                        retry_args,
-                    )
-                    .await?;
-            }
-        }
-        Ok(())
-    }
-}
-
-fn long_string(value: &str) -> AMQPValue {
-    AMQPValue::LongString(value.into())
 }
 
 #[cfg(test)]
@@ -306,10 +214,27 @@ mod tests {
     }
 
     #[test]
+    fn queues_are_named_after_their_service() {
+        for consumer in Consumer::ALL {
+            assert_eq!(consumer.name(), consumer.service().name());
+            assert_eq!(Consumer::parse(consumer.name()), Some(consumer));
+        }
+    }
+
+    #[test]
     fn only_outcomes_of_status_requests_reach_the_notifier() {
         let notified = Consumer::Notifier.subscriptions();
         assert!(notified.contains(&EventKind::OrderStatusChanged));
         assert!(notified.contains(&EventKind::OrderStatusChangeRefused));
         assert!(!notified.contains(&EventKind::OrderStatusChangeRequested));
+    }
+
+    #[test]
+    fn the_notifier_does_not_receive_new_orders() {
+        assert!(
+            !Consumer::Notifier
+                .subscriptions()
+                .contains(&EventKind::OrderCreated)
+        );
     }
 }

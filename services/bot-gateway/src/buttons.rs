@@ -185,7 +185,7 @@ impl OrderButton {
     fn parts(self) -> (&'static str, Option<u32>) {
         match self {
             OrderButton::View => ("od", None),
-            OrderButton::Open => ("order", None),
+            OrderButton::Open => (callbacks::OPEN_ORDER, None),
             OrderButton::AskCancel => ("oc", None),
             OrderButton::Cancel { version } => ("oy", Some(version)),
             OrderButton::Write => ("om", None),
@@ -195,7 +195,7 @@ impl OrderButton {
     fn from_parts(verb: &str, number: Option<u32>) -> Option<OrderButton> {
         Some(match (verb, number) {
             ("od", None) => OrderButton::View,
-            ("order", None) => OrderButton::Open,
+            (callbacks::OPEN_ORDER, None) => OrderButton::Open,
             ("oc", None) => OrderButton::AskCancel,
             ("oy", Some(version)) => OrderButton::Cancel { version },
             ("om", None) => OrderButton::Write,

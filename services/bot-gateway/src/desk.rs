@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bureau_event_bus::EventBus;
 use bureau_platform::Settings;
 use bureau_platform::order_numbers::OrderNumbers;
 use bureau_platform::settings::BusinessSettings;
 use proto_events::Envelope;
-use proto_events::bus::EventBus;
 use sqlx::MySqlPool;
 
 use crate::attachments::{DownloadLimit, FilePolicy};

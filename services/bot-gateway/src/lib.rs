@@ -42,10 +42,11 @@ pub mod texts;
 use std::sync::Arc;
 
 use axum::Router;
+use bureau_event_bus::EventBus;
 use bureau_platform::service::Running;
 use bureau_platform::{Settings, bus, database, health};
 use futures::FutureExt;
-use proto_events::bus::EventBus;
+use proto_events::Service;
 use sqlx::MySqlPool;
 use teloxide::dptree;
 use teloxide::dptree::di::DependencyMap;
@@ -58,7 +59,8 @@ use crate::telegram::{Delivery, TelegramConfig};
 use crate::texts::Texts;
 use crate::updates::webhook::HandlingSlot;
 
-pub const SERVICE: &str = "bot-gateway";
+/// This service, by its contract name.
+pub const SERVICE: Service = Service::BotGateway;
 
 /// Starts the gateway and returns once its HTTP listener is bound; the bot connects to
 /// Telegram, MySQL and RabbitMQ in the background, retrying until they answer. When
@@ -66,7 +68,7 @@ pub const SERVICE: &str = "bot-gateway";
 pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Running> {
     let telegram = TelegramConfig::from_settings(&settings.telegram)?;
     let pool = database::pool(&settings.database)?;
-    let bus = bus::event_bus(&settings.broker, SERVICE);
+    let bus = bus::event_bus(&settings.broker, SERVICE.name());
     let texts = Arc::new(Texts::load());
     let settings = Arc::new(settings);
 

@@ -5,7 +5,7 @@ use bureau_platform::{Settings, shutdown, telemetry};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::load()?;
-    telemetry::init(bot_gateway::SERVICE, &settings.log);
+    telemetry::init(bot_gateway::SERVICE.name(), &settings.log);
     let running = bot_gateway::start(settings, shutdown::on_signal()).await?;
     running.stopped().await
 }

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::dialogue::{Draft, Language, Profile};
 
 /// The producer name every event from this service carries.
-pub const PRODUCER: &str = "bot-gateway";
+pub const PRODUCER: &str = crate::SERVICE.name();
 
 /// The Telegram user placing the order, as the confirming callback shows them.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,6 +10,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bureau_kit::retry::{self, Backoff};
 use bureau_platform::database;
 use sqlx::MySqlPool;
 use teloxide::dptree::di::DependencyMap;
@@ -23,6 +24,9 @@ use crate::telegram::{GatewayBot, WebhookSetup};
 use crate::texts::{Texts, key};
 use crate::updates::webhook::HandlingSlot;
 use crate::updates::{UpdateHandling, polling};
+
+/// Pauses between tries while Telegram does not answer: 250 ms doubling to 10 s.
+const TELEGRAM_BACKOFF: Backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(10));
 
 /// The update kinds the schema handles, so Telegram does not send what we would ignore.
 const ALLOWED_UPDATES: [AllowedUpdate; 2] = [AllowedUpdate::Message, AllowedUpdate::CallbackQuery];
@@ -105,9 +109,10 @@ impl BotRunner {
     /// Migrations, then Telegram answering and knowing our commands. `None` when shutdown
     /// came first.
     async fn prepare(&self) -> Option<Me> {
-        if let Some(pool) = &self.migrate {
-            self.until_done("apply migrations", || database::migrate(pool))
-                .await?;
+        if let Some(pool) = &self.migrate
+            && !database::migrate_when_reachable(pool, &self.shutdown).await
+        {
+            return None;
         }
         let bot = self.bot.clone();
         let me = self
@@ -144,28 +149,18 @@ impl BotRunner {
         }
     }
 
-    /// Runs `attempt` until it succeeds, backing off from 250 ms to 10 s between tries;
-    /// `None` if shutdown came first.
-    async fn until_done<T, E, F, Fut>(&self, what: &str, mut attempt: F) -> Option<T>
+    /// Runs a call to Telegram until it succeeds (see [`TELEGRAM_BACKOFF`]); `None` if
+    /// shutdown came first. A call in flight is dropped at shutdown: it changes nothing that
+    /// the next start does not do again.
+    async fn until_done<T, E, F, Fut>(&self, what: &str, attempt: F) -> Option<T>
     where
         E: Display,
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        let mut delay = Duration::from_millis(250);
-        loop {
-            tokio::select! {
-                outcome = attempt() => match outcome {
-                    Ok(value) => return Some(value),
-                    Err(error) => tracing::warn!(%error, ?delay, "could not {what} yet; retrying"),
-                },
-                () = self.shutdown.cancelled() => return None,
-            }
-            tokio::select! {
-                () = tokio::time::sleep(delay) => {}
-                () = self.shutdown.cancelled() => return None,
-            }
-            delay = (delay * 2).min(Duration::from_secs(10));
+        tokio::select! {
+            done = retry::until_done(what, TELEGRAM_BACKOFF, &self.shutdown, attempt) => done,
+            () = self.shutdown.cancelled() => None,
         }
     }
 }

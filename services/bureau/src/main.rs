@@ -35,7 +35,7 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = bureau_platform::Settings::load()?;
-    bureau_platform::telemetry::init("bureau", &settings.log);
+    bureau_platform::telemetry::init(commands::CLI, &settings.log);
     match cli.command {
         Command::Run(args) => commands::run::run(settings, args).await,
         Command::Migrate => commands::migrate(&settings).await,

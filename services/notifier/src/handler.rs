@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use proto_events::bus::{EventHandler, HandlerError};
+use bureau_event_bus::{EventHandler, HandlerError};
 use proto_events::events::Event;
 use proto_events::{Actor, Envelope, FilePurpose, RefusalCode};
 use sqlx::MySqlPool;
@@ -96,14 +96,17 @@ impl EventHandler for Notifier {
                 Notice::StaffMessage(message)
             }
             Event::PriceQuoted(quote) => Notice::PriceQuoted(quote),
-            // The customer's own files and messages, and new orders: the bot or the web page
-            // confirmed them already; staff see them in the live feed of the web gateway.
-            Event::OrderCreated(_) | Event::FileStored(_) | Event::OrderMessagePosted(_) => {
+            // The customer's own files and messages: the bot or the web page confirmed them
+            // already; staff see them in the live feed of the web gateway.
+            Event::FileStored(_) | Event::OrderMessagePosted(_) => {
                 tracing::debug!("nothing to tell the customer");
                 return Ok(());
             }
-            // Not among the notifier's subscriptions; arrives only through a manual replay.
-            Event::FileReceived(_) | Event::OrderStatusChangeRequested(_) => {
+            // Not among the notifier's subscriptions (new orders are confirmed by the gateway
+            // that took them); arrives only through a manual replay.
+            Event::OrderCreated(_)
+            | Event::FileReceived(_)
+            | Event::OrderStatusChangeRequested(_) => {
                 tracing::debug!("not an event the notifier handles");
                 return Ok(());
             }

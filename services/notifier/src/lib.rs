@@ -3,8 +3,8 @@
 //! they sent was refused, or a request of their own (a cancellation, an answer to a quote)
 //! could not be made.
 //!
-//! It consumes the `notifier` queue (order.created, order.status.changed — only changes the
-//! persistence worker recorded —, order.status.change_refused, order.file.stored,
+//! It consumes the `notifier` queue (order.status.changed — only changes the persistence
+//! worker recorded —, order.status.change_refused, order.file.stored,
 //! order.file.rejected, order.message.posted, order.price.quoted),
 //! looks the customer up in MySQL, sends in their language at a pace shared by every
 //! replica (`telegram_send_slots`), and journals what Telegram accepted in
@@ -33,6 +33,7 @@ use anyhow::Context;
 use bureau_platform::health::{self, Readiness};
 use bureau_platform::service::Running;
 use bureau_platform::{Settings, database};
+use proto_events::Service;
 use proto_events::topology::Consumer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -44,6 +45,9 @@ use bureau_platform::object_store::ObjectStore;
 use crate::handler::{Notifier, ResultLinks};
 use crate::send_slots::{Pace, SendSlots};
 use crate::telegram::{SendPolicy, TelegramSender};
+
+/// This service, by its contract name.
+pub const SERVICE: Service = Service::Notifier;
 
 /// Starts the notifier and returns at once: `/healthz`, `/readyz` (broker, database) and
 /// `/metrics` on `settings.notifier.listen`, and a consumer with
@@ -70,7 +74,7 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         ObjectStore::new(&settings.storage),
         shutdown.clone(),
     )?;
-    let bus = bureau_platform::bus::event_bus(&settings.broker, Consumer::Notifier.name());
+    let bus = bureau_platform::bus::event_bus(&settings.broker, SERVICE.name());
     let concurrency = settings.notifier.concurrency.max(1);
     // Each handler in flight holds one connection for its order lock and borrows another
     // for queries.

@@ -5,7 +5,7 @@ use bureau_platform::{Settings, shutdown, telemetry};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::load()?;
-    telemetry::init("notifier", &settings.log);
+    telemetry::init(notifier::SERVICE.name(), &settings.log);
     let running = notifier::start(settings, shutdown::on_signal()).await?;
     running.stopped().await
 }

@@ -1,6 +1,6 @@
 //! What the notifier tells a customer about one event, and the Telegram message that says it.
 
-use proto_events::callbacks::{self, CALLBACK_DATA_LIMIT};
+use proto_events::callbacks;
 use proto_events::{
     Actor, FileRejected, FileStored, OrderMessagePosted, OrderStatusChangeRefused,
     OrderStatusChanged, PriceQuoted, QuoteAnswer,
@@ -8,10 +8,6 @@ use proto_events::{
 use uuid::Uuid;
 
 use crate::texts::Texts;
-
-/// The prefix of the "Open order" button's callback data; the bot gateway answers a press
-/// of `order:{order id, 32 hex digits}` by showing that order.
-pub const OPEN_ORDER_CALLBACK_PREFIX: &str = "order:";
 
 /// The largest file a bot may upload to Telegram's cloud Bot API; bigger results go as a
 /// download link.
@@ -132,7 +128,7 @@ impl Notice<'_> {
         };
         let open = vec![InlineButton {
             label: texts.open_order(language),
-            callback_data: open_order_callback(self.order_id()),
+            callback_data: callbacks::open_order(self.order_id()),
         }];
         let buttons = match self {
             // The quote is named by its event id: the answer is refused if a newer quote
@@ -191,13 +187,6 @@ pub struct InlineButton {
     pub callback_data: String,
 }
 
-/// `order:{order id without dashes}`: 38 bytes, well inside Telegram's 64.
-pub fn open_order_callback(order_id: Uuid) -> String {
-    let data = format!("{OPEN_ORDER_CALLBACK_PREFIX}{}", order_id.simple());
-    debug_assert!(data.len() <= CALLBACK_DATA_LIMIT);
-    data
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::Utc;
@@ -239,7 +228,7 @@ mod tests {
             row[0].callback_data,
             "order:0193a5b07c1e7d2a9f000123456789ab"
         );
-        assert!(row[0].callback_data.len() <= CALLBACK_DATA_LIMIT);
+        assert!(row[0].callback_data.len() <= callbacks::CALLBACK_DATA_LIMIT);
     }
 
     #[test]
@@ -326,7 +315,7 @@ mod tests {
             callbacks::parse_quote_answer(&answers[1].callback_data),
             Some((QuoteAnswer::Decline, quote_event))
         );
-        assert_eq!(open[0].callback_data, open_order_callback(quote.order_id));
+        assert_eq!(open[0].callback_data, callbacks::open_order(quote.order_id));
     }
 
     #[test]

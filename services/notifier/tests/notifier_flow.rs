@@ -6,21 +6,20 @@
 //! that an event was handled without sending anything, a test publishes a "marker" event
 //! for another customer after it and waits for the marker's message.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
+use bureau_event_bus::{EventBus, dead_letters};
+use bureau_platform::Secret;
 use bureau_platform::service::Running;
-use bureau_platform::settings::find_config_dir;
-use bureau_platform::{Secret, Settings, database};
+use bureau_platform::settings::BrokerSettings;
+use bureau_test_support::{TestDatabase, eventually};
 use chrono::Utc;
-use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
-use proto_events::bus::{EventBus, dead_letters};
 use proto_events::topology::Consumer;
 use proto_events::{Actor, Envelope, FileRejected, OrderStatus, OrderStatusChanged};
-use sqlx::{AssertSqlSafe, MySqlPool};
+use sqlx::MySqlPool;
 use telegram_double::{DoubleConfig, Fault, SentMessage, TelegramDouble};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -31,8 +30,8 @@ const WAIT: Duration = Duration::from_secs(15);
 struct Harness {
     double: TelegramDouble,
     pool: MySqlPool,
-    admin: MySqlPool,
-    database: String,
+    database: TestDatabase,
+    broker: BrokerSettings,
     bus: Arc<EventBus>,
     shutdown: CancellationToken,
     running: Running,
@@ -52,21 +51,11 @@ struct Seeded {
 impl Harness {
     async fn start() -> anyhow::Result<Harness> {
         let double = TelegramDouble::start(DoubleConfig::default()).await?;
-        let suffix = Uuid::new_v4().simple().to_string();
-        let database = format!("bureau_test_{suffix}");
-        let admin = MySqlPool::connect("mysql://root@127.0.0.1:3306").await?;
-        // The name is ours: "bureau_test_" and 32 hex digits.
-        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE `{database}`")))
-            .execute(&admin)
-            .await?;
-
-        let config_dir =
-            find_config_dir(Path::new(env!("CARGO_MANIFEST_DIR"))).context("config/")?;
-        let mut settings = Settings::load_from(&config_dir)?;
-        settings.database.url = Secret::new(format!("mysql://root@127.0.0.1:3306/{database}"));
+        let mut settings = bureau_test_support::settings()?;
+        let database = TestDatabase::create(&mut settings, "bureau_notifier_test").await?;
         settings.database.run_migrations = false;
         settings.broker.url = Secret::new("amqp://guest:guest@127.0.0.1:5672/%2f");
-        settings.broker.namespace = format!("t{suffix}");
+        settings.broker.namespace = format!("t{}", bureau_test_support::unique_suffix());
         settings.broker.retry_delays_ms = vec![200, 500];
         settings.broker.max_attempts = 20;
         settings.telegram.api_url = double.api_url();
@@ -74,17 +63,17 @@ impl Harness {
         settings.notifier.listen = "127.0.0.1:0".parse()?;
         settings.notifier.concurrency = 1;
 
-        let pool = database::pool(&settings.database)?;
-        database::migrate(&pool).await?;
+        let pool = database.pool.clone();
         let bus = bureau_platform::bus::event_bus(&settings.broker, "notifier-test");
         bus.connect().await?;
         let shutdown = CancellationToken::new();
+        let broker = settings.broker.clone();
         let running = notifier::start(settings, shutdown.clone()).await?;
         Ok(Harness {
             double,
             pool,
-            admin,
             database,
+            broker,
             bus,
             shutdown,
             running,
@@ -209,8 +198,8 @@ impl Harness {
     /// Waits until the journal holds exactly these status versions for `order`: the record
     /// is written just after Telegram accepts, so it may trail the message at the double.
     async fn expect_journal(&self, order: &Seeded, versions: &[Option<u32>]) -> anyhow::Result<()> {
-        let recorded = eventually("the journal records what was sent", || async {
-            Ok(self.journal_versions(order).await? == versions)
+        let recorded = eventually("the journal records what was sent", WAIT, || async {
+            anyhow::Ok(self.journal_versions(order).await? == versions)
         })
         .await;
         match recorded {
@@ -233,44 +222,11 @@ impl Harness {
         let reasons: Vec<_> = dead.iter().map(|d| d.error.clone()).collect();
         anyhow::ensure!(dead.is_empty(), "dead-lettered: {reasons:?}");
 
-        let channel = self.bus.open_channel().await?;
-        for queue in self.bus.topology().all_queues() {
-            channel
-                .queue_delete(queue.into(), QueueDeleteOptions::default())
-                .await?;
-        }
-        for exchange in [
-            self.bus.topology().events_exchange(),
-            self.bus.topology().dead_letter_exchange(),
-        ] {
-            channel
-                .exchange_delete(exchange.into(), ExchangeDeleteOptions::default())
-                .await?;
-        }
         self.bus.close().await;
-        self.pool.close().await;
-        sqlx::query(AssertSqlSafe(format!("DROP DATABASE `{}`", self.database)))
-            .execute(&self.admin)
-            .await?;
+        bureau_test_support::remove_broker_namespace(&self.broker).await;
+        self.database.remove().await;
         Ok(())
     }
-}
-
-/// Polls `check` until it holds or `WAIT` passes.
-async fn eventually<F, Fut>(what: &str, check: F) -> anyhow::Result<()>
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = anyhow::Result<bool>>,
-{
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !check().await? {
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not within {WAIT:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok(())
 }
 
 #[tokio::test]
@@ -421,13 +377,13 @@ async fn blocked_and_web_only_customers_get_nothing_and_nothing_is_dead_lettered
     harness
         .change_status(&blocked, OrderStatus::Accepted, 2, None)
         .await?;
-    eventually("the blocked chat is marked unreachable", || async {
+    eventually("the blocked chat is marked unreachable", WAIT, || async {
         let marked: Option<Option<chrono::DateTime<Utc>>> =
             sqlx::query_scalar("SELECT telegram_unreachable_at FROM customers WHERE id = ?")
                 .bind(blocked.customer_id)
                 .fetch_optional(&harness.pool)
                 .await?;
-        Ok(marked.flatten().is_some())
+        anyhow::Ok(marked.flatten().is_some())
     })
     .await?;
     assert_eq!(harness.double.stats().forbidden, 1);

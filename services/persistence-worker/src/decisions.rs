@@ -12,8 +12,9 @@
 //! redelivers the request; its inbox row exists, so the handler reads the stored outcome
 //! ([`stored`]) and publishes the very same event again, which consumers drop by its id.
 
+use bureau_event_bus::HandlerError;
+use bureau_kit::text::truncate;
 use chrono::{DateTime, Utc};
-use proto_events::bus::HandlerError;
 use proto_events::envelope::deterministic_id;
 use proto_events::{
     Actor, Envelope, OrderStatus, OrderStatusChangeRefused, OrderStatusChangeRequested,
@@ -22,7 +23,7 @@ use proto_events::{
 use sqlx::{MySqlConnection, Row};
 use uuid::Uuid;
 
-use crate::records::{actor_columns, classify, clip};
+use crate::records::{actor_columns, classify};
 
 /// What was decided about one request, as stored: everything its outcome event says.
 #[derive(Debug, Clone, PartialEq)]
@@ -250,7 +251,7 @@ async fn record_change(
     .bind(request.to.as_str())
     .bind(actor_kind)
     .bind(actor_account)
-    .bind(request.reason.as_deref().map(|r| clip(r, 1000)))
+    .bind(request.reason.as_deref().map(|r| truncate(r, 1000)))
     .bind(outcome_event_id(request.request_id))
     .bind(decided_at)
     .execute(&mut *tx)
@@ -294,7 +295,7 @@ async fn store(
                 "refused",
                 None,
                 Some(code.as_str()),
-                Some(clip(reason, 1000)),
+                Some(truncate(reason, 1000)),
                 *current_status,
                 *current_version,
             ),
@@ -318,7 +319,7 @@ async fn store(
     .bind(actor_account)
     .bind(request.from.as_str())
     .bind(request.to.as_str())
-    .bind(request.reason.as_deref().map(|r| clip(r, 1000)))
+    .bind(request.reason.as_deref().map(|r| truncate(r, 1000)))
     .bind(request.expected_version)
     .bind(request.quote_id)
     .bind(outcome)
@@ -465,7 +466,7 @@ pub fn outcome_event(decision: &Decision) -> Envelope {
         }
         .into(),
     };
-    let mut envelope = Envelope::new(crate::SERVICE, decision.order_id, payload);
+    let mut envelope = Envelope::new(crate::SERVICE.name(), decision.order_id, payload);
     envelope.event_id = outcome_event_id(decision.request_id);
     envelope.causation_id = decision.request_event_id;
     envelope

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use proto_events::bus::{EventBus, EventHandler, HandlerError};
+use bureau_event_bus::{EventBus, EventHandler, HandlerError};
 use proto_events::{Envelope, Event, OrderStatusChangeRequested};
 use sqlx::MySqlPool;
 
@@ -35,9 +35,13 @@ impl PersistenceHandler {
         request: &OrderStatusChangeRequested,
     ) -> Result<(), HandlerError> {
         let mut tx = self.pool.begin().await.map_err(records::classify)?;
-        let decision = if bureau_platform::inbox::claim(&mut tx, crate::SERVICE, event.event_id)
-            .await
-            .map_err(records::classify)?
+        let decision = if bureau_platform::inbox::claim(
+            &mut tx,
+            crate::SERVICE.name(),
+            event.event_id,
+        )
+        .await
+        .map_err(records::classify)?
         {
             let decision = decisions::decide(&mut tx, event, request).await?;
             tx.commit().await.map_err(records::classify)?;
@@ -93,7 +97,7 @@ impl EventHandler for PersistenceHandler {
             _ => {}
         }
         let mut tx = self.pool.begin().await.map_err(records::classify)?;
-        if !bureau_platform::inbox::claim(&mut tx, crate::SERVICE, event.event_id)
+        if !bureau_platform::inbox::claim(&mut tx, crate::SERVICE.name(), event.event_id)
             .await
             .map_err(records::classify)?
         {

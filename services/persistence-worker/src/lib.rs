@@ -15,17 +15,19 @@ use std::sync::Arc;
 
 use bureau_platform::service::Running;
 use bureau_platform::{Settings, bus, database, health};
+use proto_events::Service;
 use proto_events::topology::Consumer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use handler::PersistenceHandler;
 
-pub const SERVICE: &str = "persistence-worker";
+/// This service, by its contract name: its queue, its inbox consumer, its logs.
+pub const SERVICE: Service = Service::PersistenceWorker;
 
 pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Running> {
     let pool = database::pool(&settings.database)?;
-    let bus = bus::event_bus(&settings.broker, SERVICE);
+    let bus = bus::event_bus(&settings.broker, SERVICE.name());
     let readiness = health::Readiness::new()
         .broker(bus.clone())
         .database(pool.clone());

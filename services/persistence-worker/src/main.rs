@@ -5,7 +5,7 @@ use bureau_platform::{Settings, shutdown, telemetry};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::load()?;
-    telemetry::init(persistence_worker::SERVICE, &settings.log);
+    telemetry::init(persistence_worker::SERVICE.name(), &settings.log);
     let running = persistence_worker::start(settings, shutdown::on_signal()).await?;
     running.stopped().await
 }

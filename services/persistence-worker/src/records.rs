@@ -1,8 +1,10 @@
 //! One function per event: the SQL that records it. Each runs inside the caller's
 //! transaction and is safe to apply twice (ids are primary keys; inserts ignore repeats).
+//! Text is cut to its column's size with `truncate` (sizes are in characters).
 
+use bureau_event_bus::HandlerError;
+use bureau_kit::text::truncate;
 use chrono::Utc;
-use proto_events::bus::HandlerError;
 use proto_events::{
     Actor, CustomerRef, Envelope, FileReceived, FileRejected, FileSource, FileStored, OrderCreated,
     OrderMessagePosted, OrderStatus, PriceQuoted,
@@ -22,14 +24,6 @@ pub fn classify(error: sqlx::Error) -> HandlerError {
         }
     }
     HandlerError::transient(format!("database: {error}"))
-}
-
-/// Cuts text to at most `max` characters (column sizes are in characters).
-pub(crate) fn clip(text: &str, max: usize) -> &str {
-    match text.char_indices().nth(max) {
-        Some((index, _)) => &text[..index],
-        None => text,
-    }
 }
 
 pub async fn order_created(
@@ -151,12 +145,12 @@ async fn customer_for(
                      updated_at = VALUES(updated_at)",
             )
             .bind(Uuid::now_v7())
-            .bind(clip(display_name, 200))
-            .bind(phone.as_deref().map(|p| clip(p, 32)))
-            .bind(language.as_deref().map(|l| clip(l, 8)).unwrap_or("uk"))
+            .bind(truncate(display_name, 200))
+            .bind(phone.as_deref().map(|p| truncate(p, 32)))
+            .bind(language.as_deref().map(|l| truncate(l, 8)).unwrap_or("uk"))
             .bind(user_id)
             .bind(chat_id)
-            .bind(username.as_deref().map(|u| clip(u, 64)))
+            .bind(username.as_deref().map(|u| truncate(u, 64)))
             .bind(now)
             .bind(now)
             .execute(&mut *tx)
@@ -238,8 +232,8 @@ pub async fn file_received(
     .bind(received.file_id)
     .bind(received.order_id)
     .bind(received.purpose.as_str())
-    .bind(clip(&received.original_name, 512))
-    .bind(received.note.as_deref().map(|n| clip(n, 16_000)))
+    .bind(truncate(&received.original_name, 512))
+    .bind(received.note.as_deref().map(|n| truncate(n, 16_000)))
     .bind(source)
     .bind(received.declared_size)
     .bind(event.occurred_at)
@@ -282,7 +276,7 @@ pub async fn file_stored(
     )
     .bind(&stored.object_key)
     .bind(stored.size)
-    .bind(clip(&stored.content_type, 255))
+    .bind(truncate(&stored.content_type, 255))
     .bind(&stored.sha256)
     .bind(Utc::now())
     .bind(stored.file_id)
@@ -298,8 +292,8 @@ pub async fn file_rejected(
         "UPDATE order_files SET state = 'rejected', rejection_code = ?, rejection_reason = ?, settled_at = ?
          WHERE id = ? AND order_id = ?",
     )
-    .bind(clip(&rejected.code, 64))
-    .bind(clip(&rejected.reason, 1000))
+    .bind(truncate(&rejected.code, 64))
+    .bind(truncate(&rejected.reason, 1000))
     .bind(Utc::now())
     .bind(rejected.file_id)
     .bind(rejected.order_id);
@@ -328,7 +322,7 @@ pub async fn message_posted(
     .bind(posted.order_id)
     .bind(author_kind)
     .bind(author_account)
-    .bind(clip(&posted.text, 16_000))
+    .bind(truncate(&posted.text, 16_000))
     .bind(event.event_id)
     .bind(event.occurred_at)
     .execute(&mut *tx)
@@ -362,7 +356,7 @@ pub async fn price_quoted(
     .bind(quoted.order_id)
     .bind(quoted.amount_minor)
     .bind(&quoted.currency)
-    .bind(quoted.note.as_deref().map(|n| clip(n, 1000)))
+    .bind(quoted.note.as_deref().map(|n| truncate(n, 1000)))
     .bind(event.occurred_at)
     .execute(&mut *tx)
     .await
@@ -375,16 +369,5 @@ pub(crate) fn actor_columns(actor: &Actor) -> (&'static str, Option<Uuid>) {
         Actor::Staff { account_id } => ("staff", Some(*account_id)),
         Actor::Customer => ("customer", None),
         Actor::System => ("system", None),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clipping_counts_characters_not_bytes() {
-        assert_eq!(clip("привіт", 3), "при");
-        assert_eq!(clip("ab", 5), "ab");
     }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use proto_events::bus::{BusConfig, EventBus};
+use bureau_event_bus::{BusConfig, EventBus};
 
 use crate::settings::BrokerSettings;
 

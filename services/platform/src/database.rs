@@ -1,8 +1,12 @@
-//! MySQL access: the pool and the embedded migrations from `migrations/`.
+//! MySQL access: the pool, the embedded migrations from `migrations/`, and the one way to
+//! apply them once MySQL answers.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bureau_kit::retry::{self, Backoff};
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use tokio_util::sync::CancellationToken;
 
 use crate::settings::DatabaseSettings;
 
@@ -65,22 +69,80 @@ pub async fn ping(pool: &MySqlPool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
 }
 
+/// Pauses between tries while MySQL does not take the migrations: 250 ms doubling to 10 s.
+const MIGRATION_BACKOFF: Backoff =
+    Backoff::new(Duration::from_millis(250), Duration::from_secs(10));
+
 /// Applies migrations, retrying with backoff while MySQL is unreachable; gives up when
-/// `shutdown` fires. Every service may run them: sqlx serialises runs with a database lock.
-pub async fn migrate_when_reachable(
-    pool: &MySqlPool,
-    shutdown: &tokio_util::sync::CancellationToken,
-) {
-    let mut delay = Duration::from_millis(250);
-    while !shutdown.is_cancelled() {
-        match migrate(pool).await {
-            Ok(()) => return,
-            Err(error) => tracing::warn!(%error, ?delay, "migrations not applied yet; retrying"),
+/// `shutdown` fires. `true` once the schema is current. Every service may run them: the
+/// migration lock lets one process at a time apply them. This is the one way a service
+/// migrates once MySQL answers; [`SchemaStatus::migrate_when_reachable`] does the same and
+/// tells `/readyz` how it went.
+pub async fn migrate_when_reachable(pool: &MySqlPool, shutdown: &CancellationToken) -> bool {
+    SchemaStatus::pending()
+        .migrate_when_reachable(pool, shutdown)
+        .await
+}
+
+/// Whether the schema is known to be current, for a readiness check: a service that
+/// migrates in the background reports "schema" not ready until it has, so no traffic is
+/// sent to it while its tables may be missing.
+#[derive(Debug, Clone)]
+pub struct SchemaStatus {
+    /// `None` once migrated; otherwise why not yet.
+    pending: Arc<Mutex<Option<String>>>,
+}
+
+impl SchemaStatus {
+    /// For deployments that migrate by other means (`run_migrations = false`).
+    pub fn assumed_current() -> SchemaStatus {
+        SchemaStatus {
+            pending: Arc::new(Mutex::new(None)),
         }
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = shutdown.cancelled() => {}
+    }
+
+    /// Not migrated yet.
+    pub fn pending() -> SchemaStatus {
+        SchemaStatus {
+            pending: Arc::new(Mutex::new(Some("migrations have not run yet".into()))),
         }
-        delay = (delay * 2).min(Duration::from_secs(10));
+    }
+
+    /// Applies the migrations as [`migrate_when_reachable`] does, recording each failure and
+    /// the success here.
+    pub async fn migrate_when_reachable(
+        &self,
+        pool: &MySqlPool,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        let migrated =
+            retry::until_done("apply migrations", MIGRATION_BACKOFF, shutdown, || async {
+                let outcome = migrate(pool).await;
+                if let Err(error) = &outcome {
+                    self.set(Some(format!("migrations not run yet: {error}")));
+                }
+                outcome
+            })
+            .await
+            .is_some();
+        if migrated {
+            self.set(None);
+            tracing::info!("database schema is current");
+        }
+        migrated
+    }
+
+    /// The readiness check: `Ok` once the schema is current.
+    pub fn check(&self) -> Result<(), String> {
+        match self.pending.lock() {
+            Ok(pending) => pending.clone().map_or(Ok(()), Err),
+            Err(_) => Err("schema status unknown".into()),
+        }
+    }
+
+    fn set(&self, pending: Option<String>) {
+        if let Ok(mut slot) = self.pending.lock() {
+            *slot = pending;
+        }
     }
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::{Json, Router, http::StatusCode, routing::get};
+use bureau_event_bus::EventBus;
 use futures::future::{BoxFuture, join_all};
-use proto_events::bus::EventBus;
 use serde_json::json;
 use sqlx::MySqlPool;
 use tokio::net::TcpListener;

@@ -53,28 +53,55 @@ pub struct ObjectStat {
     pub e_tag: Option<String>,
 }
 
+/// Why the object store did not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store was unreachable or answered with an error; `detail` is the SDK's whole
+    /// account of it (the error and its causes), for the logs.
+    #[error("the object store could not {operation}: {detail}")]
+    Request {
+        operation: &'static str,
+        detail: String,
+    },
+    /// The store answered without something the protocol promises.
+    #[error("the object store answered `{operation}` without {missing}")]
+    Incomplete {
+        operation: &'static str,
+        missing: &'static str,
+    },
+    /// A part of a multipart upload ended without an answer (its task panicked).
+    #[error("an upload part did not finish: {0}")]
+    PartTask(#[from] tokio::task::JoinError),
+}
+
+impl StoreError {
+    fn request<E: std::error::Error>(operation: &'static str) -> impl FnOnce(E) -> StoreError {
+        move |error| StoreError::Request {
+            operation,
+            detail: DisplayErrorContext(error).to_string(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
     #[error("the object to copy is not there")]
     SourceMissing,
     #[error("the object to copy changed since it was inspected")]
     SourceChanged,
-    #[error("the object store failed: {0}")]
-    Store(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
     #[error("the file is larger than the {limit}-byte limit")]
     TooLarge { limit: u64 },
+    /// The stream being uploaded failed; its error, whatever its type, as text.
     #[error("reading the source failed: {0}")]
     Source(String),
-    #[error("the object store failed: {0}")]
-    Store(String),
-}
-
-fn store_error<E: std::error::Error>(error: E) -> String {
-    DisplayErrorContext(error).to_string()
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl ObjectStore {
@@ -121,18 +148,18 @@ impl ObjectStore {
     }
 
     /// Readiness: the bucket answers.
-    pub async fn ping(&self) -> Result<(), String> {
+    pub async fn ping(&self) -> Result<(), StoreError> {
         self.client
             .head_bucket()
             .bucket(&self.bucket)
             .send()
             .await
             .map(|_| ())
-            .map_err(store_error)
+            .map_err(StoreError::request("reach the bucket"))
     }
 
     /// Creates the bucket if it does not exist yet, then asks for versioning on it.
-    pub async fn ensure_bucket(&self) -> Result<(), String> {
+    pub async fn ensure_bucket(&self) -> Result<(), StoreError> {
         if self.ping().await.is_err()
             && let Err(error) = self
                 .client
@@ -141,9 +168,13 @@ impl ObjectStore {
                 .send()
                 .await
         {
-            let text = store_error(error);
-            if !(text.contains("BucketAlreadyOwnedByYou") || text.contains("BucketAlreadyExists")) {
-                return Err(text);
+            use aws_sdk_s3::error::ProvideErrorMetadata;
+            // Another process created it meanwhile: as good as created here.
+            if !matches!(
+                error.code(),
+                Some("BucketAlreadyOwnedByYou" | "BucketAlreadyExists")
+            ) {
+                return Err(StoreError::request("create the bucket")(error));
             }
         }
         self.enable_versioning().await;
@@ -170,7 +201,7 @@ impl ObjectStore {
                 true
             }
             Err(error) => {
-                let text = store_error(error);
+                let text = DisplayErrorContext(error).to_string();
                 if text.contains("NotImplemented") || text.contains("501") {
                     tracing::info!(bucket = %self.bucket, "the object store has no bucket versioning (NotImplemented); keys are never reused, so nothing is overwritten");
                 } else {
@@ -187,7 +218,7 @@ impl ObjectStore {
     pub async fn abort_multipart_uploads_older_than(
         &self,
         older_than: Duration,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, StoreError> {
         let cutoff = unix_now() - older_than.as_secs() as i64;
         let mut aborted = 0;
         let (mut key_marker, mut upload_id_marker) = (None::<String>, None::<String>);
@@ -200,7 +231,7 @@ impl ObjectStore {
                 .set_upload_id_marker(upload_id_marker.clone())
                 .send()
                 .await
-                .map_err(store_error)?;
+                .map_err(StoreError::request("list multipart uploads"))?;
             for upload in page.uploads() {
                 let (Some(key), Some(id)) = (upload.key(), upload.upload_id()) else {
                     continue;
@@ -220,7 +251,7 @@ impl ObjectStore {
                 {
                     Ok(_) => aborted += 1,
                     Err(error) => {
-                        tracing::warn!(key, error = %store_error(error), "could not abort an abandoned multipart upload")
+                        tracing::warn!(key, error = %DisplayErrorContext(error), "could not abort an abandoned multipart upload")
                     }
                 }
             }
@@ -240,7 +271,7 @@ impl ObjectStore {
         &self,
         prefix: &str,
         older_than: Duration,
-    ) -> Result<Vec<String>, String> {
+    ) -> Result<Vec<String>, StoreError> {
         let cutoff = unix_now() - older_than.as_secs() as i64;
         let mut keys = Vec::new();
         let mut continuation = None::<String>;
@@ -253,7 +284,7 @@ impl ObjectStore {
                 .set_continuation_token(continuation.clone())
                 .send()
                 .await
-                .map_err(store_error)?;
+                .map_err(StoreError::request("list objects"))?;
             for object in page.contents() {
                 let Some(key) = object.key() else { continue };
                 let written = object.last_modified().map(|t| t.secs()).unwrap_or(i64::MAX);
@@ -274,7 +305,7 @@ impl ObjectStore {
         &self,
         prefix: &str,
         older_than: Duration,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, StoreError> {
         let cutoff = unix_now() - older_than.as_secs() as i64;
         let mut deleted = 0;
         let mut continuation = None::<String>;
@@ -287,7 +318,7 @@ impl ObjectStore {
                 .set_continuation_token(continuation.clone())
                 .send()
                 .await
-                .map_err(store_error)?;
+                .map_err(StoreError::request("list objects"))?;
             for object in page.contents() {
                 let Some(key) = object.key() else { continue };
                 let written = object.last_modified().map(|t| t.secs()).unwrap_or(i64::MAX);
@@ -334,7 +365,7 @@ impl ObjectStore {
                 .send()
                 .await
         {
-            tracing::warn!(key, error = %store_error(error), "could not abort a failed multipart upload; the sweep will");
+            tracing::warn!(key, error = %DisplayErrorContext(error), "could not abort a failed multipart upload; the sweep will");
         }
         result
     }
@@ -356,7 +387,7 @@ impl ObjectStore {
         // to twice the part size and left every part in flight pinning that whole doubled
         // allocation: about twice the intended memory.
         let mut buffer = BytesMut::with_capacity(self.part_size);
-        let mut in_flight: JoinSet<Result<CompletedPart, String>> = JoinSet::new();
+        let mut in_flight: JoinSet<Result<CompletedPart, StoreError>> = JoinSet::new();
         let mut completed = Vec::new();
         let mut next_part = 1i32;
 
@@ -415,7 +446,7 @@ impl ObjectStore {
                 request
                     .send()
                     .await
-                    .map_err(|e| UploadError::Store(store_error(e)))?;
+                    .map_err(StoreError::request("upload the object"))?;
             }
             Some(id) => {
                 if !buffer.is_empty() {
@@ -442,7 +473,7 @@ impl ObjectStore {
                     )
                     .send()
                     .await
-                    .map_err(|e| UploadError::Store(store_error(e)))?;
+                    .map_err(StoreError::request("complete a multipart upload"))?;
             }
         }
         Ok(uploaded)
@@ -456,11 +487,14 @@ impl ObjectStore {
             .key(key)
             .send()
             .await
-            .map_err(|e| UploadError::Store(store_error(e)))?;
+            .map_err(StoreError::request("start a multipart upload"))?;
         created
             .upload_id()
             .map(str::to_owned)
-            .ok_or_else(|| UploadError::Store("no upload id".into()))
+            .ok_or(UploadError::Store(StoreError::Incomplete {
+                operation: "CreateMultipartUpload",
+                missing: "an upload id",
+            }))
     }
 
     async fn upload_part(
@@ -469,7 +503,7 @@ impl ObjectStore {
         upload_id: String,
         number: i32,
         bytes: Bytes,
-    ) -> Result<CompletedPart, String> {
+    ) -> Result<CompletedPart, StoreError> {
         let request = self
             .client
             .upload_part()
@@ -485,7 +519,10 @@ impl ObjectStore {
         } else {
             request.disable_payload_signing()
         };
-        let uploaded = request.send().await.map_err(store_error)?;
+        let uploaded = request
+            .send()
+            .await
+            .map_err(StoreError::request("upload a part"))?;
         Ok(CompletedPart::builder()
             .part_number(number)
             .set_e_tag(uploaded.e_tag().map(str::to_owned))
@@ -496,7 +533,8 @@ impl ObjectStore {
     pub async fn get_stream(
         &self,
         key: &str,
-    ) -> Result<impl Stream<Item = Result<Bytes, String>> + Send + Unpin + use<>, String> {
+    ) -> Result<impl Stream<Item = Result<Bytes, StoreError>> + Send + Unpin + use<>, StoreError>
+    {
         let object = self
             .client
             .get_object()
@@ -504,24 +542,27 @@ impl ObjectStore {
             .key(key)
             .send()
             .await
-            .map_err(store_error)?;
+            .map_err(StoreError::request("read the object"))?;
         Ok(Box::pin(futures::stream::unfold(
             object.body,
             |mut body| async move {
-                body.next()
-                    .await
-                    .map(|chunk| (chunk.map_err(|e| e.to_string()), body))
+                body.next().await.map(|chunk| {
+                    (
+                        chunk.map_err(StoreError::request("read the object's bytes")),
+                        body,
+                    )
+                })
             },
         )))
     }
 
     /// Size of an object, or `None` if there is none at `key`.
-    pub async fn head(&self, key: &str) -> Result<Option<u64>, String> {
+    pub async fn head(&self, key: &str) -> Result<Option<u64>, StoreError> {
         Ok(self.stat(key).await?.map(|stat| stat.size))
     }
 
     /// Size and ETag of an object, or `None` if there is none at `key`.
-    pub async fn stat(&self, key: &str) -> Result<Option<ObjectStat>, String> {
+    pub async fn stat(&self, key: &str) -> Result<Option<ObjectStat>, StoreError> {
         match self
             .client
             .head_object()
@@ -538,7 +579,7 @@ impl ObjectStore {
                 if error.as_service_error().is_some_and(|e| e.is_not_found()) {
                     Ok(None)
                 } else {
-                    Err(store_error(error))
+                    Err(StoreError::request("inspect the object")(error))
                 }
             }
         }
@@ -581,12 +622,12 @@ impl ObjectStore {
                 match (error.code(), status) {
                     (Some("NoSuchKey"), _) => CopyError::SourceMissing,
                     (Some("PreconditionFailed"), _) | (_, Some(412)) => CopyError::SourceChanged,
-                    _ => CopyError::Store(store_error(error)),
+                    _ => CopyError::Store(StoreError::request("copy the object")(error)),
                 }
             })
     }
 
-    pub async fn delete(&self, key: &str) -> Result<(), String> {
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.client
             .delete_object()
             .bucket(&self.bucket)
@@ -594,7 +635,7 @@ impl ObjectStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(store_error)
+            .map_err(StoreError::request("delete the object"))
     }
 
     /// A link that downloads `key` as `file_name` until `ttl` passes.
@@ -603,8 +644,9 @@ impl ObjectStore {
         key: &str,
         file_name: &str,
         ttl: Duration,
-    ) -> Result<String, String> {
-        let config = PresigningConfig::expires_in(ttl).map_err(|e| e.to_string())?;
+    ) -> Result<String, StoreError> {
+        let config =
+            PresigningConfig::expires_in(ttl).map_err(StoreError::request("presign a link"))?;
         let disposition = format!("attachment; filename*=UTF-8''{}", percent_encode(file_name));
         let request = self
             .client
@@ -614,7 +656,7 @@ impl ObjectStore {
             .response_content_disposition(disposition)
             .presigned(config)
             .await
-            .map_err(store_error)?;
+            .map_err(StoreError::request("presign a link"))?;
         Ok(request.uri().to_owned())
     }
 }
@@ -656,13 +698,17 @@ fn unix_now() -> i64 {
 }
 
 async fn join_part(
-    in_flight: &mut JoinSet<Result<CompletedPart, String>>,
+    in_flight: &mut JoinSet<Result<CompletedPart, StoreError>>,
 ) -> Result<CompletedPart, UploadError> {
     match in_flight.join_next().await {
         Some(Ok(Ok(part))) => Ok(part),
         Some(Ok(Err(error))) => Err(UploadError::Store(error)),
-        Some(Err(join_error)) => Err(UploadError::Store(join_error.to_string())),
-        None => Err(UploadError::Store("no part in flight".into())),
+        Some(Err(join_error)) => Err(UploadError::Store(StoreError::PartTask(join_error))),
+        // Called only with parts in flight.
+        None => Err(UploadError::Store(StoreError::Incomplete {
+            operation: "UploadPart",
+            missing: "a part in flight",
+        })),
     }
 }
 

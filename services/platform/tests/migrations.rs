@@ -1,29 +1,19 @@
 //! Migrations on the real MariaDB: services that start together all migrate at once, and
 //! exactly one applies each migration while the others wait for it.
 
-use bureau_platform::Secret;
 use bureau_platform::database;
-use bureau_platform::settings::DatabaseSettings;
-use sqlx::{AssertSqlSafe, MySqlPool};
-
-const MYSQL_ADMIN_URL: &str = "mysql://root@127.0.0.1:3306";
+use bureau_test_support::TestDatabase;
+use sqlx::MySqlPool;
 
 #[tokio::test]
 async fn services_starting_together_apply_each_migration_once() {
-    let database_name = format!("bureau_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = MySqlPool::connect(MYSQL_ADMIN_URL)
+    let mut settings = bureau_test_support::settings().expect("settings load");
+    let database = TestDatabase::create_empty(&mut settings, "bureau_migrations_test")
         .await
-        .expect("MariaDB answers as root on 127.0.0.1:3306");
-    // The name is ours: a fixed prefix and a UUID's hex digits.
-    sqlx::query(AssertSqlSafe(format!("CREATE DATABASE `{database_name}`")))
-        .execute(&admin)
-        .await
-        .expect("create database");
-
-    let settings = DatabaseSettings {
-        url: Secret::new(format!("{MYSQL_ADMIN_URL}/{database_name}")),
+        .expect("an empty test database");
+    let settings = bureau_platform::settings::DatabaseSettings {
         max_connections: 2,
-        run_migrations: true,
+        ..settings.database
     };
     // Five services, as `bureau run` starts them: each with its own pool.
     let pools: Vec<MySqlPool> = (0..5)
@@ -49,8 +39,5 @@ async fn services_starting_together_apply_each_migration_once() {
     for pool in pools {
         pool.close().await;
     }
-    sqlx::query(AssertSqlSafe(format!("DROP DATABASE `{database_name}`")))
-        .execute(&admin)
-        .await
-        .expect("drop database");
+    database.remove().await;
 }

@@ -7,7 +7,7 @@ use proto_events::{Envelope, FileReceived, FileRejected, FileStored, Producer};
 
 use crate::verdict::Rejection;
 
-pub const PRODUCER: Producer = "storage-worker";
+pub const PRODUCER: Producer = crate::SERVICE.name();
 
 /// The file is stored at `object_key`, as measured on the way in.
 pub fn file_stored(
@@ -65,7 +65,11 @@ mod tests {
             note: None,
         };
         (
-            Envelope::new("web-gateway", file.order_id, file.clone()),
+            Envelope::new(
+                proto_events::Service::WebGateway.name(),
+                file.order_id,
+                file.clone(),
+            ),
             file,
         )
     }

@@ -4,7 +4,7 @@
 //! characters or thousands of characters. The key is built from our own ids plus a name
 //! reduced to characters that are harmless in S3 keys, URLs and downloads on any system.
 
-use proto_events::FilePurpose;
+use proto_events::{FilePurpose, object_keys};
 use uuid::Uuid;
 
 /// The longest safe name, in characters.
@@ -16,7 +16,7 @@ const MAX_EXTENSION_CHARS: usize = 16;
 
 /// Where a customer's file is stored: `orders/{order_id}/{file_id}/{safe_name}`.
 pub fn object_key(order_id: Uuid, file_id: Uuid, original_name: &str) -> String {
-    format!("orders/{order_id}/{file_id}/{}", safe_name(original_name))
+    object_keys::stored_key(order_id, file_id, &safe_name(original_name))
 }
 
 /// Where a file is stored for its purpose: customer uploads as [`object_key`], results staff
@@ -30,10 +30,9 @@ pub fn object_key_for(
 ) -> String {
     match purpose {
         FilePurpose::CustomerUpload => object_key(order_id, file_id, original_name),
-        FilePurpose::Result => format!(
-            "orders/{order_id}/results/{file_id}/{}",
-            safe_name(original_name)
-        ),
+        FilePurpose::Result => {
+            object_keys::result_key(order_id, file_id, &safe_name(original_name))
+        }
     }
 }
 

@@ -11,8 +11,8 @@
 
 use std::sync::Arc;
 
+use bureau_event_bus::{EventBus, EventHandler, HandlerError};
 use bureau_platform::object_store::{ObjectStore, UploadError, Uploaded};
-use proto_events::bus::{EventBus, EventHandler, HandlerError};
 use proto_events::{Envelope, Event, FileReceived, FileSource};
 
 use crate::announce::{file_rejected, file_stored};

@@ -21,6 +21,7 @@ use anyhow::Context;
 use bureau_platform::object_store::ObjectStore;
 use bureau_platform::service::Running;
 use bureau_platform::{Settings, bus, health};
+use proto_events::Service;
 use proto_events::topology::Consumer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -31,6 +32,9 @@ pub use verdict::{DEFAULT_REFUSED_CONTENT_TYPES, MAX_FILE_BYTES};
 use crate::handler::StoreReceivedFiles;
 use crate::sources::FileSources;
 use crate::telegram::TelegramFiles;
+
+/// This service, by its contract name.
+pub const SERVICE: Service = Service::StorageWorker;
 
 /// Binds the health endpoints, starts consuming `FileReceived` and returns at once. Neither
 /// the broker nor the object store needs to be up: `/readyz` says so until they are, and
@@ -46,7 +50,7 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     })?;
     let http_addr = listener.local_addr()?;
 
-    let bus = bus::event_bus(&settings.broker, announce::PRODUCER);
+    let bus = bus::event_bus(&settings.broker, SERVICE.name());
     let store = ObjectStore::new(&settings.storage);
     let telegram = TelegramFiles::new(&settings.telegram, shutdown.clone())?;
     let handler = Arc::new(StoreReceivedFiles::new(

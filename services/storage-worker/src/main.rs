@@ -12,7 +12,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::load()?;
-    telemetry::init("storage-worker", &settings.log);
+    telemetry::init(storage_worker::SERVICE.name(), &settings.log);
     let running = storage_worker::start(settings, shutdown::on_signal()).await?;
     running.stopped().await
 }

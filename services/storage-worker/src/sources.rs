@@ -4,12 +4,13 @@
 //! Opening either gives the bytes, a [`Rejection`] when the file cannot be had at all, or a
 //! transient error when the source is out of reach for now.
 
+use bureau_event_bus::HandlerError;
 use bureau_platform::object_store::ObjectStore;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use proto_events::FileSource;
-use proto_events::bus::HandlerError;
+use proto_events::object_keys::STORED_PREFIX;
 
 use crate::telegram::TelegramFiles;
 use crate::verdict::Rejection;
@@ -22,10 +23,6 @@ pub enum Opened {
     Bytes(ByteStream),
     Rejected(Rejection),
 }
-
-/// Staging keys never point here: that is where stored files live, and a staging object
-/// is deleted once its file is stored.
-const STORED_FILES_PREFIX: &str = "orders/";
 
 /// Opens the source an event names.
 pub struct FileSources {
@@ -63,9 +60,10 @@ pub fn check_staging_key(staging_key: &str) -> Result<(), HandlerError> {
     if staging_key.trim().is_empty() {
         return Err(HandlerError::permanent("the staging key is empty"));
     }
-    if staging_key.starts_with(STORED_FILES_PREFIX) {
+    // Stored files live there, and a staging object is deleted once its file is stored.
+    if staging_key.starts_with(STORED_PREFIX) {
         return Err(HandlerError::permanent(format!(
-            "the staging key `{staging_key}` points into the stored files (`{STORED_FILES_PREFIX}`)"
+            "the staging key `{staging_key}` points into the stored files (`{STORED_PREFIX}`)"
         )));
     }
     Ok(())
@@ -86,7 +84,10 @@ async fn open_staged(store: &ObjectStore, staging_key: &str) -> Result<Opened, H
         .get_stream(staging_key)
         .await
         .map_err(HandlerError::transient)?;
-    Ok(Opened::Bytes(body.boxed()))
+    Ok(Opened::Bytes(
+        body.map(|chunk| chunk.map_err(|error| error.to_string()))
+            .boxed(),
+    ))
 }
 
 #[cfg(test)]

@@ -11,9 +11,9 @@
 //! checked. Events without a measurement (from before it existed) take the old path: the
 //! bytes are read back and measured here.
 
+use bureau_event_bus::HandlerError;
 use bureau_platform::object_store::{CopyError, ObjectStore, Uploaded};
 use proto_events::Measured;
-use proto_events::bus::HandlerError;
 
 use crate::handler::Outcome;
 use crate::verdict::{self, MAX_FILE_BYTES, Rejection};

@@ -17,12 +17,10 @@ use std::time::Duration;
 
 use bureau_platform::object_store::ObjectStore;
 use bureau_platform::settings::StorageWorkerSettings;
+use proto_events::object_keys::STAGING_PREFIX;
 use sqlx::{MySql, MySqlPool, QueryBuilder};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-
-/// Where the web gateway stages uploads (see `web_gateway::intake::staging_key`).
-pub const STAGING_PREFIX: &str = "staging/";
 
 /// File ids per MySQL question.
 const IDS_PER_QUERY: usize = 500;

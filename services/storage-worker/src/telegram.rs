@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
+use bureau_event_bus::HandlerError;
 use bureau_platform::Secret;
 use bureau_platform::settings::TelegramSettings;
 use futures::StreamExt;
-use proto_events::bus::HandlerError;
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;

@@ -4,7 +4,6 @@
 //! namespace and removes its queues afterwards.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,17 +13,16 @@ use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use bureau_event_bus::{EventBus, EventHandler, HandlerError};
 use bureau_platform::object_store::ObjectStore;
 use bureau_platform::service::Running;
-use bureau_platform::settings::find_config_dir;
 use bureau_platform::{Secret, Settings};
+use bureau_test_support::eventually;
 use bytes::Bytes;
-use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
-use proto_events::bus::{EventBus, EventHandler, HandlerError};
+use proto_events::object_keys::STAGING_PREFIX;
 use proto_events::topology::Consumer;
 use proto_events::{Envelope, Event, FileReceived, FileRejected, FileSource, FileStored, Measured};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -234,9 +232,7 @@ struct Harness {
 }
 
 fn test_settings() -> Settings {
-    let dir =
-        find_config_dir(Path::new(env!("CARGO_MANIFEST_DIR"))).expect("config/ above the crate");
-    let mut settings = Settings::load_from(&dir).expect("settings load");
+    let mut settings = bureau_test_support::settings().expect("settings load");
     settings.broker.namespace = format!("t{}", Uuid::new_v4().simple());
     settings.broker.retry_delays_ms = vec![200];
     settings.storage_worker.listen = "127.0.0.1:0".parse().unwrap();
@@ -286,7 +282,7 @@ impl Harness {
 
     /// Puts `bytes` where the web gateway would, and returns the staging key.
     async fn stage(&mut self, bytes: &[u8]) -> String {
-        let key = format!("staging/{}", Uuid::new_v4());
+        let key = format!("{STAGING_PREFIX}{}", Uuid::new_v4());
         let body = futures::stream::iter([Ok::<_, String>(Bytes::copy_from_slice(bytes))]);
         self.store
             .upload_stream(&key, body, None)
@@ -331,14 +327,11 @@ impl Harness {
 
     /// Waits until nothing is stored at `key` any more.
     async fn wait_gone(&self, key: &str) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while self.exists(key).await {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{key} is still there after {WAIT:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        eventually(&format!("{key} gone"), WAIT, || async {
+            !self.exists(key).await
+        })
+        .await
+        .unwrap();
     }
 
     /// Stops the worker (which must end promptly), then removes the test's objects, queues
@@ -352,25 +345,13 @@ impl Harness {
         for key in &self.keys {
             let _ = self.store.delete(key).await;
         }
-        let topology = self.publisher.topology().clone();
-        if let Ok(channel) = self.publisher.open_channel().await {
-            for queue in topology.all_queues() {
-                let _ = channel
-                    .queue_delete(queue.into(), QueueDeleteOptions::default())
-                    .await;
-            }
-            for exchange in [topology.events_exchange(), topology.dead_letter_exchange()] {
-                let _ = channel
-                    .exchange_delete(exchange.into(), ExchangeDeleteOptions::default())
-                    .await;
-            }
-        }
         self.publisher.close().await;
+        bureau_test_support::remove_broker_namespace(&self.settings.broker).await;
     }
 }
 
 fn sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    bureau_test_support::sha256_hex(bytes)
 }
 
 /// Bytes that differ at every position and sniff as nothing in particular.
@@ -413,7 +394,7 @@ async fn a_web_upload_is_stored_announced_and_its_staging_copy_removed() {
     assert_eq!(stored.original_name, "Звіт 2024 (final).pdf");
     assert_eq!(event.causation_id, Some(received.event_id));
     assert_eq!(event.correlation_id, file.order_id);
-    assert_eq!(event.producer, "storage-worker");
+    assert_eq!(event.producer, storage_worker::SERVICE.name());
     assert!(h.exists(&stored.object_key).await);
     h.wait_gone(&staging_key).await;
 

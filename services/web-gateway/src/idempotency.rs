@@ -13,6 +13,10 @@
 //! after [`ABANDONED_AFTER_SECS`]; the claim keeps what the first attempt reserved (for an
 //! order: its events and its answer), so the takeover redoes the same order rather than a
 //! new one.
+//!
+//! The module speaks HTTP (headers, responses) but knows nothing of the API's error type:
+//! its own errors ([`InvalidKey`], [`AnswerTooLarge`]) are turned into answers by the
+//! `http` module, like any other error.
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -21,8 +25,6 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::{MySqlPool, Row};
 use uuid::Uuid;
-
-use crate::http::Error;
 
 pub const HEADER: HeaderName = HeaderName::from_static("idempotency-key");
 const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
@@ -37,22 +39,26 @@ const RETRY_AFTER_SECS: u32 = 2;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyKey(String);
 
+/// The request's `Idempotency-Key` is not one we accept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Idempotency-Key must be 1 to 255 visible ASCII characters, such as a UUID.")]
+pub struct InvalidKey;
+
+/// The work was done, but its answer is too large to keep for replays.
+#[derive(Debug, thiserror::Error)]
+#[error("an answer too large to keep for its idempotency key: {0}")]
+pub struct AnswerTooLarge(axum::Error);
+
 impl IdempotencyKey {
     /// The key the request carries, if any; a malformed one is refused, not ignored, so a
     /// client never believes it is protected when it is not.
-    pub fn from_headers(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, Error> {
+    pub fn from_headers(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, InvalidKey> {
         let Some(value) = headers.get(HEADER) else {
             return Ok(None);
         };
-        let refused = || {
-            Error::unprocessable(
-                "invalid_idempotency_key",
-                "Idempotency-Key must be 1 to 255 visible ASCII characters, such as a UUID.",
-            )
-        };
-        let text = value.to_str().map_err(|_| refused())?.trim();
+        let text = value.to_str().map_err(|_| InvalidKey)?.trim();
         if text.is_empty() || text.len() > 255 || !text.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(refused());
+            return Err(InvalidKey);
         }
         Ok(Some(IdempotencyKey(text.to_owned())))
     }
@@ -184,7 +190,8 @@ pub async fn reserve(
     Ok(())
 }
 
-/// Stores `response` as the key's answer and returns the response to send. An answer that
+/// Stores `response` as the key's answer and returns the response to send (or, when the
+/// answer cannot be kept, [`AnswerTooLarge`], leaving the claim to be taken over). An answer that
 /// means "try again" (5xx) is not stored: the claim is marked abandoned at once, so the
 /// client's retry takes it over and redoes the work from the same reservation (a publish
 /// that failed may still have reached the broker; redoing it with the same events is
@@ -194,7 +201,7 @@ pub async fn finish(
     account_id: Uuid,
     key: &IdempotencyKey,
     response: Response,
-) -> Response {
+) -> Result<Response, AnswerTooLarge> {
     let (parts, body) = response.into_parts();
     if parts.status.is_server_error() {
         if let Err(error) = sqlx::query(
@@ -209,15 +216,11 @@ pub async fn finish(
             // The claim then looks abandoned after a while and is taken over: still safe.
             tracing::warn!(%error, "could not release an idempotency key");
         }
-        return Response::from_parts(parts, body);
+        return Ok(Response::from_parts(parts, body));
     }
-    let bytes = match axum::body::to_bytes(body, MAX_STORED_BODY).await {
-        Ok(bytes) => bytes,
-        Err(error) => {
-            tracing::error!(%error, "answer too large to keep for an idempotency key");
-            return Error::Internal(anyhow::anyhow!("unbuffered answer: {error}")).into_response();
-        }
-    };
+    let bytes = axum::body::to_bytes(body, MAX_STORED_BODY)
+        .await
+        .map_err(AnswerTooLarge)?;
     let headers: Vec<(String, String)> = parts
         .headers
         .iter()
@@ -242,7 +245,7 @@ pub async fn finish(
         // unanswered, wait it out and take it over with the same reservation.
         tracing::error!(%error, key = key.as_str(), "answer not stored for its idempotency key");
     }
-    Response::from_parts(parts, Body::from(bytes))
+    Ok(Response::from_parts(parts, Body::from(bytes)))
 }
 
 fn saved_response(status: u16, headers: Option<&str>, body: Vec<u8>) -> Response {

@@ -12,8 +12,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bureau_event_bus::{EventBus, PublishError};
 use chrono::{DateTime, Utc};
-use proto_events::bus::{EventBus, PublishError};
 use proto_events::{
     CustomerRef, Envelope, FilePurpose, FileReceived, FileSource, Measured, OrderCreated,
 };
@@ -22,12 +22,11 @@ use uuid::Uuid;
 use crate::domain::{OrderText, ServiceCode, UploadName};
 use bureau_platform::object_store::ObjectStore;
 
-pub const PRODUCER: &str = "web-gateway";
+/// What this gateway's events say produced them.
+pub const PRODUCER: &str = crate::SERVICE.name();
 
-/// Where a web upload waits for the storage worker.
-pub fn staging_key(order_id: Uuid, file_id: Uuid) -> String {
-    format!("staging/{order_id}/{file_id}")
-}
+/// Where a web upload waits for the storage worker (the contract's layout).
+pub use proto_events::object_keys::staging_key;
 
 /// A file fully written to staging.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,7 +262,7 @@ mod tests {
         assert_eq!(
             file.source,
             FileSource::WebUpload {
-                staging_key: format!("staging/{}/{}", order.order_id, file.file_id),
+                staging_key: staging_key(order.order_id, file.file_id),
                 measured: Some(Measured {
                     size: 1002,
                     sha256: "ab".repeat(32),

@@ -7,44 +7,52 @@
 //! the same way), published as `OrderStatusChangeRequested` and decided by the persistence
 //! worker. Reads come from MySQL, written by the persistence worker.
 //!
-//! [`start`] is what the binary and the end-to-end tests run; [`accounts::create_account`]
-//! is what the operator CLI uses to create staff.
+//! [`start`] is what the binary and the end-to-end tests run. Accounts (registration, login,
+//! staff made by the operator's command) are `bureau-accounts`.
 
-pub mod accounts;
 pub mod domain;
 mod http;
 mod idempotency;
 mod intake;
-mod schema;
+mod queries;
 mod sessions;
 mod status_requests;
 
 use std::sync::Arc;
 
 use anyhow::Context;
+use bureau_platform::database::{self, SchemaStatus};
 use bureau_platform::health::{self, Readiness};
 use bureau_platform::object_store::ObjectStore;
 use bureau_platform::order_numbers::OrderNumbers;
 use bureau_platform::service::Running;
-use bureau_platform::{Settings, bus, database};
+use bureau_platform::{Settings, bus};
+use proto_events::Service;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::http::AppState;
-use crate::schema::SchemaStatus;
 
-const SERVICE_NAME: &str = "web-gateway";
+/// This service, by its contract name.
+pub const SERVICE: Service = Service::WebGateway;
 
 /// Binds the listener, serves until `shutdown` fires, and returns at once. Starts even
 /// when MySQL, the broker or the object store is down: `/readyz` says which, and each
 /// dependency is retried on use.
 pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Running> {
     let pool = database::pool(&settings.database).context("database settings")?;
-    let bus = bus::event_bus(&settings.broker, SERVICE_NAME);
+    let bus = bus::event_bus(&settings.broker, SERVICE.name());
     let store = ObjectStore::new(&settings.storage);
 
+    // Migrations run in the background, so the gateway answers (not ready) while MySQL is
+    // down and brings the schema up to date by itself once MySQL is back.
     let schema = if settings.database.run_migrations {
-        SchemaStatus::migrate_in_background(pool.clone(), shutdown.clone())
+        let schema = SchemaStatus::pending();
+        tokio::spawn({
+            let (schema, pool, shutdown) = (schema.clone(), pool.clone(), shutdown.clone());
+            async move { schema.migrate_when_reachable(&pool, &shutdown).await }
+        });
+        schema
     } else {
         SchemaStatus::assumed_current()
     };

@@ -12,7 +12,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::load()?;
-    telemetry::init("web-gateway", &settings.log);
+    telemetry::init(web_gateway::SERVICE.name(), &settings.log);
     let running = web_gateway::start(settings, shutdown::on_signal()).await?;
     running.stopped().await
 }

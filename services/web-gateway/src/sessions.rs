@@ -2,14 +2,13 @@
 //! clients send it as `Authorization: Bearer`); MySQL holds only its SHA-256, so a leaked
 //! database dump cannot be replayed as logins.
 
+use bureau_accounts::{Account, Role};
 use std::time::Duration;
 
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 use sqlx::MySqlPool;
 use uuid::Uuid;
-
-use crate::accounts::{Account, Role};
 
 pub const COOKIE_NAME: &str = "bureau_session";
 const TOKEN_BYTES: usize = 32;

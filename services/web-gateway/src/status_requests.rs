@@ -8,8 +8,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bureau_event_bus::{EventBus, PublishError};
 use chrono::{DateTime, Utc};
-use proto_events::bus::{EventBus, PublishError};
 use proto_events::{Actor, Envelope, Event, OrderStatus, OrderStatusChangeRequested};
 use serde::Serialize;
 use sqlx::MySqlPool;

@@ -6,16 +6,14 @@
 //! (each with its own shutdown token, so a test can stop and restart one) on port 0.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use bureau_platform::object_store::ObjectStore;
 use bureau_platform::service::Running;
-use bureau_platform::{Secret, Settings, database};
+use bureau_platform::{Secret, Settings};
+use bureau_test_support::TestDatabase;
 use sqlx::MySqlPool;
-use sqlx::mysql::MySqlConnectOptions;
 use telegram_double::{DoubleConfig, TelegramDouble};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -31,24 +29,8 @@ pub mod web;
 /// Every wait in these tests has this deadline unless it says otherwise.
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Service {
-    WebGateway,
-    BotGateway,
-    StorageWorker,
-    PersistenceWorker,
-    Notifier,
-}
-
-impl Service {
-    pub const ALL: [Service; 5] = [
-        Service::PersistenceWorker,
-        Service::StorageWorker,
-        Service::Notifier,
-        Service::WebGateway,
-        Service::BotGateway,
-    ];
-}
+/// The services a stack runs, by their contract names.
+pub use proto_events::Service;
 
 struct Started {
     running: Running,
@@ -62,7 +44,7 @@ pub struct TestStack {
     pub db: MySqlPool,
     pub store: ObjectStore,
     pub http: reqwest::Client,
-    database_name: String,
+    database: TestDatabase,
     services: HashMap<Service, Started>,
     /// Replicas started with [`TestStack::start_extra_notifier`]; stopped at teardown.
     extra_notifiers: Vec<Started>,
@@ -70,22 +52,9 @@ pub struct TestStack {
     bot_gateway_replicas: Vec<Option<Started>>,
 }
 
-/// The repository's `config/` directory.
-pub fn config_dir() -> PathBuf {
-    bureau_platform::settings::find_config_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
-        .expect("config/default.toml above the test crate")
-}
-
-/// Installs a test log subscriber once (RUST_LOG decides; quiet by default).
-pub fn init_logging() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_test_writer()
-        .try_init();
-}
+pub use bureau_test_support::{
+    config_dir, eventually, init_logging, order_number_in, random_bytes, sha256_hex,
+};
 
 impl TestStack {
     /// A fresh, isolated Bureau with every service running and ready.
@@ -100,31 +69,13 @@ impl TestStack {
         adjust: impl FnOnce(&mut Settings),
     ) -> anyhow::Result<TestStack> {
         init_logging();
-        let mut settings = Settings::load_from(&config_dir()).context("loading config/")?;
-        let id = Uuid::new_v4().simple().to_string();
-        let short = &id[..12];
+        let mut settings = bureau_test_support::settings().context("loading config/")?;
+        let short = bureau_test_support::unique_suffix();
 
         // Database: a fresh one, migrated.
-        let database_name = format!("bureau_e2e_{short}");
-        let admin_options: MySqlConnectOptions = settings.database.url.expose().parse()?;
-        let admin = MySqlPool::connect_with(admin_options.clone().database("mysql"))
-            .await
-            .context(
-                "connecting to MariaDB as the configured user (run `scripts/stack up` first)",
-            )?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "CREATE DATABASE `{database_name}` CHARACTER SET utf8mb4"
-        )))
-        .execute(&admin)
-        .await?;
-        admin.close().await;
-        let url = with_database(settings.database.url.expose(), &database_name);
-        settings.database.url = Secret::new(url);
         settings.database.max_connections = 5;
-        let db = database::pool(&settings.database)?;
-        database::migrate(&db)
-            .await
-            .context("migrating the test database")?;
+        let database = TestDatabase::create(&mut settings, "bureau_e2e").await?;
+        let db = database.pool.clone();
 
         // Broker: a namespace of our own, short retry delays.
         settings.broker.namespace = format!("e2e{short}");
@@ -159,7 +110,7 @@ impl TestStack {
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(60))
                 .build()?,
-            database_name,
+            database,
             services: HashMap::new(),
             extra_notifiers: Vec::new(),
             bot_gateway_replicas: Vec::new(),
@@ -316,138 +267,10 @@ impl TestStack {
         for service in Service::ALL {
             self.stop_service(service).await?;
         }
-        self.db.close().await;
         // Best-effort cleanup: leftovers are namespaced and harmless.
-        if let Ok(admin) = MySqlPool::connect_with(
-            self.settings
-                .database
-                .url
-                .expose()
-                .parse::<MySqlConnectOptions>()?
-                .database("mysql"),
-        )
-        .await
-        {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS `{}`",
-                self.database_name
-            )))
-            .execute(&admin)
-            .await;
-            admin.close().await;
-        }
-        let bus = bureau_platform::bus::event_bus(&self.settings.broker, "e2e-cleanup");
-        if let Ok(channel) = bus.open_channel().await {
-            for queue in bus.topology().all_queues() {
-                let _ = channel.queue_delete(queue.into(), Default::default()).await;
-            }
-            for exchange in [
-                bus.topology().events_exchange(),
-                bus.topology().dead_letter_exchange(),
-            ] {
-                let _ = channel
-                    .exchange_delete(exchange.into(), Default::default())
-                    .await;
-            }
-        }
-        bus.close().await;
+        self.database.remove().await;
+        bureau_test_support::remove_broker_namespace(&self.settings.broker).await;
         self.telegram.shutdown().await;
         Ok(())
-    }
-}
-
-/// `url` with its database path replaced by `database`.
-fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let path_start = base[authority_end..]
-        .find('/')
-        .map(|i| i + authority_end)
-        .unwrap_or(base.len());
-    let mut result = format!("{}/{}", &base[..path_start], database);
-    if let Some(query) = query {
-        result.push('?');
-        result.push_str(query);
-    }
-    result
-}
-
-/// Polls `probe` until it yields a value or `deadline` passes. Polling backs off from
-/// 20 ms to 250 ms; the deadline, not a sleep, bounds the test.
-pub async fn eventually<T, F, Fut>(
-    what: &str,
-    deadline: Duration,
-    mut probe: F,
-) -> anyhow::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let until = tokio::time::Instant::now() + deadline;
-    let mut pause = Duration::from_millis(20);
-    loop {
-        if let Some(value) = probe().await {
-            return Ok(value);
-        }
-        if tokio::time::Instant::now() >= until {
-            anyhow::bail!("timed out after {deadline:?} waiting for {what}");
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(250));
-    }
-}
-
-/// The first 8-digit order number after a `№` in `text`.
-pub fn order_number_in(text: &str) -> Option<String> {
-    let (_, after) = text.split_once('№')?;
-    let digits: String = after
-        .trim_start()
-        .chars()
-        .take_while(|c| c.is_ascii_digit())
-        .collect();
-    (digits.len() == 8).then_some(digits)
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
-}
-
-/// Bytes that no compressor or sniffer mistakes for anything in particular.
-pub fn random_bytes(len: usize) -> Vec<u8> {
-    (0..len).map(|_| rand::random::<u8>()).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn database_urls_are_rewritten() {
-        assert_eq!(
-            with_database("mysql://u:p@h:3306/bureau", "x"),
-            "mysql://u:p@h:3306/x"
-        );
-        assert_eq!(with_database("mysql://u@h:3306", "x"), "mysql://u@h:3306/x");
-        assert_eq!(
-            with_database("mysql://u@h/b?ssl-mode=disabled", "x"),
-            "mysql://u@h/x?ssl-mode=disabled"
-        );
-    }
-
-    #[test]
-    fn order_numbers_are_found_in_replies() {
-        assert_eq!(
-            order_number_in("Замовлення №48213097 прийнято"),
-            Some("48213097".into())
-        );
-        assert_eq!(
-            order_number_in("Order № 48213097 accepted"),
-            Some("48213097".into())
-        );
-        assert_eq!(order_number_in("no number"), None);
     }
 }

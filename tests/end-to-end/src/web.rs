@@ -58,9 +58,9 @@ pub async fn register_customer(
 pub async fn staff(
     stack: &TestStack,
     email: &str,
-    role: web_gateway::accounts::Role,
+    role: bureau_accounts::Role,
 ) -> anyhow::Result<String> {
-    web_gateway::accounts::create_account(&stack.db, email, PASSWORD, "Staff Member", role)
+    bureau_accounts::create_account(&stack.db, email, PASSWORD, "Staff Member", role)
         .await
         .map_err(|e| anyhow::anyhow!("creating staff {email}: {e}"))?;
     login(stack, email, PASSWORD).await

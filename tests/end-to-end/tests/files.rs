@@ -16,10 +16,10 @@ use anyhow::{Context, anyhow};
 use bureau_end_to_end::private_garage::PrivateGarage;
 use bureau_end_to_end::web::{login, register_customer};
 use bureau_end_to_end::{DEADLINE, Service, TestStack, eventually, random_bytes, sha256_hex};
+use bureau_event_bus::EventBus;
 use bureau_platform::links::{self, LinkPurpose, LinkSigner};
 use bureau_platform::object_store::ObjectStore;
 use futures::TryStreamExt;
-use proto_events::bus::EventBus;
 use proto_events::{CustomerRef, Envelope, FilePurpose, FileReceived, FileSource, OrderCreated};
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -498,12 +498,12 @@ async fn results_downloads_and_upload_links() -> anyhow::Result<()> {
         register_customer(&stack, "files.customer@example.com", "Files Customer").await?;
     let stranger = register_customer(&stack, "stranger@example.com", "Stranger").await?;
     let password = "staff password for tests 1";
-    web_gateway::accounts::create_account(
+    bureau_accounts::create_account(
         &stack.db,
         "exec@example.com",
         password,
         "Eve Executor",
-        web_gateway::accounts::Role::Executor,
+        bureau_accounts::Role::Executor,
     )
     .await
     .map_err(|e| anyhow!("{e}"))?;

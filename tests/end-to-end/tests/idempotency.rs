@@ -117,12 +117,12 @@ async fn a_retried_post_gets_the_first_answer_not_a_second_order() -> anyhow::Re
 
     // Staff status changes: the retry is the first answer, and one change is published.
     let staff_password = "staff password for tests 1";
-    web_gateway::accounts::create_account(
+    bureau_accounts::create_account(
         &stack.db,
         "manager@example.com",
         staff_password,
         "Maria Manager",
-        web_gateway::accounts::Role::Manager,
+        bureau_accounts::Role::Manager,
     )
     .await
     .map_err(|e| anyhow!("{e}"))?;

@@ -17,9 +17,9 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use bureau_end_to_end::web::{change_status, login};
 use bureau_end_to_end::{DEADLINE, TestStack, eventually, random_bytes, sha256_hex};
+use bureau_event_bus::EventBus;
 use chrono::Utc;
 use futures::StreamExt;
-use proto_events::bus::EventBus;
 use proto_events::{
     Actor, Envelope, FilePurpose, FileStored, OrderMessagePosted, OrderStatus, OrderStatusChanged,
     PriceQuoted,
@@ -420,12 +420,9 @@ async fn flood_control_blocked_chats_and_server_errors() -> anyhow::Result<()> {
     )
     .await?;
     // Staff see it on the order list, to reach the customer another way.
-    let token = bureau_end_to_end::web::staff(
-        &stack,
-        "desk@example.com",
-        web_gateway::accounts::Role::Manager,
-    )
-    .await?;
+    let token =
+        bureau_end_to_end::web::staff(&stack, "desk@example.com", bureau_accounts::Role::Manager)
+            .await?;
     let listing: serde_json::Value = stack
         .http
         .get(stack.web_url("/api/staff/orders"))
@@ -671,12 +668,12 @@ async fn web_pages_and_staff_get_changes_live() -> anyhow::Result<()> {
         .await?;
     anyhow::ensure!(created.status() == 201, "register: {}", created.status());
     let customer = login(&stack, "live@example.com", password).await?;
-    web_gateway::accounts::create_account(
+    bureau_accounts::create_account(
         &stack.db,
         "manager@example.com",
         password,
         "Maria Manager",
-        web_gateway::accounts::Role::Manager,
+        bureau_accounts::Role::Manager,
     )
     .await
     .map_err(|e| anyhow!("{e}"))?;

@@ -222,7 +222,7 @@ async fn messages_and_quotes_are_recorded_once() -> anyhow::Result<()> {
         .await?;
     assert_eq!(quotes.len(), 1);
     assert_eq!(quotes[0].get::<u64, _>("amount_minor"), 45_000);
-    let letters = proto_events::bus::dead_letters::list(
+    let letters = bureau_event_bus::dead_letters::list(
         &bus,
         proto_events::topology::Consumer::PersistenceWorker,
         5,

@@ -8,8 +8,8 @@
 use anyhow::{Context, anyhow};
 use bureau_end_to_end::web::{change_status, register_customer};
 use bureau_end_to_end::{DEADLINE, TestStack, eventually, random_bytes, sha256_hex};
+use bureau_event_bus::dead_letters;
 use futures::TryStreamExt;
-use proto_events::bus::dead_letters;
 use proto_events::topology::Consumer;
 use proto_events::{CustomerRef, Envelope, OrderCreated};
 use serde_json::Value;
@@ -320,7 +320,7 @@ async fn a_staff_status_change_is_recorded_and_pushed_to_the_telegram_customer()
     let staff = bureau_end_to_end::web::staff(
         &stack,
         "manager@example.com",
-        web_gateway::accounts::Role::Manager,
+        bureau_accounts::Role::Manager,
     )
     .await?;
 

@@ -20,14 +20,15 @@ use std::sync::Arc;
 use anyhow::{Context, anyhow};
 use bot_gateway::dialogue::Language;
 use bot_gateway::texts::{Texts, key};
+use bureau_accounts::Role;
 use bureau_end_to_end::sse::SseReader;
 use bureau_end_to_end::telegram_customer::place_order;
 use bureau_end_to_end::web::{register_customer, staff};
 use bureau_end_to_end::{DEADLINE, Service, TestStack, eventually};
+use bureau_event_bus::EventBus;
 use futures::StreamExt;
 use lapin::options::QueueBindOptions;
 use lapin::types::FieldTable;
-use proto_events::bus::EventBus;
 use proto_events::topology::Consumer;
 use proto_events::{
     Actor, CustomerRef, Envelope, Event, EventKind, OrderCreated, OrderStatus,
@@ -37,7 +38,6 @@ use serde_json::{Value, json};
 use sqlx::Row;
 use telegram_double::DoubleConfig;
 use uuid::Uuid;
-use web_gateway::accounts::Role;
 
 fn bus(stack: &TestStack) -> Arc<EventBus> {
     bureau_platform::bus::event_bus(&stack.settings.broker, "status-requests-test")

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use bureau_event_bus::{EventBus, dead_letters};
 use bureau_platform::object_store::ObjectStore;
 use futures::TryStreamExt;
 use lapin::options::QueueDeclareOptions;
 use lapin::types::FieldTable;
-use proto_events::bus::{EventBus, dead_letters};
 use proto_events::topology::Consumer;
 use sqlx::{MySqlPool, Row};
 use telegram_double::TelegramDouble;
@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::poison::POISON_IDS;
 use crate::traffic::{Channel, Ledger};
-use crate::util::sha256_hex;
+use bureau_test_support::sha256_hex;
 
 #[derive(Debug, Default, Clone)]
 pub struct Figures {

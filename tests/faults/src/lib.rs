@@ -14,9 +14,7 @@ pub mod poison;
 pub mod private_stack;
 pub mod services;
 pub mod traffic;
-pub mod util;
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,6 +22,7 @@ use std::time::Duration;
 use anyhow::Context;
 use bureau_platform::object_store::ObjectStore;
 use bureau_platform::{Secret, Settings};
+use bureau_test_support::eventually;
 use telegram_double::{DoubleConfig, Fault, TelegramDouble};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -32,27 +31,6 @@ use crate::audit::{Figures, Sources};
 use crate::private_stack::{PrivateGarage, PrivateMariaDb, PrivateRabbit};
 use crate::services::{Service, Services};
 use crate::traffic::{Ledger, WebClient};
-
-/// Polls `probe` until it is true or `deadline` passes.
-pub async fn wait_until<F, Fut>(what: &str, deadline: Duration, mut probe: F) -> anyhow::Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let until = tokio::time::Instant::now() + deadline;
-    let mut pause = Duration::from_millis(50);
-    loop {
-        if probe().await {
-            return Ok(());
-        }
-        anyhow::ensure!(
-            tokio::time::Instant::now() < until,
-            "timed out after {deadline:?} waiting for {what}"
-        );
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(500));
-    }
-}
 
 /// How hard and how long to push.
 #[derive(Debug, Clone)]
@@ -147,7 +125,7 @@ pub async fn run(scenario: Scenario, binary: &Path) -> anyhow::Result<Figures> {
     )?;
     let telegram = TelegramDouble::start(DoubleConfig::without_limits()).await?;
     let env = service_env(&rabbit, &mariadb, &garage, &telegram);
-    let mut settings = Settings::load_from(&util::config_dir())?;
+    let mut settings = Settings::load_from(&bureau_test_support::config_dir())?;
     apply(&mut settings, &env);
     let services = Services::new(binary, env, &root)?;
     let mut world = World {
@@ -183,7 +161,7 @@ fn service_env(
     garage: &PrivateGarage,
     telegram: &TelegramDouble,
 ) -> Vec<(String, String)> {
-    let config_dir = util::config_dir();
+    let config_dir = bureau_test_support::config_dir();
     [
         ("BUREAU_CONFIG_DIR", config_dir.display().to_string()),
         ("BUREAU__BROKER__URL", rabbit.url()),
@@ -269,12 +247,12 @@ async fn storm(
         base: world.services.url(Service::WebGateway, ""),
     });
     let staff_password = "staff password for the fault run";
-    web_gateway::accounts::create_account(
+    bureau_accounts::create_account(
         &db,
         "staff@faults.example",
         staff_password,
         "Fault Staff",
-        web_gateway::accounts::Role::Manager,
+        bureau_accounts::Role::Manager,
     )
     .await
     .map_err(|e| anyhow::anyhow!("creating the staff account: {e}"))?;
@@ -474,7 +452,7 @@ async fn observe_outage(
     not_reported: &mut Vec<String>,
 ) {
     let services = &world.services;
-    let seen = wait_until(
+    let seen = eventually(
         &format!("{} not ready", service.name()),
         Duration::from_secs(10),
         || services.reports_not_ready(service),

@@ -1,11 +1,13 @@
 //! Deliberately bad messages, published straight to the events exchange the way a broken
 //! or hostile producer would: each must land in the dead-letter queue of every consumer
-//! bound to `order.created` (persistence worker, notifier) with its reason, once, while
-//! work goes on.
+//! bound to `order.created` (the persistence worker) with its reason, once, while work
+//! goes on.
 
+use bureau_event_bus::EventBus;
 use lapin::BasicProperties;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
-use proto_events::bus::EventBus;
+use proto_events::EventKind;
+use proto_events::topology::Consumer;
 use serde_json::json;
 
 /// The message ids of the poison, so the audit can tell them from real failures.
@@ -17,8 +19,14 @@ pub const POISON_IDS: [&str; 5] = [
     "poison-10-mb",
 ];
 
-/// The consumers that receive `order.created` and so each get a copy of every poison.
-pub const POISONED_CONSUMERS: usize = 2;
+/// How many consumers receive `order.created` and so each get a copy of every poison: as
+/// the contract subscribes them.
+pub fn poisoned_consumers() -> usize {
+    Consumer::ALL
+        .into_iter()
+        .filter(|consumer| consumer.subscriptions().contains(&EventKind::OrderCreated))
+        .count()
+}
 
 fn envelope(event_type: &str, version: u32, payload: serde_json::Value) -> Vec<u8> {
     json!({

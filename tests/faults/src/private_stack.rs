@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use tokio::process::{Child, Command};
 
-use crate::wait_until;
+use bureau_test_support::eventually;
 
 /// A free TCP port on 127.0.0.1 outside the ephemeral range and away from the shared stack.
 pub fn free_port() -> anyhow::Result<u16> {
@@ -117,7 +117,7 @@ impl PrivateRabbit {
         )
         .await?;
         // `wait` fails at once while the pid file is not written yet: give it a moment.
-        wait_until(
+        eventually(
             "the private RabbitMQ's pid file",
             Duration::from_secs(30),
             || {
@@ -135,7 +135,7 @@ impl PrivateRabbit {
         .await
         .with_context(|| format!("see {}", dir.join("log").display()))?;
         let port = self.port;
-        wait_until(
+        eventually(
             "the private RabbitMQ's port",
             Duration::from_secs(30),
             || async move {
@@ -237,7 +237,7 @@ impl PrivateMariaDb {
         }
         self.child = Some(command.spawn().context("starting mariadbd")?);
         let url = format!("mysql://root@127.0.0.1:{}/mysql", self.port);
-        wait_until("the private MariaDB", Duration::from_secs(60), || {
+        eventually("the private MariaDB", Duration::from_secs(60), || {
             let url = url.clone();
             async move {
                 match sqlx::MySqlPool::connect(&url).await {
@@ -338,7 +338,7 @@ impl PrivateGarage {
         let health = format!("http://127.0.0.1:{}/health", self.admin_port);
         let http = reqwest::Client::new();
         let port = self.port;
-        wait_until("the private Garage", Duration::from_secs(60), || {
+        eventually("the private Garage", Duration::from_secs(60), || {
             let (http, health) = (http.clone(), health.clone());
             async move {
                 let healthy = http

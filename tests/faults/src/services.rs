@@ -10,46 +10,13 @@ use anyhow::Context;
 use tokio::process::{Child, Command};
 
 use crate::private_stack::{free_port, signal};
-use crate::wait_until;
+use bureau_test_support::eventually;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Service {
-    PersistenceWorker,
-    StorageWorker,
-    Notifier,
-    WebGateway,
-    BotGateway,
-}
+pub use proto_events::Service;
 
-impl Service {
-    pub const ALL: [Service; 5] = [
-        Service::PersistenceWorker,
-        Service::StorageWorker,
-        Service::Notifier,
-        Service::WebGateway,
-        Service::BotGateway,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Service::PersistenceWorker => "persistence-worker",
-            Service::StorageWorker => "storage-worker",
-            Service::Notifier => "notifier",
-            Service::WebGateway => "web-gateway",
-            Service::BotGateway => "bot-gateway",
-        }
-    }
-
-    /// The settings section holding its `listen`.
-    fn section(self) -> &'static str {
-        match self {
-            Service::PersistenceWorker => "PERSISTENCE_WORKER",
-            Service::StorageWorker => "STORAGE_WORKER",
-            Service::Notifier => "NOTIFIER",
-            Service::WebGateway => "WEB_GATEWAY",
-            Service::BotGateway => "BOT_GATEWAY",
-        }
-    }
+/// The settings section holding a service's `listen`: its name in upper snake case.
+fn section(service: Service) -> String {
+    service.name().replace('-', "_").to_uppercase()
 }
 
 struct Process {
@@ -108,7 +75,7 @@ impl Services {
             .arg(service.name())
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env(
-                format!("BUREAU__{}__LISTEN", service.section()),
+                format!("BUREAU__{}__LISTEN", section(service)),
                 format!("127.0.0.1:{}", process.port),
             )
             .stdin(Stdio::null())
@@ -125,7 +92,7 @@ impl Services {
     pub async fn wait_ready(&self, service: Service, deadline: Duration) -> anyhow::Result<()> {
         let url = self.url(service, "/readyz");
         let http = self.http.clone();
-        wait_until(&format!("{} ready", service.name()), deadline, || {
+        eventually(&format!("{} ready", service.name()), deadline, || {
             let (http, url) = (http.clone(), url.clone());
             async move {
                 http.get(&url)

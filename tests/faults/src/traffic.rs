@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use bot_gateway::dialogue::Language;
 use bot_gateway::texts::{Texts, key};
+use bureau_kit::retry::Backoff;
 use serde_json::{Value, json};
 use sqlx::{MySqlPool, Row};
 use telegram_double::{SentMessage, SimUser, TelegramDouble};
@@ -19,7 +20,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::util::{order_number_in, random_bytes, sha256_hex};
+use bureau_test_support::{order_number_in, random_bytes, sha256_hex};
 
 /// How long one client keeps trying to get one order (or one status change) accepted.
 const PATIENCE: Duration = Duration::from_secs(150);
@@ -79,9 +80,7 @@ fn client_error(ledger: &SharedLedger, error: String) {
 }
 
 /// Backoff for client retries: 250 ms doubling to 4 s.
-fn pause(attempt: u32) -> Duration {
-    Duration::from_millis(250u64.saturating_mul(1 << attempt.min(4)))
-}
+const CLIENT_BACKOFF: Backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(4));
 
 // ---------------------------------------------------------------- web customers
 
@@ -168,7 +167,7 @@ async fn place_web_order(
 ) -> anyhow::Result<String> {
     let key = Uuid::new_v4().to_string();
     let until = tokio::time::Instant::now() + PATIENCE;
-    let mut tries = 0;
+    let mut pauses = CLIENT_BACKOFF.pauses();
     loop {
         let form = reqwest::multipart::Form::new()
             .text("text", format!("fault-run web order {marker}"))
@@ -214,8 +213,7 @@ async fn place_web_order(
         if tokio::time::Instant::now() >= until {
             anyhow::bail!("still failing after {PATIENCE:?}: {retry_because}");
         }
-        tokio::time::sleep(pause(tries)).await;
-        tries += 1;
+        tokio::time::sleep(pauses.next_pause()).await;
     }
 }
 
@@ -464,7 +462,7 @@ async fn change_status(
     } else {
         "accepted"
     };
-    let mut tries = 0;
+    let mut pauses = CLIENT_BACKOFF.pauses();
     let order_id: Uuid = loop {
         let row = sqlx::query("SELECT id, status FROM orders WHERE order_number = ?")
             .bind(number)
@@ -479,11 +477,10 @@ async fn change_status(
             tokio::time::Instant::now() < until,
             "order {number} never showed status {from} in MySQL"
         );
-        tokio::time::sleep(pause(tries)).await;
-        tries += 1;
+        tokio::time::sleep(pauses.next_pause()).await;
     };
     let key = Uuid::new_v4().to_string();
-    tries = 0;
+    pauses.reset();
     loop {
         let sent = client
             .http
@@ -520,7 +517,6 @@ async fn change_status(
             tokio::time::Instant::now() < until,
             "status change still failing: {retry_because}"
         );
-        tokio::time::sleep(pause(tries)).await;
-        tries += 1;
+        tokio::time::sleep(pauses.next_pause()).await;
     }
 }

@@ -12,7 +12,7 @@ async fn run_and_check(scenario: Scenario) -> anyhow::Result<()> {
     let figures = run(scenario, Path::new(env!("CARGO_BIN_EXE_fault-service"))).await?;
     assert!(figures.clean(), "the fault run was not clean:\n{figures}");
     let expected_poison =
-        bureau_faults::poison::POISON_IDS.len() * bureau_faults::poison::POISONED_CONSUMERS;
+        bureau_faults::poison::POISON_IDS.len() * bureau_faults::poison::poisoned_consumers();
     let dead_lettered: usize = figures.dead_lettered.values().map(Vec::len).sum();
     assert_eq!(
         dead_lettered, expected_poison,

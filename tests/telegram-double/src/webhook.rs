@@ -9,14 +9,15 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bureau_kit::retry::{Backoff, Pauses};
 use serde_json::Value;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::state::{PendingUpdate, Shared, unix_now};
 
-const FIRST_BACKOFF: Duration = Duration::from_millis(200);
-const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// Pauses before redelivering an update that failed: 200 ms doubling to 2 s.
+const RETRY_BACKOFF: Backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(2));
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the pusher sleeps when nothing is due and nothing changes: a safety net only.
 const IDLE_RECHECK: Duration = Duration::from_secs(1);
@@ -29,10 +30,10 @@ struct Delivery {
     body: Value,
 }
 
-/// An update that failed: when it may be tried again, and the wait after that.
+/// An update that failed: when it may be tried again, and the pauses after that.
 struct Retry {
     at: Instant,
-    backoff: Duration,
+    pauses: Pauses,
 }
 
 /// The order key of an update: its chat (a callback query without a message counts as the
@@ -141,9 +142,9 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                     Some(message) => {
                         tracing::debug!(update_id, %url, %message, "webhook not delivered; will retry");
                         shared.lock().webhook_last_error = Some((unix_now(), message));
-                        let backoff = retries.get(&update_id).map_or(FIRST_BACKOFF, |retry| retry.backoff);
-                        let next = Retry { at: Instant::now() + backoff, backoff: (backoff * 2).min(MAX_BACKOFF) };
-                        retries.insert(update_id, next);
+                        let mut pauses = retries.remove(&update_id).map_or_else(|| RETRY_BACKOFF.pauses(), |retry| retry.pauses);
+                        let at = Instant::now() + pauses.next_pause();
+                        retries.insert(update_id, Retry { at, pauses });
                     }
                 }
             }

@@ -214,7 +214,7 @@ async fn lookup_failed(press: Press) -> HandlerResult {
 mod tests {
     use std::sync::Arc;
 
-    use proto_events::bus::{BusConfig, EventBus};
+    use bureau_event_bus::{BusConfig, EventBus};
     use teloxide::types::Me;
 
     use super::*;

@@ -19,6 +19,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bureau_kit::retry::{self, Backoff};
 use futures::future::join_all;
 use teloxide::prelude::*;
 use teloxide::types::{AllowedUpdate, UpdateId};
@@ -29,8 +30,8 @@ use crate::telegram::GatewayBot;
 
 /// How long one `getUpdates` waits for news; below teloxide's 17 s HTTP timeout.
 const POLL_TIMEOUT: Duration = Duration::from_secs(10);
-const FIRST_PAUSE: Duration = Duration::from_secs(1);
-const LONGEST_PAUSE: Duration = Duration::from_secs(30);
+/// Pauses while receiving fails or an update is deferred: 1 s doubling to 30 s.
+const PAUSES: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
 
 /// Polls until `shutdown`, handling each batch before asking for the next.
 pub async fn run(
@@ -40,7 +41,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) {
     let mut progress = Progress::default();
-    let mut pause = FIRST_PAUSE;
+    let mut pauses = PAUSES.pauses();
     tracing::info!("taking updates by long polling");
     loop {
         let request = bot
@@ -56,11 +57,11 @@ pub async fn run(
         let updates = match updates {
             Ok(updates) => updates,
             Err(error) => {
+                let pause = pauses.next_pause();
                 tracing::warn!(%error, ?pause, "receiving updates failed; retrying");
-                if !wait(pause, &shutdown).await {
+                if !retry::pause(pause, &shutdown).await {
                     break;
                 }
-                pause = (pause * 2).min(LONGEST_PAUSE);
                 continue;
             }
         };
@@ -74,12 +75,9 @@ pub async fn run(
         // The batch runs to its end even when shutdown comes meanwhile: those are in flight.
         let batch = handle_batch(fresh, |update| handling.handle(update)).await;
         if progress.record(last, batch) {
-            pause = FIRST_PAUSE;
-        } else {
-            if !wait(pause, &shutdown).await {
-                break;
-            }
-            pause = (pause * 2).min(LONGEST_PAUSE);
+            pauses.reset();
+        } else if !retry::pause(pauses.next_pause(), &shutdown).await {
+            break;
         }
     }
     acknowledge(&bot, progress.offset).await;
@@ -156,14 +154,6 @@ where
         };
     }
     batch
-}
-
-/// `false` when shutdown came first.
-async fn wait(pause: Duration, shutdown: &CancellationToken) -> bool {
-    tokio::select! {
-        () = tokio::time::sleep(pause) => true,
-        () = shutdown.cancelled() => false,
-    }
 }
 
 /// Tells Telegram to forget everything below `offset`.

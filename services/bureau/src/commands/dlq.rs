@@ -1,9 +1,9 @@
 //! `bureau dlq`: what failed, why, and putting it back once the cause is fixed.
 
 use anyhow::anyhow;
+use bureau_event_bus::dead_letters;
 use bureau_platform::{Settings, bus};
 use clap::Subcommand;
-use proto_events::bus::dead_letters;
 use proto_events::topology::Consumer;
 
 #[derive(Subcommand)]
@@ -55,7 +55,7 @@ fn consumer(name: &str) -> anyhow::Result<Consumer> {
 }
 
 pub async fn execute(settings: &Settings, command: DlqCommand) -> anyhow::Result<()> {
-    let bus = bus::event_bus(&settings.broker, "bureau-cli");
+    let bus = bus::event_bus(&settings.broker, super::CLI);
     bus.connect().await?;
     match command {
         DlqCommand::List {

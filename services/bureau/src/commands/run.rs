@@ -10,17 +10,12 @@ use std::process::ExitStatus;
 use std::time::Duration;
 
 use anyhow::Context;
+use bureau_kit::retry::Backoff;
 use bureau_platform::{Settings, shutdown};
+use proto_events::Service;
 use tokio::process::{Child, Command};
 use tokio_util::sync::CancellationToken;
 
-const SERVICES: [&str; 5] = [
-    "persistence-worker",
-    "storage-worker",
-    "notifier",
-    "web-gateway",
-    "bot-gateway",
-];
 const DOUBLE_LISTEN: &str = "127.0.0.1:8090";
 /// How long children get to finish their work after SIGTERM before they are killed.
 const STOP_GRACE: Duration = Duration::from_secs(30);
@@ -84,25 +79,26 @@ pub async fn run(settings: Settings, args: RunArgs) -> anyhow::Result<()> {
         .await
         .context("applying migrations before start")?;
 
-    let wanted: Vec<&str> = if args.only.is_empty() {
-        SERVICES.to_vec()
+    // Each service's binary is named after it.
+    let wanted: Vec<Service> = if args.only.is_empty() {
+        Service::ALL.to_vec()
     } else {
+        let known: Vec<&str> = Service::ALL.iter().map(|s| s.name()).collect();
         for name in &args.only {
             anyhow::ensure!(
-                SERVICES.contains(&name.as_str()),
-                "unknown service `{name}`; one of {SERVICES:?}"
+                Service::parse(name).is_some(),
+                "unknown service `{name}`; one of {known:?}"
             );
         }
-        SERVICES
-            .iter()
-            .copied()
-            .filter(|s| args.only.iter().any(|o| o == s))
+        Service::ALL
+            .into_iter()
+            .filter(|s| args.only.iter().any(|o| o == s.name()))
             .collect()
     };
     for service in wanted {
-        let program = bin_dir.join(service);
+        let program = bin_dir.join(service.name());
         supervised.push(tokio::spawn(supervise(
-            service,
+            service.name(),
             program,
             Vec::new(),
             env.clone(),
@@ -135,6 +131,9 @@ fn rand_digits() -> u32 {
     std::process::id() % 900_000
 }
 
+/// Pauses before restarting a child that exited: 1 s doubling to 32 s.
+const RESTART_BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(32));
+
 /// Runs `program` until `stop` fires, restarting it with backoff whenever it exits.
 async fn supervise(
     name: &'static str,
@@ -143,7 +142,7 @@ async fn supervise(
     env: HashMap<String, String>,
     stop: CancellationToken,
 ) {
-    let mut restarts = 0u32;
+    let mut pauses = RESTART_BACKOFF.pauses();
     while !stop.is_cancelled() {
         let mut child = match Command::new(&program)
             .args(&args)
@@ -164,11 +163,11 @@ async fn supervise(
         tokio::select! {
             status = child.wait() => {
                 let status = status.map(describe).unwrap_or_else(|e| e.to_string());
+                // A child that ran a while before it exited starts over from the first pause.
                 if started.elapsed() > Duration::from_secs(60) {
-                    restarts = 0;
+                    pauses.reset();
                 }
-                restarts += 1;
-                let delay = Duration::from_millis(500 * 2u64.pow(restarts.min(6)));
+                let delay = pauses.next_pause();
                 eprintln!("{name} exited ({status}); restarting in {delay:?}");
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}

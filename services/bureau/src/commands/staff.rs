@@ -1,9 +1,9 @@
 //! `bureau staff add`: staff accounts are made by an operator, never by sign-up.
 
 use anyhow::Context;
+use bureau_accounts::{Role, create_account};
 use bureau_platform::{Settings, database};
 use clap::Subcommand;
-use web_gateway::accounts::{Role, create_account};
 
 #[derive(Subcommand)]
 pub enum StaffCommand {
@@ -30,14 +30,12 @@ pub async fn execute(settings: &Settings, command: StaffCommand) -> anyhow::Resu
             role,
             password_env,
         } => {
-            let role = match role.as_str() {
-                "admin" => Role::Admin,
-                "manager" => Role::Manager,
-                "executor" => Role::Executor,
-                other => {
-                    anyhow::bail!("unknown staff role `{other}`: use admin, manager or executor")
-                }
-            };
+            let role = Role::parse(&role)
+                .ok()
+                .filter(|role| role.is_staff())
+                .with_context(|| {
+                    format!("unknown staff role `{role}`: use admin, manager or executor")
+                })?;
             let password = std::env::var(&password_env).with_context(|| {
                 format!("set the password in the environment variable {password_env}")
             })?;

@@ -1,16 +1,16 @@
 //! `POST /api/accounts`: customers register themselves. Staff accounts are created by
-//! operators with [`crate::accounts::create_account`], never through this route.
+//! operators with [`bureau_accounts::create_account`], never through this route.
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
+use bureau_accounts::{self as accounts, Role};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::extract::Json;
 use super::{AppState, Error};
-use crate::accounts::{self, Role};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/accounts", post(register))

@@ -6,9 +6,9 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::{HeaderMap, header, request::Parts};
+use bureau_accounts::{Account, Role};
 
 use super::{AppState, Error};
-use crate::accounts::{Account, Role};
 use crate::sessions::{self, COOKIE_NAME, SessionToken};
 
 /// Any signed-in account.

@@ -10,12 +10,13 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bureau_accounts::{AccountError, LoginError};
+use bureau_event_bus::PublishError;
 use bureau_platform::object_store::UploadError;
 use bureau_platform::order_numbers::OrderNumberError;
-use proto_events::bus::PublishError;
 use serde_json::json;
 
-use crate::accounts::{AccountError, LoginError};
+use crate::idempotency::{AnswerTooLarge, InvalidKey};
 
 /// What a client should wait before retrying while a dependency is down.
 const RETRY_AFTER_SECS: u32 = 5;
@@ -205,6 +206,18 @@ impl From<OrderNumberError> for Error {
     }
 }
 
+impl From<InvalidKey> for Error {
+    fn from(error: InvalidKey) -> Error {
+        Error::unprocessable("invalid_idempotency_key", error)
+    }
+}
+
+impl From<AnswerTooLarge> for Error {
+    fn from(error: AnswerTooLarge) -> Error {
+        Error::Internal(error.into())
+    }
+}
+
 impl From<UploadError> for Error {
     fn from(error: UploadError) -> Error {
         match error {
@@ -278,8 +291,10 @@ pub fn human_size(bytes: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use axum::body::to_bytes;
+    use bureau_platform::object_store::StoreError;
+
+    use super::*;
 
     async fn body_of(error: Error) -> (StatusCode, Option<HeaderValue>, serde_json::Value) {
         let response = error.into_response();
@@ -325,7 +340,11 @@ mod tests {
         assert!(retry.is_some());
         assert_eq!(body["error"]["code"], "database_unavailable");
 
-        let (status, _, body) = body_of(UploadError::Store("NoSuchBucket".into()).into()).await;
+        let store_down = StoreError::Request {
+            operation: "upload a part",
+            detail: "NoSuchBucket".into(),
+        };
+        let (status, _, body) = body_of(UploadError::Store(store_down).into()).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert!(!body.to_string().contains("NoSuchBucket"));
     }

@@ -123,12 +123,3 @@ fn received(order_id: Uuid, purpose: FilePurpose, file: &StagedFile) -> Envelope
     };
     Envelope::new(PRODUCER, order_id, received)
 }
-
-/// Whether an order with this id is recorded.
-pub async fn order_exists(state: &AppState, order_id: Uuid) -> Result<bool, Error> {
-    let found: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM orders WHERE id = ?")
-        .bind(order_id)
-        .fetch_optional(&state.pool)
-        .await?;
-    Ok(found.is_some())
-}

@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use super::auth::{Customer, Staff};
 use super::{AppState, Error};
+use crate::queries::{self, StoredFile};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -39,13 +40,6 @@ pub fn router() -> Router<AppState> {
 
 const NO_SUCH_FILE: &str = "No such file.";
 
-/// A stored file: where it is and the name to download it as.
-#[derive(sqlx::FromRow)]
-struct StoredFile {
-    object_key: String,
-    original_name: String,
-}
-
 async fn customer_download(
     State(state): State<AppState>,
     Customer(customer): Customer,
@@ -53,18 +47,9 @@ async fn customer_download(
 ) -> Result<Response, Error> {
     let number = order_number::parse(&number).ok_or(Error::NotFound(NO_SUCH_FILE))?;
     let file_id = Uuid::parse_str(&file_id).map_err(|_| Error::NotFound(NO_SUCH_FILE))?;
-    let file: StoredFile = sqlx::query_as(
-        "SELECT f.object_key, f.original_name FROM order_files f \
-         JOIN orders o ON o.id = f.order_id JOIN customers c ON c.id = o.customer_id \
-         WHERE c.web_account_id = ? AND o.order_number = ? AND f.id = ? \
-           AND f.state = 'stored' AND f.object_key IS NOT NULL",
-    )
-    .bind(customer.id)
-    .bind(&number)
-    .bind(file_id)
-    .fetch_optional(&state.pool)
-    .await?
-    .ok_or(Error::NotFound(NO_SUCH_FILE))?;
+    let file = queries::customer_stored_file(&state.pool, customer.id, &number, file_id)
+        .await?
+        .ok_or(Error::NotFound(NO_SUCH_FILE))?;
     redirect_to(&state, &file).await
 }
 
@@ -75,15 +60,9 @@ async fn staff_download(
 ) -> Result<Response, Error> {
     let order_id = Uuid::parse_str(&order_id).map_err(|_| Error::NotFound(NO_SUCH_FILE))?;
     let file_id = Uuid::parse_str(&file_id).map_err(|_| Error::NotFound(NO_SUCH_FILE))?;
-    let file: StoredFile = sqlx::query_as(
-        "SELECT object_key, original_name FROM order_files \
-         WHERE order_id = ? AND id = ? AND state = 'stored' AND object_key IS NOT NULL",
-    )
-    .bind(order_id)
-    .bind(file_id)
-    .fetch_optional(&state.pool)
-    .await?
-    .ok_or(Error::NotFound(NO_SUCH_FILE))?;
+    let file = queries::order_stored_file(&state.pool, order_id, file_id)
+        .await?
+        .ok_or(Error::NotFound(NO_SUCH_FILE))?;
     redirect_to(&state, &file).await
 }
 
@@ -95,14 +74,7 @@ async fn link_download(
         Ok(file_id) => file_id,
         Err(page) => return Ok(*page),
     };
-    let file: Option<StoredFile> = sqlx::query_as(
-        "SELECT object_key, original_name FROM order_files \
-         WHERE id = ? AND state = 'stored' AND object_key IS NOT NULL",
-    )
-    .bind(file_id)
-    .fetch_optional(&state.pool)
-    .await?;
-    match file {
+    match queries::stored_file(&state.pool, file_id).await? {
         Some(file) => redirect_to(&state, &file).await,
         None => Ok(link_page(StatusCode::NOT_FOUND, LINK_NOT_FOUND)),
     }

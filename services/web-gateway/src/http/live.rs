@@ -15,7 +15,7 @@
 //! shape (without a request id, from gateways of an older release) are never shown.
 //!
 //! One [`LiveHub`] per gateway process follows the bus (a transient queue of its own, see
-//! `proto_events::bus::live`) and fans events out to the connected clients through a
+//! `bureau_event_bus::live`) and fans events out to the connected clients through a
 //! bounded broadcast channel. A client that falls that far behind is disconnected rather
 //! than slowing the others; its browser's `EventSource` reconnects by itself and starts
 //! again from the database. Streams end when the gateway shuts down, so graceful shutdown
@@ -29,19 +29,19 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::get;
+use bureau_event_bus::EventBus;
 use bureau_platform::texts::Catalog;
 use futures::{Stream, StreamExt};
-use proto_events::bus::EventBus;
 use proto_events::{
     Actor, Envelope, Event, EventKind, OrderStatus, OrderStatusChangeRefused, order_number,
 };
 use serde_json::json;
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
 use super::auth::{Customer, Staff};
 use super::{AppState, Error};
+use crate::queries;
 
 /// Events a client may fall behind by before it is disconnected.
 const CLIENT_BUFFER: usize = 256;
@@ -154,15 +154,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/staff/feed", get(staff_feed))
 }
 
-#[derive(sqlx::FromRow)]
-struct LiveOrder {
-    id: Uuid,
-    order_number: String,
-    status: String,
-    status_version: u32,
-    language: String,
-}
-
 async fn order_live(
     State(state): State<AppState>,
     Customer(customer): Customer,
@@ -172,17 +163,9 @@ async fn order_live(
     let hub = state.live.clone();
     // Before reading the snapshot: a change committed after the read is then still seen.
     let receiver = hub.subscribe().await;
-    let order: LiveOrder = sqlx::query_as(
-        "SELECT o.id, o.order_number, o.status, o.status_version, c.language \
-         FROM orders o JOIN customers c ON c.id = o.customer_id \
-         WHERE c.web_account_id = ? AND o.order_number = ? \
-         ORDER BY o.created_at DESC LIMIT 1",
-    )
-    .bind(customer.id)
-    .bind(&number)
-    .fetch_optional(&state.pool)
-    .await?
-    .ok_or(Error::NotFound(NO_SUCH_ORDER))?;
+    let order = queries::customer_live_order(&state.pool, customer.id, &number)
+        .await?
+        .ok_or(Error::NotFound(NO_SUCH_ORDER))?;
 
     let catalog = hub.catalog.clone();
     let language = order.language.clone();
@@ -327,10 +310,7 @@ async fn staff_feed(
 /// The start of a text, for a feed line; the order page shows it whole.
 fn preview(text: &str) -> String {
     const SHOWN: usize = 280;
-    match text.char_indices().nth(SHOWN) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
+    bureau_kit::text::clip(text, SHOWN)
 }
 
 #[cfg(test)]

@@ -37,10 +37,10 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::{HeaderName, Request, Response};
+use bureau_event_bus::EventBus;
 use bureau_platform::Settings;
 use bureau_platform::object_store::ObjectStore;
 use bureau_platform::order_numbers::OrderNumbers;
-use proto_events::bus::EventBus;
 use sqlx::MySqlPool;
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,

@@ -28,6 +28,7 @@ use super::{AppState, Error};
 use crate::domain::{Page, ServiceCode};
 use crate::idempotency::{self, Claim, Fingerprint, IdempotencyKey};
 use crate::intake::{self, NewWebOrder, Staging, publish_staged};
+use crate::queries::{self, HistoryEntry};
 
 pub fn router(max_upload_bytes: u64) -> Router<AppState> {
     // axum's default 2 MB body limit would cut every real upload short; the route reads up
@@ -232,8 +233,9 @@ async fn place_idempotently(
         };
         idempotency::finish(&pool, account_id, &key, response).await
     });
-    task.await
-        .map_err(|error| Error::Internal(anyhow::anyhow!("the publishing task failed: {error}")))
+    Ok(task.await.map_err(|error| {
+        Error::Internal(anyhow::anyhow!("the publishing task failed: {error}"))
+    })??)
 }
 
 #[derive(Deserialize)]
@@ -243,16 +245,6 @@ struct ListQuery {
 
 /// Characters of the description shown in lists.
 const EXCERPT_CHARS: usize = 160;
-
-#[derive(sqlx::FromRow)]
-struct OrderSummaryRow {
-    id: Uuid,
-    order_number: String,
-    status: String,
-    created_at: DateTime<Utc>,
-    body_start: String,
-    expected_files: u32,
-}
 
 #[derive(Serialize)]
 struct OrderSummary {
@@ -271,18 +263,8 @@ async fn list_orders(
 ) -> Result<axum::Json<Listing<OrderSummary>>, Error> {
     let page =
         Page::parse(query.page.as_deref()).map_err(|e| Error::unprocessable("invalid_page", e))?;
-    let rows: Vec<OrderSummaryRow> = sqlx::query_as(
-        "SELECT o.id, o.order_number, o.status, o.created_at, SUBSTRING(o.body, 1, ?) AS body_start, o.expected_files \
-         FROM orders o JOIN customers c ON c.id = o.customer_id \
-         WHERE c.web_account_id = ? \
-         ORDER BY o.created_at DESC, o.id DESC LIMIT ? OFFSET ?",
-    )
-    .bind(EXCERPT_CHARS as u32 + 1)
-    .bind(customer.id)
-    .bind(Page::SIZE + 1)
-    .bind(page.offset())
-    .fetch_all(&state.pool)
-    .await?;
+    let rows =
+        queries::customer_orders(&state.pool, customer.id, page, EXCERPT_CHARS as u32).await?;
     let summaries = rows
         .into_iter()
         .map(|row| OrderSummary {
@@ -299,46 +281,7 @@ async fn list_orders(
 
 /// The start of a description, cut at a character boundary with an ellipsis if longer.
 fn excerpt(text: &str) -> String {
-    if text.chars().count() <= EXCERPT_CHARS {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(EXCERPT_CHARS).collect();
-    cut.push('…');
-    cut
-}
-
-#[derive(sqlx::FromRow)]
-struct OrderRow {
-    id: Uuid,
-    order_number: String,
-    status: String,
-    body: String,
-    service_code: Option<String>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-#[derive(sqlx::FromRow)]
-struct FileRow {
-    id: Uuid,
-    original_name: String,
-    purpose: String,
-    state: String,
-    declared_size: Option<u64>,
-    size_bytes: Option<u64>,
-    content_type: Option<String>,
-    rejection_reason: Option<String>,
-}
-
-#[derive(sqlx::FromRow, Serialize)]
-struct HistoryEntry {
-    version: u32,
-    from_status: Option<String>,
-    to_status: String,
-    /// `staff`, `customer` or `system`; which staff member is not the customer's business.
-    actor_kind: String,
-    reason: Option<String>,
-    changed_at: DateTime<Utc>,
+    bureau_kit::text::clip(text, EXCERPT_CHARS)
 }
 
 #[derive(Serialize)]
@@ -378,34 +321,11 @@ async fn order_details(
     Path(number): Path<String>,
 ) -> Result<axum::Json<OrderDetails>, Error> {
     let number = order_number::parse(&number).ok_or(Error::NotFound(NO_SUCH_ORDER))?;
-    // Numbers issued before the sequence existed may repeat (see docs/architecture.md,
-    // "Order numbers"): if one customer holds two, the newest wins.
-    let order: OrderRow = sqlx::query_as(
-        "SELECT o.id, o.order_number, o.status, o.body, o.service_code, o.created_at, o.updated_at \
-         FROM orders o JOIN customers c ON c.id = o.customer_id \
-         WHERE c.web_account_id = ? AND o.order_number = ? \
-         ORDER BY o.created_at DESC LIMIT 1",
-    )
-    .bind(customer.id)
-    .bind(&number)
-    .fetch_optional(&state.pool)
-    .await?
-    .ok_or(Error::NotFound(NO_SUCH_ORDER))?;
-
-    let files: Vec<FileRow> = sqlx::query_as(
-        "SELECT id, original_name, purpose, state, declared_size, size_bytes, content_type, rejection_reason \
-         FROM order_files WHERE order_id = ? ORDER BY received_at, id",
-    )
-    .bind(order.id)
-    .fetch_all(&state.pool)
-    .await?;
-    let history: Vec<HistoryEntry> = sqlx::query_as(
-        "SELECT version, from_status, to_status, actor_kind, reason, changed_at \
-         FROM order_status_history WHERE order_id = ? ORDER BY version",
-    )
-    .bind(order.id)
-    .fetch_all(&state.pool)
-    .await?;
+    let order = queries::customer_order(&state.pool, customer.id, &number)
+        .await?
+        .ok_or(Error::NotFound(NO_SUCH_ORDER))?;
+    let files = queries::order_files(&state.pool, order.id).await?;
+    let history = queries::order_history(&state.pool, order.id).await?;
 
     Ok(axum::Json(OrderDetails {
         order_id: order.id,

@@ -14,9 +14,10 @@ use proto_events::FilePurpose;
 use uuid::Uuid;
 
 use super::auth::Staff;
-use super::file_form::{FilesAccepted, accept_files, order_exists};
+use super::file_form::{FilesAccepted, accept_files};
 use super::order_form;
 use super::{AppState, Error};
+use crate::queries;
 
 pub fn router(max_upload_bytes: u64) -> Router<AppState> {
     let body_limit =
@@ -38,7 +39,7 @@ async fn attach_results(
 ) -> Result<(StatusCode, axum::Json<FilesAccepted>), Error> {
     order_form::refuse_oversized(&headers, state.settings.web_gateway.max_upload_bytes)?;
     let order_id = Uuid::parse_str(&order_id).map_err(|_| Error::NotFound(NO_SUCH_ORDER))?;
-    if !order_exists(&state, order_id).await? {
+    if !queries::order_exists(&state.pool, order_id).await? {
         return Err(Error::NotFound(NO_SUCH_ORDER));
     }
     let mut multipart = multipart?;

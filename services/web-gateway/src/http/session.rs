@@ -1,5 +1,6 @@
 //! `/api/session`: log in (`POST`), who am I (`GET`), log out (`DELETE`).
 
+use bureau_accounts::{self as accounts, Account, Role};
 use std::time::Duration;
 
 use axum::Router;
@@ -13,7 +14,6 @@ use uuid::Uuid;
 use super::auth::{SignedIn, presented_token};
 use super::extract::Json;
 use super::{AppState, Error};
-use crate::accounts::{self, Account, Role};
 use crate::sessions::{self, COOKIE_NAME};
 
 pub fn router() -> Router<AppState> {

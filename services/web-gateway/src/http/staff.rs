@@ -15,19 +15,19 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, Utc};
+use bureau_accounts::Account;
+
 use proto_events::{Actor, Envelope, OrderStatus, TransitionError};
-use serde::{Deserialize, Serialize};
-use sqlx::{MySql, QueryBuilder};
+use serde::Deserialize;
 use uuid::Uuid;
 
 use super::auth::Staff;
 use super::extract::{Json, Query};
 use super::listing::Listing;
 use super::{AppState, Error};
-use crate::accounts::Account;
 use crate::domain::{Page, StatusReason};
 use crate::idempotency::{self, Claim, Fingerprint, IdempotencyKey};
+use crate::queries::{self, OrderState, StaffOrderLine};
 use crate::status_requests::{self, Asked, RequestAccepted, RequestView};
 
 pub fn router() -> Router<AppState> {
@@ -46,24 +46,11 @@ struct StaffListQuery {
     page: Option<String>,
 }
 
-#[derive(sqlx::FromRow, Serialize)]
-struct StaffOrderSummary {
-    order_id: Uuid,
-    order_number: String,
-    customer_name: String,
-    channel: String,
-    status: String,
-    created_at: DateTime<Utc>,
-    /// Set when Telegram refused our messages (the customer blocked the bot): staff must
-    /// reach this customer another way.
-    customer_telegram_unreachable_since: Option<DateTime<Utc>>,
-}
-
 async fn list_orders(
     State(state): State<AppState>,
     Staff(_): Staff,
     Query(query): Query<StaffListQuery>,
-) -> Result<axum::Json<Listing<StaffOrderSummary>>, Error> {
+) -> Result<axum::Json<Listing<StaffOrderLine>>, Error> {
     let page =
         Page::parse(query.page.as_deref()).map_err(|e| Error::unprocessable("invalid_page", e))?;
     let status = match query
@@ -75,22 +62,7 @@ async fn list_orders(
         None => None,
         Some(name) => Some(parse_status(name)?),
     };
-    let mut sql: QueryBuilder<MySql> = QueryBuilder::new(
-        "SELECT o.id AS order_id, o.order_number, c.display_name AS customer_name, o.channel, o.status, o.created_at, \
-                c.telegram_unreachable_at AS customer_telegram_unreachable_since \
-         FROM orders o JOIN customers c ON c.id = o.customer_id",
-    );
-    if let Some(status) = status {
-        sql.push(" WHERE o.status = ").push_bind(status.as_str());
-    }
-    sql.push(" ORDER BY o.created_at DESC, o.id DESC LIMIT ")
-        .push_bind(Page::SIZE + 1)
-        .push(" OFFSET ")
-        .push_bind(page.offset());
-    let rows = sql
-        .build_query_as::<StaffOrderSummary>()
-        .fetch_all(&state.pool)
-        .await?;
+    let rows = queries::staff_orders(&state.pool, status, page).await?;
     Ok(axum::Json(Listing::from_rows(page, rows)))
 }
 
@@ -180,7 +152,7 @@ async fn change_status(
         Ok(event) => publish_request(&state, event).await.into_response(),
         Err(error) => error.into_response(),
     };
-    Ok(idempotency::finish(&state.pool, account_id, &key, response).await)
+    Ok(idempotency::finish(&state.pool, account_id, &key, response).await?)
 }
 
 /// Checks what can be checked now and builds the request.
@@ -195,12 +167,13 @@ async fn prepare_status_change(
     let reason = StatusReason::parse(request.reason.as_deref())
         .map_err(|e| Error::unprocessable("invalid_reason", e))?;
 
-    let (status, status_version, order_number): (String, u32, String) =
-        sqlx::query_as("SELECT status, status_version, order_number FROM orders WHERE id = ?")
-            .bind(order_id)
-            .fetch_optional(&state.pool)
-            .await?
-            .ok_or(Error::NotFound(NO_SUCH_ORDER))?;
+    let OrderState {
+        order_number,
+        status,
+        status_version,
+    } = queries::order_state(&state.pool, order_id)
+        .await?
+        .ok_or(Error::NotFound(NO_SUCH_ORDER))?;
     let from = OrderStatus::parse(&status).ok_or_else(|| {
         anyhow::anyhow!("order {order_id} has unknown status `{status}` in the database")
     })?;

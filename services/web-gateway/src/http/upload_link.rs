@@ -25,6 +25,7 @@ use super::file_form::accept_files;
 use super::files::{LINK_NOT_FOUND, escape_html, link_page, verify_link};
 use super::order_form;
 use super::{AppState, Error};
+use crate::queries::{self, OrderState};
 
 pub fn router(max_upload_bytes: u64) -> Router<AppState> {
     let body_limit =
@@ -92,12 +93,12 @@ async fn upload(
 /// The number of the order the link is for, or the page to answer instead: 404 when there
 /// is no such order, 409 when it is closed and takes no more files.
 async fn open_order(state: &AppState, order_id: Uuid) -> Result<Result<String, Response>, Error> {
-    let order: Option<(String, String)> =
-        sqlx::query_as("SELECT order_number, status FROM orders WHERE id = ?")
-            .bind(order_id)
-            .fetch_optional(&state.pool)
-            .await?;
-    let Some((order_number, status)) = order else {
+    let Some(OrderState {
+        order_number,
+        status,
+        ..
+    }) = queries::order_state(&state.pool, order_id).await?
+    else {
         return Ok(Err(link_page(StatusCode::NOT_FOUND, LINK_NOT_FOUND)));
     };
     if OrderStatus::parse(&status).is_some_and(OrderStatus::is_terminal) {

@@ -44,15 +44,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow, bail};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use bureau_platform::Settings;
 use bureau_platform::object_store::ObjectStore;
-use bureau_platform::{Secret, Settings, database};
+use bureau_test_support::TestDatabase;
 use bytes::Bytes;
 use clap::Parser;
 use futures::Stream;
 use proto_events::{Envelope, FilePurpose, FileReceived, FileSource};
 use rand::RngCore;
 use serde_json::{Value, json};
-use sqlx::mysql::MySqlConnectOptions;
 use telegram_double::{DoubleConfig, TelegramDouble};
 use tokio::task::JoinSet;
 use uuid::Uuid;
@@ -78,7 +78,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let config_dir = bureau_end_to_end::config_dir();
+    let config_dir = bureau_test_support::config_dir();
     let mut rows = Vec::new();
     for size_mib in &args.sizes {
         let row = bench_size(&args.bin_dir, &config_dir, size_mib * MIB).await?;
@@ -179,23 +179,7 @@ async fn bench_size(bin_dir: &Path, config_dir: &Path, size: u64) -> anyhow::Res
     let run = Uuid::new_v4().simple().to_string()[..12].to_owned();
     settings.broker.namespace = format!("bench{run}");
     settings.storage.bucket = format!("bench-{run}");
-    let database_name = format!("bureau_bench_{run}");
-    let admin_options: MySqlConnectOptions = settings.database.url.expose().parse()?;
-    let admin = sqlx::MySqlPool::connect_with(admin_options.clone().database("mysql")).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "CREATE DATABASE `{database_name}` CHARACTER SET utf8mb4"
-    )))
-    .execute(&admin)
-    .await?;
-    settings.database.url = Secret::new(format!(
-        "mysql://{}:{}@{}:{}/{database_name}",
-        admin_options.get_username(),
-        password_of(settings.database.url.expose()),
-        admin_options.get_host(),
-        admin_options.get_port()
-    ));
-    let db = database::pool(&settings.database)?;
-    database::migrate(&db).await?;
+    let database = TestDatabase::create(&mut settings, "bureau_bench").await?;
     let store = ObjectStore::new(&settings.storage);
     store
         .ensure_bucket()
@@ -232,8 +216,16 @@ async fn bench_size(bin_dir: &Path, config_dir: &Path, size: u64) -> anyhow::Res
         ),
         ("BUREAU__STORAGE_WORKER__LISTEN", worker_addr.to_string()),
     ];
-    let mut web = Service::spawn(&bin_dir.join("web-gateway"), &environment, web_addr)?;
-    let mut worker = Service::spawn(&bin_dir.join("storage-worker"), &environment, worker_addr)?;
+    let mut web = Service::spawn(
+        &bin_dir.join(proto_events::Service::WebGateway.name()),
+        &environment,
+        web_addr,
+    )?;
+    let mut worker = Service::spawn(
+        &bin_dir.join(proto_events::Service::StorageWorker.name()),
+        &environment,
+        worker_addr,
+    )?;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(3600))
         .build()?;
@@ -290,24 +282,9 @@ async fn bench_size(bin_dir: &Path, config_dir: &Path, size: u64) -> anyhow::Res
     web.stop();
     worker.stop();
     double.shutdown().await;
-    db.close().await;
-    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS `{database_name}`"
-    )))
-    .execute(&admin)
-    .await;
-    admin.close().await;
+    database.remove().await;
     empty_bucket(&store).await;
     Ok(row)
-}
-
-/// The password in a `mysql://user:password@host/db` URL.
-fn password_of(url: &str) -> String {
-    url.split_once("://")
-        .and_then(|(_, rest)| rest.split_once('@'))
-        .and_then(|(credentials, _)| credentials.split_once(':'))
-        .map(|(_, password)| password.to_owned())
-        .unwrap_or_default()
 }
 
 fn free_port() -> anyhow::Result<SocketAddr> {
@@ -531,8 +508,12 @@ async fn telegram_upload(
     let key = storage_worker::object_key(order_id, received.file_id, name);
     let bus = bureau_platform::bus::event_bus(&settings.broker, "bench-files");
     let started = Instant::now();
-    bus.publish(&Envelope::new("bot-gateway", order_id, received))
-        .await?;
+    bus.publish(&Envelope::new(
+        proto_events::Service::BotGateway.name(),
+        order_id,
+        received,
+    ))
+    .await?;
     wait_for_object(store, &key, size).await?;
     let took = started.elapsed();
     bus.close().await;

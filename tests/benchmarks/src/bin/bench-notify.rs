@@ -117,20 +117,17 @@ async fn main() -> anyhow::Result<()> {
     // Done when every chat got its last version (a newest version is never coalesced).
     let deadline =
         Duration::from_secs_f64(args.notifications as f64 / (TELEGRAM_CEILING * 0.5) + 120.0);
-    loop {
-        let done = (0..args.chats).all(|chat| {
-            let messages = stack.telegram.messages_to(chat_id(chat));
-            messages.last().and_then(|m| version_in(m.body())) == Some(last_version[chat])
-        });
-        if done {
-            break;
-        }
-        anyhow::ensure!(
-            started.elapsed() < deadline,
-            "not delivered within {deadline:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    bureau_test_support::eventually(
+        "every chat's last notice",
+        deadline.saturating_sub(started.elapsed()),
+        || async {
+            (0..args.chats).all(|chat| {
+                let messages = stack.telegram.messages_to(chat_id(chat));
+                messages.last().and_then(|m| version_in(m.body())) == Some(last_version[chat])
+            })
+        },
+    )
+    .await?;
 
     let mut delivered = 0usize;
     let mut violations = 0usize;

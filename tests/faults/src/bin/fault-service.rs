@@ -5,38 +5,23 @@
 
 use anyhow::bail;
 use bureau_platform::{Settings, shutdown, telemetry};
+use proto_events::Service;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let Some(service) = std::env::args().nth(1) else {
-        bail!(
-            "usage: fault-service <web-gateway|bot-gateway|storage-worker|persistence-worker|notifier>"
-        );
+    let Some(service) = std::env::args().nth(1).as_deref().and_then(Service::parse) else {
+        let names: Vec<&str> = Service::ALL.iter().map(|s| s.name()).collect();
+        bail!("usage: fault-service <{}>", names.join("|"));
     };
     let settings = Settings::load()?;
     let stop = shutdown::on_signal();
-    let running = match service.as_str() {
-        "web-gateway" => {
-            telemetry::init("web-gateway", &settings.log);
-            web_gateway::start(settings, stop).await?
-        }
-        "bot-gateway" => {
-            telemetry::init("bot-gateway", &settings.log);
-            bot_gateway::start(settings, stop).await?
-        }
-        "storage-worker" => {
-            telemetry::init("storage-worker", &settings.log);
-            storage_worker::start(settings, stop).await?
-        }
-        "persistence-worker" => {
-            telemetry::init("persistence-worker", &settings.log);
-            persistence_worker::start(settings, stop).await?
-        }
-        "notifier" => {
-            telemetry::init("notifier", &settings.log);
-            notifier::start(settings, stop).await?
-        }
-        other => bail!("unknown service `{other}`"),
+    telemetry::init(service.name(), &settings.log);
+    let running = match service {
+        Service::WebGateway => web_gateway::start(settings, stop).await?,
+        Service::BotGateway => bot_gateway::start(settings, stop).await?,
+        Service::StorageWorker => storage_worker::start(settings, stop).await?,
+        Service::PersistenceWorker => persistence_worker::start(settings, stop).await?,
+        Service::Notifier => notifier::start(settings, stop).await?,
     };
     running.stopped().await
 }

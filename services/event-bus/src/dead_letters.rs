@@ -8,9 +8,10 @@ use lapin::{
     types::{AMQPValue, FieldTable},
 };
 
-use super::consumer::{header_text, header_u32};
-use super::{EventBus, PublishError, headers};
-use crate::topology::Consumer;
+use proto_events::topology::Consumer;
+
+use crate::consumer::{header_text, header_u32};
+use crate::{EventBus, PublishError, headers};
 
 /// One dead-lettered message as an operator sees it.
 #[derive(Debug, Clone)]

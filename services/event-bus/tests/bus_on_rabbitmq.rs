@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use proto_events::bus::{
+use bureau_event_bus::{
     BusConfig, EventBus, EventHandler, HandlerError, PublishError, dead_letters,
 };
 use proto_events::topology::Consumer;
-use proto_events::{Envelope, FileRejected};
+use proto_events::{CustomerRef, Envelope, EventKind, FileRejected, OrderCreated};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -21,7 +21,7 @@ fn bus(max_attempts: u32) -> Arc<EventBus> {
         prefetch: 8,
         max_attempts,
         retry_delays: vec![Duration::from_millis(100), Duration::from_millis(200)],
-        connection_name: "proto-events-test".into(),
+        connection_name: "event-bus-test".into(),
     })
 }
 
@@ -123,6 +123,64 @@ async fn a_confirmed_publish_reaches_every_subscribed_queue() {
             .unwrap();
         assert_eq!(queue.message_count(), 3, "{}", consumer.name());
     }
+    cleanup(&bus).await;
+}
+
+/// Messages waiting in `consumer`'s queue.
+async fn waiting(bus: &EventBus, consumer: Consumer) -> u32 {
+    let channel = bus.open_channel().await.unwrap();
+    let queue = channel
+        .queue_declare(
+            bus.topology().queue(consumer).into(),
+            lapin::options::QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    queue.message_count()
+}
+
+#[tokio::test]
+async fn each_queue_receives_only_what_its_service_handles_even_after_an_older_binding() {
+    let bus = bus(3);
+    bus.connect().await.unwrap();
+    // What a notifier of an earlier version declared: `order.created` bound to its queue.
+    let channel = bus.open_channel().await.unwrap();
+    channel
+        .queue_bind(
+            bus.topology().queue(Consumer::Notifier).into(),
+            bus.topology().events_exchange().into(),
+            EventKind::OrderCreated.routing_key().into(),
+            Default::default(),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    bureau_event_bus::declare(bus.topology(), &channel)
+        .await
+        .unwrap();
+
+    let order_id = Uuid::now_v7();
+    let created = OrderCreated {
+        order_id,
+        order_number: "48213097".into(),
+        customer: CustomerRef::Web {
+            account_id: Uuid::now_v7(),
+        },
+        service_code: None,
+        text: "a test order".into(),
+        file_count: 0,
+        created_at: chrono::Utc::now(),
+    };
+    bus.publish(&Envelope::new("test", order_id, created))
+        .await
+        .unwrap();
+    assert_eq!(waiting(&bus, Consumer::PersistenceWorker).await, 1);
+    assert_eq!(waiting(&bus, Consumer::Notifier).await, 0);
+    assert_eq!(waiting(&bus, Consumer::StorageWorker).await, 0);
     cleanup(&bus).await;
 }
 

@@ -15,7 +15,7 @@ pub const MAX_CHARS: usize = 256;
 const MAX_SIMILARITY: f64 = 0.7;
 
 static COMMON_PASSWORDS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
-    include_str!("../../assets/common-passwords.txt")
+    include_str!("../assets/common-passwords.txt")
         .lines()
         .map(str::trim)
         .filter(|line| !line.is_empty() && !line.starts_with('#'))

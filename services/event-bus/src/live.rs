@@ -14,9 +14,9 @@ use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions}
 use lapin::types::FieldTable;
 use tokio::sync::mpsc;
 
-use super::{EventBus, reconnect_delay};
-use crate::envelope::Envelope;
-use crate::events::EventKind;
+use proto_events::{Envelope, EventKind};
+
+use crate::{EventBus, RECONNECT};
 
 /// Events buffered between the broker and a slow reader; more are dropped (with a warning)
 /// rather than letting the broker connection back up.
@@ -35,7 +35,7 @@ impl EventBus {
         let bus = self.clone();
         let kinds = kinds.to_vec();
         tokio::spawn(async move {
-            let mut failures = 0u32;
+            let mut pauses = RECONNECT.pauses();
             while !sender.is_closed() {
                 let outcome = tokio::select! {
                     outcome = bus.follow(&kinds, &sender, bound.as_ref()) => outcome,
@@ -47,12 +47,11 @@ impl EventBus {
                 match outcome {
                     Ok(()) => break,
                     Err(error) => {
-                        failures += 1;
                         tracing::warn!(%error, "live subscription lost the broker; reconnecting");
                     }
                 }
                 tokio::select! {
-                    _ = tokio::time::sleep(reconnect_delay(failures)) => {}
+                    _ = tokio::time::sleep(pauses.next_pause()) => {}
                     _ = sender.closed() => break,
                 }
             }

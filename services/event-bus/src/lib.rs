@@ -1,4 +1,6 @@
-//! The event bus: the narrow interface services use to talk through RabbitMQ.
+//! The event bus: the narrow interface services use to talk through RabbitMQ. The contract
+//! (events, envelope, the names of exchanges and queues) is `proto-events`; this crate is
+//! the transport that carries it, and nothing outside it speaks AMQP except tests.
 //!
 //! - [`EventBus::publish`] / [`EventBus::publish_all`]: persistent, mandatory, confirmed.
 //!   `Ok` means the broker has the event in a queue; nothing less is reported as success.
@@ -10,19 +12,21 @@
 
 mod consumer;
 pub mod dead_letters;
+mod declare;
 pub mod live;
 mod publisher;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use bureau_kit::retry::Backoff;
 use lapin::{Channel, Connection, ConnectionProperties};
+use proto_events::topology::Topology;
 use tokio::sync::Mutex;
 
 pub use consumer::{EventHandler, HandlerError};
+pub use declare::declare;
 pub use publisher::PublishError;
-
-use crate::topology::Topology;
 
 /// Header names the bus sets on retried and dead-lettered messages.
 pub mod headers {
@@ -36,10 +40,6 @@ pub mod headers {
     /// The routing key the message had when first published.
     pub const ROUTING_KEY: &str = "x-bureau-routing-key";
 }
-
-/// Retry delays vary by up to this fraction either way, so retries of many messages that
-/// failed together do not hit a recovering dependency at the same instant.
-pub const RETRY_JITTER: f64 = 0.2;
 
 #[derive(Debug, Clone)]
 pub struct BusConfig {
@@ -124,7 +124,7 @@ impl EventBus {
         let connection = Connection::connect(&self.config.url, properties).await?;
         let publish = connection.create_channel().await?;
         publish.confirm_select(Default::default()).await?;
-        self.topology.declare(&publish).await?;
+        declare(&self.topology, &publish).await?;
         let live = Arc::new(Live {
             connection,
             publish,
@@ -150,8 +150,6 @@ impl EventBus {
     }
 }
 
-/// Exponential backoff with full jitter for reconnecting: 200 ms doubling up to 10 s.
-pub(crate) fn reconnect_delay(failures: u32) -> Duration {
-    let base = 200u64.saturating_mul(1u64 << failures.min(6)).min(10_000);
-    Duration::from_millis(rand::random_range(base / 2..=base))
-}
+/// Pauses between reconnections: 200 ms doubling to 5 s, each drawn from [pause, 2 × pause).
+pub(crate) const RECONNECT: Backoff =
+    Backoff::new(Duration::from_millis(200), Duration::from_secs(5)).with_jitter();

@@ -12,8 +12,9 @@ use lapin::{
     types::{AMQPValue, FieldTable, ShortString},
 };
 
-use super::{EventBus, Live};
-use crate::envelope::Envelope;
+use proto_events::Envelope;
+
+use crate::{EventBus, Live};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {

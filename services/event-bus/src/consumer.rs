@@ -11,6 +11,8 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use bureau_kit::retry;
+use bureau_kit::text::truncate;
 use futures::{FutureExt, StreamExt};
 use lapin::{
     BasicProperties,
@@ -21,9 +23,10 @@ use lapin::{
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::{EventBus, RETRY_JITTER, headers, reconnect_delay};
-use crate::envelope::Envelope;
-use crate::topology::Consumer;
+use proto_events::Envelope;
+use proto_events::topology::{Consumer, RETRY_JITTER};
+
+use crate::{EventBus, RECONNECT, headers};
 
 /// What a service does with one event. Implementations must be idempotent: the same event
 /// may arrive more than once (use the event id).
@@ -69,24 +72,20 @@ impl EventBus {
         concurrency: usize,
         shutdown: CancellationToken,
     ) {
-        let mut failures = 0u32;
+        let mut pauses = RECONNECT.pauses();
         while !shutdown.is_cancelled() {
             match self
                 .consume_until_broken(consumer, &handler, concurrency.max(1), &shutdown)
                 .await
             {
-                Ok(()) => failures = 0,
+                Ok(()) => pauses.reset(),
                 Err(error) => {
-                    failures += 1;
                     tracing::warn!(consumer = consumer.name(), %error, "consumer lost the broker; reconnecting");
                 }
             }
-            if shutdown.is_cancelled() {
+            let pause = pauses.next_pause();
+            if !retry::pause(pause, &shutdown).await {
                 break;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(reconnect_delay(failures)) => {}
-                _ = shutdown.cancelled() => {}
             }
         }
         tracing::info!(consumer = consumer.name(), "consumer stopped");
@@ -274,12 +273,5 @@ pub(crate) fn header_text(properties: &BasicProperties, name: &str) -> Option<St
         AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
         AMQPValue::ShortString(s) => Some(s.as_str().to_owned()),
         _ => None,
-    }
-}
-
-fn truncate(text: &str, max: usize) -> &str {
-    match text.char_indices().nth(max) {
-        Some((index, _)) => &text[..index],
-        None => text,
     }
 }

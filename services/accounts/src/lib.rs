@@ -1,9 +1,11 @@
-//! Web accounts: customers who register on the site and staff whom operators create.
+//! Web accounts: customers who register on the site and staff whom operators create. The
+//! web gateway (registration, login) and the operator's command (`bureau staff add`) both
+//! create accounts here, so neither depends on the other.
 //!
 //! Accounts are not order events. Nothing else reacts to an account being created, and a
-//! registration must be refused at once when the email is taken, so this gateway writes
-//! `web_accounts` (and, for customers, the linked `customers` row) straight to MySQL instead
-//! of publishing to the broker. Orders placed from the account travel as events and find
+//! registration must be refused at once when the email is taken, so accounts are written
+//! to `web_accounts` (and, for customers, the linked `customers` row) straight in MySQL
+//! instead of published to the broker. Orders placed from the account travel as events and find
 //! the customer through `customers.web_account_id`.
 //!
 //! Passwords are hashed with Argon2id (the crate's defaults follow OWASP's recommendation)
@@ -17,8 +19,15 @@ use chrono::Utc;
 use sqlx::MySqlPool;
 use uuid::Uuid;
 
-pub use crate::domain::Role;
-use crate::domain::{DisplayName, DisplayNameError, Email, EmailError, Password, WeakPassword};
+mod display_name;
+mod email;
+mod password;
+mod role;
+
+pub use display_name::{DisplayName, DisplayNameError};
+pub use email::{Email, EmailError};
+pub use password::{Password, PasswordProblem, WeakPassword};
+pub use role::{Role, UnknownRole};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {

@@ -1,0 +1,13 @@
+//! The gateway's HTTP API against the real MariaDB, RabbitMQ and S3 server, one module per
+//! resource (as zero-to-production's `tests/api/`): each test spawns its own gateway
+//! in-process on a random port with a fresh database and broker namespace
+//! ([`helpers::Gateway`]) and talks HTTP to it. The persistence worker is not running, so
+//! tests that read orders insert the rows it would write. The upload tests also need the
+//! S3 server (Garage) and skip without it.
+
+mod accounts;
+mod helpers;
+mod orders;
+mod staff;
+mod startup;
+mod uploads;
