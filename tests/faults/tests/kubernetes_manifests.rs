@@ -332,6 +332,26 @@ fn check_services(rendered: &Rendered, known_keys: &BTreeSet<String>) -> anyhow:
             );
         }
 
+        if service == "bot-gateway" {
+            // Replicas need webhook mode (one long-poller per token), a secret Telegram
+            // sends in X-Telegram-Bot-Api-Secret-Token, and a URL on the webhook route.
+            let secret_from_secret = container["env"].as_array().into_iter().flatten().any(|v| {
+                v["name"] == "BUREAU__TELEGRAM__WEBHOOK_SECRET"
+                    && v["valueFrom"]["secretKeyRef"]["name"] == "bureau-secrets"
+            });
+            ensure!(
+                settings.telegram.mode == bureau_platform::settings::TelegramMode::Webhook
+                    && secret_from_secret,
+                "{dir}: the bot gateway must run in webhook mode with its secret from bureau-secrets"
+            );
+            let webhook = webhook_path();
+            ensure!(
+                settings.telegram.webhook_url.ends_with(&webhook),
+                "{dir}: telegram.webhook_url {} is not on the gateway's webhook route {webhook}",
+                settings.telegram.webhook_url
+            );
+        }
+
         // The grace must cover the preStop pause and leave the drain time after it.
         let grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
             .as_u64()
