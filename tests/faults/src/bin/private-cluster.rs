@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run -p bureau-faults --bin private-cluster                   # under a fresh /tmp directory
-//! cargo run -p bureau-faults --bin private-cluster -- --dir /tmp/c1  # or a directory of yours
+//! cargo run -p bureau-faults --bin private-cluster -- --dir /tmp/c1  # or a new directory of yours
 //! ```
 //!
 //! Nodes are found by their pid files and ports; `kill -9 $(cat <dir>/rabbitmq/rabbitN/pid)`
@@ -32,6 +32,15 @@ async fn main() -> anyhow::Result<()> {
     let root = dir.unwrap_or_else(|| {
         std::env::temp_dir().join(format!("bureau-cluster-{}", uuid::Uuid::new_v4().simple()))
     });
+    if root
+        .read_dir()
+        .is_ok_and(|mut entries| entries.next().is_some())
+    {
+        bail!(
+            "{} is not empty: the clusters are formed anew each time, in a fresh directory",
+            root.display()
+        );
+    }
     std::fs::create_dir_all(&root)?;
     std::fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
     println!(
