@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod poison;
+pub mod private_cluster;
 pub mod private_stack;
 pub mod services;
 pub mod traffic;
