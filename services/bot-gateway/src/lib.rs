@@ -21,7 +21,6 @@ mod attachments;
 mod buttons;
 mod catalogue;
 mod chat_turns;
-mod clip;
 mod desk;
 mod handlers;
 mod keyboards;

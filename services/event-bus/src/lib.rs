@@ -52,6 +52,9 @@ pub struct BusConfig {
     pub retry_delays: Vec<Duration>,
     /// Shown in the broker's connection list.
     pub connection_name: String,
+    /// Queues unused this long are deleted by the broker: for throwaway namespaces only
+    /// (see [`Topology::with_idle_expiry`]).
+    pub idle_queue_expiry: Option<Duration>,
 }
 
 struct Live {
@@ -75,7 +78,8 @@ impl EventBus {
     /// Creates the bus without connecting; the first use connects. Call [`EventBus::connect`]
     /// at start-up to fail fast or declare the topology early.
     pub fn new(config: BusConfig) -> Arc<EventBus> {
-        let topology = Topology::new(config.namespace.clone(), config.retry_delays.clone());
+        let topology = Topology::new(config.namespace.clone(), config.retry_delays.clone())
+            .with_idle_expiry(config.idle_queue_expiry);
         metrics::register_publisher();
         Arc::new(EventBus {
             config,

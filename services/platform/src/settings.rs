@@ -66,9 +66,17 @@ pub struct BrokerSettings {
     pub prefetch: u16,
     pub max_attempts: u32,
     pub retry_delays_ms: Vec<u64>,
+    /// Seconds after which the broker deletes a queue nobody uses: set by tests for their
+    /// throwaway namespaces, never in a deployment (a queue must outlive its consumers).
+    #[serde(default)]
+    pub idle_queue_expiry_secs: Option<u64>,
 }
 
 impl BrokerSettings {
+    pub fn idle_queue_expiry(&self) -> Option<Duration> {
+        self.idle_queue_expiry_secs.map(Duration::from_secs)
+    }
+
     pub fn retry_delays(&self) -> Vec<Duration> {
         self.retry_delays_ms
             .iter()
