@@ -14,9 +14,11 @@ mod consumer;
 pub mod dead_letters;
 mod declare;
 pub mod live;
+pub mod metrics;
 mod publisher;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
 use bureau_kit::retry::Backoff;
@@ -67,6 +69,9 @@ pub struct EventBus {
     config: BusConfig,
     topology: Topology,
     live: Mutex<Option<Arc<Live>>>,
+    /// When the newest event handed to a consumer of this process was published (Unix
+    /// milliseconds, 0 before the first): the bound behind `bus_queue_oldest_message_age_seconds`.
+    newest_delivered_ms: AtomicI64,
 }
 
 impl EventBus {
@@ -75,10 +80,12 @@ impl EventBus {
     pub fn new(config: BusConfig) -> Arc<EventBus> {
         let topology = Topology::new(config.namespace.clone(), config.retry_delays.clone())
             .with_idle_expiry(config.idle_queue_expiry);
+        metrics::register_publisher();
         Arc::new(EventBus {
             config,
             topology,
             live: Mutex::new(None),
+            newest_delivered_ms: AtomicI64::new(0),
         })
     }
 

@@ -41,6 +41,7 @@ pub const SERVICE: Service = Service::WebGateway;
 /// dependency is retried on use.
 pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Running> {
     let pool = database::pool(&settings.database).context("database settings")?;
+    bureau_platform::metrics::watch_pool(&pool, &shutdown);
     let bus = bus::event_bus(&settings.broker, SERVICE.name());
     let store = ObjectStore::new(&settings.storage);
 
