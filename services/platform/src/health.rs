@@ -112,13 +112,17 @@ pub fn router(readiness: Readiness) -> Router {
         )
 }
 
-/// Serves `app` until `shutdown` fires, then lets open requests finish.
+/// Serves `app` until `shutdown` fires, then lets open requests finish. Each request
+/// carries the client's address (`ConnectInfo<SocketAddr>`).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await
 }
