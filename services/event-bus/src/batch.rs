@@ -10,7 +10,7 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::{FutureExt, Stream, StreamExt};
 use lapin::message::Delivery;
@@ -19,8 +19,8 @@ use tokio_util::sync::CancellationToken;
 use proto_events::Envelope;
 use proto_events::topology::Consumer;
 
-use crate::consumer::{Verdict, attempt_of, ended};
-use crate::{EventBus, HandlerError};
+use crate::consumer::{UNDECODABLE, Verdict, attempt_of, ended};
+use crate::{EventBus, HandlerError, metrics};
 
 /// What a service does with several events at once. The answer has one outcome per event,
 /// in the order given; `Ok` means that event's work is committed. Implementations must be
@@ -65,10 +65,11 @@ impl EventBus {
         batching: Batching,
         shutdown: CancellationToken,
     ) {
-        self.reconnecting(consumer, &shutdown, || {
-            self.consume_batches_until_broken(consumer, &handler, batching, &shutdown)
-        })
-        .await;
+        self.clone()
+            .reconnecting(consumer, &shutdown, || {
+                self.consume_batches_until_broken(consumer, &handler, batching, &shutdown)
+            })
+            .await;
     }
 
     async fn consume_batches_until_broken<H: BatchHandler>(
@@ -117,18 +118,23 @@ impl EventBus {
             let attempt = attempt_of(&delivery);
             match Envelope::from_json(&delivery.data) {
                 Ok(envelope) => {
+                    metrics::consumed(consumer, &envelope.event_type);
+                    self.delivered(&envelope);
                     events.push(envelope);
                     decoded.push((delivery, attempt));
                 }
                 Err(error) => {
+                    metrics::consumed(consumer, UNDECODABLE);
                     let verdict = Verdict::DeadLetter(error.to_string());
-                    self.settle(consumer, delivery, attempt, verdict).await;
+                    self.settle(consumer, UNDECODABLE, delivery, attempt, verdict)
+                        .await;
                 }
             }
         }
         if events.is_empty() {
             return;
         }
+        let started = Instant::now();
         let span = tracing::info_span!("batch", consumer = consumer.name(), events = events.len());
         let mut outcomes = AssertUnwindSafe(tracing::Instrument::instrument(
             handler.handle_batch(&events),
@@ -140,7 +146,9 @@ impl EventBus {
             vec![Err(HandlerError::transient("the handler panicked")); events.len()]
         })
         .into_iter();
+        let took = started.elapsed();
         for ((delivery, attempt), event) in decoded.into_iter().zip(&events) {
+            metrics::handled(consumer, &event.event_type, took);
             let outcome = outcomes.next().unwrap_or_else(|| {
                 Err(HandlerError::transient(
                     "the batch handler gave no outcome for this event",
@@ -158,7 +166,8 @@ impl EventBus {
                 let _entered = span.enter();
                 self.verdict(attempt, outcome)
             };
-            self.settle(consumer, delivery, attempt, verdict).await;
+            self.settle(consumer, &event.event_type, delivery, attempt, verdict)
+                .await;
         }
     }
 }

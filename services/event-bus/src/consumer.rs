@@ -10,6 +10,8 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use bureau_kit::retry;
 use bureau_kit::text::truncate;
@@ -17,7 +19,10 @@ use futures::{FutureExt, StreamExt};
 use lapin::{
     BasicProperties, Channel,
     message::Delivery,
-    options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions},
+    options::{
+        BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
+        QueueDeclareOptions,
+    },
     types::{AMQPValue, FieldTable},
 };
 use tokio_util::sync::CancellationToken;
@@ -26,7 +31,13 @@ use tracing::Instrument;
 use proto_events::Envelope;
 use proto_events::topology::{Consumer, RETRY_JITTER};
 
-use crate::{EventBus, RECONNECT, headers};
+use crate::{EventBus, RECONNECT, headers, metrics};
+
+/// The event type metrics give bytes that are not an event.
+pub(crate) const UNDECODABLE: &str = "undecodable";
+
+/// How often a consumer reads its queues' depth from the broker.
+const QUEUE_SAMPLE_EVERY: Duration = Duration::from_secs(5);
 
 /// What a service does with one event. Implementations must be idempotent: the same event
 /// may arrive more than once (use the event id).
@@ -73,16 +84,17 @@ impl EventBus {
         shutdown: CancellationToken,
     ) {
         let concurrency = concurrency.max(1);
-        self.reconnecting(consumer, &shutdown, || {
-            self.consume_until_broken(consumer, &handler, concurrency, &shutdown)
-        })
-        .await;
+        self.clone()
+            .reconnecting(consumer, &shutdown, || {
+                self.consume_until_broken(consumer, &handler, concurrency, &shutdown)
+            })
+            .await;
     }
 
     /// Runs `once` (one session of consuming) again after each broker failure, with
-    /// backoff, until `shutdown` fires.
+    /// backoff, until `shutdown` fires; samples the queues' depth meanwhile.
     pub(crate) async fn reconnecting<F, Fut>(
-        &self,
+        self: Arc<Self>,
         consumer: Consumer,
         shutdown: &CancellationToken,
         mut once: F,
@@ -90,6 +102,8 @@ impl EventBus {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<(), String>>,
     {
+        metrics::register_consumer(consumer);
+        let sampler = tokio::spawn(self.clone().sample_queues(consumer, shutdown.child_token()));
         let mut pauses = RECONNECT.pauses();
         while !shutdown.is_cancelled() {
             match once().await {
@@ -103,7 +117,76 @@ impl EventBus {
                 break;
             }
         }
+        sampler.abort();
         tracing::info!(consumer = consumer.name(), "consumer stopped");
+    }
+
+    /// Reads the depth of `consumer`'s work and dead-letter queues from the broker every
+    /// [`QUEUE_SAMPLE_EVERY`] (a passive declare on a channel of its own) into
+    /// `bus_queue_messages`, and the age bound of the oldest waiting message.
+    async fn sample_queues(self: Arc<Self>, consumer: Consumer, shutdown: CancellationToken) {
+        let queues = [
+            ("work", self.topology.queue(consumer)),
+            ("dead_letter", self.topology.dead_letter_queue(consumer)),
+        ];
+        let mut channel: Option<lapin::Channel> = None;
+        loop {
+            if channel.as_ref().is_none_or(|c| !c.status().connected()) {
+                channel = self.open_channel().await.ok();
+            }
+            if let Some(open) = &channel {
+                for (kind, name) in &queues {
+                    match open
+                        .queue_declare(
+                            name.as_str().into(),
+                            QueueDeclareOptions {
+                                passive: true,
+                                ..Default::default()
+                            },
+                            FieldTable::default(),
+                        )
+                        .await
+                    {
+                        Ok(queue) => {
+                            metrics::queue_sampled(
+                                consumer,
+                                kind,
+                                queue.message_count(),
+                                queue.consumer_count(),
+                            );
+                            if *kind == "work" {
+                                let age = match queue.message_count() {
+                                    0 => Duration::ZERO,
+                                    _ => self.newest_delivered_age(),
+                                };
+                                metrics::oldest_age(consumer, age);
+                            }
+                        }
+                        Err(error) => {
+                            tracing::debug!(queue = %name, %error, "could not read the queue's depth");
+                            channel = None;
+                            break;
+                        }
+                    }
+                }
+            }
+            if !retry::pause(QUEUE_SAMPLE_EVERY, &shutdown).await {
+                break;
+            }
+        }
+        if let Some(channel) = channel {
+            let _ = channel.close(200, "sampler stopping".into()).await;
+        }
+    }
+
+    /// How long ago the newest message handed to a consumer of this process was published.
+    fn newest_delivered_age(&self) -> std::time::Duration {
+        let published_ms = self.newest_delivered_ms.load(Ordering::Relaxed);
+        if published_ms == 0 {
+            return Duration::ZERO;
+        }
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        Duration::from_millis(now_ms.saturating_sub(published_ms).max(0) as u64)
     }
 
     /// Opens a channel with `prefetch` unacked deliveries allowed and starts consuming
@@ -166,9 +249,17 @@ impl EventBus {
         delivery: Delivery,
     ) {
         let attempt = attempt_of(&delivery);
-        let verdict = match Envelope::from_json(&delivery.data) {
+        let started = Instant::now();
+        let decoded = Envelope::from_json(&delivery.data);
+        let event_type = match &decoded {
+            Ok(envelope) => envelope.event_type.clone(),
+            Err(_) => UNDECODABLE.to_owned(),
+        };
+        metrics::consumed(consumer, &event_type);
+        let verdict = match decoded {
             Err(error) => Verdict::DeadLetter(error.to_string()),
             Ok(envelope) => {
+                self.delivered(&envelope);
                 let span = tracing::info_span!(
                     "event",
                     consumer = consumer.name(),
@@ -181,11 +272,19 @@ impl EventBus {
                     .catch_unwind()
                     .await
                     .unwrap_or_else(|_| Err(HandlerError::transient("the handler panicked")));
+                metrics::handled(consumer, &event_type, started.elapsed());
                 let _entered = span.enter();
                 self.verdict(attempt, outcome)
             }
         };
-        self.settle(consumer, delivery, attempt, verdict).await;
+        self.settle(consumer, &event_type, delivery, attempt, verdict)
+            .await;
+    }
+
+    /// Notes the newest event handed to a handler of this process (for the age metric).
+    pub(crate) fn delivered(&self, envelope: &Envelope) {
+        self.newest_delivered_ms
+            .fetch_max(envelope.occurred_at.timestamp_millis(), Ordering::Relaxed);
     }
 
     /// What becomes of a delivery whose handler answered `outcome`.
@@ -205,6 +304,7 @@ impl EventBus {
     pub(crate) async fn settle(
         &self,
         consumer: Consumer,
+        event_type: &str,
         delivery: Delivery,
         attempt: u32,
         verdict: Verdict,
@@ -212,6 +312,7 @@ impl EventBus {
         let moved = match verdict {
             Verdict::Done => Ok(()),
             Verdict::Retry(reason) => {
+                metrics::retried(consumer, event_type);
                 let delay = self.topology.retry_delay(attempt);
                 tracing::warn!(consumer = consumer.name(), attempt, ?delay, %reason, "handler failed; will retry");
                 let jittered =
@@ -231,6 +332,7 @@ impl EventBus {
                     .await
             }
             Verdict::DeadLetter(reason) => {
+                metrics::dead_lettered(consumer, event_type);
                 tracing::error!(consumer = consumer.name(), attempt, %reason, "dead-lettering a message");
                 let mut table = copy_headers(&delivery.properties);
                 table.insert(

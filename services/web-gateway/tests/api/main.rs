@@ -9,6 +9,7 @@ mod accounts;
 mod helpers;
 mod lists;
 mod orders;
+mod sign_in;
 mod staff;
 mod startup;
 mod uploads;
