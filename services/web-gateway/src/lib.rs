@@ -83,9 +83,14 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         .await
         .with_context(|| format!("binding {}", settings.web_gateway.listen))?;
     let http_addr = listener.local_addr()?;
+    let http_limits = settings.http.clone();
     let state = AppState {
         order_numbers: OrderNumbers::start(pool.clone(), &settings.order_numbers),
-        live: http::LiveHub::start(bus.clone(), shutdown.clone()),
+        live: http::LiveHub::start(
+            bus.clone(),
+            shutdown.clone(),
+            settings.web_gateway.live.clone(),
+        ),
         sign_in: Arc::new(http::SignInGuard::new(&settings.web_gateway.sign_in)),
         pool: pool.clone(),
         bus: bus.clone(),
@@ -97,7 +102,7 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
 
     let task = tokio::spawn(async move {
         // Graceful: stops accepting, lets requests in flight (uploads too) finish.
-        health::serve(listener, app, shutdown)
+        health::serve_with(listener, app, &http_limits, shutdown)
             .await
             .context("HTTP server")?;
         bus.close().await;

@@ -9,6 +9,7 @@ mod accounts;
 mod helpers;
 mod orders;
 mod sign_in;
+mod slow_clients;
 mod staff;
 mod startup;
 mod uploads;
