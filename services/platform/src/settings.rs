@@ -173,6 +173,32 @@ pub struct WebGatewaySettings {
     /// Bounds on live (server-sent event) streams.
     #[serde(default)]
     pub live: LiveSettings,
+    /// What one customer may send.
+    #[serde(default)]
+    pub quotas: QuotaSettings,
+}
+
+/// Storage quotas per customer (web orders and upload links), so scripted accounts cannot
+/// fill the object store. Days are UTC days.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct QuotaSettings {
+    /// Bytes of files accepted per customer per day.
+    pub bytes_per_day: u64,
+    /// Files accepted per customer per day.
+    pub files_per_day: u32,
+    /// Orders a customer may have open (not delivered, cancelled or rejected) at once.
+    pub open_orders: u32,
+}
+
+impl Default for QuotaSettings {
+    fn default() -> Self {
+        QuotaSettings {
+            bytes_per_day: 10 * 1024 * 1024 * 1024,
+            files_per_day: 500,
+            open_orders: 20,
+        }
+    }
 }
 
 /// Each live stream holds a connection, so each is bounded.

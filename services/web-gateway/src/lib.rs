@@ -15,6 +15,7 @@ mod http;
 mod idempotency;
 mod intake;
 mod queries;
+mod quotas;
 mod sessions;
 mod sign_in_guard;
 mod status_requests;

@@ -52,6 +52,7 @@ use tracing::Span;
 use crate::sign_in_guard::{HashingSlots, SignInLimiter};
 
 pub use error::Error;
+pub(crate) use error::human_size;
 pub use live::LiveHub;
 
 /// What every handler may use.

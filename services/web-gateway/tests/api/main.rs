@@ -8,6 +8,7 @@
 mod accounts;
 mod helpers;
 mod orders;
+mod quotas;
 mod sign_in;
 mod slow_clients;
 mod staff;
