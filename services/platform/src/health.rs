@@ -102,7 +102,31 @@ impl Readiness {
     }
 }
 
-/// `/healthz` and `/readyz`; merge a service's own routes into it.
+/// `/healthz` and a `/readyz` that says only `{"ready": true|false}` (200 or 503): for a
+/// port the public reaches, where host names and raw errors would tell an attacker how the
+/// service is built. The detail is for operators ([`Readiness::report`], behind sign-in).
+pub fn public_router(readiness: Readiness) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { Json(json!({"alive": true})) }))
+        .route(
+            "/readyz",
+            get(move || {
+                let readiness = readiness.clone();
+                async move {
+                    let (ready, _) = readiness.report().await;
+                    let status = if ready {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    };
+                    (status, Json(json!({"ready": ready})))
+                }
+            }),
+        )
+}
+
+/// `/healthz` and `/readyz` with every check's outcome, for ports only operators reach;
+/// merge a service's own routes into it.
 pub fn router(readiness: Readiness) -> Router {
     Router::new()
         .route("/healthz", get(|| async { Json(json!({"alive": true})) }))

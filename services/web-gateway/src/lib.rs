@@ -39,8 +39,8 @@ use crate::http::AppState;
 pub const SERVICE: Service = Service::WebGateway;
 
 /// Binds the listener, serves until `shutdown` fires, and returns at once. Starts even
-/// when MySQL, the broker or the object store is down: `/readyz` says which, and each
-/// dependency is retried on use.
+/// when MySQL, the broker or the object store is down: `/readyz` says not ready (and
+/// `GET /api/admin/readiness` which, to an admin), and each dependency is retried on use.
 pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Running> {
     let pool = database::pool(&settings.database).context("database settings")?;
     let bus = bus::event_bus(&settings.broker, SERVICE.name());
@@ -98,7 +98,9 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         store,
         settings: Arc::new(settings),
     };
-    let app = http::with_request_layers(health::router(readiness).merge(http::router(state)));
+    let app = http::with_request_layers(
+        health::public_router(readiness.clone()).merge(http::router(state, readiness)),
+    );
     tracing::info!(%http_addr, "web gateway listening");
 
     let task = tokio::spawn(async move {
