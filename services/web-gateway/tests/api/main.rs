@@ -8,7 +8,9 @@
 mod accounts;
 mod helpers;
 mod orders;
+mod quotas;
 mod sign_in;
+mod slow_clients;
 mod staff;
 mod startup;
 mod uploads;
