@@ -20,7 +20,7 @@ pub struct Settings {
     pub web_gateway: WebGatewaySettings,
     pub bot_gateway: ServiceSettings,
     pub storage_worker: StorageWorkerSettings,
-    pub persistence_worker: WorkerSettings,
+    pub persistence_worker: PersistenceWorkerSettings,
     pub notifier: NotifierSettings,
     pub links: LinkSettings,
     /// Who the business is, as the bot's "Contact us" shows it.
@@ -283,6 +283,39 @@ pub struct ServiceSettings {
 pub struct WorkerSettings {
     pub listen: SocketAddr,
     pub concurrency: usize,
+}
+
+/// The persistence worker: a worker whose events are recorded in batches, one transaction
+/// per batch. `concurrency` is the number of batches in flight.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PersistenceWorkerSettings {
+    pub listen: SocketAddr,
+    pub concurrency: usize,
+    /// The most events recorded in one transaction.
+    #[serde(default = "PersistenceWorkerSettings::default_batch_max_events")]
+    pub batch_max_events: usize,
+    /// How long the first event of a batch waits for others, in milliseconds.
+    #[serde(default = "PersistenceWorkerSettings::default_batch_max_wait_ms")]
+    pub batch_max_wait_ms: u64,
+    /// Transactions (and connections) a batch is split into, by order.
+    #[serde(default = "PersistenceWorkerSettings::default_lanes")]
+    pub lanes: usize,
+}
+
+impl PersistenceWorkerSettings {
+    fn default_batch_max_events() -> usize {
+        100
+    }
+    fn default_batch_max_wait_ms() -> u64 {
+        5
+    }
+    fn default_lanes() -> usize {
+        1
+    }
+
+    pub fn batch_max_wait(&self) -> Duration {
+        Duration::from_millis(self.batch_max_wait_ms)
+    }
 }
 
 /// The storage worker: a worker, plus what it refuses and how it sweeps abandoned uploads.

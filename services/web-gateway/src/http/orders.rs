@@ -25,7 +25,7 @@ use super::extract::Query;
 use super::listing::Listing;
 use super::order_form;
 use super::{AppState, Error};
-use crate::domain::{Page, ServiceCode};
+use crate::domain::{Cursor, Page, ServiceCode};
 use crate::idempotency::{self, Claim, Fingerprint, IdempotencyKey};
 use crate::intake::{self, NewWebOrder, Staging, publish_staged};
 use crate::queries::{self, HistoryEntry};
@@ -261,6 +261,7 @@ async fn place_idempotently(
 #[derive(Deserialize)]
 struct ListQuery {
     page: Option<String>,
+    after: Option<String>,
 }
 
 /// Characters of the description shown in lists.
@@ -281,8 +282,8 @@ async fn list_orders(
     Customer(customer): Customer,
     Query(query): Query<ListQuery>,
 ) -> Result<axum::Json<Listing<OrderSummary>>, Error> {
-    let page =
-        Page::parse(query.page.as_deref()).map_err(|e| Error::unprocessable("invalid_page", e))?;
+    let page = Page::parse(query.page.as_deref(), query.after.as_deref())
+        .map_err(|e| Error::unprocessable("invalid_page", e))?;
     let rows =
         queries::customer_orders(&state.pool, customer.id, page, EXCERPT_CHARS as u32).await?;
     let summaries = rows
@@ -296,7 +297,12 @@ async fn list_orders(
             file_count: row.expected_files,
         })
         .collect();
-    Ok(axum::Json(Listing::from_rows(page, summaries)))
+    Ok(axum::Json(Listing::from_rows(page, summaries, |line| {
+        Cursor {
+            created_at: line.created_at,
+            id: line.order_id,
+        }
+    })))
 }
 
 /// The start of a description, cut at a character boundary with an ellipsis if longer.

@@ -7,6 +7,7 @@
 
 mod accounts;
 mod helpers;
+mod lists;
 mod orders;
 mod quotas;
 mod sign_in;
