@@ -115,6 +115,12 @@ impl EventHandler for PersistenceHandler {
                 records::message_posted(&mut tx, event, posted).await?
             }
             Event::PriceQuoted(quoted) => records::price_quoted(&mut tx, event, quoted).await?,
+            Event::OrderCommentPosted(posted) => {
+                records::comment_posted(&mut tx, event, posted).await?
+            }
+            Event::OrderAssigned(assigned) => {
+                records::order_assigned(&mut tx, event, assigned).await?
+            }
             Event::OrderStatusChangeRequested(_)
             | Event::OrderStatusChanged(_)
             | Event::OrderStatusChangeRefused(_) => unreachable!("handled above"),

@@ -13,7 +13,11 @@
 //! - `live`: `GET /api/orders/{order_number}/live` and `GET /api/staff/feed`, server-sent events;
 //! - `files`: downloads through presigned URLs (customer, staff, signed link `/d/{token}`);
 //! - `results`: `POST /api/staff/orders/{order_id}/results`, staff attach result files;
-//! - `upload_link`: `GET`, `POST /u/{token}`, uploads into one order by signed link.
+//! - `upload_link`: `GET`, `POST /u/{token}`, uploads into one order by signed link;
+//! - the staff back office's pages, `/office/...`, are `crate::office`.
+//!
+//! Every state-changing request passes `office::csrf` (a strict `Origin` /
+//! `Sec-Fetch-Site` check) before any handler.
 
 mod accounts;
 mod auth;
@@ -48,8 +52,12 @@ use tower_http::request_id::{
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
+pub use auth::presented_token;
 pub use error::Error;
+pub(crate) use files::redirect_to;
 pub use live::LiveHub;
+pub(crate) use session::session_cookie;
+pub(crate) use staff::{StatusChangeRequest, prepare_status_change};
 
 /// What every handler may use.
 #[derive(Clone)]
@@ -80,6 +88,11 @@ pub fn router(state: AppState) -> Router {
         .merge(files::router())
         .merge(results::router(max_upload_bytes))
         .merge(upload_link::router(max_upload_bytes))
+        .merge(crate::office::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::office::csrf::same_origin_only,
+        ))
         .with_state(state)
 }
 

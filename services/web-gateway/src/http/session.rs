@@ -95,7 +95,7 @@ fn is_https(state: &AppState) -> bool {
 
 /// The session cookie: unreadable from scripts, not sent on cross-site POSTs, and marked
 /// `Secure` when the site is served over HTTPS (a plain-HTTP local run would lose it).
-fn session_cookie(token: &str, max_age_secs: u64, secure: bool) -> HeaderValue {
+pub(crate) fn session_cookie(token: &str, max_age_secs: u64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     let cookie = format!(
         "{COOKIE_NAME}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age_secs}{secure}"

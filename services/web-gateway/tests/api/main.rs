@@ -7,6 +7,7 @@
 
 mod accounts;
 mod helpers;
+mod office;
 mod orders;
 mod staff;
 mod startup;
