@@ -8,13 +8,14 @@ use axum::Form;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use bureau_accounts::{self as accounts, LoginError};
 use serde::Deserialize;
 
 use super::Client;
 use super::i18n::Lang;
 use super::views::{self, Chrome, SignInPage};
-use crate::http::{AppState, Error, presented_token, session_cookie};
+use crate::http::{
+    AppState, ClientAddress, Error, guarded_authenticate, presented_token, session_cookie,
+};
 use crate::queries::office::{self as reads, Audit};
 use crate::sessions;
 
@@ -47,23 +48,21 @@ pub struct Credentials {
     password: String,
 }
 
+/// Signs in with the API's guard (pauses after repeated failures, bounded hashing).
 pub async fn submit(
     State(state): State<AppState>,
     client: Client,
+    ClientAddress(address): ClientAddress,
     Form(credentials): Form<Credentials>,
 ) -> Response {
     let lang = client.lang;
     let t = lang.texts();
     let remote = client.remote;
-    let account = match accounts::authenticate(
-        &state.pool,
-        &credentials.email,
-        &credentials.password,
-    )
-    .await
-    {
+    let checked =
+        guarded_authenticate(&state, address, &credentials.email, &credentials.password).await;
+    let account = match checked {
         Ok(account) => account,
-        Err(LoginError::InvalidCredentials) => {
+        Err(Error::InvalidCredentials) => {
             return page(
                 lang,
                 StatusCode::UNAUTHORIZED,
@@ -71,7 +70,15 @@ pub async fn submit(
                 &credentials.email,
             );
         }
-        Err(error) => return Error::from(error).into_response(),
+        Err(error @ (Error::TooManyRequests { .. } | Error::Busy)) => {
+            return page(
+                lang,
+                error.status_code(),
+                Some(t.try_later),
+                &credentials.email,
+            );
+        }
+        Err(error) => return error.into_response(),
     };
     if !account.role.is_staff() {
         return page(

@@ -9,6 +9,7 @@ mod accounts;
 mod helpers;
 mod office;
 mod orders;
+mod sign_in;
 mod staff;
 mod startup;
 mod uploads;
