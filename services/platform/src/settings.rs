@@ -175,6 +175,10 @@ pub struct WebGatewaySettings {
     pub public_url: String,
     pub max_upload_bytes: u64,
     pub session_ttl_hours: u64,
+    /// Whether executors see unassigned orders in the back office and may take one
+    /// (docs/back-office.md, the permission matrix).
+    #[serde(default)]
+    pub executors_take_unassigned: bool,
     /// How many password hashes run at once and how failed sign-ins are slowed down.
     #[serde(default)]
     pub sign_in: SignInSettings,

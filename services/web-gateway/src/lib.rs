@@ -14,6 +14,7 @@ pub mod domain;
 mod http;
 mod idempotency;
 mod intake;
+pub mod office;
 mod queries;
 mod quotas;
 mod sessions;

@@ -15,6 +15,8 @@ use uuid::Uuid;
 
 use crate::domain::{Cursor, Page};
 
+pub mod office;
+
 /// A line of a customer's order list; the description only as far as an excerpt needs.
 #[derive(Debug, sqlx::FromRow)]
 pub struct CustomerOrderLine {

@@ -8,7 +8,9 @@
 //! - `GET /api/staff/feed` (staff): `order.created`, `order.message.posted`,
 //!   `order.status.changed` (recorded changes, with the request that made them) and
 //!   `order.status.change_refused` (requests refused, with the reason and where the order
-//!   is) as they happen.
+//!   is), `order.price.quoted`, `order.file.stored`, `order.comment.posted` and
+//!   `order.assigned` as they happen (executors get only `order.changed` with the order's
+//!   id: never another order's content).
 //!
 //! Only what the persistence worker recorded is shown: a status change exists on the bus
 //! only once it is in MySQL (requests are decided there first). Status changes of the old
@@ -112,6 +114,10 @@ impl LiveHub {
                 EventKind::OrderStatusChangeRefused,
                 EventKind::OrderCreated,
                 EventKind::OrderMessagePosted,
+                EventKind::PriceQuoted,
+                EventKind::FileStored,
+                EventKind::OrderCommentPosted,
+                EventKind::OrderAssigned,
             ],
             Some(bound_sender),
         );
@@ -370,7 +376,19 @@ async fn staff_feed(
     let receiver = hub.subscribe().await;
     // A first event so the page knows it is live (and tests know when to act).
     let ready = SseEvent::default().event("ready").data("{}");
-    Ok(hub.respond(viewer, vec![ready], receiver, |envelope| {
+    // Executors never see other executors' orders: their feed says only that an order
+    // (an opaque id) changed, so their open pages refresh, and nothing of its content.
+    let content = staff.role != bureau_accounts::Role::Executor;
+    Ok(hub.respond(viewer, vec![ready], receiver, move |envelope| {
+        if !content {
+            let data = json!({ "order_id": envelope.payload.order_id() });
+            return Some(
+                SseEvent::default()
+                    .event("order.changed")
+                    .id(envelope.event_id.to_string())
+                    .data(data.to_string()),
+            );
+        }
         let data = match &envelope.payload {
             Event::OrderCreated(created) => json!({
                 "order_id": created.order_id,
@@ -410,6 +428,26 @@ async fn staff_feed(
                 "reason": refusal.reason,
                 "current_status": refusal.current_status,
                 "current_version": refusal.current_version,
+            }),
+            Event::PriceQuoted(quote) => json!({
+                "order_id": quote.order_id,
+                "order_number": quote.order_number,
+                "amount_minor": quote.amount_minor,
+                "currency": quote.currency,
+            }),
+            Event::FileStored(stored) => json!({
+                "order_id": stored.order_id,
+                "file_id": stored.file_id,
+                "purpose": stored.purpose,
+            }),
+            Event::OrderCommentPosted(comment) => json!({
+                "order_id": comment.order_id,
+                "comment_id": comment.comment_id,
+            }),
+            Event::OrderAssigned(assigned) => json!({
+                "order_id": assigned.order_id,
+                "order_number": assigned.order_number,
+                "assignee": assigned.assignee,
             }),
             _ => return None,
         };

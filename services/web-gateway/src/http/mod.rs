@@ -16,6 +16,10 @@
 //! - `upload_link`: `GET`, `POST /u/{token}`, uploads into one order by signed link;
 //! - `admin`: `GET /api/admin/readiness`, every dependency check with its error, admins only
 //!   (the public `/readyz` says only ready or not).
+//! - the staff back office's pages, `/office/...`, are `crate::office`.
+//!
+//! Every state-changing request passes `office::csrf` (a strict `Origin` /
+//! `Sec-Fetch-Site` check) before any handler.
 
 mod accounts;
 mod admin;
@@ -55,9 +59,14 @@ use tracing::Span;
 
 use crate::sign_in_guard::{HashingSlots, SignInLimiter};
 
+pub use auth::presented_token;
+pub(crate) use client::ClientAddress;
 pub use error::Error;
 pub(crate) use error::human_size;
+pub(crate) use files::redirect_to;
 pub use live::LiveHub;
+pub(crate) use session::{guarded_authenticate, session_cookie};
+pub(crate) use staff::{StatusChangeRequest, prepare_status_change};
 
 /// What every handler may use.
 #[derive(Clone)]
@@ -109,6 +118,11 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
         .merge(results::router(max_upload_bytes))
         .merge(upload_link::router(max_upload_bytes))
         .merge(admin::router(readiness))
+        .merge(crate::office::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::office::csrf::same_origin_only,
+        ))
         .with_state(state)
 }
 

@@ -8,6 +8,7 @@
 mod accounts;
 mod helpers;
 mod lists;
+mod office;
 mod orders;
 mod quotas;
 mod sign_in;
