@@ -238,7 +238,7 @@ impl Default for LiveSettings {
 #[serde(default)]
 pub struct SignInSettings {
     /// Password hashes at once (each takes 19 MiB and a core for tens of milliseconds);
-    /// 0 means one per core.
+    /// 0 means half the cores (at least one), leaving the rest to orders.
     pub hashing_slots: usize,
     /// How long a sign-in or registration waits for a slot before it hears 503.
     pub hashing_queue_ms: u64,

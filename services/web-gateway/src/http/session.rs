@@ -59,7 +59,7 @@ async fn log_in(
             paused_error(paused.retry_after)
         })?;
     let Ok(slot) = state.sign_in.hashing.acquire().await else {
-        limiter.give_back(attempt);
+        limiter.busy(attempt);
         return Err(Error::Busy);
     };
     let checked =
