@@ -175,6 +175,11 @@ pub struct WebGatewaySettings {
     pub public_url: String,
     pub max_upload_bytes: u64,
     pub session_ttl_hours: u64,
+    /// Behind a reverse proxy: the header holding the client's address, as sign-in limits
+    /// count it (the last entry, the one the proxy appended, is used). Empty: the
+    /// connection's peer address.
+    #[serde(default)]
+    pub client_address_header: String,
     /// How many password hashes run at once and how failed sign-ins are slowed down.
     #[serde(default)]
     pub sign_in: SignInSettings,
@@ -253,9 +258,6 @@ pub struct SignInSettings {
     pub forget_after_secs: u64,
     /// Addresses and accounts tracked at most (memory bound); see docs/reliability.md.
     pub max_tracked: usize,
-    /// Behind a reverse proxy: the header holding the client's address (the proxy's own
-    /// entry, the last one, is used). Empty: the connection's peer address.
-    pub client_address_header: String,
 }
 
 impl Default for SignInSettings {
@@ -269,7 +271,6 @@ impl Default for SignInSettings {
             max_pause_secs: 900,
             forget_after_secs: 3600,
             max_tracked: 100_000,
-            client_address_header: String::new(),
         }
     }
 }
