@@ -179,6 +179,11 @@ pub struct WebGatewaySettings {
     /// (docs/back-office.md, the permission matrix).
     #[serde(default)]
     pub executors_take_unassigned: bool,
+    /// Behind a reverse proxy: the header holding the client's address, as sign-in limits
+    /// count it (the last entry, the one the proxy appended, is used). Empty: the
+    /// connection's peer address.
+    #[serde(default)]
+    pub client_address_header: String,
     /// How many password hashes run at once and how failed sign-ins are slowed down.
     #[serde(default)]
     pub sign_in: SignInSettings,
@@ -242,7 +247,7 @@ impl Default for LiveSettings {
 #[serde(default)]
 pub struct SignInSettings {
     /// Password hashes at once (each takes 19 MiB and a core for tens of milliseconds);
-    /// 0 means one per core.
+    /// 0 means half the cores (at least one), leaving the rest to orders.
     pub hashing_slots: usize,
     /// How long a sign-in or registration waits for a slot before it hears 503.
     pub hashing_queue_ms: u64,
@@ -257,9 +262,6 @@ pub struct SignInSettings {
     pub forget_after_secs: u64,
     /// Addresses and accounts tracked at most (memory bound); see docs/reliability.md.
     pub max_tracked: usize,
-    /// Behind a reverse proxy: the header holding the client's address (the proxy's own
-    /// entry, the last one, is used). Empty: the connection's peer address.
-    pub client_address_header: String,
 }
 
 impl Default for SignInSettings {
@@ -273,7 +275,6 @@ impl Default for SignInSettings {
             max_pause_secs: 900,
             forget_after_secs: 3600,
             max_tracked: 100_000,
-            client_address_header: String::new(),
         }
     }
 }

@@ -85,7 +85,7 @@ pub(crate) async fn guarded_authenticate(
             paused_error(paused.retry_after)
         })?;
     let Ok(slot) = state.sign_in.hashing.acquire().await else {
-        limiter.give_back(attempt);
+        limiter.busy(attempt);
         return Err(Error::Busy);
     };
     let checked = accounts::authenticate(&state.pool, email, password).await;
