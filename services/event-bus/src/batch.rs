@@ -10,7 +10,6 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures::{FutureExt, Stream, StreamExt};
@@ -20,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use proto_events::Envelope;
 use proto_events::topology::Consumer;
 
-use crate::consumer::{Verdict, attempt_of, ended};
+use crate::consumer::{UNDECODABLE, Verdict, attempt_of, ended};
 use crate::{EventBus, HandlerError, metrics};
 
 /// What a service does with several events at once. The answer has one outcome per event,
@@ -66,10 +65,11 @@ impl EventBus {
         batching: Batching,
         shutdown: CancellationToken,
     ) {
-        self.reconnecting(consumer, &shutdown, || {
-            self.consume_batches_until_broken(consumer, &handler, batching, &shutdown)
-        })
-        .await;
+        self.clone()
+            .reconnecting(consumer, &shutdown, || {
+                self.consume_batches_until_broken(consumer, &handler, batching, &shutdown)
+            })
+            .await;
     }
 
     async fn consume_batches_until_broken<H: BatchHandler>(
@@ -119,15 +119,14 @@ impl EventBus {
             match Envelope::from_json(&delivery.data) {
                 Ok(envelope) => {
                     metrics::consumed(consumer, &envelope.event_type);
-                    self.newest_delivered_ms
-                        .fetch_max(envelope.occurred_at.timestamp_millis(), Ordering::Relaxed);
+                    self.delivered(&envelope);
                     events.push(envelope);
                     decoded.push((delivery, attempt));
                 }
                 Err(error) => {
-                    metrics::consumed(consumer, "undecodable");
+                    metrics::consumed(consumer, UNDECODABLE);
                     let verdict = Verdict::DeadLetter(error.to_string());
-                    self.settle(consumer, "undecodable", delivery, attempt, verdict)
+                    self.settle(consumer, UNDECODABLE, delivery, attempt, verdict)
                         .await;
                 }
             }
@@ -147,7 +146,9 @@ impl EventBus {
             vec![Err(HandlerError::transient("the handler panicked")); events.len()]
         })
         .into_iter();
+        let took = started.elapsed();
         for ((delivery, attempt), event) in decoded.into_iter().zip(&events) {
+            metrics::handled(consumer, &event.event_type, took);
             let outcome = outcomes.next().unwrap_or_else(|| {
                 Err(HandlerError::transient(
                     "the batch handler gave no outcome for this event",
@@ -165,8 +166,6 @@ impl EventBus {
                 let _entered = span.enter();
                 self.verdict(attempt, outcome)
             };
-            // Each event of the batch took the batch's time.
-            metrics::handled(consumer, &event.event_type, started.elapsed());
             self.settle(consumer, &event.event_type, delivery, attempt, verdict)
                 .await;
         }

@@ -33,6 +33,9 @@ use proto_events::topology::{Consumer, RETRY_JITTER};
 
 use crate::{EventBus, RECONNECT, headers, metrics};
 
+/// The event type metrics give bytes that are not an event.
+pub(crate) const UNDECODABLE: &str = "undecodable";
+
 /// How often a consumer reads its queues' depth from the broker.
 const QUEUE_SAMPLE_EVERY: Duration = Duration::from_secs(5);
 
@@ -81,16 +84,17 @@ impl EventBus {
         shutdown: CancellationToken,
     ) {
         let concurrency = concurrency.max(1);
-        self.reconnecting(consumer, &shutdown, || {
-            self.consume_until_broken(consumer, &handler, concurrency, &shutdown)
-        })
-        .await;
+        self.clone()
+            .reconnecting(consumer, &shutdown, || {
+                self.consume_until_broken(consumer, &handler, concurrency, &shutdown)
+            })
+            .await;
     }
 
     /// Runs `once` (one session of consuming) again after each broker failure, with
-    /// backoff, until `shutdown` fires.
+    /// backoff, until `shutdown` fires; samples the queues' depth meanwhile.
     pub(crate) async fn reconnecting<F, Fut>(
-        self: &Arc<Self>,
+        self: Arc<Self>,
         consumer: Consumer,
         shutdown: &CancellationToken,
         mut once: F,
@@ -249,14 +253,13 @@ impl EventBus {
         let decoded = Envelope::from_json(&delivery.data);
         let event_type = match &decoded {
             Ok(envelope) => envelope.event_type.clone(),
-            Err(_) => "undecodable".to_owned(),
+            Err(_) => UNDECODABLE.to_owned(),
         };
         metrics::consumed(consumer, &event_type);
         let verdict = match decoded {
             Err(error) => Verdict::DeadLetter(error.to_string()),
             Ok(envelope) => {
-                self.newest_delivered_ms
-                    .fetch_max(envelope.occurred_at.timestamp_millis(), Ordering::Relaxed);
+                self.delivered(&envelope);
                 let span = tracing::info_span!(
                     "event",
                     consumer = consumer.name(),
@@ -276,6 +279,12 @@ impl EventBus {
         };
         self.settle(consumer, &event_type, delivery, attempt, verdict)
             .await;
+    }
+
+    /// Notes the newest event handed to a handler of this process (for the age metric).
+    pub(crate) fn delivered(&self, envelope: &Envelope) {
+        self.newest_delivered_ms
+            .fetch_max(envelope.occurred_at.timestamp_millis(), Ordering::Relaxed);
     }
 
     /// What becomes of a delivery whose handler answered `outcome`.
