@@ -6,7 +6,6 @@
 //! does not compile, and a text missing in one language does not either.
 
 use axum::http::{HeaderMap, header};
-use bureau_platform::texts::Catalog;
 use proto_events::OrderStatus;
 
 /// The cookie that keeps the language a staff member chose.
@@ -86,9 +85,29 @@ impl Lang {
         }
     }
 
-    /// A status's name as customers and staff read it (the shared catalogue's).
-    pub fn status(self, catalog: &Catalog, status: OrderStatus) -> String {
-        catalog.status(self.code(), status)
+    /// A status's name as staff read it (customers read the shared catalogue's, written
+    /// for them: "awaiting your approval of the price" is "quoted" at the desk).
+    pub fn status(self, status: OrderStatus) -> String {
+        use OrderStatus::*;
+        let name = match (self, status) {
+            (Lang::Uk, AwaitingConfirmation) => "Нове",
+            (Lang::Uk, Quoted) => "Ціну запропоновано",
+            (Lang::Uk, Accepted) => "Прийнято",
+            (Lang::Uk, InProgress) => "В роботі",
+            (Lang::Uk, Ready) => "Готово",
+            (Lang::Uk, Delivered) => "Видано",
+            (Lang::Uk, Cancelled) => "Скасовано",
+            (Lang::Uk, Rejected) => "Відхилено",
+            (Lang::En, AwaitingConfirmation) => "New",
+            (Lang::En, Quoted) => "Quoted",
+            (Lang::En, Accepted) => "Accepted",
+            (Lang::En, InProgress) => "In progress",
+            (Lang::En, Ready) => "Ready",
+            (Lang::En, Delivered) => "Delivered",
+            (Lang::En, Cancelled) => "Cancelled",
+            (Lang::En, Rejected) => "Rejected",
+        };
+        name.to_owned()
     }
 }
 

@@ -2,12 +2,9 @@
 //! `GET /office/board`, a column per open status with a button for each move the state
 //! machine and the staff member's role allow.
 
-use std::sync::OnceLock;
-
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
-use bureau_platform::texts::Catalog;
 use chrono::{Datelike, Days, NaiveDate, NaiveTime, TimeZone, Utc};
 use proto_events::{Channel, OrderStatus, TransitionError};
 use serde::Deserialize;
@@ -28,12 +25,6 @@ const PAGE_ROWS: u32 = 50;
 const BOARD_CARDS: u32 = 40;
 /// Words of a search that count; more are ignored.
 const MAX_WORDS: usize = 6;
-
-/// The status names' catalogue (the same texts customers read).
-pub fn catalog() -> &'static Catalog {
-    static CATALOG: OnceLock<Catalog> = OnceLock::new();
-    CATALOG.get_or_init(|| Catalog::new(&[]))
-}
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
@@ -187,7 +178,7 @@ fn service_label(lang: Lang, services: &[ServiceName], code: Option<&str>) -> St
 
 pub fn status_label(lang: Lang, status: &str) -> String {
     OrderStatus::parse(status)
-        .map(|s| lang.status(catalog(), s))
+        .map(|s| lang.status(s))
         .unwrap_or_else(|| status.to_owned())
 }
 
@@ -241,7 +232,7 @@ pub async fn orders(
             .find(|(name, _)| name == status.as_str())
             .map_or(0, |(_, n)| *n);
         tabs.push(CountTab {
-            label: lang.status(catalog(), status),
+            label: lang.status(status),
             count,
             href: query.href(Some(status.as_str()), None),
             active: filter.status == Some(status),
@@ -255,13 +246,7 @@ pub async fn orders(
     let selected = |value: &Option<String>, candidate: &str| given(value) == Some(candidate);
     let statuses = OrderStatus::ALL
         .iter()
-        .map(|s| {
-            Opt::new(
-                s.as_str(),
-                lang.status(catalog(), *s),
-                filter.status == Some(*s),
-            )
-        })
+        .map(|s| Opt::new(s.as_str(), lang.status(*s), filter.status == Some(*s)))
         .collect();
     let channels = [("telegram", t.telegram), ("web", t.web)]
         .iter()
@@ -347,7 +332,7 @@ pub fn moves(lang: Lang, role: bureau_accounts::Role, from: OrderStatus) -> Vec<
         .filter(|to| role.may_move_order(from, **to))
         .map(|to| Move {
             to: to.as_str(),
-            label: lang.status(catalog(), *to),
+            label: lang.status(*to),
             needs_reason: matches!(
                 from.transition(*to, None),
                 Err(TransitionError::ReasonRequired { .. })
@@ -366,7 +351,7 @@ pub async fn board(State(state): State<AppState>, desk: Desk) -> Result<Response
         .into_iter()
         .filter(|s| !s.is_terminal())
         .map(|status| Column {
-            label: lang.status(catalog(), status),
+            label: lang.status(status),
             class: views::status_class(status.as_str()),
             cards: lines
                 .iter()

@@ -46,6 +46,15 @@ pub async fn page(
     let (order_id, whose) = desk.may(&state, &order_id, Act::SeeOrder).await?;
     let fail = |e: sqlx::Error| desk.fail(Error::from(e));
     let pool = &state.pool;
+    // The request before the order: a request read as decided then finds the order at
+    // least as far as the decision took it.
+    let request = match query.request.as_deref().map(Uuid::parse_str) {
+        Some(Ok(request_id)) => status_requests::view(pool, request_id, None)
+            .await
+            .map_err(fail)?
+            .filter(|r| r.order_id == order_id),
+        _ => None,
+    };
     let order = reads::order(pool, order_id)
         .await
         .map_err(fail)?
@@ -61,13 +70,6 @@ pub async fn page(
         .map_err(fail)?;
     let services = reads::services(pool).await.map_err(fail)?;
     let staff = reads::staff_members(pool).await.map_err(fail)?;
-    let request = match query.request.as_deref().map(Uuid::parse_str) {
-        Some(Ok(request_id)) => status_requests::view(pool, request_id, None)
-            .await
-            .map_err(fail)?
-            .filter(|r| r.order_id == order_id),
-        _ => None,
-    };
 
     let lang = desk.lang;
     let t = lang.texts();
@@ -184,7 +186,7 @@ pub async fn page(
         });
     }
     // Stable: entries of one moment keep the order above (the status before its push).
-    timeline.sort_by(|a, b| a.when.iso.cmp(&b.when.iso));
+    timeline.sort_by_key(|entry| entry.when.micros);
 
     let (customer_files, results): (Vec<&FileLine>, Vec<&FileLine>) =
         files.iter().partition(|f| f.purpose != "result");

@@ -70,6 +70,8 @@ impl Opt {
 pub struct When {
     pub iso: String,
     pub text: String,
+    /// For ordering: the moment to the microsecond.
+    pub micros: i64,
 }
 
 impl When {
@@ -77,6 +79,7 @@ impl When {
         When {
             iso: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             text: at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            micros: at.timestamp_micros(),
         }
     }
 }
