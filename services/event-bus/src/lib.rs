@@ -16,6 +16,7 @@ mod declare;
 pub mod live;
 pub mod metrics;
 mod publisher;
+mod trace_context;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
