@@ -138,14 +138,18 @@ pub fn router(readiness: Readiness) -> Router {
 }
 
 /// Serves `app` until `shutdown` fires, then lets open requests finish. Every request is
-/// counted by its matched route (`http_requests_total`).
+/// counted by its matched route (`http_requests_total`) and carries the client's address
+/// (`ConnectInfo<SocketAddr>`).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let app = app.layer(axum::middleware::from_fn(crate::metrics::track_http));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await
 }
