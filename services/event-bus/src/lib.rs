@@ -209,7 +209,7 @@ impl EventBus {
         let connection = Connection::connect(address, properties).await?;
         let publish = connection.create_channel().await?;
         publish.confirm_select(Default::default()).await?;
-        declare(&self.topology, &publish).await?;
+        declare::declare_on_connect(&self.topology, &connection, &publish).await?;
         Ok(Live {
             connection,
             publish,
