@@ -127,14 +127,22 @@ async fn run(rabbit: &RabbitCluster, started: Instant) -> anyhow::Result<()> {
         let batch: Vec<Envelope> = (0..BATCH).map(|_| event()).collect();
         // A batch caught by the failure is sent again whole until it is confirmed (the
         // consumers deduplicate on event id; here duplicates are only counted).
-        let deadline = Instant::now() + Duration::from_secs(60);
+        // Generous: the guarantee here is nothing lost and a move without help; how long the
+        // survivors take to elect new leaders is a figure, printed below.
+        let deadline = Instant::now() + Duration::from_secs(180);
         loop {
             match publisher.publish_all(&batch).await {
                 Ok(()) => break,
                 Err(error) => {
+                    if resent == 0 || resent % 100 == 0 {
+                        println!(
+                            "[failover +{:>5.1}s] batch not confirmed ({resent} resends so far): {error}",
+                            started.elapsed().as_secs_f64()
+                        );
+                    }
                     ensure!(
                         Instant::now() < deadline,
-                        "no node took a batch for 60 s: {error}"
+                        "no node took a batch for 180 s: {error}"
                     );
                     resent += 1;
                     tokio::time::sleep(Duration::from_millis(100)).await;
