@@ -7,9 +7,12 @@
 //! - [`EventBus::consume`]: manual acks after the handler's work is done; transient failures
 //!   go to a delayed retry queue with backoff and jitter, poison and exhausted messages to
 //!   the service's dead-letter queue with the reason in headers.
+//! - [`EventBus::consume_batches`]: the same, several deliveries handed over at once (one
+//!   transaction for many events), each settled on its own after the handler returned.
 //! - The connection heals itself: after a broker restart the next publish reconnects and
 //!   consumers resume with backoff.
 
+mod batch;
 mod consumer;
 pub mod dead_letters;
 mod declare;
@@ -27,6 +30,7 @@ use lapin::{Channel, Connection, ConnectionProperties};
 use proto_events::topology::Topology;
 use tokio::sync::Mutex;
 
+pub use batch::{BatchHandler, Batching};
 pub use consumer::{EventHandler, HandlerError};
 pub use declare::declare;
 pub use publisher::PublishError;

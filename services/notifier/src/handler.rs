@@ -106,7 +106,10 @@ impl EventHandler for Notifier {
             // that took them); arrives only through a manual replay.
             Event::OrderCreated(_)
             | Event::FileReceived(_)
-            | Event::OrderStatusChangeRequested(_) => {
+            | Event::OrderStatusChangeRequested(_)
+            // Staff's own business: internal comments and assignments never reach customers.
+            | Event::OrderCommentPosted(_)
+            | Event::OrderAssigned(_) => {
                 tracing::debug!("not an event the notifier handles");
                 return Ok(());
             }

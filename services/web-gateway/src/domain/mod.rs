@@ -16,7 +16,7 @@ pub use bureau_accounts::{
     WeakPassword,
 };
 pub use order_text::{OrderText, OrderTextError};
-pub use page::{Page, PageError};
+pub use page::{Cursor, Page, PageError};
 pub use service_code::{ServiceCode, ServiceCodeError};
 pub use status_reason::{StatusReason, StatusReasonError};
 pub use upload_name::UploadName;

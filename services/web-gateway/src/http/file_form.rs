@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::order_form::{self, MAX_FILES};
 use super::{AppState, Error};
 use crate::intake::{PRODUCER, StagedFile, Staging, publish_staged};
+use crate::quotas::{self, Budget};
 
 /// A file accepted into an order, as the answer lists it.
 #[derive(Serialize)]
@@ -37,8 +38,30 @@ pub async fn accept_files(
     purpose: FilePurpose,
 ) -> Result<FilesAccepted, Error> {
     let max_upload_bytes = state.settings.web_gateway.max_upload_bytes;
+    // A customer's uploads count against their quotas; staff results do not.
+    let quota_settings = &state.settings.web_gateway.quotas;
+    let customer_id = match purpose {
+        FilePurpose::CustomerUpload => quotas::customer_of_order(&state.pool, order_id).await?,
+        _ => None,
+    };
+    let mut budget = match customer_id {
+        Some(customer_id) => Budget::of(
+            quotas::allowance(&state.pool, quota_settings, customer_id).await?,
+            quota_settings,
+        ),
+        None => Budget::unlimited(),
+    };
     let mut staging = Staging::new(state.store.clone());
-    let files = match read_files(state, multipart, order_id, max_upload_bytes, &mut staging).await {
+    let read = read_files(
+        state,
+        multipart,
+        order_id,
+        max_upload_bytes,
+        &mut budget,
+        &mut staging,
+    )
+    .await;
+    let files = match read {
         Ok(files) if files.is_empty() => {
             staging.discard().await;
             return Err(Error::unprocessable(
@@ -52,6 +75,16 @@ pub async fn accept_files(
             return Err(error);
         }
     };
+    if let Some(customer_id) = customer_id {
+        let bytes: u64 = files.iter().map(|file| file.size).sum();
+        let count = u32::try_from(files.len()).unwrap_or(u32::MAX);
+        if let Err(error) =
+            quotas::charge(&state.pool, quota_settings, customer_id, bytes, count).await
+        {
+            staging.discard().await;
+            return Err(error.into());
+        }
+    }
     let events: Vec<Envelope> = files
         .iter()
         .map(|file| received(order_id, purpose, file))
@@ -76,6 +109,7 @@ async fn read_files(
     multipart: &mut Multipart,
     order_id: Uuid,
     max_file_bytes: u64,
+    budget: &mut Budget,
     staging: &mut Staging,
 ) -> Result<Vec<StagedFile>, Error> {
     let mut files = Vec::new();
@@ -100,6 +134,7 @@ async fn read_files(
             position,
             &state.store,
             max_file_bytes,
+            budget,
             staging,
         )
         .await?

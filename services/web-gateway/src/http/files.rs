@@ -81,7 +81,7 @@ async fn link_download(
 }
 
 /// 303 to a presigned GET that downloads the file under its original name.
-async fn redirect_to(state: &AppState, file: &StoredFile) -> Result<Response, Error> {
+pub(crate) async fn redirect_to(state: &AppState, file: &StoredFile) -> Result<Response, Error> {
     let ttl = Duration::from_secs(state.settings.storage.presigned_url_ttl_secs);
     let url = state
         .store

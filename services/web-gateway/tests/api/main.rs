@@ -7,8 +7,12 @@
 
 mod accounts;
 mod helpers;
+mod lists;
+mod office;
 mod orders;
+mod quotas;
 mod sign_in;
+mod slow_clients;
 mod staff;
 mod startup;
 mod uploads;
