@@ -79,6 +79,17 @@ impl Default for OrderNumberSettings {
 pub struct LogSettings {
     pub format: LogFormat,
     pub filter: String,
+    /// Where spans go, as OTLP/HTTP with JSON bodies (`http://collector:4318`; `/v1/traces` is
+    /// added). Empty (the default): no traces are exported.
+    #[serde(default)]
+    pub otlp_endpoint: String,
+    /// Which spans are exported, in `RUST_LOG` syntax; the log filter does not apply to them.
+    #[serde(default = "default_traces_filter")]
+    pub traces_filter: String,
+}
+
+fn default_traces_filter() -> String {
+    "info,sqlx=warn,lapin=warn,aws=warn,hyper=warn,h2=warn,reqwest=warn,tower=warn,teloxide=warn,opentelemetry=off".to_owned()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -44,6 +44,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::MatchedPath;
 use axum::http::{HeaderName, Request, Response};
 use bureau_event_bus::EventBus;
 use bureau_platform::Settings;
@@ -151,10 +152,20 @@ pub fn with_request_layers(app: Router) -> Router {
                 .get::<RequestId>()
                 .and_then(|id| id.header_value().to_str().ok())
                 .unwrap_or_default();
-            tracing::info_span!("http", method = %request.method(), path = %loggable_path(request.uri().path()), request_id)
+            // The matched route too: this span goes to the traces when they are on (named
+            // `request`; the platform's `http` span around it carries the trace context).
+            let route = request
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("unmatched", |path| path.as_str());
+            tracing::info_span!("request", method = %request.method(), route, path = %loggable_path(request.uri().path()), request_id)
         })
         .on_response(|response: &Response<_>, latency: Duration, _span: &Span| {
-            tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_millis() as u64, "answered");
+            tracing::info!(
+                status = response.status().as_u16(),
+                latency_ms = latency.as_millis() as u64,
+                "answered"
+            );
         });
     // Layers wrap outside-in: the id is set first, so the span and the response both see it.
     app.layer(PropagateRequestIdLayer::new(REQUEST_ID))

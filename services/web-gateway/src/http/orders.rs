@@ -18,6 +18,7 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use proto_events::{Envelope, OrderStatus, order_number};
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::auth::Customer;
@@ -252,7 +253,9 @@ async fn place_idempotently(
             Err(_) => Error::broker_unavailable().into_response(),
         };
         idempotency::finish(&pool, account_id, &key, response).await
-    });
+    }
+    // In the request's span, so the trace goes on from it.
+    .in_current_span());
     Ok(task.await.map_err(|error| {
         Error::Internal(anyhow::anyhow!("the publishing task failed: {error}"))
     })??)
