@@ -1,28 +1,35 @@
-//! Downloads: every stored file leaves through a short-lived presigned URL of the object
-//! store, after the gateway checked who may see it. The gateway never carries the bytes.
+//! Downloads: a stored file leaves through a short-lived presigned URL of the object store,
+//! after the gateway checked who may see it, always as an attachment with a type that is
+//! safe to serve (`domain::served`). Files a browser would run (HTML, SVG, XML, scripts,
+//! by type or by name) are the exception: the object store cannot send
+//! `X-Content-Type-Options: nosniff`, so the gateway streams those itself, opaque.
 //!
 //! - `GET /api/orders/{order_number}/files/{file_id}/download`: the customer's own order;
 //! - `GET /api/staff/orders/{order_id}/files/{file_id}/download`: any staff role;
 //! - `GET /d/{token}`: a signed download link (`links::download_link`), for customers
 //!   without a web session (the notifier sends these for results too big for Telegram).
 //!
-//! Each answers 303 to the presigned URL (valid `storage.presigned_url_ttl_secs`). A file
+//! Each answers 303 to the presigned URL (valid `storage.presigned_url_ttl_secs`), or 200
+//! with the bytes for a file the gateway serves itself. A file
 //! that is not stored (still arriving, rejected) answers 404 like one that does not exist,
 //! and so does a file of someone else's order.
 
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use bureau_platform::links::{LinkError, LinkPurpose, LinkSigner};
+use bureau_platform::object_store::attachment_disposition;
 use proto_events::order_number;
 use uuid::Uuid;
 
 use super::auth::{Customer, Staff};
 use super::{AppState, Error};
+use crate::domain::{OPAQUE, Served, served};
 use crate::queries::{self, StoredFile};
 
 pub fn router() -> Router<AppState> {
@@ -80,15 +87,49 @@ async fn link_download(
     }
 }
 
-/// 303 to a presigned GET that downloads the file under its original name.
+/// 303 to a presigned GET that downloads the file as an attachment under its original name
+/// with a safe type, or the bytes streamed by the gateway for a file a browser would run.
 async fn redirect_to(state: &AppState, file: &StoredFile) -> Result<Response, Error> {
+    let content_type = match served(file.content_type.as_deref(), &file.original_name) {
+        Served::Presigned { content_type } => content_type,
+        Served::Gateway => return stream_opaque(state, file).await,
+    };
     let ttl = Duration::from_secs(state.settings.storage.presigned_url_ttl_secs);
     let url = state
         .store
-        .presigned_get(&file.object_key, &file.original_name, ttl)
+        .presigned_get(&file.object_key, &file.original_name, content_type, ttl)
         .await
         .map_err(|error| anyhow::anyhow!("presigning a download: {error}"))?;
     Ok(Redirect::to(&url).into_response())
+}
+
+/// The file's bytes as an opaque attachment that no browser renders, sniffs or lets run
+/// scripts: `application/octet-stream`, `nosniff`, `Content-Security-Policy: sandbox`.
+async fn stream_opaque(state: &AppState, file: &StoredFile) -> Result<Response, Error> {
+    let bytes = state
+        .store
+        .get_stream(&file.object_key)
+        .await
+        .map_err(|error| anyhow::anyhow!("reading a download: {error}"))?;
+    let disposition = HeaderValue::from_str(&attachment_disposition(&file.original_name))
+        .map_err(|error| anyhow::anyhow!("a download's disposition: {error}"))?;
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static(OPAQUE)),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (header::CONTENT_DISPOSITION, disposition),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("sandbox; default-src 'none'"),
+        ),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        ),
+    ];
+    Ok((headers, Body::from_stream(bytes)).into_response())
 }
 
 pub const LINK_NOT_FOUND: &str =

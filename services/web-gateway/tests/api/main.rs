@@ -6,6 +6,7 @@
 //! S3 server (Garage) and skip without it.
 
 mod accounts;
+mod downloads;
 mod helpers;
 mod orders;
 mod staff;
