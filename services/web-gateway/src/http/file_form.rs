@@ -25,33 +25,67 @@ pub struct FilesAccepted {
     pub files: Vec<AcceptedFile>,
 }
 
-/// Stages every `file` part of `multipart` for `order_id`, publishes one `FileReceived`
-/// with `purpose` per file (confirmed by the broker) and lists what was accepted. Nothing
-/// is published unless every file is staged; a failure before the publish deletes the
-/// staged objects, and the publish settles them as an order's are
-/// ([`crate::intake::publish_staged`]).
+/// Every `file` part of a form, staged for one order and not yet announced.
+pub struct StagedFiles {
+    files: Vec<StagedFile>,
+    staging: Staging,
+}
+
+impl StagedFiles {
+    /// Deletes the staged objects: the files will not be announced.
+    pub async fn discard(self) {
+        self.staging.discard().await;
+    }
+}
+
+/// Stages every `file` part of `multipart`, publishes one `FileReceived` with `purpose` per
+/// file (confirmed by the broker) and lists what was accepted: [`stage_files`], then
+/// [`publish_files`].
 pub async fn accept_files(
     state: &AppState,
     multipart: &mut Multipart,
     order_id: Uuid,
     purpose: FilePurpose,
 ) -> Result<FilesAccepted, Error> {
+    let staged = stage_files(state, multipart, order_id).await?;
+    publish_files(state, staged, order_id, purpose).await
+}
+
+/// Stages every `file` part of `multipart` for `order_id`. A failure, or a form without
+/// files, deletes what was staged.
+pub async fn stage_files(
+    state: &AppState,
+    multipart: &mut Multipart,
+    order_id: Uuid,
+) -> Result<StagedFiles, Error> {
     let max_upload_bytes = state.settings.web_gateway.max_upload_bytes;
     let mut staging = Staging::new(state.store.clone());
-    let files = match read_files(state, multipart, order_id, max_upload_bytes, &mut staging).await {
+    match read_files(state, multipart, order_id, max_upload_bytes, &mut staging).await {
         Ok(files) if files.is_empty() => {
             staging.discard().await;
-            return Err(Error::unprocessable(
+            Err(Error::unprocessable(
                 "no_files",
                 "Attach at least one file.",
-            ));
+            ))
         }
-        Ok(files) => files,
+        Ok(files) => Ok(StagedFiles { files, staging }),
         Err(error) => {
             staging.discard().await;
-            return Err(error);
+            Err(error)
         }
-    };
+    }
+}
+
+/// Publishes one `FileReceived` with `purpose` per staged file (confirmed by the broker)
+/// and lists what was accepted. Nothing is published unless every file is staged; the
+/// publish settles the staged objects as an order's are ([`crate::intake::publish_staged`]).
+pub async fn publish_files(
+    state: &AppState,
+    staged: StagedFiles,
+    order_id: Uuid,
+    purpose: FilePurpose,
+) -> Result<FilesAccepted, Error> {
+    let StagedFiles { files, staging } = staged;
     let events: Vec<Envelope> = files
         .iter()
         .map(|file| received(order_id, purpose, file))

@@ -8,6 +8,7 @@
 mod accounts;
 mod downloads;
 mod helpers;
+mod links;
 mod orders;
 mod staff;
 mod startup;
