@@ -681,3 +681,370 @@ async fn hostile_web_requests_get_clear_answers_and_lose_nothing() -> anyhow::Re
 fn clip(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }
+
+// ------------------------------------------------------------------------------ events
+
+/// One valid event of every type, about `order_id` (a real order, so handlers go deep).
+fn event_samples(order_id: Uuid, number: &str) -> Vec<proto_events::Envelope> {
+    use proto_events::*;
+    let file_id = Uuid::now_v7();
+    let staff = Actor::Staff {
+        account_id: Uuid::now_v7(),
+    };
+    let events: Vec<Event> = vec![
+        OrderCreated {
+            order_id: Uuid::now_v7(),
+            order_number: number.into(),
+            customer: CustomerRef::Telegram {
+                user_id: 42,
+                chat_id: 42,
+                display_name: "Олена".into(),
+                username: Some("olena".into()),
+                phone: Some("+380501234567".into()),
+                language: Some("uk".into()),
+            },
+            service_code: Some("translation.legal".into()),
+            text: "Переклад довідки".into(),
+            file_count: 1,
+            created_at: chrono::Utc::now(),
+        }
+        .into(),
+        FileReceived {
+            order_id,
+            file_id,
+            purpose: FilePurpose::CustomerUpload,
+            source: FileSource::Telegram {
+                telegram_file_id: "BQACAgIAAx".into(),
+                telegram_file_unique_id: "AgADBQ".into(),
+            },
+            original_name: "довідка.pdf".into(),
+            declared_size: Some(1024),
+            declared_content_type: Some("application/pdf".into()),
+            note: Some("page 1".into()),
+        }
+        .into(),
+        FileReceived {
+            order_id,
+            file_id,
+            purpose: FilePurpose::Result,
+            source: FileSource::WebUpload {
+                staging_key: "staging/y".into(),
+                measured: Some(Measured {
+                    size: 3,
+                    sha256: "ab".repeat(32),
+                    content_type: "text/plain".into(),
+                }),
+            },
+            original_name: "b.txt".into(),
+            declared_size: Some(3),
+            declared_content_type: Some("text/plain".into()),
+            note: None,
+        }
+        .into(),
+        FileStored {
+            order_id,
+            file_id,
+            purpose: FilePurpose::CustomerUpload,
+            object_key: "orders/a/b/a.txt".into(),
+            size: 3,
+            sha256: "ab".repeat(32),
+            content_type: "text/plain".into(),
+            original_name: "a.txt".into(),
+        }
+        .into(),
+        FileRejected {
+            order_id,
+            file_id,
+            original_name: "a.exe".into(),
+            code: "type_refused".into(),
+            reason: "We do not accept programs".into(),
+        }
+        .into(),
+        OrderStatusChanged {
+            order_id,
+            order_number: number.into(),
+            from: OrderStatus::AwaitingConfirmation,
+            to: OrderStatus::Accepted,
+            version: 2,
+            reason: None,
+            actor: staff.clone(),
+            changed_at: chrono::Utc::now(),
+            request_id: Some(Uuid::now_v7()),
+        }
+        .into(),
+        OrderStatusChangeRequested {
+            request_id: Uuid::now_v7(),
+            order_id,
+            order_number: number.into(),
+            expected_version: 1,
+            from: OrderStatus::AwaitingConfirmation,
+            to: OrderStatus::Accepted,
+            reason: None,
+            actor: staff.clone(),
+            quote_id: None,
+            requested_at: chrono::Utc::now(),
+        }
+        .into(),
+        OrderStatusChangeRefused {
+            request_id: Uuid::now_v7(),
+            order_id,
+            order_number: number.into(),
+            from: OrderStatus::AwaitingConfirmation,
+            to: OrderStatus::Rejected,
+            expected_version: 1,
+            actor: Actor::Customer,
+            code: RefusalCode::VersionConflict,
+            reason: "changed".into(),
+            current_status: OrderStatus::Accepted,
+            current_version: 2,
+            refused_at: chrono::Utc::now(),
+        }
+        .into(),
+        OrderMessagePosted {
+            order_id,
+            message_id: Uuid::now_v7(),
+            author: Actor::Customer,
+            text: "Коли буде готово?".into(),
+        }
+        .into(),
+        PriceQuoted {
+            order_id,
+            order_number: number.into(),
+            amount_minor: 125_000,
+            currency: "UAH".into(),
+            note: None,
+        }
+        .into(),
+    ];
+    events
+        .into_iter()
+        .map(|event| Envelope::new("hostile-test", order_id, event))
+        .collect()
+}
+
+/// Every leaf of `value` (as a JSON pointer).
+fn leaves(value: &Value, at: String, out: &mut Vec<String>) {
+    match value {
+        Value::Object(fields) => {
+            for (key, inner) in fields {
+                leaves(inner, format!("{at}/{key}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (index, inner) in items.iter().enumerate() {
+                leaves(inner, format!("{at}/{index}"), out);
+            }
+        }
+        _ => out.push(at),
+    }
+}
+
+/// Each field of `sample` made wrong in every way that fits it: null, another type, and
+/// for text, 100 KB of it; each copy with an event id of its own, so no inbox hides it.
+fn malformed(sample: &proto_events::Envelope) -> Vec<(String, Vec<u8>)> {
+    let json: Value = serde_json::from_slice(&sample.to_json()).expect("json");
+    let mut paths = Vec::new();
+    leaves(&json, String::new(), &mut paths);
+    let mut out = Vec::new();
+    for path in paths {
+        let original = json.pointer(&path).cloned().unwrap_or_default();
+        let mut variants = vec![("null", Value::Null)];
+        match original {
+            Value::String(_) => {
+                variants.push(("number", json!(-1)));
+                variants.push(("huge", json!("\u{202E}x\0".repeat(30_000))));
+            }
+            Value::Number(_) => {
+                variants.push(("text", json!("12")));
+                variants.push(("overflow", json!(1e300)));
+            }
+            _ => variants.push(("text", json!("yes"))),
+        }
+        for (kind, value) in variants {
+            let mut copy = json.clone();
+            if path != "/event_id" {
+                copy["event_id"] = json!(Uuid::now_v7());
+            }
+            *copy.pointer_mut(&path).expect("the leaf") = value;
+            out.push((
+                format!("{} {path} {kind}", sample.event_type),
+                serde_json::to_vec(&copy).expect("json"),
+            ));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_events_are_dead_lettered_with_a_reason_and_lose_no_other_work()
+-> anyhow::Result<()> {
+    use bureau_event_bus::dead_letters;
+    use lapin::BasicProperties;
+    use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions};
+    use lapin::types::FieldTable;
+    use proto_events::topology::Consumer;
+
+    let stack = TestStack::start_with(Default::default(), |settings| {
+        settings.broker.retry_delays_ms = vec![50, 100];
+        settings.broker.max_attempts = 2;
+    })
+    .await?;
+    let bus = bureau_platform::bus::event_bus(&stack.settings.broker, "hostile-test");
+    let customer = register_customer(&stack, "olena@example.com", "Olena Koval").await?;
+    let placed = stack
+        .http
+        .post(stack.web_url("/api/orders"))
+        .bearer_auth(&customer)
+        .multipart(reqwest::multipart::Form::new().text("text", "The real order"))
+        .send()
+        .await?;
+    let number = placed.json::<Value>().await?["order_number"]
+        .as_str()
+        .context("number")?
+        .to_owned();
+    let order_id: Uuid = eventually("the order recorded", DEADLINE, || async {
+        sqlx::query_scalar("SELECT id FROM orders WHERE order_number = ?")
+            .bind(&number)
+            .fetch_optional(&stack.db)
+            .await
+            .ok()?
+    })
+    .await?;
+
+    let mut poison: Vec<(String, Vec<u8>, String)> = Vec::new();
+    for sample in event_samples(order_id, &number) {
+        for (label, body) in malformed(&sample) {
+            poison.push((label, body, sample.event_type.clone()));
+        }
+        for (label, body) in [
+            ("empty", b"".to_vec()),
+            ("not JSON", b"<xml/>".to_vec()),
+            ("invalid UTF-8", b"{\"event_id\": \"\xff\"}".to_vec()),
+            ("a JSON array", b"[]".to_vec()),
+        ] {
+            poison.push((
+                format!("{} {label}", sample.event_type),
+                body,
+                sample.event_type.clone(),
+            ));
+        }
+    }
+
+    // Published straight to the events exchange under each type's routing key, good work
+    // in between: a new message every tenth poison.
+    let channel = bus.open_channel().await?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
+    let exchange = bus.topology().events_exchange();
+    let mut ids = BTreeMap::new();
+    let mut good = Vec::new();
+    for (index, (label, body, routing_key)) in poison.iter().enumerate() {
+        let id = Uuid::now_v7().to_string();
+        ids.insert(id.clone(), label.clone());
+        channel
+            .basic_publish(
+                exchange.as_str().into(),
+                routing_key.as_str().into(),
+                BasicPublishOptions::default(),
+                body,
+                BasicProperties::default()
+                    .with_message_id(id.into())
+                    .with_delivery_mode(2),
+            )
+            .await?
+            .await?;
+        if index % 10 == 0 {
+            let message = proto_events::OrderMessagePosted {
+                order_id,
+                message_id: Uuid::now_v7(),
+                author: proto_events::Actor::Customer,
+                text: format!("good work {index}"),
+            };
+            good.push(message.message_id);
+            bus.publish(&proto_events::Envelope::new(
+                "hostile-test",
+                order_id,
+                message,
+            ))
+            .await?;
+        }
+    }
+
+    // Settled: every queue but the dead letters empty, every good message recorded.
+    let mut queues = Vec::new();
+    for name in bus.topology().all_queues() {
+        if !Consumer::ALL
+            .iter()
+            .any(|consumer| bus.topology().dead_letter_queue(*consumer) == name)
+        {
+            queues.push(name);
+        }
+    }
+    let started = Instant::now();
+    let recorded = eventually(
+        "the poison settled and the good work recorded",
+        Duration::from_secs(60),
+        || async {
+            for name in &queues {
+                let queue = channel
+                    .queue_declare(
+                        name.as_str().into(),
+                        QueueDeclareOptions {
+                            passive: true,
+                            ..Default::default()
+                        },
+                        FieldTable::default(),
+                    )
+                    .await
+                    .ok()?;
+                if queue.message_count() > 0 {
+                    return None;
+                }
+            }
+            let recorded: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM order_messages WHERE order_id = ? AND body LIKE 'good work %'",
+        )
+        .bind(order_id)
+        .fetch_one(&stack.db)
+        .await
+        .ok()?;
+            (recorded as usize == good.len()).then_some(recorded)
+        },
+    )
+    .await;
+
+    let mut tally = Tally::new("events");
+    let mut dead: BTreeMap<String, (Consumer, Option<String>)> = BTreeMap::new();
+    for consumer in Consumer::ALL {
+        for letter in dead_letters::list(&bus, consumer, 100_000).await? {
+            if let Some(id) = letter.message_id.clone() {
+                dead.insert(id, (consumer, letter.error.clone()));
+            }
+        }
+    }
+    for (id, label) in &ids {
+        match dead.get(id) {
+            Some((_, Some(reason))) if !reason.trim().is_empty() => tally.clear += 1,
+            Some((consumer, _)) => tally.unanswered.push(format!(
+                "{label}: dead-lettered by {consumer:?} without a reason"
+            )),
+            None => tally.accepted += 1,
+        }
+    }
+    *tally.by_status.entry("dead-lettered".into()).or_default() = tally.clear;
+    if recorded.is_err() {
+        tally.lost += 1;
+    }
+    tally.crashed = crashed(&stack).await;
+    println!(
+        "hostile events: {} malformed events, {} good ones between them, settled in {:?}",
+        poison.len(),
+        good.len(),
+        started.elapsed()
+    );
+    tally.report_and_check();
+    let _ = channel.close(200, "done".into()).await;
+    bus.close().await;
+    stack.teardown().await
+}
