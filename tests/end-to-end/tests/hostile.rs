@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use bureau_accounts::Role;
+use bureau_end_to_end::telegram_customer::place_order;
 use bureau_end_to_end::web::{register_customer, staff};
 use bureau_end_to_end::{DEADLINE, Service, TestStack, eventually};
 use serde_json::{Value, json};
@@ -1046,5 +1047,285 @@ async fn malformed_events_are_dead_lettered_with_a_reason_and_lose_no_other_work
     tally.report_and_check();
     let _ = channel.close(200, "done".into()).await;
     bus.close().await;
+    stack.teardown().await
+}
+
+// ---------------------------------------------------------------------------- Telegram
+
+/// Every verb of callback data the bot (and the notifier) puts under a button.
+const VERBS: [&str; 19] = [
+    "lg", "ol", "cc", "cs", "co", "dn", "confirm", "ed", "es", "et", "ef", "cancel", "od", "order",
+    "oc", "oy", "om", "qa", "qd",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_telegram_updates_are_answered_or_ignored_and_lose_nothing() -> anyhow::Result<()> {
+    let stack = TestStack::start().await?;
+    let double = &stack.telegram;
+    let victim = double.user_with(5101, "Olena", "en");
+    let number = place_order(
+        double,
+        &victim,
+        "Translate my diploma",
+        &[(
+            "diploma.pdf",
+            "application/pdf",
+            b"%PDF-1.7 d".to_vec(),
+            None,
+        )],
+        DEADLINE,
+    )
+    .await?;
+    let (victim_order, victim_version): (Uuid, u32) =
+        eventually("the victim's order", DEADLINE, || async {
+            sqlx::query_as("SELECT id, status_version FROM orders WHERE order_number = ?")
+                .bind(&number)
+                .fetch_optional(&stack.db)
+                .await
+                .ok()?
+        })
+        .await?;
+    let victim_draft: Uuid = sqlx::query_scalar("SELECT id FROM orders WHERE id = ?")
+        .bind(victim_order)
+        .fetch_one(&stack.db)
+        .await?;
+    let victim_messages = double.messages_to(victim.chat_id()).len();
+    let attacker = double.user_with(5202, "Mallory", "en");
+    attacker.send_text("/start");
+    double
+        .wait_for_message(attacker.chat_id(), DEADLINE, |_| true)
+        .await?;
+
+    let mut tally = Tally::new("telegram");
+    // Forged callback data of every kind, pressed by someone else.
+    let mut presses = Vec::new();
+    for verb in VERBS {
+        for (kind, data) in [
+            ("another's order", format!("{verb}:{victim_order}")),
+            (
+                "another's order, version",
+                format!("{verb}:{victim_order}:{victim_version}"),
+            ),
+            ("another's draft", format!("{verb}:{victim_draft}:1")),
+            ("random id", format!("{verb}:{}", Uuid::now_v7())),
+            ("not an id", format!("{verb}:../../etc")),
+            ("overflow", format!("{verb}:{victim_order}:99999999999")),
+            ("extra parts", format!("{verb}:{victim_order}:1:2:3")),
+            ("NUL", format!("{verb}:\0")),
+            ("empty", format!("{verb}:")),
+        ] {
+            let query = attacker.press_button(999_999, &data);
+            presses.push((format!("{verb} {kind}"), query));
+        }
+    }
+    for data in [
+        "",
+        ":",
+        "::::",
+        &"x".repeat(64),
+        "lg:xx",
+        "ol:-1",
+        "ol:4294967296",
+        "\u{202E}",
+    ] {
+        let query = attacker.press_button(1, data);
+        presses.push((format!("junk {data:?}"), query));
+    }
+    for (label, query) in &presses {
+        match double
+            .wait_for_callback_answer(query, Duration::from_secs(10))
+            .await
+        {
+            Ok(_) => tally.clear += 1,
+            Err(_) => tally.unanswered.push(label.clone()),
+        }
+    }
+
+    // Updates the bot did not ask for or must not act on: edited and channel posts, groups,
+    // other chats' members, unknown kinds, forged shapes. Each must leave the bot working.
+    double.group(-100_777, "Some group");
+    let private = json!({"id": 5202, "type": "private", "first_name": "Mallory"});
+    let group = json!({"id": -100_777, "type": "group", "title": "Some group"});
+    let supergroup = json!({"id": -100_778, "type": "supergroup", "title": "Big group"});
+    let channel = json!({"id": -100_779, "type": "channel", "title": "A channel"});
+    let from = json!({"id": 5202, "is_bot": false, "first_name": "Mallory"});
+    let message = |chat: &Value, text: &str| json!({"message_id": 77, "date": 1_700_000_000, "chat": chat, "from": from, "text": text});
+    let raw: Vec<(&'static str, Value)> = vec![
+        ("edited_message", message(&private, "/start")),
+        (
+            "edited_message",
+            message(&private, &format!("order:{victim_order}")),
+        ),
+        ("message", message(&group, "/start")),
+        ("message", message(&group, "/orders")),
+        ("message", message(&supergroup, "/start")),
+        ("message", message(&supergroup, "hello")),
+        (
+            "channel_post",
+            json!({"message_id": 1, "date": 1_700_000_000, "chat": channel, "text": "/start"}),
+        ),
+        (
+            "edited_channel_post",
+            json!({"message_id": 1, "date": 1_700_000_000, "chat": channel, "text": "x"}),
+        ),
+        (
+            "message",
+            json!({"message_id": 78, "date": 1_700_000_000, "chat": private, "text": "no sender"}),
+        ),
+        (
+            "message",
+            json!({"message_id": 79, "date": 1_700_000_000, "chat": {"id": 5202}, "from": from}),
+        ),
+        (
+            "message",
+            json!({"message_id": "not a number", "chat": private}),
+        ),
+        ("message", json!(null)),
+        ("message", json!([])),
+        ("message", message(&private, &"\0".repeat(4096))),
+        ("message", message(&private, &"я".repeat(10_000))),
+        (
+            "message",
+            message(
+                &json!({"id": victim.chat_id(), "type": "private"}),
+                "/orders",
+            ),
+        ),
+        (
+            "message",
+            json!({"message_id": 80, "date": 1_700_000_000, "chat": private, "from": from,
+                            "document": {"file_id": "F", "file_unique_id": "U", "file_name": "x\u{202E}fdp.exe", "file_size": -5}}),
+        ),
+        (
+            "message",
+            json!({"message_id": 81, "date": 1_700_000_000, "chat": private, "from": from,
+                            "document": {"file_id": "", "file_unique_id": "", "file_size": 0}}),
+        ),
+        (
+            "message",
+            json!({"message_id": 82, "date": 1_700_000_000, "chat": private, "from": from,
+                            "contact": {"phone_number": "\0", "first_name": "x", "user_id": victim.chat_id()}}),
+        ),
+        (
+            "callback_query",
+            json!({"id": "q-no-message", "from": from, "chat_instance": "1", "data": format!("oy:{victim_order}:{victim_version}")}),
+        ),
+        (
+            "callback_query",
+            json!({"id": "q-no-data", "from": from, "chat_instance": "1"}),
+        ),
+        (
+            "callback_query",
+            json!({"id": "q-victim", "from": {"id": victim.chat_id(), "is_bot": false, "first_name": "Olena"}, "chat_instance": "1",
+                                  "message": message(&private, "x"), "data": "lg:xx"}),
+        ),
+        (
+            "my_chat_member",
+            json!({"chat": group, "from": from, "date": 1_700_000_000,
+                                  "old_chat_member": {"status": "member", "user": from}, "new_chat_member": {"status": "kicked", "user": from, "until_date": 0}}),
+        ),
+        (
+            "message_reaction",
+            json!({"chat": private, "message_id": 1, "date": 1_700_000_000, "old_reaction": [], "new_reaction": []}),
+        ),
+        (
+            "inline_query",
+            json!({"id": "iq", "from": from, "query": "orders", "offset": ""}),
+        ),
+        (
+            "chosen_inline_result",
+            json!({"result_id": "r", "from": from, "query": "q"}),
+        ),
+        (
+            "poll",
+            json!({"id": "p", "question": "?", "options": [], "total_voter_count": 0, "is_closed": false, "is_anonymous": true, "type": "regular", "allows_multiple_answers": false}),
+        ),
+        (
+            "poll_answer",
+            json!({"poll_id": "p", "user": from, "option_ids": []}),
+        ),
+        (
+            "chat_join_request",
+            json!({"chat": group, "from": from, "user_chat_id": 5202, "date": 1_700_000_000}),
+        ),
+        (
+            "shipping_query",
+            json!({"id": "s", "from": from, "invoice_payload": "x", "shipping_address": {}}),
+        ),
+        (
+            "pre_checkout_query",
+            json!({"id": "pc", "from": from, "currency": "UAH", "total_amount": 1, "invoice_payload": "x"}),
+        ),
+        ("business_message", message(&private, "/start")),
+        (
+            "deleted_business_messages",
+            json!({"business_connection_id": "b", "chat": private, "message_ids": [1, 2, 3]}),
+        ),
+        (
+            "purchased_paid_media",
+            json!({"from": from, "paid_media_payload": "x"}),
+        ),
+        ("something_new", json!({"anything": true})),
+    ];
+    for (kind, payload) in raw {
+        double.push_raw_update(kind, payload);
+    }
+    let drained = double
+        .wait_for_no_pending_updates(Duration::from_secs(30))
+        .await;
+    // Each raw update is a case: taken and survived (the bot goes on below), or not.
+    let raw_count = 35;
+    match drained {
+        Ok(()) => tally.clear += raw_count,
+        Err(error) => tally
+            .unanswered
+            .push(format!("raw updates not taken: {error}")),
+    }
+
+    // Nothing lost, nothing leaked: the victim's order is untouched and was never shown to
+    // the attacker; the victim heard nothing from the attacker's presses; a customer still
+    // orders.
+    let (status, version): (String, u32) =
+        sqlx::query_as("SELECT status, status_version FROM orders WHERE id = ?")
+            .bind(victim_order)
+            .fetch_one(&stack.db)
+            .await?;
+    if (status.as_str(), version) != ("awaiting_confirmation", victim_version) {
+        tally.lost += 1;
+        println!("the victim's order changed: {status} v{version}");
+    }
+    let leaked: Vec<String> = double
+        .messages_to(attacker.chat_id())
+        .iter()
+        .map(|message| message.body().to_owned())
+        .filter(|body| body.contains(&number) || body.contains("diploma"))
+        .collect();
+    assert_eq!(
+        leaked,
+        Vec::<String>::new(),
+        "the victim's order shown to another"
+    );
+    let heard: Vec<String> = double.messages_to(victim.chat_id())[victim_messages..]
+        .iter()
+        .map(|message| message.body().to_owned())
+        .collect();
+    assert_eq!(
+        heard,
+        Vec::<String>::new(),
+        "the victim heard the attacker's presses"
+    );
+    let later = double.user_with(5303, "Taras", "en");
+    if place_order(double, &later, "After the storm", &[], DEADLINE)
+        .await
+        .is_err()
+    {
+        tally.lost += 1;
+    }
+    tally.crashed = crashed(&stack).await;
+    *tally
+        .by_status
+        .entry("callbacks answered".into())
+        .or_default() = presses.len() as u32 - tally.unanswered.len() as u32;
+    tally.report_and_check();
     stack.teardown().await
 }
