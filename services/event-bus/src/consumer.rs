@@ -10,14 +10,19 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use bureau_kit::retry;
 use bureau_kit::text::truncate;
 use futures::{FutureExt, StreamExt};
 use lapin::{
-    BasicProperties,
+    BasicProperties, Channel,
     message::Delivery,
-    options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions},
+    options::{
+        BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
+        QueueDeclareOptions,
+    },
     types::{AMQPValue, FieldTable},
 };
 use tokio_util::sync::CancellationToken;
@@ -26,7 +31,10 @@ use tracing::Instrument;
 use proto_events::Envelope;
 use proto_events::topology::{Consumer, RETRY_JITTER};
 
-use crate::{EventBus, RECONNECT, headers};
+use crate::{EventBus, RECONNECT, headers, metrics};
+
+/// How often a consumer reads its queues' depth from the broker.
+const QUEUE_SAMPLE_EVERY: Duration = Duration::from_secs(5);
 
 /// What a service does with one event. Implementations must be idempotent: the same event
 /// may arrive more than once (use the event id).
@@ -55,7 +63,7 @@ impl HandlerError {
     }
 }
 
-enum Verdict {
+pub(crate) enum Verdict {
     Done,
     Retry(String),
     DeadLetter(String),
@@ -72,35 +80,121 @@ impl EventBus {
         concurrency: usize,
         shutdown: CancellationToken,
     ) {
+        let concurrency = concurrency.max(1);
+        self.reconnecting(consumer, &shutdown, || {
+            self.consume_until_broken(consumer, &handler, concurrency, &shutdown)
+        })
+        .await;
+    }
+
+    /// Runs `once` (one session of consuming) again after each broker failure, with
+    /// backoff, until `shutdown` fires.
+    pub(crate) async fn reconnecting<F, Fut>(
+        self: &Arc<Self>,
+        consumer: Consumer,
+        shutdown: &CancellationToken,
+        mut once: F,
+    ) where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<(), String>>,
+    {
+        metrics::register_consumer(consumer);
+        let sampler = tokio::spawn(self.clone().sample_queues(consumer, shutdown.child_token()));
         let mut pauses = RECONNECT.pauses();
         while !shutdown.is_cancelled() {
-            match self
-                .consume_until_broken(consumer, &handler, concurrency.max(1), &shutdown)
-                .await
-            {
+            match once().await {
                 Ok(()) => pauses.reset(),
                 Err(error) => {
                     tracing::warn!(consumer = consumer.name(), %error, "consumer lost the broker; reconnecting");
                 }
             }
             let pause = pauses.next_pause();
-            if !retry::pause(pause, &shutdown).await {
+            if !retry::pause(pause, shutdown).await {
                 break;
             }
         }
+        sampler.abort();
         tracing::info!(consumer = consumer.name(), "consumer stopped");
     }
 
-    async fn consume_until_broken<H: EventHandler>(
+    /// Reads the depth of `consumer`'s work and dead-letter queues from the broker every
+    /// [`QUEUE_SAMPLE_EVERY`] (a passive declare on a channel of its own) into
+    /// `bus_queue_messages`, and the age bound of the oldest waiting message.
+    async fn sample_queues(self: Arc<Self>, consumer: Consumer, shutdown: CancellationToken) {
+        let queues = [
+            ("work", self.topology.queue(consumer)),
+            ("dead_letter", self.topology.dead_letter_queue(consumer)),
+        ];
+        let mut channel: Option<lapin::Channel> = None;
+        loop {
+            if channel.as_ref().is_none_or(|c| !c.status().connected()) {
+                channel = self.open_channel().await.ok();
+            }
+            if let Some(open) = &channel {
+                for (kind, name) in &queues {
+                    match open
+                        .queue_declare(
+                            name.as_str().into(),
+                            QueueDeclareOptions {
+                                passive: true,
+                                ..Default::default()
+                            },
+                            FieldTable::default(),
+                        )
+                        .await
+                    {
+                        Ok(queue) => {
+                            metrics::queue_sampled(
+                                consumer,
+                                kind,
+                                queue.message_count(),
+                                queue.consumer_count(),
+                            );
+                            if *kind == "work" {
+                                let age = match queue.message_count() {
+                                    0 => Duration::ZERO,
+                                    _ => self.newest_delivered_age(),
+                                };
+                                metrics::oldest_age(consumer, age);
+                            }
+                        }
+                        Err(error) => {
+                            tracing::debug!(queue = %name, %error, "could not read the queue's depth");
+                            channel = None;
+                            break;
+                        }
+                    }
+                }
+            }
+            if !retry::pause(QUEUE_SAMPLE_EVERY, &shutdown).await {
+                break;
+            }
+        }
+        if let Some(channel) = channel {
+            let _ = channel.close(200, "sampler stopping".into()).await;
+        }
+    }
+
+    /// How long ago the newest message handed to a consumer of this process was published.
+    fn newest_delivered_age(&self) -> std::time::Duration {
+        let published_ms = self.newest_delivered_ms.load(Ordering::Relaxed);
+        if published_ms == 0 {
+            return Duration::ZERO;
+        }
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        Duration::from_millis(now_ms.saturating_sub(published_ms).max(0) as u64)
+    }
+
+    /// Opens a channel with `prefetch` unacked deliveries allowed and starts consuming
+    /// `consumer`'s queue on it.
+    pub(crate) async fn open_consumer(
         &self,
         consumer: Consumer,
-        handler: &Arc<H>,
-        concurrency: usize,
-        shutdown: &CancellationToken,
-    ) -> Result<(), String> {
+        prefetch: u16,
+    ) -> Result<(Channel, lapin::Consumer), String> {
         let channel = self.open_channel().await.map_err(|e| e.to_string())?;
         channel
-            .basic_qos(self.config.prefetch, BasicQosOptions::default())
+            .basic_qos(prefetch, BasicQosOptions::default())
             .await
             .map_err(|e| e.to_string())?;
         let deliveries = channel
@@ -113,7 +207,17 @@ impl EventBus {
             .await
             .map_err(|e| e.to_string())?;
         tracing::info!(consumer = consumer.name(), queue = %self.topology.queue(consumer), "consuming");
+        Ok((channel, deliveries))
+    }
 
+    async fn consume_until_broken<H: EventHandler>(
+        &self,
+        consumer: Consumer,
+        handler: &Arc<H>,
+        concurrency: usize,
+        shutdown: &CancellationToken,
+    ) -> Result<(), String> {
+        let (channel, deliveries) = self.open_consumer(consumer, self.config.prefetch).await?;
         let broken = std::sync::Mutex::new(None::<String>);
         deliveries
             .take_until(shutdown.cancelled())
@@ -131,11 +235,7 @@ impl EventBus {
             })
             .await;
         let _ = channel.close(200, "consumer stopping".into()).await;
-        match broken.into_inner().unwrap() {
-            Some(error) => Err(error),
-            None if shutdown.is_cancelled() => Ok(()),
-            None => Err("the broker cancelled the consumer".into()),
-        }
+        ended(broken.into_inner().unwrap(), shutdown)
     }
 
     async fn handle_delivery<H: EventHandler>(
@@ -144,12 +244,19 @@ impl EventBus {
         handler: &H,
         delivery: Delivery,
     ) {
-        let attempt = header_u32(&delivery.properties, headers::ATTEMPT)
-            .unwrap_or(1)
-            .max(1);
-        let verdict = match Envelope::from_json(&delivery.data) {
+        let attempt = attempt_of(&delivery);
+        let started = Instant::now();
+        let decoded = Envelope::from_json(&delivery.data);
+        let event_type = match &decoded {
+            Ok(envelope) => envelope.event_type.clone(),
+            Err(_) => "undecodable".to_owned(),
+        };
+        metrics::consumed(consumer, &event_type);
+        let verdict = match decoded {
             Err(error) => Verdict::DeadLetter(error.to_string()),
             Ok(envelope) => {
+                self.newest_delivered_ms
+                    .fetch_max(envelope.occurred_at.timestamp_millis(), Ordering::Relaxed);
                 let span = tracing::info_span!(
                     "event",
                     consumer = consumer.name(),
@@ -162,21 +269,41 @@ impl EventBus {
                     .catch_unwind()
                     .await
                     .unwrap_or_else(|_| Err(HandlerError::transient("the handler panicked")));
+                metrics::handled(consumer, &event_type, started.elapsed());
                 let _entered = span.enter();
-                match outcome {
-                    Ok(()) => Verdict::Done,
-                    Err(HandlerError::Permanent(reason)) => Verdict::DeadLetter(reason),
-                    Err(HandlerError::Transient(reason)) if attempt >= self.config.max_attempts => {
-                        Verdict::DeadLetter(format!("gave up after {attempt} attempts: {reason}"))
-                    }
-                    Err(HandlerError::Transient(reason)) => Verdict::Retry(reason),
-                }
+                self.verdict(attempt, outcome)
             }
         };
+        self.settle(consumer, &event_type, delivery, attempt, verdict)
+            .await;
+    }
 
+    /// What becomes of a delivery whose handler answered `outcome`.
+    pub(crate) fn verdict(&self, attempt: u32, outcome: Result<(), HandlerError>) -> Verdict {
+        match outcome {
+            Ok(()) => Verdict::Done,
+            Err(HandlerError::Permanent(reason)) => Verdict::DeadLetter(reason),
+            Err(HandlerError::Transient(reason)) if attempt >= self.config.max_attempts => {
+                Verdict::DeadLetter(format!("gave up after {attempt} attempts: {reason}"))
+            }
+            Err(HandlerError::Transient(reason)) => Verdict::Retry(reason),
+        }
+    }
+
+    /// Carries out a verdict: moves the message to a retry queue or the dead letters if it
+    /// must, and acks it only once its copy landed (or requeues it if the copy did not).
+    pub(crate) async fn settle(
+        &self,
+        consumer: Consumer,
+        event_type: &str,
+        delivery: Delivery,
+        attempt: u32,
+        verdict: Verdict,
+    ) {
         let moved = match verdict {
             Verdict::Done => Ok(()),
             Verdict::Retry(reason) => {
+                metrics::retried(consumer, event_type);
                 let delay = self.topology.retry_delay(attempt);
                 tracing::warn!(consumer = consumer.name(), attempt, ?delay, %reason, "handler failed; will retry");
                 let jittered =
@@ -196,6 +323,7 @@ impl EventBus {
                     .await
             }
             Verdict::DeadLetter(reason) => {
+                metrics::dead_lettered(consumer, event_type);
                 tracing::error!(consumer = consumer.name(), attempt, %reason, "dead-lettering a message");
                 let mut table = copy_headers(&delivery.properties);
                 table.insert(
@@ -245,6 +373,22 @@ impl EventBus {
             tracing::warn!(consumer = consumer.name(), %error, "ack failed");
         }
     }
+}
+
+/// How a session of consuming ended: a broken channel, a shutdown, or the broker's cancel.
+pub(crate) fn ended(broken: Option<String>, shutdown: &CancellationToken) -> Result<(), String> {
+    match broken {
+        Some(error) => Err(error),
+        None if shutdown.is_cancelled() => Ok(()),
+        None => Err("the broker cancelled the consumer".into()),
+    }
+}
+
+/// Which attempt this delivery is: 1 on first delivery.
+pub(crate) fn attempt_of(delivery: &Delivery) -> u32 {
+    header_u32(&delivery.properties, headers::ATTEMPT)
+        .unwrap_or(1)
+        .max(1)
 }
 
 fn copy_headers(properties: &BasicProperties) -> FieldTable {

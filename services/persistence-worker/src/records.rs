@@ -6,8 +6,8 @@ use bureau_event_bus::HandlerError;
 use bureau_kit::text::{truncate, visible};
 use chrono::Utc;
 use proto_events::{
-    Actor, CustomerRef, Envelope, FileReceived, FileRejected, FileSource, FileStored, OrderCreated,
-    OrderMessagePosted, OrderStatus, PriceQuoted,
+    Actor, CustomerRef, Envelope, Event, FileReceived, FileRejected, FileSource, FileStored,
+    OrderCreated, OrderMessagePosted, OrderStatus, PriceQuoted,
 };
 use sqlx::{MySqlConnection, Row};
 use uuid::Uuid;
@@ -24,6 +24,32 @@ pub fn classify(error: sqlx::Error) -> HandlerError {
         }
     }
     HandlerError::transient(format!("database: {error}"))
+}
+
+/// Claims the event in the inbox and records it, unless it was recorded before. Status
+/// change requests are not records (see `decisions`): asked to record one, it refuses.
+pub async fn record(tx: &mut MySqlConnection, event: &Envelope) -> Result<(), HandlerError> {
+    if !bureau_platform::inbox::claim(tx, crate::SERVICE.name(), event.event_id)
+        .await
+        .map_err(classify)?
+    {
+        tracing::debug!("already recorded; skipping a redelivery");
+        return Ok(());
+    }
+    match &event.payload {
+        Event::OrderCreated(created) => order_created(tx, event, created).await,
+        Event::FileReceived(received) => file_received(tx, event, received).await,
+        Event::FileStored(stored) => file_stored(tx, stored).await,
+        Event::FileRejected(rejected) => file_rejected(tx, rejected).await,
+        Event::OrderMessagePosted(posted) => message_posted(tx, event, posted).await,
+        Event::PriceQuoted(quoted) => price_quoted(tx, event, quoted).await,
+        Event::OrderStatusChangeRequested(_)
+        | Event::OrderStatusChanged(_)
+        | Event::OrderStatusChangeRefused(_) => Err(HandlerError::permanent(format!(
+            "{} is decided, not recorded",
+            event.event_type
+        ))),
+    }
 }
 
 pub async fn order_created(

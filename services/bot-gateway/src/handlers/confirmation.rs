@@ -11,11 +11,11 @@
 use super::context::{Chat, Press};
 use super::deferred::HandlerResult;
 use super::placing::place_order;
-use crate::clip::clip;
 use crate::dialogue::{Conversation, Draft, DraftStep, Registration};
 use crate::keyboards;
 use crate::menu::{main_menu, name_suggestion};
 use crate::texts::key;
+use bureau_kit::text::clip;
 
 /// The longest part of the description a summary quotes: a message holds 4,096 characters.
 const SUMMARY_DESCRIPTION_CHARS: usize = 1_500;

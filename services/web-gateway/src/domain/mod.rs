@@ -17,7 +17,7 @@ pub use bureau_accounts::{
     WeakPassword,
 };
 pub use order_text::{OrderText, OrderTextError};
-pub use page::{Page, PageError};
+pub use page::{Cursor, Page, PageError};
 pub use served_type::{OPAQUE, Served, served};
 pub use service_code::{ServiceCode, ServiceCodeError};
 pub use status_reason::{StatusReason, StatusReasonError};

@@ -17,9 +17,12 @@ use bureau_platform::order_numbers::OrderNumberError;
 use serde_json::json;
 
 use crate::idempotency::{AnswerTooLarge, InvalidKey};
+use crate::quotas::{QuotaError, QuotaExceeded};
 
 /// What a client should wait before retrying while a dependency is down.
 const RETRY_AFTER_SECS: u32 = 5;
+/// What a client should wait before retrying when every slot was busy.
+const BUSY_RETRY_AFTER_SECS: u64 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -41,6 +44,19 @@ pub enum Error {
     BadRequest(String),
     #[error("{message}")]
     PayloadTooLarge { message: String },
+    /// Too many of something in too short a time; the client may retry after the pause.
+    #[error("{message}")]
+    TooManyRequests {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// A customer's quota (bytes or files a day, open orders) is used up.
+    #[error("{0}")]
+    Quota(QuotaExceeded),
+    /// Every slot for this work is taken and stayed taken while the request queued.
+    #[error("We are very busy right now. Please try again in a moment.")]
+    Busy,
     /// A dependency is down; nothing was done and the client may retry.
     #[error("{message}")]
     Unavailable {
@@ -91,7 +107,10 @@ impl Error {
             Error::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Quota(QuotaExceeded::BytesPerDay { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Quota(_) => StatusCode::TOO_MANY_REQUESTS,
+            Error::Unavailable { .. } | Error::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -104,7 +123,10 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::Conflict { code, .. }
             | Error::Unprocessable { code, .. }
+            | Error::TooManyRequests { code, .. }
             | Error::Unavailable { code, .. } => code,
+            Error::Busy => "busy",
+            Error::Quota(exceeded) => exceeded.code(),
             Error::BadRequest(_) => "bad_request",
             Error::PayloadTooLarge { .. } => "payload_too_large",
             Error::Database(_) | Error::Internal(_) => "internal",
@@ -146,12 +168,25 @@ impl IntoResponse for Error {
             }
             other => other.to_string(),
         };
-        let body = Json(json!({"error": {"code": error.code(), "message": message}}));
+        let mut body = json!({"error": {"code": error.code(), "message": message}});
+        if let Error::Quota(exceeded) = &error {
+            body["error"]["limit"] = json!(exceeded.limit());
+        }
+        let body = Json(body);
         let mut response = (error.status_code(), body).into_response();
-        if matches!(error, Error::Unavailable { .. }) {
+        let retry_after = match &error {
+            Error::Unavailable { .. } => Some(u64::from(RETRY_AFTER_SECS)),
+            Error::Busy => Some(BUSY_RETRY_AFTER_SECS),
+            Error::TooManyRequests {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            Error::Quota(exceeded) => exceeded.retry_after_secs(),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -179,6 +214,21 @@ impl From<LoginError> for Error {
             LoginError::InvalidCredentials => Error::InvalidCredentials,
             LoginError::Database(e) => Error::Database(e),
             LoginError::Hashing(e) => Error::Internal(anyhow::anyhow!("password check: {e}")),
+        }
+    }
+}
+
+impl From<QuotaExceeded> for Error {
+    fn from(exceeded: QuotaExceeded) -> Error {
+        Error::Quota(exceeded)
+    }
+}
+
+impl From<QuotaError> for Error {
+    fn from(error: QuotaError) -> Error {
+        match error {
+            QuotaError::Exceeded(exceeded) => Error::Quota(exceeded),
+            QuotaError::Database(error) => Error::Database(error),
         }
     }
 }

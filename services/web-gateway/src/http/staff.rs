@@ -44,6 +44,7 @@ pub fn router() -> Router<AppState> {
 struct StaffListQuery {
     status: Option<String>,
     page: Option<String>,
+    after: Option<String>,
 }
 
 async fn list_orders(
@@ -51,8 +52,8 @@ async fn list_orders(
     Staff(_): Staff,
     Query(query): Query<StaffListQuery>,
 ) -> Result<axum::Json<Listing<StaffOrderLine>>, Error> {
-    let page =
-        Page::parse(query.page.as_deref()).map_err(|e| Error::unprocessable("invalid_page", e))?;
+    let page = Page::parse(query.page.as_deref(), query.after.as_deref())
+        .map_err(|e| Error::unprocessable("invalid_page", e))?;
     let status = match query
         .status
         .as_deref()
@@ -63,7 +64,11 @@ async fn list_orders(
         Some(name) => Some(parse_status(name)?),
     };
     let rows = queries::staff_orders(&state.pool, status, page).await?;
-    Ok(axum::Json(Listing::from_rows(page, rows)))
+    Ok(axum::Json(Listing::from_rows(
+        page,
+        rows,
+        StaffOrderLine::place,
+    )))
 }
 
 fn parse_status(name: &str) -> Result<OrderStatus, Error> {

@@ -92,7 +92,13 @@ async fn upload(
         return Ok(page);
     }
     let mut multipart = multipart?;
-    let staged = stage_files(&state, &mut multipart, order_id).await?;
+    let staged = stage_files(
+        &state,
+        &mut multipart,
+        order_id,
+        FilePurpose::CustomerUpload,
+    )
+    .await?;
     // The bytes took their time: the order may have closed, or the link been revoked, while
     // they streamed. Checked again at the end of the upload, before anything is announced.
     let still = match verify_link(&state, &token, LinkPurpose::Upload).await {

@@ -52,7 +52,7 @@ impl Gateway {
         let database = TestDatabase::create(&mut settings, "bureau_web_test")
             .await
             .expect("a migrated test database");
-        settings.broker.namespace = format!("wgtest{}", bureau_test_support::unique_suffix());
+        bureau_test_support::isolate_broker(&mut settings.broker, "wgtest");
         settings.web_gateway.listen = "127.0.0.1:0".parse().expect("address");
         adjust(&mut settings);
         let db = database.pool.clone();
@@ -90,9 +90,11 @@ impl Gateway {
             .await
             .expect("register");
         assert_eq!(response.status(), StatusCode::CREATED);
-        let account_id: Uuid =
-            serde_json::from_value(response.json::<Value>().await.unwrap()["account_id"].clone())
-                .unwrap();
+        let (account_id,): (Uuid,) = sqlx::query_as("SELECT id FROM web_accounts WHERE email = ?")
+            .bind(email.to_lowercase())
+            .fetch_one(&self.db)
+            .await
+            .expect("the account was made");
         (account_id, self.log_in(email).await)
     }
 
@@ -118,7 +120,8 @@ impl Gateway {
         let topology = Topology::new(
             self.settings.broker.namespace.clone(),
             self.settings.broker.retry_delays(),
-        );
+        )
+        .with_idle_expiry(self.settings.broker.idle_queue_expiry());
         bureau_event_bus::declare(&topology, &channel)
             .await
             .expect("topology");
