@@ -3,7 +3,7 @@
 //! Text is cut to its column's size with `truncate` (sizes are in characters).
 
 use bureau_event_bus::HandlerError;
-use bureau_kit::text::truncate;
+use bureau_kit::text::{truncate, visible};
 use chrono::Utc;
 use proto_events::{
     Actor, CustomerRef, Envelope, Event, FileReceived, FileRejected, FileSource, FileStored,
@@ -260,7 +260,9 @@ pub async fn file_received(
     .bind(received.file_id)
     .bind(received.order_id)
     .bind(received.purpose.as_str())
-    .bind(truncate(&received.original_name, 512))
+    // Every producer cleans names; an event from an older or foreign one is cleaned here, so
+    // no name that lies (bidirectional or control characters) is ever shown or served.
+    .bind(truncate(&visible(&received.original_name), 512))
     .bind(received.note.as_deref().map(|n| truncate(n, 16_000)))
     .bind(source)
     .bind(received.declared_size)

@@ -26,17 +26,42 @@ pub struct FilesAccepted {
     pub files: Vec<AcceptedFile>,
 }
 
-/// Stages every `file` part of `multipart` for `order_id`, publishes one `FileReceived`
-/// with `purpose` per file (confirmed by the broker) and lists what was accepted. Nothing
-/// is published unless every file is staged; a failure before the publish deletes the
-/// staged objects, and the publish settles them as an order's are
-/// ([`crate::intake::publish_staged`]).
+/// Every `file` part of a form, staged for one order and not yet announced.
+pub struct StagedFiles {
+    files: Vec<StagedFile>,
+    staging: Staging,
+    /// The customer whose quotas the files count against (`None` for staff results).
+    customer_id: Option<Uuid>,
+}
+
+impl StagedFiles {
+    /// Deletes the staged objects: the files will not be announced (nor charged).
+    pub async fn discard(self) {
+        self.staging.discard().await;
+    }
+}
+
+/// Stages every `file` part of `multipart`, publishes one `FileReceived` with `purpose` per
+/// file (confirmed by the broker) and lists what was accepted: [`stage_files`], then
+/// [`publish_files`].
 pub async fn accept_files(
     state: &AppState,
     multipart: &mut Multipart,
     order_id: Uuid,
     purpose: FilePurpose,
 ) -> Result<FilesAccepted, Error> {
+    let staged = stage_files(state, multipart, order_id, purpose).await?;
+    publish_files(state, staged, order_id, purpose).await
+}
+
+/// Stages every `file` part of `multipart` for `order_id`, within the customer's quotas
+/// for a customer's upload. A failure, or a form without files, deletes what was staged.
+pub async fn stage_files(
+    state: &AppState,
+    multipart: &mut Multipart,
+    order_id: Uuid,
+    purpose: FilePurpose,
+) -> Result<StagedFiles, Error> {
     let max_upload_bytes = state.settings.web_gateway.max_upload_bytes;
     // A customer's uploads count against their quotas; staff results do not.
     let quota_settings = &state.settings.web_gateway.quotas;
@@ -61,21 +86,43 @@ pub async fn accept_files(
         &mut staging,
     )
     .await;
-    let files = match read {
+    match read {
         Ok(files) if files.is_empty() => {
             staging.discard().await;
-            return Err(Error::unprocessable(
+            Err(Error::unprocessable(
                 "no_files",
                 "Attach at least one file.",
-            ));
+            ))
         }
-        Ok(files) => files,
+        Ok(files) => Ok(StagedFiles {
+            files,
+            staging,
+            customer_id,
+        }),
         Err(error) => {
             staging.discard().await;
-            return Err(error);
+            Err(error)
         }
-    };
+    }
+}
+
+/// Charges the customer's quotas, publishes one `FileReceived` with `purpose` per staged
+/// file (confirmed by the broker) and lists what was accepted. Nothing is published unless
+/// every file is staged; the publish settles the staged objects as an order's are
+/// ([`crate::intake::publish_staged`]).
+pub async fn publish_files(
+    state: &AppState,
+    staged: StagedFiles,
+    order_id: Uuid,
+    purpose: FilePurpose,
+) -> Result<FilesAccepted, Error> {
+    let StagedFiles {
+        files,
+        staging,
+        customer_id,
+    } = staged;
     if let Some(customer_id) = customer_id {
+        let quota_settings = &state.settings.web_gateway.quotas;
         let bytes: u64 = files.iter().map(|file| file.size).sum();
         let count = u32::try_from(files.len()).unwrap_or(u32::MAX);
         if let Err(error) =

@@ -6,7 +6,9 @@
 //! S3 server (Garage) and skip without it.
 
 mod accounts;
+mod downloads;
 mod helpers;
+mod links;
 mod lists;
 mod office;
 mod orders;
