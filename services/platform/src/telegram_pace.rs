@@ -1,25 +1,45 @@
-//! Telegram's pace, shared by every notifier replica: each message reserves its send time
-//! in MySQL (`telegram_send_slots`) before it goes out.
+//! Telegram's pace for one bot token, shared by every process that sends with it (bot
+//! gateway and notifier replicas): each message (or edit) takes its turn in MySQL
+//! (`telegram_send_slots`) before it goes out, so together they never exceed Telegram's
+//! limits, however many of them run.
 //!
 //! One row holds the earliest time the bot may send its next message at all (chat id 0),
-//! one row per chat the earliest time that chat may get its next message. A reservation
-//! takes, in one short transaction, the slot `max(now, bot_next, chat_next)`, then moves
-//! the bot's row one global interval past it and the chat's row one chat interval past it.
-//! The caller sleeps until its slot and sends. Replicas therefore never exceed the limits
-//! together, whichever of them takes which event, and no replica needs to know how many
-//! others run. Times are MySQL's clock, so replicas on machines whose clocks differ still
-//! agree; only the wait itself is measured locally.
+//! one row per chat the earliest time that chat may get its next message. A turn is taken in
+//! one short transaction: the bot's next free slot, `max(now, bot_next)`, if the chat is free
+//! by then; the bot's row then moves one global interval past it and the chat's one chat
+//! interval past it, and the caller sleeps until its slot and sends. A chat not free by then
+//! takes nothing (so a busy chat never holds up the others) and asks again when it is.
 //!
-//! Every reservation locks the bot's row first and the chat's row second, so two
-//! reservations never wait for each other in opposite orders (no deadlocks); the bot's row
-//! serialises reservations, which at 30 a second costs nothing.
+//! Replies to a customer who is waiting go first: a [`Priority::Reply`] takes the next free
+//! slot whatever is queued, while a [`Priority::Push`] takes one only if it is due within
+//! [`Pace::push_lead`], and otherwise asks again when it would be. Pushes therefore never
+//! queue more than the lead ahead of the present, and a reply waits at most that long behind
+//! them. In each process one push at a time asks ([`SharedPace`] holds a gate), so a
+//! thousand pushes waiting cost one question per slot, not a thousand.
+//!
+//! Times are MySQL's clock, so processes on machines whose clocks differ still agree; only
+//! the wait itself is measured locally. Every turn locks the bot's row first and the chat's
+//! row second, so two turns never wait for each other in opposite orders (no deadlocks); the
+//! bot's row serialises turns, which at 30 a second costs nothing.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::MySqlPool;
 
+use crate::settings::TelegramSettings;
+
 /// The row that paces the whole bot; Telegram never uses 0 as a chat id.
 const WHOLE_BOT: i64 = 0;
+
+/// Who is waiting for a message, which decides who goes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// A customer in the conversation waits for it: the next free slot.
+    Reply,
+    /// Nobody is waiting on it right now (a status push): only slots due within the lead.
+    Push,
+}
 
 /// How far apart messages must be.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -30,14 +50,17 @@ pub struct Pace {
     pub chat: Duration,
     /// Between two messages to one group (negative chat ids).
     pub group: Duration,
+    /// How far ahead of now a push may take its slot.
+    pub push_lead: Duration,
 }
 
 impl Pace {
-    /// From the settings' rates; a rate of zero or less is taken as Telegram's 30/s.
+    /// From rates; a rate of zero or less is taken as Telegram's 30/s.
     pub fn new(
         messages_per_second: f64,
         chat_interval: Duration,
         group_interval: Duration,
+        push_lead: Duration,
     ) -> Pace {
         let per_second = if messages_per_second.is_finite() && messages_per_second > 0.0 {
             messages_per_second
@@ -48,7 +71,18 @@ impl Pace {
             global: Duration::from_secs_f64(1.0 / per_second),
             chat: chat_interval,
             group: group_interval,
+            push_lead,
         }
+    }
+
+    /// The bot's pace as the settings give it.
+    pub fn from_settings(settings: &TelegramSettings) -> Pace {
+        Pace::new(
+            settings.messages_per_second,
+            Duration::from_millis(settings.chat_interval_ms),
+            Duration::from_millis(settings.group_interval_ms),
+            Duration::from_millis(settings.push_lead_ms),
+        )
     }
 
     fn interval_for(&self, chat_id: i64) -> Duration {
@@ -56,38 +90,97 @@ impl Pace {
     }
 }
 
-/// The slot arithmetic, in microseconds of MySQL's clock: the slot taken, and the new "next"
-/// times of the bot and of the chat.
-fn reserve_at(
+/// What one question to the pace got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn {
+    /// A slot is taken: send after this wait.
+    Taken(Duration),
+    /// Nothing is taken: the chat is not free yet; ask again after this wait.
+    ChatBusy(Duration),
+    /// Nothing is taken: a push not due within the lead; ask again after this wait.
+    NotYet(Duration),
+}
+
+/// The slot arithmetic, in microseconds of MySQL's clock: the turn, and the new "next"
+/// times of the bot and of the chat when one was taken.
+fn decide(
     now: i64,
     bot_next: i64,
     chat_next: i64,
     pace: &Pace,
     chat_id: i64,
-) -> (i64, i64, i64) {
-    let slot = now.max(bot_next).max(chat_next);
+    priority: Priority,
+) -> (Turn, Option<(i64, i64)>) {
     let micros = |d: Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+    let after = |us: i64| Duration::from_micros(u64::try_from(us).unwrap_or(0));
+    let slot = now.max(bot_next);
+    if chat_next > slot {
+        return (Turn::ChatBusy(after(chat_next - now)), None);
+    }
+    if priority == Priority::Push && slot - now > micros(pace.push_lead) {
+        return (
+            Turn::NotYet(after(slot - now - micros(pace.push_lead))),
+            None,
+        );
+    }
     (
-        slot,
-        slot.saturating_add(micros(pace.global)),
-        slot.saturating_add(micros(pace.interval_for(chat_id))),
+        Turn::Taken(after(slot - now)),
+        Some((
+            slot.saturating_add(micros(pace.global)),
+            slot.saturating_add(micros(pace.interval_for(chat_id))),
+        )),
     )
 }
 
-/// Reserves send times in `telegram_send_slots`.
+/// Takes turns in `telegram_send_slots`.
 #[derive(Debug, Clone)]
-pub struct SendSlots {
+pub struct SharedPace {
     pool: MySqlPool,
     pace: Pace,
+    /// One push of this process asks at a time.
+    push_gate: Arc<tokio::sync::Mutex<()>>,
 }
 
-impl SendSlots {
-    pub fn new(pool: MySqlPool, pace: Pace) -> SendSlots {
-        SendSlots { pool, pace }
+impl SharedPace {
+    pub fn new(pool: MySqlPool, pace: Pace) -> SharedPace {
+        SharedPace {
+            pool,
+            pace,
+            push_gate: Arc::default(),
+        }
     }
 
-    /// Reserves the next slot for a message to `chat_id` and returns how long to wait for it.
-    pub async fn reserve(&self, chat_id: i64) -> Result<Duration, sqlx::Error> {
+    /// Waits for a slot for one message to `chat_id` and returns how long it waited; the
+    /// message goes out right after. `Err` when MySQL did not answer.
+    pub async fn wait_turn(
+        &self,
+        chat_id: i64,
+        priority: Priority,
+    ) -> Result<Duration, sqlx::Error> {
+        let started = tokio::time::Instant::now();
+        let slot = loop {
+            let gate = match priority {
+                Priority::Push => Some(self.push_gate.lock().await),
+                Priority::Reply => None,
+            };
+            match self.ask(chat_id, priority).await? {
+                Turn::Taken(wait) => break wait,
+                // The gate stays held: the other pushes would be told the same.
+                Turn::NotYet(wait) => tokio::time::sleep(wait).await,
+                // Another push, to another chat, may go meanwhile.
+                Turn::ChatBusy(wait) => {
+                    drop(gate);
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        };
+        // The next push of this process may ask while this one waits for its slot.
+        tokio::time::sleep(slot).await;
+        Ok(started.elapsed())
+    }
+
+    /// Asks once for a slot for a message to `chat_id`.
+    pub async fn ask(&self, chat_id: i64, priority: Priority) -> Result<Turn, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         // The bot's row first (see the module comment); it also gives the transaction's "now".
         let (now, bot_next): (i64, i64) = sqlx::query_as(
@@ -103,8 +196,18 @@ impl SendSlots {
         .bind(chat_id)
         .fetch_optional(&mut *tx)
         .await?;
-        let (slot, new_bot_next, new_chat_next) =
-            reserve_at(now, bot_next, chat_next.unwrap_or(0), &self.pace, chat_id);
+        let (turn, next) = decide(
+            now,
+            bot_next,
+            chat_next.unwrap_or(0),
+            &self.pace,
+            chat_id,
+            priority,
+        );
+        let Some((new_bot_next, new_chat_next)) = next else {
+            tx.rollback().await?;
+            return Ok(turn);
+        };
         sqlx::query("UPDATE telegram_send_slots SET next_at_us = ? WHERE chat_id = ?")
             .bind(new_bot_next)
             .bind(WHOLE_BOT)
@@ -120,9 +223,7 @@ impl SendSlots {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(Duration::from_micros(
-            u64::try_from(slot - now).unwrap_or(0),
-        ))
+        Ok(turn)
     }
 }
 
@@ -131,34 +232,74 @@ mod tests {
     use super::*;
 
     fn pace() -> Pace {
-        Pace::new(25.0, Duration::from_secs(1), Duration::from_secs(3))
+        Pace::new(
+            25.0,
+            Duration::from_secs(1),
+            Duration::from_secs(3),
+            Duration::from_millis(100),
+        )
+    }
+
+    fn taken(wait_us: u64) -> Turn {
+        Turn::Taken(Duration::from_micros(wait_us))
     }
 
     #[test]
     fn a_free_bot_sends_now_and_moves_both_clocks() {
-        let (slot, bot, chat) = reserve_at(1_000_000, 0, 0, &pace(), 42);
-        assert_eq!(slot, 1_000_000);
-        assert_eq!(bot, 1_040_000);
-        assert_eq!(chat, 2_000_000);
+        let (turn, next) = decide(1_000_000, 0, 0, &pace(), 42, Priority::Reply);
+        assert_eq!(turn, taken(0));
+        assert_eq!(next, Some((1_040_000, 2_000_000)));
     }
 
     #[test]
-    fn the_later_of_bot_and_chat_wins() {
-        let (slot, _, _) = reserve_at(1_000_000, 1_500_000, 1_200_000, &pace(), 42);
-        assert_eq!(slot, 1_500_000);
-        let (slot, bot, chat) = reserve_at(1_000_000, 1_040_000, 2_000_000, &pace(), 42);
-        assert_eq!((slot, bot, chat), (2_000_000, 2_040_000, 3_000_000));
+    fn a_reply_takes_the_next_free_slot() {
+        let (turn, next) = decide(
+            1_000_000,
+            1_500_000,
+            1_200_000,
+            &pace(),
+            42,
+            Priority::Reply,
+        );
+        assert_eq!(turn, taken(500_000));
+        assert_eq!(next, Some((1_540_000, 2_500_000)));
+    }
+
+    #[test]
+    fn a_busy_chat_takes_nothing_and_holds_nobody_up() {
+        let (turn, next) = decide(
+            1_000_000,
+            1_040_000,
+            2_000_000,
+            &pace(),
+            42,
+            Priority::Reply,
+        );
+        assert_eq!(turn, Turn::ChatBusy(Duration::from_secs(1)));
+        assert_eq!(next, None, "the bot's row is left for the others");
+    }
+
+    #[test]
+    fn a_push_takes_only_a_slot_due_within_the_lead() {
+        let (turn, _) = decide(1_000_000, 1_080_000, 0, &pace(), 42, Priority::Push);
+        assert_eq!(turn, taken(80_000));
+        let (turn, next) = decide(1_000_000, 1_500_000, 0, &pace(), 42, Priority::Push);
+        assert_eq!(turn, Turn::NotYet(Duration::from_millis(400)));
+        assert_eq!(next, None);
+        // A reply in the same place goes ahead of every push not yet taken.
+        let (turn, _) = decide(1_000_000, 1_500_000, 0, &pace(), 42, Priority::Reply);
+        assert_eq!(turn, taken(500_000));
     }
 
     #[test]
     fn groups_are_spaced_wider() {
-        let (_, _, chat) = reserve_at(0, 0, 0, &pace(), -100);
-        assert_eq!(chat, 3_000_000);
+        let (_, next) = decide(0, 0, 0, &pace(), -100, Priority::Reply);
+        assert_eq!(next.map(|(_, chat)| chat), Some(3_000_000));
     }
 
     #[test]
     fn nonsense_rates_fall_back_to_telegrams() {
-        let pace = Pace::new(0.0, Duration::from_secs(1), Duration::from_secs(3));
+        let pace = Pace::new(0.0, Duration::from_secs(1), Duration::ZERO, Duration::ZERO);
         assert_eq!(pace.global, Duration::from_secs_f64(1.0 / 30.0));
     }
 }
