@@ -95,6 +95,7 @@ pub const DELIVERY_LIMIT: i64 = 10;
 pub struct Topology {
     namespace: String,
     retry_delays: Vec<Duration>,
+    idle_expiry: Option<Duration>,
 }
 
 impl Topology {
@@ -107,7 +108,22 @@ impl Topology {
         Topology {
             namespace: namespace.into(),
             retry_delays,
+            idle_expiry: None,
         }
+    }
+
+    /// Every queue of the namespace is deleted by the broker once it has been unused (no
+    /// consumer, no declaration) for `expiry`: for throwaway namespaces such as a test's,
+    /// so that one which was never cleaned up does not stay on the broker for ever.
+    /// Production namespaces have none.
+    pub fn with_idle_expiry(mut self, expiry: Option<Duration>) -> Self {
+        self.idle_expiry = expiry;
+        self
+    }
+
+    /// See [`Topology::with_idle_expiry`].
+    pub fn idle_expiry(&self) -> Option<Duration> {
+        self.idle_expiry
     }
 
     pub fn namespace(&self) -> &str {

@@ -21,7 +21,6 @@ mod attachments;
 mod buttons;
 mod catalogue;
 mod chat_turns;
-mod clip;
 mod desk;
 mod handlers;
 mod keyboards;
@@ -68,6 +67,7 @@ pub const SERVICE: Service = Service::BotGateway;
 pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Running> {
     let telegram = TelegramConfig::from_settings(&settings.telegram)?;
     let pool = database::pool(&settings.database)?;
+    bureau_platform::metrics::watch_pool(&pool, &shutdown);
     let bus = bus::event_bus(&settings.broker, SERVICE.name());
     let texts = Arc::new(Texts::load());
     let settings = Arc::new(settings);

@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use bureau_kit::retry::Backoff;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use teloxide::prelude::*;
@@ -166,7 +167,7 @@ async fn say_with_retries(
     chat_id: ChatId,
     reply: &Reply,
 ) -> Result<Option<i32>, RequestError> {
-    let mut pause = FIRST_PAUSE;
+    let mut pauses = Backoff::new(FIRST_PAUSE, LONGEST_WAIT).pauses();
     let mut attempt = 1;
     loop {
         let error = match say(bot, chat_id, reply).await {
@@ -179,7 +180,7 @@ async fn say_with_retries(
         };
         let wait = match &error {
             RequestError::RetryAfter(seconds) => Some(seconds.duration()),
-            RequestError::Network(_) | RequestError::Io(_) => Some(pause),
+            RequestError::Network(_) | RequestError::Io(_) => Some(pauses.next_pause()),
             // Telegram's 5xx: teloxide has already waited 10 s before returning it.
             _ => None,
         };
@@ -188,7 +189,6 @@ async fn say_with_retries(
         };
         tracing::debug!(%error, attempt, ?wait, "a reply did not reach Telegram; trying again");
         tokio::time::sleep(wait).await;
-        pause *= 2;
         attempt += 1;
     }
 }

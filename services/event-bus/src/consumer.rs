@@ -10,6 +10,8 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use bureau_kit::retry;
 use bureau_kit::text::truncate;
@@ -17,7 +19,10 @@ use futures::{FutureExt, StreamExt};
 use lapin::{
     BasicProperties,
     message::Delivery,
-    options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions},
+    options::{
+        BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
+        QueueDeclareOptions,
+    },
     types::{AMQPValue, FieldTable},
 };
 use tokio_util::sync::CancellationToken;
@@ -26,7 +31,10 @@ use tracing::Instrument;
 use proto_events::Envelope;
 use proto_events::topology::{Consumer, RETRY_JITTER};
 
-use crate::{EventBus, RECONNECT, headers};
+use crate::{EventBus, RECONNECT, headers, metrics};
+
+/// How often a consumer reads its queues' depth from the broker.
+const QUEUE_SAMPLE_EVERY: Duration = Duration::from_secs(5);
 
 /// What a service does with one event. Implementations must be idempotent: the same event
 /// may arrive more than once (use the event id).
@@ -72,6 +80,8 @@ impl EventBus {
         concurrency: usize,
         shutdown: CancellationToken,
     ) {
+        metrics::register_consumer(consumer);
+        let sampler = tokio::spawn(self.clone().sample_queues(consumer, shutdown.child_token()));
         let mut pauses = RECONNECT.pauses();
         while !shutdown.is_cancelled() {
             match self
@@ -88,7 +98,76 @@ impl EventBus {
                 break;
             }
         }
+        sampler.abort();
         tracing::info!(consumer = consumer.name(), "consumer stopped");
+    }
+
+    /// Reads the depth of `consumer`'s work and dead-letter queues from the broker every
+    /// [`QUEUE_SAMPLE_EVERY`] (a passive declare on a channel of its own) into
+    /// `bus_queue_messages`, and the age bound of the oldest waiting message.
+    async fn sample_queues(self: Arc<Self>, consumer: Consumer, shutdown: CancellationToken) {
+        let queues = [
+            ("work", self.topology.queue(consumer)),
+            ("dead_letter", self.topology.dead_letter_queue(consumer)),
+        ];
+        let mut channel: Option<lapin::Channel> = None;
+        loop {
+            if channel.as_ref().is_none_or(|c| !c.status().connected()) {
+                channel = self.open_channel().await.ok();
+            }
+            if let Some(open) = &channel {
+                for (kind, name) in &queues {
+                    match open
+                        .queue_declare(
+                            name.as_str().into(),
+                            QueueDeclareOptions {
+                                passive: true,
+                                ..Default::default()
+                            },
+                            FieldTable::default(),
+                        )
+                        .await
+                    {
+                        Ok(queue) => {
+                            metrics::queue_sampled(
+                                consumer,
+                                kind,
+                                queue.message_count(),
+                                queue.consumer_count(),
+                            );
+                            if *kind == "work" {
+                                let age = match queue.message_count() {
+                                    0 => Duration::ZERO,
+                                    _ => self.newest_delivered_age(),
+                                };
+                                metrics::oldest_age(consumer, age);
+                            }
+                        }
+                        Err(error) => {
+                            tracing::debug!(queue = %name, %error, "could not read the queue's depth");
+                            channel = None;
+                            break;
+                        }
+                    }
+                }
+            }
+            if !retry::pause(QUEUE_SAMPLE_EVERY, &shutdown).await {
+                break;
+            }
+        }
+        if let Some(channel) = channel {
+            let _ = channel.close(200, "sampler stopping".into()).await;
+        }
+    }
+
+    /// How long ago the newest message handed to a consumer of this process was published.
+    fn newest_delivered_age(&self) -> std::time::Duration {
+        let published_ms = self.newest_delivered_ms.load(Ordering::Relaxed);
+        if published_ms == 0 {
+            return Duration::ZERO;
+        }
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        Duration::from_millis(now_ms.saturating_sub(published_ms).max(0) as u64)
     }
 
     async fn consume_until_broken<H: EventHandler>(
@@ -147,9 +226,18 @@ impl EventBus {
         let attempt = header_u32(&delivery.properties, headers::ATTEMPT)
             .unwrap_or(1)
             .max(1);
-        let verdict = match Envelope::from_json(&delivery.data) {
+        let started = Instant::now();
+        let decoded = Envelope::from_json(&delivery.data);
+        let event_type = match &decoded {
+            Ok(envelope) => envelope.event_type.clone(),
+            Err(_) => "undecodable".to_owned(),
+        };
+        metrics::consumed(consumer, &event_type);
+        let verdict = match decoded {
             Err(error) => Verdict::DeadLetter(error.to_string()),
             Ok(envelope) => {
+                self.newest_delivered_ms
+                    .fetch_max(envelope.occurred_at.timestamp_millis(), Ordering::Relaxed);
                 let span = tracing::info_span!(
                     "event",
                     consumer = consumer.name(),
@@ -162,6 +250,7 @@ impl EventBus {
                     .catch_unwind()
                     .await
                     .unwrap_or_else(|_| Err(HandlerError::transient("the handler panicked")));
+                metrics::handled(consumer, &event_type, started.elapsed());
                 let _entered = span.enter();
                 match outcome {
                     Ok(()) => Verdict::Done,
@@ -177,6 +266,7 @@ impl EventBus {
         let moved = match verdict {
             Verdict::Done => Ok(()),
             Verdict::Retry(reason) => {
+                metrics::retried(consumer, &event_type);
                 let delay = self.topology.retry_delay(attempt);
                 tracing::warn!(consumer = consumer.name(), attempt, ?delay, %reason, "handler failed; will retry");
                 let jittered =
@@ -196,6 +286,7 @@ impl EventBus {
                     .await
             }
             Verdict::DeadLetter(reason) => {
+                metrics::dead_lettered(consumer, &event_type);
                 tracing::error!(consumer = consumer.name(), attempt, %reason, "dead-lettering a message");
                 let mut table = copy_headers(&delivery.properties);
                 table.insert(

@@ -39,6 +39,15 @@ pub async fn declare(topology: &Topology, channel: &Channel) -> lapin::Result<()
         durable: true,
         ..Default::default()
     };
+    let expiring = |mut args: FieldTable| {
+        if let Some(expiry) = topology.idle_expiry() {
+            args.insert(
+                "x-expires".into(),
+                AMQPValue::LongLongInt(expiry.as_millis() as i64),
+            );
+        }
+        args
+    };
     for consumer in Consumer::ALL {
         let mut dead_letter_args = FieldTable::default();
         dead_letter_args.insert("x-queue-type".into(), long_string("quorum"));
@@ -46,7 +55,7 @@ pub async fn declare(topology: &Topology, channel: &Channel) -> lapin::Result<()
             .queue_declare(
                 topology.dead_letter_queue(consumer).into(),
                 queue_options,
-                dead_letter_args,
+                expiring(dead_letter_args),
             )
             .await?;
         channel
@@ -74,7 +83,11 @@ pub async fn declare(topology: &Topology, channel: &Channel) -> lapin::Result<()
             AMQPValue::LongLongInt(DELIVERY_LIMIT),
         );
         channel
-            .queue_declare(topology.queue(consumer).into(), queue_options, main_args)
+            .queue_declare(
+                topology.queue(consumer).into(),
+                queue_options,
+                expiring(main_args),
+            )
             .await?;
         for kind in EventKind::ALL {
             let (queue, exchange, key) = (
@@ -119,7 +132,7 @@ pub async fn declare(topology: &Topology, channel: &Channel) -> lapin::Result<()
                 .queue_declare(
                     ShortString::from(topology.retry_queue(consumer, delay)),
                     queue_options,
-                    retry_args,
+                    expiring(retry_args),
                 )
                 .await?;
         }

@@ -14,9 +14,11 @@ mod consumer;
 pub mod dead_letters;
 mod declare;
 pub mod live;
+pub mod metrics;
 mod publisher;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
 use bureau_kit::retry::Backoff;
@@ -50,6 +52,9 @@ pub struct BusConfig {
     pub retry_delays: Vec<Duration>,
     /// Shown in the broker's connection list.
     pub connection_name: String,
+    /// Queues unused this long are deleted by the broker: for throwaway namespaces only
+    /// (see [`Topology::with_idle_expiry`]).
+    pub idle_queue_expiry: Option<Duration>,
 }
 
 struct Live {
@@ -64,17 +69,23 @@ pub struct EventBus {
     config: BusConfig,
     topology: Topology,
     live: Mutex<Option<Arc<Live>>>,
+    /// When the newest event handed to a consumer of this process was published (Unix
+    /// milliseconds, 0 before the first): the bound behind `bus_queue_oldest_message_age_seconds`.
+    newest_delivered_ms: AtomicI64,
 }
 
 impl EventBus {
     /// Creates the bus without connecting; the first use connects. Call [`EventBus::connect`]
     /// at start-up to fail fast or declare the topology early.
     pub fn new(config: BusConfig) -> Arc<EventBus> {
-        let topology = Topology::new(config.namespace.clone(), config.retry_delays.clone());
+        let topology = Topology::new(config.namespace.clone(), config.retry_delays.clone())
+            .with_idle_expiry(config.idle_queue_expiry);
+        metrics::register_publisher();
         Arc::new(EventBus {
             config,
             topology,
             live: Mutex::new(None),
+            newest_delivered_ms: AtomicI64::new(0),
         })
     }
 

@@ -4,6 +4,7 @@
 //! unroutable. Batches are pipelined: every message is sent, then every confirm awaited.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures::future::try_join_all;
 use lapin::{
@@ -14,7 +15,7 @@ use lapin::{
 
 use proto_events::Envelope;
 
-use crate::{EventBus, Live};
+use crate::{EventBus, Live, metrics};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -47,14 +48,29 @@ impl EventBus {
                     continue;
                 }
             };
+            let sent_at = Instant::now();
             match self.send_batch(&live, envelopes).await {
-                Ok(confirms) => return check_confirms(envelopes, confirms).await,
+                Ok(confirms) => {
+                    let checked = check_confirms(envelopes, confirms).await;
+                    match &checked {
+                        Ok(()) => {
+                            let confirm = sent_at.elapsed();
+                            for envelope in envelopes {
+                                metrics::published(&envelope.event_type, confirm);
+                            }
+                        }
+                        Err(PublishError::Unavailable(_)) => metrics::publish_failed("unavailable"),
+                        Err(PublishError::Rejected { .. }) => metrics::publish_failed("rejected"),
+                    }
+                    return checked;
+                }
                 Err(error) => {
                     last_error = error.to_string();
                     self.forget(&live).await;
                 }
             }
         }
+        metrics::publish_failed("unavailable");
         Err(PublishError::Unavailable(last_error))
     }
 

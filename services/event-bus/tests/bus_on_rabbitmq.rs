@@ -22,6 +22,8 @@ fn bus(max_attempts: u32) -> Arc<EventBus> {
         max_attempts,
         retry_delays: vec![Duration::from_millis(100), Duration::from_millis(200)],
         connection_name: "event-bus-test".into(),
+        // The test's queues leave the broker by themselves should cleanup not run.
+        idle_queue_expiry: Some(Duration::from_secs(20 * 60)),
     })
 }
 

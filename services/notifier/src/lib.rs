@@ -84,8 +84,9 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         .await
         .with_context(|| format!("cannot listen on {}", settings.notifier.listen))?;
     let http_addr = listener.local_addr()?;
-    let routes = health::router(Readiness::new().broker(bus.clone()).database(pool.clone()))
-        .merge(metrics::router());
+    metrics::install();
+    bureau_platform::metrics::watch_pool(&pool, &shutdown);
+    let routes = health::router(Readiness::new().broker(bus.clone()).database(pool.clone()));
     let server = tokio::spawn(health::serve(listener, routes, shutdown.clone()));
 
     let notifier = Arc::new(Notifier::new(

@@ -149,14 +149,27 @@ impl TelegramSender {
         loop {
             self.wait_for_slot(chat_id).await?;
             let error = match self.send_once(chat_id, message).await {
-                Ok(message_id) => return Ok(message_id),
+                Ok(message_id) => {
+                    metrics::send("sent");
+                    return Ok(message_id);
+                }
                 Err(SendFailure::Api(error)) => error,
-                Err(other) => return Err(other),
+                Err(other) => {
+                    metrics::send("failed");
+                    return Err(other);
+                }
             };
             let wait = match classify(&error) {
-                Outcome::Failed(failure) => return Err(failure),
+                Outcome::Failed(failure) => {
+                    metrics::send(match failure {
+                        SendFailure::Refused(_) | SendFailure::Unreachable(_) => "refused",
+                        _ => "failed",
+                    });
+                    return Err(failure);
+                }
                 Outcome::FloodWait(wait) => wait,
             };
+            metrics::send("flood_wait");
             metrics::too_many_requests();
             if flood_waits >= self.policy.flood_retries {
                 return Err(SendFailure::Retryable(format!(
@@ -176,6 +189,7 @@ impl TelegramSender {
                 attempt = flood_waits,
                 "rate limited by Telegram; waiting"
             );
+            metrics::retry_after_waited(wait);
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = self.shutdown.cancelled() => {

@@ -55,7 +55,7 @@ impl Harness {
         let database = TestDatabase::create(&mut settings, "bureau_notifier_test").await?;
         settings.database.run_migrations = false;
         settings.broker.url = Secret::new("amqp://guest:guest@127.0.0.1:5672/%2f");
-        settings.broker.namespace = format!("t{}", bureau_test_support::unique_suffix());
+        bureau_test_support::isolate_broker(&mut settings.broker, "t");
         settings.broker.retry_delays_ms = vec![200, 500];
         settings.broker.max_attempts = 20;
         settings.telegram.api_url = double.api_url();

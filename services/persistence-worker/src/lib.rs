@@ -27,6 +27,7 @@ pub const SERVICE: Service = Service::PersistenceWorker;
 
 pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Running> {
     let pool = database::pool(&settings.database)?;
+    bureau_platform::metrics::watch_pool(&pool, &shutdown);
     let bus = bus::event_bus(&settings.broker, SERVICE.name());
     let readiness = health::Readiness::new()
         .broker(bus.clone())

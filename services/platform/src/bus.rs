@@ -14,6 +14,7 @@ pub fn event_bus(settings: &BrokerSettings, service: &str) -> Arc<EventBus> {
         max_attempts: settings.max_attempts.max(1),
         retry_delays: settings.retry_delays(),
         connection_name: format!("{service}@{}", hostname()),
+        idle_queue_expiry: settings.idle_queue_expiry(),
     })
 }
 

@@ -66,16 +66,31 @@ impl Readiness {
         })
     }
 
-    /// Runs every check; returns whether all passed and a per-check report.
-    pub async fn report(&self) -> (bool, serde_json::Value) {
-        let results = join_all(self.checks.iter().map(|(name, check)| async move {
+    /// Runs every check; returns whether all passed and whether each did.
+    pub async fn results(&self) -> (bool, Vec<(&'static str, bool)>) {
+        let results = self.run().await;
+        let ready = results.iter().all(|(_, outcome)| outcome.is_ok());
+        let checks = results
+            .into_iter()
+            .map(|(name, outcome)| (name, outcome.is_ok()))
+            .collect();
+        (ready, checks)
+    }
+
+    async fn run(&self) -> Vec<(&'static str, Result<(), String>)> {
+        join_all(self.checks.iter().map(|(name, check)| async move {
             let outcome = match tokio::time::timeout(CHECK_TIMEOUT, check()).await {
                 Ok(outcome) => outcome,
                 Err(_) => Err(format!("no answer within {CHECK_TIMEOUT:?}")),
             };
             (*name, outcome)
         }))
-        .await;
+        .await
+    }
+
+    /// Runs every check; returns whether all passed and a per-check report.
+    pub async fn report(&self) -> (bool, serde_json::Value) {
+        let results = self.run().await;
         let ready = results.iter().all(|(_, outcome)| outcome.is_ok());
         let checks: serde_json::Map<String, serde_json::Value> = results
             .into_iter()
@@ -91,9 +106,19 @@ impl Readiness {
     }
 }
 
-/// `/healthz` and `/readyz`; merge a service's own routes into it.
+/// `/healthz`, `/readyz` and `/metrics` (Prometheus, with the readiness checks as
+/// gauges); merge a service's own routes into it.
 pub fn router(readiness: Readiness) -> Router {
+    crate::metrics::install(&[]);
+    let scraped = readiness.clone();
     Router::new()
+        .route(
+            "/metrics",
+            get(move || {
+                let readiness = scraped.clone();
+                async move { crate::metrics::render(&readiness).await }
+            }),
+        )
         .route("/healthz", get(|| async { Json(json!({"alive": true})) }))
         .route(
             "/readyz",
@@ -112,13 +137,19 @@ pub fn router(readiness: Readiness) -> Router {
         )
 }
 
-/// Serves `app` until `shutdown` fires, then lets open requests finish.
+/// Serves `app` until `shutdown` fires, then lets open requests finish. Every request is
+/// counted by its matched route (`http_requests_total`) and carries the client's address
+/// (`ConnectInfo<SocketAddr>`).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    let app = app.layer(axum::middleware::from_fn(crate::metrics::track_http));
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await
 }

@@ -1,5 +1,5 @@
 //! What every Bureau service shares, so each service crate holds only its own job:
-//! settings, telemetry, health and readiness endpoints, shutdown, the broker connection,
+//! settings, telemetry, health and readiness endpoints, Prometheus metrics, shutdown, the broker connection,
 //! MySQL with its migrations and inbox, order numbers leased in blocks, the streaming
 //! object store, and the bot token's pace towards Telegram shared through MySQL.
 
@@ -8,6 +8,7 @@ pub mod database;
 pub mod health;
 pub mod inbox;
 pub mod links;
+pub mod metrics;
 pub mod object_store;
 pub mod order_numbers;
 pub mod service;

@@ -5,7 +5,7 @@
 //! multipart calls but no streaming uploader, and we need the SHA-256, the size limit and
 //! the content sniffing computed on the same single pass over the bytes.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_sdk_s3::config::{
     BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
@@ -20,6 +20,7 @@ use futures::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
 use tokio::task::JoinSet;
 
+use crate::metrics;
 use crate::settings::StorageSettings;
 
 /// How many leading bytes are kept to recognise the content type.
@@ -443,10 +444,13 @@ impl ObjectStore {
                 } else {
                     request.disable_payload_signing()
                 };
+                let started = Instant::now();
                 request
                     .send()
                     .await
                     .map_err(StoreError::request("upload the object"))?;
+                metrics::s3_request("put", started.elapsed());
+                metrics::s3_bytes("upload", uploaded.size as usize);
             }
             Some(id) => {
                 if !buffer.is_empty() {
@@ -504,6 +508,7 @@ impl ObjectStore {
         number: i32,
         bytes: Bytes,
     ) -> Result<CompletedPart, StoreError> {
+        let size = bytes.len();
         let request = self
             .client
             .upload_part()
@@ -519,10 +524,13 @@ impl ObjectStore {
         } else {
             request.disable_payload_signing()
         };
+        let started = Instant::now();
         let uploaded = request
             .send()
             .await
             .map_err(StoreError::request("upload a part"))?;
+        metrics::s3_request("part", started.elapsed());
+        metrics::s3_bytes("upload", size);
         Ok(CompletedPart::builder()
             .part_number(number)
             .set_e_tag(uploaded.e_tag().map(str::to_owned))
@@ -547,6 +555,9 @@ impl ObjectStore {
             object.body,
             |mut body| async move {
                 body.next().await.map(|chunk| {
+                    if let Ok(bytes) = &chunk {
+                        metrics::s3_bytes("download", bytes.len());
+                    }
                     (
                         chunk.map_err(StoreError::request("read the object's bytes")),
                         body,

@@ -66,9 +66,17 @@ pub struct BrokerSettings {
     pub prefetch: u16,
     pub max_attempts: u32,
     pub retry_delays_ms: Vec<u64>,
+    /// Seconds after which the broker deletes a queue nobody uses: set by tests for their
+    /// throwaway namespaces, never in a deployment (a queue must outlive its consumers).
+    #[serde(default)]
+    pub idle_queue_expiry_secs: Option<u64>,
 }
 
 impl BrokerSettings {
+    pub fn idle_queue_expiry(&self) -> Option<Duration> {
+        self.idle_queue_expiry_secs.map(Duration::from_secs)
+    }
+
     pub fn retry_delays(&self) -> Vec<Duration> {
         self.retry_delays_ms
             .iter()
@@ -167,6 +175,52 @@ pub struct WebGatewaySettings {
     pub public_url: String,
     pub max_upload_bytes: u64,
     pub session_ttl_hours: u64,
+    /// How many password hashes run at once and how failed sign-ins are slowed down.
+    #[serde(default)]
+    pub sign_in: SignInSettings,
+}
+
+/// Sign-in cannot be used to exhaust the gateway or to guess passwords without end:
+/// Argon2 runs in a bounded number of slots, and failed sign-ins are counted per client
+/// address and per account, each failure past the free ones doubling the pause.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SignInSettings {
+    /// Password hashes at once (each takes 19 MiB and a core for tens of milliseconds);
+    /// 0 means one per core.
+    pub hashing_slots: usize,
+    /// How long a sign-in or registration waits for a slot before it hears 503.
+    pub hashing_queue_ms: u64,
+    /// Sign-ins from one address (IPv6: one /64) that may fail in a row before a pause.
+    pub free_failures_per_address: u32,
+    /// Sign-ins to one e-mail address that may fail in a row before a pause.
+    pub free_failures_per_account: u32,
+    /// The first pause; each further failure doubles it, up to `max_pause_secs`.
+    pub first_pause_secs: u64,
+    pub max_pause_secs: u64,
+    /// Failures are forgotten this long after the last one.
+    pub forget_after_secs: u64,
+    /// Addresses and accounts tracked at most (memory bound); see docs/reliability.md.
+    pub max_tracked: usize,
+    /// Behind a reverse proxy: the header holding the client's address (the proxy's own
+    /// entry, the last one, is used). Empty: the connection's peer address.
+    pub client_address_header: String,
+}
+
+impl Default for SignInSettings {
+    fn default() -> Self {
+        SignInSettings {
+            hashing_slots: 0,
+            hashing_queue_ms: 2000,
+            free_failures_per_address: 20,
+            free_failures_per_account: 5,
+            first_pause_secs: 1,
+            max_pause_secs: 900,
+            forget_after_secs: 3600,
+            max_tracked: 100_000,
+            client_address_header: String::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

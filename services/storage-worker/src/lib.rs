@@ -62,6 +62,7 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     // Only the sweep asks MySQL (which staged files orders still expect); the worker's own
     // work needs no database, so readiness does not wait for it.
     let pool = bureau_platform::database::pool(&settings.database).context("database.url")?;
+    bureau_platform::metrics::watch_pool(&pool, &shutdown);
     let sweep = sweep::SweepPolicy::from_settings(worker).map(|policy| {
         tokio::spawn(sweep::run(
             store.clone(),

@@ -233,7 +233,7 @@ struct Harness {
 
 fn test_settings() -> Settings {
     let mut settings = bureau_test_support::settings().expect("settings load");
-    settings.broker.namespace = format!("t{}", Uuid::new_v4().simple());
+    bureau_test_support::isolate_broker(&mut settings.broker, "t");
     settings.broker.retry_delays_ms = vec![200];
     settings.storage_worker.listen = "127.0.0.1:0".parse().unwrap();
     settings.telegram.token = Secret::new(TOKEN);

@@ -16,6 +16,7 @@ mod idempotency;
 mod intake;
 mod queries;
 mod sessions;
+mod sign_in_guard;
 mod status_requests;
 
 use std::sync::Arc;
@@ -41,6 +42,7 @@ pub const SERVICE: Service = Service::WebGateway;
 /// dependency is retried on use.
 pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Running> {
     let pool = database::pool(&settings.database).context("database settings")?;
+    bureau_platform::metrics::watch_pool(&pool, &shutdown);
     let bus = bus::event_bus(&settings.broker, SERVICE.name());
     let store = ObjectStore::new(&settings.storage);
 
@@ -85,6 +87,7 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     let state = AppState {
         order_numbers: OrderNumbers::start(pool.clone(), &settings.order_numbers),
         live: http::LiveHub::start(bus.clone(), shutdown.clone()),
+        sign_in: Arc::new(http::SignInGuard::new(&settings.web_gateway.sign_in)),
         pool: pool.clone(),
         bus: bus.clone(),
         store,

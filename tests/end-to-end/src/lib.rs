@@ -79,6 +79,7 @@ impl TestStack {
 
         // Broker: a namespace of our own, short retry delays.
         settings.broker.namespace = format!("e2e{short}");
+        settings.broker.idle_queue_expiry_secs = Some(bureau_test_support::TEST_QUEUE_EXPIRY_SECS);
         settings.broker.retry_delays_ms = vec![200, 500, 1000];
 
         // Object store: a bucket of our own.

@@ -44,6 +44,18 @@ pub fn unique_suffix() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
 }
 
+/// How long a test's queues outlive their last use: longer than any test, short enough
+/// that the queues of a test that failed before cleaning up leave the broker by themselves.
+pub const TEST_QUEUE_EXPIRY_SECS: u64 = 20 * 60;
+
+/// Gives `broker` a namespace of its own, `{prefix}{random}`, whose queues the broker
+/// deletes once unused for [`TEST_QUEUE_EXPIRY_SECS`]: isolation, and no leftovers even
+/// when a test panics before [`remove_broker_namespace`].
+pub fn isolate_broker(broker: &mut BrokerSettings, prefix: &str) {
+    broker.namespace = format!("{prefix}{}", unique_suffix());
+    broker.idle_queue_expiry_secs = Some(TEST_QUEUE_EXPIRY_SECS);
+}
+
 /// Deletes every queue and exchange of `broker.namespace`. Best effort: leftovers are
 /// namespaced and harmless.
 pub async fn remove_broker_namespace(broker: &BrokerSettings) {

@@ -5,8 +5,9 @@
 
 use teloxide::types::InlineKeyboardMarkup;
 
+use bureau_kit::text::clip;
+
 use super::context::Chat;
-use crate::clip::clip;
 use crate::desk::Desk;
 use crate::dialogue::{Draft, Language};
 use crate::keyboards;

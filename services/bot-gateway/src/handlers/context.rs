@@ -16,6 +16,7 @@ use std::ops::{ControlFlow, Deref};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use bureau_kit::retry::Backoff;
 use proto_events::Envelope;
 use teloxide::dispatching::dialogue::GetChatId;
 use teloxide::dispatching::{DpHandlerDescription, UpdateHandler};
@@ -544,9 +545,9 @@ pub(super) async fn say_outside_update(
 pub(super) fn keep_saying(bot: GatewayBot, desk: Arc<Desk>, chat_id: ChatId) {
     tokio::spawn(async move {
         let give_up = tokio::time::Instant::now() + replies::PATIENCE;
-        let mut pause = Duration::from_secs(1);
+        let mut pauses = Backoff::new(Duration::from_secs(1), Duration::from_secs(30)).pauses();
         while tokio::time::Instant::now() < give_up {
-            tokio::time::sleep(pause).await;
+            tokio::time::sleep(pauses.next_pause()).await;
             match say_unsaid(&bot, &desk, chat_id).await {
                 Ok(true) => return,
                 Ok(false) => {}
@@ -554,7 +555,6 @@ pub(super) fn keep_saying(bot: GatewayBot, desk: Arc<Desk>, chat_id: ChatId) {
                     tracing::warn!(%error, chat_id = chat_id.0, "kept replies not tried again")
                 }
             }
-            pause = (pause * 2).min(Duration::from_secs(30));
         }
     });
 }

@@ -235,6 +235,7 @@ mod tests {
             max_attempts: 1,
             retry_delays: Vec::new(),
             connection_name: "test".into(),
+            idle_queue_expiry: None,
         });
         let settings = bureau_platform::Settings::load_from(
             &bureau_platform::settings::find_config_dir(std::path::Path::new(env!(

@@ -9,11 +9,11 @@ use teloxide::prelude::*;
 
 use super::context::{Chat, Press, telegram_user_id};
 use super::deferred::HandlerResult;
-use crate::clip::clip;
 use crate::keyboards;
 use crate::menu::main_menu;
 use crate::order_lookup::{OrderDetails, OrderPage};
 use crate::texts::{Words, key};
+use bureau_kit::text::clip;
 
 /// The longest part of an order's text its page quotes (a message holds 4,096 characters).
 const PAGE_DESCRIPTION_CHARS: usize = 1_200;

@@ -62,7 +62,7 @@ impl Harness {
         let db = database::pool(&settings.database).expect("pool");
         database::migrate(&db).await.expect("migrations apply");
 
-        settings.broker.namespace = format!("t{}", Uuid::new_v4().simple());
+        bureau_test_support::isolate_broker(&mut settings.broker, "t");
         let double = TelegramDouble::start(DoubleConfig::default())
             .await
             .expect("the Telegram double starts");
@@ -312,16 +312,12 @@ pub fn order_number_in(message: &SentMessage) -> String {
         .collect()
 }
 
-/// Checks `condition` until it holds, pausing 50 ms between checks; fails after [`WAIT`].
-pub async fn eventually(what: &str, mut condition: impl AsyncFnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !condition().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not within {WAIT:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// Waits until `condition` holds: the shared `eventually` with this crate's [`WAIT`],
+/// failing the test when it passes.
+pub async fn eventually(what: &str, condition: impl AsyncFn() -> bool) {
+    bureau_test_support::eventually(what, WAIT, || condition())
+        .await
+        .unwrap_or_else(|error| panic!("{error:#}"));
 }
 
 pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {

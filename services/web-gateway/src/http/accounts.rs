@@ -32,6 +32,13 @@ async fn register(
     State(state): State<AppState>,
     Json(registration): Json<Registration>,
 ) -> Result<(StatusCode, axum::Json<Registered>), Error> {
+    // Registration hashes a password too: it queues for the same bounded slots.
+    let _slot = state
+        .sign_in
+        .hashing
+        .acquire()
+        .await
+        .map_err(|_| Error::Busy)?;
     let account_id = accounts::create_account(
         &state.pool,
         &registration.email,

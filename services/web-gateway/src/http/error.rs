@@ -20,6 +20,8 @@ use crate::idempotency::{AnswerTooLarge, InvalidKey};
 
 /// What a client should wait before retrying while a dependency is down.
 const RETRY_AFTER_SECS: u32 = 5;
+/// What a client should wait before retrying when every slot was busy.
+const BUSY_RETRY_AFTER_SECS: u64 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -41,6 +43,16 @@ pub enum Error {
     BadRequest(String),
     #[error("{message}")]
     PayloadTooLarge { message: String },
+    /// Too many of something in too short a time; the client may retry after the pause.
+    #[error("{message}")]
+    TooManyRequests {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// Every slot for this work is taken and stayed taken while the request queued.
+    #[error("We are very busy right now. Please try again in a moment.")]
+    Busy,
     /// A dependency is down; nothing was done and the client may retry.
     #[error("{message}")]
     Unavailable {
@@ -91,7 +103,8 @@ impl Error {
             Error::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Unavailable { .. } | Error::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -104,7 +117,9 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::Conflict { code, .. }
             | Error::Unprocessable { code, .. }
+            | Error::TooManyRequests { code, .. }
             | Error::Unavailable { code, .. } => code,
+            Error::Busy => "busy",
             Error::BadRequest(_) => "bad_request",
             Error::PayloadTooLarge { .. } => "payload_too_large",
             Error::Database(_) | Error::Internal(_) => "internal",
@@ -148,10 +163,18 @@ impl IntoResponse for Error {
         };
         let body = Json(json!({"error": {"code": error.code(), "message": message}}));
         let mut response = (error.status_code(), body).into_response();
-        if matches!(error, Error::Unavailable { .. }) {
+        let retry_after = match &error {
+            Error::Unavailable { .. } => Some(u64::from(RETRY_AFTER_SECS)),
+            Error::Busy => Some(BUSY_RETRY_AFTER_SECS),
+            Error::TooManyRequests {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

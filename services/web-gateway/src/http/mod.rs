@@ -17,6 +17,7 @@
 
 mod accounts;
 mod auth;
+mod client;
 mod error;
 mod extract;
 mod file_form;
@@ -48,6 +49,8 @@ use tower_http::request_id::{
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
+use crate::sign_in_guard::{HashingSlots, SignInLimiter};
+
 pub use error::Error;
 pub use live::LiveHub;
 
@@ -62,6 +65,26 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Order numbers, leased from MySQL in blocks ahead of need.
     pub order_numbers: OrderNumbers,
+    /// Bounded password hashing and sign-in limits.
+    pub sign_in: Arc<SignInGuard>,
+}
+
+/// What keeps sign-in from being a weapon (see `sign_in_guard`).
+pub struct SignInGuard {
+    pub hashing: HashingSlots,
+    pub limiter: SignInLimiter,
+}
+
+impl SignInGuard {
+    pub fn new(settings: &bureau_platform::settings::SignInSettings) -> SignInGuard {
+        SignInGuard {
+            hashing: HashingSlots::new(
+                settings.hashing_slots,
+                Duration::from_millis(settings.hashing_queue_ms),
+            ),
+            limiter: SignInLimiter::new(settings.clone()),
+        }
+    }
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

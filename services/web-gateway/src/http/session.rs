@@ -1,7 +1,7 @@
 //! `/api/session`: log in (`POST`), who am I (`GET`), log out (`DELETE`).
 
 use bureau_accounts::{self as accounts, Account, Role};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::State;
@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::auth::{SignedIn, presented_token};
+use super::client::ClientAddress;
 use super::extract::Json;
 use super::{AppState, Error};
 use crate::sessions::{self, COOKIE_NAME};
@@ -43,12 +44,38 @@ impl From<Account> for SessionView {
     }
 }
 
+/// Counted per address and per account before the password is checked, and checked in
+/// one of a bounded number of hashing slots (`sign_in_guard`).
 async fn log_in(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     Json(credentials): Json<Credentials>,
 ) -> Result<impl IntoResponse, Error> {
-    let account =
-        accounts::authenticate(&state.pool, &credentials.email, &credentials.password).await?;
+    let limiter = &state.sign_in.limiter;
+    let attempt = limiter
+        .admit(address, &credentials.email, Instant::now())
+        .map_err(|paused| {
+            tracing::info!(%address, retry_after_secs = paused.retry_after.as_secs(), "sign-in paused");
+            paused_error(paused.retry_after)
+        })?;
+    let Ok(slot) = state.sign_in.hashing.acquire().await else {
+        limiter.give_back(attempt);
+        return Err(Error::Busy);
+    };
+    let checked =
+        accounts::authenticate(&state.pool, &credentials.email, &credentials.password).await;
+    drop(slot);
+    let account = match checked {
+        Ok(account) => {
+            limiter.succeeded(attempt);
+            account
+        }
+        Err(error @ accounts::LoginError::InvalidCredentials) => return Err(error.into()),
+        Err(error) => {
+            limiter.give_back(attempt);
+            return Err(error.into());
+        }
+    };
     let ttl = Duration::from_secs(
         state
             .settings
@@ -83,6 +110,24 @@ async fn log_out(
         StatusCode::NO_CONTENT,
         AppendHeaders([(header::SET_COOKIE, expired)]),
     ))
+}
+
+/// What a person whose sign-in is paused sees: the same for every e-mail address, known
+/// or not, with the wait in words and in `Retry-After`.
+fn paused_error(retry_after: Duration) -> Error {
+    let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    let wait = if secs < 90 {
+        format!("{secs} seconds")
+    } else {
+        format!("{} minutes", secs.div_ceil(60))
+    };
+    Error::TooManyRequests {
+        code: "too_many_attempts",
+        message: format!(
+            "Too many sign-in attempts. To protect the account, signing in is paused; try again in {wait}."
+        ),
+        retry_after_secs: secs,
+    }
 }
 
 fn is_https(state: &AppState) -> bool {

@@ -52,7 +52,7 @@ impl Gateway {
         let database = TestDatabase::create(&mut settings, "bureau_web_test")
             .await
             .expect("a migrated test database");
-        settings.broker.namespace = format!("wgtest{}", bureau_test_support::unique_suffix());
+        bureau_test_support::isolate_broker(&mut settings.broker, "wgtest");
         settings.web_gateway.listen = "127.0.0.1:0".parse().expect("address");
         adjust(&mut settings);
         let db = database.pool.clone();
@@ -118,7 +118,8 @@ impl Gateway {
         let topology = Topology::new(
             self.settings.broker.namespace.clone(),
             self.settings.broker.retry_delays(),
-        );
+        )
+        .with_idle_expiry(self.settings.broker.idle_queue_expiry());
         bureau_event_bus::declare(&topology, &channel)
             .await
             .expect("topology");

@@ -8,6 +8,7 @@
 mod accounts;
 mod helpers;
 mod orders;
+mod sign_in;
 mod staff;
 mod startup;
 mod uploads;
