@@ -347,12 +347,23 @@ impl TelegramCustomer<'_> {
                 },
             )
             .await?;
-        let confirm_data = button(&card, &confirm).expect("matched above");
+        // Confirm as the card shows it now: a step done twice (its first answer late) has
+        // changed the draft since, and a Confirm drawn before that is outdated.
+        let latest_confirm = || {
+            self.double
+                .messages_to(user.id())
+                .iter()
+                .rev()
+                .find(|m| m.message_id == card.message_id)
+                .and_then(|m| button(m, &confirm))
+        };
         let mut answer = self
             .step(
                 "Confirm",
                 || {
-                    user.press_button(card.message_id, &confirm_data);
+                    if let Some(data) = latest_confirm() {
+                        user.press_button(card.message_id, &data);
+                    }
                 },
                 |m| self.accepted_number(m).is_some() || m.body() == ask_name,
             )
