@@ -15,7 +15,8 @@
 //! [`Pace::push_lead`], and otherwise asks again when it would be. Pushes therefore never
 //! queue more than the lead ahead of the present, and a reply waits at most that long behind
 //! them. In each process one push at a time asks ([`SharedPace`] holds a gate), so a
-//! thousand pushes waiting cost one question per slot, not a thousand.
+//! thousand pushes waiting cost one question per slot, not a thousand; and one question at
+//! a time is asked, the others waiting their turn in the process rather than in MySQL.
 //!
 //! Times are MySQL's clock, so processes on machines whose clocks differ still agree; only
 //! the wait itself is measured locally. Every turn locks the bot's row first and the chat's
@@ -139,6 +140,9 @@ pub struct SharedPace {
     pace: Pace,
     /// One push of this process asks at a time.
     push_gate: Arc<tokio::sync::Mutex<()>>,
+    /// One question of this process is asked at a time: the others wait here, in order,
+    /// rather than in MySQL for the bot's row, each holding a connection.
+    asking: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SharedPace {
@@ -147,6 +151,7 @@ impl SharedPace {
             pool,
             pace,
             push_gate: Arc::default(),
+            asking: Arc::default(),
         }
     }
 
@@ -181,6 +186,7 @@ impl SharedPace {
 
     /// Asks once for a slot for a message to `chat_id`.
     pub async fn ask(&self, chat_id: i64, priority: Priority) -> Result<Turn, sqlx::Error> {
+        let _asking = self.asking.lock().await;
         let mut tx = self.pool.begin().await?;
         // The bot's row first (see the module comment); it also gives the transaction's "now".
         let (now, bot_next): (i64, i64) = sqlx::query_as(

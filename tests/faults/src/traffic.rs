@@ -314,15 +314,34 @@ impl TelegramCustomer<'_> {
         let confirm = self.text(key::BUTTON_CONFIRM);
         let ask_name = self.text(key::REGISTER_NAME);
 
-        let catalogue = self
-            .step(
-                "New order",
+        let in_progress = self.text(key::DRAFT_IN_PROGRESS);
+        let cancel = self.text(key::BUTTON_CANCEL);
+        let catalogue = loop {
+            let answer = self
+                .step(
+                    "New order",
+                    || {
+                        user.send_text(&self.text(key::MENU_NEW_ORDER));
+                    },
+                    |m| button(m, &other).is_some() || m.body() == in_progress,
+                )
+                .await?;
+            if button(&answer, &other).is_some() {
+                break answer;
+            }
+            // A draft is open: a step repeated after its answer came late (a text or a
+            // document delivered again once the order was placed) started one. Dropped, as
+            // a customer would, and New order again.
+            let drop = button(&answer, &cancel).expect("the open draft's Cancel");
+            self.step(
+                "Cancel the open draft",
                 || {
-                    user.send_text(&self.text(key::MENU_NEW_ORDER));
+                    user.press_button(answer.message_id, &drop);
                 },
-                |m| button(m, &other).is_some(),
+                |m| m.body() == self.text(key::DRAFT_CANCELLED),
             )
             .await?;
+        };
         let pick = button(&catalogue, &other).expect("matched above");
         // Choosing "Other" edits the order's card; the next answer is to the text.
         user.press_button(catalogue.message_id, &pick);

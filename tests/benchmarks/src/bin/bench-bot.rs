@@ -274,12 +274,17 @@ async fn converse(double: &TelegramDouble, user: &SimUser, script: Script) -> an
         next(&mut seen).await?;
     }
     press(&card, "confirm:")?;
-    let accepted = next(&mut seen).await?;
-    anyhow::ensure!(
-        echo_only || accepted.body().contains('№'),
-        "not accepted: {}",
-        accepted.body()
-    );
+    if echo_only {
+        next(&mut seen).await?;
+        return Ok(());
+    }
+    let since = double.messages_to(chat).last().map(|m| m.at);
+    double
+        .wait_for_message(chat, WAIT, |m| {
+            since.is_none_or(|since| m.at > since) && m.body().contains('№')
+        })
+        .await
+        .context("the order number")?;
     Ok(())
 }
 
@@ -291,9 +296,12 @@ struct Figures {
     /// The third update ("Other" pressed), answered by editing the order's card.
     edit_p50: Duration,
     edit_p99: Duration,
-    /// From the first update sent to the last conversation done.
-    elapsed: Duration,
+    /// When the first update was sent.
     started: Instant,
+    /// Conversations that did not end with the order number.
+    unfinished: usize,
+    /// Updates delivered more than once (the first delivery timed out).
+    redelivered: usize,
 }
 
 /// The `q` quantile of sorted `times`.
@@ -314,9 +322,16 @@ async fn run(
     let conversations = users.iter().map(|user| converse(double, user, script));
     let outcomes = futures::future::join_all(conversations).await;
     let elapsed = started.elapsed();
+    // With limits on, a conversation that did not end is counted, not fatal.
+    let mut unfinished = 0;
     for outcome in outcomes {
-        outcome?;
+        if let Err(error) = outcome {
+            anyhow::ensure!(script == Script::OrderOnly, error);
+            eprintln!("a conversation did not end: {error:#}");
+            unfinished += 1;
+        }
     }
+    let mut redelivered = 0;
     let deliveries = proxy.deliveries.lock().expect("not poisoned").clone();
     let updates = script.updates();
     let mut times = Vec::with_capacity(users.len() * updates);
@@ -326,8 +341,10 @@ async fn run(
         let delivered = deliveries
             .get(&user.chat_id())
             .context("deliveries for every user")?;
+        // A delivery Telegram gave up waiting for (10 s in the double) comes again.
+        redelivered += delivered.len().saturating_sub(updates);
         anyhow::ensure!(
-            delivered.len() == updates,
+            script == Script::OrderOnly || delivered.len() == updates,
             "chat {}: {} deliveries",
             user.chat_id(),
             delivered.len()
@@ -349,8 +366,9 @@ async fn run(
         max: *times.last().context("some times")?,
         edit_p50: quantile(&edits, 0.50),
         edit_p99: quantile(&edits, 0.99),
-        elapsed,
         started,
+        unfinished,
+        redelivered,
     })
 }
 
@@ -416,6 +434,11 @@ async fn registered_customers(
             .bind(state.to_string())
             .execute(&stack.db)
             .await?;
+        // Their chats' turns exist too (free), as for anyone who talked to the bot before.
+        sqlx::query("INSERT INTO bot_chat_turns (chat_id, holder, expires_at) VALUES (?, '', '1970-01-01 00:00:01')")
+            .bind(user.chat_id())
+            .execute(&stack.db)
+            .await?;
     }
     Ok(users)
 }
@@ -468,7 +491,16 @@ async fn limited(args: &Args) -> anyhow::Result<()> {
     let before = double.stats().too_many_requests;
     let gateway = run(&double, &proxy, &users, Script::OrderOnly).await?;
     let stats = double.stats();
-    let window = (gateway.started, gateway.started + gateway.elapsed);
+    // From the first update to the last order number told.
+    let last_number = customer_chats
+        .iter()
+        .flat_map(|chat| double.messages_to(*chat))
+        .filter(|m| m.body().contains('№'))
+        .map(|m| m.at)
+        .max()
+        .context("some order accepted")?;
+    let span = last_number.duration_since(gateway.started);
+    let window = (gateway.started, last_number);
 
     // What each order cost: the bot's messages and edits in the customers' chats.
     let (mut messages, mut edits) = (0usize, 0usize);
@@ -481,9 +513,9 @@ async fn limited(args: &Args) -> anyhow::Result<()> {
             }
         }
     }
-    let orders = args.users as f64;
+    let orders = (args.users - gateway.unfinished) as f64;
     let (per_order_messages, per_order_edits) = (messages as f64 / orders, edits as f64 / orders);
-    let orders_per_second = orders / gateway.elapsed.as_secs_f64();
+    let orders_per_second = orders / span.as_secs_f64();
     let ceiling_messages = TELEGRAM_CEILING / per_order_messages;
     let ceiling_calls = TELEGRAM_CEILING / (per_order_messages + per_order_edits);
 
@@ -508,7 +540,7 @@ async fn limited(args: &Args) -> anyhow::Result<()> {
         })
         .sum::<usize>();
     let most_in_a_second = max_in_window(&sends, Duration::from_secs(1));
-    let total_rate = sends.len() as f64 / gateway.elapsed.as_secs_f64();
+    let total_rate = sends.len() as f64 / span.as_secs_f64();
 
     println!(
         "bench-bot --limits: {} users x {} updates, {} gateway replica(s), pace {pace} calls/s, {} pushes to {} chats ({} notifier(s) x {concurrency})",
@@ -520,9 +552,8 @@ async fn limited(args: &Args) -> anyhow::Result<()> {
         args.notifiers
     );
     println!(
-        "  orders                 {} in {:.1} s: {orders_per_second:.2} orders/s",
-        args.users,
-        gateway.elapsed.as_secs_f64()
+        "  orders                 {orders} in {:.1} s: {orders_per_second:.2} orders/s",
+        span.as_secs_f64()
     );
     println!(
         "  per order              {per_order_messages:.2} messages + {per_order_edits:.2} edits"
@@ -549,6 +580,10 @@ async fn limited(args: &Args) -> anyhow::Result<()> {
     println!(
         "  429 answers            {}",
         stats.too_many_requests - before
+    );
+    println!(
+        "  lost                   {} conversations unfinished, {} updates delivered again after a 10 s timeout",
+        gateway.unfinished, gateway.redelivered
     );
     bus.close().await;
     stop.cancel();
