@@ -161,9 +161,38 @@ pub struct TelegramSettings {
     /// chat, 20/min per chat, 30/s overall). Only benchmarks against the double turn it off.
     #[serde(default = "TelegramSettings::default_flood_limits")]
     pub flood_limits: bool,
+    /// The bot's pace towards Telegram, one budget for the token: every process that sends
+    /// with it (bot gateway and notifier replicas) takes its turns from MySQL
+    /// (`telegram_send_slots`, see `telegram_pace`), so these are the bot's totals, not per
+    /// process. Messages (and edits) per second for the whole bot; Telegram allows about 30.
+    #[serde(default = "TelegramSettings::default_messages_per_second")]
+    pub messages_per_second: f64,
+    /// The least time between two messages to one private chat (Telegram: about 1 s).
+    #[serde(default = "TelegramSettings::default_chat_interval_ms")]
+    pub chat_interval_ms: u64,
+    /// The least time between two messages to one group (Telegram: 20 a minute).
+    #[serde(default = "TelegramSettings::default_group_interval_ms")]
+    pub group_interval_ms: u64,
+    /// How far ahead a push (the notifier's) may take its turn: replies to customers who are
+    /// waiting go before every push not due within this.
+    #[serde(default = "TelegramSettings::default_push_lead_ms")]
+    pub push_lead_ms: u64,
 }
 
 impl TelegramSettings {
+    fn default_messages_per_second() -> f64 {
+        29.0
+    }
+    fn default_chat_interval_ms() -> u64 {
+        1000
+    }
+    fn default_group_interval_ms() -> u64 {
+        3000
+    }
+    fn default_push_lead_ms() -> u64 {
+        100
+    }
+
     fn default_flood_limits() -> bool {
         true
     }
@@ -349,34 +378,12 @@ pub struct StorageWorkerSettings {
     pub abandoned_staging_after_secs: u64,
 }
 
-/// The notifier: a worker, plus the pace it keeps towards Telegram. The pace is shared by
-/// every notifier replica through MySQL (`telegram_send_slots`), so these are the bot's
-/// totals, not per process. Absent keys take Telegram's documented limits with a margin.
+/// The notifier: a worker. Its pace towards Telegram is the bot's, in
+/// [`TelegramSettings`], shared with the bot gateway.
 #[derive(Debug, Clone, Deserialize)]
 pub struct NotifierSettings {
     pub listen: SocketAddr,
     pub concurrency: usize,
-    /// Messages per second for the whole bot (Telegram allows about 30).
-    #[serde(default = "NotifierSettings::default_messages_per_second")]
-    pub messages_per_second: f64,
-    /// The least time between two messages to one private chat (Telegram: about 1 s).
-    #[serde(default = "NotifierSettings::default_chat_interval_ms")]
-    pub chat_interval_ms: u64,
-    /// The least time between two messages to one group (Telegram: 20 a minute).
-    #[serde(default = "NotifierSettings::default_group_interval_ms")]
-    pub group_interval_ms: u64,
-}
-
-impl NotifierSettings {
-    fn default_messages_per_second() -> f64 {
-        29.0
-    }
-    fn default_chat_interval_ms() -> u64 {
-        1000
-    }
-    fn default_group_interval_ms() -> u64 {
-        3000
-    }
 }
 
 /// The business's contacts, shown to customers (the bot's "Contact us").

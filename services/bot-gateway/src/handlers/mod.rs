@@ -18,6 +18,7 @@
 
 mod album;
 mod cancellation;
+mod card;
 mod commands;
 mod confirmation;
 mod context;
