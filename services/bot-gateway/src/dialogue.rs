@@ -38,10 +38,16 @@ impl Language {
 
     /// Ukrainian unless the customer's Telegram is set to English.
     pub fn from_telegram(language_code: Option<&str>) -> Language {
-        match language_code {
-            Some(code) if code.to_ascii_lowercase().starts_with("en") => Language::En,
-            _ => Language::Uk,
-        }
+        Language::answered_by(language_code).unwrap_or(Language::Uk)
+    }
+
+    /// The language the customer's Telegram is set to, if it is one we speak: then there
+    /// is no need to ask.
+    pub fn answered_by(language_code: Option<&str>) -> Option<Language> {
+        let code = language_code?.to_ascii_lowercase();
+        Language::ALL
+            .into_iter()
+            .find(|language| code.starts_with(language.tag()))
     }
 
     /// The tag the text catalogue and the events use.
@@ -76,6 +82,9 @@ pub struct Conversation {
     pub profile: Option<Profile>,
     #[serde(default)]
     pub stage: Stage,
+    /// The language was asked at first contact, before the greeting: the answer greets.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub greeting_pending: bool,
     /// Replies Telegram would not take yet: said before anything else happens in the chat.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) undelivered: Option<Undelivered>,
@@ -113,6 +122,7 @@ impl Conversation {
             language,
             profile: None,
             stage: Stage::Idle,
+            greeting_pending: false,
             undelivered: None,
         }
     }
@@ -210,6 +220,10 @@ pub struct Draft {
     /// An album (media group) still arriving: answered once, when it has all come in.
     #[serde(default)]
     pub album: Option<Album>,
+    /// The order's card: the one message that shows the draft and is edited in place as
+    /// it grows; `None` until it has been sent.
+    #[serde(default)]
+    pub card: Option<i32>,
 }
 
 /// A file attached to a draft: a reference to the bytes in Telegram, never the bytes.
@@ -271,6 +285,7 @@ impl Draft {
             files: Vec::new(),
             large_files: Vec::new(),
             album: None,
+            card: None,
         }
     }
 

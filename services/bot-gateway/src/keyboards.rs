@@ -72,24 +72,34 @@ pub fn catalogue(words: Words, draft: Uuid, level: &Level) -> InlineKeyboardMark
     InlineKeyboardMarkup::new(rows)
 }
 
-/// Under every "noted" / "file received": finish, or drop the draft.
-pub fn collecting(words: Words, draft: Uuid) -> InlineKeyboardMarkup {
-    InlineKeyboardMarkup::new([[
-        labelled(
-            words,
-            key::BUTTON_DONE,
-            Action::draft(draft, DraftButton::Done),
-        ),
-        labelled(
-            words,
-            key::BUTTON_CANCEL,
-            Action::draft(draft, DraftButton::Cancel),
-        ),
-    ]])
+/// Under the order's card: Confirm once there is something to order, Edit, Cancel; before
+/// that, the service and Cancel.
+pub fn card(words: Words, draft: &Draft) -> InlineKeyboardMarkup {
+    if draft.is_empty() {
+        let for_draft = |button| Action::draft(draft.order_id, button);
+        return InlineKeyboardMarkup::new([[
+            labelled(
+                words,
+                key::BUTTON_CHANGE_SERVICE,
+                for_draft(DraftButton::ChangeService),
+            ),
+            labelled(words, key::BUTTON_CANCEL, for_draft(DraftButton::Cancel)),
+        ]]);
+    }
+    summary(words, draft)
 }
 
-/// Under the summary: Confirm places exactly what the summary shows (its revision).
-pub fn summary(words: Words, draft: &Draft) -> InlineKeyboardMarkup {
+/// Under the card while a first-time customer registers: only the way out.
+pub fn registering(words: Words, draft: Uuid) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new([[labelled(
+        words,
+        key::BUTTON_CANCEL,
+        Action::draft(draft, DraftButton::Cancel),
+    )]])
+}
+
+/// Confirm places exactly what the card shows (its revision).
+fn summary(words: Words, draft: &Draft) -> InlineKeyboardMarkup {
     let for_draft = |button| Action::draft(draft.order_id, button);
     let revision = draft.revision;
     InlineKeyboardMarkup::new([

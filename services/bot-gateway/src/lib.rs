@@ -73,7 +73,7 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     let settings = Arc::new(settings);
 
     let runner = BotRunner {
-        bot: telegram.bot(),
+        bot: telegram.bot(pool.clone()),
         dependencies: dependencies(pool.clone(), bus.clone(), texts.clone(), settings.clone()),
         texts,
         migrate: settings.database.run_migrations.then(|| pool.clone()),

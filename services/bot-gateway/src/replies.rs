@@ -18,6 +18,9 @@ use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardMarkup, MessageId, ReplyMarkup};
 use teloxide::{ApiError, RequestError};
 
+use uuid::Uuid;
+
+use crate::dialogue::{Conversation, Stage};
 use crate::telegram::GatewayBot;
 
 /// How long replies Telegram would not take are kept (and their update deferred) before
@@ -52,6 +55,41 @@ pub enum Reply {
         text: String,
         keyboard: InlineKeyboardMarkup,
     },
+    /// The card of the draft `order_id` (see [`Draft::card`](crate::dialogue::Draft)):
+    /// shown like [`Reply::Show`]; a card sent as a new message is remembered by the draft,
+    /// so the next change edits it.
+    Card {
+        order_id: Uuid,
+        message: Option<i32>,
+        text: String,
+        keyboard: InlineKeyboardMarkup,
+    },
+}
+
+/// What a delivery did: the replies it could not say, and the cards it sent as new
+/// messages (the draft's id, the message's).
+#[derive(Debug, Default)]
+pub struct Delivered {
+    pub unsaid: Vec<Reply>,
+    pub new_cards: Vec<(Uuid, i32)>,
+}
+
+impl Delivered {
+    /// Remembers the new cards in `conversation`'s draft, if it is theirs; `true` if it
+    /// changed.
+    pub fn remember_cards(&self, conversation: &mut Conversation) -> bool {
+        let Stage::Drafting(draft) = &mut conversation.stage else {
+            return false;
+        };
+        let mut changed = false;
+        for (order_id, message) in &self.new_cards {
+            if draft.order_id == *order_id && draft.card != Some(*message) {
+                draft.card = Some(*message);
+                changed = true;
+            }
+        }
+        changed
+    }
 }
 
 /// Replies Telegram did not take yet, kept with the conversation.
@@ -101,31 +139,42 @@ impl Undelivered {
 /// Says `replies` in order in `chat_id`. Returns what was not said: the first reply
 /// Telegram would not take for a reason that passes, and every reply after it. A reply
 /// Telegram refuses for good (the bot is blocked, the chat is gone) is logged and skipped.
-pub async fn deliver(bot: &GatewayBot, chat_id: ChatId, replies: Vec<Reply>) -> Vec<Reply> {
+pub async fn deliver(bot: &GatewayBot, chat_id: ChatId, replies: Vec<Reply>) -> Delivered {
+    let mut delivered = Delivered::default();
     let mut replies = replies.into_iter();
     while let Some(reply) = replies.next() {
-        if let Err(error) = say_with_retries(bot, chat_id, &reply).await {
-            tracing::warn!(%error, chat_id = chat_id.0, "Telegram did not take a reply; it is kept for later");
-            return std::iter::once(reply).chain(replies).collect();
+        match say_with_retries(bot, chat_id, &reply).await {
+            Ok(Some(sent)) => {
+                if let Reply::Card { order_id, .. } = &reply {
+                    delivered.new_cards.push((*order_id, sent));
+                }
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, chat_id = chat_id.0, "Telegram did not take a reply; it is kept for later");
+                delivered.unsaid = std::iter::once(reply).chain(replies).collect();
+                break;
+            }
         }
     }
-    Vec::new()
+    delivered
 }
 
-/// `Err` for a failure that passes, once it is not worth trying again now.
+/// `Err` for a failure that passes, once it is not worth trying again now; `Ok(Some(id))`
+/// when a new message was sent.
 async fn say_with_retries(
     bot: &GatewayBot,
     chat_id: ChatId,
     reply: &Reply,
-) -> Result<(), RequestError> {
+) -> Result<Option<i32>, RequestError> {
     let mut pauses = Backoff::new(FIRST_PAUSE, LONGEST_WAIT).pauses();
     let mut attempt = 1;
     loop {
         let error = match say(bot, chat_id, reply).await {
-            Ok(()) => return Ok(()),
+            Ok(sent) => return Ok(sent),
             Err(error) if !passes(&error) => {
                 tracing::warn!(%error, chat_id = chat_id.0, "Telegram refused a reply; it is given up");
-                return Ok(());
+                return Ok(None);
             }
             Err(error) => error,
         };
@@ -144,23 +193,36 @@ async fn say_with_retries(
     }
 }
 
-async fn say(bot: &GatewayBot, chat_id: ChatId, reply: &Reply) -> Result<(), RequestError> {
+/// Says one reply; `Some(id)` of the message when a new one was sent.
+async fn say(
+    bot: &GatewayBot,
+    chat_id: ChatId,
+    reply: &Reply,
+) -> Result<Option<i32>, RequestError> {
     let (text, markup) = match reply {
         Reply::Send { text, markup } => (text, markup.clone()),
         Reply::Show {
             message,
             text,
             keyboard,
+        }
+        | Reply::Card {
+            message,
+            text,
+            keyboard,
+            ..
         } => {
             if let Some(message) = message {
-                // Edits are not paced by the throttle (it paces sends only); a 429 comes
-                // back here and is waited out by the caller.
+                // An edit counts against Telegram's limits like a message.
+                bot.wait_turn(chat_id).await;
                 match bot
                     .edit_message_text(chat_id, MessageId(*message), text.clone())
                     .reply_markup(keyboard.clone())
                     .await
                 {
-                    Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => return Ok(()),
+                    Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => {
+                        return Ok(None);
+                    }
                     Err(error) if passes(&error) => return Err(error),
                     Err(error) => {
                         tracing::debug!(%error, "message not editable; sending a new one");
@@ -170,12 +232,13 @@ async fn say(bot: &GatewayBot, chat_id: ChatId, reply: &Reply) -> Result<(), Req
             (text, Some(keyboard.clone().into()))
         }
     };
+    bot.wait_turn(chat_id).await;
     let request = bot.send_message(chat_id, text.clone());
-    match markup {
+    let sent = match markup {
         Some(markup) => request.reply_markup(markup).await?,
         None => request.await?,
     };
-    Ok(())
+    Ok(Some(sent.id.0))
 }
 
 /// Whether a failure may pass by itself: the network, Telegram's 5xx (a JSON error with an

@@ -1,30 +1,59 @@
-//! The Telegram side as configured: the throttled bot pointed at the configured Bot API,
-//! and how updates reach us (long polling or a webhook). Checked before anything starts,
-//! so a bad setting stops the service at once instead of failing on the first update.
+//! The Telegram side as configured: the bot pointed at the configured Bot API with the
+//! token's shared pace, and how updates reach us (long polling or a webhook). Checked before
+//! anything starts, so a bad setting stops the service at once instead of failing on the
+//! first update.
+
+use std::ops::Deref;
 
 use anyhow::{Context, bail, ensure};
 use bureau_platform::Secret;
 use bureau_platform::settings::{TelegramMode, TelegramSettings};
+use bureau_platform::telegram_pace::{Pace, Priority, SharedPace};
+use sqlx::MySqlPool;
 use teloxide::Bot;
-use teloxide::adaptors::Throttle;
-use teloxide::adaptors::throttle::Limits;
-use teloxide::requests::RequesterExt;
+use teloxide::types::ChatId;
 use url::Url;
 
-/// The bot every handler talks through: sends wait for Telegram's flood limits (1 message/s
-/// per chat, 20/min per chat, 30/s overall) instead of failing with 429. Edits and callback
-/// answers are not paced by it. teloxide's throttle releases waiting sends in rounds 250 ms
-/// apart, so it adds up to a quarter second to every sent reply (see docs/benchmarks.md).
-pub type GatewayBot = Throttle<Bot>;
+/// The bot every handler talks through: teloxide's [`Bot`] (by deref) and the bot token's
+/// pace. Every message and edit the gateway makes first takes its turn
+/// ([`GatewayBot::wait_turn`]) in the pace shared through MySQL by every process sending
+/// with the token (gateway and notifier replicas: see `bureau_platform::telegram_pace`), as
+/// a reply, ahead of the notifier's pushes; so together they keep to Telegram's limits (1
+/// message/s per chat, 30/s overall) instead of meeting 429s. Callback answers and
+/// `getUpdates`, which Telegram does not count, are not paced.
+#[derive(Clone, Debug)]
+pub struct GatewayBot {
+    bot: Bot,
+    /// `None` with `telegram.flood_limits = false` (benchmarks against a double without limits).
+    pace: Option<SharedPace>,
+}
 
-/// Limits a benchmark does not reach (`telegram.flood_limits = false`, against a double that
-/// imposes none). Not `u32::MAX`: the throttle sizes its queue by the overall limit.
-const UNLIMITED: Limits = Limits {
-    messages_per_sec_chat: 10_000,
-    messages_per_min_chat: 600_000,
-    messages_per_min_channel_or_supergroup: 600_000,
-    messages_per_sec_overall: 10_000,
-};
+impl Deref for GatewayBot {
+    type Target = Bot;
+
+    fn deref(&self) -> &Bot {
+        &self.bot
+    }
+}
+
+impl GatewayBot {
+    /// A bot that paces nothing: for tests whose handlers never call Telegram.
+    #[cfg(test)]
+    pub fn unpaced(bot: Bot) -> GatewayBot {
+        GatewayBot { bot, pace: None }
+    }
+
+    /// Waits for this process's turn to send one message (or edit) to `chat_id`. When MySQL
+    /// does not answer, the message goes unpaced: a 429 is then waited out by the caller.
+    pub async fn wait_turn(&self, chat_id: ChatId) {
+        let Some(pace) = &self.pace else {
+            return;
+        };
+        if let Err(error) = pace.wait_turn(chat_id.0, Priority::Reply).await {
+            tracing::warn!(%error, chat_id = chat_id.0, "the shared pace did not answer; sending unpaced");
+        }
+    }
+}
 
 /// How Telegram hands us updates.
 #[derive(Debug, Clone)]
@@ -59,6 +88,7 @@ pub struct TelegramConfig {
     api_url: Url,
     token: Secret,
     flood_limits: bool,
+    pace: Pace,
     pub delivery: Delivery,
 }
 
@@ -97,21 +127,17 @@ impl TelegramConfig {
             api_url,
             token: settings.token.clone(),
             flood_limits: settings.flood_limits,
+            pace: Pace::from_settings(settings),
             delivery,
         })
     }
 
-    /// The bot, throttled (to limits no one reaches when `flood_limits` is off). Spawns the
-    /// throttling worker, so it needs a Tokio runtime.
-    pub fn bot(&self) -> GatewayBot {
-        let limits = if self.flood_limits {
-            Limits::default()
-        } else {
-            UNLIMITED
-        };
-        Bot::new(self.token.expose())
-            .set_api_url(self.api_url.clone())
-            .throttle(limits)
+    /// The bot, paced through `pool` (not at all when `flood_limits` is off).
+    pub fn bot(&self, pool: MySqlPool) -> GatewayBot {
+        GatewayBot {
+            bot: Bot::new(self.token.expose()).set_api_url(self.api_url.clone()),
+            pace: self.flood_limits.then(|| SharedPace::new(pool, self.pace)),
+        }
     }
 }
 
@@ -145,6 +171,10 @@ mod tests {
             webhook_max_connections: 40,
             max_download_bytes: 20 * 1024 * 1024,
             flood_limits: true,
+            messages_per_second: 29.0,
+            chat_interval_ms: 1000,
+            group_interval_ms: 3000,
+            push_lead_ms: 100,
         }
     }
 

@@ -34,7 +34,6 @@ pub mod key {
     pub const COMMAND_LANGUAGE: &str = "bot.commands.language";
     pub const COMMAND_PROFILE: &str = "bot.commands.profile";
 
-    pub const BUTTON_DONE: &str = "bot.buttons.done";
     pub const BUTTON_CONFIRM: &str = "bot.buttons.confirm";
     pub const BUTTON_EDIT: &str = "bot.buttons.edit";
     pub const BUTTON_CANCEL: &str = "bot.buttons.cancel";
@@ -56,14 +55,10 @@ pub mod key {
 
     pub const CATALOGUE_PROMPT: &str = "bot.catalogue.prompt";
     pub const CATALOGUE_CATEGORY: &str = "bot.catalogue.category";
-    pub const SERVICE_CHOSEN: &str = "bot.catalogue.chosen";
     pub const SERVICE_OTHER: &str = "bot.catalogue.other";
 
     pub const DRAFT_IN_PROGRESS: &str = "bot.draft.in_progress";
-    pub const DRAFT_TEXT_SAVED: &str = "bot.draft.text_saved";
     pub const DRAFT_TOO_LONG: &str = "bot.draft.too_long";
-    pub const DRAFT_FILE_RECEIVED: &str = "bot.draft.file_received";
-    pub const DRAFT_ALBUM_RECEIVED: &str = "bot.draft.album_received";
     pub const DRAFT_ALBUM_OVER_LIMIT: &str = "bot.draft.album_over_limit";
     pub const DRAFT_FILE_TOO_LARGE: &str = "bot.draft.file_too_large";
     pub const DRAFT_FILE_TOO_LARGE_NO_LINKS: &str = "bot.draft.file_too_large_no_links";
@@ -72,7 +67,10 @@ pub mod key {
     pub const DRAFT_TOO_MANY_FILES: &str = "bot.draft.too_many_files";
     pub const DRAFT_EMPTY: &str = "bot.draft.empty";
     pub const DRAFT_CANCELLED: &str = "bot.draft.cancelled";
-    pub const DRAFT_SUMMARY: &str = "bot.draft.summary";
+    pub const DRAFT_CARD: &str = "bot.draft.card";
+    pub const DRAFT_CARD_EMPTY: &str = "bot.draft.card_empty";
+    pub const DRAFT_CARD_READY: &str = "bot.draft.card_ready";
+    pub const DRAFT_CARD_REGISTERING: &str = "bot.draft.card_registering";
     pub const DRAFT_NO_TEXT: &str = "bot.draft.no_text";
     pub const DRAFT_NO_FILES: &str = "bot.draft.no_files";
     pub const DRAFT_LARGE_FILE_LINE: &str = "bot.draft.large_file_line";
@@ -149,7 +147,6 @@ pub mod key {
         COMMAND_ORDERS,
         COMMAND_LANGUAGE,
         COMMAND_PROFILE,
-        BUTTON_DONE,
         BUTTON_CONFIRM,
         BUTTON_EDIT,
         BUTTON_CANCEL,
@@ -170,13 +167,9 @@ pub mod key {
         BUTTON_OUTDATED,
         CATALOGUE_PROMPT,
         CATALOGUE_CATEGORY,
-        SERVICE_CHOSEN,
         SERVICE_OTHER,
         DRAFT_IN_PROGRESS,
-        DRAFT_TEXT_SAVED,
         DRAFT_TOO_LONG,
-        DRAFT_FILE_RECEIVED,
-        DRAFT_ALBUM_RECEIVED,
         DRAFT_ALBUM_OVER_LIMIT,
         DRAFT_FILE_TOO_LARGE,
         DRAFT_FILE_TOO_LARGE_NO_LINKS,
@@ -185,7 +178,10 @@ pub mod key {
         DRAFT_TOO_MANY_FILES,
         DRAFT_EMPTY,
         DRAFT_CANCELLED,
-        DRAFT_SUMMARY,
+        DRAFT_CARD,
+        DRAFT_CARD_EMPTY,
+        DRAFT_CARD_READY,
+        DRAFT_CARD_REGISTERING,
         DRAFT_NO_TEXT,
         DRAFT_NO_FILES,
         DRAFT_LARGE_FILE_LINE,

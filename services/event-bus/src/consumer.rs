@@ -31,7 +31,7 @@ use tracing::Instrument;
 use proto_events::Envelope;
 use proto_events::topology::{Consumer, RETRY_JITTER};
 
-use crate::{EventBus, RECONNECT, headers, metrics};
+use crate::{EventBus, RECONNECT, headers, metrics, trace_context};
 
 /// The event type metrics give bytes that are not an event.
 pub(crate) const UNDECODABLE: &str = "undecodable";
@@ -267,7 +267,10 @@ impl EventBus {
                     event_id = %envelope.event_id,
                     correlation_id = %envelope.correlation_id,
                     attempt,
+                    otel.name = %format!("{} {}", consumer.name(), envelope.event_type),
+                    otel.kind = "consumer",
                 );
+                trace_context::continue_in(&span, &delivery.properties);
                 let outcome = AssertUnwindSafe(handler.handle(&envelope).instrument(span.clone()))
                     .catch_unwind()
                     .await

@@ -6,13 +6,14 @@
 //! It consumes the `notifier` queue (order.status.changed — only changes the persistence
 //! worker recorded —, order.status.change_refused, order.file.stored,
 //! order.file.rejected, order.message.posted, order.price.quoted),
-//! looks the customer up in MySQL, sends in their language at a pace shared by every
-//! replica (`telegram_send_slots`), and journals what Telegram accepted in
+//! looks the customer up in MySQL, sends in their language at the bot token's pace, shared
+//! with every notifier and bot gateway replica (`bureau_platform::telegram_pace`: pushes
+//! give way to replies to customers who are waiting), and journals what Telegram accepted in
 //! `notifications_sent` so that a redelivered event is not sent twice and an older status
 //! never follows a newer one.
 //!
 //! - `handler`: which events reach a customer, and the path of one notice;
-//! - `recipients`, `journal`, `order_lock`, `send_slots`: the MySQL side;
+//! - `recipients`, `journal`, `order_lock`: the MySQL side;
 //! - `telegram`: one send and what Telegram's refusals mean;
 //! - `notice`, `texts`: the message itself;
 //! - `metrics`: `/metrics` for Prometheus.
@@ -23,7 +24,6 @@ pub mod metrics;
 mod notice;
 mod order_lock;
 mod recipients;
-mod send_slots;
 mod telegram;
 mod texts;
 
@@ -38,12 +38,10 @@ use proto_events::topology::Consumer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use std::time::Duration;
-
 use bureau_platform::object_store::ObjectStore;
+use bureau_platform::telegram_pace::{Pace, SharedPace};
 
 use crate::handler::{Notifier, ResultLinks};
-use crate::send_slots::{Pace, SendSlots};
 use crate::telegram::{SendPolicy, TelegramSender};
 
 /// This service, by its contract name.
@@ -61,16 +59,12 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         "telegram.token is not set (BUREAU__TELEGRAM__TOKEN); the notifier has nothing to send with"
     );
     let pool = database::pool(&settings.database).context("database.url")?;
-    let pace = Pace::new(
-        settings.notifier.messages_per_second,
-        Duration::from_millis(settings.notifier.chat_interval_ms),
-        Duration::from_millis(settings.notifier.group_interval_ms),
-    );
+    let pace = Pace::from_settings(&settings.telegram);
     let telegram = TelegramSender::new(
         &settings.telegram.api_url,
         settings.telegram.token.expose(),
         SendPolicy::default(),
-        SendSlots::new(pool.clone(), pace),
+        SharedPace::new(pool.clone(), pace),
         ObjectStore::new(&settings.storage),
         shutdown.clone(),
     )?;

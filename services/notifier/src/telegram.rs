@@ -6,15 +6,17 @@
 //! - network trouble, 5xx, anything unknown: worth retrying later, with the bus's backoff.
 //! - a message Telegram calls malformed: retrying cannot help.
 //!
-//! Every call first reserves its send slot in the shared pace ([`SendSlots`]) and waits for
-//! it, so the bot keeps to Telegram's limits across all notifier replicas; teloxide's
-//! `Throttle` is not used because it counts in memory, per process. A 429 that slips
+//! Every call first takes its turn in the bot token's shared pace ([`SharedPace`], as a
+//! push) and waits for it, so the bot keeps to Telegram's limits across all notifier and bot
+//! gateway replicas; teloxide's `Throttle` is not used because it counts in memory, per
+//! process. A 429 that slips
 //! through anyway (another program using the token, Telegram tightening a limit) is waited
 //! out here and counted.
 
 use std::time::Duration;
 
 use bureau_platform::object_store::ObjectStore;
+use bureau_platform::telegram_pace::{Priority, SharedPace};
 use futures::TryStreamExt;
 use teloxide::{
     ApiError, Bot, RequestError,
@@ -27,7 +29,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::metrics;
 use crate::notice::{Content, OutgoingMessage};
-use crate::send_slots::SendSlots;
 
 /// How long and how often to wait out Telegram's flood control within one delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,8 +112,8 @@ fn classify(error: &RequestError) -> Outcome {
 pub struct TelegramSender {
     bot: Bot,
     policy: SendPolicy,
-    /// The pace shared with the other replicas.
-    slots: SendSlots,
+    /// The bot's pace, shared with every other process sending with its token.
+    slots: SharedPace,
     /// Where result documents are streamed from.
     store: ObjectStore,
     /// Cuts a flood wait short at shutdown; the event then goes back to the bus.
@@ -125,7 +126,7 @@ impl TelegramSender {
         api_url: &str,
         token: &str,
         policy: SendPolicy,
-        slots: SendSlots,
+        slots: SharedPace,
         store: ObjectStore,
         shutdown: CancellationToken,
     ) -> anyhow::Result<TelegramSender> {
@@ -198,18 +199,17 @@ impl TelegramSender {
         }
     }
 
-    /// Reserves this call's place in the shared pace and sleeps until it comes.
+    /// Takes this call's turn in the shared pace, as a push (replies to customers who are
+    /// waiting go first), and sleeps until it comes.
     async fn wait_for_slot(&self, chat_id: i64) -> Result<(), SendFailure> {
-        let wait =
-            self.slots.reserve(chat_id).await.map_err(|error| {
-                SendFailure::Retryable(format!("reserving a send slot: {error}"))
-            })?;
-        metrics::slot_wait(wait);
-        if wait.is_zero() {
-            return Ok(());
-        }
         tokio::select! {
-            _ = tokio::time::sleep(wait) => Ok(()),
+            waited = self.slots.wait_turn(chat_id, Priority::Push) => {
+                let waited = waited.map_err(|error| {
+                    SendFailure::Retryable(format!("taking a send slot: {error}"))
+                })?;
+                metrics::slot_wait(waited);
+                Ok(())
+            }
             _ = self.shutdown.cancelled() => {
                 Err(SendFailure::Retryable("shutting down while waiting for a send slot".into()))
             }

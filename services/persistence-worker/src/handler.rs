@@ -173,6 +173,8 @@ fn is_record(event: &Envelope) -> bool {
             | Event::FileRejected(_)
             | Event::OrderMessagePosted(_)
             | Event::PriceQuoted(_)
+            | Event::OrderCommentPosted(_)
+            | Event::OrderAssigned(_)
     )
 }
 

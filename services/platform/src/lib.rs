@@ -1,7 +1,7 @@
 //! What every Bureau service shares, so each service crate holds only its own job:
 //! settings, telemetry, health and readiness endpoints, Prometheus metrics, shutdown, the broker connection,
-//! MySQL with its migrations and inbox, order numbers leased in blocks, and the streaming
-//! object store.
+//! MySQL with its migrations and inbox, order numbers leased in blocks, the streaming
+//! object store, and the bot token's pace towards Telegram shared through MySQL.
 
 pub mod bus;
 pub mod database;
@@ -14,6 +14,7 @@ pub mod order_numbers;
 pub mod service;
 pub mod settings;
 pub mod shutdown;
+pub mod telegram_pace;
 pub mod telemetry;
 pub mod texts;
 

@@ -29,6 +29,35 @@ pub struct Settings {
     /// How the gateways lease order numbers (see `order_numbers.rs`).
     #[serde(default)]
     pub order_numbers: OrderNumberSettings,
+    /// Timeouts and caps of every HTTP server (see `health::serve_with`).
+    #[serde(default)]
+    pub http: HttpSettings,
+}
+
+/// What a slow or idle client may hold of an HTTP server: each timeout closes the
+/// connection, so a client trickling bytes cannot keep it forever.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct HttpSettings {
+    /// A request's head (request line and headers) must arrive within this. The same timer
+    /// runs while a kept-alive connection waits for its next request, so it is also the
+    /// idle keep-alive timeout.
+    pub header_read_timeout_secs: u64,
+    /// A request body that sends nothing for this long is cut off (400). Bodies that keep
+    /// flowing are never cut, however large or long.
+    pub body_stall_timeout_secs: u64,
+    /// Open connections at most; past it new ones are closed at once.
+    pub max_connections: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            header_read_timeout_secs: 10,
+            body_stall_timeout_secs: 30,
+            max_connections: 4096,
+        }
+    }
 }
 
 /// Order numbers are leased from MySQL in blocks; each gateway holds one block and a spare,
@@ -50,6 +79,17 @@ impl Default for OrderNumberSettings {
 pub struct LogSettings {
     pub format: LogFormat,
     pub filter: String,
+    /// Where spans go, as OTLP/HTTP with JSON bodies (`http://collector:4318`; `/v1/traces` is
+    /// added). Empty (the default): no traces are exported.
+    #[serde(default)]
+    pub otlp_endpoint: String,
+    /// Which spans are exported, in `RUST_LOG` syntax; the log filter does not apply to them.
+    #[serde(default = "default_traces_filter")]
+    pub traces_filter: String,
+}
+
+fn default_traces_filter() -> String {
+    "info,sqlx=warn,lapin=warn,aws=warn,hyper=warn,h2=warn,reqwest=warn,tower=warn,teloxide=warn,opentelemetry=off".to_owned()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -121,9 +161,38 @@ pub struct TelegramSettings {
     /// chat, 20/min per chat, 30/s overall). Only benchmarks against the double turn it off.
     #[serde(default = "TelegramSettings::default_flood_limits")]
     pub flood_limits: bool,
+    /// The bot's pace towards Telegram, one budget for the token: every process that sends
+    /// with it (bot gateway and notifier replicas) takes its turns from MySQL
+    /// (`telegram_send_slots`, see `telegram_pace`), so these are the bot's totals, not per
+    /// process. Messages (and edits) per second for the whole bot; Telegram allows about 30.
+    #[serde(default = "TelegramSettings::default_messages_per_second")]
+    pub messages_per_second: f64,
+    /// The least time between two messages to one private chat (Telegram: about 1 s).
+    #[serde(default = "TelegramSettings::default_chat_interval_ms")]
+    pub chat_interval_ms: u64,
+    /// The least time between two messages to one group (Telegram: 20 a minute).
+    #[serde(default = "TelegramSettings::default_group_interval_ms")]
+    pub group_interval_ms: u64,
+    /// How far ahead a push (the notifier's) may take its turn: replies to customers who are
+    /// waiting go before every push not due within this.
+    #[serde(default = "TelegramSettings::default_push_lead_ms")]
+    pub push_lead_ms: u64,
 }
 
 impl TelegramSettings {
+    fn default_messages_per_second() -> f64 {
+        29.0
+    }
+    fn default_chat_interval_ms() -> u64 {
+        1000
+    }
+    fn default_group_interval_ms() -> u64 {
+        3000
+    }
+    fn default_push_lead_ms() -> u64 {
+        100
+    }
+
     fn default_flood_limits() -> bool {
         true
     }
@@ -146,9 +215,69 @@ pub struct WebGatewaySettings {
     pub public_url: String,
     pub max_upload_bytes: u64,
     pub session_ttl_hours: u64,
+    /// Whether executors see unassigned orders in the back office and may take one
+    /// (docs/back-office.md, the permission matrix).
+    #[serde(default)]
+    pub executors_take_unassigned: bool,
+    /// Behind a reverse proxy: the header holding the client's address, as sign-in limits
+    /// count it (the last entry, the one the proxy appended, is used). Empty: the
+    /// connection's peer address.
+    #[serde(default)]
+    pub client_address_header: String,
     /// How many password hashes run at once and how failed sign-ins are slowed down.
     #[serde(default)]
     pub sign_in: SignInSettings,
+    /// Bounds on live (server-sent event) streams.
+    #[serde(default)]
+    pub live: LiveSettings,
+    /// What one customer may send.
+    #[serde(default)]
+    pub quotas: QuotaSettings,
+}
+
+/// Storage quotas per customer (web orders and upload links), so scripted accounts cannot
+/// fill the object store. Days are UTC days.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct QuotaSettings {
+    /// Bytes of files accepted per customer per day.
+    pub bytes_per_day: u64,
+    /// Files accepted per customer per day.
+    pub files_per_day: u32,
+    /// Orders a customer may have open (not delivered, cancelled or rejected) at once.
+    pub open_orders: u32,
+}
+
+impl Default for QuotaSettings {
+    fn default() -> Self {
+        QuotaSettings {
+            bytes_per_day: 10 * 1024 * 1024 * 1024,
+            files_per_day: 500,
+            open_orders: 20,
+        }
+    }
+}
+
+/// Each live stream holds a connection, so each is bounded.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct LiveSettings {
+    /// Streams one account may have open at once; the next answers 429.
+    pub max_streams_per_account: usize,
+    /// A stream ends after this long; the browser's `EventSource` reconnects.
+    pub max_stream_secs: u64,
+    /// How often a stream checks that its session is still live.
+    pub session_check_secs: u64,
+}
+
+impl Default for LiveSettings {
+    fn default() -> Self {
+        LiveSettings {
+            max_streams_per_account: 8,
+            max_stream_secs: 3600,
+            session_check_secs: 30,
+        }
+    }
 }
 
 /// Sign-in cannot be used to exhaust the gateway or to guess passwords without end:
@@ -158,7 +287,7 @@ pub struct WebGatewaySettings {
 #[serde(default)]
 pub struct SignInSettings {
     /// Password hashes at once (each takes 19 MiB and a core for tens of milliseconds);
-    /// 0 means one per core.
+    /// 0 means half the cores (at least one), leaving the rest to orders.
     pub hashing_slots: usize,
     /// How long a sign-in or registration waits for a slot before it hears 503.
     pub hashing_queue_ms: u64,
@@ -173,9 +302,6 @@ pub struct SignInSettings {
     pub forget_after_secs: u64,
     /// Addresses and accounts tracked at most (memory bound); see docs/reliability.md.
     pub max_tracked: usize,
-    /// Behind a reverse proxy: the header holding the client's address (the proxy's own
-    /// entry, the last one, is used). Empty: the connection's peer address.
-    pub client_address_header: String,
 }
 
 impl Default for SignInSettings {
@@ -189,7 +315,6 @@ impl Default for SignInSettings {
             max_pause_secs: 900,
             forget_after_secs: 3600,
             max_tracked: 100_000,
-            client_address_header: String::new(),
         }
     }
 }
@@ -253,34 +378,12 @@ pub struct StorageWorkerSettings {
     pub abandoned_staging_after_secs: u64,
 }
 
-/// The notifier: a worker, plus the pace it keeps towards Telegram. The pace is shared by
-/// every notifier replica through MySQL (`telegram_send_slots`), so these are the bot's
-/// totals, not per process. Absent keys take Telegram's documented limits with a margin.
+/// The notifier: a worker. Its pace towards Telegram is the bot's, in
+/// [`TelegramSettings`], shared with the bot gateway.
 #[derive(Debug, Clone, Deserialize)]
 pub struct NotifierSettings {
     pub listen: SocketAddr,
     pub concurrency: usize,
-    /// Messages per second for the whole bot (Telegram allows about 30).
-    #[serde(default = "NotifierSettings::default_messages_per_second")]
-    pub messages_per_second: f64,
-    /// The least time between two messages to one private chat (Telegram: about 1 s).
-    #[serde(default = "NotifierSettings::default_chat_interval_ms")]
-    pub chat_interval_ms: u64,
-    /// The least time between two messages to one group (Telegram: 20 a minute).
-    #[serde(default = "NotifierSettings::default_group_interval_ms")]
-    pub group_interval_ms: u64,
-}
-
-impl NotifierSettings {
-    fn default_messages_per_second() -> f64 {
-        29.0
-    }
-    fn default_chat_interval_ms() -> u64 {
-        1000
-    }
-    fn default_group_interval_ms() -> u64 {
-        3000
-    }
 }
 
 /// The business's contacts, shown to customers (the bot's "Contact us").

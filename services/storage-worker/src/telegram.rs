@@ -352,6 +352,10 @@ mod tests {
             webhook_max_connections: 40,
             max_download_bytes: LIMIT,
             flood_limits: true,
+            messages_per_second: 29.0,
+            chat_interval_ms: 1000,
+            group_interval_ms: 3000,
+            push_lead_ms: 100,
         };
         TelegramFiles::new(&settings, CancellationToken::new()).unwrap()
     }

@@ -15,6 +15,8 @@ use uuid::Uuid;
 
 use crate::domain::{Cursor, Page};
 
+pub mod office;
+
 /// A line of a customer's order list; the description only as far as an excerpt needs.
 #[derive(Debug, sqlx::FromRow)]
 pub struct CustomerOrderLine {
@@ -252,11 +254,13 @@ pub async fn customer_live_order(
     .await
 }
 
-/// A stored file: where it is and the name to download it as.
+/// A stored file: where it is, the name to download it as and the type the storage worker
+/// sniffed (`None` for files stored before types were recorded).
 #[derive(Debug, sqlx::FromRow)]
 pub struct StoredFile {
     pub object_key: String,
     pub original_name: String,
+    pub content_type: Option<String>,
 }
 
 /// A stored file of the customer's order with this number.
@@ -267,7 +271,7 @@ pub async fn customer_stored_file(
     file_id: Uuid,
 ) -> Result<Option<StoredFile>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT f.object_key, f.original_name FROM order_files f \
+        "SELECT f.object_key, f.original_name, f.content_type FROM order_files f \
          JOIN orders o ON o.id = f.order_id JOIN customers c ON c.id = o.customer_id \
          WHERE c.web_account_id = ? AND o.order_number = ? AND f.id = ? \
            AND f.state = 'stored' AND f.object_key IS NOT NULL",
@@ -286,7 +290,7 @@ pub async fn order_stored_file(
     file_id: Uuid,
 ) -> Result<Option<StoredFile>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT object_key, original_name FROM order_files \
+        "SELECT object_key, original_name, content_type FROM order_files \
          WHERE order_id = ? AND id = ? AND state = 'stored' AND object_key IS NOT NULL",
     )
     .bind(order_id)
@@ -301,7 +305,7 @@ pub async fn stored_file(
     file_id: Uuid,
 ) -> Result<Option<StoredFile>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT object_key, original_name FROM order_files \
+        "SELECT object_key, original_name, content_type FROM order_files \
          WHERE id = ? AND state = 'stored' AND object_key IS NOT NULL",
     )
     .bind(file_id)

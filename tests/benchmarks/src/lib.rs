@@ -3,3 +3,4 @@
 
 pub mod machine;
 pub mod places;
+pub mod pushes;

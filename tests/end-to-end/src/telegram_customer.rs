@@ -1,7 +1,8 @@
 //! A Telegram customer placing an order through the bot, for tests whose subject is what
-//! happens after (storage, persistence, notifications, faults): text, documents, Done,
-//! Confirm and, the first time, registration (name, shared phone). Buttons are found by
-//! their callback data (`dn:`, `confirm:`), never by label, so the language does not matter.
+//! happens after (storage, persistence, notifications, faults): text and documents, each
+//! shown on the order's card, Confirm and, the first time, registration (name, shared
+//! phone). Buttons are found by their callback data (`confirm:`), never by label, so the
+//! language does not matter.
 
 use std::time::{Duration, Instant};
 
@@ -37,7 +38,8 @@ pub async fn reply_since(
 }
 
 /// Describes the order in `text`, attaches `documents` (name, MIME type, bytes, caption),
-/// presses Done and Confirm, registers if the bot asks, and returns the order number.
+/// presses Confirm on the order's card, registers if the bot asks, and returns the order
+/// number.
 pub async fn place_order(
     double: &TelegramDouble,
     user: &SimUser,
@@ -45,33 +47,29 @@ pub async fn place_order(
     documents: &[(&str, &str, Vec<u8>, Option<&str>)],
     wait: Duration,
 ) -> anyhow::Result<String> {
-    let done = |m: &SentMessage| button_with_prefix(m, "dn:").is_some();
+    // The card shows what was just sent, with Confirm under it.
+    let card_with = |part: String| {
+        move |m: &SentMessage| {
+            m.body().contains(&part) && button_with_prefix(m, "confirm:").is_some()
+        }
+    };
     let since = Instant::now();
     user.send_text(text);
-    let mut last = reply_since(double, user, since, wait, done)
+    let mut card = reply_since(double, user, since, wait, card_with(text.to_owned()))
         .await
-        .context("the draft's Done button")?;
+        .context("the order's card")?;
     for (name, mime, bytes, caption) in documents {
         let since = Instant::now();
         user.send_document(name, mime, bytes.clone(), *caption);
-        last = reply_since(double, user, since, wait, done)
+        card = reply_since(double, user, since, wait, card_with(format!("• {name}")))
             .await
-            .with_context(|| format!("{name} received"))?;
+            .with_context(|| format!("{name} on the card"))?;
     }
-    let since = Instant::now();
-    user.press_button(
-        last.message_id,
-        &button_with_prefix(&last, "dn:").ok_or_else(|| anyhow!("no Done"))?,
-    );
-    let summary = reply_since(double, user, since, wait, |m| {
-        button_with_prefix(m, "confirm:").is_some()
-    })
-    .await
-    .context("the summary")?;
-    confirm(double, user, &summary, wait).await
+    confirm(double, user, &card, wait).await
 }
 
-/// Presses Confirm under `summary`, registers if asked, and returns the order number.
+/// Presses Confirm under `summary` (the order's card), registers if asked, and returns the
+/// order number (told on the card, or after registration in a new message).
 pub async fn confirm(
     double: &TelegramDouble,
     user: &SimUser,

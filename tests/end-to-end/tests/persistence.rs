@@ -10,8 +10,8 @@ use proto_events::EventKind;
 use proto_events::Service;
 use proto_events::topology::Consumer;
 use proto_events::{
-    Actor, CustomerRef, Envelope, OrderCreated, OrderMessagePosted, OrderStatus,
-    OrderStatusChangeRequested, OrderStatusChanged, PriceQuoted,
+    Actor, CustomerRef, Envelope, OrderAssigned, OrderCommentPosted, OrderCreated,
+    OrderMessagePosted, OrderStatus, OrderStatusChangeRequested, OrderStatusChanged, PriceQuoted,
 };
 use sqlx::Row;
 use telegram_double::DoubleConfig;
@@ -344,6 +344,65 @@ async fn a_poison_event_in_a_batch_is_dead_lettered_alone() -> anyhow::Result<()
             .await?;
     assert_eq!(poison_claimed, 0, "the poison's savepoint was rolled back");
 
+    bus.close().await;
+    stack.teardown().await
+}
+
+/// Internal comments are recorded once; assignments are all kept, and the order's assignee
+/// is the one made last, whatever order the events arrive in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comments_and_assignments_are_recorded() -> anyhow::Result<()> {
+    let stack = TestStack::start().await?;
+    let bus = bureau_platform::bus::event_bus(&stack.settings.broker, "e2e-test");
+    let order_id = Uuid::now_v7();
+    let number = proto_events::order_number::generate();
+    bus.publish(&created(order_id, &number)).await?;
+    let (manager, first, second) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+
+    let comment = OrderCommentPosted {
+        order_id,
+        comment_id: Uuid::now_v7(),
+        author_account_id: manager,
+        text: "Call before delivering".into(),
+    };
+    bus.publish(&Envelope::new("e2e-test", order_id, comment.clone()))
+        .await?;
+    bus.publish(&Envelope::new("e2e-test", order_id, comment))
+        .await?;
+    let assigned = |assignee, seconds_ago| OrderAssigned {
+        order_id,
+        order_number: number.clone(),
+        assignee: Some(assignee),
+        actor_account_id: manager,
+        assigned_at: chrono::Utc::now() - chrono::Duration::seconds(seconds_ago),
+    };
+    // The later assignment arrives first.
+    bus.publish(&Envelope::new("e2e-test", order_id, assigned(second, 1)))
+        .await?;
+    bus.publish(&Envelope::new("e2e-test", order_id, assigned(first, 5)))
+        .await?;
+
+    eventually("both assignments recorded", DEADLINE, || async {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM order_assignments WHERE order_id = ?")
+                .bind(order_id)
+                .fetch_one(&stack.db)
+                .await
+                .ok()?;
+        (count == 2).then_some(())
+    })
+    .await?;
+    let assignee: Option<Uuid> = sqlx::query_scalar("SELECT assignee_id FROM orders WHERE id = ?")
+        .bind(order_id)
+        .fetch_one(&stack.db)
+        .await?;
+    assert_eq!(assignee, Some(second));
+    let comments: Vec<String> =
+        sqlx::query_scalar("SELECT body FROM order_comments WHERE order_id = ?")
+            .bind(order_id)
+            .fetch_all(&stack.db)
+            .await?;
+    assert_eq!(comments, ["Call before delivering"]);
     bus.close().await;
     stack.teardown().await
 }

@@ -90,17 +90,16 @@ async fn an_order_through_the_catalogue_is_persisted_listed_shown_and_cancelled(
         b"%PDF-1.7 passport".to_vec(),
         Some("Паспорт, 2 сторінки"),
     );
-    let received = reply_since(&stack.telegram, &user, since, DEADLINE, |m| {
-        button_with_prefix(m, "dn:").is_some()
+    // The order's card, edited in place, shows the file with Confirm under it.
+    let card = reply_since(&stack.telegram, &user, since, DEADLINE, |m| {
+        m.edited && m.body().contains("passport.pdf") && button_with_prefix(m, "confirm:").is_some()
     })
     .await?;
-    let since = Instant::now();
-    press(&stack, &user, &received, &t.get(UK, key::BUTTON_DONE)).await?;
-    let summary = reply_since(&stack.telegram, &user, since, DEADLINE, |m| {
-        button_with_prefix(m, "confirm:").is_some()
-    })
-    .await?;
-    let number = confirm(&stack.telegram, &user, &summary, DEADLINE).await?;
+    assert_eq!(
+        card.message_id, top.message_id,
+        "one card for the whole order"
+    );
+    let number = confirm(&stack.telegram, &user, &card, DEADLINE).await?;
 
     // Persisted with the registration data and the service, the file stored.
     let (order_id, service, phone, name) = eventually("the order in MySQL", DEADLINE, || async {
@@ -193,7 +192,7 @@ async fn a_file_above_telegrams_limit_gets_an_upload_link_and_joins_the_order() 
     let since = Instant::now();
     user.send_document_sized("scan.tiff", "image/tiff", 25 * 1024 * 1024, None);
     let too_large = reply_since(&stack.telegram, &user, since, DEADLINE, |m| {
-        button_with_prefix(m, "dn:").is_some()
+        m.body().contains("scan.tiff") && m.reply_markup.is_none()
     })
     .await?;
     assert_eq!(
@@ -204,20 +203,17 @@ async fn a_file_above_telegrams_limit_gets_an_upload_link_and_joins_the_order() 
             &[("name", "scan.tiff"), ("limit_mb", "20")]
         )
     );
-    let saved = say(
+    let card = say(
         &stack,
         &user,
         "Переклад скану свідоцтва",
-        |m| button_with_prefix(m, "dn:").is_some(),
+        |m| {
+            m.body().contains("Переклад скану свідоцтва")
+                && button_with_prefix(m, "confirm:").is_some()
+        },
     )
     .await?;
-    let since = Instant::now();
-    press(&stack, &user, &saved, &t.get(UK, key::BUTTON_DONE)).await?;
-    let summary = reply_since(&stack.telegram, &user, since, DEADLINE, |m| {
-        button_with_prefix(m, "confirm:").is_some()
-    })
-    .await?;
-    let number = confirm(&stack.telegram, &user, &summary, DEADLINE).await?;
+    let number = confirm(&stack.telegram, &user, &card, DEADLINE).await?;
     let link = stack
         .telegram
         .wait_for_message(user.chat_id(), DEADLINE, |m| m.body().contains("/u/"))
@@ -395,16 +391,14 @@ async fn two_webhook_replicas_serve_one_customer_and_a_restart_mid_order_loses_n
         .collect();
     user.send_media_group(pages, Some("Три сторінки"));
     let album = reply_since(&stack.telegram, &user, since, DEADLINE, |m| {
-        button_with_prefix(m, "dn:").is_some()
+        m.edited && m.body().contains("page-3.pdf")
     })
     .await?;
     assert_eq!(
-        album.body(),
-        t.format(
-            UK,
-            key::DRAFT_ALBUM_RECEIVED,
-            &[("added", "3"), ("count", "3")]
-        )
+        album.body().matches("• page-").count(),
+        3,
+        "the card shows the album once: {}",
+        album.body()
     );
 
     // One replica restarts in the middle of the order; updates meanwhile go to the other.
@@ -413,23 +407,17 @@ async fn two_webhook_replicas_serve_one_customer_and_a_restart_mid_order_loses_n
         &stack,
         &user,
         "Терміново, до п'ятниці",
-        |m| button_with_prefix(m, "dn:").is_some(),
+        |m| m.body().contains("Терміново, до п'ятниці"),
     )
     .await?;
     stack
         .start_bot_gateway_replica(replica(backends[0], proxy_url.clone()))
         .await?;
-    let saved = say(&stack, &user, "Дякую", |m| {
-        button_with_prefix(m, "dn:").is_some()
+    let card = say(&stack, &user, "Дякую", |m| {
+        m.body().contains("Дякую") && button_with_prefix(m, "confirm:").is_some()
     })
     .await?;
-    let since = Instant::now();
-    press(&stack, &user, &saved, &t.get(UK, key::BUTTON_DONE)).await?;
-    let summary = reply_since(&stack.telegram, &user, since, DEADLINE, |m| {
-        button_with_prefix(m, "confirm:").is_some()
-    })
-    .await?;
-    let number = confirm(&stack.telegram, &user, &summary, DEADLINE).await?;
+    let number = confirm(&stack.telegram, &user, &card, DEADLINE).await?;
 
     let served: Vec<usize> = proxy
         .served

@@ -35,6 +35,9 @@ pub struct Figures {
     pub persisted_unacknowledged: usize,
     /// Attempts where a client gave up without a number.
     pub gave_up: usize,
+    /// Of those, Telegram customers: every reply must reach them once Telegram is healthy
+    /// again, so one giving up fails the run.
+    pub gave_up_telegram: usize,
     pub files_checked: usize,
     /// Files not stored, with another SHA-256 in MySQL, or other bytes in S3.
     pub files_mismatched: usize,
@@ -69,6 +72,7 @@ impl Figures {
             && self.client_errors.is_empty()
             && self.crashed.is_empty()
             && self.outages_unreported.is_empty()
+            && self.gave_up_telegram == 0
             && self.accepted > 0
     }
 }
@@ -88,7 +92,11 @@ impl fmt::Display for Figures {
             "persisted, unacknowledged {}",
             self.persisted_unacknowledged
         )?;
-        writeln!(f, "clients gave up           {}", self.gave_up)?;
+        writeln!(
+            f,
+            "clients gave up           {} (telegram {})",
+            self.gave_up, self.gave_up_telegram
+        )?;
         writeln!(f, "files checked             {}", self.files_checked)?;
         writeln!(f, "files mismatched          {}", self.files_mismatched)?;
         writeln!(f, "status changes            {}", self.status_changes)?;
@@ -155,6 +163,9 @@ pub async fn audit(ledger: &Ledger, sources: &Sources<'_>) -> anyhow::Result<Fig
         }
         let Some(number) = &attempt.accepted_number else {
             figures.gave_up += 1;
+            if attempt.channel == Channel::Telegram {
+                figures.gave_up_telegram += 1;
+            }
             figures.problems.push(format!(
                 "{:?} customer gave up on {}: {}",
                 attempt.channel,

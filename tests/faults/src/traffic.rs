@@ -7,7 +7,7 @@
 //! each was told goes into the [`Ledger`], which the audit compares with MySQL and S3.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
 use bot_gateway::dialogue::Language;
@@ -227,15 +227,6 @@ fn button(message: &SentMessage, label: &str) -> Option<String> {
         .map(|(_, data)| data)
 }
 
-fn last_message_id(double: &TelegramDouble, chat: i64) -> i64 {
-    double
-        .messages_to(chat)
-        .iter()
-        .map(|m| m.message_id)
-        .max()
-        .unwrap_or(0)
-}
-
 /// One Telegram customer placing orders until `stop` fires; accepted orders go to staff.
 pub async fn telegram_customer(
     double: TelegramDouble,
@@ -274,7 +265,7 @@ pub async fn telegram_customer(
 }
 
 /// A customer walking the bot's conversation: New order, Other, the description, a
-/// document, Done, Confirm (and, the first time, name and phone). Each step is repeated if
+/// document (each shown on the order's card), Confirm (and, the first time, name and phone). Each step is repeated if
 /// no answer comes (the bot was down, or Telegram failed its reply).
 struct TelegramCustomer<'a> {
     double: &'a TelegramDouble,
@@ -288,7 +279,7 @@ impl TelegramCustomer<'_> {
         self.texts.get(Language::En, key)
     }
 
-    /// Does `act` until a message newer than the ones before it matches `answer`.
+    /// Does `act` until a message or edit made after it matches `answer`.
     async fn step(
         &self,
         what: &str,
@@ -297,7 +288,7 @@ impl TelegramCustomer<'_> {
     ) -> anyhow::Result<SentMessage> {
         let chat = self.user.id();
         loop {
-            let before = last_message_id(self.double, chat);
+            let before = Instant::now();
             act();
             let wait = TELEGRAM_STEP_WAIT.min(
                 self.until
@@ -305,7 +296,7 @@ impl TelegramCustomer<'_> {
             );
             if let Ok(message) = self
                 .double
-                .wait_for_message(chat, wait, |m| m.message_id > before && answer(m))
+                .wait_for_message(chat, wait, |m| m.at >= before && answer(m))
                 .await
             {
                 return Ok(message);
@@ -320,56 +311,78 @@ impl TelegramCustomer<'_> {
     async fn place_order(&self, marker: &str, document: Vec<u8>) -> anyhow::Result<String> {
         let user = self.user;
         let other = self.text(key::BUTTON_OTHER);
-        let done = self.text(key::BUTTON_DONE);
         let confirm = self.text(key::BUTTON_CONFIRM);
-        let saved = self.text(key::DRAFT_TEXT_SAVED);
         let ask_name = self.text(key::REGISTER_NAME);
 
-        let catalogue = self
-            .step(
-                "New order",
+        let in_progress = self.text(key::DRAFT_IN_PROGRESS);
+        let cancel = self.text(key::BUTTON_CANCEL);
+        let catalogue = loop {
+            let answer = self
+                .step(
+                    "New order",
+                    || {
+                        user.send_text(&self.text(key::MENU_NEW_ORDER));
+                    },
+                    |m| button(m, &other).is_some() || m.body() == in_progress,
+                )
+                .await?;
+            if button(&answer, &other).is_some() {
+                break answer;
+            }
+            // A draft is open: a step repeated after its answer came late (a text or a
+            // document delivered again once the order was placed) started one. Dropped, as
+            // a customer would, and New order again.
+            let drop = button(&answer, &cancel).expect("the open draft's Cancel");
+            self.step(
+                "Cancel the open draft",
                 || {
-                    user.send_text(&self.text(key::MENU_NEW_ORDER));
+                    user.press_button(answer.message_id, &drop);
                 },
-                |m| button(m, &other).is_some(),
+                |m| m.body() == self.text(key::DRAFT_CANCELLED),
             )
             .await?;
+        };
         let pick = button(&catalogue, &other).expect("matched above");
-        // Choosing "Other" edits the catalogue message; the next answer is to the text.
+        // Choosing "Other" edits the order's card; the next answer is to the text.
         user.press_button(catalogue.message_id, &pick);
         self.step(
             "the description",
             || {
                 user.send_text(&format!("fault-run telegram order {marker}"));
             },
-            |m| m.body() == saved,
+            |m| m.body().contains(marker) && button(m, &confirm).is_some(),
         )
         .await?;
-        let with_file = self
+        let card = self
             .step(
                 "the document",
                 || {
                     user.send_document("scan.pdf", "application/pdf", document.clone(), None);
                 },
-                |m| button(m, &done).is_some(),
-            )
-            .await?;
-        let done_data = button(&with_file, &done).expect("matched above");
-        let summary = self
-            .step(
-                "Done",
-                || {
-                    user.press_button(with_file.message_id, &done_data);
+                |m| {
+                    m.body().contains(marker)
+                        && m.body().contains("scan.pdf")
+                        && button(m, &confirm).is_some()
                 },
-                |m| button(m, &confirm).is_some(),
             )
             .await?;
-        let confirm_data = button(&summary, &confirm).expect("matched above");
+        // Confirm as the card shows it now: a step done twice (its first answer late) has
+        // changed the draft since, and a Confirm drawn before that is outdated.
+        let latest_confirm = || {
+            self.double
+                .messages_to(user.id())
+                .iter()
+                .rev()
+                .find(|m| m.message_id == card.message_id)
+                .and_then(|m| button(m, &confirm))
+        };
         let mut answer = self
             .step(
                 "Confirm",
                 || {
-                    user.press_button(summary.message_id, &confirm_data);
+                    if let Some(data) = latest_confirm() {
+                        user.press_button(card.message_id, &data);
+                    }
                 },
                 |m| self.accepted_number(m).is_some() || m.body() == ask_name,
             )

@@ -1,7 +1,8 @@
 //! Albums (media groups): Telegram delivers each item as its own update, a few milliseconds
 //! apart. Answering each would flood the chat (and Telegram's per-chat limit), so the items
 //! are tallied in the stored draft under the album's id and answered once, when no new item
-//! has come for [`QUIET`]: whichever replica handled the last item sends the answer.
+//! has come for [`QUIET`]: whichever replica handled the last item shows the order's card
+//! (and says what was left out, if anything).
 //!
 //! The wait is in memory: if the gateway stops in that second, the files are kept in the
 //! draft but the album's answer is not sent (the next message's answer shows the count).
@@ -12,12 +13,12 @@ use std::time::Duration;
 
 use teloxide::types::ChatId;
 
+use super::card;
 use super::context::{Chat, keep_saying, say_outside_update};
 use super::deferred::{HandlerError, HandlerResult};
 use crate::attachments::{FileOutcome, IncomingFile};
 use crate::desk::Desk;
 use crate::dialogue::{Album, ChatDialogue, Conversation, Draft, MAX_FILES};
-use crate::keyboards;
 use crate::replies::Reply;
 use crate::telegram::GatewayBot;
 use crate::texts::{Words, key};
@@ -35,15 +36,10 @@ pub async fn add(chat: Chat, conversation: Conversation, file: IncomingFile) -> 
     let (draft, finished) = note(draft, &group_id, &name, &outcome);
     if let Some(finished) = finished {
         // Another album was still waiting for its answer: it is complete now.
-        chat.reply_with(
-            answer_text(
-                chat.words(),
-                chat.desk.files.limit.megabytes(),
-                &finished,
-                &draft,
-            ),
-            keyboards::collecting(chat.words(), draft.order_id),
-        );
+        if let Some(notes) = left_out(chat.words(), chat.desk.files.limit.megabytes(), &finished) {
+            chat.reply(notes);
+        }
+        card::show(&chat, &draft).await?;
     }
     let items = draft.album.as_ref().map_or(0, |album| album.items);
     chat.save(conversation.drafting(draft)).await?;
@@ -89,15 +85,11 @@ pub fn note(
     (draft, finished)
 }
 
-/// The one answer to an album: how many files it added, and what was left out and why.
-pub fn answer_text(words: Words, limit_mb: u64, album: &Album, draft: &Draft) -> String {
+/// What an album left out of the draft and why, if anything: told apart from the card,
+/// which shows what went in.
+pub fn left_out(words: Words, limit_mb: u64, album: &Album) -> Option<String> {
     let limit_mb = limit_mb.to_string();
-    let added = album.added.to_string();
-    let count = draft.file_count().to_string();
-    let mut parts = vec![words.format(
-        key::DRAFT_ALBUM_RECEIVED,
-        &[("added", &added), ("count", &count)],
-    )];
+    let mut parts = Vec::new();
     if album.over_limit > 0 {
         let (skipped, limit) = (album.over_limit.to_string(), MAX_FILES.to_string());
         parts.push(words.format(
@@ -117,7 +109,7 @@ pub fn answer_text(words: Words, limit_mb: u64, album: &Album, draft: &Draft) ->
             &[("name", name), ("limit_mb", &limit_mb)],
         ));
     }
-    parts.join("\n\n")
+    (!parts.is_empty()).then(|| parts.join("\n\n"))
 }
 
 /// An album whose last item so far made it `items` long, to be answered once complete.
@@ -150,12 +142,16 @@ impl Waiting {
             return Ok(());
         };
         let words = desk.texts.words(conversation.language);
-        let answer = Reply::Send {
-            text: answer_text(words, desk.files.limit.megabytes(), &album, &draft),
-            markup: Some(keyboards::collecting(words, draft.order_id).into()),
-        };
+        let mut answer = Vec::new();
+        if let Some(notes) = left_out(words, desk.files.limit.megabytes(), &album) {
+            answer.push(Reply::Send {
+                text: notes,
+                markup: None,
+            });
+        }
+        answer.push(card::reply(desk, conversation.language, &draft).await?);
         let mut conversation = conversation.drafting(draft);
-        let unsaid = say_outside_update(&self.bot, chat_id, &mut conversation, vec![answer]).await;
+        let unsaid = say_outside_update(&self.bot, chat_id, &mut conversation, answer).await;
         dialogue.update(conversation).await?;
         if unsaid {
             keep_saying(self.bot.clone(), desk.clone(), chat_id);
@@ -202,10 +198,12 @@ mod tests {
             over_limit: 10,
             ..Album::default()
         };
-        let text = answer_text(texts.words(Language::En), 20, &album, &Draft::new());
-        assert!(
-            text.contains("Received 20 file(s)") && text.contains("10 file(s) were not added"),
-            "{text}"
-        );
+        let text = left_out(texts.words(Language::En), 20, &album).unwrap();
+        assert!(text.contains("10 file(s) were not added"), "{text}");
+        let whole = Album {
+            added: 3,
+            ..Album::default()
+        };
+        assert_eq!(left_out(texts.words(Language::En), 20, &whole), None);
     }
 }

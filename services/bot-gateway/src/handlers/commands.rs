@@ -10,23 +10,28 @@ use crate::keyboards;
 use crate::menu::main_menu;
 use crate::texts::key;
 
-/// Greets and shows the main menu, and on first contact offers the language choice. A draft
-/// in progress is kept: `/start` is often pressed just to get the menu back.
-pub async fn start(chat: Chat, conversation: Conversation, message: Message) -> HandlerResult {
-    // Stored now so the language chosen at first contact is remembered from here on.
+/// Greets and shows the main menu. On first contact, when the customer's Telegram is set
+/// to a language we do not speak, the language is asked instead: the greeting's menu then
+/// comes in the chosen language, with the answer. A draft in progress is kept: `/start` is
+/// often pressed just to get the menu back.
+pub async fn start(chat: Chat, mut conversation: Conversation, message: Message) -> HandlerResult {
+    let from = message.from.as_ref();
+    let language_known =
+        Language::answered_by(from.and_then(|user| user.language_code.as_deref())).is_some();
+    if chat.first_contact() && !language_known {
+        conversation.greeting_pending = true;
+        chat.save(conversation).await?;
+        return choose_language(chat).await;
+    }
+    // Stored now so that the conversation exists from here on.
     chat.save(conversation).await?;
-    let name = message
-        .from
-        .as_ref()
+    let name = from
         .map(|user| user.first_name.as_str())
         .unwrap_or_default();
     chat.reply_with(
         chat.format(key::GREETING, &[("name", name)]),
         main_menu(chat.words()),
     );
-    if chat.first_contact() {
-        choose_language(chat).await?;
-    }
     Ok(())
 }
 
@@ -50,16 +55,23 @@ pub async fn choose_language(chat: Chat) -> HandlerResult {
     Ok(())
 }
 
-/// A language button: from now on we speak it, and the main menu is redrawn in it.
+/// A language button: from now on we speak it, and the main menu is redrawn in it (with
+/// the greeting, when the language was asked before it).
 pub async fn set_language(
     press: Press,
     mut conversation: Conversation,
     language: Language,
 ) -> HandlerResult {
     conversation.language = language;
+    let greet = std::mem::take(&mut conversation.greeting_pending);
     press.save(conversation).await?;
     let words = press.desk.texts.words(language);
-    press.reply_with(words.get(key::LANGUAGE_SET), main_menu(words));
+    let text = if greet {
+        words.format(key::GREETING, &[("name", &press.user().first_name)])
+    } else {
+        words.get(key::LANGUAGE_SET)
+    };
+    press.reply_with(text, main_menu(words));
     Ok(())
 }
 

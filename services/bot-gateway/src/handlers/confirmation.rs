@@ -1,82 +1,32 @@
-//! From a finished draft to a placed order: Done shows the summary (service, text, files)
-//! with Confirm / Edit / Cancel; Edit changes the service or clears text or files; Confirm
-//! places the order.
+//! From a draft to a placed order, on the order's card: Confirm / Edit / Cancel under it;
+//! Edit changes the service or clears text or files; Confirm places the order. (Done, on
+//! cards drawn before Confirm sat on the card itself, shows the card again.)
 //!
-//! Confirm carries the draft's revision, so only a summary that still shows the draft as it
-//! is can place it. A customer we do not know yet is registered first (name, then phone, see
+//! Confirm carries the draft's revision, so only a card that still shows the draft as it is
+//! can place it. A customer we do not know yet is registered first (name, then phone, see
 //! [`registration`](super::registration)), after which the order is placed without another
 //! tap (see [`placing`](super::placing)). These buttons act only on the draft in progress
 //! (the schema checks it); any other press of them is "outdated".
 
-use super::context::{Chat, Press};
+use super::card;
+use super::context::Press;
 use super::deferred::HandlerResult;
-use super::placing::place_order;
+use super::placing::{Announce, place_order};
 use crate::dialogue::{Conversation, Draft, DraftStep, Registration};
 use crate::keyboards;
 use crate::menu::{main_menu, name_suggestion};
 use crate::texts::key;
-use bureau_kit::text::clip;
 
-/// The longest part of the description a summary quotes: a message holds 4,096 characters.
-const SUMMARY_DESCRIPTION_CHARS: usize = 1_500;
-
-/// Done: the summary of the draft, as a new message, with Confirm / Edit / Cancel.
+/// Done (or "Back to the order" under Edit): the card, as the draft is.
 pub async fn summarize(press: Press, draft: Draft) -> HandlerResult {
-    if draft.is_empty() {
-        press.answer(key::DRAFT_EMPTY);
-        return Ok(());
-    }
-    let text = summary_text(&press, &draft).await?;
-    press.reply_with(text, keyboards::summary(press.words(), &draft));
+    card::show(&press, &draft).await?;
     Ok(())
-}
-
-async fn summary_text(chat: &Chat, draft: &Draft) -> Result<String, sqlx::Error> {
-    let words = chat.words();
-    let service = match &draft.service {
-        Some(service) => chat
-            .desk
-            .catalogue
-            .name_of(&service.code, chat.language)
-            .await?
-            .unwrap_or_else(|| service.code.clone()),
-        None => words.get(key::SERVICE_OTHER),
-    };
-    let description = match draft.description.trim() {
-        "" => words.get(key::DRAFT_NO_TEXT),
-        text => clip(text, SUMMARY_DESCRIPTION_CHARS),
-    };
-    let mut files: Vec<String> = draft
-        .files
-        .iter()
-        .map(|file| words.file_line(&file.name, file.size))
-        .collect();
-    files.extend(draft.large_files.iter().map(|file| {
-        let size = words.size(file.size);
-        let line = words.format(
-            key::DRAFT_LARGE_FILE_LINE,
-            &[("name", &file.name), ("size", &size)],
-        );
-        format!("• {line}")
-    }));
-    let files = if files.is_empty() {
-        words.get(key::DRAFT_NO_FILES)
-    } else {
-        files.join("\n")
-    };
-    Ok(words.format(
-        key::DRAFT_SUMMARY,
-        &[
-            ("service", &service),
-            ("description", &description),
-            ("files", &files),
-        ],
-    ))
 }
 
 /// Edit: what may be changed, in place of the summary.
 pub async fn edit(press: Press, draft: Draft) -> HandlerResult {
-    press.show(
+    press.show_card(
+        &draft,
         press.text(key::DRAFT_EDIT),
         keyboards::edit(press.words(), draft.order_id),
     );
@@ -90,8 +40,9 @@ pub async fn clear_text(
     mut draft: Draft,
 ) -> HandlerResult {
     draft.clear_description();
-    press.save(conversation.drafting(draft)).await?;
+    press.save(conversation.drafting(draft.clone())).await?;
     press.answer(key::DRAFT_TEXT_CLEARED);
+    card::show(&press, &draft).await?;
     Ok(())
 }
 
@@ -102,12 +53,13 @@ pub async fn clear_files(
     mut draft: Draft,
 ) -> HandlerResult {
     draft.clear_files();
-    press.save(conversation.drafting(draft)).await?;
+    press.save(conversation.drafting(draft.clone())).await?;
     press.answer(key::DRAFT_FILES_CLEARED);
+    card::show(&press, &draft).await?;
     Ok(())
 }
 
-/// Confirm: places the order as the summary showed it (registering a new customer first).
+/// Confirm: places the order as the card showed it (registering a new customer first).
 pub async fn confirm(
     press: Press,
     conversation: Conversation,
@@ -115,7 +67,7 @@ pub async fn confirm(
     revision: u32,
 ) -> HandlerResult {
     if revision != draft.revision {
-        // The draft changed after this summary was shown: it is not what the customer saw.
+        // The draft changed after this card was drawn: it is not what the customer saw.
         return press.outdated();
     }
     if draft.is_empty() {
@@ -125,14 +77,23 @@ pub async fn confirm(
     if conversation.profile.is_none() {
         // First order: who the customer is comes first; the order is placed right after.
         draft.step = DraftStep::Registering(Registration::Name);
-        press.save(conversation.drafting(draft)).await?;
+        press.save(conversation.drafting(draft.clone())).await?;
+        let keyboard = keyboards::registering(press.words(), draft.order_id);
+        card::show_with(&press, &draft, key::DRAFT_CARD_REGISTERING, keyboard).await?;
         press.reply_with(
             press.text(key::REGISTER_NAME),
             name_suggestion(&press.user().full_name()),
         );
         return Ok(());
     }
-    place_order(&press, &conversation, &draft, press.user()).await
+    place_order(
+        &press,
+        &conversation,
+        &draft,
+        press.user(),
+        Announce::OnTheCard,
+    )
+    .await
 }
 
 /// Cancel: the draft is dropped.

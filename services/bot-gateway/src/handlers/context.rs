@@ -88,12 +88,23 @@ impl Chat {
         });
     }
 
+    /// Shows `text` and `keyboard` on the draft's card: edited in place, or sent (and then
+    /// remembered by the draft) when there is none yet or it can no longer be edited.
+    pub fn show_card(&self, draft: &Draft, text: String, keyboard: InlineKeyboardMarkup) {
+        self.queue(Reply::Card {
+            order_id: draft.order_id,
+            message: draft.card,
+            text,
+            keyboard,
+        });
+    }
+
     /// The answer to anything that would start over while a draft is open: the draft's
     /// buttons, so the customer finishes or cancels it first and nothing is silently dropped.
     pub fn point_to_open_draft(&self, draft: &Draft) {
         self.reply_with(
             self.text(key::DRAFT_IN_PROGRESS),
-            keyboards::collecting(self.words(), draft.order_id),
+            keyboards::card(self.words(), draft),
         );
     }
 
@@ -152,6 +163,24 @@ impl Chat {
         }
     }
 
+    /// Remembers the cards just sent in the stored draft (read back: the stored one has its
+    /// order number). If that fails, the next change of the draft sends its card anew.
+    async fn remember_cards(&self, delivered: &replies::Delivered) {
+        let remembered = match self.dialogue.get().await {
+            Ok(Some(mut conversation)) => {
+                if !delivered.remember_cards(&mut conversation) {
+                    return;
+                }
+                self.dialogue.update(conversation).await
+            }
+            Ok(None) => return,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = remembered {
+            tracing::warn!(%error, chat_id = self.id.0, "the order card's message not remembered");
+        }
+    }
+
     /// After the handler: delivers its replies; what Telegram does not take is kept with
     /// the conversation, and the update deferred so that Telegram delivers it again.
     async fn finish(&self, update_id: u32, outcome: HandlerResult) -> HandlerResult {
@@ -166,13 +195,18 @@ impl Chat {
             }
             return outcome;
         }
-        let unsaid = replies::deliver(&self.bot, self.id, replies).await;
-        if unsaid.is_empty() {
+        let delivered = replies::deliver(&self.bot, self.id, replies).await;
+        if delivered.unsaid.is_empty() {
+            if !delivered.new_cards.is_empty() {
+                self.remember_cards(&delivered).await;
+            }
             return outcome;
         }
         let Some(mut conversation) = self.said().stored.clone() else {
             return outcome;
         };
+        delivered.remember_cards(&mut conversation);
+        let unsaid = delivered.unsaid;
         if let Err(error) = &outcome {
             tracing::error!(chat_id = self.id.0, %error, "handling an update failed");
         }
@@ -452,7 +486,9 @@ async fn say_kept(
             replies::PATIENCE
         );
     } else {
-        let unsaid = replies::deliver(bot, chat_id, kept.replies.clone()).await;
+        let delivered = replies::deliver(bot, chat_id, kept.replies.clone()).await;
+        delivered.remember_cards(conversation);
+        let unsaid = delivered.unsaid;
         if !unsaid.is_empty() {
             conversation.undelivered = Some(Undelivered {
                 replies: unsaid,
@@ -493,7 +529,9 @@ pub(super) async fn say_outside_update(
         .take()
         .unwrap_or_else(|| Undelivered::new(None, Vec::new()));
     kept.extend(replies);
-    let unsaid = replies::deliver(bot, chat_id, std::mem::take(&mut kept.replies)).await;
+    let delivered = replies::deliver(bot, chat_id, std::mem::take(&mut kept.replies)).await;
+    delivered.remember_cards(conversation);
+    let unsaid = delivered.unsaid;
     if unsaid.is_empty() {
         return false;
     }

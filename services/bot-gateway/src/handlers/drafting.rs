@@ -1,8 +1,10 @@
-//! Putting an order together: "New order" opens the catalogue for a fresh draft, its buttons
-//! choose the service, then text and files go into the draft, each answered with the Done /
-//! Cancel buttons. What the draft refuses leaves it exactly as it was, and the customer is
-//! told why. (Albums are answered together: see [`album`](super::album).)
+//! Putting an order together: "New order" sends the order's card showing the catalogue for
+//! a fresh draft; its buttons choose the service, then text and files go into the draft,
+//! each answered by the card, edited in place (see [`card`](super::card)). What the draft
+//! refuses leaves it exactly as it was, and the customer is told why. (Albums are answered
+//! together: see [`album`](super::album).)
 
+use super::card;
 use super::context::{Chat, Press};
 use super::deferred::HandlerResult;
 use crate::attachments::{FileOutcome, IncomingFile};
@@ -27,14 +29,15 @@ pub async fn start_new(chat: Chat, conversation: Conversation) -> HandlerResult 
         .await?
         .ok_or("the catalogue's top level is always there")?;
     chat.save(conversation.drafting(draft.clone())).await?;
-    chat.reply_with(
+    chat.show_card(
+        &draft,
         chat.text(key::CATALOGUE_PROMPT),
         keyboards::catalogue(chat.words(), draft.order_id, &level),
     );
     Ok(())
 }
 
-/// A catalogue category button: shows its level in place.
+/// A catalogue category button: shows its level on the card.
 pub async fn open_category(press: Press, draft: Draft, category: u32) -> HandlerResult {
     let Some(level) = press.desk.catalogue.level(category, press.language).await? else {
         return press.outdated();
@@ -43,7 +46,8 @@ pub async fn open_category(press: Press, draft: Draft, category: u32) -> Handler
         Some(opened) => press.format(key::CATALOGUE_CATEGORY, &[("category", &opened.name)]),
         None => press.text(key::CATALOGUE_PROMPT),
     };
-    press.show(
+    press.show_card(
+        &draft,
         text,
         keyboards::catalogue(press.words(), draft.order_id, &level),
     );
@@ -74,7 +78,7 @@ pub async fn choose_service(
         id: service.id,
         code: service.code,
     }));
-    service_chosen(press, conversation, draft, service.name).await
+    service_chosen(press, conversation, draft).await
 }
 
 /// "Other": none of the catalogue's services.
@@ -84,22 +88,18 @@ pub async fn choose_other(
     mut draft: Draft,
 ) -> HandlerResult {
     draft.choose_service(None);
-    let name = press.text(key::SERVICE_OTHER);
-    service_chosen(press, conversation, draft, name).await
+    service_chosen(press, conversation, draft).await
 }
 
+/// The card shows the service and asks for the rest.
 async fn service_chosen(
     press: Press,
     conversation: Conversation,
-    draft: Draft,
-    name: String,
+    mut draft: Draft,
 ) -> HandlerResult {
-    let order_id = draft.order_id;
-    press.save(conversation.drafting(draft)).await?;
-    press.show(
-        press.format(key::SERVICE_CHOSEN, &[("service", &name)]),
-        keyboards::collecting(press.words(), order_id),
-    );
+    draft.step = DraftStep::Collecting;
+    press.save(conversation.drafting(draft.clone())).await?;
+    card::show(&press, &draft).await?;
     Ok(())
 }
 
@@ -114,11 +114,9 @@ pub async fn add_text(chat: Chat, conversation: Conversation, text: String) -> H
         chat.reply(refusal_text(chat.words(), refusal));
         return Ok(());
     }
+    draft.step = DraftStep::Collecting;
     chat.save(conversation.drafting(draft.clone())).await?;
-    chat.reply_with(
-        chat.text(key::DRAFT_TEXT_SAVED),
-        keyboards::collecting(chat.words(), draft.order_id),
-    );
+    card::show(&chat, &draft).await?;
     Ok(())
 }
 
@@ -128,25 +126,25 @@ pub async fn add_file(chat: Chat, conversation: Conversation, file: IncomingFile
     let mut draft = conversation.draft_or_new();
     let name = file.name.clone();
     let outcome = chat.desk.files.admit(&mut draft, file);
-    let text = file_answer(&chat, &outcome, &name, &draft);
-    if !matches!(outcome, FileOutcome::Added | FileOutcome::TooLarge) {
+    if let Some(text) = file_refusal(&chat, &outcome, &name) {
         chat.reply(text);
+    }
+    if !matches!(outcome, FileOutcome::Added | FileOutcome::TooLarge) {
         return Ok(());
     }
+    draft.step = DraftStep::Collecting;
     chat.save(conversation.drafting(draft.clone())).await?;
-    chat.reply_with(text, keyboards::collecting(chat.words(), draft.order_id));
+    card::show(&chat, &draft).await?;
     Ok(())
 }
 
-/// What the customer is told about one file.
-fn file_answer(chat: &Chat, outcome: &FileOutcome, name: &str, draft: &Draft) -> String {
+/// What the customer is told about one file beyond the card, if anything: why it was not
+/// taken, or how a file too large for Telegram will reach us.
+fn file_refusal(chat: &Chat, outcome: &FileOutcome, name: &str) -> Option<String> {
     let words = chat.words();
     let limit_mb = chat.desk.files.limit.megabytes().to_string();
-    match outcome {
-        FileOutcome::Added => {
-            let count = draft.file_count().to_string();
-            words.format(key::DRAFT_FILE_RECEIVED, &[("count", &count)])
-        }
+    Some(match outcome {
+        FileOutcome::Added => return None,
         FileOutcome::TooLarge => words.format(
             key::DRAFT_FILE_TOO_LARGE,
             &[("name", name), ("limit_mb", &limit_mb)],
@@ -158,7 +156,7 @@ fn file_answer(chat: &Chat, outcome: &FileOutcome, name: &str, draft: &Draft) ->
         FileOutcome::RefusedType => words.format(key::DRAFT_FILE_REFUSED, &[("name", name)]),
         FileOutcome::Empty => words.format(key::DRAFT_FILE_EMPTY, &[("name", name)]),
         FileOutcome::DraftFull => refusal_text(words, DraftRefusal::TooManyFiles),
-    }
+    })
 }
 
 /// Stickers, locations, polls and the like.

@@ -9,7 +9,7 @@
 //! other, kept and said when Telegram takes it (see [`replies`](crate::replies)).
 
 use chrono::Utc;
-use teloxide::types::User;
+use teloxide::types::{InlineKeyboardMarkup, User};
 
 use super::context::{Chat, telegram_user_id};
 use super::deferred::HandlerResult;
@@ -18,6 +18,15 @@ use crate::menu::main_menu;
 use crate::publish::{TelegramCustomer, order_events};
 use crate::texts::key;
 
+/// Where the order number is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Announce {
+    /// On the order's card, edited in place: the main menu is still the keyboard.
+    OnTheCard,
+    /// In a new message that brings the main menu back (after registration's keyboards).
+    WithTheMenu,
+}
+
 /// Publishes the draft's events for the customer `from` and, once the broker has them,
 /// tells the number.
 pub async fn place_order(
@@ -25,6 +34,7 @@ pub async fn place_order(
     conversation: &Conversation,
     draft: &Draft,
     from: &User,
+    announce: Announce,
 ) -> HandlerResult {
     let order_id = draft.order_id;
     let customer = TelegramCustomer {
@@ -43,19 +53,19 @@ pub async fn place_order(
         // Harmless beyond a stale draft: confirming it again republishes the same events.
         tracing::error!(%error, %order_id, "accepted order's draft not cleared");
     }
-    let number = &draft.order_number;
-    chat.reply_with(
-        chat.format(key::ORDER_ACCEPTED, &[("number", number)]),
-        main_menu(chat.words()),
-    );
+    let accepted = chat.format(key::ORDER_ACCEPTED, &[("number", &draft.order_number)]);
+    match announce {
+        Announce::OnTheCard => chat.show_card(draft, accepted, InlineKeyboardMarkup::default()),
+        Announce::WithTheMenu => chat.reply_with(accepted, main_menu(chat.words())),
+    }
     if !draft.large_files.is_empty() {
-        chat.reply(upload_text(chat, draft));
+        chat.reply(upload_text(chat, draft).await);
     }
     Ok(())
 }
 
 /// Where the files too large for Telegram go: a personal link, or the website.
-fn upload_text(chat: &Chat, draft: &Draft) -> String {
+async fn upload_text(chat: &Chat, draft: &Draft) -> String {
     let names = draft
         .large_files
         .iter()
@@ -63,7 +73,16 @@ fn upload_text(chat: &Chat, draft: &Draft) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     let number = &draft.order_number;
-    match chat.desk.upload_link(draft.order_id) {
+    let link = chat
+        .desk
+        .upload_link(draft.order_id)
+        .await
+        .unwrap_or_else(|error| {
+            // The order is accepted; the website is the way in without a link.
+            tracing::error!(%error, order_id = %draft.order_id, "upload link not stored");
+            None
+        });
+    match link {
         Some(link) => {
             let hours = chat.desk.upload_link_hours().to_string();
             chat.format(

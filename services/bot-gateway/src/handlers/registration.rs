@@ -7,7 +7,7 @@ use teloxide::prelude::*;
 
 use super::context::Chat;
 use super::deferred::HandlerResult;
-use super::placing::place_order;
+use super::placing::{Announce, place_order};
 use crate::dialogue::{Conversation, DraftStep, MAX_NAME_CHARS, Profile, Registration, Stage};
 use crate::menu::{main_menu, name_suggestion, share_phone};
 use crate::phone;
@@ -125,7 +125,7 @@ async fn complete(chat: &Chat, conversation: Conversation, message: &Message) ->
     let Some(from) = message.from.as_ref() else {
         return Ok(());
     };
-    place_order(chat, &conversation, &draft, from).await
+    place_order(chat, &conversation, &draft, from, Announce::WithTheMenu).await
 }
 
 /// The conversation with its registration (in a draft or on its own) at `step`.

@@ -98,6 +98,8 @@ impl UpdateHandling {
         if !self.noticed.lock().expect("not poisoned").first_time(id) {
             return;
         }
+        // Not paced: it is said when MySQL (where the pace is kept) may be out of reach,
+        // once per update, and a 429 here costs only the notice.
         if let Err(error) = self.bot.send_message(chat_id, notice).await {
             tracing::warn!(%error, update_id = id.0, "deferral notice not sent");
         }

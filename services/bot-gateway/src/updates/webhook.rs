@@ -93,7 +93,6 @@ mod tests {
     use teloxide::dptree;
     use teloxide::dptree::di::DependencyMap;
     use teloxide::prelude::*;
-    use teloxide::requests::RequesterExt;
     use teloxide::types::Me;
     use tower::ServiceExt;
 
@@ -130,7 +129,7 @@ mod tests {
             if deferring { Err(Deferred::boxed("test", None)) } else { Ok::<(), HandlerError>(()) }
         });
         // Nothing is sent: the handlers here never call Telegram.
-        let bot = teloxide::Bot::new("1:unused").throttle(Default::default());
+        let bot = crate::telegram::GatewayBot::unpaced(teloxide::Bot::new("1:unused"));
         let me: Me = serde_json::from_value(serde_json::json!({
             "id": 1, "is_bot": true, "first_name": "Bureau", "username": "bureau_bot",
             "can_join_groups": false, "can_read_all_group_messages": false, "supports_inline_queries": false,

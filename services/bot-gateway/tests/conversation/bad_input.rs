@@ -61,31 +61,28 @@ async fn bad_input_gets_a_clear_answer_and_leaves_nothing_half_made() {
             &[("name", "scan.tiff"), ("limit_mb", "20")],
         ))
         .await;
+    // The draft starts with it: its card is a new message.
+    let card = alice.next_reply().await;
+    assert!(
+        card.body()
+            .contains("scan.tiff (25.0 MB; you will get an upload link)"),
+        "{}",
+        card.body()
+    );
     alice
         .user
         .send_photo(vec![0xFF, 0xD8, 0xFF, 0xE0, 9], Some("   "));
-    let received = alice
-        .expect_reply(&t.format(EN, key::DRAFT_FILE_RECEIVED, &[("count", "2")]))
-        .await;
+    let stale_card = alice.next().await;
+    assert!(stale_card.edited && stale_card.message_id == card.message_id);
 
-    // Done, then more text: the earlier summary's Confirm no longer matches the draft.
-    alice
-        .press_label(&received, &t.get(EN, key::BUTTON_DONE))
-        .await;
-    let stale_summary = alice.next_reply().await;
-    assert!(
-        stale_summary
-            .body()
-            .contains("scan.tiff (25.0 MB; you will get an upload link)"),
-        "{}",
-        stale_summary.body()
-    );
+    // More text: the card's earlier Confirm no longer matches the draft.
     alice.user.send_text("Please scan in colour");
-    let saved = alice.expect_reply(&t.get(EN, key::DRAFT_TEXT_SAVED)).await;
+    let card = alice.next().await;
+    assert!(card.edited && card.body().contains("Please scan in colour"));
     let outdated = Some(t.get(EN, key::BUTTON_OUTDATED));
     assert_eq!(
         alice
-            .press_label(&stale_summary, &t.get(EN, key::BUTTON_CONFIRM))
+            .press_label(&stale_card, &t.get(EN, key::BUTTON_CONFIRM))
             .await
             .text,
         outdated
@@ -98,20 +95,13 @@ async fn bad_input_gets_a_clear_answer_and_leaves_nothing_half_made() {
         format!("od:{someone_elses}"),
         format!("oy:{someone_elses}:1"),
     ] {
-        assert_eq!(
-            alice.press(&saved, &forged).await.text,
-            outdated,
-            "{forged}"
-        );
+        assert_eq!(alice.press(&card, &forged).await.text, outdated, "{forged}");
     }
 
     alice
-        .press_label(&saved, &t.get(EN, key::BUTTON_DONE))
+        .press_label(&card, &t.get(EN, key::BUTTON_CONFIRM))
         .await;
-    let summary = alice.next_reply().await;
-    alice
-        .press_label(&summary, &t.get(EN, key::BUTTON_CONFIRM))
-        .await;
+    assert!(alice.next().await.edited, "the card, while registering");
     alice.expect_reply(&t.get(EN, key::REGISTER_NAME)).await;
     alice.user.send_text("/unknown");
     alice.next_reply().await; // help: a command is never taken for a name
@@ -134,10 +124,16 @@ async fn bad_input_gets_a_clear_answer_and_leaves_nothing_half_made() {
     let Event::OrderCreated(created) = &published[0].payload else {
         panic!("the order")
     };
+    let verified = signer.verify(token, LinkPurpose::Upload).expect(&url);
+    assert_eq!(verified.subject, created.order_id, "{url}");
+    // Stored, so staff and the order's closing can revoke it.
     assert_eq!(
-        signer.verify(token, LinkPurpose::Upload),
-        Ok(created.order_id),
-        "{url}"
+        bureau_platform::links::link_state(&harness.db, &verified, LinkPurpose::Upload)
+            .await
+            .unwrap(),
+        bureau_platform::links::LinkState::Active {
+            order_id: created.order_id
+        }
     );
     assert!(
         link.body().contains("«scan.tiff»") && link.body().contains(&number),
@@ -189,29 +185,17 @@ async fn an_empty_file_is_refused_with_a_sentence_and_the_draft_kept_as_it_was()
         ],
         None,
     );
-    let album = bohdan
-        .expect_reply(
-            &[
-                t.format(
-                    UK,
-                    key::DRAFT_ALBUM_RECEIVED,
-                    &[("added", "1"), ("count", "1")],
-                ),
-                t.format(UK, key::DRAFT_FILE_EMPTY, &[("name", "blank.pdf")]),
-            ]
-            .join("\n\n"),
-        )
-        .await;
+    // What was left out is said; the card shows what went in.
     bohdan
-        .press_label(&album, &t.get(UK, key::BUTTON_DONE))
+        .expect_reply(&t.format(UK, key::DRAFT_FILE_EMPTY, &[("name", "blank.pdf")]))
         .await;
-    let summary = bohdan.next_reply().await;
+    let card = bohdan.next_reply().await;
     assert!(
-        summary.body().contains("• scan.pdf")
-            && !summary.body().contains("empty.pdf")
-            && !summary.body().contains("blank.pdf"),
+        card.body().contains("• scan.pdf")
+            && !card.body().contains("empty.pdf")
+            && !card.body().contains("blank.pdf"),
         "{}",
-        summary.body()
+        card.body()
     );
     bohdan.assert_all_read();
 

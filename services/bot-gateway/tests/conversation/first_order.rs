@@ -1,10 +1,15 @@
-//! A first order, as most customers place it: language, catalogue, text and files, the
-//! summary, registration on the first Confirm, then a second order without it.
+//! A first order, as most customers place it: the language (asked only when Telegram does
+//! not tell it), the order's card growing in place through the catalogue, text and files,
+//! registration on the first Confirm, then a second order without it; and how many
+//! messages each costs.
 
 use bot_gateway::texts::key;
 use proto_events::{CustomerRef, Event, FileSource};
+use telegram_double::SentMessage;
 
-use crate::support::{EN, Harness, UK, button_data, order_number_in};
+use crate::support::{
+    Customer, EN, Harness, UK, button_data, button_with_prefix, card_text, order_number_in,
+};
 
 #[tokio::test]
 async fn a_first_order_through_the_catalogue_registers_the_customer_once() {
@@ -12,35 +17,30 @@ async fn a_first_order_through_the_catalogue_registers_the_customer_once() {
     let mut events = harness.tap_events().await;
     let gateway = harness.start_gateway(harness.settings.clone()).await;
     let t = &harness.texts;
-    let mut olena = harness.customer(harness.double.user_with(1001, "Олена", "uk"));
+    // Telegram set to a language the bot does not speak: it asks, before the greeting.
+    let mut olena = harness.customer(harness.double.user_with(1001, "Олена", "de"));
 
-    // First contact: greeting with the main menu, then the language choice.
     olena.user.send_text("/start");
+    let languages = olena.expect_reply(&t.get(UK, key::LANGUAGE_PROMPT)).await;
+    assert_eq!(olena.press(&languages, "lg:en").await.text, None);
     let greeting = olena
-        .expect_reply(&t.format(UK, key::GREETING, &[("name", "Олена")]))
+        .expect_reply(&t.format(EN, key::GREETING, &[("name", "Олена")]))
         .await;
     assert_eq!(
         greeting.reply_keyboard(),
         [
-            t.get(UK, key::MENU_NEW_ORDER),
-            t.get(UK, key::MENU_MY_ORDERS),
-            t.get(UK, key::MENU_HELP),
-            t.get(UK, key::MENU_CONTACT)
-        ]
-    );
-    let languages = olena.expect_reply(&t.get(UK, key::LANGUAGE_PROMPT)).await;
-    assert_eq!(olena.press(&languages, "lg:en").await.text, None);
-    let switched = olena.expect_reply(&t.get(EN, key::LANGUAGE_SET)).await;
-    assert_eq!(
-        switched.reply_keyboard()[0],
-        t.get(EN, key::MENU_NEW_ORDER),
-        "the menu is redrawn in English"
+            t.get(EN, key::MENU_NEW_ORDER),
+            t.get(EN, key::MENU_MY_ORDERS),
+            t.get(EN, key::MENU_HELP),
+            t.get(EN, key::MENU_CONTACT)
+        ],
+        "the menu comes in the chosen language"
     );
 
-    // The catalogue: nested categories with Back, in English now.
+    // The card starts as the catalogue: nested categories with Back, edited in place.
     olena.user.send_text(&t.get(EN, key::MENU_NEW_ORDER));
     let top = olena.expect_reply(&t.get(EN, key::CATALOGUE_PROMPT)).await;
-    let labels = |m: &telegram_double::SentMessage| {
+    let labels = |m: &SentMessage| {
         m.inline_buttons()
             .into_iter()
             .map(|(label, _)| label)
@@ -88,15 +88,24 @@ async fn a_first_order_through_the_catalogue_registers_the_customer_once() {
     olena.press_label(&back, "📂 Documents").await;
     let documents = olena.next().await;
     olena.press_label(&documents, "Diploma").await;
-    olena
-        .expect_edit(&t.format(EN, key::SERVICE_CHOSEN, &[("service", "Diploma")]))
-        .await;
+    let empty = card_text(t, EN, "Diploma", "—", "none", key::DRAFT_CARD_EMPTY);
+    olena.expect_edit(&empty).await;
 
-    // Text, a document and a captioned photo, then Done.
+    // Text, a document and a captioned photo: each shows on the card, edited in place.
     olena
         .user
         .send_text("Bachelor's diploma, 2 pages, into English");
-    olena.expect_reply(&t.get(EN, key::DRAFT_TEXT_SAVED)).await;
+    let description = "Bachelor's diploma, 2 pages, into English";
+    olena
+        .expect_edit(&card_text(
+            t,
+            EN,
+            "Diploma",
+            description,
+            "none",
+            key::DRAFT_CARD_READY,
+        ))
+        .await;
     olena.user.send_document(
         "diploma.pdf",
         "application/pdf",
@@ -104,36 +113,42 @@ async fn a_first_order_through_the_catalogue_registers_the_customer_once() {
         None,
     );
     olena
-        .expect_reply(&t.format(EN, key::DRAFT_FILE_RECEIVED, &[("count", "1")]))
+        .expect_edit(&card_text(
+            t,
+            EN,
+            "Diploma",
+            description,
+            "• diploma.pdf (16 B)",
+            key::DRAFT_CARD_READY,
+        ))
         .await;
     olena.user.send_photo(
         vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3],
         Some("the supplement"),
     );
-    let second = olena
-        .expect_reply(&t.format(EN, key::DRAFT_FILE_RECEIVED, &[("count", "2")]))
-        .await;
-    olena
-        .press_label(&second, &t.get(EN, key::BUTTON_DONE))
-        .await;
-    let summary = olena.next_reply().await;
+    let card = olena.next().await;
+    assert!(card.edited && card.message_id == top.message_id, "{card:?}");
     for part in [
         "Service: Diploma",
-        "Bachelor's diploma, 2 pages, into English",
+        description,
         "• diploma.pdf (16 B)",
         "• photo_",
     ] {
-        assert!(
-            summary.body().contains(part),
-            "{part} in {}",
-            summary.body()
-        );
+        assert!(card.body().contains(part), "{part} in {}", card.body());
     }
 
     // Confirm: first the name (Telegram's is offered), then the phone (typed wrong, then shared).
-    let confirm = button_data(&summary, &t.get(EN, key::BUTTON_CONFIRM));
+    let confirm = button_data(&card, &t.get(EN, key::BUTTON_CONFIRM));
     assert!(confirm.starts_with("confirm:"), "{confirm}");
-    olena.press(&summary, &confirm).await;
+    olena.press(&card, &confirm).await;
+    let registering = olena.next().await;
+    assert!(
+        registering.edited
+            && registering
+                .body()
+                .ends_with(&t.get(EN, key::DRAFT_CARD_REGISTERING)),
+        "{registering:?}"
+    );
     let ask_name = olena.expect_reply(&t.get(EN, key::REGISTER_NAME)).await;
     assert_eq!(ask_name.reply_keyboard(), ["Олена"]);
     olena.user.send_text("Olena Kovalenko");
@@ -152,6 +167,11 @@ async fn a_first_order_through_the_catalogue_registers_the_customer_once() {
     assert_eq!(
         accepted.body(),
         t.format(EN, key::ORDER_ACCEPTED, &[("number", &number)])
+    );
+    assert_eq!(
+        accepted.reply_keyboard()[0],
+        t.get(EN, key::MENU_NEW_ORDER),
+        "the main menu is back"
     );
 
     let published = events.take(3).await;
@@ -200,33 +220,43 @@ async fn a_first_order_through_the_catalogue_registers_the_customer_once() {
 
     // A rapid second tap on Confirm: one order, not two.
     assert_eq!(
-        olena.press(&summary, &confirm).await.text,
+        olena.press(&card, &confirm).await.text,
         Some(t.get(EN, key::BUTTON_OUTDATED))
     );
 
-    // The second order: "Other", and no registration again.
+    // The second order: "Other", no registration, and the number on the card itself.
     olena.user.send_text(&t.get(EN, key::MENU_NEW_ORDER));
     let top = olena.next_reply().await;
     olena.press_label(&top, "🔹 Other").await;
     olena
-        .expect_edit(&t.format(EN, key::SERVICE_CHOSEN, &[("service", "Other")]))
+        .expect_edit(&card_text(
+            t,
+            EN,
+            "Other",
+            "—",
+            "none",
+            key::DRAFT_CARD_EMPTY,
+        ))
         .await;
     olena.user.send_text("Sworn translation of a contract");
-    let saved = olena.next_reply().await;
-    olena
-        .press_label(&saved, &t.get(EN, key::BUTTON_DONE))
-        .await;
-    let summary = olena.next_reply().await;
+    let card = olena.next().await;
     assert!(
-        summary.body().contains("Service: Other") && summary.body().contains("none"),
-        "{}",
-        summary.body()
+        card.edited && card.body().contains("Service: Other"),
+        "{card:?}"
     );
     olena
-        .press_label(&summary, &t.get(EN, key::BUTTON_CONFIRM))
+        .press_label(&card, &t.get(EN, key::BUTTON_CONFIRM))
         .await;
-    let accepted = olena.next_reply().await;
+    let accepted = olena.next().await;
+    assert!(
+        accepted.edited && accepted.message_id == top.message_id,
+        "the card tells the number: {accepted:?}"
+    );
     assert!(order_number_in(&accepted) != number, "{}", accepted.body());
+    assert!(
+        accepted.inline_buttons().is_empty(),
+        "nothing left to press"
+    );
     let Event::OrderCreated(next) = events.next().await.payload else {
         panic!("the second order")
     };
@@ -238,6 +268,83 @@ async fn a_first_order_through_the_catalogue_registers_the_customer_once() {
         (None, Some("+380501234567"))
     );
     olena.assert_all_read();
+
+    gateway.stop().await;
+    harness.finish().await;
+}
+
+/// Messages and edits the bot made in a chat, from entry `from` of its log on.
+fn count_since(customer: &Customer, from: usize) -> (usize, usize) {
+    let log = customer.received();
+    let entries = &log[from.min(log.len())..];
+    let edits = entries.iter().filter(|m| m.edited).count();
+    (entries.len() - edits, edits)
+}
+
+/// One whole order: /start, New order, a service, two texts, a document, a photo, Confirm,
+/// and registration when asked. Returns the order number.
+async fn order_everything(customer: &mut Customer, harness: &Harness, first_time: bool) -> String {
+    let t = &harness.texts;
+    customer.user.send_text("/start");
+    let mut entry = customer.next_reply().await;
+    if first_time {
+        customer.press(&entry, "lg:uk").await;
+        customer.next_reply().await;
+    }
+    customer.user.send_text(&t.get(UK, key::MENU_NEW_ORDER));
+    let card = customer.next_reply().await;
+    customer
+        .press(&card, &button_with_prefix(&card, "cs:"))
+        .await;
+    customer.next().await;
+    customer.user.send_text("Переклад договору, 12 сторінок");
+    customer.next().await;
+    customer.user.send_document(
+        "contract.pdf",
+        "application/pdf",
+        b"%PDF-1.7 contract".to_vec(),
+        Some("основний текст"),
+    );
+    customer.next().await;
+    customer
+        .user
+        .send_photo(vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3], Some("печатка"));
+    customer.next().await;
+    customer.user.send_text("Потрібно до п'ятниці");
+    entry = customer.next().await;
+    customer
+        .press(&entry, &button_with_prefix(&entry, "confirm:"))
+        .await;
+    if first_time {
+        customer.next().await; // the card, while registering
+        customer.next_reply().await; // the name
+        customer.user.send_text("Марія Шевченко");
+        customer.next_reply().await; // the phone
+        customer.user.send_contact("380671234567");
+    }
+    let accepted = customer.next().await;
+    order_number_in(&accepted)
+}
+
+#[tokio::test]
+async fn an_order_costs_at_most_seven_messages_the_first_time_and_five_after() {
+    let harness = Harness::new().await;
+    let gateway = harness.start_gateway(harness.settings.clone()).await;
+    // The worst case: a Telegram language the bot must ask about.
+    let mut maria = harness.customer(harness.double.user_with(1002, "Марія", "pl"));
+
+    let first = order_everything(&mut maria, &harness, true).await;
+    let (messages, edits) = count_since(&maria, 0);
+    println!("first-time customer: {messages} messages, {edits} edits (order №{first})");
+    assert!(messages <= 7, "first order: {messages} messages");
+
+    let seen = maria.received().len();
+    let second = order_everything(&mut maria, &harness, false).await;
+    let (messages, edits) = count_since(&maria, seen);
+    println!("returning customer: {messages} messages, {edits} edits (order №{second})");
+    assert!(messages <= 5, "second order: {messages} messages");
+    assert_ne!(first, second);
+    maria.assert_all_read();
 
     gateway.stop().await;
     harness.finish().await;

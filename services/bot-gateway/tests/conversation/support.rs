@@ -333,3 +333,34 @@ pub fn free_port() -> u16 {
         .expect("a free port")
         .port()
 }
+
+/// The order card's text for a draft with these parts, `hint` the key of the line under it.
+pub fn card_text(
+    texts: &Texts,
+    language: Language,
+    service: &str,
+    description: &str,
+    files: &str,
+    hint: &str,
+) -> String {
+    texts.format(
+        language,
+        bot_gateway::texts::key::DRAFT_CARD,
+        &[
+            ("service", service),
+            ("description", description),
+            ("files", files),
+            ("hint", &texts.get(language, hint)),
+        ],
+    )
+}
+
+/// The callback data of the first inline button under `message` that starts with `prefix`.
+pub fn button_with_prefix(message: &SentMessage, prefix: &str) -> String {
+    message
+        .inline_buttons()
+        .into_iter()
+        .map(|(_, data)| data)
+        .find(|data| data.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix} button under {:?}", message.body()))
+}

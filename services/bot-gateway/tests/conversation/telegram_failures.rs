@@ -5,7 +5,7 @@ use bot_gateway::texts::key;
 use proto_events::Event;
 use telegram_double::Fault;
 
-use crate::support::{EN, Harness, button_data, eventually, order_number_in};
+use crate::support::{EN, Harness, eventually, order_number_in};
 
 /// Telegram answers 502 to the bot's next sending call (teloxide returns it after 10 s).
 fn telegram_fails_once(harness: &Harness) -> u64 {
@@ -29,34 +29,34 @@ async fn replies_telegram_failed_arrive_in_order_once_it_is_back_and_nothing_is_
     let t = &harness.texts;
     let mut iryna = harness.customer(harness.double.user_with(9009, "Iryna", "en"));
 
-    // The first of the two replies to /start fails; both come once Telegram takes them, in
-    // order, once each.
+    // The reply to /start fails; it comes once Telegram takes it, once.
     let before = telegram_fails_once(&harness);
     iryna.user.send_text("/start");
     iryna
         .expect_reply(&t.format(EN, key::GREETING, &[("name", "Iryna")]))
         .await;
-    iryna.expect_reply(&t.get(EN, key::LANGUAGE_PROMPT)).await;
     refused_once(&harness, before);
 
-    iryna.user.send_text("/profile");
-    iryna.next_reply().await;
+    iryna.user.send_text("Translate my certificate");
+    let card = iryna.next_reply().await;
+
+    // Confirm by a first-time customer has two replies (the card, edited, and the name
+    // question); the first fails: both come once Telegram takes them, in order, once each.
+    let before = telegram_fails_once(&harness);
+    iryna
+        .press_label(&card, &t.get(EN, key::BUTTON_CONFIRM))
+        .await;
+    let registering = iryna.next().await;
+    assert!(registering.edited, "{registering:?}");
+    iryna.expect_reply(&t.get(EN, key::REGISTER_NAME)).await;
+    refused_once(&harness, before);
     iryna.user.send_text("Iryna Bondar");
     iryna.next_reply().await;
-    iryna.user.send_text("+380931112233");
-    iryna.next_reply().await;
-    iryna.user.send_text("Translate my certificate");
-    let saved = iryna.expect_reply(&t.get(EN, key::DRAFT_TEXT_SAVED)).await;
-    iryna
-        .press_label(&saved, &t.get(EN, key::BUTTON_DONE))
-        .await;
-    let summary = iryna.next_reply().await;
 
-    // Confirm, and Telegram fails the reply: the order is placed once, and its number told
-    // once Telegram takes it, without the customer pressing again.
+    // The phone, and Telegram fails the reply: the order is placed once, and its number
+    // told once Telegram takes it, without the customer sending anything again.
     let before = telegram_fails_once(&harness);
-    let confirm = button_data(&summary, &t.get(EN, key::BUTTON_CONFIRM));
-    iryna.user.press_button(summary.message_id, &confirm);
+    iryna.user.send_text("+380931112233");
     let accepted = iryna.next_reply().await;
     refused_once(&harness, before);
     let number = order_number_in(&accepted);
@@ -68,12 +68,13 @@ async fn replies_telegram_failed_arrive_in_order_once_it_is_back_and_nothing_is_
         panic!("the order")
     };
     assert_eq!(first.order_number, number);
-    eventually("the press acknowledged", async || {
+    eventually("the message acknowledged", async || {
         harness.double.pending_updates() == 0
     })
     .await;
 
-    // An album, and Telegram fails its one answer: it comes once Telegram takes it.
+    // An album, and Telegram fails its one answer (a new draft's card): it comes once
+    // Telegram takes it.
     let before = telegram_fails_once(&harness);
     iryna.user.send_media_group(
         vec![(
@@ -83,24 +84,16 @@ async fn replies_telegram_failed_arrive_in_order_once_it_is_back_and_nothing_is_
         )],
         None,
     );
-    let album = iryna
-        .expect_reply(&t.format(
-            EN,
-            key::DRAFT_ALBUM_RECEIVED,
-            &[("added", "1"), ("count", "1")],
-        ))
-        .await;
+    let album = iryna.next_reply().await;
+    assert!(album.body().contains("• page-1.pdf"), "{}", album.body());
     refused_once(&harness, before);
 
-    // The next order's events come next: the press handled above was not handled again.
+    // The next order's events come next: nothing handled above was handled again.
     iryna
-        .press_label(&album, &t.get(EN, key::BUTTON_DONE))
+        .press_label(&album, &t.get(EN, key::BUTTON_CONFIRM))
         .await;
-    let summary = iryna.next_reply().await;
-    iryna
-        .press_label(&summary, &t.get(EN, key::BUTTON_CONFIRM))
-        .await;
-    let accepted = iryna.next_reply().await;
+    let accepted = iryna.next().await;
+    assert!(accepted.edited && accepted.message_id == album.message_id);
     let Event::OrderCreated(second) = events.next().await.payload else {
         panic!("the second order, not the first again")
     };

@@ -7,6 +7,7 @@
 
 mod order_text;
 mod page;
+mod served_type;
 mod service_code;
 mod status_reason;
 mod upload_name;
@@ -17,6 +18,7 @@ pub use bureau_accounts::{
 };
 pub use order_text::{OrderText, OrderTextError};
 pub use page::{Cursor, Page, PageError};
+pub use served_type::{OPAQUE, Served, served};
 pub use service_code::{ServiceCode, ServiceCodeError};
 pub use status_reason::{StatusReason, StatusReasonError};
 pub use upload_name::UploadName;

@@ -85,12 +85,12 @@ fn parse_status(name: &str) -> Result<OrderStatus, Error> {
 }
 
 #[derive(Deserialize)]
-struct StatusChangeRequest {
-    to: String,
-    reason: Option<String>,
+pub(crate) struct StatusChangeRequest {
+    pub to: String,
+    pub reason: Option<String>,
     /// The status version the staff member saw; the change is made only at it. Default:
     /// the version the gateway reads now.
-    expected_version: Option<u32>,
+    pub expected_version: Option<u32>,
 }
 
 const NO_SUCH_ORDER: &str = "No such order.";
@@ -161,7 +161,7 @@ async fn change_status(
 }
 
 /// Checks what can be checked now and builds the request.
-async fn prepare_status_change(
+pub(crate) async fn prepare_status_change(
     state: &AppState,
     staff: &Account,
     order_id: &str,

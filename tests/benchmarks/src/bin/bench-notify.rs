@@ -17,12 +17,10 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
+use bureau_benchmarks::pushes::{chat_id, seed_orders, status_changes, version_in};
 use bureau_end_to_end::TestStack;
 use clap::Parser;
-use proto_events::{Actor, Envelope, OrderStatus, OrderStatusChanged};
 use telegram_double::DoubleConfig;
-use uuid::Uuid;
 
 /// Telegram's documented ceiling for one bot, messages per second.
 const TELEGRAM_CEILING: f64 = 30.0;
@@ -53,11 +51,10 @@ async fn main() -> anyhow::Result<()> {
         args.chats > 0 && args.notifications >= args.chats,
         "need at least one notification per chat"
     );
-    let per_chat = args.notifications.div_ceil(args.chats);
     let (concurrency, pace) = (args.concurrency, args.messages_per_second);
     let mut stack = TestStack::start_with(DoubleConfig::default(), |settings| {
         settings.notifier.concurrency = concurrency;
-        settings.notifier.messages_per_second = pace;
+        settings.telegram.messages_per_second = pace;
         settings.database.max_connections = (concurrency as u32) * 2 + 4;
         settings.broker.prefetch = (concurrency as u16) * 2;
     })
@@ -67,33 +64,8 @@ async fn main() -> anyhow::Result<()> {
     }
 
     eprintln!("seeding {} chats …", args.chats);
-    let orders = seed(&stack, args.chats).await?;
-    let mut envelopes = Vec::with_capacity(args.notifications);
-    'rounds: for round in 0..per_chat {
-        for (order_id, number) in &orders {
-            if envelopes.len() == args.notifications {
-                break 'rounds;
-            }
-            let version = 2 + round as u32;
-            let change = OrderStatusChanged {
-                order_id: *order_id,
-                order_number: number.clone(),
-                from: OrderStatus::Accepted,
-                to: if round % 2 == 0 {
-                    OrderStatus::InProgress
-                } else {
-                    OrderStatus::Ready
-                },
-                version,
-                reason: Some(format!("v{version}")),
-                actor: Actor::System,
-                changed_at: chrono::Utc::now(),
-                // As the persistence worker publishes them: recorded, for a request.
-                request_id: Some(uuid::Uuid::now_v7()),
-            };
-            envelopes.push(Envelope::new("bench-notify", *order_id, change));
-        }
-    }
+    let orders = seed_orders(&stack, args.chats).await?;
+    let envelopes = status_changes(&orders, args.notifications);
     let last_version: Vec<u32> = (0..args.chats)
         .map(|chat| {
             let sent_to_chat = (0..args.notifications)
@@ -181,69 +153,4 @@ async fn main() -> anyhow::Result<()> {
     );
     bus.close().await;
     stack.teardown().await
-}
-
-fn chat_id(chat: usize) -> i64 {
-    1_000_000 + chat as i64
-}
-
-/// The status version a benchmark message announces: the reason line is `Reason: v{n}`.
-fn version_in(text: &str) -> Option<u32> {
-    text.rsplit_once("v")?.1.parse().ok()
-}
-
-/// One customer with one order (status version 1) per chat, inserted in bulk.
-async fn seed(stack: &TestStack, chats: usize) -> anyhow::Result<Vec<(Uuid, String)>> {
-    let mut orders = Vec::with_capacity(chats);
-    for start in (0..chats).step_by(500) {
-        let end = (start + 500).min(chats);
-        let mut customers = sqlx::QueryBuilder::new(
-            "INSERT INTO customers (id, display_name, language, telegram_user_id, telegram_chat_id, created_at, updated_at) ",
-        );
-        let ids: Vec<(Uuid, Uuid, String)> = (start..end)
-            .map(|_| {
-                (
-                    Uuid::now_v7(),
-                    Uuid::now_v7(),
-                    proto_events::order_number::generate(),
-                )
-            })
-            .collect();
-        customers.push_values(ids.iter().enumerate(), |mut row, (i, (customer, _, _))| {
-            let chat = chat_id(start + i);
-            row.push_bind(*customer)
-                .push_bind("Bench Customer")
-                .push_bind(if (start + i) % 2 == 0 { "en" } else { "uk" })
-                .push_bind(chat)
-                .push_bind(chat)
-                .push("UTC_TIMESTAMP(6)")
-                .push("UTC_TIMESTAMP(6)");
-        });
-        customers
-            .build()
-            .execute(&stack.db)
-            .await
-            .context("customers")?;
-        let mut rows = sqlx::QueryBuilder::new(
-            "INSERT INTO orders (id, order_number, customer_id, channel, body, status, status_version, expected_files, created_at, updated_at) ",
-        );
-        rows.push_values(ids.iter(), |mut row, (customer, order, number)| {
-            row.push_bind(*order)
-                .push_bind(number.clone())
-                .push_bind(*customer)
-                .push_bind("telegram")
-                .push_bind("bench")
-                .push_bind("accepted")
-                .push_bind(1u32)
-                .push_bind(0u32)
-                .push("UTC_TIMESTAMP(6)")
-                .push("UTC_TIMESTAMP(6)");
-        });
-        rows.build().execute(&stack.db).await.context("orders")?;
-        for (i, (_, order, number)) in ids.into_iter().enumerate() {
-            stack.telegram.user(chat_id(start + i));
-            orders.push((order, number));
-        }
-    }
-    Ok(orders)
 }

@@ -1,0 +1,106 @@
+//! The order's card: one message that shows the draft (service, description, files) with
+//! its buttons, sent once and edited in place as the draft grows, so an order costs the
+//! customer's chat (and Telegram's limits) one message rather than one per step. The
+//! catalogue is the card too while the service is chosen.
+
+use teloxide::types::InlineKeyboardMarkup;
+
+use bureau_kit::text::clip;
+
+use super::context::Chat;
+use crate::desk::Desk;
+use crate::dialogue::{Draft, Language};
+use crate::keyboards;
+use crate::replies::Reply;
+use crate::texts::key;
+
+/// The longest part of the description a card quotes: a message holds 4,096 characters.
+const CARD_DESCRIPTION_CHARS: usize = 1_500;
+
+/// Shows the draft on its card, with the buttons its state allows.
+pub async fn show(chat: &Chat, draft: &Draft) -> Result<(), sqlx::Error> {
+    let hint = if draft.is_empty() {
+        key::DRAFT_CARD_EMPTY
+    } else {
+        key::DRAFT_CARD_READY
+    };
+    let text = text(&chat.desk, chat.language, draft, hint).await?;
+    chat.show_card(draft, text, keyboards::card(chat.words(), draft));
+    Ok(())
+}
+
+/// Shows the draft on its card with `hint` under it and `keyboard`.
+pub async fn show_with(
+    chat: &Chat,
+    draft: &Draft,
+    hint: &str,
+    keyboard: InlineKeyboardMarkup,
+) -> Result<(), sqlx::Error> {
+    let text = text(&chat.desk, chat.language, draft, hint).await?;
+    chat.show_card(draft, text, keyboard);
+    Ok(())
+}
+
+/// The draft's card as a reply said outside any update (an album's answer).
+pub async fn reply(desk: &Desk, language: Language, draft: &Draft) -> Result<Reply, sqlx::Error> {
+    let hint = if draft.is_empty() {
+        key::DRAFT_CARD_EMPTY
+    } else {
+        key::DRAFT_CARD_READY
+    };
+    Ok(Reply::Card {
+        order_id: draft.order_id,
+        message: draft.card,
+        text: text(desk, language, draft, hint).await?,
+        keyboard: keyboards::card(desk.texts.words(language), draft),
+    })
+}
+
+/// The card's text: service, description, files, and the hint under `hint`.
+async fn text(
+    desk: &Desk,
+    language: Language,
+    draft: &Draft,
+    hint: &str,
+) -> Result<String, sqlx::Error> {
+    let words = desk.texts.words(language);
+    let service = match &draft.service {
+        Some(service) => desk
+            .catalogue
+            .name_of(&service.code, language)
+            .await?
+            .unwrap_or_else(|| service.code.clone()),
+        None => words.get(key::SERVICE_OTHER),
+    };
+    let description = match draft.description.trim() {
+        "" => words.get(key::DRAFT_NO_TEXT),
+        text => clip(text, CARD_DESCRIPTION_CHARS),
+    };
+    let mut files: Vec<String> = draft
+        .files
+        .iter()
+        .map(|file| words.file_line(&file.name, file.size))
+        .collect();
+    files.extend(draft.large_files.iter().map(|file| {
+        let size = words.size(file.size);
+        let line = words.format(
+            key::DRAFT_LARGE_FILE_LINE,
+            &[("name", &file.name), ("size", &size)],
+        );
+        format!("• {line}")
+    }));
+    let files = if files.is_empty() {
+        words.get(key::DRAFT_NO_FILES)
+    } else {
+        files.join("\n")
+    };
+    Ok(words.format(
+        key::DRAFT_CARD,
+        &[
+            ("service", &service),
+            ("description", &description),
+            ("files", &files),
+            ("hint", &words.get(hint)),
+        ],
+    ))
+}
