@@ -330,10 +330,11 @@ async fn a_customer_named_script_is_shown_as_text() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
-    let account: Uuid = serde_json::from_value(
-        response.json::<serde_json::Value>().await.unwrap()["account_id"].clone(),
-    )
-    .unwrap();
+    let (account,): (Uuid,) =
+        sqlx::query_as("SELECT id FROM web_accounts WHERE email = 'x@example.com'")
+            .fetch_one(&gateway.db)
+            .await
+            .unwrap();
     let order_id = gateway
         .insert_order(
             account,
