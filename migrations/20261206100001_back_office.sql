@@ -25,8 +25,8 @@ CREATE TABLE order_assignments (
     CONSTRAINT order_assignments_order_fk FOREIGN KEY (order_id) REFERENCES orders (id)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 
--- What the list filters by, newest first within each filter (the list itself walks
--- `orders_created`, 20261206700001).
+-- What the list filters by, newest first within each filter.
+CREATE INDEX orders_created ON orders (created_at, id);
 CREATE INDEX orders_assignee ON orders (assignee_id, created_at);
 CREATE INDEX orders_channel ON orders (channel, created_at);
 
