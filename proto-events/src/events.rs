@@ -21,10 +21,12 @@ pub enum EventKind {
     OrderStatusChangeRefused,
     OrderMessagePosted,
     PriceQuoted,
+    OrderCommentPosted,
+    OrderAssigned,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 11] = [
         EventKind::OrderCreated,
         EventKind::FileReceived,
         EventKind::FileStored,
@@ -34,6 +36,8 @@ impl EventKind {
         EventKind::OrderStatusChangeRefused,
         EventKind::OrderMessagePosted,
         EventKind::PriceQuoted,
+        EventKind::OrderCommentPosted,
+        EventKind::OrderAssigned,
     ];
 
     pub fn routing_key(self) -> &'static str {
@@ -47,6 +51,8 @@ impl EventKind {
             EventKind::OrderStatusChangeRefused => "order.status.change_refused",
             EventKind::OrderMessagePosted => "order.message.posted",
             EventKind::PriceQuoted => "order.price.quoted",
+            EventKind::OrderCommentPosted => "order.comment.posted",
+            EventKind::OrderAssigned => "order.assigned",
         }
     }
 
@@ -72,6 +78,8 @@ pub enum Event {
     OrderStatusChangeRefused(OrderStatusChangeRefused),
     OrderMessagePosted(OrderMessagePosted),
     PriceQuoted(PriceQuoted),
+    OrderCommentPosted(OrderCommentPosted),
+    OrderAssigned(OrderAssigned),
 }
 
 impl Event {
@@ -86,6 +94,8 @@ impl Event {
             Event::OrderStatusChangeRefused(_) => EventKind::OrderStatusChangeRefused,
             Event::OrderMessagePosted(_) => EventKind::OrderMessagePosted,
             Event::PriceQuoted(_) => EventKind::PriceQuoted,
+            Event::OrderCommentPosted(_) => EventKind::OrderCommentPosted,
+            Event::OrderAssigned(_) => EventKind::OrderAssigned,
         }
     }
 
@@ -108,6 +118,10 @@ impl Event {
                 Event::OrderMessagePosted(serde_json::from_value(value)?)
             }
             EventKind::PriceQuoted => Event::PriceQuoted(serde_json::from_value(value)?),
+            EventKind::OrderCommentPosted => {
+                Event::OrderCommentPosted(serde_json::from_value(value)?)
+            }
+            EventKind::OrderAssigned => Event::OrderAssigned(serde_json::from_value(value)?),
         })
     }
 
@@ -123,6 +137,8 @@ impl Event {
             Event::OrderStatusChangeRefused(e) => e.order_id,
             Event::OrderMessagePosted(e) => e.order_id,
             Event::PriceQuoted(e) => e.order_id,
+            Event::OrderCommentPosted(e) => e.order_id,
+            Event::OrderAssigned(e) => e.order_id,
         }
     }
 }
@@ -143,7 +159,9 @@ into_event!(
     OrderStatusChanged,
     OrderStatusChangeRefused,
     OrderMessagePosted,
-    PriceQuoted
+    PriceQuoted,
+    OrderCommentPosted,
+    OrderAssigned
 );
 
 /// Through which channel a customer reached us.
@@ -467,4 +485,28 @@ pub struct PriceQuoted {
     pub currency: String,
     #[serde(default)]
     pub note: Option<String>,
+}
+
+/// Staff wrote an internal comment on an order: for staff only, it never reaches the
+/// customer (the notifier does not subscribe to it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderCommentPosted {
+    pub order_id: Uuid,
+    /// Unique per comment; recorded once whatever the event id.
+    pub comment_id: Uuid,
+    pub author_account_id: Uuid,
+    pub text: String,
+}
+
+/// Staff assigned an order to a staff member (an executor, usually), or took the
+/// assignment away (`assignee: None`). The persistence worker keeps the latest on the order
+/// and every one in its history, in the order they were made (`assigned_at`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderAssigned {
+    pub order_id: Uuid,
+    pub order_number: String,
+    pub assignee: Option<Uuid>,
+    /// Who assigned it (the assignee themselves when they took an unassigned order).
+    pub actor_account_id: Uuid,
+    pub assigned_at: DateTime<Utc>,
 }

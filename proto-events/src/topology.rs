@@ -66,6 +66,8 @@ impl Consumer {
                 EventKind::OrderStatusChangeRequested,
                 EventKind::OrderMessagePosted,
                 EventKind::PriceQuoted,
+                EventKind::OrderCommentPosted,
+                EventKind::OrderAssigned,
             ],
             Consumer::StorageWorker => &[EventKind::FileReceived],
             // New orders are confirmed to the customer by the gateway that took them.

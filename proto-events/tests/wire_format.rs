@@ -150,6 +150,21 @@ fn samples() -> Vec<Event> {
             note: None,
         }
         .into(),
+        OrderCommentPosted {
+            order_id,
+            comment_id: Uuid::now_v7(),
+            author_account_id: Uuid::now_v7(),
+            text: "Клієнт просить терміново".into(),
+        }
+        .into(),
+        OrderAssigned {
+            order_id,
+            order_number: "48213097".into(),
+            assignee: Some(Uuid::now_v7()),
+            actor_account_id: Uuid::now_v7(),
+            assigned_at: Utc::now(),
+        }
+        .into(),
     ]
 }
 

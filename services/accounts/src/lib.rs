@@ -3,7 +3,9 @@
 //! create accounts here, so neither depends on the other.
 //!
 //! Accounts are not order events. Nothing else reacts to an account being created, and a
-//! registration must be refused at once when the email is taken, so accounts are written
+//! taken email must be known at once ([`AccountError::EmailTaken`]: `bureau staff add`
+//! says so; the web gateway answers a registration the same either way, so it tells
+//! nobody which addresses have accounts), so accounts are written
 //! to `web_accounts` (and, for customers, the linked `customers` row) straight in MySQL
 //! instead of published to the broker. Orders placed from the account travel as events and find
 //! the customer through `customers.web_account_id`.

@@ -126,8 +126,11 @@ impl IncomingFile {
     /// The file in `message`, if it carries one.
     pub fn from_message(message: &Message) -> Option<IncomingFile> {
         let caption = message.caption().map(str::to_owned);
+        // A name the sender chose may lie (`x\u{202E}ftp.hta`): what cannot be seen goes.
         let named = |name: &Option<String>, kind: &str, meta: &FileMeta, extension: &str| {
-            name.clone()
+            name.as_deref()
+                .map(shown_name)
+                .filter(|name| !name.is_empty())
                 .unwrap_or_else(|| format!("{kind}_{}{extension}", meta.unique_id))
         };
         let mut file = if let Some(document) = message.document() {
@@ -217,6 +220,16 @@ impl IncomingFile {
 }
 
 /// A declared MIME type as text.
+/// The longest file name kept from Telegram, in characters (as the web keeps).
+const MAX_NAME_CHARS: usize = 255;
+
+/// A sender's file name without control, bidirectional or invisible characters, trimmed
+/// and cut to [`MAX_NAME_CHARS`].
+fn shown_name(name: &str) -> String {
+    let visible = bureau_kit::text::visible(name);
+    bureau_kit::text::truncate(visible.trim(), MAX_NAME_CHARS).to_owned()
+}
+
 fn mime<T: ToString>(declared: &Option<T>) -> Option<String> {
     declared.as_ref().map(ToString::to_string)
 }
@@ -258,6 +271,28 @@ mod tests {
         assert_eq!(file.size, Some(2048));
         assert_eq!(file.content_type.as_deref(), Some("application/pdf"));
         assert_eq!(file.into_draft_file().note.as_deref(), Some("3 pages"));
+    }
+
+    #[test]
+    fn a_document_name_that_lies_loses_what_cannot_be_seen() {
+        let file = IncomingFile::from_message(&message(serde_json::json!({
+            "document": {"file_id": "DOC", "file_unique_id": "UDOC",
+                         "file_name": "invoice\u{202E}fdp.exe\u{0}", "file_size": 10},
+        })))
+        .unwrap();
+        assert_eq!(file.name, "invoicefdp.exe");
+        let file = IncomingFile::from_message(&message(serde_json::json!({
+            "document": {"file_id": "DOC", "file_unique_id": "UDOC",
+                         "file_name": "\u{200B}\u{2066} ", "file_size": 10},
+        })))
+        .unwrap();
+        assert_eq!(file.name, "document_UDOC");
+        let file = IncomingFile::from_message(&message(serde_json::json!({
+            "document": {"file_id": "DOC", "file_unique_id": "UDOC",
+                         "file_name": "я".repeat(10_000), "file_size": 10},
+        })))
+        .unwrap();
+        assert_eq!(file.name.chars().count(), MAX_NAME_CHARS);
     }
 
     #[test]

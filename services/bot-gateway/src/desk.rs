@@ -34,6 +34,8 @@ pub struct Desk {
     pub turns: ChatTurns,
     /// For upload links (`links.*`, `web_gateway.public_url`) and the business's contacts.
     settings: Arc<Settings>,
+    /// Where upload links are stored.
+    pool: MySqlPool,
 }
 
 impl Desk {
@@ -60,8 +62,9 @@ impl Desk {
                 pool.clone(),
                 OrderNumbers::start(pool.clone(), &settings.order_numbers),
             ),
-            turns: ChatTurns::new(pool),
+            turns: ChatTurns::new(pool.clone()),
             settings,
+            pool,
         }
     }
 
@@ -69,9 +72,10 @@ impl Desk {
         &self.settings.business
     }
 
-    /// A personal, expiring upload link for `order_id`; `None` when links are off.
-    pub fn upload_link(&self, order_id: uuid::Uuid) -> Option<String> {
-        bureau_platform::links::upload_link(&self.settings, order_id)
+    /// A personal, expiring, revocable upload link for `order_id` (stored, so staff and the
+    /// order's closing can revoke it); `None` when links are off.
+    pub async fn upload_link(&self, order_id: uuid::Uuid) -> Result<Option<String>, sqlx::Error> {
+        bureau_platform::links::issue_upload_link(&self.pool, &self.settings, order_id).await
     }
 
     /// How long an upload link works, in whole hours (at least 1).

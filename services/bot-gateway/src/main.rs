@@ -7,5 +7,7 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings::load()?;
     telemetry::init(bot_gateway::SERVICE.name(), &settings.log);
     let running = bot_gateway::start(settings, shutdown::on_signal()).await?;
-    running.stopped().await
+    let stopped = running.stopped().await;
+    telemetry::flush();
+    stopped
 }

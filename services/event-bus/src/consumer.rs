@@ -17,7 +17,7 @@ use bureau_kit::retry;
 use bureau_kit::text::truncate;
 use futures::{FutureExt, StreamExt};
 use lapin::{
-    BasicProperties,
+    BasicProperties, Channel,
     message::Delivery,
     options::{
         BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
@@ -31,7 +31,10 @@ use tracing::Instrument;
 use proto_events::Envelope;
 use proto_events::topology::{Consumer, RETRY_JITTER};
 
-use crate::{EventBus, RECONNECT, headers, metrics};
+use crate::{EventBus, RECONNECT, headers, metrics, trace_context};
+
+/// The event type metrics give bytes that are not an event.
+pub(crate) const UNDECODABLE: &str = "undecodable";
 
 /// How often a consumer reads its queues' depth from the broker.
 const QUEUE_SAMPLE_EVERY: Duration = Duration::from_secs(5);
@@ -63,7 +66,7 @@ impl HandlerError {
     }
 }
 
-enum Verdict {
+pub(crate) enum Verdict {
     Done,
     Retry(String),
     DeadLetter(String),
@@ -80,21 +83,37 @@ impl EventBus {
         concurrency: usize,
         shutdown: CancellationToken,
     ) {
+        let concurrency = concurrency.max(1);
+        self.clone()
+            .reconnecting(consumer, &shutdown, || {
+                self.consume_until_broken(consumer, &handler, concurrency, &shutdown)
+            })
+            .await;
+    }
+
+    /// Runs `once` (one session of consuming) again after each broker failure, with
+    /// backoff, until `shutdown` fires; samples the queues' depth meanwhile.
+    pub(crate) async fn reconnecting<F, Fut>(
+        self: Arc<Self>,
+        consumer: Consumer,
+        shutdown: &CancellationToken,
+        mut once: F,
+    ) where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<(), String>>,
+    {
         metrics::register_consumer(consumer);
         let sampler = tokio::spawn(self.clone().sample_queues(consumer, shutdown.child_token()));
         let mut pauses = RECONNECT.pauses();
         while !shutdown.is_cancelled() {
-            match self
-                .consume_until_broken(consumer, &handler, concurrency.max(1), &shutdown)
-                .await
-            {
+            match once().await {
                 Ok(()) => pauses.reset(),
                 Err(error) => {
                     tracing::warn!(consumer = consumer.name(), %error, "consumer lost the broker; reconnecting");
                 }
             }
             let pause = pauses.next_pause();
-            if !retry::pause(pause, &shutdown).await {
+            if !retry::pause(pause, shutdown).await {
                 break;
             }
         }
@@ -170,16 +189,16 @@ impl EventBus {
         Duration::from_millis(now_ms.saturating_sub(published_ms).max(0) as u64)
     }
 
-    async fn consume_until_broken<H: EventHandler>(
+    /// Opens a channel with `prefetch` unacked deliveries allowed and starts consuming
+    /// `consumer`'s queue on it.
+    pub(crate) async fn open_consumer(
         &self,
         consumer: Consumer,
-        handler: &Arc<H>,
-        concurrency: usize,
-        shutdown: &CancellationToken,
-    ) -> Result<(), String> {
+        prefetch: u16,
+    ) -> Result<(Channel, lapin::Consumer), String> {
         let channel = self.open_channel().await.map_err(|e| e.to_string())?;
         channel
-            .basic_qos(self.config.prefetch, BasicQosOptions::default())
+            .basic_qos(prefetch, BasicQosOptions::default())
             .await
             .map_err(|e| e.to_string())?;
         let deliveries = channel
@@ -192,7 +211,17 @@ impl EventBus {
             .await
             .map_err(|e| e.to_string())?;
         tracing::info!(consumer = consumer.name(), queue = %self.topology.queue(consumer), "consuming");
+        Ok((channel, deliveries))
+    }
 
+    async fn consume_until_broken<H: EventHandler>(
+        &self,
+        consumer: Consumer,
+        handler: &Arc<H>,
+        concurrency: usize,
+        shutdown: &CancellationToken,
+    ) -> Result<(), String> {
+        let (channel, deliveries) = self.open_consumer(consumer, self.config.prefetch).await?;
         let broken = std::sync::Mutex::new(None::<String>);
         deliveries
             .take_until(shutdown.cancelled())
@@ -210,11 +239,7 @@ impl EventBus {
             })
             .await;
         let _ = channel.close(200, "consumer stopping".into()).await;
-        match broken.into_inner().unwrap() {
-            Some(error) => Err(error),
-            None if shutdown.is_cancelled() => Ok(()),
-            None => Err("the broker cancelled the consumer".into()),
-        }
+        ended(broken.into_inner().unwrap(), shutdown)
     }
 
     async fn handle_delivery<H: EventHandler>(
@@ -223,21 +248,18 @@ impl EventBus {
         handler: &H,
         delivery: Delivery,
     ) {
-        let attempt = header_u32(&delivery.properties, headers::ATTEMPT)
-            .unwrap_or(1)
-            .max(1);
+        let attempt = attempt_of(&delivery);
         let started = Instant::now();
         let decoded = Envelope::from_json(&delivery.data);
         let event_type = match &decoded {
             Ok(envelope) => envelope.event_type.clone(),
-            Err(_) => "undecodable".to_owned(),
+            Err(_) => UNDECODABLE.to_owned(),
         };
         metrics::consumed(consumer, &event_type);
         let verdict = match decoded {
             Err(error) => Verdict::DeadLetter(error.to_string()),
             Ok(envelope) => {
-                self.newest_delivered_ms
-                    .fetch_max(envelope.occurred_at.timestamp_millis(), Ordering::Relaxed);
+                self.delivered(&envelope);
                 let span = tracing::info_span!(
                     "event",
                     consumer = consumer.name(),
@@ -245,28 +267,55 @@ impl EventBus {
                     event_id = %envelope.event_id,
                     correlation_id = %envelope.correlation_id,
                     attempt,
+                    otel.name = %format!("{} {}", consumer.name(), envelope.event_type),
+                    otel.kind = "consumer",
                 );
+                trace_context::continue_in(&span, &delivery.properties);
                 let outcome = AssertUnwindSafe(handler.handle(&envelope).instrument(span.clone()))
                     .catch_unwind()
                     .await
                     .unwrap_or_else(|_| Err(HandlerError::transient("the handler panicked")));
                 metrics::handled(consumer, &event_type, started.elapsed());
                 let _entered = span.enter();
-                match outcome {
-                    Ok(()) => Verdict::Done,
-                    Err(HandlerError::Permanent(reason)) => Verdict::DeadLetter(reason),
-                    Err(HandlerError::Transient(reason)) if attempt >= self.config.max_attempts => {
-                        Verdict::DeadLetter(format!("gave up after {attempt} attempts: {reason}"))
-                    }
-                    Err(HandlerError::Transient(reason)) => Verdict::Retry(reason),
-                }
+                self.verdict(attempt, outcome)
             }
         };
+        self.settle(consumer, &event_type, delivery, attempt, verdict)
+            .await;
+    }
 
+    /// Notes the newest event handed to a handler of this process (for the age metric).
+    pub(crate) fn delivered(&self, envelope: &Envelope) {
+        self.newest_delivered_ms
+            .fetch_max(envelope.occurred_at.timestamp_millis(), Ordering::Relaxed);
+    }
+
+    /// What becomes of a delivery whose handler answered `outcome`.
+    pub(crate) fn verdict(&self, attempt: u32, outcome: Result<(), HandlerError>) -> Verdict {
+        match outcome {
+            Ok(()) => Verdict::Done,
+            Err(HandlerError::Permanent(reason)) => Verdict::DeadLetter(reason),
+            Err(HandlerError::Transient(reason)) if attempt >= self.config.max_attempts => {
+                Verdict::DeadLetter(format!("gave up after {attempt} attempts: {reason}"))
+            }
+            Err(HandlerError::Transient(reason)) => Verdict::Retry(reason),
+        }
+    }
+
+    /// Carries out a verdict: moves the message to a retry queue or the dead letters if it
+    /// must, and acks it only once its copy landed (or requeues it if the copy did not).
+    pub(crate) async fn settle(
+        &self,
+        consumer: Consumer,
+        event_type: &str,
+        delivery: Delivery,
+        attempt: u32,
+        verdict: Verdict,
+    ) {
         let moved = match verdict {
             Verdict::Done => Ok(()),
             Verdict::Retry(reason) => {
-                metrics::retried(consumer, &event_type);
+                metrics::retried(consumer, event_type);
                 let delay = self.topology.retry_delay(attempt);
                 tracing::warn!(consumer = consumer.name(), attempt, ?delay, %reason, "handler failed; will retry");
                 let jittered =
@@ -286,7 +335,7 @@ impl EventBus {
                     .await
             }
             Verdict::DeadLetter(reason) => {
-                metrics::dead_lettered(consumer, &event_type);
+                metrics::dead_lettered(consumer, event_type);
                 tracing::error!(consumer = consumer.name(), attempt, %reason, "dead-lettering a message");
                 let mut table = copy_headers(&delivery.properties);
                 table.insert(
@@ -336,6 +385,22 @@ impl EventBus {
             tracing::warn!(consumer = consumer.name(), %error, "ack failed");
         }
     }
+}
+
+/// How a session of consuming ended: a broken channel, a shutdown, or the broker's cancel.
+pub(crate) fn ended(broken: Option<String>, shutdown: &CancellationToken) -> Result<(), String> {
+    match broken {
+        Some(error) => Err(error),
+        None if shutdown.is_cancelled() => Ok(()),
+        None => Err("the broker cancelled the consumer".into()),
+    }
+}
+
+/// Which attempt this delivery is: 1 on first delivery.
+pub(crate) fn attempt_of(delivery: &Delivery) -> u32 {
+    header_u32(&delivery.properties, headers::ATTEMPT)
+        .unwrap_or(1)
+        .max(1)
 }
 
 fn copy_headers(properties: &BasicProperties) -> FieldTable {

@@ -7,18 +7,22 @@
 //! - [`EventBus::consume`]: manual acks after the handler's work is done; transient failures
 //!   go to a delayed retry queue with backoff and jitter, poison and exhausted messages to
 //!   the service's dead-letter queue with the reason in headers.
+//! - [`EventBus::consume_batches`]: the same, several deliveries handed over at once (one
+//!   transaction for many events), each settled on its own after the handler returned.
 //! - The connection heals itself: after a broker restart the next publish reconnects and
 //!   consumers resume with backoff.
 
+mod batch;
 mod consumer;
 pub mod dead_letters;
 mod declare;
 pub mod live;
 pub mod metrics;
 mod publisher;
+mod trace_context;
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicI64;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bureau_kit::retry::Backoff;
@@ -26,6 +30,7 @@ use lapin::{Channel, Connection, ConnectionProperties};
 use proto_events::topology::Topology;
 use tokio::sync::Mutex;
 
+pub use batch::{BatchHandler, Batching};
 pub use consumer::{EventHandler, HandlerError};
 pub use declare::declare;
 pub use publisher::PublishError;
@@ -45,6 +50,9 @@ pub mod headers {
 
 #[derive(Debug, Clone)]
 pub struct BusConfig {
+    /// The broker's AMQP URL, or the URLs of a cluster's nodes separated by commas: the bus
+    /// connects to the first that answers and, when its connection is lost, moves on to
+    /// the next live one by itself ([`BusConfig::addresses`]).
     pub url: String,
     pub namespace: String,
     pub prefetch: u16,
@@ -56,6 +64,27 @@ pub struct BusConfig {
     /// (see [`Topology::with_idle_expiry`]).
     pub idle_queue_expiry: Option<Duration>,
 }
+
+impl BusConfig {
+    /// The broker addresses `url` lists, in the order they are tried.
+    pub fn addresses(&self) -> Vec<&str> {
+        self.url
+            .split(',')
+            .map(str::trim)
+            .filter(|address| !address.is_empty())
+            .collect()
+    }
+}
+
+/// Where an AMQP URL points, without its credentials (for logs).
+fn node_of(address: &str) -> &str {
+    let rest = address.split_once("://").map_or(address, |(_, rest)| rest);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    rest.split('/').next().unwrap_or(rest)
+}
+
+/// How long one node may take to accept a connection before the next one is tried.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 struct Live {
     connection: Connection,
@@ -72,6 +101,8 @@ pub struct EventBus {
     /// When the newest event handed to a consumer of this process was published (Unix
     /// milliseconds, 0 before the first): the bound behind `bus_queue_oldest_message_age_seconds`.
     newest_delivered_ms: AtomicI64,
+    /// The address that answered last: tried first next time.
+    preferred: AtomicUsize,
 }
 
 impl EventBus {
@@ -86,6 +117,7 @@ impl EventBus {
             topology,
             live: Mutex::new(None),
             newest_delivered_ms: AtomicI64::new(0),
+            preferred: AtomicUsize::new(0),
         })
     }
 
@@ -130,19 +162,62 @@ impl EventBus {
         {
             return Ok(live.clone());
         }
+        let live = Arc::new(self.connect_to_a_node().await?);
+        *guard = Some(live.clone());
+        Ok(live)
+    }
+
+    /// Connects to the broker's nodes in turn, from the one that answered last, until one
+    /// accepts and has the topology declared; the last node's error if none does.
+    async fn connect_to_a_node(&self) -> lapin::Result<Live> {
+        let addresses = self.config.addresses();
+        if addresses.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "broker.url lists no address",
+            )
+            .into());
+        }
+        let first = self.preferred.load(Ordering::Relaxed) % addresses.len();
+        let mut last_error = None;
+        for offset in 0..addresses.len() {
+            let index = (first + offset) % addresses.len();
+            let address = addresses[index];
+            let attempt = tokio::time::timeout(CONNECT_TIMEOUT, self.open_live(address)).await;
+            match attempt.unwrap_or_else(|_| {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no answer within {CONNECT_TIMEOUT:?}"),
+                )
+                .into())
+            }) {
+                Ok(live) => {
+                    self.preferred.store(index, Ordering::Relaxed);
+                    tracing::info!(namespace = %self.config.namespace, node = node_of(address), "connected to the broker");
+                    return Ok(live);
+                }
+                Err(error) => {
+                    if addresses.len() > 1 {
+                        tracing::warn!(node = node_of(address), %error, "broker node unavailable; trying the next");
+                    }
+                    last_error = Some(error);
+                }
+            }
+        }
+        Err(last_error.expect("at least one address was tried"))
+    }
+
+    async fn open_live(&self, address: &str) -> lapin::Result<Live> {
         let properties = ConnectionProperties::default()
             .with_connection_name(self.config.connection_name.clone().into());
-        let connection = Connection::connect(&self.config.url, properties).await?;
+        let connection = Connection::connect(address, properties).await?;
         let publish = connection.create_channel().await?;
         publish.confirm_select(Default::default()).await?;
-        declare(&self.topology, &publish).await?;
-        let live = Arc::new(Live {
+        declare::declare_on_connect(&self.topology, &connection, &publish).await?;
+        Ok(Live {
             connection,
             publish,
-        });
-        *guard = Some(live.clone());
-        tracing::info!(namespace = %self.config.namespace, "connected to the broker");
-        Ok(live)
+        })
     }
 
     /// Drops a connection that failed, so the next use reconnects.
@@ -164,3 +239,27 @@ impl EventBus {
 /// Pauses between reconnections: 200 ms doubling to 5 s, each drawn from [pause, 2 × pause).
 pub(crate) const RECONNECT: Backoff =
     Backoff::new(Duration::from_millis(200), Duration::from_secs(5)).with_jitter();
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_of_nodes_is_read_from_the_url_and_logged_without_credentials() {
+        let config = BusConfig {
+            url: "amqp://u:p@a:5672/%2f, amqp://u:p@b:5673/%2f,".into(),
+            namespace: "n".into(),
+            prefetch: 1,
+            max_attempts: 1,
+            retry_delays: vec![],
+            connection_name: "t".into(),
+            idle_queue_expiry: None,
+        };
+        assert_eq!(
+            config.addresses(),
+            vec!["amqp://u:p@a:5672/%2f", "amqp://u:p@b:5673/%2f"]
+        );
+        assert_eq!(node_of(config.addresses()[1]), "b:5673");
+        assert_eq!(node_of("amqp://localhost"), "localhost");
+    }
+}

@@ -15,7 +15,7 @@ use lapin::{
 
 use proto_events::Envelope;
 
-use crate::{EventBus, Live, metrics};
+use crate::{EventBus, Live, metrics, trace_context};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -82,6 +82,16 @@ impl EventBus {
         let exchange = ShortString::from(self.topology.events_exchange());
         let mut confirms = Vec::with_capacity(envelopes.len());
         for envelope in envelopes {
+            // One span per event, child of the caller's; its context travels in the headers.
+            let span = tracing::info_span!(
+                "publish",
+                otel.name = %format!("publish {}", envelope.event_type),
+                otel.kind = "producer",
+                event_type = %envelope.event_type,
+                event_id = %envelope.event_id,
+            );
+            let mut headers = FieldTable::default();
+            trace_context::inject(&span, &mut headers);
             let confirm = live
                 .publish
                 .basic_publish(
@@ -92,7 +102,7 @@ impl EventBus {
                         ..Default::default()
                     },
                     &envelope.to_json(),
-                    properties(envelope, FieldTable::default()),
+                    properties(envelope, headers),
                 )
                 .await?;
             confirms.push(confirm);

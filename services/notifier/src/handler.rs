@@ -49,13 +49,24 @@ impl ResultLinks {
         }
     }
 
-    /// `None` when links are switched off (no `links.secret`).
-    fn for_file(&self, file_id: Uuid) -> Option<DownloadLink> {
-        let url = bureau_platform::links::download_link(&self.settings, file_id)?;
-        Some(DownloadLink {
+    /// A stored, revocable link to `file_id` of `order_id`; `None` when links are switched
+    /// off (no `links.secret`).
+    async fn for_file(
+        &self,
+        pool: &MySqlPool,
+        order_id: Uuid,
+        file_id: Uuid,
+    ) -> Result<Option<DownloadLink>, sqlx::Error> {
+        let issued =
+            bureau_platform::links::issue_download_link(pool, &self.settings, order_id, file_id)
+                .await?;
+        let Some(url) = issued else {
+            return Ok(None);
+        };
+        Ok(Some(DownloadLink {
             url,
             hours: (self.settings.links.download_ttl_secs / 3600).max(1),
-        })
+        }))
     }
 }
 
@@ -106,7 +117,10 @@ impl EventHandler for Notifier {
             // that took them); arrives only through a manual replay.
             Event::OrderCreated(_)
             | Event::FileReceived(_)
-            | Event::OrderStatusChangeRequested(_) => {
+            | Event::OrderStatusChangeRequested(_)
+            // Staff's own business: internal comments and assignments never reach customers.
+            | Event::OrderCommentPosted(_)
+            | Event::OrderAssigned(_) => {
                 tracing::debug!("not an event the notifier handles");
                 return Ok(());
             }
@@ -215,7 +229,11 @@ impl Notifier {
             metrics::skipped("language_fallback");
         }
         let link = match notice {
-            Notice::ResultReady(stored) => self.links.for_file(stored.file_id),
+            Notice::ResultReady(stored) => self
+                .links
+                .for_file(&self.pool, stored.order_id, stored.file_id)
+                .await
+                .map_err(database_error)?,
             _ => None,
         };
         let message = notice.message(

@@ -7,5 +7,7 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings::load()?;
     telemetry::init(notifier::SERVICE.name(), &settings.log);
     let running = notifier::start(settings, shutdown::on_signal()).await?;
-    running.stopped().await
+    let stopped = running.stopped().await;
+    telemetry::flush();
+    stopped
 }

@@ -14,6 +14,7 @@
 
 use bureau_event_bus::HandlerError;
 use bureau_kit::text::truncate;
+use bureau_platform::links::{self, LinkPurpose, Revocation};
 use chrono::{DateTime, Utc};
 use proto_events::envelope::deterministic_id;
 use proto_events::{
@@ -265,6 +266,19 @@ async fn record_change(
         .execute(&mut *tx)
         .await
         .map_err(classify)?;
+    if request.to.is_terminal() {
+        // A closed order takes no more files: its upload links die with the change, in the
+        // same transaction. A delivered order's results stay downloadable until their links
+        // expire; a cancelled or rejected order's do not.
+        let purposes: &[LinkPurpose] = if request.to == OrderStatus::Delivered {
+            &[LinkPurpose::Upload]
+        } else {
+            &[LinkPurpose::Upload, LinkPurpose::Download]
+        };
+        links::revoke_order_links(tx, request.order_id, purposes, Revocation::OrderClosed)
+            .await
+            .map_err(classify)?;
+    }
     Ok(())
 }
 

@@ -1,7 +1,8 @@
 //! The persistence worker: the one writer of orders to MySQL.
 //!
 //! It consumes every order event and records it in the same transaction as the event's id
-//! in the inbox, so a redelivered event changes nothing. Status changes arrive as requests
+//! in the inbox, so a redelivered event changes nothing; events come in batches, many to
+//! one transaction, each in its own savepoint (see `handler`). Status changes arrive as requests
 //! (`OrderStatusChangeRequested`): it decides each once, as a compare-and-set on the
 //! order's status version, and publishes the outcome (`OrderStatusChanged` or
 //! `OrderStatusChangeRefused`) after the commit (see `decisions`). It starts while MySQL is
@@ -13,6 +14,7 @@ mod records;
 
 use std::sync::Arc;
 
+use bureau_event_bus::Batching;
 use bureau_platform::service::Running;
 use bureau_platform::{Settings, bus, database, health};
 use proto_events::Service;
@@ -45,13 +47,20 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
             database::migrate_when_reachable(&pool, &shutdown).await;
         }
         if !shutdown.is_cancelled() {
-            let handler = Arc::new(PersistenceHandler::new(pool.clone(), bus.clone()));
-            let concurrency = settings.persistence_worker.concurrency;
+            let worker = &settings.persistence_worker;
+            let handler = Arc::new(
+                PersistenceHandler::new(pool.clone(), bus.clone()).with_lanes(worker.lanes),
+            );
+            let batching = Batching {
+                max_events: worker.batch_max_events,
+                max_wait: worker.batch_max_wait(),
+                in_flight: worker.concurrency,
+            };
             bus.clone()
-                .consume(
+                .consume_batches(
                     Consumer::PersistenceWorker,
                     handler,
-                    concurrency,
+                    batching,
                     shutdown.clone(),
                 )
                 .await;

@@ -7,5 +7,7 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings::load()?;
     telemetry::init(persistence_worker::SERVICE.name(), &settings.log);
     let running = persistence_worker::start(settings, shutdown::on_signal()).await?;
-    running.stopped().await
+    let stopped = running.stopped().await;
+    telemetry::flush();
+    stopped
 }

@@ -3,11 +3,11 @@
 //! Text is cut to its column's size with `truncate` (sizes are in characters).
 
 use bureau_event_bus::HandlerError;
-use bureau_kit::text::truncate;
+use bureau_kit::text::{truncate, visible};
 use chrono::Utc;
 use proto_events::{
-    Actor, CustomerRef, Envelope, FileReceived, FileRejected, FileSource, FileStored, OrderCreated,
-    OrderMessagePosted, OrderStatus, PriceQuoted,
+    Actor, CustomerRef, Envelope, Event, FileReceived, FileRejected, FileSource, FileStored,
+    OrderAssigned, OrderCommentPosted, OrderCreated, OrderMessagePosted, OrderStatus, PriceQuoted,
 };
 use sqlx::{MySqlConnection, Row};
 use uuid::Uuid;
@@ -24,6 +24,34 @@ pub fn classify(error: sqlx::Error) -> HandlerError {
         }
     }
     HandlerError::transient(format!("database: {error}"))
+}
+
+/// Claims the event in the inbox and records it, unless it was recorded before. Status
+/// change requests are not records (see `decisions`): asked to record one, it refuses.
+pub async fn record(tx: &mut MySqlConnection, event: &Envelope) -> Result<(), HandlerError> {
+    if !bureau_platform::inbox::claim(tx, crate::SERVICE.name(), event.event_id)
+        .await
+        .map_err(classify)?
+    {
+        tracing::debug!("already recorded; skipping a redelivery");
+        return Ok(());
+    }
+    match &event.payload {
+        Event::OrderCreated(created) => order_created(tx, event, created).await,
+        Event::FileReceived(received) => file_received(tx, event, received).await,
+        Event::FileStored(stored) => file_stored(tx, stored).await,
+        Event::FileRejected(rejected) => file_rejected(tx, rejected).await,
+        Event::OrderMessagePosted(posted) => message_posted(tx, event, posted).await,
+        Event::PriceQuoted(quoted) => price_quoted(tx, event, quoted).await,
+        Event::OrderCommentPosted(posted) => comment_posted(tx, event, posted).await,
+        Event::OrderAssigned(assigned) => order_assigned(tx, event, assigned).await,
+        Event::OrderStatusChangeRequested(_)
+        | Event::OrderStatusChanged(_)
+        | Event::OrderStatusChangeRefused(_) => Err(HandlerError::permanent(format!(
+            "{} is decided, not recorded",
+            event.event_type
+        ))),
+    }
 }
 
 pub async fn order_created(
@@ -232,7 +260,9 @@ pub async fn file_received(
     .bind(received.file_id)
     .bind(received.order_id)
     .bind(received.purpose.as_str())
-    .bind(truncate(&received.original_name, 512))
+    // Every producer cleans names; an event from an older or foreign one is cleaned here, so
+    // no name that lies (bidirectional or control characters) is ever shown or served.
+    .bind(truncate(&visible(&received.original_name), 512))
     .bind(received.note.as_deref().map(|n| truncate(n, 16_000)))
     .bind(source)
     .bind(received.declared_size)
@@ -358,6 +388,73 @@ pub async fn price_quoted(
     .bind(&quoted.currency)
     .bind(quoted.note.as_deref().map(|n| truncate(n, 1000)))
     .bind(event.occurred_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// An internal comment (staff only). Its own id is the key, like a message's.
+pub async fn comment_posted(
+    tx: &mut MySqlConnection,
+    event: &Envelope,
+    posted: &OrderCommentPosted,
+) -> Result<(), HandlerError> {
+    if !order_exists(tx, posted.order_id).await? {
+        return Err(HandlerError::transient(format!(
+            "order {} is not recorded yet",
+            posted.order_id
+        )));
+    }
+    sqlx::query(
+        "INSERT IGNORE INTO order_comments (id, order_id, author_account_id, body, event_id, posted_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(posted.comment_id)
+    .bind(posted.order_id)
+    .bind(posted.author_account_id)
+    .bind(truncate(&posted.text, 16_000))
+    .bind(event.event_id)
+    .bind(event.occurred_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// An assignment: kept in the order's assignment history, and the latest one made (by
+/// `assigned_at`, whatever order the events arrive in) is the order's assignee.
+pub async fn order_assigned(
+    tx: &mut MySqlConnection,
+    event: &Envelope,
+    assigned: &OrderAssigned,
+) -> Result<(), HandlerError> {
+    if !order_exists(tx, assigned.order_id).await? {
+        return Err(HandlerError::transient(format!(
+            "order {} is not recorded yet",
+            assigned.order_id
+        )));
+    }
+    sqlx::query(
+        "INSERT IGNORE INTO order_assignments (event_id, order_id, assignee_id, actor_account_id, assigned_at)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(event.event_id)
+    .bind(assigned.order_id)
+    .bind(assigned.assignee)
+    .bind(assigned.actor_account_id)
+    .bind(assigned.assigned_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(classify)?;
+    sqlx::query(
+        "UPDATE orders SET assignee_id = (
+             SELECT assignee_id FROM order_assignments WHERE order_id = ?
+             ORDER BY assigned_at DESC, event_id DESC LIMIT 1)
+         WHERE id = ?",
+    )
+    .bind(assigned.order_id)
+    .bind(assigned.order_id)
     .execute(&mut *tx)
     .await
     .map_err(classify)?;

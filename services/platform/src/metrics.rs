@@ -25,6 +25,7 @@ use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sqlx::MySqlPool;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 pub const HTTP_REQUESTS: &str = "http_requests_total";
 pub const HTTP_SECONDS: &str = "http_request_duration_seconds";
@@ -113,7 +114,8 @@ pub async fn render(readiness: &crate::health::Readiness) -> Response {
 }
 
 /// Middleware counting each request by its matched route, method and status, with its
-/// latency. Applied by [`crate::health::serve`] to every route a service serves.
+/// latency, and running it in its span (`telemetry::http_span`, which continues the
+/// caller's trace). Applied by [`crate::health::serve`] to every route a service serves.
 pub async fn track_http(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
@@ -121,8 +123,9 @@ pub async fn track_http(request: Request, next: Next) -> Response {
         .map(|path| path.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
     let method = request.method().as_str().to_owned();
+    let span = crate::telemetry::http_span(&method, &route, request.headers());
     let started = Instant::now();
-    let response = next.run(request).await;
+    let response = next.run(request).instrument(span).await;
     let labels = [
         ("method", method),
         ("route", route),

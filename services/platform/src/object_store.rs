@@ -649,22 +649,27 @@ impl ObjectStore {
             .map_err(StoreError::request("delete the object"))
     }
 
-    /// A link that downloads `key` as `file_name` until `ttl` passes.
+    /// A link that downloads `key` as an attachment named `file_name`, with the response's
+    /// `Content-Type` set to `content_type` whatever the object was stored with, until `ttl`
+    /// passes. The caller chooses a type that is safe to serve (a browser never renders an
+    /// attachment, and an overridden type cannot turn stored HTML into a page).
     pub async fn presigned_get(
         &self,
         key: &str,
         file_name: &str,
+        content_type: &str,
         ttl: Duration,
     ) -> Result<String, StoreError> {
         let config =
             PresigningConfig::expires_in(ttl).map_err(StoreError::request("presign a link"))?;
-        let disposition = format!("attachment; filename*=UTF-8''{}", percent_encode(file_name));
+        let disposition = attachment_disposition(file_name);
         let request = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(key)
             .response_content_disposition(disposition)
+            .response_content_type(content_type)
             .presigned(config)
             .await
             .map_err(StoreError::request("presign a link"))?;
@@ -793,6 +798,18 @@ fn percent_encode_path(key: &str) -> String {
         .join("/")
 }
 
+/// `Content-Disposition` for a download: always an attachment (never shown inline), named
+/// `file_name` without the characters that make a name lie, percent-encoded (RFC 6266 and
+/// 8187), so no quote, semicolon or line break in a name can add a parameter or a header.
+pub fn attachment_disposition(file_name: &str) -> String {
+    let name = bureau_kit::text::visible(file_name);
+    let name = match name.trim() {
+        "" => "file",
+        name => name,
+    };
+    format!("attachment; filename*=UTF-8''{}", percent_encode(name))
+}
+
 fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
@@ -807,6 +824,22 @@ fn percent_encode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn downloads_are_attachments_whose_name_cannot_lie_or_add_parameters() {
+        assert_eq!(
+            attachment_disposition("x\u{202E}ftp.hta"),
+            "attachment; filename*=UTF-8''xftp.hta"
+        );
+        assert_eq!(
+            attachment_disposition("a\"; filename=evil.html\r\nX: y"),
+            "attachment; filename*=UTF-8''a%22%3B%20filename%3Devil.htmlX%3A%20y"
+        );
+        assert_eq!(
+            attachment_disposition("\u{200B}"),
+            "attachment; filename*=UTF-8''file"
+        );
+    }
 
     #[test]
     fn sniffing_trusts_bytes_not_names() {

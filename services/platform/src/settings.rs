@@ -20,7 +20,7 @@ pub struct Settings {
     pub web_gateway: WebGatewaySettings,
     pub bot_gateway: ServiceSettings,
     pub storage_worker: StorageWorkerSettings,
-    pub persistence_worker: WorkerSettings,
+    pub persistence_worker: PersistenceWorkerSettings,
     pub notifier: NotifierSettings,
     pub links: LinkSettings,
     /// Who the business is, as the bot's "Contact us" shows it.
@@ -29,6 +29,35 @@ pub struct Settings {
     /// How the gateways lease order numbers (see `order_numbers.rs`).
     #[serde(default)]
     pub order_numbers: OrderNumberSettings,
+    /// Timeouts and caps of every HTTP server (see `health::serve_with`).
+    #[serde(default)]
+    pub http: HttpSettings,
+}
+
+/// What a slow or idle client may hold of an HTTP server: each timeout closes the
+/// connection, so a client trickling bytes cannot keep it forever.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct HttpSettings {
+    /// A request's head (request line and headers) must arrive within this. The same timer
+    /// runs while a kept-alive connection waits for its next request, so it is also the
+    /// idle keep-alive timeout.
+    pub header_read_timeout_secs: u64,
+    /// A request body that sends nothing for this long is cut off (400). Bodies that keep
+    /// flowing are never cut, however large or long.
+    pub body_stall_timeout_secs: u64,
+    /// Open connections at most; past it new ones are closed at once.
+    pub max_connections: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            header_read_timeout_secs: 10,
+            body_stall_timeout_secs: 30,
+            max_connections: 4096,
+        }
+    }
 }
 
 /// Order numbers are leased from MySQL in blocks; each gateway holds one block and a spare,
@@ -50,6 +79,17 @@ impl Default for OrderNumberSettings {
 pub struct LogSettings {
     pub format: LogFormat,
     pub filter: String,
+    /// Where spans go, as OTLP/HTTP with JSON bodies (`http://collector:4318`; `/v1/traces` is
+    /// added). Empty (the default): no traces are exported.
+    #[serde(default)]
+    pub otlp_endpoint: String,
+    /// Which spans are exported, in `RUST_LOG` syntax; the log filter does not apply to them.
+    #[serde(default = "default_traces_filter")]
+    pub traces_filter: String,
+}
+
+fn default_traces_filter() -> String {
+    "info,sqlx=warn,lapin=warn,aws=warn,hyper=warn,h2=warn,reqwest=warn,tower=warn,teloxide=warn,opentelemetry=off".to_owned()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -175,9 +215,69 @@ pub struct WebGatewaySettings {
     pub public_url: String,
     pub max_upload_bytes: u64,
     pub session_ttl_hours: u64,
+    /// Whether executors see unassigned orders in the back office and may take one
+    /// (docs/back-office.md, the permission matrix).
+    #[serde(default)]
+    pub executors_take_unassigned: bool,
+    /// Behind a reverse proxy: the header holding the client's address, as sign-in limits
+    /// count it (the last entry, the one the proxy appended, is used). Empty: the
+    /// connection's peer address.
+    #[serde(default)]
+    pub client_address_header: String,
     /// How many password hashes run at once and how failed sign-ins are slowed down.
     #[serde(default)]
     pub sign_in: SignInSettings,
+    /// Bounds on live (server-sent event) streams.
+    #[serde(default)]
+    pub live: LiveSettings,
+    /// What one customer may send.
+    #[serde(default)]
+    pub quotas: QuotaSettings,
+}
+
+/// Storage quotas per customer (web orders and upload links), so scripted accounts cannot
+/// fill the object store. Days are UTC days.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct QuotaSettings {
+    /// Bytes of files accepted per customer per day.
+    pub bytes_per_day: u64,
+    /// Files accepted per customer per day.
+    pub files_per_day: u32,
+    /// Orders a customer may have open (not delivered, cancelled or rejected) at once.
+    pub open_orders: u32,
+}
+
+impl Default for QuotaSettings {
+    fn default() -> Self {
+        QuotaSettings {
+            bytes_per_day: 10 * 1024 * 1024 * 1024,
+            files_per_day: 500,
+            open_orders: 20,
+        }
+    }
+}
+
+/// Each live stream holds a connection, so each is bounded.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct LiveSettings {
+    /// Streams one account may have open at once; the next answers 429.
+    pub max_streams_per_account: usize,
+    /// A stream ends after this long; the browser's `EventSource` reconnects.
+    pub max_stream_secs: u64,
+    /// How often a stream checks that its session is still live.
+    pub session_check_secs: u64,
+}
+
+impl Default for LiveSettings {
+    fn default() -> Self {
+        LiveSettings {
+            max_streams_per_account: 8,
+            max_stream_secs: 3600,
+            session_check_secs: 30,
+        }
+    }
 }
 
 /// Sign-in cannot be used to exhaust the gateway or to guess passwords without end:
@@ -187,7 +287,7 @@ pub struct WebGatewaySettings {
 #[serde(default)]
 pub struct SignInSettings {
     /// Password hashes at once (each takes 19 MiB and a core for tens of milliseconds);
-    /// 0 means one per core.
+    /// 0 means half the cores (at least one), leaving the rest to orders.
     pub hashing_slots: usize,
     /// How long a sign-in or registration waits for a slot before it hears 503.
     pub hashing_queue_ms: u64,
@@ -202,9 +302,6 @@ pub struct SignInSettings {
     pub forget_after_secs: u64,
     /// Addresses and accounts tracked at most (memory bound); see docs/reliability.md.
     pub max_tracked: usize,
-    /// Behind a reverse proxy: the header holding the client's address (the proxy's own
-    /// entry, the last one, is used). Empty: the connection's peer address.
-    pub client_address_header: String,
 }
 
 impl Default for SignInSettings {
@@ -218,7 +315,6 @@ impl Default for SignInSettings {
             max_pause_secs: 900,
             forget_after_secs: 3600,
             max_tracked: 100_000,
-            client_address_header: String::new(),
         }
     }
 }
@@ -232,6 +328,39 @@ pub struct ServiceSettings {
 pub struct WorkerSettings {
     pub listen: SocketAddr,
     pub concurrency: usize,
+}
+
+/// The persistence worker: a worker whose events are recorded in batches, one transaction
+/// per batch. `concurrency` is the number of batches in flight.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PersistenceWorkerSettings {
+    pub listen: SocketAddr,
+    pub concurrency: usize,
+    /// The most events recorded in one transaction.
+    #[serde(default = "PersistenceWorkerSettings::default_batch_max_events")]
+    pub batch_max_events: usize,
+    /// How long the first event of a batch waits for others, in milliseconds.
+    #[serde(default = "PersistenceWorkerSettings::default_batch_max_wait_ms")]
+    pub batch_max_wait_ms: u64,
+    /// Transactions (and connections) a batch is split into, by order.
+    #[serde(default = "PersistenceWorkerSettings::default_lanes")]
+    pub lanes: usize,
+}
+
+impl PersistenceWorkerSettings {
+    fn default_batch_max_events() -> usize {
+        100
+    }
+    fn default_batch_max_wait_ms() -> u64 {
+        5
+    }
+    fn default_lanes() -> usize {
+        1
+    }
+
+    pub fn batch_max_wait(&self) -> Duration {
+        Duration::from_millis(self.batch_max_wait_ms)
+    }
 }
 
 /// The storage worker: a worker, plus what it refuses and how it sweeps abandoned uploads.

@@ -14,5 +14,7 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings::load()?;
     telemetry::init(storage_worker::SERVICE.name(), &settings.log);
     let running = storage_worker::start(settings, shutdown::on_signal()).await?;
-    running.stopped().await
+    let stopped = running.stopped().await;
+    telemetry::flush();
+    stopped
 }

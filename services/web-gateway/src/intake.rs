@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use proto_events::{
     CustomerRef, Envelope, FilePurpose, FileReceived, FileSource, Measured, OrderCreated,
 };
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::domain::{OrderText, ServiceCode, UploadName};
@@ -138,7 +139,9 @@ pub async fn publish_staged(
             }
         }
         outcome
-    });
+    }
+    // In the request's span, so the trace goes on from it.
+    .in_current_span());
     task.await.unwrap_or_else(|error| {
         Err(PublishError::Unavailable(format!(
             "the publishing task failed: {error}"

@@ -14,7 +14,9 @@ pub mod domain;
 mod http;
 mod idempotency;
 mod intake;
+pub mod office;
 mod queries;
+mod quotas;
 mod sessions;
 mod sign_in_guard;
 mod status_requests;
@@ -38,8 +40,8 @@ use crate::http::AppState;
 pub const SERVICE: Service = Service::WebGateway;
 
 /// Binds the listener, serves until `shutdown` fires, and returns at once. Starts even
-/// when MySQL, the broker or the object store is down: `/readyz` says which, and each
-/// dependency is retried on use.
+/// when MySQL, the broker or the object store is down: `/readyz` says not ready (and
+/// `GET /api/admin/readiness` which, to an admin), and each dependency is retried on use.
 pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Running> {
     let pool = database::pool(&settings.database).context("database settings")?;
     bureau_platform::metrics::watch_pool(&pool, &shutdown);
@@ -84,21 +86,28 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         .await
         .with_context(|| format!("binding {}", settings.web_gateway.listen))?;
     let http_addr = listener.local_addr()?;
+    let http_limits = settings.http.clone();
     let state = AppState {
         order_numbers: OrderNumbers::start(pool.clone(), &settings.order_numbers),
-        live: http::LiveHub::start(bus.clone(), shutdown.clone()),
+        live: http::LiveHub::start(
+            bus.clone(),
+            shutdown.clone(),
+            settings.web_gateway.live.clone(),
+        ),
         sign_in: Arc::new(http::SignInGuard::new(&settings.web_gateway.sign_in)),
         pool: pool.clone(),
         bus: bus.clone(),
         store,
         settings: Arc::new(settings),
     };
-    let app = http::with_request_layers(health::router(readiness).merge(http::router(state)));
+    let app = http::with_request_layers(
+        health::public_router(readiness.clone()).merge(http::router(state, readiness)),
+    );
     tracing::info!(%http_addr, "web gateway listening");
 
     let task = tokio::spawn(async move {
         // Graceful: stops accepting, lets requests in flight (uploads too) finish.
-        health::serve(listener, app, shutdown)
+        health::serve_with(listener, app, &http_limits, shutdown)
             .await
             .context("HTTP server")?;
         bus.close().await;

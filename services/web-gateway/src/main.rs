@@ -14,5 +14,7 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings::load()?;
     telemetry::init(web_gateway::SERVICE.name(), &settings.log);
     let running = web_gateway::start(settings, shutdown::on_signal()).await?;
-    running.stopped().await
+    let stopped = running.stopped().await;
+    telemetry::flush();
+    stopped
 }

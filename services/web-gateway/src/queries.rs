@@ -13,7 +13,9 @@ use serde::Serialize;
 use sqlx::{MySql, MySqlPool, QueryBuilder};
 use uuid::Uuid;
 
-use crate::domain::Page;
+use crate::domain::{Cursor, Page};
+
+pub mod office;
 
 /// A line of a customer's order list; the description only as far as an excerpt needs.
 #[derive(Debug, sqlx::FromRow)]
@@ -29,25 +31,43 @@ pub struct CustomerOrderLine {
 }
 
 /// One page of the customer's orders, newest first, with one line more than a page when
-/// there are more (see `Listing::from_rows`).
+/// there are more (see `Listing::from_rows`). Walks `orders_customer`
+/// (`customer_id, created_at`, then the id) from the page's cursor.
 pub async fn customer_orders(
     pool: &MySqlPool,
     account_id: Uuid,
     page: Page,
     excerpt_chars: u32,
 ) -> Result<Vec<CustomerOrderLine>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT o.id, o.order_number, o.status, o.created_at, SUBSTRING(o.body, 1, ?) AS body_start, o.expected_files \
-         FROM orders o JOIN customers c ON c.id = o.customer_id \
-         WHERE c.web_account_id = ? \
-         ORDER BY o.created_at DESC, o.id DESC LIMIT ? OFFSET ?",
-    )
-    .bind(excerpt_chars + 1)
-    .bind(account_id)
-    .bind(Page::SIZE + 1)
-    .bind(page.offset())
-    .fetch_all(pool)
-    .await
+    let mut sql: QueryBuilder<MySql> = QueryBuilder::new(
+        "SELECT o.id, o.order_number, o.status, o.created_at, SUBSTRING(o.body, 1, ",
+    );
+    sql.push_bind(excerpt_chars + 1)
+        .push(
+            ") AS body_start, o.expected_files \
+             FROM orders o JOIN customers c ON c.id = o.customer_id \
+             WHERE c.web_account_id = ",
+        )
+        .push_bind(account_id);
+    below(&mut sql, page);
+    sql.build_query_as().fetch_all(pool).await
+}
+
+/// Narrows a list to the lines below the page's cursor and orders it newest first, one line
+/// more than a page. `(created_at, id) < cursor` is spelled out so that MariaDB reads it as
+/// a range of the index.
+fn below(sql: &mut QueryBuilder<MySql>, page: Page) {
+    if let Some(cursor) = page.after() {
+        sql.push(" AND (o.created_at < ")
+            .push_bind(cursor.created_at)
+            .push(" OR (o.created_at = ")
+            .push_bind(cursor.created_at)
+            .push(" AND o.id < ")
+            .push_bind(cursor.id)
+            .push("))");
+    }
+    sql.push(" ORDER BY o.created_at DESC, o.id DESC LIMIT ")
+        .push_bind(Page::SIZE + 1);
 }
 
 /// An order as its page shows it.
@@ -146,8 +166,19 @@ pub struct StaffOrderLine {
     pub customer_telegram_unreachable_since: Option<DateTime<Utc>>,
 }
 
+impl StaffOrderLine {
+    /// Where this line is in the list.
+    pub fn place(&self) -> Cursor {
+        Cursor {
+            created_at: self.created_at,
+            id: self.order_id,
+        }
+    }
+}
+
 /// One page of every order (only those in `status`, if given), newest first, with one
-/// line more than a page when there are more.
+/// line more than a page when there are more. Walks `orders_created` (`created_at, id`),
+/// or `orders_status` (`status, created_at`, then the id) for one status.
 pub async fn staff_orders(
     pool: &MySqlPool,
     status: Option<OrderStatus>,
@@ -158,13 +189,11 @@ pub async fn staff_orders(
                 c.telegram_unreachable_at AS customer_telegram_unreachable_since \
          FROM orders o JOIN customers c ON c.id = o.customer_id",
     );
-    if let Some(status) = status {
-        sql.push(" WHERE o.status = ").push_bind(status.as_str());
-    }
-    sql.push(" ORDER BY o.created_at DESC, o.id DESC LIMIT ")
-        .push_bind(Page::SIZE + 1)
-        .push(" OFFSET ")
-        .push_bind(page.offset());
+    match status {
+        Some(status) => sql.push(" WHERE o.status = ").push_bind(status.as_str()),
+        None => sql.push(" WHERE TRUE"),
+    };
+    below(&mut sql, page);
     sql.build_query_as::<StaffOrderLine>().fetch_all(pool).await
 }
 
@@ -225,11 +254,13 @@ pub async fn customer_live_order(
     .await
 }
 
-/// A stored file: where it is and the name to download it as.
+/// A stored file: where it is, the name to download it as and the type the storage worker
+/// sniffed (`None` for files stored before types were recorded).
 #[derive(Debug, sqlx::FromRow)]
 pub struct StoredFile {
     pub object_key: String,
     pub original_name: String,
+    pub content_type: Option<String>,
 }
 
 /// A stored file of the customer's order with this number.
@@ -240,7 +271,7 @@ pub async fn customer_stored_file(
     file_id: Uuid,
 ) -> Result<Option<StoredFile>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT f.object_key, f.original_name FROM order_files f \
+        "SELECT f.object_key, f.original_name, f.content_type FROM order_files f \
          JOIN orders o ON o.id = f.order_id JOIN customers c ON c.id = o.customer_id \
          WHERE c.web_account_id = ? AND o.order_number = ? AND f.id = ? \
            AND f.state = 'stored' AND f.object_key IS NOT NULL",
@@ -259,7 +290,7 @@ pub async fn order_stored_file(
     file_id: Uuid,
 ) -> Result<Option<StoredFile>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT object_key, original_name FROM order_files \
+        "SELECT object_key, original_name, content_type FROM order_files \
          WHERE order_id = ? AND id = ? AND state = 'stored' AND object_key IS NOT NULL",
     )
     .bind(order_id)
@@ -274,7 +305,7 @@ pub async fn stored_file(
     file_id: Uuid,
 ) -> Result<Option<StoredFile>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT object_key, original_name FROM order_files \
+        "SELECT object_key, original_name, content_type FROM order_files \
          WHERE id = ? AND state = 'stored' AND object_key IS NOT NULL",
     )
     .bind(file_id)

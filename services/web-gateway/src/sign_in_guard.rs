@@ -28,10 +28,11 @@ pub struct HashingSlots {
 pub struct Busy;
 
 impl HashingSlots {
-    /// `slots` 0 means one per core.
+    /// `slots` 0 means half the cores (at least one), so that sign-ins can never take all
+    /// the processor from orders.
     pub fn new(slots: usize, queue_wait: Duration) -> HashingSlots {
         let slots = if slots == 0 {
-            std::thread::available_parallelism().map_or(1, usize::from)
+            (std::thread::available_parallelism().map_or(1, usize::from) / 2).max(1)
         } else {
             slots
         };
@@ -171,7 +172,15 @@ impl SignInLimiter {
         self.uncount(&mut entries, &attempt.address);
     }
 
-    /// The attempt never reached the password check (no hashing slot, a database outage).
+    /// No hashing slot was free: the attempt still counts for its address (a flood from
+    /// one address is paused, and answered cheaply, the sooner), not for the account (a
+    /// flood must not pause someone else's account without guessing at it).
+    pub fn busy(&self, attempt: Attempt) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        self.uncount(&mut entries, &attempt.account);
+    }
+
+    /// The attempt never reached the password check (a database outage).
     pub fn give_back(&self, attempt: Attempt) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         self.uncount(&mut entries, &attempt.address);
@@ -300,6 +309,21 @@ mod tests {
             let attempt = limiter.admit(HOME, "olena@example.com", now).unwrap();
             limiter.give_back(attempt);
         }
+    }
+
+    #[test]
+    fn a_busy_answer_counts_for_the_address_only() {
+        let limiter = limiter();
+        let now = Instant::now();
+        for n in 0..4 {
+            let attempt = limiter
+                .admit(HOME, "olena@example.com", now)
+                .unwrap_or_else(|_| {
+                    panic!("attempt {n} paused: busy answers counted for the account")
+                });
+            limiter.busy(attempt);
+        }
+        assert!(limiter.admit(HOME, "taras@example.com", now).is_err());
     }
 
     #[test]

@@ -652,7 +652,9 @@ async fn results_downloads_and_upload_links() -> anyhow::Result<()> {
     assert_eq!(customer_as_staff.status(), 403);
 
     // The signed download link the notifier sends for results too big for Telegram.
-    let link = links::download_link(&stack.settings, result_id).context("links are configured")?;
+    let link = links::issue_download_link(&stack.db, &stack.settings, order_id, result_id)
+        .await?
+        .context("links are configured")?;
     assert!(
         link.starts_with(&format!(
             "{}/d/",
@@ -671,7 +673,12 @@ async fn results_downloads_and_upload_links() -> anyhow::Result<()> {
         .await?;
     assert_eq!(tampered.status(), 404);
     let signer = LinkSigner::new(&stack.settings.links.secret).context("a signer")?;
-    let wrong_purpose = signer.sign(LinkPurpose::Upload, result_id, Duration::from_secs(60));
+    let wrong_purpose = signer.sign(
+        LinkPurpose::Upload,
+        result_id,
+        Duration::from_secs(60),
+        Uuid::now_v7(),
+    );
     assert_eq!(
         no_redirects
             .get(stack.web_url(&format!("/d/{wrong_purpose}")))
@@ -680,7 +687,12 @@ async fn results_downloads_and_upload_links() -> anyhow::Result<()> {
             .status(),
         404
     );
-    let expiring = signer.sign(LinkPurpose::Download, result_id, Duration::ZERO);
+    let expiring = signer.sign(
+        LinkPurpose::Download,
+        result_id,
+        Duration::ZERO,
+        Uuid::now_v7(),
+    );
     let gone = eventually("the link expired", DEADLINE, || async {
         let response = no_redirects
             .get(stack.web_url(&format!("/d/{expiring}")))
@@ -693,7 +705,9 @@ async fn results_downloads_and_upload_links() -> anyhow::Result<()> {
     assert!(gone.text().await?.contains("expired"));
 
     // Upload by link into the existing order: the page, then the file.
-    let link = links::upload_link(&stack.settings, order_id).context("links are configured")?;
+    let link = links::issue_upload_link(&stack.db, &stack.settings, order_id)
+        .await?
+        .context("links are configured")?;
     let link_path = path_of(&link, &stack.settings);
     let page = stack.http.get(stack.web_url(&link_path)).send().await?;
     assert_eq!(page.status(), 200);

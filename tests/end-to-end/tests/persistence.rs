@@ -1,18 +1,20 @@
 //! The persistence worker's promises on the real stack: every event recorded once, status
 //! changes of the old shape (left in queues by an upgrade) decided like requests,
-//! conversations and quotes kept.
+//! conversations and quotes kept, a poison event in a batch dead-lettered alone.
 
 use anyhow::Context;
 use bureau_end_to_end::{DEADLINE, TestStack, eventually};
 use lapin::options::QueueBindOptions;
 use lapin::types::FieldTable;
 use proto_events::EventKind;
+use proto_events::Service;
 use proto_events::topology::Consumer;
 use proto_events::{
-    Actor, CustomerRef, Envelope, OrderCreated, OrderMessagePosted, OrderStatus,
-    OrderStatusChanged, PriceQuoted,
+    Actor, CustomerRef, Envelope, OrderAssigned, OrderCommentPosted, OrderCreated,
+    OrderMessagePosted, OrderStatus, OrderStatusChangeRequested, OrderStatusChanged, PriceQuoted,
 };
 use sqlx::Row;
+use telegram_double::DoubleConfig;
 use uuid::Uuid;
 
 fn created(order_id: Uuid, number: &str) -> Envelope {
@@ -231,6 +233,176 @@ async fn messages_and_quotes_are_recorded_once() -> anyhow::Result<()> {
     .context("listing dead letters")?;
     assert!(letters.is_empty(), "nothing dead-lettered: {letters:?}");
 
+    bus.close().await;
+    stack.teardown().await
+}
+
+/// Events waiting while the worker is down come back as one batch: one transaction, each
+/// event in its own savepoint. A poison event in the middle is dead-lettered with its reason
+/// and leaves no trace (not even its inbox row), while the events around it are recorded;
+/// a status change request in the batch is decided after the records before it committed,
+/// so it finds its order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_event_in_a_batch_is_dead_lettered_alone() -> anyhow::Result<()> {
+    let mut stack = TestStack::start_with(DoubleConfig::default(), |settings| {
+        // Long enough for the whole backlog to fall into one batch.
+        settings.persistence_worker.batch_max_wait_ms = 1_000;
+    })
+    .await?;
+    stack.stop_service(Service::PersistenceWorker).await?;
+    let bus = bureau_platform::bus::event_bus(&stack.settings.broker, "e2e-test");
+    let (first, second) = (Uuid::now_v7(), Uuid::now_v7());
+    let number = proto_events::order_number::generate();
+    let poison = Envelope::new(
+        "e2e-test",
+        first,
+        PriceQuoted {
+            order_id: first,
+            order_number: number.clone(),
+            amount_minor: 45_000,
+            currency: "hryvnia".into(),
+            note: None,
+        },
+    );
+    let request = OrderStatusChangeRequested {
+        request_id: Uuid::now_v7(),
+        order_id: first,
+        order_number: number.clone(),
+        expected_version: 1,
+        from: OrderStatus::AwaitingConfirmation,
+        to: OrderStatus::Accepted,
+        reason: None,
+        actor: Actor::Staff {
+            account_id: Uuid::now_v7(),
+        },
+        quote_id: None,
+        requested_at: chrono::Utc::now(),
+    };
+    let batch = [
+        created(first, &number),
+        Envelope::new(
+            "e2e-test",
+            first,
+            OrderMessagePosted {
+                order_id: first,
+                message_id: Uuid::now_v7(),
+                author: Actor::Customer,
+                text: "Before the poison".into(),
+            },
+        ),
+        poison.clone(),
+        Envelope::new("e2e-test", first, request.clone()),
+        created(second, &proto_events::order_number::generate()),
+    ];
+    bus.publish_all(&batch).await?;
+    stack.start_service(Service::PersistenceWorker).await?;
+
+    let letters = eventually("the poison dead-lettered", DEADLINE, || async {
+        let letters = bureau_event_bus::dead_letters::list(&bus, Consumer::PersistenceWorker, 5)
+            .await
+            .ok()?;
+        (!letters.is_empty()).then_some(letters)
+    })
+    .await?;
+    eventually("the second order recorded", DEADLINE, || async {
+        sqlx::query("SELECT 1 FROM orders WHERE id = ?")
+            .bind(second)
+            .fetch_optional(&stack.db)
+            .await
+            .ok()?
+    })
+    .await?;
+    assert_eq!(letters.len(), 1, "only the poison: {letters:?}");
+    assert_eq!(
+        letters[0].message_id.as_deref(),
+        Some(poison.event_id.to_string().as_str())
+    );
+    let reason = letters[0].error.clone().unwrap_or_default();
+    assert!(reason.contains("ISO 4217"), "the reason travels: {reason}");
+
+    let order = sqlx::query("SELECT status, status_version FROM orders WHERE id = ?")
+        .bind(first)
+        .fetch_one(&stack.db)
+        .await?;
+    assert_eq!(order.get::<String, _>("status"), "accepted");
+    assert_eq!(order.get::<u32, _>("status_version"), 2);
+    let messages: Vec<String> =
+        sqlx::query_scalar("SELECT body FROM order_messages WHERE order_id = ?")
+            .bind(first)
+            .fetch_all(&stack.db)
+            .await?;
+    assert_eq!(messages, ["Before the poison"]);
+    let quotes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM order_quotes WHERE order_id = ?")
+        .bind(first)
+        .fetch_one(&stack.db)
+        .await?;
+    assert_eq!(quotes, 0);
+    let poison_claimed: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM processed_events WHERE event_id = ?")
+            .bind(poison.event_id)
+            .fetch_one(&stack.db)
+            .await?;
+    assert_eq!(poison_claimed, 0, "the poison's savepoint was rolled back");
+
+    bus.close().await;
+    stack.teardown().await
+}
+
+/// Internal comments are recorded once; assignments are all kept, and the order's assignee
+/// is the one made last, whatever order the events arrive in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comments_and_assignments_are_recorded() -> anyhow::Result<()> {
+    let stack = TestStack::start().await?;
+    let bus = bureau_platform::bus::event_bus(&stack.settings.broker, "e2e-test");
+    let order_id = Uuid::now_v7();
+    let number = proto_events::order_number::generate();
+    bus.publish(&created(order_id, &number)).await?;
+    let (manager, first, second) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+
+    let comment = OrderCommentPosted {
+        order_id,
+        comment_id: Uuid::now_v7(),
+        author_account_id: manager,
+        text: "Call before delivering".into(),
+    };
+    bus.publish(&Envelope::new("e2e-test", order_id, comment.clone()))
+        .await?;
+    bus.publish(&Envelope::new("e2e-test", order_id, comment))
+        .await?;
+    let assigned = |assignee, seconds_ago| OrderAssigned {
+        order_id,
+        order_number: number.clone(),
+        assignee: Some(assignee),
+        actor_account_id: manager,
+        assigned_at: chrono::Utc::now() - chrono::Duration::seconds(seconds_ago),
+    };
+    // The later assignment arrives first.
+    bus.publish(&Envelope::new("e2e-test", order_id, assigned(second, 1)))
+        .await?;
+    bus.publish(&Envelope::new("e2e-test", order_id, assigned(first, 5)))
+        .await?;
+
+    eventually("both assignments recorded", DEADLINE, || async {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM order_assignments WHERE order_id = ?")
+                .bind(order_id)
+                .fetch_one(&stack.db)
+                .await
+                .ok()?;
+        (count == 2).then_some(())
+    })
+    .await?;
+    let assignee: Option<Uuid> = sqlx::query_scalar("SELECT assignee_id FROM orders WHERE id = ?")
+        .bind(order_id)
+        .fetch_one(&stack.db)
+        .await?;
+    assert_eq!(assignee, Some(second));
+    let comments: Vec<String> =
+        sqlx::query_scalar("SELECT body FROM order_comments WHERE order_id = ?")
+            .bind(order_id)
+            .fetch_all(&stack.db)
+            .await?;
+    assert_eq!(comments, ["Call before delivering"]);
     bus.close().await;
     stack.teardown().await
 }

@@ -812,3 +812,55 @@ async fn a_customer_answers_a_price_quote() -> anyhow::Result<()> {
     bus.close().await;
     stack.teardown().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_an_order_revokes_its_links_in_the_same_decision() -> anyhow::Result<()> {
+    use bureau_platform::links::{self, LinkPurpose, LinkSigner, LinkState};
+
+    let stack = TestStack::start().await?;
+    let customer = register_customer(&stack, "links@example.com", "Olena Koval").await?;
+    let maria = staff(&stack, "maria@example.com", Role::Manager).await?;
+    let (order_id, _) = place_web_order(&stack, &customer).await?;
+    let upload = links::issue_upload_link(&stack.db, &stack.settings, order_id)
+        .await?
+        .context("links on")?;
+    let download = links::issue_download_link(&stack.db, &stack.settings, order_id, Uuid::now_v7())
+        .await?
+        .context("links on")?;
+    let signer = LinkSigner::new(&stack.settings.links.secret).context("signer")?;
+    let state = |link: String, purpose| {
+        let signer = signer.clone();
+        let db = stack.db.clone();
+        async move {
+            let token = link.rsplit('/').next().unwrap_or_default().to_owned();
+            let verified = signer.verify(&token, purpose).expect("a valid token");
+            links::link_state(&db, &verified, purpose).await
+        }
+    };
+    assert!(matches!(
+        state(upload.clone(), LinkPurpose::Upload).await?,
+        LinkState::Active { .. }
+    ));
+
+    let rejected = request(&stack, &maria, order_id, "rejected", Some("no"), 1).await?;
+    assert_eq!(
+        decided(&stack, &maria, &rejected).await?["outcome"],
+        "recorded"
+    );
+    assert_eq!(
+        state(upload.clone(), LinkPurpose::Upload).await?,
+        LinkState::Revoked
+    );
+    assert_eq!(
+        state(download, LinkPurpose::Download).await?,
+        LinkState::Revoked
+    );
+    let path = upload
+        .split_once("/u/")
+        .map(|(_, token)| format!("/u/{token}"))
+        .context("path")?;
+    let page = stack.http.get(stack.web_url(&path)).send().await?;
+    assert_eq!(page.status(), 410);
+
+    stack.teardown().await
+}

@@ -8,6 +8,7 @@
 
 mod database;
 mod eventually;
+pub mod otlp;
 
 use std::path::PathBuf;
 

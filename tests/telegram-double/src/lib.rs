@@ -157,6 +157,15 @@ impl TelegramDouble {
         self.shared.lock().register_group(chat_id, Some(title));
     }
 
+    /// Queues any update as Telegram would send it, `{"update_id": n, kind: payload}`, for
+    /// what the simulated users cannot do: edited and channel posts, updates from groups,
+    /// kinds the bot never asked for, forged payloads. Returns the update id.
+    pub fn push_raw_update(&self, kind: &'static str, payload: serde_json::Value) -> u32 {
+        let id = self.shared.lock().push_update(kind, payload);
+        self.shared.bump_updates();
+        id
+    }
+
     /// Everything the bot sent or edited in `chat_id`, in order (edits are
     /// entries with `edited: true`).
     pub fn messages_to(&self, chat_id: i64) -> Vec<SentMessage> {

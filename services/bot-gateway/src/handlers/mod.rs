@@ -1,7 +1,8 @@
 //! The conversation as a dptree schema: which update goes to which handler. Routing only;
 //! each handler file is one part of the conversation and reads as it goes.
 //!
-//! Messages come from private chats only (an order desk does not talk in groups). Every
+//! Messages come from private chats only (an order desk does not talk in groups), sent by
+//! the chat's own user (anything else is forged). Every
 //! message and button press first enters the conversation ([`context`]): the chat's turn,
 //! its stored conversation, and the [`Chat`](context::Chat) (or [`Press`]) the handler
 //! answers through. Then it is routed by type, the way teloxide's own examples do: commands
@@ -121,6 +122,15 @@ fn messages() -> UpdateHandler<HandlerError> {
 
     Update::filter_message()
         .filter(|message: Message| message.chat.is_private())
+        // In a private chat Telegram only ever sends the chat's own user as the sender; an
+        // update that says otherwise is forged, and answering it would talk into someone
+        // else's chat with the forger's data.
+        .filter(|message: Message| {
+            message
+                .from
+                .as_ref()
+                .is_some_and(|sender| i64::try_from(sender.id.0) == Ok(message.chat.id.0))
+        })
         .branch(conversation)
         .branch(dptree::endpoint(outage::message_unavailable))
 }
@@ -168,6 +178,13 @@ fn presses() -> UpdateHandler<HandlerError> {
         ));
 
     Update::filter_callback_query()
+        // A press that names no message (a button under an inline message, or a forged
+        // update) has no chat to load: "outdated", never deferred — a deferred update that
+        // can never succeed would hold back every later update.
+        .branch(
+            dptree::filter(|query: CallbackQuery| query.message.is_none())
+                .endpoint(outage::callback_without_chat),
+        )
         .branch(conversation)
         .branch(dptree::endpoint(outage::callback_unavailable))
 }

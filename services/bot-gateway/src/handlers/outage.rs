@@ -25,6 +25,23 @@ pub async fn message_unavailable(desk: Arc<Desk>, message: Message) -> HandlerRe
     ))
 }
 
+/// A press under no message of a chat: answered as an outdated button, and done.
+pub async fn callback_without_chat(
+    bot: GatewayBot,
+    desk: Arc<Desk>,
+    query: CallbackQuery,
+) -> HandlerResult {
+    let language = Language::from_telegram(query.from.language_code.as_deref());
+    if let Err(error) = bot
+        .answer_callback_query(query.id)
+        .text(desk.texts.get(language, key::BUTTON_OUTDATED))
+        .await
+    {
+        tracing::debug!(%error, "callback query not answered");
+    }
+    Ok(())
+}
+
 pub async fn callback_unavailable(
     bot: GatewayBot,
     desk: Arc<Desk>,

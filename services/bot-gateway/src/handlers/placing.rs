@@ -59,13 +59,13 @@ pub async fn place_order(
         Announce::WithTheMenu => chat.reply_with(accepted, main_menu(chat.words())),
     }
     if !draft.large_files.is_empty() {
-        chat.reply(upload_text(chat, draft));
+        chat.reply(upload_text(chat, draft).await);
     }
     Ok(())
 }
 
 /// Where the files too large for Telegram go: a personal link, or the website.
-fn upload_text(chat: &Chat, draft: &Draft) -> String {
+async fn upload_text(chat: &Chat, draft: &Draft) -> String {
     let names = draft
         .large_files
         .iter()
@@ -73,7 +73,16 @@ fn upload_text(chat: &Chat, draft: &Draft) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     let number = &draft.order_number;
-    match chat.desk.upload_link(draft.order_id) {
+    let link = chat
+        .desk
+        .upload_link(draft.order_id)
+        .await
+        .unwrap_or_else(|error| {
+            // The order is accepted; the website is the way in without a link.
+            tracing::error!(%error, order_id = %draft.order_id, "upload link not stored");
+            None
+        });
+    match link {
         Some(link) => {
             let hours = chat.desk.upload_link_hours().to_string();
             chat.format(

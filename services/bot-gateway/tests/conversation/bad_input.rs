@@ -124,10 +124,16 @@ async fn bad_input_gets_a_clear_answer_and_leaves_nothing_half_made() {
     let Event::OrderCreated(created) = &published[0].payload else {
         panic!("the order")
     };
+    let verified = signer.verify(token, LinkPurpose::Upload).expect(&url);
+    assert_eq!(verified.subject, created.order_id, "{url}");
+    // Stored, so staff and the order's closing can revoke it.
     assert_eq!(
-        signer.verify(token, LinkPurpose::Upload),
-        Ok(created.order_id),
-        "{url}"
+        bureau_platform::links::link_state(&harness.db, &verified, LinkPurpose::Upload)
+            .await
+            .unwrap(),
+        bureau_platform::links::LinkState::Active {
+            order_id: created.order_id
+        }
     );
     assert!(
         link.body().contains("«scan.tiff»") && link.body().contains(&number),

@@ -7,6 +7,7 @@
 
 mod order_text;
 mod page;
+mod served_type;
 mod service_code;
 mod status_reason;
 mod upload_name;
@@ -16,7 +17,8 @@ pub use bureau_accounts::{
     WeakPassword,
 };
 pub use order_text::{OrderText, OrderTextError};
-pub use page::{Page, PageError};
+pub use page::{Cursor, Page, PageError};
+pub use served_type::{OPAQUE, Served, served};
 pub use service_code::{ServiceCode, ServiceCodeError};
 pub use status_reason::{StatusReason, StatusReasonError};
 pub use upload_name::UploadName;

@@ -10,14 +10,15 @@ pub struct UploadName(String);
 
 impl UploadName {
     /// Any input gives a name: browsers may send a full local path (old Windows browsers),
-    /// control characters or nothing at all. `position` (from 1) numbers placeholder names.
+    /// control or bidirectional characters (dropped) or nothing at all. `position` (from 1) numbers placeholder names.
     pub fn from_sent(sent: Option<&str>, position: usize) -> UploadName {
         let base = sent
             .unwrap_or_default()
             .rsplit(['/', '\\'])
             .next()
             .unwrap_or_default();
-        let cleaned: String = base.chars().filter(|c| !c.is_control()).collect();
+        // Control and bidirectional characters make a name lie (`x\u{202E}ftp.hta`).
+        let cleaned = bureau_kit::text::visible(base);
         let cleaned = cleaned.trim();
         if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
             return UploadName(format!("file-{position}"));
@@ -69,6 +70,18 @@ mod tests {
         assert_eq!(
             UploadName::from_sent(Some("a\u{0}b\n.txt"), 1).as_str(),
             "ab.txt"
+        );
+    }
+
+    #[test]
+    fn names_that_lie_are_shown_as_they_are() {
+        assert_eq!(
+            UploadName::from_sent(Some("x\u{202E}ftp.hta"), 1).as_str(),
+            "xftp.hta"
+        );
+        assert_eq!(
+            UploadName::from_sent(Some("\u{200B}\u{2067}\u{FEFF}"), 2).as_str(),
+            "file-2"
         );
     }
 

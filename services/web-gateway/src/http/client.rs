@@ -18,7 +18,7 @@ impl FromRequestParts<AppState> for ClientAddress {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = &state.settings.web_gateway.sign_in.client_address_header;
+        let header = &state.settings.web_gateway.client_address_header;
         if !header.is_empty() {
             // The proxy appends the address it saw last; anything before it the client
             // could have written itself.

@@ -17,6 +17,7 @@ use bureau_platform::order_numbers::OrderNumberError;
 use serde_json::json;
 
 use crate::idempotency::{AnswerTooLarge, InvalidKey};
+use crate::quotas::{QuotaError, QuotaExceeded};
 
 /// What a client should wait before retrying while a dependency is down.
 const RETRY_AFTER_SECS: u32 = 5;
@@ -50,6 +51,9 @@ pub enum Error {
         message: String,
         retry_after_secs: u64,
     },
+    /// A customer's quota (bytes or files a day, open orders) is used up.
+    #[error("{0}")]
+    Quota(QuotaExceeded),
     /// Every slot for this work is taken and stayed taken while the request queued.
     #[error("We are very busy right now. Please try again in a moment.")]
     Busy,
@@ -94,7 +98,7 @@ impl Error {
         }
     }
 
-    fn status_code(&self) -> StatusCode {
+    pub(crate) fn status_code(&self) -> StatusCode {
         match self {
             Error::Unauthorized | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -104,6 +108,8 @@ impl Error {
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Quota(QuotaExceeded::BytesPerDay { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Quota(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable { .. } | Error::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -120,6 +126,7 @@ impl Error {
             | Error::TooManyRequests { code, .. }
             | Error::Unavailable { code, .. } => code,
             Error::Busy => "busy",
+            Error::Quota(exceeded) => exceeded.code(),
             Error::BadRequest(_) => "bad_request",
             Error::PayloadTooLarge { .. } => "payload_too_large",
             Error::Database(_) | Error::Internal(_) => "internal",
@@ -161,7 +168,11 @@ impl IntoResponse for Error {
             }
             other => other.to_string(),
         };
-        let body = Json(json!({"error": {"code": error.code(), "message": message}}));
+        let mut body = json!({"error": {"code": error.code(), "message": message}});
+        if let Error::Quota(exceeded) = &error {
+            body["error"]["limit"] = json!(exceeded.limit());
+        }
+        let body = Json(body);
         let mut response = (error.status_code(), body).into_response();
         let retry_after = match &error {
             Error::Unavailable { .. } => Some(u64::from(RETRY_AFTER_SECS)),
@@ -169,6 +180,7 @@ impl IntoResponse for Error {
             Error::TooManyRequests {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
+            Error::Quota(exceeded) => exceeded.retry_after_secs(),
             _ => None,
         };
         if let Some(secs) = retry_after {
@@ -202,6 +214,21 @@ impl From<LoginError> for Error {
             LoginError::InvalidCredentials => Error::InvalidCredentials,
             LoginError::Database(e) => Error::Database(e),
             LoginError::Hashing(e) => Error::Internal(anyhow::anyhow!("password check: {e}")),
+        }
+    }
+}
+
+impl From<QuotaExceeded> for Error {
+    fn from(exceeded: QuotaExceeded) -> Error {
+        Error::Quota(exceeded)
+    }
+}
+
+impl From<QuotaError> for Error {
+    fn from(error: QuotaError) -> Error {
+        match error {
+            QuotaError::Exceeded(exceeded) => Error::Quota(exceeded),
+            QuotaError::Database(error) => Error::Database(error),
         }
     }
 }

@@ -8,7 +8,9 @@
 //! - `GET /api/staff/feed` (staff): `order.created`, `order.message.posted`,
 //!   `order.status.changed` (recorded changes, with the request that made them) and
 //!   `order.status.change_refused` (requests refused, with the reason and where the order
-//!   is) as they happen.
+//!   is), `order.price.quoted`, `order.file.stored`, `order.comment.posted` and
+//!   `order.assigned` as they happen (executors get only `order.changed` with the order's
+//!   id: never another order's content).
 //!
 //! Only what the persistence worker recorded is shown: a status change exists on the bus
 //! only once it is in MySQL (requests are decided there first). Status changes of the old
@@ -20,28 +22,40 @@
 //! than slowing the others; its browser's `EventSource` reconnects by itself and starts
 //! again from the database. Streams end when the gateway shuts down, so graceful shutdown
 //! is not held up by open pages.
+//!
+//! A stream holds a connection for as long as it lives, so each is bounded
+//! (`web_gateway.live`): an account has at most `max_streams_per_account` open at once (the
+//! next answers 429), a stream ends after `max_stream_secs` (the browser reconnects), and
+//! it ends when its session does (signed out, expired, the account deactivated), checked
+//! every `session_check_secs`.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::get;
 use bureau_event_bus::EventBus;
+use bureau_platform::settings::LiveSettings;
 use bureau_platform::texts::Catalog;
 use futures::{Stream, StreamExt};
 use proto_events::{
     Actor, Envelope, Event, EventKind, OrderStatus, OrderStatusChangeRefused, order_number,
 };
 use serde_json::json;
+use sqlx::MySqlPool;
 use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
-use super::auth::{Customer, Staff};
+use super::auth::{Customer, Staff, presented_token};
 use super::{AppState, Error};
 use crate::queries;
+use crate::sessions::{self, SessionToken};
 
 /// Events a client may fall behind by before it is disconnected.
 const CLIENT_BUFFER: usize = 256;
@@ -58,12 +72,40 @@ pub struct LiveHub {
     bound: watch::Receiver<bool>,
     shutdown: CancellationToken,
     catalog: Arc<Catalog>,
+    limits: LiveSettings,
+    /// Open streams per account.
+    open: Arc<Mutex<HashMap<Uuid, usize>>>,
+}
+
+/// One open stream of an account, counted until it is dropped.
+struct StreamSlot {
+    account_id: Uuid,
+    open: Arc<Mutex<HashMap<Uuid, usize>>>,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&self.account_id) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.account_id);
+            }
+        }
+    }
+}
+
+/// Whose stream it is: the account, and the session it was opened with.
+struct Viewer {
+    account_id: Uuid,
+    token: SessionToken,
+    pool: MySqlPool,
 }
 
 impl LiveHub {
     /// Starts following the bus; the subscription reconnects by itself, and stops when
     /// `shutdown` fires.
-    pub fn start(bus: Arc<EventBus>, shutdown: CancellationToken) -> LiveHub {
+    pub fn start(bus: Arc<EventBus>, shutdown: CancellationToken, limits: LiveSettings) -> LiveHub {
         let (events, _) = broadcast::channel(CLIENT_BUFFER);
         let (bound_sender, bound) = watch::channel(false);
         let mut stream = bus.subscribe_live(
@@ -72,6 +114,10 @@ impl LiveHub {
                 EventKind::OrderStatusChangeRefused,
                 EventKind::OrderCreated,
                 EventKind::OrderMessagePosted,
+                EventKind::PriceQuoted,
+                EventKind::FileStored,
+                EventKind::OrderCommentPosted,
+                EventKind::OrderAssigned,
             ],
             Some(bound_sender),
         );
@@ -94,6 +140,56 @@ impl LiveHub {
             bound,
             shutdown,
             catalog: Arc::new(Catalog::new(&[])),
+            limits,
+            open: Arc::default(),
+        }
+    }
+
+    /// A slot for one more stream of `account_id`, or 429 when it has its fill.
+    fn open_slot(&self, account_id: Uuid) -> Result<StreamSlot, Error> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let count = open.entry(account_id).or_default();
+        let max = self.limits.max_streams_per_account;
+        if *count >= max {
+            return Err(Error::TooManyRequests {
+                code: "too_many_streams",
+                message: format!(
+                    "This account already has {max} live pages open. Close one, then reload this page."
+                ),
+                retry_after_secs: 5,
+            });
+        }
+        *count += 1;
+        Ok(StreamSlot {
+            account_id,
+            open: self.open.clone(),
+        })
+    }
+
+    /// Resolves when the stream must end: the gateway stops, the stream reached its
+    /// longest life, or its session ended. Holds the stream's slot until then.
+    fn end_of(&self, slot: StreamSlot, viewer: Viewer) -> impl Future<Output = ()> + use<> {
+        let shutdown = self.shutdown.clone();
+        let max_life = Duration::from_secs(self.limits.max_stream_secs.max(1));
+        let check_every = Duration::from_secs(self.limits.session_check_secs.max(1));
+        async move {
+            let _slot = slot;
+            let session_ended = async {
+                loop {
+                    tokio::time::sleep(check_every).await;
+                    match sessions::resolve(&viewer.pool, &viewer.token).await {
+                        Ok(Some(account)) if account.id == viewer.account_id => {}
+                        Ok(_) => break,
+                        // MySQL not answering says nothing about the session.
+                        Err(_) => {}
+                    }
+                }
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                _ = tokio::time::sleep(max_life) => {}
+                _ = session_ended => {}
+            }
         }
     }
 
@@ -116,6 +212,7 @@ impl LiveHub {
     /// The SSE response: `first` events, then whatever `pick` makes of the hub's events.
     fn respond<F>(
         &self,
+        (slot, viewer): (StreamSlot, Viewer),
         first: Vec<SseEvent>,
         receiver: broadcast::Receiver<Arc<Envelope>>,
         pick: F,
@@ -143,7 +240,7 @@ impl LiveHub {
         let stream = futures::stream::iter(first)
             .chain(updates)
             .map(Ok)
-            .take_until(self.shutdown.clone().cancelled_owned());
+            .take_until(self.end_of(slot, viewer));
         Sse::new(stream).keep_alive(KeepAlive::default())
     }
 }
@@ -154,12 +251,33 @@ pub fn router() -> Router<AppState> {
         .route("/api/staff/feed", get(staff_feed))
 }
 
+/// The stream's slot and whose it is; 429 when the account has its fill of streams.
+fn viewer(
+    state: &AppState,
+    headers: &HeaderMap,
+    account_id: Uuid,
+) -> Result<(StreamSlot, Viewer), Error> {
+    // The extractor resolved this very token a moment ago.
+    let token = presented_token(headers).ok_or(Error::Unauthorized)?;
+    let slot = state.live.open_slot(account_id)?;
+    Ok((
+        slot,
+        Viewer {
+            account_id,
+            token,
+            pool: state.pool.clone(),
+        },
+    ))
+}
+
 async fn order_live(
     State(state): State<AppState>,
     Customer(customer): Customer,
+    headers: HeaderMap,
     Path(number): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Error> {
     let number = order_number::parse(&number).ok_or(Error::NotFound(NO_SUCH_ORDER))?;
+    let viewer = viewer(&state, &headers, customer.id)?;
     let hub = state.live.clone();
     // Before reading the snapshot: a change committed after the read is then still seen.
     let receiver = hub.subscribe().await;
@@ -180,6 +298,7 @@ async fn order_live(
     });
     let order_id = order.id;
     Ok(hub.respond(
+        viewer,
         snapshot.into_iter().collect(),
         receiver,
         move |envelope| match &envelope.payload {
@@ -249,13 +368,27 @@ fn refused_event(
 
 async fn staff_feed(
     State(state): State<AppState>,
-    Staff(_staff): Staff,
+    Staff(staff): Staff,
+    headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Error> {
+    let viewer = viewer(&state, &headers, staff.id)?;
     let hub = state.live.clone();
     let receiver = hub.subscribe().await;
     // A first event so the page knows it is live (and tests know when to act).
     let ready = SseEvent::default().event("ready").data("{}");
-    Ok(hub.respond(vec![ready], receiver, |envelope| {
+    // Executors never see other executors' orders: their feed says only that an order
+    // (an opaque id) changed, so their open pages refresh, and nothing of its content.
+    let content = staff.role != bureau_accounts::Role::Executor;
+    Ok(hub.respond(viewer, vec![ready], receiver, move |envelope| {
+        if !content {
+            let data = json!({ "order_id": envelope.payload.order_id() });
+            return Some(
+                SseEvent::default()
+                    .event("order.changed")
+                    .id(envelope.event_id.to_string())
+                    .data(data.to_string()),
+            );
+        }
         let data = match &envelope.payload {
             Event::OrderCreated(created) => json!({
                 "order_id": created.order_id,
@@ -295,6 +428,26 @@ async fn staff_feed(
                 "reason": refusal.reason,
                 "current_status": refusal.current_status,
                 "current_version": refusal.current_version,
+            }),
+            Event::PriceQuoted(quote) => json!({
+                "order_id": quote.order_id,
+                "order_number": quote.order_number,
+                "amount_minor": quote.amount_minor,
+                "currency": quote.currency,
+            }),
+            Event::FileStored(stored) => json!({
+                "order_id": stored.order_id,
+                "file_id": stored.file_id,
+                "purpose": stored.purpose,
+            }),
+            Event::OrderCommentPosted(comment) => json!({
+                "order_id": comment.order_id,
+                "comment_id": comment.comment_id,
+            }),
+            Event::OrderAssigned(assigned) => json!({
+                "order_id": assigned.order_id,
+                "order_number": assigned.order_number,
+                "assignee": assigned.assignee,
             }),
             _ => return None,
         };

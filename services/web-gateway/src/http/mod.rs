@@ -13,9 +13,16 @@
 //! - `live`: `GET /api/orders/{order_number}/live` and `GET /api/staff/feed`, server-sent events;
 //! - `files`: downloads through presigned URLs (customer, staff, signed link `/d/{token}`);
 //! - `results`: `POST /api/staff/orders/{order_id}/results`, staff attach result files;
-//! - `upload_link`: `GET`, `POST /u/{token}`, uploads into one order by signed link.
+//! - `upload_link`: `GET`, `POST /u/{token}`, uploads into one order by signed link;
+//! - `admin`: `GET /api/admin/readiness`, every dependency check with its error, admins only
+//!   (the public `/readyz` says only ready or not).
+//! - the staff back office's pages, `/office/...`, are `crate::office`.
+//!
+//! Every state-changing request passes `office::csrf` (a strict `Origin` /
+//! `Sec-Fetch-Site` check) before any handler.
 
 mod accounts;
+mod admin;
 mod auth;
 mod client;
 mod error;
@@ -37,9 +44,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::MatchedPath;
 use axum::http::{HeaderName, Request, Response};
 use bureau_event_bus::EventBus;
 use bureau_platform::Settings;
+use bureau_platform::health::Readiness;
 use bureau_platform::object_store::ObjectStore;
 use bureau_platform::order_numbers::OrderNumbers;
 use sqlx::MySqlPool;
@@ -51,8 +60,14 @@ use tracing::Span;
 
 use crate::sign_in_guard::{HashingSlots, SignInLimiter};
 
+pub use auth::presented_token;
+pub(crate) use client::ClientAddress;
 pub use error::Error;
+pub(crate) use error::human_size;
+pub(crate) use files::redirect_to;
 pub use live::LiveHub;
+pub(crate) use session::{guarded_authenticate, session_cookie};
+pub(crate) use staff::{StatusChangeRequest, prepare_status_change};
 
 /// What every handler may use.
 #[derive(Clone)]
@@ -89,8 +104,8 @@ impl SignInGuard {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Every API route, with its state.
-pub fn router(state: AppState) -> Router {
+/// Every API route, with its state; `readiness` is what `GET /api/admin/readiness` reports.
+pub fn router(state: AppState, readiness: Readiness) -> Router {
     let max_upload_bytes = state.settings.web_gateway.max_upload_bytes;
     Router::new()
         .merge(page::router())
@@ -103,11 +118,32 @@ pub fn router(state: AppState) -> Router {
         .merge(files::router())
         .merge(results::router(max_upload_bytes))
         .merge(upload_link::router(max_upload_bytes))
+        .merge(admin::router(readiness))
+        .merge(crate::office::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::office::csrf::same_origin_only,
+        ))
         .with_state(state)
 }
 
+/// The path as logs show it. The token of an upload or download link (`/u/{token}`,
+/// `/d/{token}`) lets whoever holds it upload into or download from an order for a day:
+/// it never reaches the logs.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    for prefix in ["/u/", "/d/"] {
+        if let Some(rest) = path.strip_prefix(prefix)
+            && !rest.is_empty()
+        {
+            return std::borrow::Cow::Owned(format!("{prefix}<redacted>"));
+        }
+    }
+    std::borrow::Cow::Borrowed(path)
+}
+
 /// Request ids (kept from the client's `x-request-id` or made up, and echoed back) and a
-/// tracing span per request carrying that id, so one request can be found in the logs.
+/// tracing span per request carrying that id (and the path, link tokens redacted), so one
+/// request can be found in the logs.
 pub fn with_request_layers(app: Router) -> Router {
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request<_>| {
@@ -116,13 +152,85 @@ pub fn with_request_layers(app: Router) -> Router {
                 .get::<RequestId>()
                 .and_then(|id| id.header_value().to_str().ok())
                 .unwrap_or_default();
-            tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id)
+            // The matched route too: this span goes to the traces when they are on (named
+            // `request`; the platform's `http` span around it carries the trace context).
+            let route = request
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("unmatched", |path| path.as_str());
+            tracing::info_span!("request", method = %request.method(), route, path = %loggable_path(request.uri().path()), request_id)
         })
         .on_response(|response: &Response<_>, latency: Duration, _span: &Span| {
-            tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_millis() as u64, "answered");
+            tracing::info!(
+                status = response.status().as_u16(),
+                latency_ms = latency.as_millis() as u64,
+                "answered"
+            );
         });
     // Layers wrap outside-in: the id is set first, so the span and the response both see it.
     app.layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(trace)
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// What the log subscriber wrote.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+        type Writer = Captured;
+        fn make_writer(&'a self) -> Captured {
+            self.clone()
+        }
+    }
+
+    #[tokio::test]
+    async fn link_tokens_never_reach_the_request_log() {
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(captured.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        let _installed = tracing::subscriber::set_default(subscriber);
+        let app = with_request_layers(
+            Router::new()
+                .route("/u/{token}", get(|| async { "upload page" }))
+                .route("/d/{token}", get(|| async { "download" }))
+                .route("/api/orders/{number}", get(|| async { "order" })),
+        );
+        for path in [
+            "/u/UPLOADSECRET.abc",
+            "/d/DOWNLOADSECRET.xyz",
+            "/api/orders/48213097",
+        ] {
+            let request = Request::get(path).body(Body::empty()).unwrap();
+            app.clone().oneshot(request).await.unwrap();
+        }
+        let logged = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(!logged.contains("SECRET"), "{logged}");
+        assert!(logged.contains("path=/u/<redacted>"), "{logged}");
+        assert!(logged.contains("path=/d/<redacted>"), "{logged}");
+        assert!(logged.contains("path=/api/orders/48213097"), "{logged}");
+    }
 }

@@ -13,7 +13,8 @@ use super::Error;
 use super::error::human_size;
 use crate::domain::{OrderText, ServiceCode, ServiceCodeError, UploadName};
 use crate::intake::{StagedFile, Staging, staging_key};
-use bureau_platform::object_store::ObjectStore;
+use crate::quotas::Budget;
+use bureau_platform::object_store::{ObjectStore, UploadError};
 
 /// Room for part headers, boundaries and the text fields on top of the file bytes.
 pub const MULTIPART_OVERHEAD_BYTES: u64 = 1024 * 1024;
@@ -62,6 +63,7 @@ pub async fn read(
     order_id: Uuid,
     store: &ObjectStore,
     max_file_bytes: u64,
+    budget: &mut Budget,
     staging: &mut Staging,
 ) -> Result<OrderForm, Error> {
     let mut text = None;
@@ -104,6 +106,7 @@ pub async fn read(
                     files.len() + 1,
                     store,
                     max_file_bytes,
+                    budget,
                     staging,
                 )
                 .await?
@@ -160,13 +163,17 @@ async fn read_small(
 }
 
 /// Streams one file part into staging. `None` for the empty part a browser sends for a
-/// file input left blank (no name, no bytes).
+/// file input left blank (no name, no bytes). The file counts against `budget` (the
+/// customer's quotas for the day): a file past the day's count is refused before its
+/// bytes are read, and one that passes the day's bytes as it streams is cut off there.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn stage_file(
     mut field: Field<'_>,
     order_id: Uuid,
     position: usize,
     store: &ObjectStore,
     max_file_bytes: u64,
+    budget: &mut Budget,
     staging: &mut Staging,
 ) -> Result<Option<StagedFile>, Error> {
     let sent_name = field.file_name().map(str::to_owned);
@@ -175,6 +182,9 @@ pub(super) async fn stage_file(
     if first_chunk.is_none() && sent_name.as_deref().is_none_or(str::is_empty) {
         return Ok(None);
     }
+    budget.check_file()?;
+    let quota_binds = budget.bytes_bind(max_file_bytes);
+    let max_file_bytes = budget.file_limit(max_file_bytes);
 
     let file_id = Uuid::now_v7();
     let key = staging_key(order_id, file_id);
@@ -193,7 +203,11 @@ pub(super) async fn stage_file(
     if let Some(error) = body_error {
         return Err(error.into());
     }
-    let uploaded = uploaded?;
+    let uploaded = match (uploaded, quota_binds) {
+        (Err(UploadError::TooLarge { .. }), Some(exceeded)) => return Err(exceeded.into()),
+        (uploaded, _) => uploaded?,
+    };
+    budget.take(uploaded.size);
     Ok(Some(StagedFile {
         file_id,
         staging_key: key,

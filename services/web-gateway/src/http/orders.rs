@@ -18,6 +18,7 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use proto_events::{Envelope, OrderStatus, order_number};
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::auth::Customer;
@@ -25,10 +26,11 @@ use super::extract::Query;
 use super::listing::Listing;
 use super::order_form;
 use super::{AppState, Error};
-use crate::domain::{Page, ServiceCode};
+use crate::domain::{Cursor, Page, ServiceCode};
 use crate::idempotency::{self, Claim, Fingerprint, IdempotencyKey};
 use crate::intake::{self, NewWebOrder, Staging, publish_staged};
 use crate::queries::{self, HistoryEntry};
+use crate::quotas::{self, Budget};
 
 pub fn router(max_upload_bytes: u64) -> Router<AppState> {
     // axum's default 2 MB body limit would cut every real upload short; the route reads up
@@ -70,6 +72,15 @@ async fn place_order(
     let max_upload_bytes = state.settings.web_gateway.max_upload_bytes;
     order_form::refuse_oversized(&headers, max_upload_bytes)?;
     let mut multipart = multipart?;
+    let quota_settings = &state.settings.web_gateway.quotas;
+    let customer_id = quotas::customer_of_account(&state.pool, customer.id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("account {} has no customer row", customer.id))?;
+    quotas::check_open_orders(&state.pool, quota_settings, customer_id).await?;
+    let mut budget = Budget::of(
+        quotas::allowance(&state.pool, quota_settings, customer_id).await?,
+        quota_settings,
+    );
     // Taken before the upload, so a customer never streams a large file only to hear that
     // no number could be had; a number left unused is never issued again.
     let order_number = state.order_numbers.next().await?;
@@ -81,6 +92,7 @@ async fn place_order(
         order_id,
         &state.store,
         max_upload_bytes,
+        &mut budget,
         &mut staging,
     )
     .await
@@ -96,6 +108,15 @@ async fn place_order(
             "empty_order",
             "Describe the order or attach at least one file.",
         ));
+    }
+    // Exact under concurrency: another upload of this customer may have been charged while
+    // this one streamed.
+    let bytes: u64 = form.files.iter().map(|file| file.size).sum();
+    let files = u32::try_from(form.files.len()).unwrap_or(u32::MAX);
+    if let Err(error) = quotas::charge(&state.pool, quota_settings, customer_id, bytes, files).await
+    {
+        staging.discard().await;
+        return Err(error.into());
     }
 
     let order = NewWebOrder {
@@ -232,7 +253,9 @@ async fn place_idempotently(
             Err(_) => Error::broker_unavailable().into_response(),
         };
         idempotency::finish(&pool, account_id, &key, response).await
-    });
+    }
+    // In the request's span, so the trace goes on from it.
+    .in_current_span());
     Ok(task.await.map_err(|error| {
         Error::Internal(anyhow::anyhow!("the publishing task failed: {error}"))
     })??)
@@ -241,6 +264,7 @@ async fn place_idempotently(
 #[derive(Deserialize)]
 struct ListQuery {
     page: Option<String>,
+    after: Option<String>,
 }
 
 /// Characters of the description shown in lists.
@@ -261,8 +285,8 @@ async fn list_orders(
     Customer(customer): Customer,
     Query(query): Query<ListQuery>,
 ) -> Result<axum::Json<Listing<OrderSummary>>, Error> {
-    let page =
-        Page::parse(query.page.as_deref()).map_err(|e| Error::unprocessable("invalid_page", e))?;
+    let page = Page::parse(query.page.as_deref(), query.after.as_deref())
+        .map_err(|e| Error::unprocessable("invalid_page", e))?;
     let rows =
         queries::customer_orders(&state.pool, customer.id, page, EXCERPT_CHARS as u32).await?;
     let summaries = rows
@@ -276,7 +300,12 @@ async fn list_orders(
             file_count: row.expected_files,
         })
         .collect();
-    Ok(axum::Json(Listing::from_rows(page, summaries)))
+    Ok(axum::Json(Listing::from_rows(page, summaries, |line| {
+        Cursor {
+            created_at: line.created_at,
+            id: line.order_id,
+        }
+    })))
 }
 
 /// The start of a description, cut at a character boundary with an ellipsis if longer.

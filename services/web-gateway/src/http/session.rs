@@ -51,31 +51,8 @@ async fn log_in(
     ClientAddress(address): ClientAddress,
     Json(credentials): Json<Credentials>,
 ) -> Result<impl IntoResponse, Error> {
-    let limiter = &state.sign_in.limiter;
-    let attempt = limiter
-        .admit(address, &credentials.email, Instant::now())
-        .map_err(|paused| {
-            tracing::info!(%address, retry_after_secs = paused.retry_after.as_secs(), "sign-in paused");
-            paused_error(paused.retry_after)
-        })?;
-    let Ok(slot) = state.sign_in.hashing.acquire().await else {
-        limiter.give_back(attempt);
-        return Err(Error::Busy);
-    };
-    let checked =
-        accounts::authenticate(&state.pool, &credentials.email, &credentials.password).await;
-    drop(slot);
-    let account = match checked {
-        Ok(account) => {
-            limiter.succeeded(attempt);
-            account
-        }
-        Err(error @ accounts::LoginError::InvalidCredentials) => return Err(error.into()),
-        Err(error) => {
-            limiter.give_back(attempt);
-            return Err(error.into());
-        }
-    };
+    let account =
+        guarded_authenticate(&state, address, &credentials.email, &credentials.password).await?;
     let ttl = Duration::from_secs(
         state
             .settings
@@ -90,6 +67,40 @@ async fn log_in(
         AppendHeaders([(header::SET_COOKIE, cookie)]),
         axum::Json(SessionView::from(account)),
     ))
+}
+
+/// Checks a password the way every sign-in does (the API's and the back office's): paused
+/// after too many failures per address and per account, hashed in a bounded slot.
+pub(crate) async fn guarded_authenticate(
+    state: &AppState,
+    address: std::net::IpAddr,
+    email: &str,
+    password: &str,
+) -> Result<Account, Error> {
+    let limiter = &state.sign_in.limiter;
+    let attempt = limiter
+        .admit(address, email, Instant::now())
+        .map_err(|paused| {
+            tracing::info!(%address, retry_after_secs = paused.retry_after.as_secs(), "sign-in paused");
+            paused_error(paused.retry_after)
+        })?;
+    let Ok(slot) = state.sign_in.hashing.acquire().await else {
+        limiter.busy(attempt);
+        return Err(Error::Busy);
+    };
+    let checked = accounts::authenticate(&state.pool, email, password).await;
+    drop(slot);
+    match checked {
+        Ok(account) => {
+            limiter.succeeded(attempt);
+            Ok(account)
+        }
+        Err(error @ accounts::LoginError::InvalidCredentials) => Err(error.into()),
+        Err(error) => {
+            limiter.give_back(attempt);
+            Err(error.into())
+        }
+    }
 }
 
 async fn current(SignedIn(account): SignedIn) -> axum::Json<SessionView> {
@@ -140,7 +151,7 @@ fn is_https(state: &AppState) -> bool {
 
 /// The session cookie: unreadable from scripts, not sent on cross-site POSTs, and marked
 /// `Secure` when the site is served over HTTPS (a plain-HTTP local run would lose it).
-fn session_cookie(token: &str, max_age_secs: u64, secure: bool) -> HeaderValue {
+pub(crate) fn session_cookie(token: &str, max_age_secs: u64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     let cookie = format!(
         "{COOKIE_NAME}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age_secs}{secure}"

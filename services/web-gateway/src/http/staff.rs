@@ -44,6 +44,7 @@ pub fn router() -> Router<AppState> {
 struct StaffListQuery {
     status: Option<String>,
     page: Option<String>,
+    after: Option<String>,
 }
 
 async fn list_orders(
@@ -51,8 +52,8 @@ async fn list_orders(
     Staff(_): Staff,
     Query(query): Query<StaffListQuery>,
 ) -> Result<axum::Json<Listing<StaffOrderLine>>, Error> {
-    let page =
-        Page::parse(query.page.as_deref()).map_err(|e| Error::unprocessable("invalid_page", e))?;
+    let page = Page::parse(query.page.as_deref(), query.after.as_deref())
+        .map_err(|e| Error::unprocessable("invalid_page", e))?;
     let status = match query
         .status
         .as_deref()
@@ -63,7 +64,11 @@ async fn list_orders(
         Some(name) => Some(parse_status(name)?),
     };
     let rows = queries::staff_orders(&state.pool, status, page).await?;
-    Ok(axum::Json(Listing::from_rows(page, rows)))
+    Ok(axum::Json(Listing::from_rows(
+        page,
+        rows,
+        StaffOrderLine::place,
+    )))
 }
 
 fn parse_status(name: &str) -> Result<OrderStatus, Error> {
@@ -80,12 +85,12 @@ fn parse_status(name: &str) -> Result<OrderStatus, Error> {
 }
 
 #[derive(Deserialize)]
-struct StatusChangeRequest {
-    to: String,
-    reason: Option<String>,
+pub(crate) struct StatusChangeRequest {
+    pub to: String,
+    pub reason: Option<String>,
     /// The status version the staff member saw; the change is made only at it. Default:
     /// the version the gateway reads now.
-    expected_version: Option<u32>,
+    pub expected_version: Option<u32>,
 }
 
 const NO_SUCH_ORDER: &str = "No such order.";
@@ -156,7 +161,7 @@ async fn change_status(
 }
 
 /// Checks what can be checked now and builds the request.
-async fn prepare_status_change(
+pub(crate) async fn prepare_status_change(
     state: &AppState,
     staff: &Account,
     order_id: &str,

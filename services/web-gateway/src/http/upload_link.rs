@@ -6,22 +6,29 @@
 //! - `POST /u/{token}` (multipart, `file` parts): the files stream into staging and travel
 //!   as `FileReceived { purpose: CustomerUpload }` for that order; 201 with the files.
 //!
-//! An expired link answers 410 with a sentence saying what to do; one that is not ours 404;
-//! one for an order that is closed (delivered, cancelled, rejected) 409: it takes no more
-//! files, whatever the link's age.
+//! An expired or revoked link answers 410 with a sentence saying what to do; one that is not
+//! ours 404; one for an order that is closed (delivered, cancelled, rejected) 409: it takes
+//! no more files, whatever the link's age. Both are checked again once every file is staged,
+//! before anything is announced: an upload racing the order's closing (or staff revoking the
+//! link) ends with the same answer and leaves nothing behind.
+//!
+//! - `POST /api/staff/orders/{order_id}/links/revoke`: staff revoke every live upload and
+//!   download link of an order (a link was forwarded, a customer asked); 200 with how many.
 
 use axum::Router;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
-use bureau_platform::links::LinkPurpose;
+use axum::routing::{get, post};
+use bureau_platform::links::{self, LinkPurpose, Revocation};
 use proto_events::{FilePurpose, OrderStatus};
+use serde::Serialize;
 use uuid::Uuid;
 
+use super::auth::Staff;
 use super::error::human_size;
-use super::file_form::accept_files;
+use super::file_form::{publish_files, stage_files};
 use super::files::{LINK_NOT_FOUND, escape_html, link_page, verify_link};
 use super::order_form;
 use super::{AppState, Error};
@@ -30,12 +37,17 @@ use crate::queries::{self, OrderState};
 pub fn router(max_upload_bytes: u64) -> Router<AppState> {
     let body_limit =
         usize::try_from(order_form::request_limit(max_upload_bytes)).unwrap_or(usize::MAX);
-    Router::new().route(
-        "/u/{token}",
-        get(upload_page)
-            .post(upload)
-            .layer(DefaultBodyLimit::max(body_limit)),
-    )
+    Router::new()
+        .route(
+            "/u/{token}",
+            get(upload_page)
+                .post(upload)
+                .layer(DefaultBodyLimit::max(body_limit)),
+        )
+        .route(
+            "/api/staff/orders/{order_id}/links/revoke",
+            post(revoke_links),
+        )
 }
 
 const PAGE: &str = include_str!("../../assets/upload.html");
@@ -44,8 +56,8 @@ async fn upload_page(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Response, Error> {
-    let order_id = match verify_link(&state, &token, LinkPurpose::Upload) {
-        Ok(order_id) => order_id,
+    let order_id = match verify_link(&state, &token, LinkPurpose::Upload).await? {
+        Ok(link) => link.subject,
         Err(page) => return Ok(*page),
     };
     let order_number = match open_order(&state, order_id).await? {
@@ -71,8 +83,8 @@ async fn upload(
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, Error> {
-    let order_id = match verify_link(&state, &token, LinkPurpose::Upload) {
-        Ok(order_id) => order_id,
+    let order_id = match verify_link(&state, &token, LinkPurpose::Upload).await? {
+        Ok(link) => link.subject,
         Err(page) => return Ok(*page),
     };
     order_form::refuse_oversized(&headers, state.settings.web_gateway.max_upload_bytes)?;
@@ -80,14 +92,58 @@ async fn upload(
         return Ok(page);
     }
     let mut multipart = multipart?;
-    let accepted = accept_files(
+    let staged = stage_files(
         &state,
         &mut multipart,
         order_id,
         FilePurpose::CustomerUpload,
     )
     .await?;
+    // The bytes took their time: the order may have closed, or the link been revoked, while
+    // they streamed. Checked again at the end of the upload, before anything is announced.
+    let still = match verify_link(&state, &token, LinkPurpose::Upload).await {
+        Ok(Ok(_)) => open_order(&state, order_id).await,
+        Ok(Err(page)) => Ok(Err(*page)),
+        Err(error) => Err(error),
+    };
+    match still {
+        Ok(Ok(_)) => {}
+        Ok(Err(page)) => {
+            staged.discard().await;
+            tracing::info!(%order_id, "an upload by link ended after its order closed or its link was revoked; discarded");
+            return Ok(page);
+        }
+        Err(error) => {
+            staged.discard().await;
+            return Err(error);
+        }
+    }
+    let accepted = publish_files(&state, staged, order_id, FilePurpose::CustomerUpload).await?;
     Ok((StatusCode::CREATED, axum::Json(accepted)).into_response())
+}
+
+#[derive(Serialize)]
+struct Revoked {
+    revoked: u64,
+}
+
+/// Staff revoke every live link of an order: 200 with how many were live (0 is fine).
+async fn revoke_links(
+    State(state): State<AppState>,
+    Staff(staff): Staff,
+    Path(order_id): Path<String>,
+) -> Result<axum::Json<Revoked>, Error> {
+    let order_id = Uuid::parse_str(&order_id).map_err(|_| Error::NotFound("No such order."))?;
+    let mut connection = state.pool.acquire().await?;
+    let revoked = links::revoke_order_links(
+        &mut connection,
+        order_id,
+        &[LinkPurpose::Upload, LinkPurpose::Download],
+        Revocation::Staff,
+    )
+    .await?;
+    tracing::info!(%order_id, staff = %staff.id, revoked, "links revoked by staff");
+    Ok(axum::Json(Revoked { revoked }))
 }
 
 /// The number of the order the link is for, or the page to answer instead: 404 when there

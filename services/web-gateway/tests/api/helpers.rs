@@ -90,9 +90,11 @@ impl Gateway {
             .await
             .expect("register");
         assert_eq!(response.status(), StatusCode::CREATED);
-        let account_id: Uuid =
-            serde_json::from_value(response.json::<Value>().await.unwrap()["account_id"].clone())
-                .unwrap();
+        let (account_id,): (Uuid,) = sqlx::query_as("SELECT id FROM web_accounts WHERE email = ?")
+            .bind(email.to_lowercase())
+            .fetch_one(&self.db)
+            .await
+            .expect("the account was made");
         (account_id, self.log_in(email).await)
     }
 

@@ -6,9 +6,15 @@
 //! S3 server (Garage) and skip without it.
 
 mod accounts;
+mod downloads;
 mod helpers;
+mod links;
+mod lists;
+mod office;
 mod orders;
+mod quotas;
 mod sign_in;
+mod slow_clients;
 mod staff;
 mod startup;
 mod uploads;

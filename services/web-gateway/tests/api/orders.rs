@@ -200,11 +200,46 @@ async fn an_order_is_refused_with_503_while_the_broker_is_down() {
     assert_eq!(refused.headers()[reqwest::header::RETRY_AFTER], "5");
     assert_eq!(error_of(refused).await.1, "broker_unavailable");
 
-    // The schema check turns green once the gateway's own background migration ran.
-    let readyz = gateway.url("/readyz");
+    // The schema check turns green once the gateway's own background migration ran; the
+    // checks' detail is for a signed-in admin only.
+    bureau_accounts::create_account(
+        &gateway.db,
+        "admin@example.com",
+        PASSWORD,
+        "Ada Admin",
+        bureau_accounts::Role::Admin,
+    )
+    .await
+    .unwrap();
+    let admin = gateway.log_in("admin@example.com").await;
+    let public: Value = gateway
+        .http
+        .get(gateway.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(public, serde_json::json!({"ready": false}));
+    let customer_asks = gateway
+        .http
+        .get(gateway.url("/api/admin/readiness"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(customer_asks.status(), StatusCode::FORBIDDEN);
+    let readiness = gateway.url("/api/admin/readiness");
     let report = std::sync::Mutex::new(Value::Null);
     eventually("the schema is reported current", DEADLINE, || async {
-        let ready = gateway.http.get(&readyz).send().await.unwrap();
+        let ready = gateway
+            .http
+            .get(&readiness)
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
         let body: Value = ready.json().await.unwrap();
         let current = body["checks"]["schema"]["ok"] == true;

@@ -133,3 +133,38 @@ async fn hashing_runs_in_bounded_slots_and_the_overflow_hears_503() {
     );
     gateway.finish().await;
 }
+
+#[tokio::test]
+async fn behind_a_proxy_the_forwarded_address_is_counted() {
+    let gateway = Gateway::start_with(|settings| {
+        settings.web_gateway.client_address_header = "x-forwarded-for".into();
+        let sign_in = &mut settings.web_gateway.sign_in;
+        sign_in.free_failures_per_address = 2;
+        sign_in.first_pause_secs = 60;
+    })
+    .await;
+    let from = |forwarded: &'static str, n: u32| {
+        gateway
+            .http
+            .post(gateway.url("/api/session"))
+            // A client's own entry first, the proxy's appended last: only the last counts.
+            .header("x-forwarded-for", format!("203.0.113.{n}, {forwarded}"))
+            .json(&json!({"email": format!("user{n}@example.com"), "password": "wrong password!"}))
+            .send()
+    };
+    for n in 0..2 {
+        assert_eq!(
+            from("198.51.100.7", n).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        from("198.51.100.7", 2).await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        from("198.51.100.8", 3).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    gateway.finish().await;
+}

@@ -39,11 +39,12 @@ async fn the_gateway_starts_while_its_database_is_down() {
             .status(),
         StatusCode::OK
     );
+    // The public port says only that it is not ready: no host names, no raw errors.
     let ready = http.get(format!("{base}/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(
-        ready.json::<Value>().await.unwrap()["checks"]["database"]["ok"],
-        false
+        ready.json::<Value>().await.unwrap(),
+        json!({"ready": false})
     );
     let login = http
         .post(format!("{base}/api/session"))

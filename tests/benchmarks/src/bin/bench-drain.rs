@@ -33,24 +33,21 @@
 //! went.
 
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
 use aws_sdk_s3::primitives::ByteStream;
+use bureau_benchmarks::machine::{CpuMark, CpuShare, Replica, load_average, server_pids};
+use bureau_benchmarks::places::{Fresh, count_objects};
 use bureau_event_bus::{EventBus, EventHandler};
+use bureau_platform::Settings;
 use bureau_platform::object_store::ObjectStore;
-use bureau_platform::{Secret, Settings, database};
 use clap::Parser;
-use lapin::options::QueueDeclareOptions;
-use lapin::types::FieldTable;
-use proto_events::topology::{Consumer, Topology};
+use proto_events::topology::Consumer;
 use proto_events::{CustomerRef, Envelope, FilePurpose, FileReceived, FileSource, OrderCreated};
 use rand::RngCore;
-use sqlx::mysql::MySqlConnectOptions;
 use telegram_double::{DoubleConfig, TelegramDouble};
 use tokio::task::JoinSet;
 use uuid::Uuid;
@@ -156,400 +153,6 @@ impl std::fmt::Display for Row {
             self.cpu.garage,
             self.cpu.bench,
         )
-    }
-}
-
-// ---------------------------------------------------------------- fresh places per measurement
-
-/// A database, broker namespace and bucket of their own, removed afterwards.
-struct Fresh {
-    settings: Settings,
-    database_name: String,
-    admin: sqlx::MySqlPool,
-    db: sqlx::MySqlPool,
-    bus: Arc<EventBus>,
-    store: ObjectStore,
-}
-
-impl Fresh {
-    async fn new(base: &Settings) -> anyhow::Result<Fresh> {
-        let mut settings = base.clone();
-        let run = Uuid::new_v4().simple().to_string()[..12].to_owned();
-        settings.broker.namespace = format!("drain{run}");
-        settings.storage.bucket = format!("drain-{run}");
-        let database_name = format!("bureau_drain_{run}");
-        let admin_options: MySqlConnectOptions = settings.database.url.expose().parse()?;
-        let admin = sqlx::MySqlPool::connect_with(admin_options.clone().database("mysql")).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "CREATE DATABASE `{database_name}` CHARACTER SET utf8mb4"
-        )))
-        .execute(&admin)
-        .await?;
-        settings.database.url = Secret::new(format!(
-            "mysql://{}:{}@{}:{}/{database_name}",
-            admin_options.get_username(),
-            password_of(settings.database.url.expose()),
-            admin_options.get_host(),
-            admin_options.get_port()
-        ));
-        settings.database.max_connections = 16;
-        let db = database::pool(&settings.database)?;
-        database::migrate(&db).await?;
-        let store = ObjectStore::new(&settings.storage);
-        store
-            .ensure_bucket()
-            .await
-            .map_err(|e| anyhow!("bucket: {e}"))?;
-        let bus = bureau_platform::bus::event_bus(&settings.broker, "bench-drain");
-        Ok(Fresh {
-            settings,
-            database_name,
-            admin,
-            db,
-            bus,
-            store,
-        })
-    }
-
-    fn topology(&self) -> Topology {
-        Topology::new(
-            self.settings.broker.namespace.clone(),
-            self.settings.broker.retry_delays(),
-        )
-    }
-
-    /// Ready messages in `consumer`'s queue.
-    async fn queue_depth(&self, consumer: Consumer) -> anyhow::Result<u64> {
-        let channel = self.bus.open_channel().await?;
-        let queue = channel
-            .queue_declare(
-                self.topology().queue(consumer).into(),
-                QueueDeclareOptions {
-                    passive: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
-        let _ = channel.close(200, "counted".into()).await;
-        Ok(u64::from(queue.message_count()))
-    }
-
-    /// Publishes `envelopes` in pipelined batches.
-    async fn publish(&self, envelopes: &[Envelope]) -> anyhow::Result<Duration> {
-        let started = Instant::now();
-        for batch in envelopes.chunks(1000) {
-            self.bus.publish_all(batch).await?;
-        }
-        Ok(started.elapsed())
-    }
-
-    async fn remove(self) {
-        if let Ok(channel) = self.bus.open_channel().await {
-            let topology = self.topology();
-            for queue in topology.all_queues() {
-                let _ = channel
-                    .queue_delete(queue.as_str().into(), Default::default())
-                    .await;
-            }
-            for exchange in [topology.events_exchange(), topology.dead_letter_exchange()] {
-                let _ = channel
-                    .exchange_delete(exchange.as_str().into(), Default::default())
-                    .await;
-            }
-        }
-        self.bus.close().await;
-        self.db.close().await;
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS `{}`",
-            self.database_name
-        )))
-        .execute(&self.admin)
-        .await;
-        self.admin.close().await;
-        empty_bucket(&self.store).await;
-    }
-
-    /// The environment of a worker process on these places.
-    fn environment(&self, config_dir: &Path) -> Vec<(String, String)> {
-        vec![
-            ("BUREAU_CONFIG_DIR".into(), config_dir.display().to_string()),
-            ("BUREAU__LOG__FILTER".into(), "warn".into()),
-            (
-                "BUREAU__DATABASE__URL".into(),
-                self.settings.database.url.expose().to_owned(),
-            ),
-            (
-                "BUREAU__BROKER__NAMESPACE".into(),
-                self.settings.broker.namespace.clone(),
-            ),
-            (
-                "BUREAU__STORAGE__BUCKET".into(),
-                self.settings.storage.bucket.clone(),
-            ),
-        ]
-    }
-}
-
-/// The password in a `mysql://user:password@host/db` URL.
-fn password_of(url: &str) -> String {
-    url.split_once("://")
-        .and_then(|(_, rest)| rest.split_once('@'))
-        .and_then(|(credentials, _)| credentials.split_once(':'))
-        .map(|(_, password)| password.to_owned())
-        .unwrap_or_default()
-}
-
-/// Deletes what the run wrote, then the bucket.
-async fn empty_bucket(store: &ObjectStore) {
-    let client = store.client();
-    loop {
-        let Ok(page) = client.list_objects_v2().bucket(store.bucket()).send().await else {
-            return;
-        };
-        if page.contents().is_empty() {
-            break;
-        }
-        let mut deletions = JoinSet::new();
-        for object in page.contents() {
-            if let Some(key) = object.key() {
-                let (store, key) = (store.clone(), key.to_owned());
-                deletions.spawn(async move { store.delete(&key).await });
-            }
-            while deletions.len() >= 32 {
-                deletions.join_next().await;
-            }
-        }
-        while deletions.join_next().await.is_some() {}
-    }
-    let _ = client.delete_bucket().bucket(store.bucket()).send().await;
-}
-
-async fn count_objects(store: &ObjectStore) -> anyhow::Result<u64> {
-    let mut count = 0u64;
-    let mut token = None;
-    loop {
-        let page = store
-            .client()
-            .list_objects_v2()
-            .bucket(store.bucket())
-            .set_continuation_token(token)
-            .send()
-            .await?;
-        count += page.contents().len() as u64;
-        match page.next_continuation_token() {
-            Some(next) => token = Some(next.to_owned()),
-            None => return Ok(count),
-        }
-    }
-}
-
-// ---------------------------------------------------------------- processes and CPU time
-
-fn free_port() -> anyhow::Result<SocketAddr> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
-}
-
-/// A worker binary running as a child process.
-struct Replica {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Replica {
-    fn spawn(
-        binary: &Path,
-        environment: &[(String, String)],
-        listen_variable: &str,
-    ) -> anyhow::Result<Replica> {
-        if !binary.is_file() {
-            bail!(
-                "{} is missing: cargo build --release -p persistence-worker -p storage-worker",
-                binary.display()
-            );
-        }
-        let addr = free_port()?;
-        let child = Command::new(binary)
-            .envs(environment.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env(listen_variable, addr.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        Ok(Replica { child, addr })
-    }
-
-    async fn wait_ready(&mut self, http: &reqwest::Client) -> anyhow::Result<()> {
-        let url = format!("http://{}/readyz", self.addr);
-        let until = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(response) = http.get(&url).send().await
-                && response.status().is_success()
-            {
-                return Ok(());
-            }
-            if let Some(status) = self.child.try_wait()? {
-                bail!("a replica exited at start with {status}");
-            }
-            if Instant::now() > until {
-                bail!("{url} not ready after 60 s");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn stop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let until = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < until {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// utime + stime of a process, in clock ticks (100 per second on Linux).
-fn cpu_ticks(pid: u32) -> u64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0;
-    };
-    // Fields after the command name (which may hold spaces) in parentheses.
-    let Some((_, rest)) = stat.rsplit_once(')') else {
-        return 0;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let field = |n: usize| {
-        fields
-            .get(n)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    field(11) + field(12) // utime, stime: fields 14 and 15 of the whole line
-}
-
-/// Busy and total ticks of the whole machine (/proc/stat's first line).
-fn machine_ticks() -> (u64, u64) {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let numbers: Vec<u64> = stat
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    let total: u64 = numbers.iter().sum();
-    let idle = numbers.get(3).copied().unwrap_or(0) + numbers.get(4).copied().unwrap_or(0);
-    (total.saturating_sub(idle), total)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
-
-/// The shared servers' processes: MariaDB, RabbitMQ (the node on 5672), Garage (:3900).
-fn server_pids() -> HashMap<&'static str, Vec<u32>> {
-    let mut pids: HashMap<&'static str, Vec<u32>> = HashMap::new();
-    let read_pid = |path: &str| {
-        std::fs::read_to_string(path)
-            .ok()
-            .and_then(|p| p.trim().parse::<u32>().ok())
-    };
-    if let Some(pid) = read_pid("/var/lib/bureau-stack/garage.pid") {
-        pids.entry("garage").or_default().push(pid);
-    }
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read_to_string(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        let args: Vec<&str> = cmdline.split('\0').collect();
-        let program = args.first().copied().unwrap_or_default();
-        if program.ends_with("mariadbd") && !cmdline.contains("--datadir=/tmp") {
-            pids.entry("mariadb").or_default().push(pid);
-        } else if program.ends_with("beam.smp")
-            && !cmdline.contains("bureau-faults")
-            && !cmdline.contains("bureau-cluster")
-        {
-            pids.entry("rabbitmq").or_default().push(pid);
-        }
-    }
-    pids
-}
-
-#[derive(Clone, Copy, Default)]
-struct CpuShare {
-    machine_busy: f64,
-    workers: f64,
-    mariadb: f64,
-    rabbitmq: f64,
-    garage: f64,
-    bench: f64,
-}
-
-/// CPU ticks at one moment, to subtract from a later one.
-struct CpuMark {
-    at: Instant,
-    machine: (u64, u64),
-    workers: u64,
-    servers: HashMap<&'static str, u64>,
-    bench: u64,
-}
-
-impl CpuMark {
-    fn now(replicas: &[Replica], servers: &HashMap<&'static str, Vec<u32>>) -> CpuMark {
-        CpuMark {
-            at: Instant::now(),
-            machine: machine_ticks(),
-            workers: replicas.iter().map(|r| cpu_ticks(r.child.id())).sum(),
-            servers: servers
-                .iter()
-                .map(|(name, pids)| (*name, pids.iter().map(|p| cpu_ticks(*p)).sum()))
-                .collect(),
-            bench: cpu_ticks(std::process::id()),
-        }
-    }
-
-    fn share_since(&self, earlier: &CpuMark) -> CpuShare {
-        let seconds = self.at.duration_since(earlier.at).as_secs_f64().max(1e-3);
-        let cores = |now: u64, then: u64| now.saturating_sub(then) as f64 / 100.0 / seconds;
-        let server = |name: &str| {
-            cores(
-                self.servers.get(name).copied().unwrap_or(0),
-                earlier.servers.get(name).copied().unwrap_or(0),
-            )
-        };
-        let busy = self.machine.0.saturating_sub(earlier.machine.0) as f64;
-        let total = self.machine.1.saturating_sub(earlier.machine.1).max(1) as f64;
-        CpuShare {
-            machine_busy: busy / total,
-            workers: cores(self.workers, earlier.workers),
-            mariadb: server("mariadb"),
-            rabbitmq: server("rabbitmq"),
-            garage: server("garage"),
-            bench: cores(self.bench, earlier.bench),
-        }
     }
 }
 
@@ -678,7 +281,7 @@ async fn bench_persistence(
 ) -> anyhow::Result<Vec<Row>> {
     let concurrency = base.persistence_worker.concurrency.max(1);
     // Ceilings on a database of their own.
-    let ceiling_place = Fresh::new(base).await?;
+    let ceiling_place = Fresh::new(base, "drain").await?;
     let mut per_event = HashMap::new();
     for &replicas in &args.replicas {
         let parallel = replicas * concurrency;
@@ -700,7 +303,7 @@ async fn bench_persistence(
 
     let mut rows = Vec::new();
     for &replicas in &args.replicas {
-        let place = Fresh::new(base).await?;
+        let place = Fresh::new(base, "drain").await?;
         let events = order_events(args.orders);
         let total = events.len() as u64;
         let published = place.publish(&events).await?;
@@ -901,7 +504,7 @@ async fn bench_storage(
 ) -> anyhow::Result<Vec<Row>> {
     let concurrency = base.storage_worker.concurrency.max(1);
     let size = (args.file_kib * 1024) as usize;
-    let ceiling_place = Fresh::new(base).await?;
+    let ceiling_place = Fresh::new(base, "drain").await?;
     let mut ceilings = HashMap::new();
     for &replicas in &args.replicas {
         let parallel = replicas * concurrency;
@@ -916,7 +519,7 @@ async fn bench_storage(
 
     let mut rows = Vec::new();
     for &replicas in &args.replicas {
-        let place = Fresh::new(base).await?;
+        let place = Fresh::new(base, "drain").await?;
         let double = TelegramDouble::start(DoubleConfig {
             max_download_bytes: u64::MAX,
             ..DoubleConfig::without_limits()

@@ -1,0 +1,227 @@
+//! Consuming in batches: up to N deliveries handed to the handler at once, acked after it.
+//!
+//! A batch is the deliveries that arrive within `max_wait` of its first one, at most
+//! `max_events` of them: under load batches fill at once, when idle an event waits at most
+//! `max_wait`. The handler answers one outcome per event, and each delivery is then settled
+//! exactly as [`EventBus::consume`] settles one (acked, retried later or dead-lettered with
+//! its reason), only after the handler returned — so after its commit. Undecodable bytes
+//! never reach the handler; they go to the dead letters alone.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::{FutureExt, Stream, StreamExt};
+use lapin::message::Delivery;
+use tokio_util::sync::CancellationToken;
+
+use proto_events::Envelope;
+use proto_events::topology::Consumer;
+
+use crate::consumer::{UNDECODABLE, Verdict, attempt_of, ended};
+use crate::{EventBus, HandlerError, metrics};
+
+/// What a service does with several events at once. The answer has one outcome per event,
+/// in the order given; `Ok` means that event's work is committed. Implementations must be
+/// idempotent, as for [`crate::EventHandler`].
+pub trait BatchHandler: Send + Sync + 'static {
+    fn handle_batch(
+        &self,
+        events: &[Envelope],
+    ) -> impl Future<Output = Vec<Result<(), HandlerError>>> + Send;
+}
+
+/// How deliveries are gathered into batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batching {
+    /// The most events in one batch.
+    pub max_events: usize,
+    /// How long the first delivery of a batch waits for others.
+    pub max_wait: Duration,
+    /// Batches handled at once. With more than one, two batches may hold events of the
+    /// same order; the handler's retries (an event that needs a row not yet committed) keep
+    /// them right, at the cost of a delay.
+    pub in_flight: usize,
+}
+
+impl Batching {
+    /// Deliveries the broker may hand over unacked: every batch in flight full, and as
+    /// many again gathering, so the next batches are ready when one commits.
+    fn prefetch(&self, configured: u16) -> u16 {
+        let wanted = self.max_events.max(1) * self.in_flight.max(1) * 2;
+        u16::try_from(wanted).unwrap_or(u16::MAX).max(configured)
+    }
+}
+
+impl EventBus {
+    /// Consumes `consumer`'s queue in batches until `shutdown` fires, reconnecting with
+    /// backoff after broker failures, as [`EventBus::consume`] does one event at a time. On
+    /// shutdown the batch being gathered is still handled and settled.
+    pub async fn consume_batches<H: BatchHandler>(
+        self: Arc<Self>,
+        consumer: Consumer,
+        handler: Arc<H>,
+        batching: Batching,
+        shutdown: CancellationToken,
+    ) {
+        self.clone()
+            .reconnecting(consumer, &shutdown, || {
+                self.consume_batches_until_broken(consumer, &handler, batching, &shutdown)
+            })
+            .await;
+    }
+
+    async fn consume_batches_until_broken<H: BatchHandler>(
+        &self,
+        consumer: Consumer,
+        handler: &Arc<H>,
+        batching: Batching,
+        shutdown: &CancellationToken,
+    ) -> Result<(), String> {
+        let prefetch = batching.prefetch(self.config.prefetch);
+        let (channel, deliveries) = self.open_consumer(consumer, prefetch).await?;
+        let broken = std::sync::Mutex::new(None::<String>);
+        batches(
+            deliveries.take_until(shutdown.cancelled()),
+            batching.max_events.max(1),
+            batching.max_wait,
+        )
+        .for_each_concurrent(batching.in_flight.max(1), |batch| {
+            let broken = &broken;
+            async move {
+                let mut deliveries = Vec::with_capacity(batch.len());
+                for delivery in batch {
+                    match delivery {
+                        Ok(delivery) => deliveries.push(delivery),
+                        Err(error) => *broken.lock().unwrap() = Some(error.to_string()),
+                    }
+                }
+                self.handle_batch(consumer, handler.as_ref(), deliveries)
+                    .await
+            }
+        })
+        .await;
+        let _ = channel.close(200, "consumer stopping".into()).await;
+        ended(broken.into_inner().unwrap(), shutdown)
+    }
+
+    async fn handle_batch<H: BatchHandler>(
+        &self,
+        consumer: Consumer,
+        handler: &H,
+        deliveries: Vec<Delivery>,
+    ) {
+        let mut decoded = Vec::with_capacity(deliveries.len());
+        let mut events = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            let attempt = attempt_of(&delivery);
+            match Envelope::from_json(&delivery.data) {
+                Ok(envelope) => {
+                    metrics::consumed(consumer, &envelope.event_type);
+                    self.delivered(&envelope);
+                    events.push(envelope);
+                    decoded.push((delivery, attempt));
+                }
+                Err(error) => {
+                    metrics::consumed(consumer, UNDECODABLE);
+                    let verdict = Verdict::DeadLetter(error.to_string());
+                    self.settle(consumer, UNDECODABLE, delivery, attempt, verdict)
+                        .await;
+                }
+            }
+        }
+        if events.is_empty() {
+            return;
+        }
+        let started = Instant::now();
+        let span = tracing::info_span!("batch", consumer = consumer.name(), events = events.len());
+        let mut outcomes = AssertUnwindSafe(tracing::Instrument::instrument(
+            handler.handle_batch(&events),
+            span,
+        ))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| {
+            vec![Err(HandlerError::transient("the handler panicked")); events.len()]
+        })
+        .into_iter();
+        let took = started.elapsed();
+        for ((delivery, attempt), event) in decoded.into_iter().zip(&events) {
+            metrics::handled(consumer, &event.event_type, took);
+            let outcome = outcomes.next().unwrap_or_else(|| {
+                Err(HandlerError::transient(
+                    "the batch handler gave no outcome for this event",
+                ))
+            });
+            let verdict = {
+                let span = tracing::info_span!(
+                    "event",
+                    consumer = consumer.name(),
+                    event_type = %event.event_type,
+                    event_id = %event.event_id,
+                    correlation_id = %event.correlation_id,
+                    attempt,
+                );
+                let _entered = span.enter();
+                self.verdict(attempt, outcome)
+            };
+            self.settle(consumer, &event.event_type, delivery, attempt, verdict)
+                .await;
+        }
+    }
+}
+
+/// Groups a stream into batches: each waits for its first item, then takes what arrives
+/// within `max_wait` of it, up to `max` items. A batch being gathered when the stream ends
+/// is still given out.
+fn batches<S: Stream>(
+    items: S,
+    max: usize,
+    max_wait: Duration,
+) -> impl Stream<Item = Vec<S::Item>> {
+    futures::stream::unfold(Box::pin(items), move |mut items| async move {
+        let first = items.next().await?;
+        let mut batch = vec![first];
+        let deadline = tokio::time::Instant::now() + max_wait;
+        while batch.len() < max {
+            match tokio::time::timeout_at(deadline, items.next()).await {
+                Ok(Some(item)) => batch.push(item),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        Some((batch, items))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn batches_fill_up_to_their_size_or_close_after_the_wait() {
+        let (sender, receiver) = futures::channel::mpsc::unbounded::<u32>();
+        for n in 0..5 {
+            sender.unbounded_send(n).unwrap();
+        }
+        let mut stream = Box::pin(batches(receiver, 3, Duration::from_millis(10)));
+        assert_eq!(stream.next().await, Some(vec![0, 1, 2]));
+        // Two waiting, a third never comes: the batch closes after the wait.
+        assert_eq!(stream.next().await, Some(vec![3, 4]));
+        sender.unbounded_send(5).unwrap();
+        drop(sender);
+        assert_eq!(stream.next().await, Some(vec![5]));
+        assert_eq!(stream.next().await, None);
+    }
+
+    #[test]
+    fn prefetch_covers_the_batches_in_flight_and_the_next_ones() {
+        let batching = Batching {
+            max_events: 100,
+            in_flight: 2,
+            max_wait: Duration::from_millis(5),
+        };
+        assert_eq!(batching.prefetch(16), 400);
+        assert_eq!(batching.prefetch(1000), 1000);
+    }
+}

@@ -1,0 +1,384 @@
+//! What staff do on an order page, each a form posted to `/office/orders/{order_id}/...`
+//! and answered with a redirect back to the page (303):
+//!
+//! - `status`: a status change request, exactly as the API makes it (checked by the state
+//!   machine and the role, published, decided once by the persistence worker); the page
+//!   follows it with `?request={id}` until it is recorded or refused;
+//! - `reply`: `OrderMessagePosted` by staff, which the notifier delivers to the customer;
+//! - `quote`: `PriceQuoted` (and, from `awaiting_confirmation`, the request to move the
+//!   order to `quoted` first); the customer answers with Accept / Decline;
+//! - `comment`: `OrderCommentPosted`, for staff only;
+//! - `assign`: `OrderAssigned` (`me` takes an unassigned order, where allowed).
+//!
+//! Every action is checked against the matrix and appended to the audit log.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use bureau_accounts::Role;
+use bureau_event_bus::PublishError;
+use chrono::Utc;
+use proto_events::{
+    Actor, Envelope, OrderAssigned, OrderCommentPosted, OrderMessagePosted, OrderStatus,
+    PriceQuoted,
+};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::permissions::Act;
+use super::{Desk, Failure, PageError, order_url};
+use crate::http::{AppState, Error, StatusChangeRequest, prepare_status_change};
+use crate::intake::PRODUCER;
+use crate::queries;
+use crate::status_requests::{self, PUBLISH_TIMEOUT};
+
+/// Longest reply or comment, in characters.
+const MAX_TEXT: usize = 4000;
+
+async fn publish(state: &AppState, event: &Envelope) -> Result<(), Error> {
+    match tokio::time::timeout(PUBLISH_TIMEOUT, state.bus.publish(event)).await {
+        Ok(published) => published.map_err(Error::from),
+        Err(_) => {
+            Err(PublishError::Unavailable(format!("no confirm within {PUBLISH_TIMEOUT:?}")).into())
+        }
+    }
+}
+
+fn text_of(desk: &Desk, text: &str) -> Result<String, PageError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(desk.fail(Error::unprocessable("empty_text", "Write something first.")));
+    }
+    if text.chars().count() > MAX_TEXT {
+        return Err(desk.fail(Error::unprocessable(
+            "text_too_long",
+            format!("At most {MAX_TEXT} characters."),
+        )));
+    }
+    Ok(text.to_owned())
+}
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    to: String,
+    reason: Option<String>,
+    expected_version: Option<u32>,
+}
+
+pub async fn status(
+    State(state): State<AppState>,
+    desk: Desk,
+    Path(order_id): Path<String>,
+    Form(form): Form<StatusForm>,
+) -> Result<Response, PageError> {
+    let (order_id, _) = desk.may(&state, &order_id, Act::ChangeStatus).await?;
+    let request = StatusChangeRequest {
+        to: form.to,
+        reason: form.reason.filter(|r| !r.trim().is_empty()),
+        expected_version: form.expected_version,
+    };
+    let event = prepare_status_change(&state, &desk.account, &order_id.to_string(), &request)
+        .await
+        .map_err(|e| desk.fail(e))?;
+    let asked = status_requests::request_of(&event)
+        .cloned()
+        .ok_or_else(|| desk.fail(Error::from(anyhow::anyhow!("not a request"))))?;
+    desk.audit(
+        &state,
+        "status_change_requested",
+        Some(order_id),
+        Some(&asked.request_id.to_string()),
+        Some(&format!(
+            "{} -> {}{}",
+            asked.from,
+            asked.to,
+            asked
+                .reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        )),
+    )
+    .await?;
+    status_requests::publish(&state.pool, &state.bus, &event)
+        .await
+        .map_err(|e| desk.fail(e))?;
+    Ok(Redirect::to(&format!(
+        "{}?request={}",
+        order_url(order_id),
+        asked.request_id
+    ))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct TextForm {
+    text: String,
+}
+
+pub async fn reply(
+    State(state): State<AppState>,
+    desk: Desk,
+    Path(order_id): Path<String>,
+    Form(form): Form<TextForm>,
+) -> Result<Response, PageError> {
+    let (order_id, _) = desk.may(&state, &order_id, Act::Reply).await?;
+    let text = text_of(&desk, &form.text)?;
+    let message_id = Uuid::now_v7();
+    desk.audit(
+        &state,
+        "reply",
+        Some(order_id),
+        Some(&message_id.to_string()),
+        Some(&text),
+    )
+    .await?;
+    let event = Envelope::new(
+        PRODUCER,
+        order_id,
+        OrderMessagePosted {
+            order_id,
+            message_id,
+            author: Actor::Staff {
+                account_id: desk.account.id,
+            },
+            text,
+        },
+    );
+    publish(&state, &event).await.map_err(|e| desk.fail(e))?;
+    Ok(Redirect::to(&format!("{}#timeline", order_url(order_id))).into_response())
+}
+
+pub async fn comment(
+    State(state): State<AppState>,
+    desk: Desk,
+    Path(order_id): Path<String>,
+    Form(form): Form<TextForm>,
+) -> Result<Response, PageError> {
+    let (order_id, _) = desk.may(&state, &order_id, Act::Comment).await?;
+    let text = text_of(&desk, &form.text)?;
+    let comment_id = Uuid::now_v7();
+    desk.audit(
+        &state,
+        "comment",
+        Some(order_id),
+        Some(&comment_id.to_string()),
+        Some(&text),
+    )
+    .await?;
+    let event = Envelope::new(
+        PRODUCER,
+        order_id,
+        OrderCommentPosted {
+            order_id,
+            comment_id,
+            author_account_id: desk.account.id,
+            text,
+        },
+    );
+    publish(&state, &event).await.map_err(|e| desk.fail(e))?;
+    Ok(Redirect::to(&format!("{}#timeline", order_url(order_id))).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct QuoteForm {
+    amount: String,
+    currency: String,
+    note: Option<String>,
+    expected_version: Option<u32>,
+}
+
+/// `1250`, `1250.5`, `1 250,50` -> minor units; at most two decimals, more than zero.
+pub fn parse_amount(text: &str) -> Option<u64> {
+    let cleaned: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '\u{a0}')
+        .map(|c| if c == ',' { '.' } else { c })
+        .collect();
+    let (whole, fraction) = cleaned.split_once('.').unwrap_or((&cleaned, ""));
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || fraction.len() > 2
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let whole: u64 = whole.parse().ok()?;
+    let cents: u64 = match fraction.len() {
+        0 => 0,
+        1 => fraction.parse::<u64>().ok()? * 10,
+        _ => fraction.parse().ok()?,
+    };
+    let minor = whole.checked_mul(100)?.checked_add(cents)?;
+    (minor > 0).then_some(minor)
+}
+
+pub async fn quote(
+    State(state): State<AppState>,
+    desk: Desk,
+    Path(order_id): Path<String>,
+    Form(form): Form<QuoteForm>,
+) -> Result<Response, PageError> {
+    let (order_id, _) = desk.may(&state, &order_id, Act::Quote).await?;
+    let amount_minor = parse_amount(&form.amount).ok_or_else(|| {
+        desk.fail(Error::unprocessable(
+            "invalid_amount",
+            "The amount is a number with at most two decimals, like 1250 or 1250.50.",
+        ))
+    })?;
+    let currency = form.currency.trim().to_ascii_uppercase();
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(desk.fail(Error::unprocessable(
+            "invalid_currency",
+            "The currency is a three-letter code, like UAH.",
+        )));
+    }
+    let note = form
+        .note
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .map(|n| bureau_kit::text::clip(&n, 900));
+    let state_now = queries::order_state(&state.pool, order_id)
+        .await
+        .map_err(|e| desk.fail(Error::from(e)))?
+        .ok_or_else(|| desk.fail(Failure::NotFound))?;
+    let status = OrderStatus::parse(&state_now.status);
+    let mut follow = None;
+    match status {
+        Some(OrderStatus::Quoted) => {}
+        Some(OrderStatus::AwaitingConfirmation) => {
+            // The order moves to `quoted` first, at the version the page showed, so the
+            // customer's answer finds it there.
+            let request = StatusChangeRequest {
+                to: OrderStatus::Quoted.as_str().to_owned(),
+                reason: None,
+                expected_version: form.expected_version,
+            };
+            let event =
+                prepare_status_change(&state, &desk.account, &order_id.to_string(), &request)
+                    .await
+                    .map_err(|e| desk.fail(e))?;
+            status_requests::publish(&state.pool, &state.bus, &event)
+                .await
+                .map_err(|e| desk.fail(e))?;
+            follow = status_requests::request_of(&event).map(|r| r.request_id);
+        }
+        _ => {
+            return Err(desk.fail(Error::Conflict {
+                code: "not_quotable",
+                message: "A price is quoted before the order is accepted.".to_owned(),
+            }));
+        }
+    }
+    let quoted = Envelope::new(
+        PRODUCER,
+        order_id,
+        PriceQuoted {
+            order_id,
+            order_number: state_now.order_number.clone(),
+            amount_minor,
+            currency: currency.clone(),
+            note,
+        },
+    );
+    desk.audit(
+        &state,
+        "quote",
+        Some(order_id),
+        Some(&quoted.event_id.to_string()),
+        Some(&super::order::money(amount_minor, &currency)),
+    )
+    .await?;
+    publish(&state, &quoted).await.map_err(|e| desk.fail(e))?;
+    let url = match follow {
+        Some(request_id) => format!("{}?request={request_id}", order_url(order_id)),
+        None => format!("{}#timeline", order_url(order_id)),
+    };
+    Ok(Redirect::to(&url).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AssignForm {
+    /// An account id, `me`, or empty to unassign.
+    assignee: String,
+}
+
+pub async fn assign(
+    State(state): State<AppState>,
+    desk: Desk,
+    Path(order_id): Path<String>,
+    Form(form): Form<AssignForm>,
+) -> Result<Response, PageError> {
+    let assignee = match form.assignee.trim() {
+        "" => None,
+        "me" => Some(desk.account.id),
+        id => Some(Uuid::parse_str(id).map_err(|_| {
+            desk.fail(Error::unprocessable(
+                "invalid_assignee",
+                "No such staff member.",
+            ))
+        })?),
+    };
+    // An executor taking an order for themselves is its own cell of the matrix; anything
+    // else is assigning.
+    let act = if assignee == Some(desk.account.id) && desk.account.role == Role::Executor {
+        Act::Take
+    } else {
+        Act::Assign
+    };
+    let (order_id, _) = desk.may(&state, &order_id, act).await?;
+    if let Some(assignee) = assignee {
+        let known = queries::office::staff_members(&state.pool)
+            .await
+            .map_err(|e| desk.fail(Error::from(e)))?
+            .iter()
+            .any(|m| m.id == assignee);
+        if !known {
+            return Err(desk.fail(Error::unprocessable(
+                "invalid_assignee",
+                "No such staff member.",
+            )));
+        }
+    }
+    let order = queries::order_state(&state.pool, order_id)
+        .await
+        .map_err(|e| desk.fail(Error::from(e)))?
+        .ok_or_else(|| desk.fail(Failure::NotFound))?;
+    desk.audit(
+        &state,
+        "assign",
+        Some(order_id),
+        assignee.map(|a| a.to_string()).as_deref(),
+        None,
+    )
+    .await?;
+    let event = Envelope::new(
+        PRODUCER,
+        order_id,
+        OrderAssigned {
+            order_id,
+            order_number: order.order_number,
+            assignee,
+            actor_account_id: desk.account.id,
+            assigned_at: Utc::now(),
+        },
+    );
+    publish(&state, &event).await.map_err(|e| desk.fail(e))?;
+    Ok(Redirect::to(&format!("{}#timeline", order_url(order_id))).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_read_as_people_type_them() {
+        assert_eq!(parse_amount("1250"), Some(125_000));
+        assert_eq!(parse_amount("1250.5"), Some(125_050));
+        assert_eq!(parse_amount("1 250,50"), Some(125_050));
+        assert_eq!(parse_amount("0.05"), Some(5));
+        for junk in ["", "0", "-5", "1.234", "12a", ".5", "1e3"] {
+            assert_eq!(parse_amount(junk), None, "{junk}");
+        }
+    }
+}

@@ -1,0 +1,469 @@
+//! The back office's words in Ukrainian and English, and which of the two a request gets:
+//! the `bureau_lang` cookie (set by the switch in the header) first, then the browser's
+//! `Accept-Language`, then Ukrainian.
+//!
+//! The texts are one struct per language, so a template naming a text that does not exist
+//! does not compile, and a text missing in one language does not either.
+
+use axum::http::{HeaderMap, header};
+use proto_events::OrderStatus;
+
+/// The cookie that keeps the language a staff member chose.
+pub const LANGUAGE_COOKIE: &str = "bureau_lang";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Uk,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Uk => "uk",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Lang> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "uk" => Some(Lang::Uk),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The cookie's choice, else the first language of `Accept-Language` we speak (by its
+    /// order of preference, `q` weights honoured), else Ukrainian.
+    pub fn of_request(headers: &HeaderMap) -> Lang {
+        let chosen = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|cookies| cookies.split(';'))
+            .filter_map(|cookie| cookie.trim().split_once('='))
+            .find(|(name, _)| *name == LANGUAGE_COOKIE)
+            .and_then(|(_, value)| Lang::parse(value));
+        if let Some(lang) = chosen {
+            return lang;
+        }
+        let accepted = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("");
+        let mut offers: Vec<(f32, Lang)> = accepted
+            .split(',')
+            .filter_map(|item| {
+                let mut parts = item.split(';');
+                let tag = parts.next()?.trim();
+                let primary = tag.split(['-', '_']).next()?;
+                let lang = Lang::parse(primary)?;
+                let q = parts
+                    .filter_map(|p| p.trim().strip_prefix("q="))
+                    .find_map(|q| q.parse::<f32>().ok())
+                    .unwrap_or(1.0);
+                Some((q, lang))
+            })
+            .collect();
+        // Stable: equal weights keep the browser's order.
+        offers.sort_by(|a, b| b.0.total_cmp(&a.0));
+        offers.first().map(|(_, lang)| *lang).unwrap_or(Lang::Uk)
+    }
+
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Lang::Uk => &UK,
+            Lang::En => &EN,
+        }
+    }
+
+    /// The other language, for the switch.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Uk => Lang::En,
+            Lang::En => Lang::Uk,
+        }
+    }
+
+    /// A status's name as staff read it (customers read the shared catalogue's, written
+    /// for them: "awaiting your approval of the price" is "quoted" at the desk).
+    pub fn status(self, status: OrderStatus) -> String {
+        use OrderStatus::*;
+        let name = match (self, status) {
+            (Lang::Uk, AwaitingConfirmation) => "Нове",
+            (Lang::Uk, Quoted) => "Ціну запропоновано",
+            (Lang::Uk, Accepted) => "Прийнято",
+            (Lang::Uk, InProgress) => "В роботі",
+            (Lang::Uk, Ready) => "Готово",
+            (Lang::Uk, Delivered) => "Видано",
+            (Lang::Uk, Cancelled) => "Скасовано",
+            (Lang::Uk, Rejected) => "Відхилено",
+            (Lang::En, AwaitingConfirmation) => "New",
+            (Lang::En, Quoted) => "Quoted",
+            (Lang::En, Accepted) => "Accepted",
+            (Lang::En, InProgress) => "In progress",
+            (Lang::En, Ready) => "Ready",
+            (Lang::En, Delivered) => "Delivered",
+            (Lang::En, Cancelled) => "Cancelled",
+            (Lang::En, Rejected) => "Rejected",
+        };
+        name.to_owned()
+    }
+}
+
+/// Every text of the back office's pages.
+pub struct Texts {
+    pub language_name: &'static str,
+    pub office: &'static str,
+    pub orders: &'static str,
+    pub board: &'static str,
+    pub sign_in: &'static str,
+    pub sign_out: &'static str,
+    pub email: &'static str,
+    pub password: &'static str,
+    pub wrong_credentials: &'static str,
+    pub try_later: &'static str,
+    pub staff_only: &'static str,
+    pub signed_out: &'static str,
+    pub all: &'static str,
+    pub status: &'static str,
+    pub channel: &'static str,
+    pub service: &'static str,
+    pub assignee: &'static str,
+    pub unassigned: &'static str,
+    pub assigned_to_me: &'static str,
+    pub period: &'static str,
+    pub any_time: &'static str,
+    pub today: &'static str,
+    pub this_week: &'static str,
+    pub this_month: &'static str,
+    pub from: &'static str,
+    pub to: &'static str,
+    pub search: &'static str,
+    pub search_hint: &'static str,
+    pub apply: &'static str,
+    pub reset: &'static str,
+    pub number: &'static str,
+    pub customer: &'static str,
+    pub created: &'static str,
+    pub no_orders: &'static str,
+    pub older: &'static str,
+    pub first_page: &'static str,
+    pub live_changes: &'static str,
+    pub reload: &'static str,
+    pub telegram: &'static str,
+    pub web: &'static str,
+    pub unreachable: &'static str,
+    pub phone: &'static str,
+    pub username: &'static str,
+    pub other_orders: &'static str,
+    pub none: &'static str,
+    pub description: &'static str,
+    pub files: &'static str,
+    pub results: &'static str,
+    pub download: &'static str,
+    pub no_files: &'static str,
+    pub file_waiting: &'static str,
+    pub file_rejected: &'static str,
+    pub timeline: &'static str,
+    pub change_status: &'static str,
+    pub move_to: &'static str,
+    pub reason: &'static str,
+    pub reason_hint: &'static str,
+    pub needs_reason: &'static str,
+    pub no_moves: &'static str,
+    pub send: &'static str,
+    pub save: &'static str,
+    pub assign: &'static str,
+    pub take_order: &'static str,
+    pub quote: &'static str,
+    pub amount: &'static str,
+    pub currency: &'static str,
+    pub note: &'static str,
+    pub quote_hint: &'static str,
+    pub reply: &'static str,
+    pub reply_hint: &'static str,
+    pub comment: &'static str,
+    pub comment_hint: &'static str,
+    pub upload_result: &'static str,
+    pub upload: &'static str,
+    pub uploaded: &'static str,
+    pub upload_failed: &'static str,
+    pub pending: &'static str,
+    pub recorded: &'static str,
+    pub refused: &'static str,
+    pub now_it_is: &'static str,
+    pub ev_created: &'static str,
+    pub ev_status: &'static str,
+    pub ev_customer_message: &'static str,
+    pub ev_staff_reply: &'static str,
+    pub ev_comment: &'static str,
+    pub ev_file: &'static str,
+    pub ev_result: &'static str,
+    pub ev_quote: &'static str,
+    pub ev_assigned: &'static str,
+    pub ev_unassigned: &'static str,
+    pub ev_push: &'static str,
+    pub by_customer: &'static str,
+    pub by_system: &'static str,
+    pub internal: &'static str,
+    pub refusal_title: &'static str,
+    pub refusal_text: &'static str,
+    pub not_found_title: &'static str,
+    pub not_found_text: &'static str,
+    pub error_title: &'static str,
+    pub error_text: &'static str,
+    pub back_to_orders: &'static str,
+    pub done: &'static str,
+}
+
+pub static UK: Texts = Texts {
+    language_name: "Українська",
+    office: "Бюро · кабінет",
+    orders: "Замовлення",
+    board: "Дошка",
+    sign_in: "Увійти",
+    sign_out: "Вийти",
+    email: "Електронна пошта",
+    password: "Пароль",
+    wrong_credentials: "Неправильна пошта або пароль.",
+    try_later: "Забагато спроб входу. Зачекайте трохи й спробуйте знову.",
+    staff_only: "Ця сторінка лише для працівників.",
+    signed_out: "Ви вийшли.",
+    all: "усі",
+    status: "Статус",
+    channel: "Канал",
+    service: "Послуга",
+    assignee: "Виконавець",
+    unassigned: "не призначено",
+    assigned_to_me: "мої",
+    period: "Період",
+    any_time: "будь-коли",
+    today: "сьогодні",
+    this_week: "цей тиждень",
+    this_month: "цей місяць",
+    from: "з",
+    to: "по",
+    search: "Пошук",
+    search_hint: "номер, ім'я, телефон, @username, слова з опису",
+    apply: "Показати",
+    reset: "Скинути",
+    number: "Номер",
+    customer: "Клієнт",
+    created: "Створено",
+    no_orders: "Немає замовлень за цими умовами.",
+    older: "Старіші →",
+    first_page: "← На початок",
+    live_changes: "Є зміни.",
+    reload: "Оновити",
+    telegram: "Telegram",
+    web: "Сайт",
+    unreachable: "недосяжний у Telegram з",
+    phone: "Телефон",
+    username: "Telegram",
+    other_orders: "Інші замовлення",
+    none: "—",
+    description: "Опис",
+    files: "Файли клієнта",
+    results: "Результати",
+    download: "Завантажити",
+    no_files: "Файлів немає.",
+    file_waiting: "ще надходить",
+    file_rejected: "відхилено",
+    timeline: "Історія",
+    change_status: "Змінити статус",
+    move_to: "Перевести в",
+    reason: "Причина",
+    reason_hint: "потрібна для відмови, скасування після прийняття, повернення на доопрацювання",
+    needs_reason: "потрібна причина",
+    no_moves: "З цього статусу переходів немає.",
+    send: "Надіслати",
+    save: "Зберегти",
+    assign: "Призначити",
+    take_order: "Взяти собі",
+    quote: "Ціна",
+    amount: "Сума",
+    currency: "Валюта",
+    note: "Примітка",
+    quote_hint: "Клієнт отримає кнопки «Прийняти» і «Відхилити».",
+    reply: "Відповідь клієнту",
+    reply_hint: "Клієнт отримає це повідомлення.",
+    comment: "Внутрішній коментар",
+    comment_hint: "Бачать лише працівники.",
+    upload_result: "Завантажити результат",
+    upload: "Завантажити",
+    uploaded: "Завантажено; клієнт отримає файл, щойно його буде збережено.",
+    upload_failed: "Не вдалося завантажити",
+    pending: "очікує запису",
+    recorded: "записано",
+    refused: "не змінено",
+    now_it_is: "зараз",
+    ev_created: "Замовлення створено",
+    ev_status: "Статус",
+    ev_customer_message: "Клієнт пише",
+    ev_staff_reply: "Відповідь клієнту",
+    ev_comment: "Внутрішній коментар",
+    ev_file: "Файл від клієнта",
+    ev_result: "Результат",
+    ev_quote: "Ціна",
+    ev_assigned: "Призначено",
+    ev_unassigned: "Знято призначення",
+    ev_push: "Клієнту надіслано в Telegram",
+    by_customer: "клієнт",
+    by_system: "система",
+    internal: "внутрішнє",
+    refusal_title: "Немає доступу",
+    refusal_text: "Це замовлення доручене іншому працівникові, тож відкрити його ви не можете.",
+    not_found_title: "Не знайдено",
+    not_found_text: "Такого замовлення чи файлу немає.",
+    error_title: "Щось пішло не так",
+    error_text: "Спробуйте ще раз за кілька секунд.",
+    back_to_orders: "До замовлень",
+    done: "Готово.",
+};
+
+pub static EN: Texts = Texts {
+    language_name: "English",
+    office: "Bureau · back office",
+    orders: "Orders",
+    board: "Board",
+    sign_in: "Sign in",
+    sign_out: "Sign out",
+    email: "Email",
+    password: "Password",
+    wrong_credentials: "Wrong email or password.",
+    try_later: "Too many sign-in attempts. Wait a little and try again.",
+    staff_only: "This page is for staff only.",
+    signed_out: "You are signed out.",
+    all: "all",
+    status: "Status",
+    channel: "Channel",
+    service: "Service",
+    assignee: "Assignee",
+    unassigned: "unassigned",
+    assigned_to_me: "mine",
+    period: "Period",
+    any_time: "any time",
+    today: "today",
+    this_week: "this week",
+    this_month: "this month",
+    from: "from",
+    to: "to",
+    search: "Search",
+    search_hint: "number, name, phone, @username, words of the description",
+    apply: "Show",
+    reset: "Reset",
+    number: "Number",
+    customer: "Customer",
+    created: "Created",
+    no_orders: "No orders match.",
+    older: "Older →",
+    first_page: "← Newest",
+    live_changes: "There are changes.",
+    reload: "Refresh",
+    telegram: "Telegram",
+    web: "Web",
+    unreachable: "unreachable in Telegram since",
+    phone: "Phone",
+    username: "Telegram",
+    other_orders: "Other orders",
+    none: "—",
+    description: "Description",
+    files: "Customer's files",
+    results: "Results",
+    download: "Download",
+    no_files: "No files.",
+    file_waiting: "still arriving",
+    file_rejected: "refused",
+    timeline: "Timeline",
+    change_status: "Change status",
+    move_to: "Move to",
+    reason: "Reason",
+    reason_hint: "needed to reject, to cancel once accepted, to send back for rework",
+    needs_reason: "needs a reason",
+    no_moves: "No moves from this status.",
+    send: "Send",
+    save: "Save",
+    assign: "Assign",
+    take_order: "Take it",
+    quote: "Price",
+    amount: "Amount",
+    currency: "Currency",
+    note: "Note",
+    quote_hint: "The customer gets Accept and Decline buttons.",
+    reply: "Reply to the customer",
+    reply_hint: "The customer receives this message.",
+    comment: "Internal comment",
+    comment_hint: "Only staff see it.",
+    upload_result: "Upload a result",
+    upload: "Upload",
+    uploaded: "Uploaded; the customer gets the file once it is stored.",
+    upload_failed: "Upload failed",
+    pending: "pending",
+    recorded: "recorded",
+    refused: "not changed",
+    now_it_is: "now",
+    ev_created: "Order placed",
+    ev_status: "Status",
+    ev_customer_message: "Customer wrote",
+    ev_staff_reply: "Reply to the customer",
+    ev_comment: "Internal comment",
+    ev_file: "File from the customer",
+    ev_result: "Result",
+    ev_quote: "Price quoted",
+    ev_assigned: "Assigned",
+    ev_unassigned: "Unassigned",
+    ev_push: "Sent to the customer in Telegram",
+    by_customer: "customer",
+    by_system: "system",
+    internal: "internal",
+    refusal_title: "No access",
+    refusal_text: "This order is assigned to someone else, so you cannot open it.",
+    not_found_title: "Not found",
+    not_found_text: "There is no such order or file.",
+    error_title: "Something went wrong",
+    error_text: "Please try again in a few seconds.",
+    back_to_orders: "Back to orders",
+    done: "Done.",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(header::HeaderName, &'static str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(name.clone(), HeaderValue::from_static(value));
+        }
+        headers
+    }
+
+    #[test]
+    fn the_cookie_wins_then_accept_language_then_ukrainian() {
+        assert_eq!(Lang::of_request(&HeaderMap::new()), Lang::Uk);
+        assert_eq!(
+            Lang::of_request(&headers(&[(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.9")])),
+            Lang::En
+        );
+        assert_eq!(
+            Lang::of_request(&headers(&[(
+                header::ACCEPT_LANGUAGE,
+                "de-DE, en;q=0.5, uk;q=0.8"
+            )])),
+            Lang::Uk
+        );
+        assert_eq!(
+            Lang::of_request(&headers(&[
+                (header::ACCEPT_LANGUAGE, "en"),
+                (header::COOKIE, "a=b; bureau_lang=uk")
+            ])),
+            Lang::Uk
+        );
+        assert_eq!(
+            Lang::of_request(&headers(&[(header::COOKIE, "bureau_lang=xx")])),
+            Lang::Uk
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! Who may do what in the back office, written once as a matrix: every route (page and API)
+//! names the [`Act`] it performs, and [`allows`] answers for a role and for whose order it
+//! is. Handlers ask nothing else; the matrix test walks every cell over HTTP.
+//!
+//! | act \ role         | admin | manager | executor: own | executor: unassigned | executor: someone else's |
+//! |--------------------|-------|---------|---------------|----------------------|--------------------------|
+//! | see lists, feed    | yes   | yes     | yes (only own, and unassigned with the setting) | | |
+//! | see an order       | yes   | yes     | yes           | with the setting     | no                       |
+//! | download a file    | yes   | yes     | yes           | no                   | no                       |
+//! | change status      | yes   | yes     | yes (start, finish: `Role::may_move_order`) | no | no          |
+//! | reply, comment     | yes   | yes     | yes           | no                   | no                       |
+//! | upload a result    | yes   | yes     | yes           | no                   | no                       |
+//! | quote              | yes   | yes     | no            | no                   | no                       |
+//! | assign             | yes   | yes     | no            | no                   | no                       |
+//! | take (assign self) | yes   | yes     | —             | with the setting     | no                       |
+//!
+//! Customers are refused everything here. An executor never learns whether someone else's
+//! order exists beyond "not yours": the refusal is the same for every such order.
+
+use bureau_accounts::{Account, Role};
+use uuid::Uuid;
+
+/// What a route does to an order (or to the lists).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Act {
+    /// The list, the board, the staff feed, a status request's outcome.
+    SeeLists,
+    SeeOrder,
+    DownloadFile,
+    ChangeStatus,
+    Reply,
+    Comment,
+    UploadResult,
+    Quote,
+    Assign,
+    /// An executor assigns an unassigned order to themselves.
+    Take,
+}
+
+impl Act {
+    pub const ALL: [Act; 10] = [
+        Act::SeeLists,
+        Act::SeeOrder,
+        Act::DownloadFile,
+        Act::ChangeStatus,
+        Act::Reply,
+        Act::Comment,
+        Act::UploadResult,
+        Act::Quote,
+        Act::Assign,
+        Act::Take,
+    ];
+}
+
+/// Whose order it is, seen from the staff member asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Whose {
+    /// Assigned to the one asking.
+    Own,
+    Unassigned,
+    /// Assigned to another staff member.
+    Others,
+}
+
+impl Whose {
+    pub const ALL: [Whose; 3] = [Whose::Own, Whose::Unassigned, Whose::Others];
+
+    pub fn of(account: &Account, assignee: Option<Uuid>) -> Whose {
+        match assignee {
+            None => Whose::Unassigned,
+            Some(id) if id == account.id => Whose::Own,
+            Some(_) => Whose::Others,
+        }
+    }
+}
+
+/// The business's choices that widen the matrix.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// Executors see unassigned orders and may take one (`web_gateway.executors_take_unassigned`).
+    pub executors_take_unassigned: bool,
+}
+
+/// The matrix.
+pub fn allows(role: Role, act: Act, whose: Whose, policy: Policy) -> bool {
+    match role {
+        Role::Customer => false,
+        Role::Admin | Role::Manager => true,
+        Role::Executor => match act {
+            Act::SeeLists => true,
+            Act::Quote | Act::Assign => false,
+            Act::Take => whose == Whose::Unassigned && policy.executors_take_unassigned,
+            Act::SeeOrder => {
+                whose == Whose::Own
+                    || (whose == Whose::Unassigned && policy.executors_take_unassigned)
+            }
+            Act::DownloadFile
+            | Act::ChangeStatus
+            | Act::Reply
+            | Act::Comment
+            | Act::UploadResult => whose == Whose::Own,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The matrix as the docs state it, cell by cell: (act, admin, manager, executor own,
+    /// executor unassigned, executor others'), with the setting off and on.
+    #[test]
+    fn every_cell_is_as_documented() {
+        const Y: bool = true;
+        const N: bool = false;
+        #[rustfmt::skip]
+        let table: [(Act, [bool; 5], [bool; 5]); 10] = [
+            //                   setting off          setting on
+            (Act::SeeLists,     [Y, Y, Y, Y, Y], [Y, Y, Y, Y, Y]),
+            (Act::SeeOrder,     [Y, Y, Y, N, N], [Y, Y, Y, Y, N]),
+            (Act::DownloadFile, [Y, Y, Y, N, N], [Y, Y, Y, N, N]),
+            (Act::ChangeStatus, [Y, Y, Y, N, N], [Y, Y, Y, N, N]),
+            (Act::Reply,        [Y, Y, Y, N, N], [Y, Y, Y, N, N]),
+            (Act::Comment,      [Y, Y, Y, N, N], [Y, Y, Y, N, N]),
+            (Act::UploadResult, [Y, Y, Y, N, N], [Y, Y, Y, N, N]),
+            (Act::Quote,        [Y, Y, N, N, N], [Y, Y, N, N, N]),
+            (Act::Assign,       [Y, Y, N, N, N], [Y, Y, N, N, N]),
+            (Act::Take,         [Y, Y, N, N, N], [Y, Y, N, Y, N]),
+        ];
+        assert_eq!(table.len(), Act::ALL.len());
+        for (act, off, on) in table {
+            for (cells, setting) in [(off, false), (on, true)] {
+                let policy = Policy {
+                    executors_take_unassigned: setting,
+                };
+                let got = [
+                    allows(Role::Admin, act, Whose::Others, policy),
+                    allows(Role::Manager, act, Whose::Others, policy),
+                    allows(Role::Executor, act, Whose::Own, policy),
+                    allows(Role::Executor, act, Whose::Unassigned, policy),
+                    allows(Role::Executor, act, Whose::Others, policy),
+                ];
+                assert_eq!(got, cells, "{act:?}, setting {setting}");
+                for whose in Whose::ALL {
+                    assert!(allows(Role::Admin, act, whose, policy));
+                    assert!(allows(Role::Manager, act, whose, policy));
+                    assert!(!allows(Role::Customer, act, whose, policy));
+                }
+            }
+        }
+    }
+}

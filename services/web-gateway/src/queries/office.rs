@@ -1,0 +1,502 @@
+//! The back office's reads: the order list with its filters, search and keyset paging, the
+//! counts per status, the board, an order with its customer, and everything its timeline
+//! shows; and the one write the gateway makes about staff work, the audit log. Who may see
+//! what is decided by the caller ([`Scope`] narrows an executor's lists).
+
+use chrono::{DateTime, Utc};
+use proto_events::{Channel, OrderStatus};
+use sqlx::{MySql, MySqlPool, QueryBuilder};
+use uuid::Uuid;
+
+/// Which orders a staff member's lists hold at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Everything,
+    /// An executor: their own orders, and unassigned ones when they may take them.
+    AssignedTo {
+        account_id: Uuid,
+        with_unassigned: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    Unassigned,
+    Account(Uuid),
+}
+
+/// The list's filters; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    pub status: Option<OrderStatus>,
+    pub channel: Option<Channel>,
+    pub service: Option<String>,
+    pub assignee: Option<AssigneeFilter>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+    /// Words; each must match the number, the customer's name, phone or Telegram
+    /// username, or the description.
+    pub words: Vec<String>,
+}
+
+/// Where a page of the list starts: after this order (newest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    /// `{micros}_{uuid}`, as the "older" link carries it.
+    pub fn encode(self) -> String {
+        format!(
+            "{}_{}",
+            self.created_at.timestamp_micros(),
+            self.id.simple()
+        )
+    }
+
+    pub fn decode(text: &str) -> Option<Cursor> {
+        let (micros, id) = text.split_once('_')?;
+        Some(Cursor {
+            created_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            id: Uuid::parse_str(id).ok()?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OfficeOrderLine {
+    pub id: Uuid,
+    pub order_number: String,
+    pub status: String,
+    pub status_version: u32,
+    pub channel: String,
+    pub service_code: Option<String>,
+    pub body_start: String,
+    pub created_at: DateTime<Utc>,
+    pub customer_name: String,
+    pub telegram_username: Option<String>,
+    pub unreachable_since: Option<DateTime<Utc>>,
+    pub assignee_id: Option<Uuid>,
+    pub assignee_name: Option<String>,
+}
+
+const LINE_COLUMNS: &str = "SELECT o.id, o.order_number, o.status, o.status_version, o.channel, o.service_code, \
+       SUBSTRING(o.body, 1, 161) AS body_start, o.created_at, c.display_name AS customer_name, \
+       c.telegram_username, c.telegram_unreachable_at AS unreachable_since, o.assignee_id, \
+       a.display_name AS assignee_name \
+     FROM orders o JOIN customers c ON c.id = o.customer_id \
+     LEFT JOIN web_accounts a ON a.id = o.assignee_id WHERE 1 = 1";
+
+/// `LIKE` pattern matching `text` anywhere, with its own wildcards taken literally.
+fn contains(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+fn push_scope(sql: &mut QueryBuilder<MySql>, scope: Scope) {
+    if let Scope::AssignedTo {
+        account_id,
+        with_unassigned,
+    } = scope
+    {
+        sql.push(" AND (o.assignee_id = ").push_bind(account_id);
+        if with_unassigned {
+            sql.push(" OR o.assignee_id IS NULL");
+        }
+        sql.push(")");
+    }
+}
+
+/// Every filter but the status (the counts per status share them).
+fn push_filters(sql: &mut QueryBuilder<MySql>, filter: &OrderFilter) {
+    if let Some(channel) = filter.channel {
+        sql.push(" AND o.channel = ").push_bind(channel.as_str());
+    }
+    if let Some(service) = &filter.service {
+        sql.push(" AND o.service_code = ")
+            .push_bind(service.clone());
+    }
+    match filter.assignee {
+        None => {}
+        Some(AssigneeFilter::Unassigned) => {
+            sql.push(" AND o.assignee_id IS NULL");
+        }
+        Some(AssigneeFilter::Account(id)) => {
+            sql.push(" AND o.assignee_id = ").push_bind(id);
+        }
+    }
+    if let Some(from) = filter.created_from {
+        sql.push(" AND o.created_at >= ").push_bind(from);
+    }
+    if let Some(before) = filter.created_before {
+        sql.push(" AND o.created_at < ").push_bind(before);
+    }
+    for word in &filter.words {
+        let pattern = contains(word);
+        sql.push(" AND (o.order_number = ")
+            .push_bind(word.clone())
+            .push(" OR c.display_name LIKE ")
+            .push_bind(pattern.clone())
+            .push(" OR c.telegram_username LIKE ")
+            .push_bind(contains(word.trim_start_matches('@')))
+            .push(" OR o.body LIKE ")
+            .push_bind(pattern);
+        let digits: String = word.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() >= 3 {
+            sql.push(" OR c.phone LIKE ").push_bind(contains(&digits));
+        }
+        sql.push(")");
+    }
+}
+
+/// One page of the list, newest first, starting after `after`; `limit + 1` rows when more
+/// follow.
+pub async fn orders(
+    pool: &MySqlPool,
+    scope: Scope,
+    filter: &OrderFilter,
+    after: Option<Cursor>,
+    limit: u32,
+) -> Result<Vec<OfficeOrderLine>, sqlx::Error> {
+    let mut sql = QueryBuilder::<MySql>::new(LINE_COLUMNS);
+    push_scope(&mut sql, scope);
+    if let Some(status) = filter.status {
+        sql.push(" AND o.status = ").push_bind(status.as_str());
+    }
+    push_filters(&mut sql, filter);
+    if let Some(cursor) = after {
+        sql.push(" AND (o.created_at < ")
+            .push_bind(cursor.created_at)
+            .push(" OR (o.created_at = ")
+            .push_bind(cursor.created_at)
+            .push(" AND o.id < ")
+            .push_bind(cursor.id)
+            .push("))");
+    }
+    sql.push(" ORDER BY o.created_at DESC, o.id DESC LIMIT ")
+        .push_bind(limit + 1);
+    sql.build_query_as().fetch_all(pool).await
+}
+
+/// How many orders of each status match the filters (the status filter aside).
+pub async fn status_counts(
+    pool: &MySqlPool,
+    scope: Scope,
+    filter: &OrderFilter,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let mut sql = QueryBuilder::<MySql>::new(
+        "SELECT o.status, COUNT(*) FROM orders o JOIN customers c ON c.id = o.customer_id WHERE 1 = 1",
+    );
+    push_scope(&mut sql, scope);
+    push_filters(&mut sql, filter);
+    sql.push(" GROUP BY o.status");
+    sql.build_query_as().fetch_all(pool).await
+}
+
+/// The board: the newest `per_column` orders of each open status.
+pub async fn board(
+    pool: &MySqlPool,
+    scope: Scope,
+    per_column: u32,
+) -> Result<Vec<OfficeOrderLine>, sqlx::Error> {
+    let mut lines = Vec::new();
+    for status in OrderStatus::ALL.into_iter().filter(|s| !s.is_terminal()) {
+        let filter = OrderFilter {
+            status: Some(status),
+            ..OrderFilter::default()
+        };
+        let mut column = orders(pool, scope, &filter, None, per_column).await?;
+        column.truncate(per_column as usize);
+        lines.extend(column);
+    }
+    Ok(lines)
+}
+
+/// A staff member, for the assignee filter and the assign form.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StaffMember {
+    pub id: Uuid,
+    pub display_name: String,
+    pub role: String,
+}
+
+pub async fn staff_members(pool: &MySqlPool) -> Result<Vec<StaffMember>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, display_name, role FROM web_accounts \
+         WHERE role IN ('admin', 'manager', 'executor') AND active ORDER BY display_name",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// A catalogue service's names.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ServiceName {
+    pub code: String,
+    pub name_uk: String,
+    pub name_en: String,
+}
+
+pub async fn services(pool: &MySqlPool) -> Result<Vec<ServiceName>, sqlx::Error> {
+    sqlx::query_as("SELECT code, name_uk, name_en FROM catalogue_services ORDER BY name_en")
+        .fetch_all(pool)
+        .await
+}
+
+/// An order with its customer, as its page shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OfficeOrder {
+    pub order_number: String,
+    pub status: String,
+    pub status_version: u32,
+    pub channel: String,
+    pub service_code: Option<String>,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub assignee_id: Option<Uuid>,
+    pub assignee_name: Option<String>,
+    pub customer_id: Uuid,
+    pub customer_name: String,
+    pub phone: Option<String>,
+    pub telegram_username: Option<String>,
+    pub unreachable_since: Option<DateTime<Utc>>,
+}
+
+pub async fn order(pool: &MySqlPool, order_id: Uuid) -> Result<Option<OfficeOrder>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT o.order_number, o.status, o.status_version, o.channel, o.service_code, o.body, \
+                o.created_at, o.assignee_id, a.display_name AS assignee_name, c.id AS customer_id, \
+                c.display_name AS customer_name, c.phone, c.telegram_username, \
+                c.telegram_unreachable_at AS unreachable_since \
+         FROM orders o JOIN customers c ON c.id = o.customer_id \
+         LEFT JOIN web_accounts a ON a.id = o.assignee_id WHERE o.id = ?",
+    )
+    .bind(order_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Who an order is assigned to, if the order exists: what every order route checks first.
+pub async fn assignee(
+    pool: &MySqlPool,
+    order_id: Uuid,
+) -> Result<Option<Option<Uuid>>, sqlx::Error> {
+    let row: Option<(Option<Uuid>,)> =
+        sqlx::query_as("SELECT assignee_id FROM orders WHERE id = ?")
+            .bind(order_id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(assignee,)| assignee))
+}
+
+/// The customer's other orders, newest first.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OtherOrder {
+    pub id: Uuid,
+    pub order_number: String,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn other_orders(
+    pool: &MySqlPool,
+    customer_id: Uuid,
+    except: Uuid,
+) -> Result<Vec<OtherOrder>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, order_number, status, created_at FROM orders \
+         WHERE customer_id = ? AND id <> ? ORDER BY created_at DESC LIMIT 10",
+    )
+    .bind(customer_id)
+    .bind(except)
+    .fetch_all(pool)
+    .await
+}
+
+/// A file of an order, with its caption.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FileLine {
+    pub id: Uuid,
+    pub purpose: String,
+    pub original_name: String,
+    pub note: Option<String>,
+    pub state: String,
+    pub size_bytes: Option<u64>,
+    pub declared_size: Option<u64>,
+    pub content_type: Option<String>,
+    pub rejection_reason: Option<String>,
+    pub received_at: DateTime<Utc>,
+}
+
+pub async fn files(pool: &MySqlPool, order_id: Uuid) -> Result<Vec<FileLine>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, purpose, original_name, note, state, size_bytes, declared_size, content_type, \
+                rejection_reason, received_at \
+         FROM order_files WHERE order_id = ? ORDER BY received_at, id",
+    )
+    .bind(order_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// A status change as recorded, with the staff member's name.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StatusStep {
+    pub version: u32,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub actor_kind: String,
+    pub actor_name: Option<String>,
+    pub reason: Option<String>,
+    pub changed_at: DateTime<Utc>,
+}
+
+pub async fn status_steps(
+    pool: &MySqlPool,
+    order_id: Uuid,
+) -> Result<Vec<StatusStep>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT h.version, h.from_status, h.to_status, h.actor_kind, a.display_name AS actor_name, \
+                h.reason, h.changed_at \
+         FROM order_status_history h LEFT JOIN web_accounts a ON a.id = h.actor_account_id \
+         WHERE h.order_id = ? ORDER BY h.version",
+    )
+    .bind(order_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// A message in the conversation, or an internal comment (`internal`).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Note {
+    pub author_kind: String,
+    pub author_name: Option<String>,
+    pub body: String,
+    /// 1 for an internal comment, 0 for a message the customer sees.
+    pub internal: i64,
+    pub posted_at: DateTime<Utc>,
+}
+
+pub async fn notes(pool: &MySqlPool, order_id: Uuid) -> Result<Vec<Note>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT CAST(m.author_kind AS CHAR) AS author_kind, a.display_name AS author_name, m.body, \
+                CAST(0 AS SIGNED) AS internal, m.posted_at \
+         FROM order_messages m LEFT JOIN web_accounts a ON a.id = m.author_account_id WHERE m.order_id = ? \
+         UNION ALL \
+         SELECT 'staff', a.display_name, k.body, CAST(1 AS SIGNED), k.posted_at \
+         FROM order_comments k LEFT JOIN web_accounts a ON a.id = k.author_account_id WHERE k.order_id = ?",
+    )
+    .bind(order_id)
+    .bind(order_id)
+    .fetch_all(pool)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct QuoteLine {
+    pub amount_minor: u64,
+    pub currency: String,
+    pub note: Option<String>,
+    pub quoted_at: DateTime<Utc>,
+}
+
+pub async fn quotes(pool: &MySqlPool, order_id: Uuid) -> Result<Vec<QuoteLine>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT amount_minor, currency, note, quoted_at FROM order_quotes WHERE order_id = ? ORDER BY quoted_at",
+    )
+    .bind(order_id)
+    .fetch_all(pool)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AssignmentLine {
+    pub assignee_name: Option<String>,
+    pub actor_name: Option<String>,
+    pub assigned_at: DateTime<Utc>,
+}
+
+pub async fn assignments(
+    pool: &MySqlPool,
+    order_id: Uuid,
+) -> Result<Vec<AssignmentLine>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT s.display_name AS assignee_name, b.display_name AS actor_name, x.assigned_at \
+         FROM order_assignments x LEFT JOIN web_accounts s ON s.id = x.assignee_id \
+         LEFT JOIN web_accounts b ON b.id = x.actor_account_id \
+         WHERE x.order_id = ? ORDER BY x.assigned_at",
+    )
+    .bind(order_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// What the notifier sent the customer in Telegram about this order.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PushLine {
+    pub status_version: Option<u32>,
+    pub sent_at: DateTime<Utc>,
+}
+
+pub async fn pushes(pool: &MySqlPool, order_id: Uuid) -> Result<Vec<PushLine>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT status_version, sent_at FROM notifications_sent WHERE order_id = ? ORDER BY sent_at",
+    )
+    .bind(order_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// One staff action, for the audit log.
+pub struct Audit<'a> {
+    pub account_id: Option<Uuid>,
+    pub action: &'a str,
+    pub order_id: Option<Uuid>,
+    pub subject: Option<&'a str>,
+    pub detail: Option<&'a str>,
+    pub remote_addr: Option<String>,
+}
+
+/// Appends to `staff_audit` (append-only: its triggers refuse updates and deletes).
+pub async fn audit(pool: &MySqlPool, entry: Audit<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO staff_audit (account_id, action, order_id, subject, detail, remote_addr, at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(entry.account_id)
+    .bind(entry.action)
+    .bind(entry.order_id)
+    .bind(entry.subject.map(|s| bureau_kit::text::clip(s, 250)))
+    .bind(entry.detail.map(|s| bureau_kit::text::clip(s, 990)))
+    .bind(entry.remote_addr)
+    .bind(Utc::now())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_junk_is_none() {
+        let cursor = Cursor {
+            created_at: DateTime::from_timestamp_micros(1_765_000_000_123_456).unwrap(),
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+        assert_eq!(Cursor::decode("12_nope"), None);
+        assert_eq!(Cursor::decode("x"), None);
+    }
+
+    #[test]
+    fn like_wildcards_are_literal() {
+        assert_eq!(contains("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    }
+}

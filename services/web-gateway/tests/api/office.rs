@@ -1,0 +1,606 @@
+//! The back office's pages over HTTP: signing in, the list and its search, the order page,
+//! the actions' forms (each publishes its event and is audited), the security headers, the
+//! refusal of forged cross-site forms, escaping, and the permission matrix walked cell by
+//! cell (route × role × own / unassigned / someone else's order).
+
+use bureau_accounts::{Role, create_account};
+use proto_events::{Event, EventKind, OrderStatus};
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, HeaderValue};
+use uuid::Uuid;
+use web_gateway::office::permissions::{self, Act, Policy, Whose};
+
+use crate::helpers::*;
+
+/// A browser: no redirects followed, so each answer can be checked.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(DEADLINE)
+        .build()
+        .unwrap()
+}
+
+/// What a browser sends with a form of our own pages (or a forged one, with `origin`).
+fn headers(token: &str, origin: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "cookie",
+        HeaderValue::from_str(&format!("bureau_session={token}")).unwrap(),
+    );
+    headers.insert("origin", HeaderValue::from_str(origin).unwrap());
+    headers.insert(
+        "accept-language",
+        HeaderValue::from_static("en-GB,en;q=0.9"),
+    );
+    headers
+}
+
+impl Gateway {
+    fn origin(&self) -> String {
+        self.url("")
+    }
+
+    async fn staff(&self, email: &str, name: &str, role: Role) -> (Uuid, String) {
+        let account = create_account(&self.db, email, PASSWORD, name, role)
+            .await
+            .unwrap();
+        (account, self.log_in(email).await)
+    }
+
+    async fn page(&self, token: &str, path: &str) -> (StatusCode, String) {
+        let response = browser()
+            .get(self.url(path))
+            .headers(headers(token, &self.origin()))
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
+    async fn post_form(
+        &self,
+        token: &str,
+        origin: &str,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        browser()
+            .post(self.url(path))
+            .headers(headers(token, origin))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn assign_directly(&self, order_id: Uuid, assignee: Option<Uuid>) {
+        sqlx::query("UPDATE orders SET assignee_id = ? WHERE id = ?")
+            .bind(assignee)
+            .bind(order_id)
+            .execute(&self.db)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn staff_sign_in_find_an_order_and_open_it_behind_strict_headers() {
+    let gateway = Gateway::start().await;
+    let (customer, _) = gateway.customer("olena@example.com").await;
+    let order_id = gateway
+        .insert_order(
+            customer,
+            "48213097",
+            "Translate the diploma, notarised",
+            OrderStatus::AwaitingConfirmation,
+        )
+        .await;
+    create_account(
+        &gateway.db,
+        "maria@example.com",
+        PASSWORD,
+        "Maria",
+        Role::Manager,
+    )
+    .await
+    .unwrap();
+
+    // Not signed in: the sign-in page, with the pages' security headers, in the browser's
+    // language.
+    let response = browser().get(gateway.url("/office")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/office/sign-in");
+    let response = browser()
+        .get(gateway.url("/office/sign-in"))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap();
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(response.headers()["referrer-policy"], "same-origin");
+    assert_eq!(response.headers()["x-frame-options"], "DENY");
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("Sign in") && !html.contains("<script>"),
+        "{html}"
+    );
+
+    // Wrong password: the form again, with the reason.
+    let wrong = browser()
+        .post(gateway.url("/office/sign-in"))
+        .header("origin", gateway.origin())
+        .header("accept-language", "en")
+        .form(&[("email", "maria@example.com"), ("password", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("Wrong email or password.")
+    );
+
+    let signed_in = browser()
+        .post(gateway.url("/office/sign-in"))
+        .header("origin", gateway.origin())
+        .form(&[("email", "maria@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    assert_eq!(signed_in.headers()["location"], "/office");
+    let token = session_token(&signed_in);
+
+    let (status, list) = gateway.page(&token, "/office").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        list.contains("48213097") && list.contains("Olena Koval"),
+        "{list}"
+    );
+    for search in ["olena", "48213097", "diploma notarised", "KOVAL"] {
+        let (_, found) = gateway
+            .page(&token, &format!("/office?q={}", search.replace(' ', "+")))
+            .await;
+        assert!(found.contains("48213097"), "searching {search}");
+    }
+    let (_, none) = gateway.page(&token, "/office?q=nobody").await;
+    assert!(none.contains("No orders match.") && !none.contains("48213097"));
+    let (_, filtered) = gateway.page(&token, "/office?status=accepted").await;
+    assert!(!filtered.contains("48213097"));
+    let (_, board) = gateway.page(&token, "/office/board").await;
+    assert!(board.contains("48213097") && board.contains("name=\"to\" value=\"accepted\""));
+
+    let (status, page) = gateway
+        .page(&token, &format!("/office/orders/{order_id}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Translate the diploma, notarised"));
+    assert!(page.contains("scan.pdf"));
+    assert!(page.contains("Order placed"));
+
+    // Ukrainian when the switch says so, kept in a cookie.
+    let switched = browser()
+        .get(gateway.url("/office/language/uk?back=/office/board"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(switched.headers()["location"], "/office/board");
+    assert!(
+        switched.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("bureau_lang=uk")
+    );
+
+    // Signing out ends the session.
+    let out = gateway
+        .post_form(&token, &gateway.origin(), "/office/sign-out", &[])
+        .await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let (status, _) = gateway.page(&token, "/office").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let audited: Vec<(String,)> = sqlx::query_as("SELECT action FROM staff_audit ORDER BY id")
+        .fetch_all(&gateway.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        audited.into_iter().map(|(a,)| a).collect::<Vec<_>>(),
+        ["sign_in", "sign_out"]
+    );
+    gateway.finish().await;
+}
+
+#[tokio::test]
+async fn a_forged_cross_site_form_is_refused_and_nothing_is_published() {
+    let gateway = Gateway::start().await;
+    let (customer, _) = gateway.customer("olena@example.com").await;
+    let order_id = gateway
+        .insert_order(
+            customer,
+            "48213097",
+            "Translate",
+            OrderStatus::AwaitingConfirmation,
+        )
+        .await;
+    let (_, token) = gateway
+        .staff("maria@example.com", "Maria", Role::Manager)
+        .await;
+    let (_connection, mut events) = gateway.observe_events().await;
+    let path = format!("/office/orders/{order_id}/status");
+    let form = [("to", "accepted"), ("expected_version", "1")];
+
+    let forged = gateway
+        .post_form(&token, "https://evil.example", &path, &form)
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let mut fetch_metadata = headers(&token, &gateway.origin());
+    fetch_metadata.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+    let forged = browser()
+        .post(gateway.url(&path))
+        .headers(fetch_metadata)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    // Neither header on a page's form: not one of our pages either.
+    let bare = browser()
+        .post(gateway.url(&path))
+        .header("cookie", format!("bureau_session={token}"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status(), StatusCode::FORBIDDEN);
+    // The API's JSON clients with a Bearer token are not browsers and still work.
+
+    // Our own page's form goes through: exactly one request is published.
+    let ours = gateway
+        .post_form(&token, &gateway.origin(), &path, &form)
+        .await;
+    assert_eq!(ours.status(), StatusCode::SEE_OTHER);
+    let location = ours.headers()["location"].to_str().unwrap().to_owned();
+    let event = next_event(&mut events).await;
+    let Event::OrderStatusChangeRequested(request) = &event.payload else {
+        panic!("{event:?}")
+    };
+    assert_eq!(request.to, OrderStatus::Accepted);
+    assert_eq!(
+        location,
+        format!("/office/orders/{order_id}?request={}", request.request_id)
+    );
+    assert!(
+        tokio::time::timeout(
+            std::time::Duration::from_millis(500),
+            next_event(&mut events)
+        )
+        .await
+        .is_err(),
+        "only one event"
+    );
+
+    // The page shows the change as pending until the persistence worker decides it, then
+    // tells what became of it.
+    let (_, page) = gateway.page(&token, &location).await;
+    assert!(
+        page.contains("pending") && page.contains("data-poll"),
+        "{page}"
+    );
+    sqlx::query(
+        "UPDATE status_change_requests SET outcome = 'refused', refusal_code = 'version_conflict', \
+         refusal_reason = 'Someone else changed it first.', current_status = 'cancelled', \
+         current_version = 2, decided_at = NOW(6) WHERE request_id = ?",
+    )
+    .bind(request.request_id)
+    .execute(&gateway.db)
+    .await
+    .unwrap();
+    let (_, page) = gateway.page(&token, &location).await;
+    assert!(
+        page.contains("not changed. Someone else changed it first."),
+        "{page}"
+    );
+    assert!(!page.contains("data-poll"));
+    gateway.finish().await;
+}
+
+#[tokio::test]
+async fn a_customer_named_script_is_shown_as_text() {
+    let gateway = Gateway::start().await;
+    let response = gateway
+        .http
+        .post(gateway.url("/api/accounts"))
+        .json(&serde_json::json!({
+            "email": "x@example.com", "password": PASSWORD,
+            "display_name": "<script>alert('x')</script>"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let account: Uuid = serde_json::from_value(
+        response.json::<serde_json::Value>().await.unwrap()["account_id"].clone(),
+    )
+    .unwrap();
+    let order_id = gateway
+        .insert_order(
+            account,
+            "48213097",
+            "<img src=x onerror=alert(1)> please",
+            OrderStatus::AwaitingConfirmation,
+        )
+        .await;
+    let (_, token) = gateway
+        .staff("maria@example.com", "Maria", Role::Manager)
+        .await;
+    for path in [
+        "/office".to_owned(),
+        "/office/board".to_owned(),
+        format!("/office/orders/{order_id}"),
+    ] {
+        let (status, html) = gateway.page(&token, &path).await;
+        assert_eq!(status, StatusCode::OK);
+        // askama escapes with numeric references.
+        assert!(html.contains("&#60;script&#62;alert("), "{path}: {html}");
+        assert!(!html.contains("<script>alert"), "{path}");
+        assert!(!html.contains("<img src=x"), "{path}");
+    }
+    gateway.finish().await;
+}
+
+#[tokio::test]
+async fn actions_publish_their_events_and_the_audit_log_cannot_be_edited() {
+    let gateway = Gateway::start().await;
+    let (customer, _) = gateway.customer("olena@example.com").await;
+    let order_id = gateway
+        .insert_order(
+            customer,
+            "48213097",
+            "Translate",
+            OrderStatus::AwaitingConfirmation,
+        )
+        .await;
+    let (_, token) = gateway
+        .staff("maria@example.com", "Maria", Role::Manager)
+        .await;
+    let (ivan, _) = gateway
+        .staff("ivan@example.com", "Ivan", Role::Executor)
+        .await;
+    let (_connection, mut events) = gateway.observe_events().await;
+    let origin = gateway.origin();
+    let path = |action: &str| format!("/office/orders/{order_id}/{action}");
+
+    let answer = gateway
+        .post_form(
+            &token,
+            &origin,
+            &path("reply"),
+            &[("text", "We start tomorrow.")],
+        )
+        .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let Event::OrderMessagePosted(reply) = next_event(&mut events).await.payload else {
+        panic!("a message")
+    };
+    assert_eq!(reply.text, "We start tomorrow.");
+    assert!(matches!(reply.author, proto_events::Actor::Staff { .. }));
+
+    gateway
+        .post_form(
+            &token,
+            &origin,
+            &path("comment"),
+            &[("text", "Customer is a VIP")],
+        )
+        .await;
+    let event = next_event(&mut events).await;
+    assert_eq!(
+        event.event_type,
+        EventKind::OrderCommentPosted.routing_key()
+    );
+    let Event::OrderCommentPosted(comment) = event.payload else {
+        panic!("a comment")
+    };
+    assert_eq!(comment.text, "Customer is a VIP");
+
+    let ivan_id = ivan.to_string();
+    gateway
+        .post_form(
+            &token,
+            &origin,
+            &path("assign"),
+            &[("assignee", ivan_id.as_str())],
+        )
+        .await;
+    let Event::OrderAssigned(assigned) = next_event(&mut events).await.payload else {
+        panic!("an assignment")
+    };
+    assert_eq!(assigned.assignee, Some(ivan));
+
+    // A quote from awaiting_confirmation: first the move to `quoted`, then the price.
+    let quoted = gateway
+        .post_form(
+            &token,
+            &origin,
+            &path("quote"),
+            &[
+                ("amount", "1250,50"),
+                ("currency", "uah"),
+                ("note", "48 h"),
+                ("expected_version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(quoted.status(), StatusCode::SEE_OTHER);
+    let Event::OrderStatusChangeRequested(request) = next_event(&mut events).await.payload else {
+        panic!("the move to quoted")
+    };
+    assert_eq!(request.to, OrderStatus::Quoted);
+    let Event::PriceQuoted(price) = next_event(&mut events).await.payload else {
+        panic!("the price")
+    };
+    assert_eq!(
+        (price.amount_minor, price.currency.as_str()),
+        (125_050, "UAH")
+    );
+
+    let empty = gateway
+        .post_form(&token, &origin, &path("reply"), &[("text", "   ")])
+        .await;
+    assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let actions: Vec<(String,)> =
+        sqlx::query_as("SELECT action FROM staff_audit WHERE order_id = ? ORDER BY id")
+            .bind(order_id)
+            .fetch_all(&gateway.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        actions.into_iter().map(|(a,)| a).collect::<Vec<_>>(),
+        ["reply", "comment", "assign", "quote"]
+    );
+    let edit = sqlx::query("UPDATE staff_audit SET action = 'nothing'")
+        .execute(&gateway.db)
+        .await;
+    assert!(edit.is_err(), "the audit log refuses updates");
+    let delete = sqlx::query("DELETE FROM staff_audit")
+        .execute(&gateway.db)
+        .await;
+    assert!(delete.is_err(), "the audit log refuses deletes");
+    gateway.finish().await;
+}
+
+/// An order route: what it does, its method, its path after the order's, its form.
+type Route = (
+    Act,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+/// Every cell: each order route, for each staff role, on an order of their own, an
+/// unassigned one and someone else's, answers as the matrix says: refused (403) exactly
+/// where `permissions::allows` says no.
+#[tokio::test]
+async fn the_permission_matrix_holds_on_every_route() {
+    let gateway = Gateway::start().await;
+    let (customer, _) = gateway.customer("olena@example.com").await;
+    let (other, _) = gateway
+        .staff("other@example.com", "Other Executor", Role::Executor)
+        .await;
+    let people = [
+        (
+            Role::Admin,
+            gateway.staff("admin@example.com", "Ada", Role::Admin).await,
+        ),
+        (
+            Role::Manager,
+            gateway
+                .staff("maria@example.com", "Maria", Role::Manager)
+                .await,
+        ),
+        (
+            Role::Executor,
+            gateway
+                .staff("ivan@example.com", "Ivan", Role::Executor)
+                .await,
+        ),
+    ];
+    let routes: [Route; 7] = [
+        (Act::SeeOrder, "GET", "", &[]),
+        (
+            Act::DownloadFile,
+            "GET",
+            "/files/00000000-0000-0000-0000-000000000000",
+            &[],
+        ),
+        (
+            Act::ChangeStatus,
+            "POST",
+            "/status",
+            &[("to", "in_progress")],
+        ),
+        (Act::Reply, "POST", "/reply", &[("text", "hello")]),
+        (Act::Comment, "POST", "/comment", &[("text", "note")]),
+        (
+            Act::Quote,
+            "POST",
+            "/quote",
+            &[("amount", "10"), ("currency", "UAH")],
+        ),
+        (Act::Assign, "POST", "/assign", &[("assignee", "")]),
+    ];
+    let policy = Policy::default();
+    let origin = gateway.origin();
+    let mut cells = 0;
+    for (role, (me, token)) in &people {
+        for whose in Whose::ALL {
+            for (act, method, suffix, form) in routes {
+                // A fresh order per cell, so one cell's action never changes another's; accepted,
+                // where every role has a move (executors start the work).
+                let number = format!("{:08}", 10_000_000 + cells);
+                let order_id = gateway
+                    .insert_order(customer, &number, "Cell", OrderStatus::Accepted)
+                    .await;
+                let assignee = match whose {
+                    Whose::Own => Some(*me),
+                    Whose::Unassigned => None,
+                    Whose::Others => Some(other),
+                };
+                gateway.assign_directly(order_id, assignee).await;
+                let path = format!("/office/orders/{order_id}{suffix}");
+                let status = if method == "GET" {
+                    gateway.page(token, &path).await.0
+                } else {
+                    gateway
+                        .post_form(token, &origin, &path, form)
+                        .await
+                        .status()
+                };
+                let allowed = permissions::allows(*role, act, whose, policy);
+                assert_eq!(
+                    status != StatusCode::FORBIDDEN,
+                    allowed,
+                    "{role:?} {act:?} on {whose:?}: {status}"
+                );
+                cells += 1;
+            }
+        }
+    }
+    assert_eq!(cells, 3 * 3 * 7);
+
+    // The lists hold only what the matrix lets one see: the executor's list shows none of
+    // someone else's orders.
+    let mine = gateway
+        .insert_order(customer, "20000001", "Mine", OrderStatus::Accepted)
+        .await;
+    let theirs = gateway
+        .insert_order(customer, "20000002", "Theirs", OrderStatus::Accepted)
+        .await;
+    let (_, (ivan, ivan_token)) = &people[2];
+    gateway.assign_directly(mine, Some(*ivan)).await;
+    gateway.assign_directly(theirs, Some(other)).await;
+    let (_, list) = gateway.page(ivan_token, "/office?status=accepted").await;
+    assert!(
+        list.contains("20000001") && !list.contains("20000002"),
+        "{list}"
+    );
+    let (status, refusal) = gateway
+        .page(ivan_token, &format!("/office/orders/{theirs}"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(refusal.contains("assigned to someone else"), "{refusal}");
+    gateway.finish().await;
+}

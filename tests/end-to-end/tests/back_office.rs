@@ -1,0 +1,408 @@
+//! The back office in a real browser: headless Chromium (Debian's `chromium` and
+//! `chromium-driver`, installed by `scripts/stack up`) driven over WebDriver with
+//! fantoccini, against the whole stack (all five services, the Telegram double).
+//!
+//! A manager signs in, finds a Telegram customer's order by name, quotes a price; the
+//! customer presses Accept in Telegram and the open page updates by itself; the manager
+//! starts the work and the customer gets the push, replies and the customer gets the
+//! message, writes an internal comment that never reaches the customer. An executor opening
+//! someone else's order gets the refusal page; a forged form on another site is refused; a
+//! customer named `<script>` is shown as text. Screenshots of the main pages are written to
+//! `docs/screenshots/`. Without `chromedriver` the test says so and passes (run
+//! `scripts/stack up` first).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow};
+use bureau_accounts::Role;
+use bureau_end_to_end::telegram_customer::{button_with_prefix, place_order};
+use bureau_end_to_end::{DEADLINE, TestStack, eventually};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use uuid::Uuid;
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A headless Chromium behind its own chromedriver, both ended when dropped.
+struct Browser {
+    client: Client,
+    _driver: tokio::process::Child,
+}
+
+async fn browser() -> anyhow::Result<Option<Browser>> {
+    let Some(driver_path) = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        eprintln!("skipping: chromedriver is not installed (scripts/stack up installs it)");
+        return Ok(None);
+    };
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.local_addr()?.port()
+    };
+    let driver = tokio::process::Command::new(driver_path)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting chromedriver")?;
+    let url = format!("http://127.0.0.1:{port}");
+    eventually("chromedriver listening", DEADLINE, || async {
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .ok()
+    })
+    .await?;
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1400,1000", "--lang=en-US"],
+            "prefs": {"intl.accept_languages": "en-US,en"},
+        }),
+    );
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&url)
+        .await
+        .map_err(|e| anyhow!("connecting to chromedriver: {e}"))?;
+    Ok(Some(Browser {
+        client,
+        _driver: driver,
+    }))
+}
+
+impl Browser {
+    async fn go(&self, url: &str) -> anyhow::Result<()> {
+        self.client
+            .goto(url)
+            .await
+            .map_err(|e| anyhow!("opening {url}: {e}"))
+    }
+
+    async fn fill(&self, css: &str, text: &str) -> anyhow::Result<()> {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let field = self.find(css).await?;
+            field.clear().await.ok();
+            match field.send_keys(text).await {
+                Ok(()) => return Ok(()),
+                Err(e) if Instant::now() < deadline && e.to_string().contains("stale") => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(anyhow!("typing into {css}: {e}")),
+            }
+        }
+    }
+
+    /// Clicks `css`, again if the page refreshed that part of itself under the click (a
+    /// live update replaces the page's content).
+    async fn click(&self, css: &str) -> anyhow::Result<()> {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            match self.find(css).await?.click().await {
+                Ok(()) => return Ok(()),
+                Err(e) if Instant::now() < deadline && e.to_string().contains("stale") => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(anyhow!("clicking {css}: {e}")),
+            }
+        }
+    }
+
+    /// The element, once it is there (the pages refresh parts of themselves).
+    async fn find(&self, css: &str) -> anyhow::Result<fantoccini::elements::Element> {
+        self.client
+            .wait()
+            .at_most(DEADLINE)
+            .for_element(Locator::Css(css))
+            .await
+            .map_err(|e| anyhow!("waiting for {css}: {e}"))
+    }
+
+    /// The text of `css`, once `pred` accepts it.
+    async fn text_until(&self, css: &str, pred: impl Fn(&str) -> bool) -> anyhow::Result<String> {
+        let deadline = Instant::now() + DEADLINE;
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await
+                && let Ok(text) = element.text().await
+            {
+                if pred(&text) {
+                    return Ok(text);
+                }
+                last = text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(anyhow!("{css} never matched; last text: {last:?}"))
+    }
+
+    async fn body(&self) -> anyhow::Result<String> {
+        self.text_until("body", |_| true).await
+    }
+
+    async fn screenshot(&self, name: &str) -> anyhow::Result<()> {
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .map_err(|e| anyhow!("screenshot: {e}"))?;
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join(format!("{name}.png")), png)?;
+        Ok(())
+    }
+
+    async fn sign_in(&self, stack: &TestStack, email: &str) -> anyhow::Result<()> {
+        self.go(&stack.web_url("/office/sign-in")).await?;
+        self.fill("input[name=email]", email).await?;
+        self.fill("input[name=password]", PASSWORD).await?;
+        self.click("#sign-in button[type=submit]").await?;
+        self.find(".top nav").await?;
+        Ok(())
+    }
+
+    async fn sign_out(&self) -> anyhow::Result<()> {
+        self.click(".top form button").await?;
+        self.find("#sign-in").await?;
+        Ok(())
+    }
+}
+
+async fn order_id_of(stack: &TestStack, number: &str) -> anyhow::Result<Uuid> {
+    eventually("the order in MySQL", DEADLINE, || async {
+        sqlx::query_scalar("SELECT id FROM orders WHERE order_number = ?")
+            .bind(number)
+            .fetch_optional(&stack.db)
+            .await
+            .ok()?
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_work_orders_in_a_real_browser() -> anyhow::Result<()> {
+    let Some(browser) = browser().await? else {
+        return Ok(());
+    };
+    let stack = TestStack::start().await?;
+    let double = &stack.telegram;
+
+    // A Telegram customer orders; a second order belongs to another executor.
+    let user = double.user_with(7301, "Taras", "en");
+    let number = place_order(
+        double,
+        &user,
+        "Translate my passport into German",
+        &[],
+        DEADLINE,
+    )
+    .await?;
+    let order_id = order_id_of(&stack, &number).await?;
+    let manager = bureau_accounts::create_account(
+        &stack.db,
+        "maria@example.com",
+        PASSWORD,
+        "Maria Manager",
+        Role::Manager,
+    )
+    .await
+    .map_err(|e| anyhow!("{e}"))?;
+    let _ = manager;
+
+    // Sign in, find the order by the customer's name, open it.
+    browser.sign_in(&stack, "maria@example.com").await?;
+    browser.screenshot("office-list").await?;
+    browser.fill("input[name=q]", "Test Customer").await?;
+    browser.click("#filters button.primary").await?;
+    browser
+        .click(&format!("a[href='/office/orders/{order_id}']"))
+        .await?;
+    browser.find("#quote-form").await?;
+    assert!(
+        browser
+            .body()
+            .await?
+            .contains("Translate my passport into German")
+    );
+
+    // Quote: the order moves to quoted and the customer gets Accept / Decline.
+    browser
+        .fill("#quote-form input[name=amount]", "1250")
+        .await?;
+    browser.click("#quote-form button").await?;
+    browser
+        .text_until("#request-banner", |t| t.contains("recorded"))
+        .await?;
+    let quoted = double
+        .wait_for_message(user.chat_id(), DEADLINE, |m| {
+            m.body().contains("the price is 1250.00 UAH")
+        })
+        .await?;
+    browser.screenshot("office-order").await?;
+    let accept = button_with_prefix(&quoted, "qa:").context("the Accept button")?;
+    user.press_button(quoted.message_id, &accept);
+    // The open page follows the staff feed and shows the recorded change by itself.
+    browser.text_until("#status", |t| t == "Accepted").await?;
+
+    // Start the work: pending until recorded, then the customer hears of it.
+    let since = Instant::now();
+    browser
+        .click("#status-form select[name=to] option[value=in_progress]")
+        .await?;
+    browser.click("#status-form button").await?;
+    browser
+        .text_until("#request-banner", |t| t.contains("recorded"))
+        .await?;
+    double
+        .wait_for_message(user.chat_id(), DEADLINE, |m| {
+            m.at >= since && m.body().contains(&format!("Order №{number}: In progress"))
+        })
+        .await?;
+
+    // Reply: the customer receives it. An internal comment: only the timeline shows it.
+    browser
+        .fill("#reply-form textarea", "Ready by Friday, 10:00.")
+        .await?;
+    browser.click("#reply-form button").await?;
+    double
+        .wait_for_message(user.chat_id(), DEADLINE, |m| {
+            m.body().contains("Ready by Friday, 10:00.")
+        })
+        .await?;
+    browser
+        .fill(
+            "#comment-form textarea",
+            "Customer asked for a sworn translator",
+        )
+        .await?;
+    browser.click("#comment-form button").await?;
+    browser
+        .text_until("#timeline", |t| {
+            t.contains("Customer asked for a sworn translator")
+        })
+        .await?;
+    browser.screenshot("office-order-timeline").await?;
+    browser.go(&stack.web_url("/office/board")).await?;
+    browser.find(".board").await?;
+    browser.screenshot("office-board").await?;
+    assert!(
+        double
+            .messages_to(user.chat_id())
+            .iter()
+            .all(|m| !m.body().contains("sworn translator")),
+        "an internal comment never reaches the customer"
+    );
+
+    // A customer named <script> is text, and nothing runs.
+    let evil = stack
+        .http
+        .post(stack.web_url("/api/accounts"))
+        .json(&json!({"email": "evil@example.com", "password": PASSWORD,
+                      "display_name": "<script>alert(1)</script>"}))
+        .send()
+        .await?;
+    anyhow::ensure!(evil.status() == 201, "registering: {}", evil.status());
+    let token = bureau_end_to_end::web::login(&stack, "evil@example.com", PASSWORD).await?;
+    let placed = stack
+        .http
+        .post(stack.web_url("/api/orders"))
+        .bearer_auth(&token)
+        .multipart(reqwest::multipart::Form::new().text("text", "<b>bold</b> please"))
+        .send()
+        .await?;
+    anyhow::ensure!(placed.status() == 201, "placing: {}", placed.status());
+    let evil_number = placed.json::<serde_json::Value>().await?["order_number"]
+        .as_str()
+        .context("order_number")?
+        .to_owned();
+    order_id_of(&stack, &evil_number).await?;
+    browser.go(&stack.web_url("/office")).await?;
+    browser
+        .text_until("table.orders", |t| t.contains("<script>alert(1)</script>"))
+        .await?;
+    assert!(
+        browser.client.get_alert_text().await.is_err(),
+        "no script ran"
+    );
+
+    // A forged form on another site (same host, another port: same-site, not same-origin)
+    // posting to the order's status: refused, and nothing changed.
+    let forged = forged_site(&stack.web_url(&format!("/office/orders/{order_id}/status"))).await?;
+    browser.go(&forged).await?;
+    browser.click("button").await?;
+    browser
+        .text_until("body", |t| {
+            t.contains("did not come from Bureau's own pages")
+        })
+        .await?;
+    let status: String = sqlx::query_scalar("SELECT status FROM orders WHERE id = ?")
+        .bind(order_id)
+        .fetch_one(&stack.db)
+        .await?;
+    assert_eq!(status, "in_progress");
+
+    // An executor opening someone else's order gets the refusal page.
+    browser.go(&stack.web_url("/office")).await?;
+    browser.sign_out().await?;
+    let other = bureau_accounts::create_account(
+        &stack.db,
+        "olha@example.com",
+        PASSWORD,
+        "Olha Executor",
+        Role::Executor,
+    )
+    .await
+    .map_err(|e| anyhow!("{e}"))?;
+    bureau_accounts::create_account(
+        &stack.db,
+        "ivan@example.com",
+        PASSWORD,
+        "Ivan Executor",
+        Role::Executor,
+    )
+    .await
+    .map_err(|e| anyhow!("{e}"))?;
+    sqlx::query("UPDATE orders SET assignee_id = ? WHERE id = ?")
+        .bind(other)
+        .bind(order_id)
+        .execute(&stack.db)
+        .await?;
+    browser.sign_in(&stack, "ivan@example.com").await?;
+    browser
+        .go(&stack.web_url(&format!("/office/orders/{order_id}")))
+        .await?;
+    browser
+        .text_until("main", |t| t.contains("assigned to someone else"))
+        .await?;
+    browser.screenshot("office-refusal").await?;
+
+    browser.client.close().await.ok();
+    stack.teardown().await
+}
+
+/// A one-page site on another port holding a form that posts to `target`.
+async fn forged_site(target: &str) -> anyhow::Result<String> {
+    let page = format!(
+        "<!doctype html><form method=post action=\"{target}\">\
+         <input type=hidden name=to value=cancelled><input type=hidden name=reason value=forged>\
+         <button>Win a prize</button></form>"
+    );
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let page = page.clone();
+            async move { axum::response::Html(page) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(format!("http://{addr}/"))
+}
