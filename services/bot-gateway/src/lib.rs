@@ -93,7 +93,9 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     let readiness = health::Readiness::new()
         .broker(bus.clone())
         .database(pool.clone());
-    let app = health::router(readiness).merge(bot_routes);
+    // In webhook mode this listener faces the internet (Telegram posts to it): `/readyz`
+    // says only ready or not; which check failed, and why, is in the logs and `/metrics`.
+    let app = health::public_router(readiness).merge(bot_routes);
     let listener = TcpListener::bind(settings.bot_gateway.listen).await?;
     let http_addr = listener.local_addr()?;
     // Stops with the service, or alone if the bot gives up, so that the service ends and its
