@@ -145,6 +145,20 @@ impl Fresh {
                 "BUREAU__STORAGE__BUCKET".into(),
                 self.settings.storage.bucket.clone(),
             ),
+            // A benchmark's customer orders thousands of times a minute: the per-customer
+            // quotas would refuse it long before the system's ceiling.
+            (
+                "BUREAU__WEB_GATEWAY__QUOTAS__OPEN_ORDERS".into(),
+                "1000000000".into(),
+            ),
+            (
+                "BUREAU__WEB_GATEWAY__QUOTAS__FILES_PER_DAY".into(),
+                "1000000000".into(),
+            ),
+            (
+                "BUREAU__WEB_GATEWAY__QUOTAS__BYTES_PER_DAY".into(),
+                "1000000000000000".into(),
+            ),
         ]
     }
 }

@@ -173,6 +173,17 @@ fn service_env(
             "500,2000,8000,20000".into(),
         ),
         ("BUREAU__BROKER__MAX_ATTEMPTS", "8".into()),
+        // The scripted web customers order far more than a real one may: the per-customer
+        // quotas (issue 14) are not what this suite tests.
+        ("BUREAU__WEB_GATEWAY__QUOTAS__OPEN_ORDERS", "1000000".into()),
+        (
+            "BUREAU__WEB_GATEWAY__QUOTAS__FILES_PER_DAY",
+            "1000000".into(),
+        ),
+        (
+            "BUREAU__WEB_GATEWAY__QUOTAS__BYTES_PER_DAY",
+            u64::MAX.to_string(),
+        ),
         ("BUREAU__DATABASE__URL", mariadb.url()),
         ("BUREAU__STORAGE__ENDPOINT", garage.endpoint()),
         ("BUREAU__STORAGE__BUCKET", garage.bucket.clone()),

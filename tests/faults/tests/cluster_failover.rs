@@ -57,6 +57,9 @@ fn event() -> Envelope {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "cluster run, not in CI: in about one run of four the survivors nack every publish \
+            for minutes after the kill (cause open, docs/reliability.md); \
+            cargo test -p bureau-faults --test cluster_failover -- --ignored --nocapture"]
 async fn buses_move_to_a_live_node_when_theirs_is_killed() -> anyhow::Result<()> {
     let started = Instant::now();
     let root = std::env::temp_dir().join(format!("bureau-failover-{}", Uuid::new_v4().simple()));

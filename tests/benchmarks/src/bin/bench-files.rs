@@ -215,6 +215,19 @@ async fn bench_size(bin_dir: &Path, config_dir: &Path, size: u64) -> anyhow::Res
             (4 * 1024 * MIB).to_string(),
         ),
         ("BUREAU__STORAGE_WORKER__LISTEN", worker_addr.to_string()),
+        // One customer sends every file: the per-customer quotas are not measured here.
+        (
+            "BUREAU__WEB_GATEWAY__QUOTAS__OPEN_ORDERS",
+            "1000000000".into(),
+        ),
+        (
+            "BUREAU__WEB_GATEWAY__QUOTAS__FILES_PER_DAY",
+            "1000000000".into(),
+        ),
+        (
+            "BUREAU__WEB_GATEWAY__QUOTAS__BYTES_PER_DAY",
+            u64::MAX.to_string(),
+        ),
     ];
     let mut web = Service::spawn(
         &bin_dir.join(proto_events::Service::WebGateway.name()),
