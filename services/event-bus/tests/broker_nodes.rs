@@ -97,15 +97,11 @@ impl EventHandler for Counting {
     }
 }
 
-async fn until<F: AsyncFnMut() -> bool>(what: &str, mut probe: F) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !probe().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// Waits for `probe` with the shared `eventually` (30 s), failing the test when it passes.
+async fn until(what: &str, probe: impl AsyncFn() -> bool) {
+    bureau_test_support::eventually(what, Duration::from_secs(30), || probe())
+        .await
+        .unwrap_or_else(|error| panic!("{error:#}"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
