@@ -27,7 +27,7 @@ impl Replica {
     ) -> anyhow::Result<Replica> {
         if !binary.is_file() {
             bail!(
-                "{} is missing: cargo build --release -p persistence-worker -p storage-worker",
+                "{} is missing: build it first (see docs/benchmarks.md)",
                 binary.display()
             );
         }
@@ -60,6 +60,16 @@ impl Replica {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// A `kB` field of the process's `/proc/{pid}/status`, e.g. `VmRSS:` or `VmHWM:`.
+    pub fn status_kib(&self, field: &str) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .with_context(|| format!("no {field} in /proc/{}/status", self.child.id()))
     }
 
     pub fn stop(&mut self) {

@@ -26,14 +26,15 @@
 //! It prints the customers' order latencies in each phase, their failures, the flood
 //! answers, and the gateway's resident memory (idle, at the end, and its peak `VmHWM`).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
+use bureau_benchmarks::machine::Replica;
 use bureau_platform::Settings;
 use bureau_platform::object_store::ObjectStore;
 use bureau_test_support::TestDatabase;
@@ -102,8 +103,7 @@ async fn main() -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow!("bucket: {e}"))?;
 
-    let web_addr = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
-    let environment = [
+    let environment: Vec<(String, String)> = [
         ("BUREAU_CONFIG_DIR", config_dir.display().to_string()),
         ("BUREAU__LOG__FILTER", "error".to_owned()),
         (
@@ -115,7 +115,6 @@ async fn main() -> anyhow::Result<()> {
             settings.broker.namespace.clone(),
         ),
         ("BUREAU__STORAGE__BUCKET", settings.storage.bucket.clone()),
-        ("BUREAU__WEB_GATEWAY__LISTEN", web_addr.to_string()),
         // The few customers here order hundreds of times a minute: the per-customer quotas
         // would refuse them, and they are not what this run measures.
         (
@@ -130,21 +129,26 @@ async fn main() -> anyhow::Result<()> {
             "BUREAU__WEB_GATEWAY__QUOTAS__BYTES_PER_DAY",
             "1000000000000000".into(),
         ),
-    ];
-    let mut gateway = Gateway::spawn(
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value))
+    .collect();
+    let mut gateway = Replica::spawn(
         &args.bin_dir.join(proto_events::Service::WebGateway.name()),
         &environment,
+        "BUREAU__WEB_GATEWAY__LISTEN",
     )?;
+    let web_addr = gateway.addr;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()?;
-    gateway.wait_ready(&http, web_addr).await?;
+    gateway.wait_ready(&http).await?;
 
     let mut tokens = Vec::new();
     for _ in 0..args.customers {
         tokens.push(customer(&http, web_addr).await?);
     }
-    let idle_kib = gateway.status_field("VmRSS:")?;
+    let idle_kib = gateway.status_kib("VmRSS:")?;
     eprintln!(
         "gateway ready, {} customers signed in, {idle_kib} KiB resident",
         tokens.len()
@@ -204,13 +208,13 @@ async fn main() -> anyhow::Result<()> {
     let flood_end = Instant::now() + Duration::from_secs(args.flood_secs);
     while Instant::now() < flood_end {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        peak_during = peak_during.max(gateway.status_field("VmRSS:")?);
+        peak_during = peak_during.max(gateway.status_kib("VmRSS:")?);
     }
     let flood_report = tokio::task::spawn_blocking(move || flooder.wait_with_output()).await??;
     stop.cancel();
     while customers.join_next().await.is_some() {}
-    let end_kib = gateway.status_field("VmRSS:")?;
-    let peak_kib = gateway.status_field("VmHWM:")?;
+    let end_kib = gateway.status_kib("VmRSS:")?;
+    let peak_kib = gateway.status_kib("VmHWM:")?;
 
     let latencies = latencies.lock().await;
     println!("| phase | orders | failed | p50 | p99 | max |");
@@ -454,83 +458,6 @@ impl SlowCounts {
             self.lived_ms.load(Ordering::Relaxed) as f64 / 1000.0 / closed.max(1) as f64,
             self.refused.load(Ordering::Relaxed)
         )
-    }
-}
-
-/// The web-gateway binary as a child process.
-struct Gateway {
-    child: Child,
-}
-
-impl Gateway {
-    fn spawn(binary: &Path, environment: &[(&str, String)]) -> anyhow::Result<Gateway> {
-        if !binary.is_file() {
-            bail!(
-                "{} is missing: run `cargo build -p web-gateway` first",
-                binary.display()
-            );
-        }
-        let child = Command::new(binary)
-            .envs(environment.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        Ok(Gateway { child })
-    }
-
-    async fn wait_ready(&mut self, http: &reqwest::Client, addr: SocketAddr) -> anyhow::Result<()> {
-        let url = format!("http://{addr}/readyz");
-        let until = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(response) = http.get(&url).send().await
-                && response.status().is_success()
-            {
-                return Ok(());
-            }
-            if let Some(status) = self.child.try_wait()? {
-                bail!("the gateway exited at start with {status}");
-            }
-            if Instant::now() > until {
-                bail!("{url} not ready after 60 s");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    fn status_field(&self, field: &str) -> anyhow::Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(field))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .ok_or_else(|| anyhow!("no {field} in /proc/{}/status", self.child.id()))
-    }
-
-    fn stop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let until = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < until {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
     }
 }
 
