@@ -19,12 +19,14 @@ use crate::{EventBus, Live, metrics, trace_context};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
-    /// The broker cannot be reached; nothing was accepted. Callers tell their client to
-    /// retry later (503 on the web, no ack to Telegram).
+    /// The broker cannot be reached, or did not take responsibility for the message (no
+    /// confirm, or a nack): it may or may not hold it. Callers tell their client to retry
+    /// later (503 on the web, no ack to Telegram) and keep whatever the message refers to;
+    /// consumers deduplicate on event id, so sending it again is harmless.
     #[error("the message broker is unavailable: {0}")]
     Unavailable(String),
-    /// The broker refused the message (nack) or had no queue for it: a defect or a broker
-    /// without our topology, never a silent success.
+    /// The broker had no queue for the message (returned under the mandatory flag): nothing
+    /// holds it. A defect or a broker without our topology, never a silent success.
     #[error("the broker did not accept `{event_type}`: {reason}")]
     Rejected { event_type: String, reason: String },
 }
@@ -139,7 +141,13 @@ pub(crate) fn confirmation_ok(
             "unroutable ({} {})",
             returned.reply_code, returned.reply_text
         ))),
-        Confirmation::Nack(_) => Err(rejected("negatively acknowledged".into())),
+        // A nack is not "nobody has it": RabbitMQ nacks a message routed to several queues
+        // when one of them is down (a classic queue whose node died, a quorum queue without
+        // its quorum) even though the others took it. Whoever publishes must treat it as an
+        // unknown outcome, like a lost confirm, and never discard what the message refers to.
+        Confirmation::Nack(_) => Err(PublishError::Unavailable(format!(
+            "the broker negatively acknowledged `{event_type}`: it may or may not hold it"
+        ))),
         Confirmation::NotRequested => Err(rejected("confirms were not enabled".into())),
     }
 }

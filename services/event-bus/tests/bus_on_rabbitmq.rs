@@ -203,6 +203,67 @@ async fn an_unroutable_message_is_an_error_not_a_silent_ack() {
     cleanup(&bus).await;
 }
 
+/// RabbitMQ nacks a message one of its queues refused even when the others took it (as
+/// when a classic queue's node is down in a cluster): a nack is an unknown outcome, never
+/// "nobody has it", or a caller would discard files an order recorded elsewhere refers to.
+#[tokio::test]
+async fn a_nack_is_an_unknown_outcome_not_a_refusal() {
+    let bus = bus(3);
+    bus.connect().await.unwrap();
+    let channel = bus.open_channel().await.unwrap();
+    // A queue that refuses everything, bound beside the real ones.
+    let refusing = format!("{}.refusing", bus.topology().events_exchange());
+    let mut args = lapin::types::FieldTable::default();
+    args.insert("x-max-length".into(), lapin::types::AMQPValue::LongInt(0));
+    args.insert(
+        "x-overflow".into(),
+        lapin::types::AMQPValue::LongString("reject-publish".into()),
+    );
+    args.insert(
+        "x-expires".into(),
+        lapin::types::AMQPValue::LongInt(600_000),
+    );
+    channel
+        .queue_declare(refusing.as_str().into(), Default::default(), args)
+        .await
+        .unwrap();
+    let event = event();
+    channel
+        .queue_bind(
+            refusing.as_str().into(),
+            bus.topology().events_exchange().into(),
+            event.event_type.as_str().into(),
+            Default::default(),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+
+    let error = bus.publish(&event).await.unwrap_err();
+    assert!(matches!(error, PublishError::Unavailable(_)), "{error}");
+    // ...and yet the notifier's queue holds it.
+    let got = channel
+        .basic_get(
+            bus.topology().queue(Consumer::Notifier).into(),
+            lapin::options::BasicGetOptions { no_ack: true },
+        )
+        .await
+        .unwrap()
+        .expect("the real queue took the nacked message");
+    assert_eq!(
+        got.delivery
+            .properties
+            .message_id()
+            .as_ref()
+            .map(|id| id.to_string()),
+        Some(event.event_id.to_string())
+    );
+    let _ = channel
+        .queue_delete(refusing.as_str().into(), Default::default())
+        .await;
+    cleanup(&bus).await;
+}
+
 #[tokio::test]
 async fn transient_failures_are_retried_after_a_delay_then_succeed() {
     let bus = bus(5);

@@ -115,8 +115,10 @@ pub const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
 /// same thing happens whether the client waits for the answer or goes away mid-confirm:
 ///
 /// - confirmed: the objects belong to the storage worker;
-/// - refused by the broker (nack, unroutable): no order exists, the objects are deleted;
-/// - no answer (connection lost, [`PUBLISH_TIMEOUT`]): the broker may hold the events, so
+/// - refused by the broker (unroutable: no queue took them): no order exists, the objects
+///   are deleted;
+/// - no answer or a nack (connection lost, [`PUBLISH_TIMEOUT`], a queue down): the broker
+///   may hold the events, so
 ///   the objects stay; if it does not, the staging sweep removes them later.
 pub async fn publish_staged(
     bus: Arc<EventBus>,
