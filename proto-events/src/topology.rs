@@ -3,7 +3,7 @@
 //! ```text
 //!  publishers ──▶ {ns}.events (topic) ──▶ {ns}.{consumer}            quorum, one per consuming service
 //!                                              │  handler failed, transient
-//!                                              ├──▶ {ns}.{consumer}.retry.{delay}ms  (TTL, then back)
+//!                                              ├──▶ {ns}.{consumer}.retry.{delay}ms.quorum  (TTL, then back)
 //!                                              │  attempts exhausted or poison
 //!                                              └──▶ {ns}.dead-letter (direct) ──▶ {ns}.{consumer}.dead-letter
 //! ```
@@ -160,8 +160,19 @@ impl Topology {
     }
 
     /// The retry queue for a delay. The delay is in the name because RabbitMQ refuses to
-    /// redeclare a queue with other arguments: new delays make new queues.
+    /// redeclare a queue with other arguments: new delays make new queues. A quorum queue
+    /// (hence `.quorum`: a queue's type cannot change, so the classic ones of earlier
+    /// versions, [`Topology::former_classic_retry_queue`], had to get new names).
     pub fn retry_queue(&self, consumer: Consumer, delay: Duration) -> String {
+        format!(
+            "{}.quorum",
+            self.former_classic_retry_queue(consumer, delay)
+        )
+    }
+
+    /// What the retry queue for a delay was called while retry queues were classic queues
+    /// (living on one node, unusable while it is down). The bus removes them once empty.
+    pub fn former_classic_retry_queue(&self, consumer: Consumer, delay: Duration) -> String {
         format!(
             "{}.{}.retry.{}ms",
             self.namespace,
@@ -204,6 +215,10 @@ mod tests {
         );
         assert_eq!(
             t.retry_queue(Consumer::PersistenceWorker, Duration::from_millis(1500)),
+            "t1.persistence-worker.retry.1500ms.quorum"
+        );
+        assert_eq!(
+            t.former_classic_retry_queue(Consumer::PersistenceWorker, Duration::from_millis(1500)),
             "t1.persistence-worker.retry.1500ms"
         );
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use lapin::{
     Channel, Connection, ExchangeKind,
-    options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
+    options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions},
     types::{AMQPValue, FieldTable, ShortString},
 };
 use proto_events::EventKind;
@@ -25,31 +25,41 @@ pub async fn declare(topology: &Topology, channel: &Channel) -> lapin::Result<()
     Ok(())
 }
 
-/// What the bus declares when it connects: everything on `connection`'s `channel`, except
-/// that a retry queue that cannot be declared does not stop it. The retry queues are
-/// classic queues, each living on the one node that declared it first; while that node is
-/// down RabbitMQ refuses to declare them (`NOT_FOUND - home node ... is down`), and the bus
-/// must still reach the quorum queues through a live node. Each retry queue is declared on
-/// a channel of its own (a refusal closes the channel it happened on).
+/// What the bus declares when it connects: everything on `connection`'s `channel`, then the
+/// removal of the classic retry queues earlier versions declared.
+///
+/// Those lived each on the one node that declared it first: while that node was down
+/// RabbitMQ refused to declare them (`NOT_FOUND - home node ... is down`) and a transient
+/// failure could not be parked. The retry queues are quorum queues now, replicated like the
+/// work queues; a former classic one is deleted only when empty (messages still waiting in
+/// it dead-letter back to their work queue as before), each on a channel of its own, since
+/// a refusal (not empty yet, its node down) closes the channel it happened on and is
+/// retried at the next connect.
 pub(crate) async fn declare_on_connect(
     topology: &Topology,
     connection: &Connection,
     channel: &Channel,
 ) -> lapin::Result<()> {
-    declare_replicated(topology, channel).await?;
+    declare(topology, channel).await?;
     for consumer in Consumer::ALL {
         for &delay in topology.retry_delays() {
+            let former = topology.former_classic_retry_queue(consumer, delay);
             let own = connection.create_channel().await?;
-            match declare_retry_queue(topology, &own, consumer, delay).await {
-                Ok(()) => {
-                    let _ = own.close(200, "declared".into()).await;
+            let removed = own
+                .queue_delete(
+                    ShortString::from(former.as_str()),
+                    QueueDeleteOptions {
+                        if_empty: true,
+                        ..Default::default()
+                    },
+                )
+                .await;
+            match removed {
+                Ok(_) => {
+                    let _ = own.close(200, "done".into()).await;
                 }
                 Err(error) if connection.status().connected() => {
-                    tracing::warn!(
-                        queue = %topology.retry_queue(consumer, delay),
-                        %error,
-                        "a retry queue is unavailable (its node is down?); retries through it fail until it returns"
-                    );
+                    tracing::info!(queue = %former, %error, "a former classic retry queue stays until it is empty");
                 }
                 Err(error) => return Err(error),
             }
@@ -164,8 +174,11 @@ async fn declare_replicated(topology: &Topology, channel: &Channel) -> lapin::Re
     Ok(())
 }
 
-/// One classic retry queue: it holds a message for its delay (with the per-message
-/// expiration that carries each retry's jitter), then dead-letters it back to the work queue.
+/// One retry queue: it holds a message for its delay (with the per-message expiration that
+/// carries each retry's jitter), then dead-letters it back to the work queue. A quorum
+/// queue, so it survives the loss of a node like the work queues do, with at-least-once
+/// dead-lettering (RabbitMQ 3.10+; it requires `reject-publish` overflow), so a message
+/// moving back to its work queue is not dropped if that queue cannot take it at once.
 async fn declare_retry_queue(
     topology: &Topology,
     channel: &Channel,
@@ -173,6 +186,7 @@ async fn declare_retry_queue(
     delay: Duration,
 ) -> lapin::Result<()> {
     let mut retry_args = FieldTable::default();
+    retry_args.insert("x-queue-type".into(), long_string("quorum"));
     retry_args.insert(
         "x-message-ttl".into(),
         AMQPValue::LongLongInt(Topology::retry_queue_ttl(delay).as_millis() as i64),
@@ -182,6 +196,11 @@ async fn declare_retry_queue(
         "x-dead-letter-routing-key".into(),
         long_string(&topology.queue(consumer)),
     );
+    retry_args.insert(
+        "x-dead-letter-strategy".into(),
+        long_string("at-least-once"),
+    );
+    retry_args.insert("x-overflow".into(), long_string("reject-publish"));
     if let Some(expiry) = topology.idle_expiry() {
         retry_args.insert(
             "x-expires".into(),

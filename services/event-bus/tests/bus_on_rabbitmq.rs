@@ -264,6 +264,96 @@ async fn a_nack_is_an_unknown_outcome_not_a_refusal() {
     cleanup(&bus).await;
 }
 
+/// Retry queues were classic queues (one node's, unusable while it is down); they are
+/// quorum queues under new names now. A former classic one is removed when the bus
+/// connects, but only once empty: a message still waiting in it goes back to its work queue.
+#[tokio::test]
+async fn former_classic_retry_queues_are_removed_once_empty() {
+    let bus = bus(3);
+    bus.connect().await.unwrap();
+    let channel = bus.open_channel().await.unwrap();
+    let delays = bus.topology().retry_delays().to_vec();
+    let former = |consumer| {
+        bus.topology()
+            .former_classic_retry_queue(consumer, delays[0])
+    };
+    let classic = |queue: &str| {
+        let channel = channel.clone();
+        let queue = queue.to_owned();
+        async move {
+            let mut args = lapin::types::FieldTable::default();
+            args.insert(
+                "x-expires".into(),
+                lapin::types::AMQPValue::LongInt(600_000),
+            );
+            channel
+                .queue_declare(
+                    queue.as_str().into(),
+                    lapin::options::QueueDeclareOptions {
+                        durable: true,
+                        ..Default::default()
+                    },
+                    args,
+                )
+                .await
+                .unwrap();
+        }
+    };
+    let (empty, holding) = (
+        former(Consumer::Notifier),
+        former(Consumer::PersistenceWorker),
+    );
+    classic(&empty).await;
+    classic(&holding).await;
+    channel
+        .basic_publish(
+            "".into(),
+            holding.as_str().into(),
+            Default::default(),
+            b"waiting",
+            Default::default(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+
+    // A new process connects.
+    let again = EventBus::new(bus.config().clone());
+    again.connect().await.unwrap();
+    let exists = |queue: String| {
+        let bus = again.clone();
+        async move {
+            let channel = bus.open_channel().await.unwrap();
+            channel
+                .queue_declare(
+                    queue.as_str().into(),
+                    lapin::options::QueueDeclareOptions {
+                        passive: true,
+                        ..Default::default()
+                    },
+                    Default::default(),
+                )
+                .await
+                .is_ok()
+        }
+    };
+    assert!(!exists(empty.clone()).await, "the empty one is gone");
+    assert!(
+        exists(holding.clone()).await,
+        "the one still holding a message stays"
+    );
+    assert!(
+        exists(bus.topology().retry_queue(Consumer::Notifier, delays[0])).await,
+        "the quorum retry queue is there"
+    );
+    let _ = channel
+        .queue_delete(holding.as_str().into(), Default::default())
+        .await;
+    again.close().await;
+    cleanup(&bus).await;
+}
+
 #[tokio::test]
 async fn transient_failures_are_retried_after_a_delay_then_succeed() {
     let bus = bus(5);
