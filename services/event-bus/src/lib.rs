@@ -87,7 +87,8 @@ fn node_of(address: &str) -> &str {
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 struct Live {
-    connection: Connection,
+    /// Shared with the [`Live`] that replaces this one when only its channel is renewed.
+    connection: Arc<Connection>,
     /// The publishing channel, in confirm mode. Shared by all publishers of this process:
     /// confirms for concurrent publishes are pipelined on it.
     publish: Channel,
@@ -215,7 +216,7 @@ impl EventBus {
         publish.confirm_select(Default::default()).await?;
         declare::declare_on_connect(&self.topology, &connection, &publish).await?;
         Ok(Live {
-            connection,
+            connection: Arc::new(connection),
             publish,
         })
     }

@@ -61,7 +61,10 @@ impl EventBus {
                                 metrics::published(&envelope.event_type, confirm);
                             }
                         }
-                        Err(PublishError::Unavailable(_)) => metrics::publish_failed("unavailable"),
+                        Err(PublishError::Unavailable(_)) => {
+                            metrics::publish_failed("unavailable");
+                            self.renew_publish_channel(&live).await;
+                        }
                         Err(PublishError::Rejected { .. }) => metrics::publish_failed("rejected"),
                     }
                     return checked;
@@ -74,6 +77,40 @@ impl EventBus {
         }
         metrics::publish_failed("unavailable");
         Err(PublishError::Unavailable(last_error))
+    }
+
+    /// Opens a new publish channel after one gave no clean confirm (a nack, or a confirm
+    /// lost), or forgets the connection if that fails, so the next publish starts afresh.
+    ///
+    /// Why not keep the channel: on RabbitMQ 3.10 a channel that first published to a quorum
+    /// queue while its leader was being elected (a node had just died) keeps sending to the
+    /// dead leader and every publish on it is nacked for as long as it lives, though the
+    /// queue has a new leader (seen in `cluster_failover`: 180 s of nacks; upstream fixed in
+    /// 3.11/3.12, rabbitmq-server#9241). A new channel looks the leader up again.
+    async fn renew_publish_channel(&self, used: &Arc<Live>) {
+        let mut guard = self.live.lock().await;
+        if !guard.as_ref().is_some_and(|live| Arc::ptr_eq(live, used)) {
+            return; // another task renewed it already
+        }
+        let fresh = async {
+            let channel = used.connection.create_channel().await?;
+            channel.confirm_select(Default::default()).await?;
+            Ok::<_, lapin::Error>(channel)
+        }
+        .await;
+        match fresh {
+            Ok(publish) => {
+                let _ = used
+                    .publish
+                    .close(200, "renewed after an unclean confirm".into())
+                    .await;
+                *guard = Some(Arc::new(Live {
+                    connection: used.connection.clone(),
+                    publish,
+                }));
+            }
+            Err(_) => *guard = None,
+        }
     }
 
     async fn send_batch(
@@ -204,9 +241,13 @@ impl EventBus {
                 return Err(PublishError::Unavailable(error.to_string()));
             }
         };
-        let confirmation = confirm
+        let outcome = confirm
             .await
-            .map_err(|e| PublishError::Unavailable(format!("confirm lost: {e}")))?;
-        confirmation_ok(routing_key, confirmation)
+            .map_err(|e| PublishError::Unavailable(format!("confirm lost: {e}")))
+            .and_then(|confirmation| confirmation_ok(routing_key, confirmation));
+        if let Err(PublishError::Unavailable(_)) = &outcome {
+            self.renew_publish_channel(&live).await;
+        }
+        outcome
     }
 }

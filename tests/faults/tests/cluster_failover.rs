@@ -2,7 +2,8 @@
 //! (src/private_cluster.rs), two consumer replicas and a publisher, each given the list of
 //! the three nodes (`broker.url` with commas), all start on node 1. Under a steady stream of
 //! confirmed events node 1 is killed with kill -9: every bus must move to a live node on
-//! its own, and every event the broker confirmed must be handled (at least once).
+//! its own, and every event the broker confirmed must be handled (at least once), and
+//! publishing must resume within a minute (a channel the broker keeps nacking is renewed).
 //!
 //! `cargo test -p bureau-faults --test cluster_failover -- --nocapture` prints the figures
 //! (docs/reliability.md, "Moving to a live node").
@@ -57,9 +58,6 @@ fn event() -> Envelope {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "cluster run, not in CI: in about one run of four the survivors nack every publish \
-            for minutes after the kill (cause open, docs/reliability.md); \
-            cargo test -p bureau-faults --test cluster_failover -- --ignored --nocapture"]
 async fn buses_move_to_a_live_node_when_theirs_is_killed() -> anyhow::Result<()> {
     let started = Instant::now();
     let root = std::env::temp_dir().join(format!("bureau-failover-{}", Uuid::new_v4().simple()));
@@ -117,6 +115,7 @@ async fn run(rabbit: &RabbitCluster, started: Instant) -> anyhow::Result<()> {
 
     let mut confirmed = Vec::with_capacity(EVENTS);
     let (mut resent, mut killed_at, mut first_after_kill) = (0, None, None);
+    let mut nacked = 0;
     while confirmed.len() < EVENTS {
         if killed_at.is_none() && confirmed.len() >= KILL_AFTER {
             rabbit.nodes[0].kill()?;
@@ -131,13 +130,17 @@ async fn run(rabbit: &RabbitCluster, started: Instant) -> anyhow::Result<()> {
         // A batch caught by the failure is sent again whole until it is confirmed (the
         // consumers deduplicate on event id; here duplicates are only counted).
         // Generous: the guarantee here is nothing lost and a move without help; how long the
-        // survivors take to elect new leaders is a figure, printed below.
-        let deadline = Instant::now() + Duration::from_secs(180);
+        // survivors take to elect new leaders is a figure, printed below. (Before the bus
+        // renewed its channel after a nack, one run in four was nacked here for minutes.)
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             match publisher.publish_all(&batch).await {
                 Ok(()) => break,
                 Err(error) => {
-                    if resent == 0 || resent % 100 == 0 {
+                    if error.to_string().contains("negatively acknowledged") {
+                        nacked += 1;
+                    }
+                    if resent < 10 || resent % 100 == 0 {
                         println!(
                             "[failover +{:>5.1}s] batch not confirmed ({resent} resends so far): {error}",
                             started.elapsed().as_secs_f64()
@@ -145,7 +148,7 @@ async fn run(rabbit: &RabbitCluster, started: Instant) -> anyhow::Result<()> {
                     }
                     ensure!(
                         Instant::now() < deadline,
-                        "no node took a batch for 180 s: {error}"
+                        "no node took a batch for 60 s: {error}"
                     );
                     resent += 1;
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -160,7 +163,7 @@ async fn run(rabbit: &RabbitCluster, started: Instant) -> anyhow::Result<()> {
         confirmed.extend(batch.iter().map(|e| e.event_id));
     }
     println!(
-        "[failover +{:>5.1}s] {} confirmed; batches sent again: {resent}; first batch confirmed {:.2?} after the kill",
+        "[failover +{:>5.1}s] {} confirmed; batches sent again: {resent} ({nacked} nacked); first batch confirmed {:.2?} after the kill",
         started.elapsed().as_secs_f64(),
         confirmed.len(),
         first_after_kill.unwrap_or_default()
