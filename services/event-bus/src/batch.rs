@@ -20,6 +20,7 @@ use proto_events::Envelope;
 use proto_events::topology::Consumer;
 
 use crate::consumer::{UNDECODABLE, Verdict, attempt_of, ended};
+use crate::trace_context;
 use crate::{EventBus, HandlerError, metrics};
 
 /// What a service does with several events at once. The answer has one outcome per event,
@@ -120,8 +121,22 @@ impl EventBus {
                 Ok(envelope) => {
                     metrics::consumed(consumer, &envelope.event_type);
                     self.delivered(&envelope);
+                    // Each event's own consumer span, in the trace its message carries: it
+                    // lasts from here to its settlement, so the batch's work is inside it.
+                    let span = tracing::info_span!(
+                        "event",
+                        consumer = consumer.name(),
+                        event_type = %envelope.event_type,
+                        event_id = %envelope.event_id,
+                        correlation_id = %envelope.correlation_id,
+                        attempt,
+                        batched = true,
+                        otel.name = %format!("{} {}", consumer.name(), envelope.event_type),
+                        otel.kind = "consumer",
+                    );
+                    trace_context::continue_in(&span, &delivery.properties);
                     events.push(envelope);
-                    decoded.push((delivery, attempt));
+                    decoded.push((delivery, attempt, span));
                 }
                 Err(error) => {
                     metrics::consumed(consumer, UNDECODABLE);
@@ -135,7 +150,12 @@ impl EventBus {
             return;
         }
         let started = Instant::now();
+        // The batch's own span (one transaction for many traces) is linked to each event's
+        // span, as OpenTelemetry's messaging conventions do for batch processing.
         let span = tracing::info_span!("batch", consumer = consumer.name(), events = events.len());
+        for (_, _, event_span) in &decoded {
+            trace_context::link(&span, event_span);
+        }
         let mut outcomes = AssertUnwindSafe(tracing::Instrument::instrument(
             handler.handle_batch(&events),
             span,
@@ -147,7 +167,7 @@ impl EventBus {
         })
         .into_iter();
         let took = started.elapsed();
-        for ((delivery, attempt), event) in decoded.into_iter().zip(&events) {
+        for ((delivery, attempt, span), event) in decoded.into_iter().zip(&events) {
             metrics::handled(consumer, &event.event_type, took);
             let outcome = outcomes.next().unwrap_or_else(|| {
                 Err(HandlerError::transient(
@@ -155,19 +175,14 @@ impl EventBus {
                 ))
             });
             let verdict = {
-                let span = tracing::info_span!(
-                    "event",
-                    consumer = consumer.name(),
-                    event_type = %event.event_type,
-                    event_id = %event.event_id,
-                    correlation_id = %event.correlation_id,
-                    attempt,
-                );
                 let _entered = span.enter();
                 self.verdict(attempt, outcome)
             };
-            self.settle(consumer, &event.event_type, delivery, attempt, verdict)
-                .await;
+            tracing::Instrument::instrument(
+                self.settle(consumer, &event.event_type, delivery, attempt, verdict),
+                span,
+            )
+            .await;
         }
     }
 }

@@ -27,6 +27,18 @@ pub(crate) fn continue_in(span: &tracing::Span, properties: &BasicProperties) {
     let _ = span.set_parent(context);
 }
 
+/// Links `from` to `to`'s context (a batch span to each event span it handled). Nothing when
+/// traces are off (`to` has no valid context then).
+pub(crate) fn link(from: &tracing::Span, to: &tracing::Span) {
+    let context = to.context();
+    let span_context = opentelemetry::trace::TraceContextExt::span(&context)
+        .span_context()
+        .clone();
+    if span_context.is_valid() {
+        from.add_link(span_context);
+    }
+}
+
 struct HeaderInjector<'a>(&'a mut FieldTable);
 
 impl Injector for HeaderInjector<'_> {

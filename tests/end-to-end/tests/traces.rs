@@ -1,8 +1,8 @@
 //! Traces that follow one order: with `log.otlp_endpoint` set, a web order with a file —
 //! sent with a W3C `traceparent` — is one trace from the web gateway's HTTP span through
 //! the bus to the storage worker and the notifier, every span's parent in the trace,
-//! received by the OTLP receiver of the test support. (The persistence worker now takes
-//! events in batches, a path that does not continue the message's trace yet.)
+//! received by the OTLP receiver of the test support; the persistence worker, which takes
+//! events in batches, puts each event's span in its own trace too.
 //!
 //! Its own test binary: traces are switched on with the process's one global subscriber.
 
@@ -159,6 +159,33 @@ async fn one_web_order_is_one_trace_from_the_gateway_to_the_notifier() -> anyhow
         "notifier <- publish(stored) <- storage worker <- publish(received) <- gateway: {names:?}"
     );
     assert_eq!(chain.last().unwrap().span_id, gateway.span_id, "{names:?}");
+
+    // The persistence worker handles events in batches (one transaction for many orders);
+    // each event still has its consumer span in its own trace, under the gateway's publish.
+    let persisted = eventually(
+        "the persistence worker's span of order.created in the trace",
+        DEADLINE,
+        || {
+            let receiver = receiver.clone();
+            let trace_id = trace_id.clone();
+            let caller_span = caller_span.clone();
+            async move {
+                let spans = receiver.trace(&trace_id);
+                let span = consumer_span(&spans, "persistence-worker", "order.created")?;
+                let chain: Vec<String> = ancestry(&spans, span)?
+                    .into_iter()
+                    .map(|s| s.name.clone())
+                    .collect();
+                let reaches_caller = ancestry(&spans, span)?.last()?.parent_span_id == caller_span;
+                reaches_caller.then_some(chain)
+            }
+        },
+    )
+    .await?;
+    assert!(
+        persisted.iter().any(|name| name == "publish order.created"),
+        "persistence worker <- publish(created) <- gateway: {persisted:?}"
+    );
 
     // No span of the trace points at a parent outside it, but the caller's.
     let all = receiver.trace(&trace_id);
