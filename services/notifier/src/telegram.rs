@@ -144,6 +144,7 @@ impl TelegramSender {
     }
 
     /// Sends `message` to `chat_id`; returns the id Telegram gave the message.
+    #[tracing::instrument(name = "telegram send", skip_all, fields(otel.kind = "client", chat_id = chat_id))]
     pub async fn send(&self, chat_id: i64, message: &OutgoingMessage) -> Result<i64, SendFailure> {
         let mut flood_waits = 0;
         loop {

@@ -344,6 +344,7 @@ impl ObjectStore {
     /// with at most `max_parts_in_flight` parts uploading at once. Memory stays below
     /// `(max_parts_in_flight + 1) * part_size` whatever the file's size. On any failure a
     /// started multipart upload is aborted, so nothing half-written becomes visible.
+    #[tracing::instrument(name = "s3 upload", skip_all, fields(otel.kind = "client", key = %key))]
     pub async fn upload_stream<S, E>(
         &self,
         key: &str,
@@ -538,6 +539,7 @@ impl ObjectStore {
     }
 
     /// The object's bytes as a stream, read as they arrive.
+    #[tracing::instrument(name = "s3 get", skip_all, fields(otel.kind = "client", key = %key))]
     pub async fn get_stream(
         &self,
         key: &str,
@@ -573,6 +575,7 @@ impl ObjectStore {
     }
 
     /// Size and ETag of an object, or `None` if there is none at `key`.
+    #[tracing::instrument(name = "s3 head", skip_all, fields(otel.kind = "client", key = %key))]
     pub async fn stat(&self, key: &str) -> Result<Option<ObjectStat>, StoreError> {
         match self
             .client
@@ -606,6 +609,7 @@ impl ObjectStore {
     /// empty one (FIELD-NOTES: Garage refuses aws-chunked checksum trailers), and Garage
     /// copies by linking the source's blocks instead of rewriting them, which it does only
     /// when no new checksum is requested.
+    #[tracing::instrument(name = "s3 copy", skip_all, fields(otel.kind = "client", from = %from, to = %to))]
     pub async fn copy(
         &self,
         from: &str,
@@ -638,6 +642,7 @@ impl ObjectStore {
             })
     }
 
+    #[tracing::instrument(name = "s3 delete", skip_all, fields(otel.kind = "client", key = %key))]
     pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.client
             .delete_object()

@@ -160,6 +160,21 @@ async fn one_web_order_is_one_trace_from_the_gateway_to_the_notifier() -> anyhow
     );
     assert_eq!(chain.last().unwrap().span_id, gateway.span_id, "{names:?}");
 
+    // The S3 calls are spans of their own: the gateway's streaming into staging under its
+    // HTTP span, the storage worker's move to the final key under its consumer span.
+    let s3_under = |owner: &str| {
+        let all = receiver.trace(&trace_id);
+        all.iter().any(|span| {
+            span.name.starts_with("s3 ")
+                && ancestry(&all, span)
+                    .is_some_and(|chain| chain.iter().any(|parent| parent.name == owner))
+        })
+    };
+    eventually("the S3 calls' spans in the trace", DEADLINE, || async {
+        (s3_under("storage-worker order.file.received") && s3_under(&gateway.name)).then_some(())
+    })
+    .await?;
+
     // The persistence worker handles events in batches (one transaction for many orders);
     // each event still has its consumer span in its own trace, under the gateway's publish.
     let persisted = eventually(
