@@ -413,6 +413,9 @@ pub enum RefusalCode {
     NotAllowedForCustomer,
     /// The quote answered is not the order's latest one.
     QuoteOutdated,
+    /// The quote accepted is past its `valid_until`. Added later: readers must know it
+    /// before the persistence worker that writes it is deployed.
+    QuoteExpired,
 }
 
 impl RefusalCode {
@@ -424,6 +427,7 @@ impl RefusalCode {
             RefusalCode::ReasonRequired => "reason_required",
             RefusalCode::NotAllowedForCustomer => "not_allowed_for_customer",
             RefusalCode::QuoteOutdated => "quote_outdated",
+            RefusalCode::QuoteExpired => "quote_expired",
         }
     }
 
@@ -435,6 +439,7 @@ impl RefusalCode {
             RefusalCode::ReasonRequired,
             RefusalCode::NotAllowedForCustomer,
             RefusalCode::QuoteOutdated,
+            RefusalCode::QuoteExpired,
         ]
         .into_iter()
         .find(|c| c.as_str() == code)
@@ -485,6 +490,11 @@ pub struct PriceQuoted {
     pub currency: String,
     #[serde(default)]
     pub note: Option<String>,
+    /// The last moment the customer may accept this price; `None`: no limit. An answer
+    /// after it is refused (`RefusalCode::QuoteExpired`). Added later: events without it
+    /// read as no limit, and it is left out of events that have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<DateTime<Utc>>,
 }
 
 /// Staff wrote an internal comment on an order: for staff only, it never reaches the

@@ -148,6 +148,7 @@ fn samples() -> Vec<Event> {
             amount_minor: 125_000,
             currency: "UAH".into(),
             note: None,
+            valid_until: None,
         }
         .into(),
         OrderCommentPosted {
@@ -331,5 +332,41 @@ fn deterministic_ids_repeat() {
     assert_ne!(
         envelope::deterministic_id(b"x"),
         envelope::deterministic_id(b"y")
+    );
+}
+
+#[test]
+fn quotes_carry_an_optional_validity_written_only_when_set() {
+    let old = serde_json::json!({
+        "order_id": Uuid::now_v7(), "order_number": "48213097", "amount_minor": 125000,
+        "currency": "UAH", "note": null
+    });
+    let decoded: PriceQuoted = serde_json::from_value(old.clone()).unwrap();
+    assert_eq!(decoded.valid_until, None, "an older quote has no limit");
+    assert_eq!(
+        serde_json::to_value(&decoded).unwrap(),
+        old,
+        "written as before"
+    );
+    let until = chrono::DateTime::parse_from_rfc3339("2026-12-20T23:59:59Z")
+        .unwrap()
+        .to_utc();
+    let limited = PriceQuoted {
+        valid_until: Some(until),
+        ..decoded
+    };
+    let json = serde_json::to_value(&limited).unwrap();
+    assert_eq!(json["valid_until"], "2026-12-20T23:59:59Z");
+    assert_eq!(
+        serde_json::from_value::<PriceQuoted>(json).unwrap(),
+        limited
+    );
+    assert_eq!(
+        serde_json::to_value(RefusalCode::QuoteExpired).unwrap(),
+        "quote_expired"
+    );
+    assert_eq!(
+        RefusalCode::parse("quote_expired"),
+        Some(RefusalCode::QuoteExpired)
     );
 }

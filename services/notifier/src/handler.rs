@@ -9,7 +9,7 @@ use proto_events::{Actor, Envelope, FilePurpose, RefusalCode};
 use sqlx::MySqlPool;
 use uuid::Uuid;
 
-use crate::journal::{Journal, SentNotification, Skip};
+use crate::journal::{FailedNotification, FailureKind, Journal, SentNotification, Skip};
 use crate::metrics;
 use crate::notice::{DownloadLink, Notice};
 use crate::order_lock::OrderLock;
@@ -180,6 +180,17 @@ impl Notifier {
                     "customer's Telegram chat is marked unreachable; not sending"
                 );
                 metrics::skipped("unreachable");
+                // Staff see on the order that this notice did not go.
+                self.journal
+                    .record_failure(&FailedNotification {
+                        event_id,
+                        order_id,
+                        kind: notice.kind(),
+                        outcome: FailureKind::SkippedUnreachable,
+                        detail: format!("unreachable since {since}"),
+                    })
+                    .await
+                    .map_err(database_error)?;
                 return Ok(());
             }
         };
@@ -271,6 +282,16 @@ impl Notifier {
                     .mark_unreachable(recipient.customer_id, chat_id)
                     .await
                     .map_err(database_error)?;
+                self.journal
+                    .record_failure(&FailedNotification {
+                        event_id,
+                        order_id,
+                        kind: notice.kind(),
+                        outcome: FailureKind::Blocked,
+                        detail: reason.clone(),
+                    })
+                    .await
+                    .map_err(database_error)?;
                 tracing::warn!(
                     %order_id, customer_id = %recipient.customer_id, chat_id, %reason,
                     "Telegram chat unreachable; marked, no more notices until the customer writes again"
@@ -279,9 +300,37 @@ impl Notifier {
                 Ok(())
             }
             Err(failure @ (SendFailure::Retryable(_) | SendFailure::Api(_))) => {
+                self.failed(event_id, &notice, FailureKind::Failing, &failure)
+                    .await;
                 Err(HandlerError::transient(failure))
             }
-            Err(failure @ SendFailure::Refused(_)) => Err(HandlerError::permanent(failure)),
+            Err(failure @ SendFailure::Refused(_)) => {
+                self.failed(event_id, &notice, FailureKind::Refused, &failure)
+                    .await;
+                Err(HandlerError::permanent(failure))
+            }
+        }
+    }
+
+    /// Records a failed send for staff, best effort: the event's own fate (retried,
+    /// dead-lettered) does not wait on the record, and a record that could not be written
+    /// is only a line staff miss.
+    async fn failed(
+        &self,
+        event_id: Uuid,
+        notice: &Notice<'_>,
+        outcome: FailureKind,
+        failure: &SendFailure,
+    ) {
+        let failed = FailedNotification {
+            event_id,
+            order_id: notice.order_id(),
+            kind: notice.kind(),
+            outcome,
+            detail: failure.to_string(),
+        };
+        if let Err(error) = self.journal.record_failure(&failed).await {
+            tracing::warn!(order_id = %failed.order_id, %error, "could not record a failed notice for staff");
         }
     }
 

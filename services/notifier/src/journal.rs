@@ -1,5 +1,6 @@
 //! The journal of what Telegram accepted (`notifications_sent`): it stops a redelivered
-//! event from being sent twice and an older status from following a newer one.
+//! event from being sent twice and an older status from following a newer one. And of
+//! what did not reach the customer (`notification_failures`), for staff to see on the order.
 
 use sqlx::MySqlPool;
 use uuid::Uuid;
@@ -15,6 +16,41 @@ pub struct SentNotification {
     pub status_version: Option<u32>,
     pub chat_id: i64,
     pub telegram_message_id: i64,
+}
+
+/// Why a notice did not reach the customer (`notification_failures.outcome`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Telegram answered that the customer blocked the bot or the chat is gone (403).
+    Blocked,
+    /// Not tried: the customer was already marked unreachable.
+    SkippedUnreachable,
+    /// Telegram refused the message itself; it goes to the dead letters.
+    Refused,
+    /// Telegram or the way there failed; the bus retries with backoff and dead-letters it
+    /// after its last attempt. `attempts` counts the failures.
+    Failing,
+}
+
+impl FailureKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Blocked => "blocked",
+            FailureKind::SkippedUnreachable => "skipped_unreachable",
+            FailureKind::Refused => "refused",
+            FailureKind::Failing => "failing",
+        }
+    }
+}
+
+/// One notice that did not reach the customer (this time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedNotification {
+    pub event_id: Uuid,
+    pub order_id: Uuid,
+    pub kind: &'static str,
+    pub outcome: FailureKind,
+    pub detail: String,
 }
 
 /// Why a notice is not sent although its customer is reachable.
@@ -108,6 +144,28 @@ impl Journal {
         .bind(sent.status_version)
         .bind(sent.chat_id)
         .bind(sent.telegram_message_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+impl Journal {
+    /// Records that a notice did not reach the customer: once per event, the latest outcome
+    /// and reason kept and the failures counted (a retried event fails again and again).
+    pub async fn record_failure(&self, failed: &FailedNotification) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO notification_failures \
+             (event_id, order_id, kind, outcome, detail, attempts, failed_at) \
+             VALUES (?, ?, ?, ?, ?, 1, UTC_TIMESTAMP(6)) \
+             ON DUPLICATE KEY UPDATE outcome = VALUES(outcome), detail = VALUES(detail), \
+             attempts = attempts + 1, failed_at = VALUES(failed_at)",
+        )
+        .bind(failed.event_id)
+        .bind(failed.order_id)
+        .bind(failed.kind)
+        .bind(failed.outcome.as_str())
+        .bind(failed.detail.chars().take(990).collect::<String>())
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -124,6 +124,7 @@ impl Notice<'_> {
                 quote.amount_minor,
                 &quote.currency,
                 quote.note.as_deref(),
+                quote.valid_until,
             )),
         };
         let open = vec![InlineButton {
@@ -298,6 +299,7 @@ mod tests {
             amount_minor: 125_000,
             currency: "UAH".into(),
             note: None,
+            valid_until: None,
         };
         let quote_event = Uuid::now_v7();
         let message =

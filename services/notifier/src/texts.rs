@@ -128,10 +128,11 @@ impl Texts {
         amount_minor: u64,
         currency: &str,
         note: Option<&str>,
+        valid_until: Option<chrono::DateTime<chrono::Utc>>,
     ) -> String {
         let amount = format!("{}.{:02}", amount_minor / 100, amount_minor % 100);
         let currency = shorten(currency.trim(), 8);
-        let head = self.catalog.format(
+        let mut head = self.catalog.format(
             language,
             "notify.price_quoted",
             &[
@@ -140,6 +141,15 @@ impl Texts {
                 ("number", order_number),
             ],
         );
+        if let Some(valid_until) = valid_until {
+            let date = valid_until.format("%d.%m.%Y").to_string();
+            head.push(' ');
+            head.push_str(&self.catalog.format(
+                language,
+                "notify.quote_valid_until",
+                &[("date", &date)],
+            ));
+        }
         match note.map(str::trim).filter(|n| !n.is_empty()) {
             None => shorten(&head, TELEGRAM_TEXT_LIMIT),
             Some(note) => with_detail(&format!("{head}\n"), note),
@@ -151,6 +161,7 @@ impl Texts {
     pub fn status_refused(&self, language: &str, refusal: &OrderStatusChangeRefused) -> String {
         let key = match (refusal.code, refusal.from, refusal.to) {
             (RefusalCode::QuoteOutdated, _, _) => "notify.quote_outdated",
+            (RefusalCode::QuoteExpired, _, _) => "notify.quote_expired",
             (_, OrderStatus::Quoted, OrderStatus::Accepted) => "notify.refused_quote_accept",
             (_, OrderStatus::Quoted, to) if to == QuoteAnswer::Decline.target() => {
                 "notify.refused_quote_decline"
@@ -328,8 +339,15 @@ mod tests {
             "Order №48213097, a message from us:\nPlease call us"
         );
         assert_eq!(
-            texts.price_quoted("uk", "48213097", 125_005, "UAH", Some("incl. notary")),
+            texts.price_quoted("uk", "48213097", 125_005, "UAH", Some("incl. notary"), None),
             "Замовлення №48213097: вартість 1250.05 UAH. Прийміть або відхиліть її кнопками нижче.\nincl. notary"
+        );
+        let until = chrono::DateTime::parse_from_rfc3339("2026-12-20T23:59:59Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            texts.price_quoted("en", "48213097", 125_000, "UAH", None, Some(until)),
+            "Order №48213097: the price is 1250.00 UAH. Accept or decline it below. The price is valid until 20.12.2026."
         );
         let long = texts.staff_message("en", "1", &"x".repeat(10_000));
         assert_eq!(utf16_len(&long), TELEGRAM_TEXT_LIMIT);

@@ -117,12 +117,12 @@ pub async fn decide(
         return Ok(decision);
     }
 
+    let decided_at = Utc::now();
     let refusal = judge(request, current_status, current_version, &order_number);
     let refusal = match refusal {
         Some(refusal) => Some(refusal),
-        None => quote_refusal(tx, request, &order_number).await?,
+        None => quote_refusal(tx, request, &order_number, decided_at).await?,
     };
-    let decided_at = Utc::now();
     let verdict = match refusal {
         Some((code, reason)) => Verdict::Refused {
             code,
@@ -210,28 +210,47 @@ fn judge(
     })
 }
 
-/// A customer's answer to a quote that a newer quote replaced is refused.
+/// A customer's answer to a quote that a newer quote replaced is refused, and so is an
+/// acceptance after the quote's `valid_until` (declining an expired price is still fine).
 async fn quote_refusal(
     tx: &mut MySqlConnection,
     request: &OrderStatusChangeRequested,
     order_number: &str,
+    now: DateTime<Utc>,
 ) -> Result<Option<(RefusalCode, String)>, HandlerError> {
     let Some(quote_id) = request.quote_id else {
         return Ok(None);
     };
-    let latest: Option<Uuid> = sqlx::query_scalar(
-        "SELECT event_id FROM order_quotes WHERE order_id = ? ORDER BY quoted_at DESC, event_id DESC LIMIT 1",
+    let latest: Option<(Uuid, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "SELECT event_id, valid_until FROM order_quotes WHERE order_id = ? ORDER BY quoted_at DESC, event_id DESC LIMIT 1",
     )
     .bind(request.order_id)
     .fetch_optional(&mut *tx)
     .await
     .map_err(classify)?;
-    Ok((latest != Some(quote_id)).then(|| {
-        (
-            RefusalCode::QuoteOutdated,
-            format!("The quote answered is not the latest price quoted for order №{order_number}."),
-        )
-    }))
+    Ok(match latest {
+        Some((latest, _)) if latest != quote_id => Some(outdated(order_number)),
+        None => Some(outdated(order_number)),
+        Some((_, Some(valid_until)))
+            if request.to == OrderStatus::Accepted && valid_until < now =>
+        {
+            Some((
+                RefusalCode::QuoteExpired,
+                format!(
+                    "The price quoted for order №{order_number} was valid until {}; it can no longer be accepted.",
+                    valid_until.format("%Y-%m-%d %H:%M UTC")
+                ),
+            ))
+        }
+        Some(_) => None,
+    })
+}
+
+fn outdated(order_number: &str) -> (RefusalCode, String) {
+    (
+        RefusalCode::QuoteOutdated,
+        format!("The quote answered is not the latest price quoted for order №{order_number}."),
+    )
 }
 
 async fn record_change(

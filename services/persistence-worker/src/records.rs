@@ -379,14 +379,15 @@ pub async fn price_quoted(
         )));
     }
     sqlx::query(
-        "INSERT IGNORE INTO order_quotes (event_id, order_id, amount_minor, currency, note, quoted_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT IGNORE INTO order_quotes (event_id, order_id, amount_minor, currency, note, valid_until, quoted_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(event.event_id)
     .bind(quoted.order_id)
     .bind(quoted.amount_minor)
     .bind(&quoted.currency)
     .bind(quoted.note.as_deref().map(|n| truncate(n, 1000)))
+    .bind(quoted.valid_until)
     .bind(event.occurred_at)
     .execute(&mut *tx)
     .await

@@ -179,8 +179,10 @@ impl StaffOrderLine {
 /// One page of every order (only those in `status`, if given), newest first, with one
 /// line more than a page when there are more. Walks `orders_created` (`created_at, id`),
 /// or `orders_status` (`status, created_at`, then the id) for one status.
+/// `scope` narrows it to what the staff member may see (an executor's own orders).
 pub async fn staff_orders(
     pool: &MySqlPool,
+    scope: office::Scope,
     status: Option<OrderStatus>,
     page: Page,
 ) -> Result<Vec<StaffOrderLine>, sqlx::Error> {
@@ -193,6 +195,7 @@ pub async fn staff_orders(
         Some(status) => sql.push(" WHERE o.status = ").push_bind(status.as_str()),
         None => sql.push(" WHERE TRUE"),
     };
+    office::push_scope(&mut sql, scope);
     below(&mut sql, page);
     sql.build_query_as::<StaffOrderLine>().fetch_all(pool).await
 }
@@ -214,15 +217,6 @@ pub async fn order_state(
         .bind(order_id)
         .fetch_optional(pool)
         .await
-}
-
-/// Whether an order with this id is recorded.
-pub async fn order_exists(pool: &MySqlPool, order_id: Uuid) -> Result<bool, sqlx::Error> {
-    let found: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM orders WHERE id = ?")
-        .bind(order_id)
-        .fetch_optional(pool)
-        .await?;
-    Ok(found.is_some())
 }
 
 /// What a live order page starts from: the status now, and the customer's language for

@@ -814,6 +814,7 @@ fn event_samples(order_id: Uuid, number: &str) -> Vec<proto_events::Envelope> {
             amount_minor: 125_000,
             currency: "UAH".into(),
             note: None,
+            valid_until: None,
         }
         .into(),
     ];

@@ -185,6 +185,7 @@ async fn every_notice_reaches_the_right_chat_in_the_customers_language() -> anyh
         amount_minor: 125_050,
         currency: "UAH".into(),
         note: Some("з нотаріальним засвідченням".into()),
+        valid_until: None,
     };
     let quote = Envelope::new("notifications-test", ukrainian.order_id, quote);
     bus.publish_all(&[

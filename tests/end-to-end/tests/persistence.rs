@@ -185,6 +185,7 @@ async fn messages_and_quotes_are_recorded_once() -> anyhow::Result<()> {
             amount_minor: 45_000,
             currency: "UAH".into(),
             note: None,
+            valid_until: None,
         },
     );
     bus.publish(&quote).await?;
@@ -262,6 +263,7 @@ async fn a_poison_event_in_a_batch_is_dead_lettered_alone() -> anyhow::Result<()
             amount_minor: 45_000,
             currency: "hryvnia".into(),
             note: None,
+            valid_until: None,
         },
     );
     let request = OrderStatusChangeRequested {

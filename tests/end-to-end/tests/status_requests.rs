@@ -662,6 +662,7 @@ async fn a_customer_answers_a_price_quote() -> anyhow::Result<()> {
                 amount_minor: 125_000,
                 currency: "UAH".into(),
                 note: None,
+                valid_until: None,
             },
         );
         bus.publish(&priced).await?;

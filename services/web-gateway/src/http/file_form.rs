@@ -35,23 +35,18 @@ pub struct StagedFiles {
 }
 
 impl StagedFiles {
+    /// The files' names, as they will be stored.
+    pub fn names(&self) -> Vec<String> {
+        self.files
+            .iter()
+            .map(|f| f.name.as_str().to_owned())
+            .collect()
+    }
+
     /// Deletes the staged objects: the files will not be announced (nor charged).
     pub async fn discard(self) {
         self.staging.discard().await;
     }
-}
-
-/// Stages every `file` part of `multipart`, publishes one `FileReceived` with `purpose` per
-/// file (confirmed by the broker) and lists what was accepted: [`stage_files`], then
-/// [`publish_files`].
-pub async fn accept_files(
-    state: &AppState,
-    multipart: &mut Multipart,
-    order_id: Uuid,
-    purpose: FilePurpose,
-) -> Result<FilesAccepted, Error> {
-    let staged = stage_files(state, multipart, order_id, purpose).await?;
-    publish_files(state, staged, order_id, purpose).await
 }
 
 /// Stages every `file` part of `multipart` for `order_id`, within the customer's quotas

@@ -5,7 +5,8 @@
 //! `X-Content-Type-Options: nosniff`, so the gateway streams those itself, opaque.
 //!
 //! - `GET /api/orders/{order_number}/files/{file_id}/download`: the customer's own order;
-//! - `GET /api/staff/orders/{order_id}/files/{file_id}/download`: any staff role;
+//! - `GET /api/staff/orders/{order_id}/files/{file_id}/download`: staff the matrix lets
+//!   download the order's files (audited as `file_download`, as on the pages);
 //! - `GET /d/{token}`: a signed, stored download link (`links::issue_download_link`), for
 //!   customers without a web session (the notifier sends these for results too big for Telegram).
 //!
@@ -27,9 +28,11 @@ use bureau_platform::object_store::attachment_disposition;
 use proto_events::order_number;
 use uuid::Uuid;
 
-use super::auth::{Customer, Staff};
+use super::auth::Customer;
+use super::staff::Clerk;
 use super::{AppState, Error};
 use crate::domain::{OPAQUE, Served, served};
+use crate::office::permissions::Act;
 use crate::queries::{self, StoredFile};
 
 pub fn router() -> Router<AppState> {
@@ -62,14 +65,25 @@ async fn customer_download(
 
 async fn staff_download(
     State(state): State<AppState>,
-    Staff(_): Staff,
+    clerk: Clerk,
     Path((order_id, file_id)): Path<(String, String)>,
 ) -> Result<Response, Error> {
-    let order_id = Uuid::parse_str(&order_id).map_err(|_| Error::NotFound(NO_SUCH_FILE))?;
+    let order_id = clerk
+        .may(&state, &order_id, Act::DownloadFile, NO_SUCH_FILE)
+        .await?;
     let file_id = Uuid::parse_str(&file_id).map_err(|_| Error::NotFound(NO_SUCH_FILE))?;
     let file = queries::order_stored_file(&state.pool, order_id, file_id)
         .await?
         .ok_or(Error::NotFound(NO_SUCH_FILE))?;
+    clerk
+        .audit(
+            &state,
+            "file_download",
+            Some(order_id),
+            Some(&file_id.to_string()),
+            Some(&file.original_name),
+        )
+        .await?;
     redirect_to(&state, &file).await
 }
 

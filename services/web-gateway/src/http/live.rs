@@ -52,7 +52,8 @@ use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::auth::{Customer, Staff, presented_token};
+use super::auth::{Customer, presented_token};
+use super::staff::Clerk;
 use super::{AppState, Error};
 use crate::queries;
 use crate::sessions::{self, SessionToken};
@@ -368,9 +369,11 @@ fn refused_event(
 
 async fn staff_feed(
     State(state): State<AppState>,
-    Staff(staff): Staff,
+    clerk: Clerk,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Error> {
+    clerk.may_see_lists(&state)?;
+    let staff = clerk.account;
     let viewer = viewer(&state, &headers, staff.id)?;
     let hub = state.live.clone();
     let receiver = hub.subscribe().await;

@@ -67,7 +67,7 @@ pub(crate) use error::human_size;
 pub(crate) use files::redirect_to;
 pub use live::LiveHub;
 pub(crate) use session::{guarded_authenticate, session_cookie};
-pub(crate) use staff::{StatusChangeRequest, prepare_status_change};
+pub(crate) use staff::{StatusChangeRequest, prepare_status_change, status_change_detail};
 
 /// What every handler may use.
 #[derive(Clone)]

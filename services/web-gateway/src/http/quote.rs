@@ -2,7 +2,8 @@
 //!
 //! - `POST /api/orders/{order_number}/quote/accept` and `.../quote/decline`, with an optional
 //!   JSON body `{"quote_id": "..."}` naming the quote answered (default: the latest one).
-//!   The order must be the customer's own and `quoted`. The answer is a status change
+//!   The order must be the customer's own and `quoted`, and an acceptance within the
+//!   quote's `valid_until` (else 409 `quote_expired`). The answer is a status change
 //!   request like a staff member's (`quoted → accepted`; `quoted → cancelled` with the reason
 //!   "quote declined"), decided by the persistence worker; 202 with the request's id.
 //! - `GET /api/orders/{order_number}/status-requests/{request_id}`: pending, recorded or
@@ -99,12 +100,31 @@ async fn answer_quote(
             ),
         });
     }
-    let latest: Option<Uuid> = sqlx::query_scalar(
-        "SELECT event_id FROM order_quotes WHERE order_id = ? ORDER BY quoted_at DESC, event_id DESC LIMIT 1",
+    let latest: Option<(Uuid, Option<chrono::DateTime<chrono::Utc>>)> = sqlx::query_as(
+        "SELECT event_id, valid_until FROM order_quotes WHERE order_id = ? ORDER BY quoted_at DESC, event_id DESC LIMIT 1",
     )
     .bind(order.id)
     .fetch_optional(&state.pool)
     .await?;
+    let (latest, valid_until) = match latest {
+        Some((id, until)) => (Some(id), until),
+        None => (None, None),
+    };
+    // A quick answer for what cannot work; the persistence worker decides it anyway (the
+    // price may expire while the request travels).
+    if answer == QuoteAnswer::Accept
+        && let Some(until) = valid_until
+        && until < chrono::Utc::now()
+    {
+        return Err(Error::Conflict {
+            code: "quote_expired",
+            message: format!(
+                "The price for order №{} was valid until {}; it can no longer be accepted. Write to us and we will quote again.",
+                order.order_number,
+                until.format("%Y-%m-%d")
+            ),
+        });
+    }
     if let Some(quote_id) = body.quote_id
         && Some(quote_id) != latest
     {

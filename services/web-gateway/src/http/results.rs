@@ -1,5 +1,6 @@
 //! `POST /api/staff/orders/{order_id}/results`: staff attach result files to an order
-//! (multipart, `file` parts; any staff role). The files stream into staging like a
+//! (multipart, `file` parts; staff the matrix lets upload results to the order, audited as
+//! `result_upload` with the files' names). The files stream into staging like a
 //! customer's, then travel as `FileReceived { purpose: Result }`; the storage worker keeps
 //! them under `orders/{order}/results/...`, the persistence worker records them with
 //! `purpose = 'result'`, and the notifier delivers them to the customer. The answer is 202:
@@ -11,13 +12,12 @@ use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use proto_events::FilePurpose;
-use uuid::Uuid;
 
-use super::auth::Staff;
-use super::file_form::{FilesAccepted, accept_files};
+use super::file_form::{FilesAccepted, publish_files, stage_files};
 use super::order_form;
+use super::staff::Clerk;
 use super::{AppState, Error};
-use crate::queries;
+use crate::office::permissions::Act;
 
 pub fn router(max_upload_bytes: u64) -> Router<AppState> {
     let body_limit =
@@ -32,18 +32,33 @@ const NO_SUCH_ORDER: &str = "No such order.";
 
 async fn attach_results(
     State(state): State<AppState>,
-    Staff(staff): Staff,
+    clerk: Clerk,
     Path(order_id): Path<String>,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, axum::Json<FilesAccepted>), Error> {
+    let order_id = clerk
+        .may(&state, &order_id, Act::UploadResult, NO_SUCH_ORDER)
+        .await?;
     order_form::refuse_oversized(&headers, state.settings.web_gateway.max_upload_bytes)?;
-    let order_id = Uuid::parse_str(&order_id).map_err(|_| Error::NotFound(NO_SUCH_ORDER))?;
-    if !queries::order_exists(&state.pool, order_id).await? {
-        return Err(Error::NotFound(NO_SUCH_ORDER));
-    }
     let mut multipart = multipart?;
-    let accepted = accept_files(&state, &mut multipart, order_id, FilePurpose::Result).await?;
-    tracing::info!(%order_id, staff = %staff.id, files = accepted.files.len(), "results attached");
+    let staged = stage_files(&state, &mut multipart, order_id, FilePurpose::Result).await?;
+    // Audited once the files are here and before they are announced, like every staff
+    // action: an upload that failed did nothing, and nothing is announced unaudited.
+    if let Err(error) = clerk
+        .audit(
+            &state,
+            "result_upload",
+            Some(order_id),
+            None,
+            Some(&staged.names().join(", ")),
+        )
+        .await
+    {
+        staged.discard().await;
+        return Err(error);
+    }
+    let accepted = publish_files(&state, staged, order_id, FilePurpose::Result).await?;
+    tracing::info!(%order_id, staff = %clerk.account.id, files = accepted.files.len(), "results attached");
     Ok((StatusCode::ACCEPTED, axum::Json(accepted)))
 }

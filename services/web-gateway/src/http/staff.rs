@@ -2,6 +2,11 @@
 //! (`POST /api/staff/orders/{order_id}/status`) and what became of them
 //! (`GET /api/staff/status-requests/{request_id}`).
 //!
+//! Every `/api/staff/...` route (here, and downloads, results, link revocation and the feed
+//! in their modules) takes a [`Clerk`]: it passes the same gate as the back office's pages
+//! (`office::gate`, the permission matrix by role and by object) and writes its actions to
+//! the same audit log (`staff_audit`), with the same action names.
+//!
 //! A status change is a request: checked here against the state machine and the staff
 //! member's role (for quick answers to what cannot work), then published as
 //! `OrderStatusChangeRequested` with the status version the staff member saw
@@ -11,8 +16,8 @@
 //! endpoint (or the live feed) says recorded or refused.
 
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bureau_accounts::Account;
@@ -27,6 +32,10 @@ use super::listing::Listing;
 use super::{AppState, Error};
 use crate::domain::{Page, StatusReason};
 use crate::idempotency::{self, Claim, Fingerprint, IdempotencyKey};
+use crate::office::gate::{self, Refused};
+use crate::office::permissions::Act;
+use crate::office::{Desk, remote_addr};
+use crate::queries::office::{self as reads, Audit, Scope};
 use crate::queries::{self, OrderState, StaffOrderLine};
 use crate::status_requests::{self, Asked, RequestAccepted, RequestView};
 
@@ -40,6 +49,94 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+/// A staff member calling the JSON API, and where the call came from (for the audit log).
+pub(crate) struct Clerk {
+    pub account: Account,
+    pub remote: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Clerk {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Staff(account) = Staff::from_request_parts(parts, state).await?;
+        Ok(Clerk {
+            account,
+            remote: remote_addr(parts),
+        })
+    }
+}
+
+/// What the API says when the matrix refuses: the same for every order that is not this
+/// staff member's to touch, so it tells nothing about the order.
+pub(crate) const NOT_YOURS: &str =
+    "Not yours to do: the order is assigned to someone else, or your role does not do this.";
+
+impl Clerk {
+    /// The order `order_id`, if it exists and this staff member may do `act` to it (404
+    /// with `not_found` when it does not exist, 403 when the matrix refuses).
+    pub async fn may(
+        &self,
+        state: &AppState,
+        order_id: &str,
+        act: Act,
+        not_found: &'static str,
+    ) -> Result<Uuid, Error> {
+        gate::order(
+            &state.pool,
+            &self.account,
+            Desk::policy(state),
+            order_id,
+            act,
+        )
+        .await
+        .map(|(order_id, _)| order_id)
+        .map_err(|refused| match refused {
+            Refused::NotFound => Error::NotFound(not_found),
+            Refused::NotYours => Error::Forbidden(NOT_YOURS),
+            Refused::Database(error) => Error::from(error),
+        })
+    }
+
+    /// The lists and the feed: allowed to every staff role, narrowed by [`Clerk::scope`].
+    pub fn may_see_lists(&self, state: &AppState) -> Result<(), Error> {
+        gate::lists(&self.account, Desk::policy(state)).map_err(|_| Error::Forbidden(NOT_YOURS))
+    }
+
+    /// Which orders this staff member's lists hold.
+    pub fn scope(&self, state: &AppState) -> Scope {
+        crate::office::scope_of(&self.account, state)
+    }
+
+    /// Appends the action to the audit log, as the pages do; a failure to write it fails
+    /// the request before anything is done.
+    pub async fn audit(
+        &self,
+        state: &AppState,
+        action: &str,
+        order_id: Option<Uuid>,
+        subject: Option<&str>,
+        detail: Option<&str>,
+    ) -> Result<(), Error> {
+        reads::audit(
+            &state.pool,
+            Audit {
+                account_id: Some(self.account.id),
+                action,
+                order_id,
+                subject,
+                detail,
+                remote_addr: self.remote.clone(),
+            },
+        )
+        .await
+        .map_err(Error::from)
+    }
+}
+
 #[derive(Deserialize)]
 struct StaffListQuery {
     status: Option<String>,
@@ -49,9 +146,10 @@ struct StaffListQuery {
 
 async fn list_orders(
     State(state): State<AppState>,
-    Staff(_): Staff,
+    clerk: Clerk,
     Query(query): Query<StaffListQuery>,
 ) -> Result<axum::Json<Listing<StaffOrderLine>>, Error> {
+    clerk.may_see_lists(&state)?;
     let page = Page::parse(query.page.as_deref(), query.after.as_deref())
         .map_err(|e| Error::unprocessable("invalid_page", e))?;
     let status = match query
@@ -63,7 +161,7 @@ async fn list_orders(
         None => None,
         Some(name) => Some(parse_status(name)?),
     };
-    let rows = queries::staff_orders(&state.pool, status, page).await?;
+    let rows = queries::staff_orders(&state.pool, clerk.scope(&state), status, page).await?;
     Ok(axum::Json(Listing::from_rows(
         page,
         rows,
@@ -101,15 +199,19 @@ const NO_SUCH_REQUEST: &str = "No such status change request.";
 /// the first attempt reserved, so it is decided once.
 async fn change_status(
     State(state): State<AppState>,
-    Staff(staff): Staff,
+    clerk: Clerk,
     Path(order_id): Path<String>,
     headers: HeaderMap,
     Json(request): Json<StatusChangeRequest>,
 ) -> Result<Response, Error> {
+    clerk
+        .may(&state, &order_id, Act::ChangeStatus, NO_SUCH_ORDER)
+        .await?;
+    let staff = &clerk.account;
     let Some(key) = IdempotencyKey::from_headers(&headers)? else {
         return Ok(
-            match prepare_status_change(&state, &staff, &order_id, &request).await {
-                Ok(event) => publish_request(&state, event).await.into_response(),
+            match prepare_status_change(&state, staff, &order_id, &request).await {
+                Ok(event) => audited_publish(&state, &clerk, event).await.into_response(),
                 Err(error) => error.into_response(),
             },
         );
@@ -144,7 +246,7 @@ async fn change_status(
                 )
             })
             .map_err(Error::from),
-        None => match prepare_status_change(&state, &staff, &order_id, &request).await {
+        None => match prepare_status_change(&state, staff, &order_id, &request).await {
             Ok(event) => {
                 let json = String::from_utf8_lossy(&event.to_json()).into_owned();
                 idempotency::reserve(&state.pool, account_id, &key, &json).await?;
@@ -154,7 +256,7 @@ async fn change_status(
         },
     };
     let response = match event {
-        Ok(event) => publish_request(&state, event).await.into_response(),
+        Ok(event) => audited_publish(&state, &clerk, event).await.into_response(),
         Err(error) => error.into_response(),
     };
     Ok(idempotency::finish(&state.pool, account_id, &key, response).await?)
@@ -214,6 +316,41 @@ pub(crate) async fn prepare_status_change(
     .event())
 }
 
+/// Writes the request to the audit log as the pages do (`status_change_requested`, the
+/// request's id, `from -> to: reason`), then publishes it.
+async fn audited_publish(
+    state: &AppState,
+    clerk: &Clerk,
+    event: Envelope,
+) -> Result<Response, Error> {
+    let asked = status_requests::request_of(&event)
+        .ok_or_else(|| anyhow::anyhow!("not a status change request"))?;
+    clerk
+        .audit(
+            state,
+            "status_change_requested",
+            Some(asked.order_id),
+            Some(&asked.request_id.to_string()),
+            Some(&status_change_detail(asked)),
+        )
+        .await?;
+    publish_request(state, event).await
+}
+
+/// `accepted -> rejected: the reason`, as the audit log shows a status change request.
+pub(crate) fn status_change_detail(asked: &proto_events::OrderStatusChangeRequested) -> String {
+    format!(
+        "{} -> {}{}",
+        asked.from,
+        asked.to,
+        asked
+            .reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default()
+    )
+}
+
 /// Publishes a staff member's request; 202 with its id and where to follow it.
 async fn publish_request(state: &AppState, event: Envelope) -> Result<Response, Error> {
     status_requests::publish(&state.pool, &state.bus, &event).await?;
@@ -236,16 +373,25 @@ async fn publish_request(state: &AppState, event: Envelope) -> Result<Response, 
 
 /// `GET /api/staff/status-requests/{request_id}`: pending, recorded (with the version) or
 /// refused (with the code, the reason and where the order is).
+/// A request is seen by whoever may see its order.
 async fn status_request(
     State(state): State<AppState>,
-    Staff(_): Staff,
+    clerk: Clerk,
     Path(request_id): Path<String>,
 ) -> Result<axum::Json<RequestView>, Error> {
     let request_id = Uuid::parse_str(&request_id).map_err(|_| Error::NotFound(NO_SUCH_REQUEST))?;
-    status_requests::view(&state.pool, request_id, None)
+    let view = status_requests::view(&state.pool, request_id, None)
         .await?
-        .map(axum::Json)
-        .ok_or(Error::NotFound(NO_SUCH_REQUEST))
+        .ok_or(Error::NotFound(NO_SUCH_REQUEST))?;
+    clerk
+        .may(
+            &state,
+            &view.order_id.to_string(),
+            Act::SeeOrder,
+            NO_SUCH_REQUEST,
+        )
+        .await?;
+    Ok(axum::Json(view))
 }
 
 /// The state machine's verdict as an answer: an impossible move conflicts with where the

@@ -27,7 +27,9 @@ use uuid::Uuid;
 
 use super::permissions::Act;
 use super::{Desk, Failure, PageError, order_url};
-use crate::http::{AppState, Error, StatusChangeRequest, prepare_status_change};
+use crate::http::{
+    AppState, Error, StatusChangeRequest, prepare_status_change, status_change_detail,
+};
 use crate::intake::PRODUCER;
 use crate::queries;
 use crate::status_requests::{self, PUBLISH_TIMEOUT};
@@ -88,16 +90,7 @@ pub async fn status(
         "status_change_requested",
         Some(order_id),
         Some(&asked.request_id.to_string()),
-        Some(&format!(
-            "{} -> {}{}",
-            asked.from,
-            asked.to,
-            asked
-                .reason
-                .as_deref()
-                .map(|r| format!(": {r}"))
-                .unwrap_or_default()
-        )),
+        Some(&status_change_detail(&asked)),
     )
     .await?;
     status_requests::publish(&state.pool, &state.bus, &event)
@@ -185,7 +178,30 @@ pub struct QuoteForm {
     amount: String,
     currency: String,
     note: Option<String>,
+    /// `YYYY-MM-DD`: the last day the customer may accept the price (to the end of that
+    /// day, UTC); empty for no limit.
+    valid_until: Option<String>,
     expected_version: Option<u32>,
+}
+
+/// A quote's last day as the form sends it: today or later; the price holds to the end of
+/// that day (UTC).
+pub fn parse_valid_until(
+    text: Option<&str>,
+    today: chrono::NaiveDate,
+) -> Result<Option<chrono::DateTime<Utc>>, &'static str> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let day = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| "The validity date is a day like 2026-12-31.")?;
+    if day < today {
+        return Err("The validity date is today or later.");
+    }
+    let end = day
+        .and_hms_micro_opt(23, 59, 59, 999_999)
+        .ok_or("The validity date is a day like 2026-12-31.")?;
+    Ok(Some(end.and_utc()))
 }
 
 /// `1250`, `1250.5`, `1 250,50` -> minor units; at most two decimals, more than zero.
@@ -233,6 +249,8 @@ pub async fn quote(
             "The currency is a three-letter code, like UAH.",
         )));
     }
+    let valid_until = parse_valid_until(form.valid_until.as_deref(), Utc::now().date_naive())
+        .map_err(|message| desk.fail(Error::unprocessable("invalid_valid_until", message)))?;
     let note = form
         .note
         .map(|n| n.trim().to_owned())
@@ -279,6 +297,7 @@ pub async fn quote(
             amount_minor,
             currency: currency.clone(),
             note,
+            valid_until,
         },
     );
     desk.audit(
@@ -286,7 +305,14 @@ pub async fn quote(
         "quote",
         Some(order_id),
         Some(&quoted.event_id.to_string()),
-        Some(&super::order::money(amount_minor, &currency)),
+        Some(&match valid_until {
+            Some(until) => format!(
+                "{}, valid until {}",
+                super::order::money(amount_minor, &currency),
+                until.format("%Y-%m-%d")
+            ),
+            None => super::order::money(amount_minor, &currency),
+        }),
     )
     .await?;
     publish(&state, &quoted).await.map_err(|e| desk.fail(e))?;
@@ -380,5 +406,18 @@ mod tests {
         for junk in ["", "0", "-5", "1.234", "12a", ".5", "1e3"] {
             assert_eq!(parse_amount(junk), None, "{junk}");
         }
+    }
+
+    #[test]
+    fn a_quote_holds_to_the_end_of_its_last_day() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
+        assert_eq!(parse_valid_until(None, today), Ok(None));
+        assert_eq!(parse_valid_until(Some("  "), today), Ok(None));
+        let until = parse_valid_until(Some("2026-12-06"), today)
+            .unwrap()
+            .unwrap();
+        assert_eq!(until.to_rfc3339(), "2026-12-06T23:59:59.999999+00:00");
+        assert!(parse_valid_until(Some("2026-12-05"), today).is_err());
+        assert!(parse_valid_until(Some("06.12.2026"), today).is_err());
     }
 }

@@ -16,7 +16,7 @@ use super::views::{self, BoardPage, Card, Chrome, Column, CountTab, ListPage, Mo
 use super::{Desk, PageError};
 use crate::http::{AppState, Error};
 use crate::queries::office::{
-    self as reads, AssigneeFilter, Cursor, OfficeOrderLine, OrderFilter, ServiceName,
+    self as reads, AssigneeFilter, Cursor, OfficeOrderLine, OrderFilter, ServiceName, Sort,
 };
 
 /// Rows per page of the list.
@@ -36,6 +36,8 @@ pub struct ListQuery {
     period: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    sort: Option<String>,
+    customer: Option<String>,
     after: Option<String>,
 }
 
@@ -70,6 +72,8 @@ impl ListQuery {
             ("period", &self.period),
             ("from", &self.from),
             ("to", &self.to),
+            ("sort", &self.sort),
+            ("customer", &self.customer),
         ] {
             if let Some(value) = given(value) {
                 pairs.push((name, value));
@@ -89,6 +93,11 @@ impl ListQuery {
             .map(|(name, value)| format!("{name}={}", encode(value)))
             .collect();
         format!("/office?{}", query.join("&"))
+    }
+
+    /// The order chosen (newest first unless the URL says otherwise).
+    fn sort(&self) -> Sort {
+        given(&self.sort).and_then(Sort::parse).unwrap_or_default()
     }
 
     fn filter(&self, me: Uuid) -> OrderFilter {
@@ -132,6 +141,7 @@ impl ListQuery {
             created_from,
             created_before,
             words,
+            customer: given(&self.customer).and_then(|c| Uuid::parse_str(c).ok()),
         }
     }
 }
@@ -176,6 +186,15 @@ fn service_label(lang: Lang, services: &[ServiceName], code: Option<&str>) -> St
     }
 }
 
+fn sort_label(lang: Lang, sort: Sort) -> &'static str {
+    let t = lang.texts();
+    match sort {
+        Sort::Newest => t.sort_newest,
+        Sort::Oldest => t.sort_oldest,
+        Sort::Updated => t.sort_updated,
+    }
+}
+
 pub fn status_label(lang: Lang, status: &str) -> String {
     OrderStatus::parse(status)
         .map(|s| lang.status(s))
@@ -196,9 +215,10 @@ pub async fn orders(
     let t = lang.texts();
     let scope = desk.scope(&state);
     let filter = query.filter(desk.account.id);
+    let sort = query.sort();
     let after = given(&query.after).and_then(Cursor::decode);
     let fail = |e: sqlx::Error| desk.fail(Error::from(e));
-    let mut lines = reads::orders(&state.pool, scope, &filter, after, PAGE_ROWS)
+    let mut lines = reads::orders(&state.pool, scope, &filter, sort, after, PAGE_ROWS)
         .await
         .map_err(fail)?;
     let counts = reads::status_counts(&state.pool, scope, &filter)
@@ -209,13 +229,10 @@ pub async fn orders(
 
     let more = lines.len() > PAGE_ROWS as usize;
     lines.truncate(PAGE_ROWS as usize);
-    let older_href = more.then(|| lines.last()).flatten().map(|last| {
-        let cursor = Cursor {
-            created_at: last.created_at,
-            id: last.id,
-        };
-        query.href(given(&query.status), Some(&cursor.encode()))
-    });
+    let older_href = more
+        .then(|| lines.last())
+        .flatten()
+        .map(|last| query.href(given(&query.status), Some(&sort.cursor_of(last).encode())));
     let newest_href = after.map(|_| query.href(given(&query.status), None));
 
     let total: i64 = counts.iter().map(|(_, n)| n).sum();
@@ -282,6 +299,18 @@ pub async fn orders(
     .iter()
     .map(|(v, l)| Opt::new(*v, *l, given(&query.period).unwrap_or("") == *v))
     .collect();
+    let sorts = Sort::ALL
+        .iter()
+        .map(|s| Opt::new(s.as_str(), sort_label(lang, *s), *s == sort))
+        .collect();
+    // Listing one customer's orders: say whose, and keep it in the form.
+    let customer = match filter.customer {
+        Some(id) => reads::customer(&state.pool, id)
+            .await
+            .map_err(fail)?
+            .map(|c| (id.to_string(), c.display_name)),
+        None => None,
+    };
 
     let back = uri
         .path_and_query()
@@ -298,13 +327,16 @@ pub async fn orders(
         services: service_opts,
         assignees,
         periods,
+        sorts,
+        customer,
+        by_newest: sort == Sort::Newest,
         older_href,
         newest_href,
     };
     Ok(views::html(StatusCode::OK, &page))
 }
 
-fn row(lang: Lang, services: &[ServiceName], line: &OfficeOrderLine) -> Row {
+pub fn row(lang: Lang, services: &[ServiceName], line: &OfficeOrderLine) -> Row {
     Row {
         href: super::order_url(line.id),
         order_id: line.id.to_string(),
@@ -351,6 +383,7 @@ pub async fn board(State(state): State<AppState>, desk: Desk) -> Result<Response
         .into_iter()
         .filter(|s| !s.is_terminal())
         .map(|status| Column {
+            status: status.as_str(),
             label: lang.status(status),
             class: views::status_class(status.as_str()),
             cards: lines
@@ -360,7 +393,22 @@ pub async fn board(State(state): State<AppState>, desk: Desk) -> Result<Response
                     let whose = Whose::of(&desk.account, line.assignee_id);
                     let may_move =
                         permissions::allows(desk.account.role, Act::ChangeStatus, whose, policy);
+                    let moves = if may_move {
+                        moves(lang, desk.account.role, status)
+                    } else {
+                        Vec::new()
+                    };
+                    let list = |reason: bool| {
+                        moves
+                            .iter()
+                            .filter(|m| !reason || m.needs_reason)
+                            .map(|m| m.to)
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    };
                     Card {
+                        move_list: list(false),
+                        reason_list: list(true),
                         href: super::order_url(line.id),
                         order_id: line.id.to_string(),
                         number: line.order_number.clone(),
@@ -372,11 +420,7 @@ pub async fn board(State(state): State<AppState>, desk: Desk) -> Result<Response
                             .unwrap_or_else(|| lang.texts().unassigned.to_owned()),
                         created: views::When::of(line.created_at),
                         version: line.status_version,
-                        moves: if may_move {
-                            moves(lang, desk.account.role, status)
-                        } else {
-                            Vec::new()
-                        },
+                        moves,
                     }
                 })
                 .collect(),

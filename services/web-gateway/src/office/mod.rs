@@ -7,7 +7,9 @@
 //!   `GET /office/board` (a column per open status, buttons for the allowed moves);
 //! - `order`: `GET /office/orders/{order_id}` (customer card, files, timeline, actions) and
 //!   `GET /office/orders/{order_id}/files/{file_id}` (a download, as an attachment);
-//! - `actions`: `POST /office/orders/{order_id}/{status|reply|quote|comment|assign}`.
+//! - `actions`: `POST /office/orders/{order_id}/{status|reply|quote|comment|assign}`;
+//! - `customers`: `GET /office/customers` (search, keyset paging) and
+//!   `GET /office/customers/{customer_id}` (details, channels, orders, conversation).
 //!
 //! Every page carries strict security headers (a CSP without inline script, no framing, no
 //! sniffing, same-origin referrers); every state-changing request passes [`csrf`]; who may
@@ -16,6 +18,8 @@
 
 mod actions;
 pub mod csrf;
+mod customers;
+pub mod gate;
 pub mod i18n;
 mod list;
 mod order;
@@ -56,6 +60,8 @@ pub fn router() -> Router<AppState> {
         .route("/office/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/office/sign-out", post(sign_in::sign_out))
         .route("/office/language/{code}", get(language))
+        .route("/office/customers", get(customers::list))
+        .route("/office/customers/{customer_id}", get(customers::page))
         .route("/office/orders/{order_id}", get(order::page))
         .route(
             "/office/orders/{order_id}/files/{file_id}",
@@ -150,13 +156,7 @@ impl Desk {
 
     /// Which orders this staff member's lists hold.
     pub fn scope(&self, state: &AppState) -> Scope {
-        match self.account.role {
-            Role::Executor => Scope::AssignedTo {
-                account_id: self.account.id,
-                with_unassigned: Desk::policy(state).executors_take_unassigned,
-            },
-            _ => Scope::Everything,
-        }
+        scope_of(&self.account, state)
     }
 
     pub fn fail(&self, failure: impl Into<Failure>) -> PageError {
@@ -167,24 +167,48 @@ impl Desk {
     }
 
     /// The order `order_id`, if it exists and this staff member may do `act` to it: the
-    /// one check every order route makes (the matrix, by role and by object).
+    /// one check every order route makes (the matrix, by role and by object; see [`gate`]).
     pub async fn may(
         &self,
         state: &AppState,
         order_id: &str,
         act: Act,
     ) -> Result<(Uuid, Whose), PageError> {
-        let order_id = Uuid::parse_str(order_id).map_err(|_| self.fail(Failure::NotFound))?;
-        let assignee = reads::assignee(&state.pool, order_id)
-            .await
-            .map_err(|e| self.fail(Error::from(e)))?
-            .ok_or_else(|| self.fail(Failure::NotFound))?;
-        let whose = Whose::of(&self.account, assignee);
-        if permissions::allows(self.account.role, act, whose, Desk::policy(state)) {
-            Ok((order_id, whose))
-        } else {
-            tracing::info!(account_id = %self.account.id, %order_id, ?act, ?whose, "refused by the matrix");
-            Err(self.fail(Failure::NotYours))
+        gate::order(
+            &state.pool,
+            &self.account,
+            Desk::policy(state),
+            order_id,
+            act,
+        )
+        .await
+        .map_err(|refused| self.refused(refused))
+    }
+
+    /// The customer `customer_id`, if they exist and this staff member may do `act` about
+    /// them (see [`gate::customer`]).
+    pub async fn may_customer(
+        &self,
+        state: &AppState,
+        customer_id: &str,
+        act: Act,
+    ) -> Result<(Uuid, Whose), PageError> {
+        gate::customer(
+            &state.pool,
+            &self.account,
+            Desk::policy(state),
+            customer_id,
+            act,
+        )
+        .await
+        .map_err(|refused| self.refused(refused))
+    }
+
+    fn refused(&self, refused: gate::Refused) -> PageError {
+        match refused {
+            gate::Refused::NotFound => self.fail(Failure::NotFound),
+            gate::Refused::NotYours => self.fail(Failure::NotYours),
+            gate::Refused::Database(error) => self.fail(Error::from(error)),
         }
     }
 
@@ -211,6 +235,18 @@ impl Desk {
         )
         .await
         .map_err(|e| self.fail(Error::from(e)))
+    }
+}
+
+/// Which orders a staff member's lists hold: everything, or an executor's own (and the
+/// unassigned ones where executors may take them).
+pub fn scope_of(account: &Account, state: &AppState) -> Scope {
+    match account.role {
+        Role::Executor => Scope::AssignedTo {
+            account_id: account.id,
+            with_unassigned: Desk::policy(state).executors_take_unassigned,
+        },
+        _ => Scope::Everything,
     }
 }
 

@@ -65,6 +65,7 @@ pub async fn page(
     let quotes = reads::quotes(pool, order_id).await.map_err(fail)?;
     let assignments = reads::assignments(pool, order_id).await.map_err(fail)?;
     let pushes = reads::pushes(pool, order_id).await.map_err(fail)?;
+    let push_failures = reads::push_failures(pool, order_id).await.map_err(fail)?;
     let others = reads::other_orders(pool, order.customer_id, order_id)
         .await
         .map_err(fail)?;
@@ -146,6 +147,16 @@ pub async fn page(
     }
     for quote in &quotes {
         let mut text = money(quote.amount_minor, &quote.currency);
+        if let Some(until) = quote.valid_until {
+            text.push_str(&format!(
+                " · {} {}",
+                t.valid_until,
+                until.format("%Y-%m-%d")
+            ));
+            if until < chrono::Utc::now() {
+                text.push_str(&format!(" ({})", t.expired));
+            }
+        }
         if let Some(note) = &quote.note {
             text.push_str(" — ");
             text.push_str(note);
@@ -183,6 +194,21 @@ pub async fn page(
             title: t.ev_push.to_owned(),
             who: "Telegram".to_owned(),
             text: about,
+        });
+    }
+    for failure in &push_failures {
+        let detail = failure.detail.clone().unwrap_or_default();
+        let text = match failure.outcome.as_str() {
+            "blocked" | "skipped_unreachable" => t.push_blocked.to_owned(),
+            "failing" => format!("{} ({}×): {detail}", t.push_gave_up, failure.attempts),
+            _ => format!("{}: {detail}", t.push_gave_up),
+        };
+        timeline.push(Entry {
+            when: When::of(failure.failed_at),
+            class: "ev-push-failed",
+            title: t.push_failed.to_owned(),
+            who: "Telegram".to_owned(),
+            text,
         });
     }
     // Stable: entries of one moment keep the order above (the status before its push).
@@ -252,6 +278,7 @@ pub async fn page(
             .clone()
             .unwrap_or_else(|| t.unassigned.to_owned()),
         customer: order.customer_name.clone(),
+        customer_href: super::customers::customer_url(order.customer_id),
         phone: order.phone.clone(),
         username: order.telegram_username.clone(),
         unreachable: order.unreachable_since.map(When::of),

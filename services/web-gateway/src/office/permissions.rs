@@ -13,6 +13,12 @@
 //! | quote              | yes   | yes     | no            | no                   | no                       |
 //! | assign             | yes   | yes     | no            | no                   | no                       |
 //! | take (assign self) | yes   | yes     | —             | with the setting     | no                       |
+//! | revoke links       | yes   | yes     | yes           | no                   | no                       |
+//! | see a customer     | yes   | yes     | yes           | with the setting     | no                       |
+//!
+//! A customer is an executor's "own" when one of their orders is assigned to the executor,
+//! "unassigned" when one of their orders is unassigned, "someone else's" otherwise
+//! (`office::gate::customer`); an executor's customer page shows only the orders they may see.
 //!
 //! Customers are refused everything here. An executor never learns whether someone else's
 //! order exists beyond "not yours": the refusal is the same for every such order.
@@ -35,10 +41,14 @@ pub enum Act {
     Assign,
     /// An executor assigns an unassigned order to themselves.
     Take,
+    /// Withdraw an order's upload and download links.
+    RevokeLinks,
+    /// A customer's page (their details and orders).
+    SeeCustomer,
 }
 
 impl Act {
-    pub const ALL: [Act; 10] = [
+    pub const ALL: [Act; 12] = [
         Act::SeeLists,
         Act::SeeOrder,
         Act::DownloadFile,
@@ -49,6 +59,8 @@ impl Act {
         Act::Quote,
         Act::Assign,
         Act::Take,
+        Act::RevokeLinks,
+        Act::SeeCustomer,
     ];
 }
 
@@ -90,7 +102,7 @@ pub fn allows(role: Role, act: Act, whose: Whose, policy: Policy) -> bool {
             Act::SeeLists => true,
             Act::Quote | Act::Assign => false,
             Act::Take => whose == Whose::Unassigned && policy.executors_take_unassigned,
-            Act::SeeOrder => {
+            Act::SeeOrder | Act::SeeCustomer => {
                 whose == Whose::Own
                     || (whose == Whose::Unassigned && policy.executors_take_unassigned)
             }
@@ -98,7 +110,8 @@ pub fn allows(role: Role, act: Act, whose: Whose, policy: Policy) -> bool {
             | Act::ChangeStatus
             | Act::Reply
             | Act::Comment
-            | Act::UploadResult => whose == Whose::Own,
+            | Act::UploadResult
+            | Act::RevokeLinks => whose == Whose::Own,
         },
     }
 }
@@ -114,7 +127,7 @@ mod tests {
         const Y: bool = true;
         const N: bool = false;
         #[rustfmt::skip]
-        let table: [(Act, [bool; 5], [bool; 5]); 10] = [
+        let table: [(Act, [bool; 5], [bool; 5]); 12] = [
             //                   setting off          setting on
             (Act::SeeLists,     [Y, Y, Y, Y, Y], [Y, Y, Y, Y, Y]),
             (Act::SeeOrder,     [Y, Y, Y, N, N], [Y, Y, Y, Y, N]),
@@ -126,6 +139,8 @@ mod tests {
             (Act::Quote,        [Y, Y, N, N, N], [Y, Y, N, N, N]),
             (Act::Assign,       [Y, Y, N, N, N], [Y, Y, N, N, N]),
             (Act::Take,         [Y, Y, N, N, N], [Y, Y, N, Y, N]),
+            (Act::RevokeLinks,  [Y, Y, Y, N, N], [Y, Y, Y, N, N]),
+            (Act::SeeCustomer,  [Y, Y, Y, N, N], [Y, Y, Y, Y, N]),
         ];
         assert_eq!(table.len(), Act::ALL.len());
         for (act, off, on) in table {

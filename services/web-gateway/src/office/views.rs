@@ -145,6 +145,11 @@ pub struct ListPage {
     pub services: Vec<Opt>,
     pub assignees: Vec<Opt>,
     pub periods: Vec<Opt>,
+    pub sorts: Vec<Opt>,
+    /// Listing one customer's orders: their id and name.
+    pub customer: Option<(String, String)>,
+    /// The pager's words: "older" when newest first, "next" otherwise.
+    pub by_newest: bool,
     pub older_href: Option<String>,
     pub newest_href: Option<String>,
 }
@@ -165,9 +170,15 @@ pub struct Card {
     pub created: When,
     pub version: u32,
     pub moves: Vec<Move>,
+    /// For dragging: the statuses it may move to, and those of them that need a reason
+    /// (space-separated).
+    pub move_list: String,
+    pub reason_list: String,
 }
 
 pub struct Column {
+    /// The status's name in the API (`in_progress`): where a card dropped here goes.
+    pub status: &'static str,
     pub label: String,
     pub class: &'static str,
     pub cards: Vec<Card>,
@@ -237,6 +248,8 @@ pub struct OrderPage {
     pub created: When,
     pub assignee: String,
     pub customer: String,
+    /// The customer's card.
+    pub customer_href: String,
     pub phone: Option<String>,
     pub username: Option<String>,
     pub unreachable: Option<When>,
@@ -248,6 +261,58 @@ pub struct OrderPage {
     pub staff: Vec<Opt>,
     pub banner: Option<Banner>,
     pub can: Can,
+}
+
+/// A customer in the customers list.
+pub struct CustomerRow {
+    pub href: String,
+    pub name: String,
+    pub phone: Option<String>,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub channels: String,
+    pub unreachable: bool,
+    pub orders: i64,
+    pub last_order: Option<When>,
+}
+
+#[derive(Template)]
+#[template(path = "office/customers.html")]
+pub struct CustomersPage {
+    pub chrome: Chrome,
+    pub rows: Vec<CustomerRow>,
+    pub q: String,
+    pub older_href: Option<String>,
+    pub newest_href: Option<String>,
+}
+
+/// A message on a customer's card, with the order it is about.
+pub struct ConversationView {
+    pub order_href: String,
+    pub number: String,
+    pub who: String,
+    pub from_customer: bool,
+    pub text: String,
+    pub when: When,
+}
+
+#[derive(Template)]
+#[template(path = "office/customer.html")]
+pub struct CustomerPage {
+    pub chrome: Chrome,
+    pub customer_id: String,
+    pub name: String,
+    pub phone: Option<String>,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub language: String,
+    pub channels: String,
+    pub unreachable: Option<When>,
+    pub created: When,
+    pub rows: Vec<Row>,
+    /// When there are more orders than the card shows: the order list of this customer.
+    pub all_orders_href: Option<String>,
+    pub conversation: Vec<ConversationView>,
 }
 
 #[derive(Template)]

@@ -37,9 +37,64 @@ pub struct OrderFilter {
     /// Words; each must match the number, the customer's name, phone or Telegram
     /// username, or the description.
     pub words: Vec<String>,
+    /// One customer's orders (the customer page, `?customer=` on the list).
+    pub customer: Option<Uuid>,
 }
 
-/// Where a page of the list starts: after this order (newest first).
+/// The list's order; every one walks an index (`orders_created`, `orders_updated`) and
+/// pages by keyset on (its time, id).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Sort {
+    /// Newest first (by creation).
+    #[default]
+    Newest,
+    /// Oldest first: what waits longest.
+    Oldest,
+    /// Most recently changed first (status, assignment, anything the worker records).
+    Updated,
+}
+
+impl Sort {
+    pub const ALL: [Sort; 3] = [Sort::Newest, Sort::Oldest, Sort::Updated];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Newest => "newest",
+            Sort::Oldest => "oldest",
+            Sort::Updated => "updated",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Sort> {
+        Sort::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The time column it orders by.
+    fn column(self) -> &'static str {
+        match self {
+            Sort::Newest | Sort::Oldest => "o.created_at",
+            Sort::Updated => "o.updated_at",
+        }
+    }
+
+    fn descending(self) -> bool {
+        self != Sort::Oldest
+    }
+
+    /// Where a line is in this order, for the next page's cursor.
+    pub fn cursor_of(self, line: &OfficeOrderLine) -> Cursor {
+        Cursor {
+            created_at: match self {
+                Sort::Newest | Sort::Oldest => line.created_at,
+                Sort::Updated => line.updated_at,
+            },
+            id: line.id,
+        }
+    }
+}
+
+/// Where a page of the list starts: after this order, in the list's [`Sort`] (the time is
+/// the one the sort orders by).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
     pub created_at: DateTime<Utc>,
@@ -75,6 +130,7 @@ pub struct OfficeOrderLine {
     pub service_code: Option<String>,
     pub body_start: String,
     pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
     pub customer_name: String,
     pub telegram_username: Option<String>,
     pub unreachable_since: Option<DateTime<Utc>>,
@@ -83,7 +139,7 @@ pub struct OfficeOrderLine {
 }
 
 const LINE_COLUMNS: &str = "SELECT o.id, o.order_number, o.status, o.status_version, o.channel, o.service_code, \
-       SUBSTRING(o.body, 1, 161) AS body_start, o.created_at, c.display_name AS customer_name, \
+       SUBSTRING(o.body, 1, 161) AS body_start, o.created_at, o.updated_at, c.display_name AS customer_name, \
        c.telegram_username, c.telegram_unreachable_at AS unreachable_since, o.assignee_id, \
        a.display_name AS assignee_name \
      FROM orders o JOIN customers c ON c.id = o.customer_id \
@@ -98,7 +154,7 @@ fn contains(text: &str) -> String {
     format!("%{escaped}%")
 }
 
-fn push_scope(sql: &mut QueryBuilder<MySql>, scope: Scope) {
+pub(crate) fn push_scope(sql: &mut QueryBuilder<MySql>, scope: Scope) {
     if let Scope::AssignedTo {
         account_id,
         with_unassigned,
@@ -114,6 +170,9 @@ fn push_scope(sql: &mut QueryBuilder<MySql>, scope: Scope) {
 
 /// Every filter but the status (the counts per status share them).
 fn push_filters(sql: &mut QueryBuilder<MySql>, filter: &OrderFilter) {
+    if let Some(customer) = filter.customer {
+        sql.push(" AND o.customer_id = ").push_bind(customer);
+    }
     if let Some(channel) = filter.channel {
         sql.push(" AND o.channel = ").push_bind(channel.as_str());
     }
@@ -154,12 +213,13 @@ fn push_filters(sql: &mut QueryBuilder<MySql>, filter: &OrderFilter) {
     }
 }
 
-/// One page of the list, newest first, starting after `after`; `limit + 1` rows when more
-/// follow.
+/// One page of the list in `sort`'s order, starting after `after`; `limit + 1` rows when
+/// more follow.
 pub async fn orders(
     pool: &MySqlPool,
     scope: Scope,
     filter: &OrderFilter,
+    sort: Sort,
     after: Option<Cursor>,
     limit: u32,
 ) -> Result<Vec<OfficeOrderLine>, sqlx::Error> {
@@ -169,17 +229,25 @@ pub async fn orders(
         sql.push(" AND o.status = ").push_bind(status.as_str());
     }
     push_filters(&mut sql, filter);
+    let column = sort.column();
+    let (beyond, direction) = if sort.descending() {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
     if let Some(cursor) = after {
-        sql.push(" AND (o.created_at < ")
+        sql.push(format!(" AND ({column} {beyond} "))
             .push_bind(cursor.created_at)
-            .push(" OR (o.created_at = ")
+            .push(format!(" OR ({column} = "))
             .push_bind(cursor.created_at)
-            .push(" AND o.id < ")
+            .push(format!(" AND o.id {beyond} "))
             .push_bind(cursor.id)
             .push("))");
     }
-    sql.push(" ORDER BY o.created_at DESC, o.id DESC LIMIT ")
-        .push_bind(limit + 1);
+    sql.push(format!(
+        " ORDER BY {column} {direction}, o.id {direction} LIMIT "
+    ))
+    .push_bind(limit + 1);
     sql.build_query_as().fetch_all(pool).await
 }
 
@@ -210,7 +278,7 @@ pub async fn board(
             status: Some(status),
             ..OrderFilter::default()
         };
-        let mut column = orders(pool, scope, &filter, None, per_column).await?;
+        let mut column = orders(pool, scope, &filter, Sort::Newest, None, per_column).await?;
         column.truncate(per_column as usize);
         lines.extend(column);
     }
@@ -279,19 +347,6 @@ pub async fn order(pool: &MySqlPool, order_id: Uuid) -> Result<Option<OfficeOrde
     .bind(order_id)
     .fetch_optional(pool)
     .await
-}
-
-/// Who an order is assigned to, if the order exists: what every order route checks first.
-pub async fn assignee(
-    pool: &MySqlPool,
-    order_id: Uuid,
-) -> Result<Option<Option<Uuid>>, sqlx::Error> {
-    let row: Option<(Option<Uuid>,)> =
-        sqlx::query_as("SELECT assignee_id FROM orders WHERE id = ?")
-            .bind(order_id)
-            .fetch_optional(pool)
-            .await?;
-    Ok(row.map(|(assignee,)| assignee))
 }
 
 /// The customer's other orders, newest first.
@@ -402,12 +457,13 @@ pub struct QuoteLine {
     pub amount_minor: u64,
     pub currency: String,
     pub note: Option<String>,
+    pub valid_until: Option<DateTime<Utc>>,
     pub quoted_at: DateTime<Utc>,
 }
 
 pub async fn quotes(pool: &MySqlPool, order_id: Uuid) -> Result<Vec<QuoteLine>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT amount_minor, currency, note, quoted_at FROM order_quotes WHERE order_id = ? ORDER BY quoted_at",
+        "SELECT amount_minor, currency, note, valid_until, quoted_at FROM order_quotes WHERE order_id = ? ORDER BY quoted_at",
     )
     .bind(order_id)
     .fetch_all(pool)
@@ -446,6 +502,165 @@ pub struct PushLine {
 pub async fn pushes(pool: &MySqlPool, order_id: Uuid) -> Result<Vec<PushLine>, sqlx::Error> {
     sqlx::query_as(
         "SELECT status_version, sent_at FROM notifications_sent WHERE order_id = ? ORDER BY sent_at",
+    )
+    .bind(order_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// A customer as the customers list shows them.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CustomerLine {
+    pub id: Uuid,
+    pub display_name: String,
+    pub phone: Option<String>,
+    pub telegram_username: Option<String>,
+    pub telegram_user_id: Option<i64>,
+    pub email: Option<String>,
+    pub unreachable_since: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    /// Their orders the staff member may see.
+    pub orders: i64,
+    pub last_order_at: Option<DateTime<Utc>>,
+}
+
+/// Which customers a staff member's list holds: everyone, or (an executor) those with an
+/// order the executor may see.
+fn push_customer_scope(sql: &mut QueryBuilder<MySql>, scope: Scope) {
+    if scope != Scope::Everything {
+        sql.push(" AND EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id");
+        push_scope(sql, scope);
+        sql.push(")");
+    }
+}
+
+/// One page of customers, newest first (keyset on `customers_created`), each word of
+/// `words` matching their name, Telegram username, e-mail or (3+ digits) phone.
+pub async fn customers(
+    pool: &MySqlPool,
+    scope: Scope,
+    words: &[String],
+    after: Option<Cursor>,
+    limit: u32,
+) -> Result<Vec<CustomerLine>, sqlx::Error> {
+    let mut sql = QueryBuilder::<MySql>::new(
+        "SELECT c.id, c.display_name, c.phone, c.telegram_username, c.telegram_user_id, a.email, \
+                c.telegram_unreachable_at AS unreachable_since, c.created_at, \
+                (SELECT COUNT(*) FROM orders o WHERE o.customer_id = c.id",
+    );
+    push_scope(&mut sql, scope);
+    sql.push(") AS orders, (SELECT MAX(o.created_at) FROM orders o WHERE o.customer_id = c.id");
+    push_scope(&mut sql, scope);
+    sql.push(
+        ") AS last_order_at \
+         FROM customers c LEFT JOIN web_accounts a ON a.id = c.web_account_id WHERE 1 = 1",
+    );
+    push_customer_scope(&mut sql, scope);
+    for word in words {
+        let pattern = contains(word);
+        sql.push(" AND (c.display_name LIKE ")
+            .push_bind(pattern.clone())
+            .push(" OR c.telegram_username LIKE ")
+            .push_bind(contains(word.trim_start_matches('@')))
+            .push(" OR a.email LIKE ")
+            .push_bind(pattern);
+        let digits: String = word.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() >= 3 {
+            sql.push(" OR c.phone LIKE ").push_bind(contains(&digits));
+        }
+        sql.push(")");
+    }
+    if let Some(cursor) = after {
+        sql.push(" AND (c.created_at < ")
+            .push_bind(cursor.created_at)
+            .push(" OR (c.created_at = ")
+            .push_bind(cursor.created_at)
+            .push(" AND c.id < ")
+            .push_bind(cursor.id)
+            .push("))");
+    }
+    sql.push(" ORDER BY c.created_at DESC, c.id DESC LIMIT ")
+        .push_bind(limit + 1);
+    sql.build_query_as().fetch_all(pool).await
+}
+
+/// A customer as their page shows them.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CustomerCard {
+    pub display_name: String,
+    pub phone: Option<String>,
+    pub language: String,
+    pub telegram_username: Option<String>,
+    pub telegram_user_id: Option<i64>,
+    pub email: Option<String>,
+    pub unreachable_since: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn customer(
+    pool: &MySqlPool,
+    customer_id: Uuid,
+) -> Result<Option<CustomerCard>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT c.display_name, c.phone, c.language, c.telegram_username, c.telegram_user_id, \
+                a.email, c.telegram_unreachable_at AS unreachable_since, c.created_at \
+         FROM customers c LEFT JOIN web_accounts a ON a.id = c.web_account_id WHERE c.id = ?",
+    )
+    .bind(customer_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// A message of a customer's conversation, on any of their orders.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ConversationLine {
+    pub order_id: Uuid,
+    pub order_number: String,
+    pub author_kind: String,
+    pub author_name: Option<String>,
+    pub body: String,
+    pub posted_at: DateTime<Utc>,
+}
+
+/// The latest `limit` messages between the customer and staff, on the orders `scope`
+/// lets the staff member see, newest first.
+pub async fn conversation(
+    pool: &MySqlPool,
+    scope: Scope,
+    customer_id: Uuid,
+    limit: u32,
+) -> Result<Vec<ConversationLine>, sqlx::Error> {
+    let mut sql = QueryBuilder::<MySql>::new(
+        "SELECT m.order_id, o.order_number, CAST(m.author_kind AS CHAR) AS author_kind, \
+                a.display_name AS author_name, m.body, m.posted_at \
+         FROM orders o JOIN order_messages m ON m.order_id = o.id \
+         LEFT JOIN web_accounts a ON a.id = m.author_account_id WHERE o.customer_id = ",
+    );
+    sql.push_bind(customer_id);
+    push_scope(&mut sql, scope);
+    sql.push(" ORDER BY m.posted_at DESC LIMIT ")
+        .push_bind(limit);
+    sql.build_query_as().fetch_all(pool).await
+}
+
+/// A notice that did not reach the customer in Telegram (and was not delivered later).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PushFailureLine {
+    /// `blocked`, `skipped_unreachable`, `refused` or `failing`.
+    pub outcome: String,
+    pub detail: Option<String>,
+    pub attempts: u32,
+    pub failed_at: DateTime<Utc>,
+}
+
+pub async fn push_failures(
+    pool: &MySqlPool,
+    order_id: Uuid,
+) -> Result<Vec<PushFailureLine>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT f.outcome, f.detail, f.attempts, f.failed_at FROM notification_failures f \
+         LEFT JOIN notifications_sent s ON s.event_id = f.event_id \
+         WHERE f.order_id = ? AND s.event_id IS NULL ORDER BY f.failed_at",
     )
     .bind(order_id)
     .fetch_all(pool)

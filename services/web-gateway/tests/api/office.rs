@@ -606,3 +606,280 @@ async fn the_permission_matrix_holds_on_every_route() {
     assert!(refusal.contains("assigned to someone else"), "{refusal}");
     gateway.finish().await;
 }
+
+/// How a route is called in the matrix walk.
+#[derive(Clone, Copy)]
+enum Call {
+    /// A page, with the session cookie.
+    Page,
+    /// The JSON API, with a Bearer token: a JSON body for a POST.
+    JsonGet,
+    JsonPost(&'static str),
+    /// A multipart form with one small file.
+    Multipart,
+}
+
+/// A customer of their own with one order, as the workers would write them (a Telegram
+/// customer: no web account).
+async fn telegram_customer_with_order(gateway: &Gateway, n: usize) -> (Uuid, Uuid) {
+    let customer_id = Uuid::now_v7();
+    let order_id = Uuid::now_v7();
+    let now = chrono::Utc::now();
+    sqlx::query(
+        "INSERT INTO customers (id, display_name, phone, telegram_user_id, telegram_chat_id, \
+         telegram_username, created_at, updated_at) VALUES (?, ?, '+380501234567', ?, ?, ?, ?, ?)",
+    )
+    .bind(customer_id)
+    .bind(format!("Cell Customer {n}"))
+    .bind(700_000 + n as i64)
+    .bind(700_000 + n as i64)
+    .bind(format!("cell{n}"))
+    .bind(now)
+    .bind(now)
+    .execute(&gateway.db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO orders (id, order_number, customer_id, channel, body, status, status_version, \
+         expected_files, created_at, updated_at) VALUES (?, ?, ?, 'telegram', 'Cell', 'accepted', 1, 0, ?, ?)",
+    )
+    .bind(order_id)
+    .bind(format!("{:08}", 30_000_000 + n))
+    .bind(customer_id)
+    .bind(now)
+    .bind(now)
+    .execute(&gateway.db)
+    .await
+    .unwrap();
+    (customer_id, order_id)
+}
+
+/// The JSON staff API and the customer pages under the same matrix: every route, for each
+/// staff role, on an order (or customer) of their own, an unassigned one and someone
+/// else's, is refused (403) exactly where `permissions::allows` says no; and what the API
+/// does is audited as the pages audit it.
+#[tokio::test]
+async fn the_permission_matrix_holds_on_the_json_api_and_the_customer_pages() {
+    let gateway = Gateway::start().await;
+    let (other, _) = gateway
+        .staff("other@example.com", "Other Executor", Role::Executor)
+        .await;
+    let people = [
+        (
+            Role::Admin,
+            gateway.staff("admin@example.com", "Ada", Role::Admin).await,
+        ),
+        (
+            Role::Manager,
+            gateway
+                .staff("maria@example.com", "Maria", Role::Manager)
+                .await,
+        ),
+        (
+            Role::Executor,
+            gateway
+                .staff("ivan@example.com", "Ivan", Role::Executor)
+                .await,
+        ),
+    ];
+    // (act, call, path with {order}, {customer} or {request} in it)
+    let routes: [(Act, Call, &str); 7] = [
+        (
+            Act::ChangeStatus,
+            Call::JsonPost(r#"{"to": "in_progress"}"#),
+            "/api/staff/orders/{order}/status",
+        ),
+        (
+            Act::DownloadFile,
+            Call::JsonGet,
+            "/api/staff/orders/{order}/files/00000000-0000-0000-0000-000000000000/download",
+        ),
+        (
+            Act::UploadResult,
+            Call::Multipart,
+            "/api/staff/orders/{order}/results",
+        ),
+        (
+            Act::RevokeLinks,
+            Call::JsonPost("{}"),
+            "/api/staff/orders/{order}/links/revoke",
+        ),
+        (
+            Act::SeeOrder,
+            Call::JsonGet,
+            "/api/staff/status-requests/{request}",
+        ),
+        (Act::SeeCustomer, Call::Page, "/office/customers/{customer}"),
+        (Act::SeeOrder, Call::Page, "/office?customer={customer}"),
+    ];
+    let policy = Policy::default();
+    let mut cells = 0;
+    for (role, (me, token)) in &people {
+        for whose in Whose::ALL {
+            for (act, call, template) in routes {
+                let (customer_id, order_id) = telegram_customer_with_order(&gateway, cells).await;
+                let assignee = match whose {
+                    Whose::Own => Some(*me),
+                    Whose::Unassigned => None,
+                    Whose::Others => Some(other),
+                };
+                gateway.assign_directly(order_id, assignee).await;
+                let request_id = Uuid::now_v7();
+                sqlx::query(
+                    "INSERT INTO status_change_requests (request_id, order_id, actor_kind, \
+                     from_status, to_status, expected_version, outcome, requested_at) \
+                     VALUES (?, ?, 'system', 'accepted', 'in_progress', 1, 'pending', NOW(6))",
+                )
+                .bind(request_id)
+                .bind(order_id)
+                .execute(&gateway.db)
+                .await
+                .unwrap();
+                let path = template
+                    .replace("{order}", &order_id.to_string())
+                    .replace("{customer}", &customer_id.to_string())
+                    .replace("{request}", &request_id.to_string());
+                let http = &gateway.http;
+                let status = match call {
+                    Call::Page => gateway.page(token, &path).await.0,
+                    Call::JsonGet => browser()
+                        .get(gateway.url(&path))
+                        .bearer_auth(token)
+                        .send()
+                        .await
+                        .unwrap()
+                        .status(),
+                    Call::JsonPost(body) => http
+                        .post(gateway.url(&path))
+                        .bearer_auth(token)
+                        .header("content-type", "application/json")
+                        .body(body)
+                        .send()
+                        .await
+                        .unwrap()
+                        .status(),
+                    Call::Multipart => {
+                        let form = reqwest::multipart::Form::new().part(
+                            "file",
+                            reqwest::multipart::Part::bytes(b"result".to_vec())
+                                .file_name("result.txt"),
+                        );
+                        http.post(gateway.url(&path))
+                            .bearer_auth(token)
+                            .multipart(form)
+                            .send()
+                            .await
+                            .unwrap()
+                            .status()
+                    }
+                };
+                let allowed = permissions::allows(*role, act, whose, policy);
+                let listed = if template.starts_with("/office?customer=") {
+                    // A list is never refused: it holds only what may be seen.
+                    let (_, html) = gateway.page(token, &path).await;
+                    Some(html.contains(&format!("{:08}", 30_000_000 + cells)))
+                } else {
+                    None
+                };
+                match listed {
+                    Some(shown) => assert_eq!(
+                        shown, allowed,
+                        "{role:?} listing a customer's orders, {whose:?}"
+                    ),
+                    None => assert_eq!(
+                        status != StatusCode::FORBIDDEN,
+                        allowed,
+                        "{role:?} {act:?} {path} on {whose:?}: {status}"
+                    ),
+                }
+                cells += 1;
+            }
+        }
+    }
+    assert_eq!(cells, 3 * 3 * 7);
+
+    // What the API did was audited like the pages' actions, and nothing it refused was.
+    let audited: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT action, COUNT(*) FROM staff_audit WHERE action <> 'sign_in' GROUP BY action ORDER BY action",
+    )
+    .fetch_all(&gateway.db)
+    .await
+    .unwrap();
+    // Status changes: admin and manager on 3 orders each, the executor on its own (7 cells).
+    // Link revocations likewise. Downloads of a file that does not exist and uploads
+    // without storage behind them are not done, so not audited.
+    let expected: Vec<(String, i64)> = vec![
+        ("links_revoked".to_owned(), 7),
+        ("status_change_requested".to_owned(), 7),
+    ];
+    let audited: Vec<(String, i64)> = audited
+        .into_iter()
+        .filter(|(action, _)| action != "result_upload")
+        .collect();
+    assert_eq!(audited, expected);
+    gateway.finish().await;
+}
+
+#[tokio::test]
+async fn customers_are_found_by_name_phone_email_or_username_and_paged() {
+    let gateway = Gateway::start().await;
+    let (olena, _) = gateway.customer("olena@example.com").await;
+    let order_id = gateway
+        .insert_order(olena, "48213097", "Translate", OrderStatus::Accepted)
+        .await;
+    for n in 0..55 {
+        telegram_customer_with_order(&gateway, n).await;
+    }
+    let (_, token) = gateway
+        .staff("maria@example.com", "Maria", Role::Manager)
+        .await;
+    let (_, list) = gateway.page(&token, "/office/customers").await;
+    assert!(list.contains("Cell Customer 54"), "{list}");
+    assert!(
+        !list.contains("Olena Koval"),
+        "the oldest is on the next page"
+    );
+    let next = list
+        .split("href=\"")
+        .filter_map(|part| part.split('"').next())
+        .find(|href| href.starts_with("/office/customers?after="))
+        .expect("a next page")
+        .replace("&amp;", "&");
+    let (_, second) = gateway.page(&token, &next).await;
+    assert!(
+        second.contains("Olena Koval") && !second.contains("Cell Customer 54"),
+        "{second}"
+    );
+    for search in ["koval", "olena%40example", "cell7", "@cell7", "380501"] {
+        let (status, found) = gateway
+            .page(&token, &format!("/office/customers?q={search}"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let hit = if search.contains("cell7") {
+            "Cell Customer 7"
+        } else if search == "380501" {
+            "Cell Customer 54"
+        } else {
+            "Olena Koval"
+        };
+        assert!(found.contains(hit), "{search}: {found}");
+    }
+    let (_, none) = gateway.page(&token, "/office/customers?q=nobody").await;
+    assert!(none.contains("No customers match."), "{none}");
+
+    // The card: details, channel, their orders; reachable from the order page.
+    let (_, order_page) = gateway
+        .page(&token, &format!("/office/orders/{order_id}"))
+        .await;
+    let card = order_page
+        .split("href=\"")
+        .filter_map(|part| part.split('"').next())
+        .find(|href| href.starts_with("/office/customers/"))
+        .expect("a link to the customer's card")
+        .to_owned();
+    let (status, card) = gateway.page(&token, &card).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(card.contains("Olena Koval") && card.contains("olena@example.com"));
+    assert!(card.contains("48213097") && card.contains("Web"), "{card}");
+    gateway.finish().await;
+}

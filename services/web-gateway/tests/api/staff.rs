@@ -8,6 +8,15 @@ use uuid::Uuid;
 
 use crate::helpers::*;
 
+/// An audit row: action, who, which order, subject, detail.
+type AuditRow = (
+    String,
+    Option<Uuid>,
+    Option<Uuid>,
+    Option<String>,
+    Option<String>,
+);
+
 #[tokio::test]
 async fn staff_change_status_through_the_state_machine() {
     let gateway = Gateway::start().await;
@@ -43,15 +52,25 @@ async fn staff_change_status_through_the_state_machine() {
     let executor_token = gateway.log_in("executor@example.com").await;
     let (_connection, mut events) = gateway.observe_events().await;
 
-    let list: Value = http
-        .get(gateway.url("/api/staff/orders?status=awaiting_confirmation"))
-        .bearer_auth(&executor_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    // The list holds what the matrix lets one see: everything for a manager, an executor's
+    // own orders only (this one is unassigned, and executors do not take orders here).
+    let list_of = |token: String| {
+        let http = http.clone();
+        let url = gateway.url("/api/staff/orders?status=awaiting_confirmation");
+        async move {
+            http.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let executors = list_of(executor_token.clone()).await;
+    assert_eq!(executors["orders"], json!([]), "{executors}");
+    let list = list_of(manager_token.clone()).await;
     assert_eq!(list["orders"][0]["customer_name"], "Olena Koval");
     assert_eq!(list["orders"][0]["channel"], "web");
     let unknown = http
@@ -172,10 +191,36 @@ async fn staff_change_status_through_the_state_machine() {
         }
     );
 
-    // Pending until the persistence worker (not running here) decides it.
-    let pending: Value = http
+    // Audited as the pages audit it: who, on which order, which request, what.
+    let audited: Vec<AuditRow> = sqlx::query_as(
+        "SELECT action, account_id, order_id, subject, detail FROM staff_audit ORDER BY id",
+    )
+    .fetch_all(&gateway.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        audited,
+        [(
+            "status_change_requested".to_owned(),
+            Some(manager),
+            Some(order_id),
+            Some(request_id.clone()),
+            Some("awaiting_confirmation -> accepted".to_owned())
+        )]
+    );
+
+    // Pending until the persistence worker (not running here) decides it; an executor may
+    // not follow a request about an order that is not theirs.
+    let refused = http
         .get(gateway.url(&location))
         .bearer_auth(&executor_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(refused).await.0, StatusCode::FORBIDDEN);
+    let pending: Value = http
+        .get(gateway.url(&location))
+        .bearer_auth(&manager_token)
         .send()
         .await
         .unwrap()
@@ -187,7 +232,7 @@ async fn staff_change_status_through_the_state_machine() {
     assert_eq!(pending["version"], Value::Null);
     let unknown = http
         .get(gateway.url(&format!("/api/staff/status-requests/{}", Uuid::now_v7())))
-        .bearer_auth(&executor_token)
+        .bearer_auth(&manager_token)
         .send()
         .await
         .unwrap();
