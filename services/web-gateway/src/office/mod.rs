@@ -7,7 +7,8 @@
 //!   `GET /office/board` (a column per open status, buttons for the allowed moves);
 //! - `order`: `GET /office/orders/{order_id}` (customer card, files, timeline, actions) and
 //!   `GET /office/orders/{order_id}/files/{file_id}` (a download, as an attachment);
-//! - `actions`: `POST /office/orders/{order_id}/{status|reply|quote|comment|assign}`.
+//! - `actions`: `POST /office/orders/{order_id}/{status|reply|quote|comment|assign}`;
+//! - `admin`: running the business (staff accounts, catalogue, business details, audit log).
 //!
 //! Every page carries strict security headers (a CSP without inline script, no framing, no
 //! sniffing, same-origin referrers); every state-changing request passes [`csrf`]; who may
@@ -15,6 +16,7 @@
 //! `office.js`. Staff actions are appended to the audit log (`staff_audit`).
 
 mod actions;
+mod admin;
 pub mod csrf;
 pub mod i18n;
 mod list;
@@ -68,6 +70,7 @@ pub fn router() -> Router<AppState> {
         .route("/office/orders/{order_id}/assign", post(actions::assign))
         .route("/office/assets/office.css", get(css))
         .route("/office/assets/office.js", get(js))
+        .merge(admin::router())
         .layer(header_layer(
             header::CONTENT_SECURITY_POLICY,
             CONTENT_SECURITY_POLICY,

@@ -14,6 +14,15 @@
 //! | assign             | yes   | yes     | no            | no                   | no                       |
 //! | take (assign self) | yes   | yes     | —             | with the setting     | no                       |
 //!
+//! Running the business (no order involved; `whose` does not matter):
+//!
+//! | act \ role                 | admin | manager | executor |
+//! |----------------------------|-------|---------|----------|
+//! | manage staff accounts      | yes   | no      | no       |
+//! | edit the catalogue, prices | yes   | yes     | no       |
+//! | edit the business details  | yes   | no      | no       |
+//! | see the audit log          | yes   | no      | no       |
+//!
 //! Customers are refused everything here. An executor never learns whether someone else's
 //! order exists beyond "not yours": the refusal is the same for every such order.
 
@@ -35,10 +44,15 @@ pub enum Act {
     Assign,
     /// An executor assigns an unassigned order to themselves.
     Take,
+    // Running the business (`office::admin`).
+    ManageStaff,
+    EditCatalogue,
+    EditBusiness,
+    SeeAudit,
 }
 
 impl Act {
-    pub const ALL: [Act; 10] = [
+    pub const ALL: [Act; 14] = [
         Act::SeeLists,
         Act::SeeOrder,
         Act::DownloadFile,
@@ -49,6 +63,10 @@ impl Act {
         Act::Quote,
         Act::Assign,
         Act::Take,
+        Act::ManageStaff,
+        Act::EditCatalogue,
+        Act::EditBusiness,
+        Act::SeeAudit,
     ];
 }
 
@@ -83,6 +101,11 @@ pub struct Policy {
 
 /// The matrix.
 pub fn allows(role: Role, act: Act, whose: Whose, policy: Policy) -> bool {
+    match act {
+        Act::ManageStaff | Act::EditBusiness | Act::SeeAudit => return role == Role::Admin,
+        Act::EditCatalogue => return matches!(role, Role::Admin | Role::Manager),
+        _ => {}
+    }
     match role {
         Role::Customer => false,
         Role::Admin | Role::Manager => true,
@@ -99,6 +122,7 @@ pub fn allows(role: Role, act: Act, whose: Whose, policy: Policy) -> bool {
             | Act::Reply
             | Act::Comment
             | Act::UploadResult => whose == Whose::Own,
+            Act::ManageStaff | Act::EditCatalogue | Act::EditBusiness | Act::SeeAudit => false,
         },
     }
 }
@@ -114,7 +138,7 @@ mod tests {
         const Y: bool = true;
         const N: bool = false;
         #[rustfmt::skip]
-        let table: [(Act, [bool; 5], [bool; 5]); 10] = [
+        let table: [(Act, [bool; 5], [bool; 5]); 14] = [
             //                   setting off          setting on
             (Act::SeeLists,     [Y, Y, Y, Y, Y], [Y, Y, Y, Y, Y]),
             (Act::SeeOrder,     [Y, Y, Y, N, N], [Y, Y, Y, Y, N]),
@@ -126,6 +150,10 @@ mod tests {
             (Act::Quote,        [Y, Y, N, N, N], [Y, Y, N, N, N]),
             (Act::Assign,       [Y, Y, N, N, N], [Y, Y, N, N, N]),
             (Act::Take,         [Y, Y, N, N, N], [Y, Y, N, Y, N]),
+            (Act::ManageStaff,  [Y, N, N, N, N], [Y, N, N, N, N]),
+            (Act::EditCatalogue,[Y, Y, N, N, N], [Y, Y, N, N, N]),
+            (Act::EditBusiness, [Y, N, N, N, N], [Y, N, N, N, N]),
+            (Act::SeeAudit,     [Y, N, N, N, N], [Y, N, N, N, N]),
         ];
         assert_eq!(table.len(), Act::ALL.len());
         for (act, off, on) in table {
@@ -142,8 +170,8 @@ mod tests {
                 ];
                 assert_eq!(got, cells, "{act:?}, setting {setting}");
                 for whose in Whose::ALL {
-                    assert!(allows(Role::Admin, act, whose, policy));
-                    assert!(allows(Role::Manager, act, whose, policy));
+                    assert_eq!(allows(Role::Admin, act, whose, policy), cells[0]);
+                    assert_eq!(allows(Role::Manager, act, whose, policy), cells[1]);
                     assert!(!allows(Role::Customer, act, whose, policy));
                 }
             }
