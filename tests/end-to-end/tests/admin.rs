@@ -198,6 +198,17 @@ async fn an_owner_runs_the_business_from_the_back_office() -> anyhow::Result<()>
         anyhow::ensure!(log.contains(action), "{action} in the audit log: {log}");
     }
     browser.screenshot("admin-audit").await?;
+
+    // The same pages in Ukrainian.
+    browser
+        .go(&stack.web_url("/office/language/uk?back=/office/staff"))
+        .await?;
+    browser
+        .text_until("main", |t| {
+            t.contains("Працівники") && t.contains("виконавець")
+        })
+        .await?;
+    browser.screenshot("admin-staff-uk").await?;
     stack.teardown().await?;
     Ok(())
 }
