@@ -665,6 +665,39 @@ async fn the_audit_log_filters_pages_and_streams_csv_with_a_bom() {
             .all(|l| l.contains("48213097") && l.contains("Ada Admin"))
     );
     assert_eq!(audited(&gateway, "audit_export").await, 1);
+
+    // At volume: some 30,000 entries stream out whole, in many chunks, none lost.
+    for _ in 0..8 {
+        sqlx::query(
+            "INSERT INTO staff_audit (account_id, action, order_id, detail, at)
+             SELECT account_id, 'bulk', order_id, detail, at FROM staff_audit",
+        )
+        .execute(&gateway.db)
+        .await
+        .unwrap();
+    }
+    let mut response = browser()
+        .get(gateway.url("/office/audit.csv"))
+        .headers(headers(&gateway, Some(&admin), "en"))
+        .send()
+        .await
+        .unwrap();
+    let (mut chunks, mut lines) = (0, 0);
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        chunks += 1;
+        lines += chunk.iter().filter(|b| **b == b'\n').count();
+    }
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM staff_audit")
+        .fetch_one(&gateway.db)
+        .await
+        .unwrap();
+    assert!(total > 30_000, "{total}");
+    // Each entry one line (none has a line break in it), plus the header.
+    assert_eq!(lines as i64, total + 1);
+    assert!(
+        chunks > 10,
+        "streamed in pieces, not built whole: {chunks} chunks"
+    );
     gateway.finish().await;
 }
 
