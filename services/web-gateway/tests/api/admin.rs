@@ -443,7 +443,7 @@ async fn a_manager_edits_the_catalogue_and_the_order_form_sees_it_at_once() {
     assert_eq!(audited(&gateway, "catalogue_service_create").await, 1);
 
     // A service some order used is archived, never deleted; an unused one is deleted.
-    let (customer, _) = gateway.customer("olena@example.com").await;
+    let (customer, olena) = gateway.customer("olena@example.com").await;
     let order = gateway
         .insert_order(customer, "48213097", "Passport", OrderStatus::Delivered)
         .await;
@@ -467,6 +467,24 @@ async fn a_manager_edits_the_catalogue_and_the_order_form_sees_it_at_once() {
     .await
     .unwrap();
     assert!(archived && !active);
+    // …and a new web order for it is refused, with nothing staged left behind.
+    let refused = gateway
+        .http
+        .post(gateway.url("/api/orders"))
+        .bearer_auth(&olena)
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("service_code", "translation.passport")
+                .text("text", "My passport, please"),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (status, code, _) = error_of(refused).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "service_withdrawn")
+    );
     let sworn_id: u32 =
         sqlx::query_scalar("SELECT id FROM catalogue_services WHERE code = 'sworn_translation'")
             .fetch_one(&gateway.db)
