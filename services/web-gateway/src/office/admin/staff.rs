@@ -241,10 +241,8 @@ async fn link_page(
 /// it only records that a link was made (never the link itself): the admin hands the link
 /// over from the page. A mailer (SMTP) replaces this body with a send of the link to `email`
 /// in the person's language, and the page keeps showing the link as the fallback.
-fn deliver_link(email: &str, name: &str, _link: &str, purpose: LinkPurpose) {
+fn deliver_link(_email: &str, _name: &str, _link: &str, purpose: LinkPurpose) {
     tracing::info!(
-        %email,
-        %name,
         purpose = purpose.as_str(),
         "set-password link made; no mailer configured, the admin hands it over"
     );
