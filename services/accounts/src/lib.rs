@@ -10,13 +10,20 @@
 //! instead of published to the broker. Orders placed from the account travel as events and find
 //! the customer through `customers.web_account_id`.
 //!
-//! Passwords are hashed with Argon2id (the crate's defaults follow OWASP's recommendation)
-//! on the blocking pool, so a burst of logins does not stall the request threads.
+//! Passwords are hashed with Argon2id, version 0x13, m = 19 MiB (19,456 KiB), t = 2
+//! iterations, p = 1 lane, 16-byte random salt, 32-byte output ([`ARGON2_PARAMS`]: OWASP's
+//! recommended minimum, and the `argon2` crate's defaults, written out so that a crate
+//! upgrade cannot change them silently), on the blocking pool, so a burst of logins does
+//! not stall the request threads. Stored hashes are PHC strings carrying their parameters,
+//! so raising them later still verifies older hashes.
+//!
+//! Staff accounts (invitations, set-password links, roles, deactivation, the last admin)
+//! are [`staff`].
 
 use std::sync::LazyLock;
 
-use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::Utc;
 use sqlx::MySqlPool;
 use uuid::Uuid;
@@ -25,6 +32,7 @@ mod display_name;
 mod email;
 mod password;
 mod role;
+pub mod staff;
 
 pub use display_name::{DisplayName, DisplayNameError};
 pub use email::{Email, EmailError};
@@ -164,16 +172,32 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
 });
 
 async fn hash_password(password: Password) -> Result<String, AccountError> {
-    tokio::task::spawn_blocking(move || hash(password.expose()))
+    hash_blocking(password.expose().to_owned())
         .await
-        .map_err(|e| AccountError::Hashing(e.to_string()))?
         .map_err(AccountError::Hashing)
+}
+
+/// Hashes on the blocking pool.
+pub(crate) async fn hash_blocking(password: String) -> Result<String, String> {
+    tokio::task::spawn_blocking(move || hash(&password))
+        .await
+        .map_err(|e| e.to_string())?
+}
+
+/// Argon2id's cost: memory in KiB, iterations, lanes (see the module's text).
+pub const ARGON2_PARAMS: (u32, u32, u32) = (19 * 1024, 2, 1);
+
+fn hasher() -> Argon2<'static> {
+    let (memory_kib, iterations, lanes) = ARGON2_PARAMS;
+    let params = Params::new(memory_kib, iterations, lanes, Some(32))
+        .expect("constant Argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
 fn hash(password: &str) -> Result<String, String> {
     let salt_bytes: [u8; 16] = rand::random();
     let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| e.to_string())?;
-    Argon2::default()
+    hasher()
         .hash_password(password.as_bytes(), &salt)
         .map(|hash| hash.to_string())
         .map_err(|e| e.to_string())
@@ -184,7 +208,8 @@ fn hash(password: &str) -> Result<String, String> {
 fn verify(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored)
         .map(|parsed| {
-            Argon2::default()
+            // The parameters come from the stored PHC string.
+            hasher()
                 .verify_password(password.as_bytes(), &parsed)
                 .is_ok()
         })
@@ -207,7 +232,10 @@ mod tests {
     fn hashes_verify_and_are_salted() {
         let first = hash("correct horse battery").unwrap();
         let second = hash("correct horse battery").unwrap();
-        assert!(first.starts_with("$argon2id$"));
+        assert!(
+            first.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{first}"
+        );
         assert_ne!(first, second);
         assert!(verify("correct horse battery", &first));
         assert!(!verify("correct horse battery!", &first));

@@ -1,16 +1,21 @@
-//! A new password, checked with the rules people know from Django's validators: long
-//! enough, not only digits, not close to the email, not on a list of common passwords.
-//! Passwords are never trimmed: every character the person typed counts.
+//! A new password, checked with the rules people know from Django's validators and NIST
+//! SP 800-63B: 12 to 128 characters, not only digits, not close to the email, and not on a
+//! list of known-breached passwords. The list is the `passwords` crate's table (about
+//! 100,000 passwords most often seen in breaches, SecLists' top 100k) plus our own short
+//! list of what Ukrainian speakers type (`assets/common-passwords.txt`: `ЙЦУКЕН…`, the
+//! Cyrillic keyboard rows, transliterated favourites). Passwords are never trimmed: every
+//! character the person typed counts. Each broken rule has a sentence in Ukrainian and
+//! English ([`PasswordProblem::message_in`]).
 
 use std::fmt;
 use std::sync::LazyLock;
 
 use super::Email;
 
-pub const MIN_CHARS: usize = 10;
-/// Hashing cost does not grow with length, but no real password needs more, and a bound
-/// keeps pasted documents out.
-pub const MAX_CHARS: usize = 256;
+pub const MIN_CHARS: usize = 12;
+/// Hashing cost does not grow with length, but no real password (or passphrase) needs more,
+/// and a bound keeps pasted documents out.
+pub const MAX_CHARS: usize = 128;
 /// Django's default: at or above this ratio a password is "too similar".
 const MAX_SIMILARITY: f64 = 0.7;
 
@@ -37,6 +42,28 @@ pub enum PasswordProblem {
 }
 
 impl PasswordProblem {
+    /// The rule's sentence in `language` (`uk` or `en`; anything else reads English).
+    pub fn message_in(self, language: &str) -> String {
+        if language != "uk" {
+            return self.message();
+        }
+        match self {
+            PasswordProblem::TooShort => {
+                format!("Пароль закороткий: потрібно щонайменше {MIN_CHARS} символів.")
+            }
+            PasswordProblem::TooLong => {
+                format!("Пароль задовгий: можна щонайбільше {MAX_CHARS} символів.")
+            }
+            PasswordProblem::EntirelyNumeric => "Пароль не може складатися лише з цифр.".to_owned(),
+            PasswordProblem::TooSimilarToEmail => {
+                "Пароль надто схожий на адресу електронної пошти.".to_owned()
+            }
+            PasswordProblem::TooCommon => {
+                "Цей пароль надто поширений: він є у списках зламаних паролів.".to_owned()
+            }
+        }
+    }
+
     pub fn message(self) -> String {
         match self {
             PasswordProblem::TooShort => {
@@ -79,7 +106,7 @@ impl Password {
         if is_similar(candidate, email.local_part()) {
             problems.push(PasswordProblem::TooSimilarToEmail);
         }
-        if COMMON_PASSWORDS.contains(&candidate.trim().to_lowercase().as_str()) {
+        if is_breached(candidate) {
             problems.push(PasswordProblem::TooCommon);
         }
         if problems.is_empty() {
@@ -98,6 +125,14 @@ impl fmt::Debug for Password {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Password(<redacted>)")
     }
+}
+
+/// Whether the candidate (as typed, or lowercased) is on the breached lists.
+fn is_breached(candidate: &str) -> bool {
+    let lowered = candidate.trim().to_lowercase();
+    COMMON_PASSWORDS.contains(&lowered.as_str())
+        || passwords::analyzer::is_common_password(candidate)
+        || passwords::analyzer::is_common_password(&lowered)
 }
 
 /// Django's `UserAttributeSimilarityValidator`: the attribute and each of its word pieces
@@ -166,17 +201,17 @@ mod tests {
 
     #[test]
     fn each_rule_names_itself() {
-        assert_eq!(problems("short1"), vec![PasswordProblem::TooShort]);
+        assert_eq!(problems("zqv8kw"), vec![PasswordProblem::TooShort]);
+        assert_eq!(problems("eleven char"), vec![PasswordProblem::TooShort]);
         assert_eq!(
-            problems("12345678901"),
+            problems("8273645190283"),
             vec![PasswordProblem::EntirelyNumeric]
         );
         assert_eq!(
             problems("KovalenkoOlena"),
             vec![PasswordProblem::TooSimilarToEmail]
         );
-        assert_eq!(problems("QwertyUiop"), vec![PasswordProblem::TooCommon]);
-        assert_eq!(problems("ЙЦУКЕНГШЩЗ"), vec![PasswordProblem::TooCommon]);
+        assert_eq!(problems("ЙЦУКЕНГШЩЗХЇ"), vec![PasswordProblem::TooCommon]);
         assert_eq!(
             problems(&"x".repeat(MAX_CHARS + 1)),
             vec![PasswordProblem::TooLong]
@@ -184,15 +219,52 @@ mod tests {
     }
 
     #[test]
+    fn the_large_breached_list_is_consulted() {
+        // From the packaged list of about 100,000, not from our own short one.
+        for breached in [
+            "Playstation3",
+            "a1s2d3f4g5h6",
+            "sonnenschein",
+            "Howareyou123",
+        ] {
+            assert!(!COMMON_PASSWORDS.contains(&breached.to_lowercase().as_str()));
+            assert_eq!(
+                problems(breached),
+                vec![PasswordProblem::TooCommon],
+                "{breached}"
+            );
+        }
+        assert!(problems("a quiet orchard in Lviv").is_empty());
+    }
+
+    #[test]
+    fn every_rule_reads_in_ukrainian_and_english() {
+        use PasswordProblem::*;
+        for problem in [
+            TooShort,
+            TooLong,
+            EntirelyNumeric,
+            TooSimilarToEmail,
+            TooCommon,
+        ] {
+            let uk = problem.message_in("uk");
+            assert_ne!(uk, problem.message_in("en"));
+            assert_eq!(problem.message_in("en"), problem.message());
+            assert!(uk.chars().any(|c| ('а'..='я').contains(&c)), "{uk}");
+        }
+        assert!(TooShort.message_in("uk").contains("12"));
+    }
+
+    #[test]
     fn all_broken_rules_are_reported_together() {
-        let error = Password::parse("1234", &email()).unwrap_err();
+        let error = Password::parse("9382716", &email()).unwrap_err();
         assert_eq!(
             error.problems,
             vec![PasswordProblem::TooShort, PasswordProblem::EntirelyNumeric]
         );
         assert_eq!(
             error.to_string(),
-            "This password is too short. It must contain at least 10 characters. This password is entirely numeric."
+            "This password is too short. It must contain at least 12 characters. This password is entirely numeric."
         );
     }
 

@@ -1,6 +1,8 @@
 //! The service catalogue as the bot shows it: one level of nested categories at a time, read
 //! from MySQL (`catalogue_categories`, `catalogue_services`) on each tap, so changes staff
-//! make appear without a restart. Only active entries are shown or accepted.
+//! make appear without a restart. Only active entries are shown or accepted. A service
+//! with a price shows it on its button ("Passport — 400 ₴/page"); one on quote shows its
+//! name only.
 
 use sqlx::{MySqlPool, Row};
 
@@ -54,7 +56,8 @@ impl Catalogue {
             (None, None)
         } else {
             let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT id, parent_id, {name} AS name FROM catalogue_categories WHERE id = ? AND active"
+                "SELECT id, parent_id, {name} AS name FROM catalogue_categories
+             WHERE id = ? AND active AND archived_at IS NULL"
             )))
             .bind(category)
             .fetch_optional(&self.pool)
@@ -72,18 +75,38 @@ impl Catalogue {
         let parent = (category != 0).then_some(category);
         let categories = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT id, {name} AS name FROM catalogue_categories
-             WHERE parent_id <=> ? AND active ORDER BY position, id"
+             WHERE parent_id <=> ? AND active AND archived_at IS NULL ORDER BY position, id"
         )))
         .bind(parent)
         .fetch_all(&self.pool)
         .await?;
         let services = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT id, {name} AS name FROM catalogue_services
-             WHERE category_id <=> ? AND active ORDER BY position, id"
+            "SELECT id, {name} AS name, price_minor, currency, CAST(unit AS CHAR) AS unit
+             FROM catalogue_services
+             WHERE category_id <=> ? AND active AND archived_at IS NULL ORDER BY position, id"
         )))
         .bind(parent)
         .fetch_all(&self.pool)
         .await?;
+        let services = services
+            .iter()
+            .map(|row| {
+                let name: String = row.try_get("name")?;
+                let price = bureau_platform::business::price_label(
+                    row.try_get("price_minor")?,
+                    &row.try_get::<String, _>("currency")?,
+                    &row.try_get::<String, _>("unit")?,
+                    language.tag(),
+                );
+                Ok(Entry {
+                    id: row.try_get("id")?,
+                    name: match price {
+                        Some(price) => format!("{name} — {price}"),
+                        None => name,
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
         let entries = |rows: Vec<sqlx::mysql::MySqlRow>| -> Result<Vec<Entry>, sqlx::Error> {
             rows.iter()
                 .map(|row| {
@@ -98,7 +121,7 @@ impl Catalogue {
             category: opened,
             back_to,
             categories: entries(categories)?,
-            services: entries(services)?,
+            services,
         }))
     }
 
@@ -110,7 +133,8 @@ impl Catalogue {
     ) -> Result<Option<Service>, sqlx::Error> {
         let name = name_column(language);
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT id, code, {name} AS name FROM catalogue_services WHERE id = ? AND active"
+            "SELECT id, code, {name} AS name FROM catalogue_services
+             WHERE id = ? AND active AND archived_at IS NULL"
         )))
         .bind(id)
         .fetch_optional(&self.pool)

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use bureau_event_bus::EventBus;
 use bureau_platform::Settings;
+use bureau_platform::business::BusinessDetails;
 use bureau_platform::order_numbers::OrderNumbers;
-use bureau_platform::settings::BusinessSettings;
 use proto_events::Envelope;
 use sqlx::MySqlPool;
 
@@ -68,8 +68,17 @@ impl Desk {
         }
     }
 
-    pub fn business(&self) -> &BusinessSettings {
-        &self.settings.business
+    /// The business's details in force, read from MySQL on each use (an admin's edit in
+    /// the back office reaches the bot at once); the `[business]` settings fill what the
+    /// table leaves empty, and stand in whole when MySQL does not answer.
+    pub async fn business(&self) -> BusinessDetails {
+        match bureau_platform::business::details(&self.pool, &self.settings.business).await {
+            Ok(details) => details,
+            Err(error) => {
+                tracing::warn!(%error, "business details not readable; using the settings");
+                bureau_platform::business::StoredDetails::default().over(&self.settings.business)
+            }
+        }
     }
 
     /// A personal, expiring, revocable upload link for `order_id` (stored, so staff and the

@@ -2,8 +2,10 @@
 //! settings, telemetry, health and readiness endpoints, Prometheus metrics, shutdown, the broker connection,
 //! MySQL with its migrations and inbox, order numbers leased in blocks, the streaming
 //! object store, and the bot token's pace towards Telegram shared through MySQL.
+//! The business's details and how prices read are [`business`].
 
 pub mod bus;
+pub mod business;
 pub mod database;
 pub mod health;
 pub mod inbox;

@@ -76,7 +76,7 @@ async fn an_order_through_the_catalogue_is_persisted_listed_shown_and_cancelled(
     })
     .await?;
     let since = Instant::now();
-    press(&stack, &user, &top, "Нотаріальне засвідчення").await?;
+    press(&stack, &user, &top, "Нотаріальне засвідчення — 300 ₴").await?;
     let chosen = reply_since(&stack.telegram, &user, since, DEADLINE, |m| m.edited).await?;
     assert!(
         chosen.body().contains("Нотаріальне засвідчення"),

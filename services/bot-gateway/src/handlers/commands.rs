@@ -28,11 +28,21 @@ pub async fn start(chat: Chat, mut conversation: Conversation, message: Message)
     let name = from
         .map(|user| user.first_name.as_str())
         .unwrap_or_default();
+    let greeting = greeting(&chat.desk, chat.language, name).await;
     chat.reply_with(
-        chat.format(key::GREETING, &[("name", name)]),
+        greeting.unwrap_or_else(|| chat.format(key::GREETING, &[("name", name)])),
         main_menu(chat.words()),
     );
     Ok(())
+}
+
+/// The greeting an admin wrote in the back office for `language` (with `{name}` filled
+/// in), read on each use; `None`: the bot's own.
+async fn greeting(desk: &crate::desk::Desk, language: Language, name: &str) -> Option<String> {
+    let details = desk.business().await;
+    details
+        .greeting(language.tag())
+        .map(|text| text.replace("{name}", name))
 }
 
 pub async fn help(chat: Chat) -> HandlerResult {
@@ -67,7 +77,10 @@ pub async fn set_language(
     press.save(conversation).await?;
     let words = press.desk.texts.words(language);
     let text = if greet {
-        words.format(key::GREETING, &[("name", &press.user().first_name)])
+        let name = &press.user().first_name;
+        greeting(&press.desk, language, name)
+            .await
+            .unwrap_or_else(|| words.format(key::GREETING, &[("name", name)]))
     } else {
         words.get(key::LANGUAGE_SET)
     };
@@ -91,9 +104,9 @@ pub async fn cancel(chat: Chat, conversation: Conversation) -> HandlerResult {
     Ok(())
 }
 
-/// The business's contacts, from the `[business]` settings.
+/// The business's contacts as an admin last saved them (else the `[business]` settings).
 pub async fn contact(chat: Chat) -> HandlerResult {
-    let business = chat.desk.business();
+    let business = chat.desk.business().await;
     chat.reply(chat.format(
         key::CONTACT,
         &[

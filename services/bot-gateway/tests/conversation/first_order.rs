@@ -50,9 +50,10 @@ async fn a_first_order_through_the_catalogue_registers_the_customer_once() {
         labels(&top),
         [
             "📂 Translation",
-            "Notarisation",
+            // Prices on the buttons; Apostille is on quote.
+            "Notarisation — 300 ₴",
             "Apostille",
-            "Interpreting",
+            "Interpreting — 1\u{202F}200 ₴/hour",
             "🔹 Other",
             "✖️ Cancel"
         ]
@@ -87,7 +88,7 @@ async fn a_first_order_through_the_catalogue_registers_the_customer_once() {
         .await;
     olena.press_label(&back, "📂 Documents").await;
     let documents = olena.next().await;
-    olena.press_label(&documents, "Diploma").await;
+    olena.press_label(&documents, "Diploma — 450 ₴/page").await;
     let empty = card_text(t, EN, "Diploma", "—", "none", key::DRAFT_CARD_EMPTY);
     olena.expect_edit(&empty).await;
 

@@ -5,6 +5,7 @@
 
 mod albums;
 mod bad_input;
+mod business;
 mod deferred_updates;
 mod first_order;
 mod my_orders;

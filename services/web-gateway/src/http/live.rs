@@ -27,7 +27,9 @@
 //! (`web_gateway.live`): an account has at most `max_streams_per_account` open at once (the
 //! next answers 429), a stream ends after `max_stream_secs` (the browser reconnects), and
 //! it ends when its session does (signed out, expired, the account deactivated), checked
-//! every `session_check_secs`.
+//! every `session_check_secs`. Deactivating an account in the back office ends its streams
+//! in this process at once ([`LiveHub::end_account`]); other replicas notice at their next
+//! session check.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -76,6 +78,8 @@ pub struct LiveHub {
     limits: LiveSettings,
     /// Open streams per account.
     open: Arc<Mutex<HashMap<Uuid, usize>>>,
+    /// Accounts whose streams must end now (deactivated, password reset).
+    ended: broadcast::Sender<Uuid>,
 }
 
 /// One open stream of an account, counted until it is dropped.
@@ -143,7 +147,14 @@ impl LiveHub {
             catalog: Arc::new(Catalog::new(&[])),
             limits,
             open: Arc::default(),
+            ended: broadcast::channel(64).0,
         }
+    }
+
+    /// Ends every open stream of `account_id` in this process now.
+    pub fn end_account(&self, account_id: Uuid) {
+        // No stream open is not an error.
+        let _ = self.ended.send(account_id);
     }
 
     /// A slot for one more stream of `account_id`, or 429 when it has its fill.
@@ -173,8 +184,21 @@ impl LiveHub {
         let shutdown = self.shutdown.clone();
         let max_life = Duration::from_secs(self.limits.max_stream_secs.max(1));
         let check_every = Duration::from_secs(self.limits.session_check_secs.max(1));
+        let mut ended = self.ended.subscribe();
         async move {
             let _slot = slot;
+            let account_ended = async {
+                loop {
+                    match ended.recv().await {
+                        Ok(id) if id == viewer.account_id => break,
+                        // Missed some: the periodic session check still catches ours.
+                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(broadcast::error::RecvError::Closed) => {
+                            std::future::pending::<()>().await
+                        }
+                    }
+                }
+            };
             let session_ended = async {
                 loop {
                     tokio::time::sleep(check_every).await;
@@ -190,6 +214,7 @@ impl LiveHub {
                 _ = shutdown.cancelled() => {}
                 _ = tokio::time::sleep(max_life) => {}
                 _ = session_ended => {}
+                _ = account_ended => {}
             }
         }
     }

@@ -14,6 +14,7 @@
 //! - `files`: downloads through presigned URLs (customer, staff, signed link `/d/{token}`);
 //! - `results`: `POST /api/staff/orders/{order_id}/results`, staff attach result files;
 //! - `upload_link`: `GET`, `POST /u/{token}`, uploads into one order by signed link;
+//! - `catalogue`: `GET /api/catalogue`, what the business sells, for the order form;
 //! - `admin`: `GET /api/admin/readiness`, every dependency check with its error, admins only
 //!   (the public `/readyz` says only ready or not).
 //! - the staff back office's pages, `/office/...`, are `crate::office`.
@@ -24,6 +25,7 @@
 mod accounts;
 mod admin;
 mod auth;
+mod catalogue;
 mod client;
 mod error;
 mod extract;
@@ -119,6 +121,7 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
         .merge(results::router(max_upload_bytes))
         .merge(upload_link::router(max_upload_bytes))
         .merge(admin::router(readiness))
+        .merge(catalogue::router())
         .merge(crate::office::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -128,10 +131,11 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
 }
 
 /// The path as logs show it. The token of an upload or download link (`/u/{token}`,
-/// `/d/{token}`) lets whoever holds it upload into or download from an order for a day:
-/// it never reaches the logs.
+/// `/d/{token}`) lets whoever holds it upload into or download from an order for a day,
+/// and a set-password link (`/office/set-password/{token}`) opens a staff account: they
+/// never reach the logs.
 pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    for prefix in ["/u/", "/d/"] {
+    for prefix in ["/u/", "/d/", "/office/set-password/"] {
         if let Some(rest) = path.strip_prefix(prefix)
             && !rest.is_empty()
         {

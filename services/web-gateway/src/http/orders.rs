@@ -109,6 +109,31 @@ async fn place_order(
             "Describe the order or attach at least one file.",
         ));
     }
+    // A service staff withdrew (deactivated or archived) is not taken in new orders; a code
+    // the catalogue does not know stays a free-form hint, as before.
+    if let Some(code) = &form.service_code {
+        let withdrawn = sqlx::query_scalar::<_, bool>(
+            "SELECT EXISTS (SELECT 1 FROM catalogue_services
+                            WHERE code = ? AND (NOT active OR archived_at IS NOT NULL))",
+        )
+        .bind(code.as_str())
+        .fetch_one(&state.pool)
+        .await;
+        match withdrawn {
+            Ok(false) => {}
+            Ok(true) => {
+                staging.discard().await;
+                return Err(Error::unprocessable(
+                    "service_withdrawn",
+                    "This service is no longer offered. Choose another, or leave the service blank and describe what you need.",
+                ));
+            }
+            Err(error) => {
+                staging.discard().await;
+                return Err(error.into());
+            }
+        }
+    }
     // Exact under concurrency: another upload of this customer may have been charged while
     // this one streamed.
     let bytes: u64 = form.files.iter().map(|file| file.size).sum();

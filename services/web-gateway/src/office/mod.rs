@@ -10,6 +10,7 @@
 //! - `actions`: `POST /office/orders/{order_id}/{status|reply|quote|comment|assign}`;
 //! - `customers`: `GET /office/customers` (search, keyset paging) and
 //!   `GET /office/customers/{customer_id}` (details, channels, orders, conversation).
+//! - `admin`: running the business (staff accounts, catalogue, business details, audit log).
 //!
 //! Every page carries strict security headers (a CSP without inline script, no framing, no
 //! sniffing, same-origin referrers); every state-changing request passes [`csrf`]; who may
@@ -17,6 +18,7 @@
 //! `office.js`. Staff actions are appended to the audit log (`staff_audit`).
 
 mod actions;
+mod admin;
 pub mod csrf;
 mod customers;
 pub mod gate;
@@ -74,6 +76,7 @@ pub fn router() -> Router<AppState> {
         .route("/office/orders/{order_id}/assign", post(actions::assign))
         .route("/office/assets/office.css", get(css))
         .route("/office/assets/office.js", get(js))
+        .merge(admin::router())
         .layer(header_layer(
             header::CONTENT_SECURITY_POLICY,
             CONTENT_SECURITY_POLICY,

@@ -20,6 +20,15 @@
 //! "unassigned" when one of their orders is unassigned, "someone else's" otherwise
 //! (`office::gate::customer`); an executor's customer page shows only the orders they may see.
 //!
+//! Running the business (no order involved; `whose` does not matter):
+//!
+//! | act \ role                 | admin | manager | executor |
+//! |----------------------------|-------|---------|----------|
+//! | manage staff accounts      | yes   | no      | no       |
+//! | edit the catalogue, prices | yes   | yes     | no       |
+//! | edit the business details  | yes   | no      | no       |
+//! | see the audit log          | yes   | no      | no       |
+//!
 //! Customers are refused everything here. An executor never learns whether someone else's
 //! order exists beyond "not yours": the refusal is the same for every such order.
 
@@ -45,10 +54,15 @@ pub enum Act {
     RevokeLinks,
     /// A customer's page (their details and orders).
     SeeCustomer,
+    // Running the business (`office::admin`).
+    ManageStaff,
+    EditCatalogue,
+    EditBusiness,
+    SeeAudit,
 }
 
 impl Act {
-    pub const ALL: [Act; 12] = [
+    pub const ALL: [Act; 16] = [
         Act::SeeLists,
         Act::SeeOrder,
         Act::DownloadFile,
@@ -61,6 +75,10 @@ impl Act {
         Act::Take,
         Act::RevokeLinks,
         Act::SeeCustomer,
+        Act::ManageStaff,
+        Act::EditCatalogue,
+        Act::EditBusiness,
+        Act::SeeAudit,
     ];
 }
 
@@ -95,6 +113,11 @@ pub struct Policy {
 
 /// The matrix.
 pub fn allows(role: Role, act: Act, whose: Whose, policy: Policy) -> bool {
+    match act {
+        Act::ManageStaff | Act::EditBusiness | Act::SeeAudit => return role == Role::Admin,
+        Act::EditCatalogue => return matches!(role, Role::Admin | Role::Manager),
+        _ => {}
+    }
     match role {
         Role::Customer => false,
         Role::Admin | Role::Manager => true,
@@ -112,6 +135,7 @@ pub fn allows(role: Role, act: Act, whose: Whose, policy: Policy) -> bool {
             | Act::Comment
             | Act::UploadResult
             | Act::RevokeLinks => whose == Whose::Own,
+            Act::ManageStaff | Act::EditCatalogue | Act::EditBusiness | Act::SeeAudit => false,
         },
     }
 }
@@ -127,7 +151,7 @@ mod tests {
         const Y: bool = true;
         const N: bool = false;
         #[rustfmt::skip]
-        let table: [(Act, [bool; 5], [bool; 5]); 12] = [
+        let table: [(Act, [bool; 5], [bool; 5]); 16] = [
             //                   setting off          setting on
             (Act::SeeLists,     [Y, Y, Y, Y, Y], [Y, Y, Y, Y, Y]),
             (Act::SeeOrder,     [Y, Y, Y, N, N], [Y, Y, Y, Y, N]),
@@ -141,6 +165,10 @@ mod tests {
             (Act::Take,         [Y, Y, N, N, N], [Y, Y, N, Y, N]),
             (Act::RevokeLinks,  [Y, Y, Y, N, N], [Y, Y, Y, N, N]),
             (Act::SeeCustomer,  [Y, Y, Y, N, N], [Y, Y, Y, Y, N]),
+            (Act::ManageStaff,  [Y, N, N, N, N], [Y, N, N, N, N]),
+            (Act::EditCatalogue,[Y, Y, N, N, N], [Y, Y, N, N, N]),
+            (Act::EditBusiness, [Y, N, N, N, N], [Y, N, N, N, N]),
+            (Act::SeeAudit,     [Y, N, N, N, N], [Y, N, N, N, N]),
         ];
         assert_eq!(table.len(), Act::ALL.len());
         for (act, off, on) in table {
@@ -157,8 +185,8 @@ mod tests {
                 ];
                 assert_eq!(got, cells, "{act:?}, setting {setting}");
                 for whose in Whose::ALL {
-                    assert!(allows(Role::Admin, act, whose, policy));
-                    assert!(allows(Role::Manager, act, whose, policy));
+                    assert_eq!(allows(Role::Admin, act, whose, policy), cells[0]);
+                    assert_eq!(allows(Role::Manager, act, whose, policy), cells[1]);
                     assert!(!allows(Role::Customer, act, whose, policy));
                 }
             }

@@ -12,7 +12,7 @@ async fn accounts_and_sessions() {
 
     let weak = http
         .post(gateway.url("/api/accounts"))
-        .json(&json!({"email": "olena@example.com", "password": "1234567890", "display_name": "Olena"}))
+        .json(&json!({"email": "olena@example.com", "password": "8273645190283", "display_name": "Olena"}))
         .send()
         .await
         .unwrap();

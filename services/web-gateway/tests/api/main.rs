@@ -6,6 +6,7 @@
 //! S3 server (Garage) and skip without it.
 
 mod accounts;
+mod admin;
 mod downloads;
 mod helpers;
 mod links;
