@@ -20,6 +20,7 @@ pub mod i18n;
 mod list;
 mod order;
 pub mod permissions;
+pub mod reports;
 mod sign_in;
 mod views;
 
@@ -68,6 +69,7 @@ pub fn router() -> Router<AppState> {
         .route("/office/orders/{order_id}/assign", post(actions::assign))
         .route("/office/assets/office.css", get(css))
         .route("/office/assets/office.js", get(js))
+        .merge(reports::router())
         .layer(header_layer(
             header::CONTENT_SECURITY_POLICY,
             CONTENT_SECURITY_POLICY,

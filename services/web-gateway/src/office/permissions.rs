@@ -13,6 +13,7 @@
 //! | quote              | yes   | yes     | no            | no                   | no                       |
 //! | assign             | yes   | yes     | no            | no                   | no                       |
 //! | take (assign self) | yes   | yes     | —             | with the setting     | no                       |
+//! | see reports        | yes   | yes     | no            | no                   | no                       |
 //!
 //! Customers are refused everything here. An executor never learns whether someone else's
 //! order exists beyond "not yours": the refusal is the same for every such order.
@@ -35,10 +36,12 @@ pub enum Act {
     Assign,
     /// An executor assigns an unassigned order to themselves.
     Take,
+    /// The reports and their CSV exports: the whole business's figures, not one order's.
+    SeeReports,
 }
 
 impl Act {
-    pub const ALL: [Act; 10] = [
+    pub const ALL: [Act; 11] = [
         Act::SeeLists,
         Act::SeeOrder,
         Act::DownloadFile,
@@ -49,6 +52,7 @@ impl Act {
         Act::Quote,
         Act::Assign,
         Act::Take,
+        Act::SeeReports,
     ];
 }
 
@@ -88,7 +92,7 @@ pub fn allows(role: Role, act: Act, whose: Whose, policy: Policy) -> bool {
         Role::Admin | Role::Manager => true,
         Role::Executor => match act {
             Act::SeeLists => true,
-            Act::Quote | Act::Assign => false,
+            Act::Quote | Act::Assign | Act::SeeReports => false,
             Act::Take => whose == Whose::Unassigned && policy.executors_take_unassigned,
             Act::SeeOrder => {
                 whose == Whose::Own
@@ -114,7 +118,7 @@ mod tests {
         const Y: bool = true;
         const N: bool = false;
         #[rustfmt::skip]
-        let table: [(Act, [bool; 5], [bool; 5]); 10] = [
+        let table: [(Act, [bool; 5], [bool; 5]); 11] = [
             //                   setting off          setting on
             (Act::SeeLists,     [Y, Y, Y, Y, Y], [Y, Y, Y, Y, Y]),
             (Act::SeeOrder,     [Y, Y, Y, N, N], [Y, Y, Y, Y, N]),
@@ -126,6 +130,7 @@ mod tests {
             (Act::Quote,        [Y, Y, N, N, N], [Y, Y, N, N, N]),
             (Act::Assign,       [Y, Y, N, N, N], [Y, Y, N, N, N]),
             (Act::Take,         [Y, Y, N, N, N], [Y, Y, N, Y, N]),
+            (Act::SeeReports,   [Y, Y, N, N, N], [Y, Y, N, N, N]),
         ];
         assert_eq!(table.len(), Act::ALL.len());
         for (act, off, on) in table {
