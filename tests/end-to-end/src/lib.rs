@@ -21,6 +21,7 @@ use uuid::Uuid;
 pub use proto_events;
 pub use telegram_double;
 
+pub mod browser;
 pub mod private_garage;
 pub mod sse;
 pub mod telegram_customer;

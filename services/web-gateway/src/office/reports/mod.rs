@@ -118,6 +118,7 @@ struct Section {
     csv_href: String,
     columns: Vec<tables::Column>,
     rows: Vec<Vec<ViewCell>>,
+    total_row: bool,
     /// The chart's data (`tables::Chart`), for `reports.js`.
     chart_json: String,
     /// The rows as the CSV has them, for machines reading the page (the tests).
@@ -178,6 +179,7 @@ fn section(period: &Period, r: &ReportTexts, table: Table) -> Section {
         ),
         columns: table.columns,
         rows,
+        total_row: table.total_row,
         chart_json,
         rows_json,
     }

@@ -134,6 +134,8 @@ pub struct Table {
     pub hint: Option<&'static str>,
     pub columns: Vec<Column>,
     pub rows: Vec<Vec<Cell>>,
+    /// Whether the last row is the total of the others.
+    pub total_row: bool,
     pub chart: Chart,
 }
 
@@ -305,6 +307,7 @@ fn created_table(
         hint: None,
         columns,
         rows,
+        total_row: true,
         chart: Chart {
             kind: "line",
             labels,
@@ -383,6 +386,7 @@ fn time_in_status(lang: Lang, stays: &[sql::StatusStays]) -> Table {
             Column::seconds(t.p90, t.seconds),
         ],
         rows,
+        total_row: false,
         chart: Chart {
             kind: "bars",
             labels: stays
@@ -438,6 +442,7 @@ fn turnaround(period: &Period, lang: Lang, lines: &[sql::Turnaround]) -> Table {
             Column::seconds(t.p90, t.seconds),
         ],
         rows,
+        total_row: false,
         chart: Chart {
             kind: if period.grain == Grain::Day && buckets.len() > 1 {
                 "line"
@@ -497,6 +502,7 @@ fn staff(lang: Lang, loads: &[sql::StaffLoad]) -> Table {
             Column::number(t.open_now),
         ],
         rows,
+        total_row: false,
         chart: Chart {
             kind: "bars",
             labels: loads.iter().map(name).collect(),
@@ -573,6 +579,7 @@ fn revenue(period: &Period, lang: Lang, lines: &[sql::Revenue]) -> Table {
             Column::number(t.amount),
         ],
         rows,
+        total_row: false,
         chart: Chart {
             kind: "bars",
             labels: months.iter().map(|m| month_label(*m)).collect(),

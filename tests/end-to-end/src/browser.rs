@@ -1,0 +1,177 @@
+//! A headless Chromium for the browser tests (Debian's `chromium` and `chromium-driver`,
+//! installed by `scripts/stack up`), driven over WebDriver with fantoccini: the same browser
+//! `tests/back_office.rs` starts, shared here for the tests that came after it (the
+//! reports). Without `chromedriver` a test fails unless `BUREAU_SKIP_BROWSER=1`.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::{DEADLINE, TestStack, eventually};
+
+/// A headless Chromium behind its own chromedriver, both ended when dropped.
+pub struct Browser {
+    pub client: Client,
+    _driver: tokio::process::Child,
+}
+
+impl Browser {
+    /// A fresh browser (1400 × 1000, English), or `None` when chromedriver is missing and
+    /// the run chose to skip browser tests.
+    pub async fn start() -> anyhow::Result<Option<Browser>> {
+        let Some(driver_path) = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+        else {
+            anyhow::ensure!(
+                std::env::var("BUREAU_SKIP_BROWSER").as_deref() == Ok("1"),
+                "chromedriver is not installed: `scripts/stack up` installs it \
+                 (or set BUREAU_SKIP_BROWSER=1 to skip the browser tests)"
+            );
+            eprintln!("skipping: chromedriver is not installed and BUREAU_SKIP_BROWSER=1");
+            return Ok(None);
+        };
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+            listener.local_addr()?.port()
+        };
+        let driver = tokio::process::Command::new(driver_path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting chromedriver")?;
+        let url = format!("http://127.0.0.1:{port}");
+        eventually("chromedriver listening", DEADLINE, || async {
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .ok()
+        })
+        .await?;
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--window-size=1400,1000", "--lang=en-US"],
+                "prefs": {"intl.accept_languages": "en-US,en"},
+            }),
+        );
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&url)
+            .await
+            .map_err(|e| anyhow!("connecting to chromedriver: {e}"))?;
+        Ok(Some(Browser {
+            client,
+            _driver: driver,
+        }))
+    }
+
+    pub async fn go(&self, url: &str) -> anyhow::Result<()> {
+        self.client
+            .goto(url)
+            .await
+            .map_err(|e| anyhow!("opening {url}: {e}"))
+    }
+
+    pub async fn fill(&self, css: &str, text: &str) -> anyhow::Result<()> {
+        let field = self.find(css).await?;
+        field.clear().await.ok();
+        field
+            .send_keys(text)
+            .await
+            .map_err(|e| anyhow!("typing into {css}: {e}"))
+    }
+
+    pub async fn click(&self, css: &str) -> anyhow::Result<()> {
+        self.find(css)
+            .await?
+            .click()
+            .await
+            .map_err(|e| anyhow!("clicking {css}: {e}"))
+    }
+
+    /// The element, once it is there.
+    pub async fn find(&self, css: &str) -> anyhow::Result<fantoccini::elements::Element> {
+        self.client
+            .wait()
+            .at_most(DEADLINE)
+            .for_element(Locator::Css(css))
+            .await
+            .map_err(|e| anyhow!("waiting for {css}: {e}"))
+    }
+
+    /// The text of `css`, once `pred` accepts it.
+    pub async fn text_until(
+        &self,
+        css: &str,
+        pred: impl Fn(&str) -> bool,
+    ) -> anyhow::Result<String> {
+        let deadline = Instant::now() + DEADLINE;
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await
+                && let Ok(text) = element.text().await
+            {
+                if pred(&text) {
+                    return Ok(text);
+                }
+                last = text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(anyhow!("{css} never matched; last text: {last:?}"))
+    }
+
+    /// Runs `script` in the page and returns what it returned.
+    pub async fn run(&self, script: &str) -> anyhow::Result<serde_json::Value> {
+        self.client
+            .execute(script, vec![])
+            .await
+            .map_err(|e| anyhow!("running a script: {e}"))
+    }
+
+    /// A PNG of the window, into `target/screenshots/` or the directory
+    /// `BUREAU_SCREENSHOTS` names (relative to the repository).
+    pub async fn screenshot(&self, name: &str) -> anyhow::Result<()> {
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .map_err(|e| anyhow!("screenshot: {e}"))?;
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let dir = match std::env::var_os("BUREAU_SCREENSHOTS") {
+            Some(dir) => root.join(dir),
+            None => root.join("target/screenshots"),
+        };
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join(format!("{name}.png")), png)?;
+        Ok(())
+    }
+
+    pub async fn sign_in(
+        &self,
+        stack: &TestStack,
+        email: &str,
+        password: &str,
+    ) -> anyhow::Result<()> {
+        self.go(&stack.web_url("/office/sign-in")).await?;
+        self.fill("input[name=email]", email).await?;
+        self.fill("input[name=password]", password).await?;
+        self.click("#sign-in button[type=submit]").await?;
+        self.find(".top nav").await?;
+        Ok(())
+    }
+
+    pub async fn sign_out(&self) -> anyhow::Result<()> {
+        self.click(".top form button").await?;
+        self.find("#sign-in").await?;
+        Ok(())
+    }
+}
