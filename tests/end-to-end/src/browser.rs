@@ -3,7 +3,7 @@
 //! driven over WebDriver with fantoccini; waits with deadlines, screenshots into
 //! `target/screenshots/` or the directory `BUREAU_SCREENSHOTS` names. Without chromedriver
 //! a test fails unless `BUREAU_SKIP_BROWSER=1`. (The same helpers `tests/back_office.rs`
-//! carries inline, shared here for the admin pages' test.)
+//! carries inline, shared here for the tests that came after it: admin pages, reports.)
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -146,6 +146,14 @@ impl Browser {
 
     pub async fn body(&self) -> anyhow::Result<String> {
         self.text_until("body", |_| true).await
+    }
+
+    /// Runs `script` in the page and returns what it returned.
+    pub async fn run(&self, script: &str) -> anyhow::Result<serde_json::Value> {
+        self.client
+            .execute(script, vec![])
+            .await
+            .map_err(|e| anyhow!("running a script: {e}"))
     }
 
     pub async fn screenshot(&self, name: &str) -> anyhow::Result<()> {

@@ -26,6 +26,7 @@ pub mod i18n;
 mod list;
 mod order;
 pub mod permissions;
+pub mod reports;
 mod sign_in;
 mod views;
 
@@ -77,6 +78,7 @@ pub fn router() -> Router<AppState> {
         .route("/office/assets/office.css", get(css))
         .route("/office/assets/office.js", get(js))
         .merge(admin::router())
+        .merge(reports::router())
         .layer(header_layer(
             header::CONTENT_SECURITY_POLICY,
             CONTENT_SECURITY_POLICY,

@@ -28,6 +28,7 @@
 //! | edit the catalogue, prices | yes   | yes     | no       |
 //! | edit the business details  | yes   | no      | no       |
 //! | see the audit log          | yes   | no      | no       |
+//! | see reports and export them | yes | yes  | no       |
 //!
 //! Customers are refused everything here. An executor never learns whether someone else's
 //! order exists beyond "not yours": the refusal is the same for every such order.
@@ -59,10 +60,12 @@ pub enum Act {
     EditCatalogue,
     EditBusiness,
     SeeAudit,
+    /// The reports and their CSV exports: the whole business's figures, not one order's.
+    SeeReports,
 }
 
 impl Act {
-    pub const ALL: [Act; 16] = [
+    pub const ALL: [Act; 17] = [
         Act::SeeLists,
         Act::SeeOrder,
         Act::DownloadFile,
@@ -79,6 +82,7 @@ impl Act {
         Act::EditCatalogue,
         Act::EditBusiness,
         Act::SeeAudit,
+        Act::SeeReports,
     ];
 }
 
@@ -123,7 +127,7 @@ pub fn allows(role: Role, act: Act, whose: Whose, policy: Policy) -> bool {
         Role::Admin | Role::Manager => true,
         Role::Executor => match act {
             Act::SeeLists => true,
-            Act::Quote | Act::Assign => false,
+            Act::Quote | Act::Assign | Act::SeeReports => false,
             Act::Take => whose == Whose::Unassigned && policy.executors_take_unassigned,
             Act::SeeOrder | Act::SeeCustomer => {
                 whose == Whose::Own
@@ -151,7 +155,7 @@ mod tests {
         const Y: bool = true;
         const N: bool = false;
         #[rustfmt::skip]
-        let table: [(Act, [bool; 5], [bool; 5]); 16] = [
+        let table: [(Act, [bool; 5], [bool; 5]); 17] = [
             //                   setting off          setting on
             (Act::SeeLists,     [Y, Y, Y, Y, Y], [Y, Y, Y, Y, Y]),
             (Act::SeeOrder,     [Y, Y, Y, N, N], [Y, Y, Y, Y, N]),
@@ -169,6 +173,7 @@ mod tests {
             (Act::EditCatalogue,[Y, Y, N, N, N], [Y, Y, N, N, N]),
             (Act::EditBusiness, [Y, N, N, N, N], [Y, N, N, N, N]),
             (Act::SeeAudit,     [Y, N, N, N, N], [Y, N, N, N, N]),
+            (Act::SeeReports,   [Y, Y, N, N, N], [Y, Y, N, N, N]),
         ];
         assert_eq!(table.len(), Act::ALL.len());
         for (act, off, on) in table {

@@ -9,6 +9,7 @@ use bureau_accounts::Account;
 use chrono::{DateTime, Utc};
 
 use super::i18n::{Lang, Texts};
+use super::permissions::{self, Act, Policy, Whose};
 
 /// What every page's frame needs: language, texts, who is signed in, where the language
 /// switch returns to.
@@ -23,6 +24,8 @@ pub struct Chrome {
     /// Whether the page follows the staff feed.
     pub live: bool,
     pub title: String,
+    /// Whether the navigation offers the reports (the matrix's `SeeReports`).
+    pub reports_link: bool,
 }
 
 pub struct Badge {
@@ -44,6 +47,9 @@ impl Chrome {
             }),
             live: account.is_some(),
             title: title.to_owned(),
+            reports_link: account.is_some_and(|a| {
+                permissions::allows(a.role, Act::SeeReports, Whose::Others, Policy::default())
+            }),
         }
     }
 }

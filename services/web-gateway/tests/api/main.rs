@@ -14,6 +14,7 @@ mod lists;
 mod office;
 mod orders;
 mod quotas;
+mod reports;
 mod sign_in;
 mod slow_clients;
 mod staff;
