@@ -6,6 +6,7 @@
 pub mod bus;
 pub mod database;
 pub mod health;
+pub mod identity;
 pub mod inbox;
 pub mod links;
 pub mod metrics;

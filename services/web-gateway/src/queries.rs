@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::domain::{Cursor, Page};
 
 pub mod office;
+pub mod portal;
 
 /// A line of a customer's order list; the description only as far as an excerpt needs.
 #[derive(Debug, sqlx::FromRow)]
