@@ -7,6 +7,7 @@ mod albums;
 mod bad_input;
 mod deferred_updates;
 mod first_order;
+mod link;
 mod my_orders;
 mod support;
 mod telegram_failures;
