@@ -92,6 +92,28 @@ impl Desk {
         (self.settings.links.upload_ttl_secs / 3600).max(1)
     }
 
+    /// `/start <token>`: joins Telegram user `identity` to the web customer the token names.
+    pub async fn join_web_customer(
+        &self,
+        token: &bureau_platform::identity::LinkToken,
+        identity: &bureau_platform::identity::TelegramIdentity,
+    ) -> Result<bureau_platform::identity::JoinOutcome, sqlx::Error> {
+        bureau_platform::identity::join_by_link(&self.pool, token, identity).await
+    }
+
+    /// `/web`: a one-time link to `{web_gateway.public_url}/portal/link/{token}`.
+    pub async fn web_sign_in_link(
+        &self,
+        identity: &bureau_platform::identity::TelegramIdentity,
+    ) -> Result<String, sqlx::Error> {
+        let token = bureau_platform::identity::issue_web_sign_in(&self.pool, identity).await?;
+        Ok(format!(
+            "{}/portal/link/{}",
+            self.settings.web_gateway.public_url.trim_end_matches('/'),
+            token.expose()
+        ))
+    }
+
     /// Publishes `events` as one confirmed batch; an error when the broker did not confirm
     /// them all within [`PUBLISH_TIMEOUT`].
     pub async fn publish(&self, events: &[Envelope]) -> Result<(), String> {

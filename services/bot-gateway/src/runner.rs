@@ -133,6 +133,7 @@ impl BotRunner {
                 ("status", key::COMMAND_STATUS),
                 ("language", key::COMMAND_LANGUAGE),
                 ("profile", key::COMMAND_PROFILE),
+                ("web", key::COMMAND_WEB),
                 ("cancel", key::COMMAND_CANCEL),
                 ("help", key::COMMAND_HELP),
             ]

@@ -165,6 +165,7 @@ mod tests {
         TelegramSettings {
             api_url: "http://127.0.0.1:8999".into(),
             token: Secret::new("123:abc"),
+            bot_username: String::new(),
             mode,
             webhook_url: "https://bot.example.com/telegram/webhook".into(),
             webhook_secret: Secret::new(secret),

@@ -33,6 +33,14 @@ pub mod key {
     pub const COMMAND_ORDERS: &str = "bot.commands.orders";
     pub const COMMAND_LANGUAGE: &str = "bot.commands.language";
     pub const COMMAND_PROFILE: &str = "bot.commands.profile";
+    pub const COMMAND_WEB: &str = "bot.commands.web";
+
+    pub const LINK_JOINED: &str = "bot.link.joined";
+    pub const LINK_ALREADY: &str = "bot.link.already";
+    pub const LINK_INVALID: &str = "bot.link.invalid";
+    pub const LINK_TELEGRAM_TAKEN: &str = "bot.link.telegram_taken";
+    pub const LINK_ACCOUNT_TAKEN: &str = "bot.link.account_taken";
+    pub const LINK_WEB: &str = "bot.link.web";
 
     pub const BUTTON_CONFIRM: &str = "bot.buttons.confirm";
     pub const BUTTON_EDIT: &str = "bot.buttons.edit";

@@ -164,9 +164,11 @@ async fn customer_for(
                                         telegram_username, created_at, updated_at)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                  ON DUPLICATE KEY UPDATE
-                     display_name = VALUES(display_name),
+                     -- A customer joined to a web account keeps the name and language of
+                     -- their web profile (bureau_platform::identity).
+                     display_name = IF(web_account_id IS NULL, VALUES(display_name), display_name),
                      phone = COALESCE(VALUES(phone), phone),
-                     language = VALUES(language),
+                     language = IF(web_account_id IS NULL, VALUES(language), language),
                      telegram_chat_id = VALUES(telegram_chat_id),
                      telegram_username = VALUES(telegram_username),
                      telegram_unreachable_at = NULL,

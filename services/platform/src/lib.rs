@@ -8,6 +8,7 @@ pub mod bus;
 pub mod business;
 pub mod database;
 pub mod health;
+pub mod identity;
 pub mod inbox;
 pub mod links;
 pub mod metrics;

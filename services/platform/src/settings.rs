@@ -149,6 +149,10 @@ pub struct StorageSettings {
 pub struct TelegramSettings {
     pub api_url: String,
     pub token: Secret,
+    /// The bot's @username without the `@`: the web portal's "Link Telegram" button opens
+    /// `https://t.me/{bot_username}?start=<token>`. Empty: the page shows the command to send.
+    #[serde(default)]
+    pub bot_username: String,
     pub mode: TelegramMode,
     pub webhook_url: String,
     pub webhook_secret: Secret,

@@ -346,6 +346,7 @@ mod tests {
         let settings = TelegramSettings {
             api_url: api_url.to_owned(),
             token: Secret::new("123:SECRET"),
+            bot_username: String::new(),
             mode: bureau_platform::settings::TelegramMode::Polling,
             webhook_url: String::new(),
             webhook_secret: Secret::default(),

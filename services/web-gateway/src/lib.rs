@@ -15,6 +15,7 @@ mod http;
 mod idempotency;
 mod intake;
 pub mod office;
+pub mod portal;
 mod queries;
 mod quotas;
 mod sessions;

@@ -17,6 +17,7 @@ use crate::domain::{Cursor, Page};
 
 pub mod office;
 pub mod reports;
+pub mod portal;
 
 /// A line of a customer's order list; the description only as far as an excerpt needs.
 #[derive(Debug, sqlx::FromRow)]

@@ -13,8 +13,19 @@ use crate::texts::key;
 /// Greets and shows the main menu. On first contact, when the customer's Telegram is set
 /// to a language we do not speak, the language is asked instead: the greeting's menu then
 /// comes in the chosen language, with the answer. A draft in progress is kept: `/start` is
-/// often pressed just to get the menu back.
-pub async fn start(chat: Chat, mut conversation: Conversation, message: Message) -> HandlerResult {
+/// often pressed just to get the menu back. `/start <token>` (a deep link from the website's
+/// "Link Telegram") joins this Telegram user to that web account.
+pub async fn start(
+    chat: Chat,
+    mut conversation: Conversation,
+    message: Message,
+    payload: String,
+) -> HandlerResult {
+    let payload = payload.trim();
+    if !payload.is_empty() {
+        chat.save(conversation).await?;
+        return super::link::join(chat, message, payload).await;
+    }
     let from = message.from.as_ref();
     let language_known =
         Language::answered_by(from.and_then(|user| user.language_code.as_deref())).is_some();

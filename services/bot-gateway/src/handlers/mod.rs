@@ -24,6 +24,7 @@ mod confirmation;
 mod context;
 mod deferred;
 mod drafting;
+mod link;
 mod orders;
 mod outage;
 mod placing;
@@ -54,7 +55,8 @@ use crate::texts::key;
 #[derive(BotCommands, Clone, Debug, PartialEq)]
 #[command(rename_rule = "lowercase")]
 pub enum Command {
-    Start,
+    /// `/start`, or `/start <token>` from the website's "Link Telegram" (a deep link).
+    Start(String),
     Help,
     Cancel,
     /// `/status 48213097`: the rest of the message, parsed by the handler so that a bad
@@ -63,6 +65,8 @@ pub enum Command {
     Orders,
     Language,
     Profile,
+    /// A one-time sign-in link for the website.
+    Web,
 }
 
 pub fn schema() -> UpdateHandler<HandlerError> {
@@ -71,13 +75,14 @@ pub fn schema() -> UpdateHandler<HandlerError> {
 
 fn messages() -> UpdateHandler<HandlerError> {
     let commands = teloxide::filter_command::<Command, _>()
-        .branch(case![Command::Start].endpoint(commands::start))
+        .branch(case![Command::Start(payload)].endpoint(commands::start))
         .branch(case![Command::Help].endpoint(commands::help))
         .branch(case![Command::Cancel].endpoint(commands::cancel))
         .branch(case![Command::Status(argument)].endpoint(status::reply))
         .branch(case![Command::Orders].endpoint(orders::list))
         .branch(case![Command::Language].endpoint(commands::choose_language))
-        .branch(case![Command::Profile].endpoint(registration::show_profile));
+        .branch(case![Command::Profile].endpoint(registration::show_profile))
+        .branch(case![Command::Web].endpoint(link::web));
     // A command we do not know (or a known one with junk after it) is not an order.
     let unknown_command =
         dptree::filter(|message: Message| message.text().is_some_and(|t| t.starts_with('/')))
@@ -278,7 +283,12 @@ mod tests {
     #[test]
     fn commands_parse_with_and_without_arguments() {
         let parse = |text| Command::parse(text, "bureau_bot").ok();
-        assert_eq!(parse("/start"), Some(Command::Start));
+        assert_eq!(parse("/start"), Some(Command::Start(String::new())));
+        assert_eq!(
+            parse("/start 0123abcd"),
+            Some(Command::Start("0123abcd".into()))
+        );
+        assert_eq!(parse("/web"), Some(Command::Web));
         assert_eq!(parse("/help@bureau_bot"), Some(Command::Help));
         assert_eq!(
             parse("/status 4821 3097"),

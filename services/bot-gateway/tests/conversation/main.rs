@@ -8,6 +8,7 @@ mod bad_input;
 mod business;
 mod deferred_updates;
 mod first_order;
+mod link;
 mod my_orders;
 mod support;
 mod telegram_failures;

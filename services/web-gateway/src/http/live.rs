@@ -4,7 +4,10 @@
 //!   status from the database, then a `status` event for every recorded change, each with
 //!   the status, its version and its name in the customer's language, and a `refused`
 //!   event when a request of the customer's own (a cancellation, an answer to a quote) was
-//!   refused;
+//!   refused; `reply` (staff wrote), `quote` (a price) and `file` (a file or result stored)
+//!   say only that something came, for the portal's order page to read. A reconnecting
+//!   `EventSource` (with `Last-Event-ID`) starts again from the current status, so a status
+//!   is never missed; the page reads the rest again on reconnecting;
 //! - `GET /api/staff/feed` (staff): `order.created`, `order.message.posted`,
 //!   `order.status.changed` (recorded changes, with the request that made them) and
 //!   `order.status.change_refused` (requests refused, with the reason and where the order
@@ -344,6 +347,19 @@ async fn order_live(
             {
                 Some(refused_event(&catalog, &language, refusal))
             }
+            // The customer's page refreshes its conversation, price and files on these;
+            // they say only that something came (the page reads what once it is recorded).
+            Event::OrderMessagePosted(message)
+                if message.order_id == order_id && message.author != Actor::Customer =>
+            {
+                Some(news_event("reply", message.message_id))
+            }
+            Event::PriceQuoted(_) if envelope.payload.order_id() == order_id => {
+                Some(news_event("quote", envelope.event_id))
+            }
+            Event::FileStored(stored) if stored.order_id == order_id => {
+                Some(news_event("file", stored.file_id))
+            }
             _ => None,
         },
     ))
@@ -372,6 +388,13 @@ fn status_event(
 
 /// `event: refused` with what the customer asked, why it was not done and where the order
 /// is now (its status in the customer's language).
+/// Something new on the order (`reply`, `quote`, `file`), by its id.
+fn news_event(kind: &'static str, id: Uuid) -> SseEvent {
+    SseEvent::default()
+        .event(kind)
+        .data(json!({ "id": id }).to_string())
+}
+
 fn refused_event(
     catalog: &Catalog,
     language: &str,

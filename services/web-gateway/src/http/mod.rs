@@ -17,7 +17,8 @@
 //! - `catalogue`: `GET /api/catalogue`, what the business sells, for the order form;
 //! - `admin`: `GET /api/admin/readiness`, every dependency check with its error, admins only
 //!   (the public `/readyz` says only ready or not).
-//! - the staff back office's pages, `/office/...`, are `crate::office`.
+//! - the staff back office's pages, `/office/...`, are `crate::office`; the customers'
+//!   pages, `/portal/...`, are `crate::portal`.
 //!
 //! Every state-changing request passes `office::csrf` (a strict `Origin` /
 //! `Sec-Fetch-Site` check) before any handler.
@@ -66,7 +67,14 @@ pub use auth::presented_token;
 pub(crate) use client::ClientAddress;
 pub use error::Error;
 pub(crate) use error::human_size;
+pub(crate) use file_form::accept_files;
 pub(crate) use files::redirect_to;
+pub(crate) use order_form::{
+    MAX_FILES as MAX_FILES_PER_FORM_USIZE, refuse_oversized as refuse_oversized_upload,
+    request_limit as upload_request_limit,
+};
+/// The most files one order says it will carry.
+pub(crate) const MAX_FILES_PER_FORM: u32 = MAX_FILES_PER_FORM_USIZE as u32;
 pub use live::LiveHub;
 pub(crate) use session::{guarded_authenticate, session_cookie};
 pub(crate) use staff::{StatusChangeRequest, prepare_status_change, status_change_detail};
@@ -123,6 +131,7 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
         .merge(admin::router(readiness))
         .merge(catalogue::router())
         .merge(crate::office::router())
+        .merge(crate::portal::router(max_upload_bytes))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::office::csrf::same_origin_only,

@@ -75,7 +75,8 @@ pub async fn same_origin_only(
     );
     if !safe {
         let from = provenance(request.headers(), &state.settings.web_gateway.public_url);
-        let is_page = request.uri().path().starts_with("/office");
+        let path = request.uri().path();
+        let is_page = path.starts_with("/office") || path.starts_with("/portal");
         let refused = match from {
             Provenance::SameOrigin => false,
             Provenance::CrossSite => true,
