@@ -16,8 +16,8 @@ use uuid::Uuid;
 use crate::domain::{Cursor, Page};
 
 pub mod office;
-pub mod reports;
 pub mod portal;
+pub mod reports;
 
 /// A line of a customer's order list; the description only as far as an excerpt needs.
 #[derive(Debug, sqlx::FromRow)]

@@ -49,6 +49,19 @@ impl StagedFiles {
     }
 }
 
+/// Stages every `file` part of `multipart`, publishes one `FileReceived` with `purpose` per
+/// file (confirmed by the broker) and lists what was accepted: [`stage_files`], then
+/// [`publish_files`]. (Staff results go through the two steps apart, to audit between.)
+pub async fn accept_files(
+    state: &AppState,
+    multipart: &mut Multipart,
+    order_id: Uuid,
+    purpose: FilePurpose,
+) -> Result<FilesAccepted, Error> {
+    let staged = stage_files(state, multipart, order_id, purpose).await?;
+    publish_files(state, staged, order_id, purpose).await
+}
+
 /// Stages every `file` part of `multipart` for `order_id`, within the customer's quotas
 /// for a customer's upload. A failure, or a form without files, deletes what was staged.
 pub async fn stage_files(
