@@ -101,6 +101,7 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         store,
         settings: Arc::new(settings),
     };
+    state.live.follow_account_ends(pool.clone());
     let app = http::with_request_layers(
         health::public_router(readiness.clone()).merge(http::router(state, readiness)),
     );

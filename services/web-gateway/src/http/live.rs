@@ -31,8 +31,9 @@
 //! next answers 429), a stream ends after `max_stream_secs` (the browser reconnects), and
 //! it ends when its session does (signed out, expired, the account deactivated), checked
 //! every `session_check_secs`. Deactivating an account in the back office ends its streams
-//! in this process at once ([`LiveHub::end_account`]); other replicas notice at their next
-//! session check.
+//! in this process at once ([`LiveHub::end_account`]), and in every other replica within
+//! about a second: each hub follows the audit log for deactivations and passwords set
+//! ([`follow_account_ends`]), one indexed read of the newest rows a second.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -65,6 +66,9 @@ use crate::sessions::{self, SessionToken};
 
 /// Events a client may fall behind by before it is disconnected.
 const CLIENT_BUFFER: usize = 256;
+
+/// How often each hub reads the audit log for accounts ended by another replica.
+const ACCOUNT_ENDS_EVERY: Duration = Duration::from_secs(1);
 
 /// How long a new client waits for the hub's subscription before it is answered anyway.
 const BIND_WAIT: Duration = Duration::from_secs(5);
@@ -158,6 +162,50 @@ impl LiveHub {
     pub fn end_account(&self, account_id: Uuid) {
         // No stream open is not an error.
         let _ = self.ended.send(account_id);
+    }
+
+    /// Follows the audit log for accounts whose sessions another replica ended
+    /// (`staff_deactivate`, `password_set`) and ends their streams here too, until
+    /// `shutdown`. (A row committed out of id order can be passed over; the per-stream
+    /// session checks still end those streams.)
+    pub fn follow_account_ends(&self, pool: MySqlPool) {
+        let hub = self.clone();
+        tokio::spawn(async move {
+            let mut last: Option<u64> = None;
+            let mut tick = tokio::time::interval(ACCOUNT_ENDS_EVERY);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = hub.shutdown.cancelled() => break,
+                }
+                let Some(after) = last else {
+                    // Start from now: what ended before this process started has no stream here.
+                    if let Ok(max) =
+                        sqlx::query_scalar::<_, Option<u64>>("SELECT MAX(id) FROM staff_audit")
+                            .fetch_one(&pool)
+                            .await
+                    {
+                        last = Some(max.unwrap_or(0));
+                    }
+                    continue;
+                };
+                let ended: Result<Vec<(u64, Option<String>)>, _> = sqlx::query_as(
+                    "SELECT id, subject FROM staff_audit
+                     WHERE id > ? AND action IN ('staff_deactivate', 'password_set') ORDER BY id",
+                )
+                .bind(after)
+                .fetch_all(&pool)
+                .await;
+                // MySQL not answering: the per-stream session checks still end them.
+                let Ok(ended) = ended else { continue };
+                for (id, subject) in ended {
+                    last = Some(id);
+                    if let Some(account_id) = subject.and_then(|s| Uuid::parse_str(&s).ok()) {
+                        hub.end_account(account_id);
+                    }
+                }
+            }
+        });
     }
 
     /// A slot for one more stream of `account_id`, or 429 when it has its fill.

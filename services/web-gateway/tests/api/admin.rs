@@ -275,6 +275,23 @@ async fn deactivating_ends_sessions_and_live_streams_at_once_and_the_last_admin_
         .bytes_stream();
     let first = tokio::time::timeout(DEADLINE, feed.next()).await.unwrap();
     assert!(first.is_some(), "the feed said it is live");
+    // And on a second replica of the gateway (same database and broker).
+    let replica_stop = tokio_util::sync::CancellationToken::new();
+    let replica = web_gateway::start(gateway.settings.clone(), replica_stop.clone())
+        .await
+        .unwrap();
+    let mut replica_feed = gateway
+        .http
+        .get(format!("http://{}/api/staff/feed", replica.http_addr))
+        .bearer_auth(&maria_token)
+        .send()
+        .await
+        .unwrap()
+        .bytes_stream();
+    let first = tokio::time::timeout(DEADLINE, replica_feed.next())
+        .await
+        .unwrap();
+    assert!(first.is_some(), "the replica's feed said it is live");
 
     let (status, _) = post(
         &gateway,
@@ -295,6 +312,17 @@ async fn deactivating_ends_sessions_and_live_streams_at_once_and_the_last_admin_
     })
     .await;
     assert!(ended.is_ok(), "the live stream ended at once");
+    let ended_there = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(chunk) = replica_feed.next().await {
+            if chunk.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(ended_there.is_ok(), "the other replica's stream ended too");
+    replica_stop.cancel();
+    replica.task.await.unwrap().unwrap();
     let (status, _) = get(&gateway, Some(&maria_token), "/office").await;
     assert_eq!(status, StatusCode::SEE_OTHER, "the session is gone");
     let response = gateway
