@@ -1,9 +1,9 @@
 //! The back office's reports as SQL (issue 12): orders created by channel and status, time
 //! spent in each status, created → delivered turnaround, staff throughput and workload,
-//! revenue by month, and the full orders export. Every figure is computed by MariaDB
-//! (counts, window functions), except percentiles, interpolated here as `PERCENTILE_CONT`
-//! does over rows read from an index, over a half-open
-//! range of UTC instants `[from, until)`; `office::reports` shapes them into pages and CSV.
+//! revenue by month, and the full orders export, over a half-open range of UTC instants
+//! `[from, until)`. Counts and sums are computed by MariaDB; percentiles are interpolated
+//! here, as `PERCENTILE_CONT` does, over durations read from an index. `office::reports`
+//! shapes them into pages and CSV.
 //!
 //! Each report reads through an index made for it
 //! (`migrations/20261206730001_report_indexes.sql`), so it costs what the range holds, not
