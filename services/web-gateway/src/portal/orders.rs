@@ -545,8 +545,13 @@ pub async fn upload(
     if OrderStatus::parse(&order.status).is_none_or(OrderStatus::is_terminal) {
         return Err(member.fail(Failure::Conflict(t.closed_no_files)));
     }
-    crate::http::refuse_oversized_upload(&headers, state.settings.web_gateway.max_upload_bytes)
-        .map_err(|e| member.fail(e))?;
+    let max_bytes = state.settings.web_gateway.max_upload_bytes;
+    // Over the limit, said in the customer's words; other refusals as the API says them.
+    let fail = |error: Error| match error {
+        Error::PayloadTooLarge { .. } => member.fail(Failure::TooLarge(size(max_bytes))),
+        other => member.fail(other),
+    };
+    crate::http::refuse_oversized_upload(&headers, max_bytes).map_err(fail)?;
     let mut multipart = multipart.map_err(|e| member.fail(Error::from(e)))?;
     let accepted = crate::http::accept_files(
         &state,
@@ -555,7 +560,7 @@ pub async fn upload(
         FilePurpose::CustomerUpload,
     )
     .await
-    .map_err(|e| member.fail(e))?;
+    .map_err(fail)?;
     if member.wants_json {
         return Ok((StatusCode::CREATED, axum::Json(accepted)).into_response());
     }

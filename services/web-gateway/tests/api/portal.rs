@@ -550,6 +550,11 @@ async fn an_order_is_placed_first_and_its_files_follow_one_by_one() {
         .await
         .unwrap();
     assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = too_large.json().await.unwrap();
+    assert_eq!(
+        body["error"]["message"],
+        "Файл завеликий: кожен файл може мати щонайбільше 4 KiB."
+    );
     let retried = json_post(&files_url)
         .multipart(file("two.pdf", b"%PDF-1.4 second file".to_vec()))
         .send()
