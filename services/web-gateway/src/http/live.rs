@@ -4,7 +4,7 @@
 //!   status from the database, then a `status` event for every recorded change, each with
 //!   the status, its version and its name in the customer's language, and a `refused`
 //!   event when a request of the customer's own (a cancellation, an answer to a quote) was
-//!   refused; `reply` (staff wrote), `quote` (a price) and `file` (a file or result stored)
+//!   refused; `reply` (staff or the customer wrote), `quote` (a price) and `file` (a file or result stored)
 //!   say only that something came, for the portal's order page to read. A reconnecting
 //!   `EventSource` (with `Last-Event-ID`) starts again from the current status, so a status
 //!   is never missed; the page reads the rest again on reconnecting;
@@ -397,9 +397,7 @@ async fn order_live(
             }
             // The customer's page refreshes its conversation, price and files on these;
             // they say only that something came (the page reads what once it is recorded).
-            Event::OrderMessagePosted(message)
-                if message.order_id == order_id && message.author != Actor::Customer =>
-            {
+            Event::OrderMessagePosted(message) if message.order_id == order_id => {
                 Some(news_event("reply", message.message_id))
             }
             Event::PriceQuoted(_) if envelope.payload.order_id() == order_id => {

@@ -271,6 +271,8 @@ pub enum Failure {
     StaffAccount,
     /// A rule of the order's state, in the customer's language (409).
     Conflict(&'static str),
+    /// A file over the size limit, with the limit, in the customer's language (413).
+    TooLarge(String),
     Api(Error),
 }
 
@@ -309,6 +311,11 @@ impl IntoResponse for PageError {
                 t.staff_account.to_owned(),
             ),
             Failure::Conflict(text) => (StatusCode::CONFLICT, t.error_title, text.to_owned()),
+            Failure::TooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                t.error_title,
+                format!("{} {limit}.", t.file_too_large),
+            ),
             Failure::Api(error) => {
                 let status = error.status_code();
                 match error {

@@ -46,6 +46,8 @@ use crate::status_requests::{self, Asked};
 const MAX_MESSAGE_CHARS: usize = 4_000;
 /// How long a file upload waits for its order to be recorded (it was placed a moment ago).
 const ORDER_RECORDED_WAIT: Duration = Duration::from_secs(8);
+/// How long writing to staff waits for the message to be recorded before the page returns.
+const MESSAGE_RECORDED_WAIT: Duration = Duration::from_secs(5);
 
 fn status_name(state: &AppState, lang: Lang, status: &str) -> String {
     let _ = state;
@@ -545,8 +547,13 @@ pub async fn upload(
     if OrderStatus::parse(&order.status).is_none_or(OrderStatus::is_terminal) {
         return Err(member.fail(Failure::Conflict(t.closed_no_files)));
     }
-    crate::http::refuse_oversized_upload(&headers, state.settings.web_gateway.max_upload_bytes)
-        .map_err(|e| member.fail(e))?;
+    let max_bytes = state.settings.web_gateway.max_upload_bytes;
+    // Over the limit, said in the customer's words; other refusals as the API says them.
+    let fail = |error: Error| match error {
+        Error::PayloadTooLarge { .. } => member.fail(Failure::TooLarge(size(max_bytes))),
+        other => member.fail(other),
+    };
+    crate::http::refuse_oversized_upload(&headers, max_bytes).map_err(fail)?;
     let mut multipart = multipart.map_err(|e| member.fail(Error::from(e)))?;
     let accepted = crate::http::accept_files(
         &state,
@@ -555,7 +562,7 @@ pub async fn upload(
         FilePurpose::CustomerUpload,
     )
     .await
-    .map_err(|e| member.fail(e))?;
+    .map_err(fail)?;
     if member.wants_json {
         return Ok((StatusCode::CREATED, axum::Json(accepted)).into_response());
     }
@@ -604,12 +611,13 @@ pub async fn message(
     if text.chars().count() > MAX_MESSAGE_CHARS {
         return Err(member.fail(Error::unprocessable("text_too_long", t.text_too_long)));
     }
+    let message_id = Uuid::now_v7();
     let event = Envelope::new(
         intake::PRODUCER,
         order.id,
         OrderMessagePosted {
             order_id: order.id,
-            message_id: Uuid::now_v7(),
+            message_id,
             author: Actor::Customer,
             text: text.to_owned(),
         },
@@ -620,6 +628,20 @@ pub async fn message(
         Err(_) => return Err(member.fail(Error::broker_unavailable())),
     }
     tracing::info!(order_id = %order.id, "customer wrote to staff from the portal");
+    // The page it returns to shows the message once recorded: wait for that a little (the
+    // message is with the broker either way; a slow record only shows a moment later).
+    let deadline = tokio::time::Instant::now() + MESSAGE_RECORDED_WAIT;
+    while tokio::time::Instant::now() < deadline {
+        let recorded: Option<i32> = sqlx::query_scalar("SELECT 1 FROM order_messages WHERE id = ?")
+            .bind(message_id)
+            .fetch_optional(&state.pool)
+            .await
+            .map_err(|e| member.fail(e))?;
+        if recorded.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     Ok(Redirect::to(&format!(
         "/portal/orders/{}?sent=1#conversation",
         order.order_number

@@ -550,6 +550,11 @@ async fn an_order_is_placed_first_and_its_files_follow_one_by_one() {
         .await
         .unwrap();
     assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = too_large.json().await.unwrap();
+    assert_eq!(
+        body["error"]["message"],
+        "Файл завеликий: кожен файл може мати щонайбільше 4 KiB."
+    );
     let retried = json_post(&files_url)
         .multipart(file("two.pdf", b"%PDF-1.4 second file".to_vec()))
         .send()
@@ -769,5 +774,71 @@ async fn the_profile_changes_and_links_telegram_as_one_customer() {
     .await
     .unwrap();
     assert_eq!(linked, Some(5500));
+    gateway.finish().await;
+}
+
+/// Reads the stream until an event named `name` has arrived; returns everything read.
+async fn read_until(response: &mut reqwest::Response, name: &str) -> String {
+    let mut seen = String::new();
+    let wanted = format!("event: {name}\n");
+    tokio::time::timeout(DEADLINE, async {
+        while !seen.contains(&wanted) {
+            let chunk = response.chunk().await.unwrap().expect("the stream goes on");
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no `{name}` event; read {seen:?}"));
+    seen
+}
+
+#[tokio::test]
+async fn the_order_pages_live_stream_says_when_staff_write_and_starts_again_from_the_status() {
+    let gateway = Gateway::start().await;
+    let (owner, token) = gateway.customer("owner@example.com").await;
+    let order_id = gateway
+        .insert_order(owner, "56000001", "live", OrderStatus::InProgress)
+        .await;
+    create_account(
+        &gateway.db,
+        "boss@example.com",
+        PASSWORD,
+        "Boss",
+        Role::Manager,
+    )
+    .await
+    .unwrap();
+    let staff = gateway.log_in("boss@example.com").await;
+    let mut live = reqwest::Client::new()
+        .get(gateway.url("/api/orders/56000001/live"))
+        .header("cookie", format!("bureau_session={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), StatusCode::OK);
+    let first = read_until(&mut live, "status").await;
+    assert!(first.contains("id: 1\n"), "{first}");
+    let reply = post(
+        &gateway,
+        Some(&staff),
+        "en",
+        &format!("/office/orders/{order_id}/reply"),
+        &[("text", "Ready tomorrow")],
+    )
+    .await;
+    assert!(reply.status().is_redirection(), "{}", reply.status());
+    read_until(&mut live, "reply").await;
+    drop(live);
+    // A browser reconnecting sends Last-Event-ID; the stream starts from the current status.
+    let mut again = reqwest::Client::new()
+        .get(gateway.url("/api/orders/56000001/live"))
+        .header("cookie", format!("bureau_session={token}"))
+        .header("last-event-id", "1")
+        .send()
+        .await
+        .unwrap();
+    let first = read_until(&mut again, "status").await;
+    assert!(first.contains("\"status\":\"in_progress\""), "{first}");
+    drop(again);
     gateway.finish().await;
 }
