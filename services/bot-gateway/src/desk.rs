@@ -68,6 +68,11 @@ impl Desk {
         }
     }
 
+    /// The database, for reads that need no module of their own (the price list).
+    pub fn pool(&self) -> &MySqlPool {
+        &self.pool
+    }
+
     pub fn business(&self) -> &BusinessSettings {
         &self.settings.business
     }

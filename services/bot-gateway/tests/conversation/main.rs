@@ -5,8 +5,10 @@
 
 mod albums;
 mod bad_input;
+mod cart;
 mod deferred_updates;
 mod first_order;
 mod my_orders;
+mod payments;
 mod support;
 mod telegram_failures;
