@@ -12,6 +12,7 @@ mod links;
 mod lists;
 mod office;
 mod orders;
+mod payments;
 mod quotas;
 mod sign_in;
 mod slow_clients;
