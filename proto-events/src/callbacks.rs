@@ -22,6 +22,31 @@ pub fn open_order(order_id: Uuid) -> String {
     format!("{OPEN_ORDER}:{}", order_id.simple())
 }
 
+/// The verb of the "Pay" button: `pay:{order id, 32 hex digits}`. The bot gateway answers a
+/// press with the order's invoice, if the customer owns the order and it can be paid.
+pub const PAY_ORDER: &str = "pay";
+
+/// The "Pay" button's data: 36 bytes.
+pub fn pay_order(order_id: Uuid) -> String {
+    format!("{PAY_ORDER}:{}", order_id.simple())
+}
+
+/// A Telegram invoice's payload (1-128 bytes, never shown to the customer): it names the
+/// order, `order:{order id, 32 hex digits}`. The `pre_checkout_query` and the
+/// `successful_payment` carry it back; the order is looked up again, never trusted.
+pub fn invoice_payload(order_id: Uuid) -> String {
+    format!("order:{}", order_id.simple())
+}
+
+/// The order an invoice payload names; `None` for anything else.
+pub fn parse_invoice_payload(payload: &str) -> Option<Uuid> {
+    let id = payload.strip_prefix("order:")?;
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    Uuid::parse_str(id).ok()
+}
+
 /// `qa:{quote}` accepts, `qd:{quote}` declines the price quote whose `PriceQuoted` event id
 /// is `quote` (32 hex digits): 35 bytes.
 pub fn quote_answer(answer: QuoteAnswer, quote: Uuid) -> String {
@@ -64,6 +89,23 @@ mod tests {
             quote_answer(QuoteAnswer::Accept, quote),
             format!("qa:{}", quote.simple())
         );
+    }
+
+    #[test]
+    fn invoice_payloads_name_the_order_and_nothing_else_parses() {
+        let order = Uuid::now_v7();
+        let payload = invoice_payload(order);
+        assert!(payload.len() <= 128);
+        assert_eq!(parse_invoice_payload(&payload), Some(order));
+        for other in [
+            String::new(),
+            format!("order:{order}"),
+            format!("pay:{}", order.simple()),
+            format!("order:{}x", order.simple()),
+        ] {
+            assert_eq!(parse_invoice_payload(&other), None, "{other}");
+        }
+        assert!(pay_order(order).len() <= CALLBACK_DATA_LIMIT);
     }
 
     #[test]

@@ -23,10 +23,12 @@ pub enum EventKind {
     PriceQuoted,
     OrderCommentPosted,
     OrderAssigned,
+    PaymentReceived,
+    PaymentRefunded,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::OrderCreated,
         EventKind::FileReceived,
         EventKind::FileStored,
@@ -38,6 +40,8 @@ impl EventKind {
         EventKind::PriceQuoted,
         EventKind::OrderCommentPosted,
         EventKind::OrderAssigned,
+        EventKind::PaymentReceived,
+        EventKind::PaymentRefunded,
     ];
 
     pub fn routing_key(self) -> &'static str {
@@ -53,6 +57,8 @@ impl EventKind {
             EventKind::PriceQuoted => "order.price.quoted",
             EventKind::OrderCommentPosted => "order.comment.posted",
             EventKind::OrderAssigned => "order.assigned",
+            EventKind::PaymentReceived => "order.payment.received",
+            EventKind::PaymentRefunded => "order.payment.refunded",
         }
     }
 
@@ -80,6 +86,8 @@ pub enum Event {
     PriceQuoted(PriceQuoted),
     OrderCommentPosted(OrderCommentPosted),
     OrderAssigned(OrderAssigned),
+    PaymentReceived(PaymentReceived),
+    PaymentRefunded(PaymentRefunded),
 }
 
 impl Event {
@@ -96,6 +104,8 @@ impl Event {
             Event::PriceQuoted(_) => EventKind::PriceQuoted,
             Event::OrderCommentPosted(_) => EventKind::OrderCommentPosted,
             Event::OrderAssigned(_) => EventKind::OrderAssigned,
+            Event::PaymentReceived(_) => EventKind::PaymentReceived,
+            Event::PaymentRefunded(_) => EventKind::PaymentRefunded,
         }
     }
 
@@ -122,6 +132,8 @@ impl Event {
                 Event::OrderCommentPosted(serde_json::from_value(value)?)
             }
             EventKind::OrderAssigned => Event::OrderAssigned(serde_json::from_value(value)?),
+            EventKind::PaymentReceived => Event::PaymentReceived(serde_json::from_value(value)?),
+            EventKind::PaymentRefunded => Event::PaymentRefunded(serde_json::from_value(value)?),
         })
     }
 
@@ -139,6 +151,8 @@ impl Event {
             Event::PriceQuoted(e) => e.order_id,
             Event::OrderCommentPosted(e) => e.order_id,
             Event::OrderAssigned(e) => e.order_id,
+            Event::PaymentReceived(e) => e.order_id,
+            Event::PaymentRefunded(e) => e.order_id,
         }
     }
 }
@@ -161,8 +175,85 @@ into_event!(
     OrderMessagePosted,
     PriceQuoted,
     OrderCommentPosted,
-    OrderAssigned
+    OrderAssigned,
+    PaymentReceived,
+    PaymentRefunded
 );
+
+/// How a payment was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    /// Telegram Payments: the customer paid an invoice in the bot.
+    Telegram,
+    /// Recorded by staff: a bank transfer.
+    BankTransfer,
+    /// Recorded by staff: cash at the desk.
+    Cash,
+    /// Recorded by staff: any other way (the note says which).
+    Other,
+}
+
+impl PaymentMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentMethod::Telegram => "telegram",
+            PaymentMethod::BankTransfer => "bank_transfer",
+            PaymentMethod::Cash => "cash",
+            PaymentMethod::Other => "other",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<PaymentMethod> {
+        [
+            PaymentMethod::Telegram,
+            PaymentMethod::BankTransfer,
+            PaymentMethod::Cash,
+            PaymentMethod::Other,
+        ]
+        .into_iter()
+        .find(|method| method.as_str() == name)
+    }
+}
+
+/// Money for an order was received: a Telegram payment (published by the bot gateway on
+/// `successful_payment`) or one staff recorded (bank transfer, cash). Recorded once by
+/// `payment_id`, and for Telegram also by the charge id, however often it is delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentReceived {
+    /// Derived from Telegram's charge id for Telegram payments, so a second delivery of
+    /// the same `successful_payment` is the same payment.
+    pub payment_id: Uuid,
+    pub order_id: Uuid,
+    pub order_number: String,
+    /// In the currency's minor unit.
+    pub amount_minor: u64,
+    pub currency: String,
+    pub method: PaymentMethod,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telegram_payment_charge_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_payment_charge_id: Option<String>,
+    /// The customer (Telegram) or the staff member who recorded it.
+    pub actor: Actor,
+    #[serde(default)]
+    pub note: Option<String>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Money was given back to the customer (staff record it; the refund itself is made with
+/// the payment provider or the bank).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRefunded {
+    pub refund_id: Uuid,
+    pub order_id: Uuid,
+    pub order_number: String,
+    pub amount_minor: u64,
+    pub currency: String,
+    pub reason: String,
+    pub actor_account_id: Uuid,
+    pub refunded_at: DateTime<Utc>,
+}
 
 /// Through which channel a customer reached us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,6 +318,71 @@ pub struct OrderCreated {
     /// How many `FileReceived` events follow for this order.
     pub file_count: u32,
     pub created_at: DateTime<Utc>,
+    /// The cart: each service with its quantity and the unit price frozen at confirmation.
+    /// Empty for orders of one service placed before carts existed, and for "other"
+    /// orders (then `service_code` alone names the service, if any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<OrderItem>,
+    /// The order's price, frozen at confirmation: [`order_total`] of `items`, present only
+    /// when every item has a price in one currency; absent, the order is priced by a quote.
+    /// The persistence worker recomputes it from `items` and refuses an event that
+    /// disagrees, so no total is ever taken on trust.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<Money>,
+}
+
+/// One line of an order: a catalogue service, how many, and its price when confirmed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderItem {
+    pub service_code: String,
+    /// 1..=[`MAX_ITEM_QUANTITY`].
+    pub quantity: u32,
+    /// The price of one unit in the currency's minor unit; `None`: on quote.
+    #[serde(default)]
+    pub unit_price_minor: Option<u64>,
+    /// ISO 4217, e.g. `UAH`.
+    pub currency: String,
+    /// What one unit is: `item`, `page`, `word` or `hour`.
+    pub unit: String,
+}
+
+/// The most of one service an order may hold: bounds totals (and typos such as 1000000).
+pub const MAX_ITEM_QUANTITY: u32 = 999;
+
+/// The most lines one order may hold.
+pub const MAX_ORDER_ITEMS: usize = 20;
+
+/// An amount in a currency's minor unit (kopiykas, cents): never a float.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Money {
+    pub amount_minor: u64,
+    /// ISO 4217, e.g. `UAH`.
+    pub currency: String,
+}
+
+impl OrderItem {
+    /// The line's price: unit price × quantity; `None` on quote (or past `u64`).
+    pub fn line_total_minor(&self) -> Option<u64> {
+        self.unit_price_minor?.checked_mul(u64::from(self.quantity))
+    }
+}
+
+/// The total of `items`: `Some` only when there is at least one item, every item has a
+/// price, all in one currency, and the sum fits; otherwise the order is priced by a quote.
+/// The one definition of a total: gateways freeze it, the persistence worker checks it.
+pub fn order_total(items: &[OrderItem]) -> Option<Money> {
+    let currency = &items.first()?.currency;
+    let mut sum: u64 = 0;
+    for item in items {
+        if &item.currency != currency {
+            return None;
+        }
+        sum = sum.checked_add(item.line_total_minor()?)?;
+    }
+    Some(Money {
+        amount_minor: sum,
+        currency: currency.clone(),
+    })
 }
 
 /// Where a received file's bytes are now. The storage worker fetches them from there.
@@ -519,4 +675,72 @@ pub struct OrderAssigned {
     /// Who assigned it (the assignee themselves when they took an unassigned order).
     pub actor_account_id: Uuid,
     pub assigned_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(code: &str, quantity: u32, price: Option<u64>, currency: &str) -> OrderItem {
+        OrderItem {
+            service_code: code.into(),
+            quantity,
+            unit_price_minor: price,
+            currency: currency.into(),
+            unit: "page".into(),
+        }
+    }
+
+    #[test]
+    fn a_total_is_the_sum_of_priced_lines_in_one_currency() {
+        let items = [
+            item("a", 2, Some(45_000), "UAH"),
+            item("b", 1, Some(30_000), "UAH"),
+        ];
+        assert_eq!(
+            order_total(&items),
+            Some(Money {
+                amount_minor: 120_000,
+                currency: "UAH".into()
+            })
+        );
+    }
+
+    #[test]
+    fn no_total_for_an_empty_cart_an_item_on_quote_mixed_currencies_or_overflow() {
+        assert_eq!(order_total(&[]), None);
+        assert_eq!(
+            order_total(&[item("a", 1, Some(1), "UAH"), item("b", 1, None, "UAH")]),
+            None
+        );
+        assert_eq!(
+            order_total(&[item("a", 1, Some(1), "UAH"), item("b", 1, Some(1), "EUR")]),
+            None
+        );
+        assert_eq!(
+            order_total(&[
+                item("a", MAX_ITEM_QUANTITY, Some(u64::MAX / 2), "UAH"),
+                item("b", 1, Some(1), "UAH")
+            ]),
+            None
+        );
+    }
+
+    #[test]
+    fn an_order_created_before_carts_still_reads() {
+        let old = serde_json::json!({
+            "order_id": "0190f5c2-0000-7000-8000-000000000000",
+            "order_number": "48213097",
+            "customer": {"channel": "web", "account_id": "0190f5c2-0000-7000-8000-000000000001"},
+            "service_code": "notarisation",
+            "text": "x",
+            "file_count": 0,
+            "created_at": "2026-12-01T10:00:00Z"
+        });
+        let created: OrderCreated = serde_json::from_value(old).unwrap();
+        assert!(created.items.is_empty());
+        assert_eq!(created.total, None);
+        let written = serde_json::to_value(&created).unwrap();
+        assert!(written.get("items").is_none() && written.get("total").is_none());
+    }
 }

@@ -68,6 +68,8 @@ impl Consumer {
                 EventKind::PriceQuoted,
                 EventKind::OrderCommentPosted,
                 EventKind::OrderAssigned,
+                EventKind::PaymentReceived,
+                EventKind::PaymentRefunded,
             ],
             Consumer::StorageWorker => &[EventKind::FileReceived],
             // New orders are confirmed to the customer by the gateway that took them.

@@ -24,6 +24,8 @@ fn samples() -> Vec<Event> {
             text: "Переклад довідки".into(),
             file_count: 1,
             created_at: Utc::now(),
+            items: Vec::new(),
+            total: None,
         }
         .into(),
         FileReceived {
@@ -164,6 +166,31 @@ fn samples() -> Vec<Event> {
             assignee: Some(Uuid::now_v7()),
             actor_account_id: Uuid::now_v7(),
             assigned_at: Utc::now(),
+        }
+        .into(),
+        PaymentReceived {
+            payment_id: Uuid::now_v7(),
+            order_id,
+            order_number: "48213097".into(),
+            amount_minor: 190_000,
+            currency: "UAH".into(),
+            method: PaymentMethod::Telegram,
+            telegram_payment_charge_id: Some("6543210987_1234567890".into()),
+            provider_payment_charge_id: Some("prov_123".into()),
+            actor: Actor::Customer,
+            note: None,
+            received_at: Utc::now(),
+        }
+        .into(),
+        PaymentRefunded {
+            refund_id: Uuid::now_v7(),
+            order_id,
+            order_number: "48213097".into(),
+            amount_minor: 50_000,
+            currency: "UAH".into(),
+            reason: "one page less".into(),
+            actor_account_id: Uuid::now_v7(),
+            refunded_at: Utc::now(),
         }
         .into(),
     ]

@@ -54,6 +54,16 @@ pub enum DraftButton {
     ClearFiles,
     /// `cancel:<draft>`: drop the draft.
     Cancel,
+    /// `ct:<draft>`: the cart, with a row of buttons per service.
+    Cart,
+    /// `ci:<draft>:<service>`: one more of this service in the cart.
+    More(u32),
+    /// `cm:<draft>:<service>`: one fewer (the last one takes it out).
+    Fewer(u32),
+    /// `cx:<draft>:<service>`: take this service out of the cart.
+    Remove(u32),
+    /// `cq:<draft>:<service>`: the next text is this service's quantity.
+    AskQuantity(u32),
 }
 
 /// The buttons about one order, each `<verb>:<order>[:<number>]`.
@@ -70,6 +80,8 @@ pub enum OrderButton {
     Cancel { version: u32 },
     /// `om:<order>`: write to staff about the order.
     Write,
+    /// `pay:<order>`: the order's invoice (also drawn by the notifier).
+    Pay,
 }
 
 impl Action {
@@ -161,6 +173,11 @@ impl DraftButton {
             DraftButton::ClearText => ("et", None),
             DraftButton::ClearFiles => ("ef", None),
             DraftButton::Cancel => ("cancel", None),
+            DraftButton::Cart => ("ct", None),
+            DraftButton::More(service) => ("ci", Some(service)),
+            DraftButton::Fewer(service) => ("cm", Some(service)),
+            DraftButton::Remove(service) => ("cx", Some(service)),
+            DraftButton::AskQuantity(service) => ("cq", Some(service)),
         }
     }
 
@@ -176,6 +193,11 @@ impl DraftButton {
             ("et", None) => DraftButton::ClearText,
             ("ef", None) => DraftButton::ClearFiles,
             ("cancel", None) => DraftButton::Cancel,
+            ("ct", None) => DraftButton::Cart,
+            ("ci", Some(service)) => DraftButton::More(service),
+            ("cm", Some(service)) => DraftButton::Fewer(service),
+            ("cx", Some(service)) => DraftButton::Remove(service),
+            ("cq", Some(service)) => DraftButton::AskQuantity(service),
             _ => return None,
         })
     }
@@ -189,6 +211,7 @@ impl OrderButton {
             OrderButton::AskCancel => ("oc", None),
             OrderButton::Cancel { version } => ("oy", Some(version)),
             OrderButton::Write => ("om", None),
+            OrderButton::Pay => (callbacks::PAY_ORDER, None),
         }
     }
 
@@ -199,6 +222,7 @@ impl OrderButton {
             ("oc", None) => OrderButton::AskCancel,
             ("oy", Some(version)) => OrderButton::Cancel { version },
             ("om", None) => OrderButton::Write,
+            (callbacks::PAY_ORDER, None) => OrderButton::Pay,
             _ => return None,
         })
     }
@@ -220,6 +244,11 @@ mod tests {
             DraftButton::ClearText,
             DraftButton::ClearFiles,
             DraftButton::Cancel,
+            DraftButton::Cart,
+            DraftButton::More(u32::MAX),
+            DraftButton::Fewer(u32::MAX),
+            DraftButton::Remove(u32::MAX),
+            DraftButton::AskQuantity(u32::MAX),
         ]
         .map(|button| Action::draft(id, button));
         let orders = [
@@ -228,6 +257,7 @@ mod tests {
             OrderButton::AskCancel,
             OrderButton::Cancel { version: u32::MAX },
             OrderButton::Write,
+            OrderButton::Pay,
         ]
         .map(|button| Action::order(id, button));
         [
@@ -300,6 +330,9 @@ mod tests {
             format!("confirm:{id}:1:2"),
             "confirm:42:1".into(),
             format!("dn:{id}:1"),
+            format!("ci:{id}"),
+            format!("cq:{id}:-3"),
+            format!("cx:{id}:99999999999"),
             "lg:de".into(),
             "ol:-5".into(),
             "ol:abc".into(),

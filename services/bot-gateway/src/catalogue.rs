@@ -31,14 +31,6 @@ pub struct Level {
     pub services: Vec<Entry>,
 }
 
-/// A service the customer chose.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Service {
-    pub id: u32,
-    pub code: String,
-    pub name: String,
-}
-
 impl Catalogue {
     pub fn new(pool: MySqlPool) -> Catalogue {
         Catalogue { pool }
@@ -123,30 +115,6 @@ impl Catalogue {
             categories: entries(categories)?,
             services,
         }))
-    }
-
-    /// The active service with this id.
-    pub async fn service(
-        &self,
-        id: u32,
-        language: Language,
-    ) -> Result<Option<Service>, sqlx::Error> {
-        let name = name_column(language);
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT id, code, {name} AS name FROM catalogue_services
-             WHERE id = ? AND active AND archived_at IS NULL"
-        )))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| {
-            Ok(Service {
-                id: row.try_get("id")?,
-                code: row.try_get("code")?,
-                name: row.try_get("name")?,
-            })
-        })
-        .transpose()
     }
 
     /// A service's name by its code, active or not (an old order keeps its service's name).

@@ -68,6 +68,11 @@ impl Desk {
         }
     }
 
+    /// The database, for reads that need no module of their own (the price list).
+    pub fn pool(&self) -> &MySqlPool {
+        &self.pool
+    }
+
     /// The business's details in force, read from MySQL on each use (an admin's edit in
     /// the back office reaches the bot at once); the `[business]` settings fill what the
     /// table leaves empty, and stand in whole when MySQL does not answer.

@@ -182,6 +182,8 @@ pub enum DraftStep {
     /// Confirm was pressed by a customer we do not know yet: their name and phone come
     /// first, then the order is placed.
     Registering(Registration),
+    /// The next text is the quantity of this cart item (a catalogue service id).
+    SettingQuantity { service: u32 },
 }
 
 /// The service chosen from the catalogue. A draft without one is an "Other" order.
@@ -207,8 +209,13 @@ pub struct Draft {
     pub revision: u32,
     #[serde(default)]
     pub step: DraftStep,
+    /// The first service in the cart, as drafts stored before carts existed name it;
+    /// [`Draft::cart`] is what the order holds.
     #[serde(default)]
     pub service: Option<ChosenService>,
+    /// The cart: catalogue services with quantities, each with the price last shown.
+    #[serde(default)]
+    pub items: Vec<CartItem>,
     #[serde(default)]
     pub description: String,
     #[serde(default)]
@@ -225,6 +232,39 @@ pub struct Draft {
     #[serde(default)]
     pub card: Option<i32>,
 }
+
+/// One line of the cart: a catalogue service, how many, and its price as the card last
+/// showed it (from the price list, never from the customer). Confirm places the order only
+/// if the price list still says the same; otherwise the customer is shown the new total.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartItem {
+    pub service_id: u32,
+    pub code: String,
+    pub quantity: u32,
+    pub price: ShownPrice,
+}
+
+/// A service's price as the price list gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShownPrice {
+    /// Minor units (kopiykas); `None`: on quote.
+    pub unit_price_minor: Option<u64>,
+    pub currency: String,
+    pub unit: String,
+}
+
+/// Why the cart did not take a change; the draft is unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CartRefusal {
+    #[error("the cart already has {MAX_ORDER_ITEMS} services")]
+    TooManyItems,
+    #[error("a quantity is 1 to {MAX_ITEM_QUANTITY}")]
+    QuantityOutOfRange,
+    #[error("the service is not in the cart")]
+    NotInCart,
+}
+
+pub use proto_events::{MAX_ITEM_QUANTITY, MAX_ORDER_ITEMS};
 
 /// A file attached to a draft: a reference to the bytes in Telegram, never the bytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -281,6 +321,7 @@ impl Draft {
             revision: 0,
             step: DraftStep::Collecting,
             service: None,
+            items: Vec::new(),
             description: String::new(),
             files: Vec::new(),
             large_files: Vec::new(),
@@ -289,9 +330,12 @@ impl Draft {
         }
     }
 
-    /// Neither text nor files yet: nothing to order.
+    /// Neither services in the cart, nor text, nor files yet: nothing to order.
     pub fn is_empty(&self) -> bool {
-        self.description.trim().is_empty() && self.files.is_empty() && self.large_files.is_empty()
+        self.items.is_empty()
+            && self.description.trim().is_empty()
+            && self.files.is_empty()
+            && self.large_files.is_empty()
     }
 
     /// Adds a message to the description. Customers often write in several messages, so a
@@ -350,6 +394,86 @@ impl Draft {
 
     pub fn choose_service(&mut self, service: Option<ChosenService>) {
         self.service = service;
+        self.step = DraftStep::Collecting;
+        self.revision += 1;
+    }
+
+    /// Puts one of `service` in the cart (another one if it is there already).
+    pub fn add_item(
+        &mut self,
+        service: ChosenService,
+        price: ShownPrice,
+    ) -> Result<(), CartRefusal> {
+        if let Some(item) = self
+            .items
+            .iter_mut()
+            .find(|item| item.service_id == service.id)
+        {
+            if item.quantity >= MAX_ITEM_QUANTITY {
+                return Err(CartRefusal::QuantityOutOfRange);
+            }
+            item.quantity += 1;
+            item.price = price;
+        } else {
+            if self.items.len() >= MAX_ORDER_ITEMS {
+                return Err(CartRefusal::TooManyItems);
+            }
+            self.items.push(CartItem {
+                service_id: service.id,
+                code: service.code,
+                quantity: 1,
+                price,
+            });
+        }
+        self.after_cart_change();
+        Ok(())
+    }
+
+    /// Sets the quantity of `service` (1..=[`MAX_ITEM_QUANTITY`]).
+    pub fn set_quantity(&mut self, service: u32, quantity: u32) -> Result<(), CartRefusal> {
+        if !(1..=MAX_ITEM_QUANTITY).contains(&quantity) {
+            return Err(CartRefusal::QuantityOutOfRange);
+        }
+        let item = self
+            .items
+            .iter_mut()
+            .find(|item| item.service_id == service)
+            .ok_or(CartRefusal::NotInCart)?;
+        item.quantity = quantity;
+        self.after_cart_change();
+        Ok(())
+    }
+
+    /// The quantity of `service` in the cart, if it is there.
+    pub fn quantity_of(&self, service: u32) -> Option<u32> {
+        self.items
+            .iter()
+            .find(|item| item.service_id == service)
+            .map(|item| item.quantity)
+    }
+
+    /// Takes `service` out of the cart.
+    pub fn remove_item(&mut self, service: u32) -> Result<(), CartRefusal> {
+        let before = self.items.len();
+        self.items.retain(|item| item.service_id != service);
+        if self.items.len() == before {
+            return Err(CartRefusal::NotInCart);
+        }
+        self.after_cart_change();
+        Ok(())
+    }
+
+    /// Empties the cart ("Other": none of the catalogue's services).
+    pub fn clear_cart(&mut self) {
+        self.items.clear();
+        self.after_cart_change();
+    }
+
+    fn after_cart_change(&mut self) {
+        self.service = self.items.first().map(|item| ChosenService {
+            id: item.service_id,
+            code: item.code.clone(),
+        });
         self.step = DraftStep::Collecting;
         self.revision += 1;
     }

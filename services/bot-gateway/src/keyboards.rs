@@ -98,21 +98,84 @@ pub fn registering(words: Words, draft: Uuid) -> InlineKeyboardMarkup {
     )]])
 }
 
-/// Confirm places exactly what the card shows (its revision).
+/// Confirm places exactly what the card shows (its revision); the cart and another
+/// service beside it.
 fn summary(words: Words, draft: &Draft) -> InlineKeyboardMarkup {
     let for_draft = |button| Action::draft(draft.order_id, button);
     let revision = draft.revision;
+    let mut shopping = Vec::new();
+    if !draft.items.is_empty() {
+        shopping.push(labelled(
+            words,
+            key::BUTTON_CART,
+            for_draft(DraftButton::Cart),
+        ));
+    }
+    shopping.push(labelled(
+        words,
+        key::BUTTON_ADD_SERVICE,
+        for_draft(DraftButton::ChangeService),
+    ));
     InlineKeyboardMarkup::new([
         vec![labelled(
             words,
             key::BUTTON_CONFIRM,
             for_draft(DraftButton::Confirm { revision }),
         )],
+        shopping,
         vec![
             labelled(words, key::BUTTON_EDIT, for_draft(DraftButton::Edit)),
             labelled(words, key::BUTTON_CANCEL, for_draft(DraftButton::Cancel)),
         ],
     ])
+}
+
+/// The cart: per service − / its quantity (🔢 types one) / + / 🗑; then another service,
+/// and back to the order.
+pub fn cart(
+    words: Words,
+    draft: &Draft,
+    names: &std::collections::HashMap<u32, crate::pricing::Listed>,
+) -> InlineKeyboardMarkup {
+    let for_draft = |button| Action::draft(draft.order_id, button);
+    let mut rows: Vec<Vec<InlineKeyboardButton>> = draft
+        .items
+        .iter()
+        .map(|item| {
+            let name = names
+                .get(&item.service_id)
+                .map_or(item.code.as_str(), |listed| listed.name.as_str());
+            let service = item.service_id;
+            vec![
+                button("➖", for_draft(DraftButton::Fewer(service))),
+                button(
+                    format!(
+                        "{} {name} × {}",
+                        words.get(key::BUTTON_QUANTITY),
+                        item.quantity
+                    ),
+                    for_draft(DraftButton::AskQuantity(service)),
+                ),
+                button("➕", for_draft(DraftButton::More(service))),
+                labelled(
+                    words,
+                    key::BUTTON_REMOVE,
+                    for_draft(DraftButton::Remove(service)),
+                ),
+            ]
+        })
+        .collect();
+    rows.push(vec![labelled(
+        words,
+        key::BUTTON_ADD_SERVICE,
+        for_draft(DraftButton::ChangeService),
+    )]);
+    rows.push(vec![labelled(
+        words,
+        key::BUTTON_TO_SUMMARY,
+        for_draft(DraftButton::Done),
+    )]);
+    InlineKeyboardMarkup::new(rows)
 }
 
 pub fn edit(words: Words, draft: Uuid) -> InlineKeyboardMarkup {
@@ -171,10 +234,18 @@ pub fn order_list_back(words: Words) -> InlineKeyboardMarkup {
     )]])
 }
 
-/// What the customer may do with this order in its current status.
-pub fn order_actions(words: Words, order: &OrderDetails) -> InlineKeyboardMarkup {
+/// What the customer may do with this order in its current status; "💳 Pay" when
+/// something is left to pay (`payable`).
+pub fn order_actions(words: Words, order: &OrderDetails, payable: bool) -> InlineKeyboardMarkup {
     let for_order = |button| Action::order(order.id, button);
     let mut rows = Vec::new();
+    if payable {
+        rows.push(vec![labelled(
+            words,
+            key::BUTTON_PAY,
+            for_order(OrderButton::Pay),
+        )]);
+    }
     if order.status.customer_may_cancel() {
         rows.push(vec![labelled(
             words,
@@ -316,10 +387,12 @@ mod tests {
             files: vec![],
             history: vec![],
         };
-        assert!(data(&order_actions(texts.words(Language::Uk), &order))[0].starts_with("oc:"));
+        assert!(
+            data(&order_actions(texts.words(Language::Uk), &order, false))[0].starts_with("oc:")
+        );
         order.status = OrderStatus::InProgress;
         assert!(
-            data(&order_actions(texts.words(Language::Uk), &order))
+            data(&order_actions(texts.words(Language::Uk), &order, false))
                 .iter()
                 .all(|d| !d.starts_with("oc:"))
         );

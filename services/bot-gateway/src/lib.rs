@@ -27,6 +27,7 @@ mod keyboards;
 mod menu;
 mod order_lookup;
 mod phone;
+mod pricing;
 mod publish;
 mod replies;
 mod runner;

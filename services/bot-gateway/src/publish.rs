@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use proto_events::envelope::deterministic_id;
 use proto_events::{
     Actor, CustomerRef, Envelope, FilePurpose, FileReceived, FileSource, OrderCreated,
-    OrderMessagePosted, OrderStatus, OrderStatusChangeRequested, QuoteAnswer,
+    OrderMessagePosted, OrderStatus, OrderStatusChangeRequested, PaymentMethod, PaymentReceived,
+    QuoteAnswer,
 };
 use uuid::Uuid;
 
@@ -65,6 +66,8 @@ pub fn order_events(
         text: draft.description.clone(),
         file_count: u32::try_from(draft.files.len()).unwrap_or(u32::MAX),
         created_at: now,
+        items: crate::pricing::order_items(draft),
+        total: crate::pricing::total(draft),
     };
     let order = Envelope::new(PRODUCER, order_id, created)
         .with_deterministic_id(format!("{PRODUCER}/order.created/{order_id}").as_bytes());
@@ -188,6 +191,33 @@ pub fn customer_message_event(
     };
     Envelope::new(PRODUCER, order_id, posted)
         .with_deterministic_id(format!("{PRODUCER}/order.message.posted/{message_id}").as_bytes())
+}
+
+/// A Telegram payment for `order_id`: ids derived from Telegram's charge id, so the same
+/// `successful_payment` delivered again is the same payment and the same event.
+pub fn payment_event(
+    order_number: &str,
+    order_id: Uuid,
+    payment: &teloxide::types::SuccessfulPayment,
+    now: DateTime<Utc>,
+) -> Envelope {
+    let charge = &payment.telegram_payment_charge_id.0;
+    let payment_id = deterministic_id(format!("{PRODUCER}/telegram-payment/{charge}").as_bytes());
+    let received = PaymentReceived {
+        payment_id,
+        order_id,
+        order_number: order_number.to_owned(),
+        amount_minor: u64::from(payment.total_amount),
+        currency: payment.currency.clone(),
+        method: PaymentMethod::Telegram,
+        telegram_payment_charge_id: Some(charge.clone()),
+        provider_payment_charge_id: Some(payment.provider_payment_charge_id.clone()),
+        actor: Actor::Customer,
+        note: None,
+        received_at: now,
+    };
+    Envelope::new(PRODUCER, order_id, received)
+        .with_deterministic_id(format!("{PRODUCER}/order.payment.received/{payment_id}").as_bytes())
 }
 
 #[cfg(test)]

@@ -55,6 +55,8 @@ pub enum Reply {
         text: String,
         keyboard: InlineKeyboardMarkup,
     },
+    /// An invoice with Telegram's "Pay" button (skipped when payments are off).
+    Invoice(Invoice),
     /// The card of the draft `order_id` (see [`Draft::card`](crate::dialogue::Draft)):
     /// shown like [`Reply::Show`]; a card sent as a new message is remembered by the draft,
     /// so the next change edits it.
@@ -64,6 +66,20 @@ pub enum Reply {
         text: String,
         keyboard: InlineKeyboardMarkup,
     },
+}
+
+/// A Telegram invoice (`sendInvoice`) for an order: what the customer pays, from the
+/// order as the server priced it. The provider token is the bot's, never stored here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invoice {
+    pub title: String,
+    pub description: String,
+    /// Names the order (`proto_events::callbacks::invoice_payload`).
+    pub payload: String,
+    pub currency: String,
+    /// The one price line's label.
+    pub label: String,
+    pub amount_minor: u32,
 }
 
 /// What a delivery did: the replies it could not say, and the cards it sent as new
@@ -200,6 +216,7 @@ async fn say(
     reply: &Reply,
 ) -> Result<Option<i32>, RequestError> {
     let (text, markup) = match reply {
+        Reply::Invoice(invoice) => return send_invoice(bot, chat_id, invoice).await,
         Reply::Send { text, markup } => (text, markup.clone()),
         Reply::Show {
             message,
@@ -238,6 +255,36 @@ async fn say(
         Some(markup) => request.reply_markup(markup).await?,
         None => request.await?,
     };
+    Ok(Some(sent.id.0))
+}
+
+async fn send_invoice(
+    bot: &GatewayBot,
+    chat_id: ChatId,
+    invoice: &Invoice,
+) -> Result<Option<i32>, RequestError> {
+    let Some(token) = bot.payment_token() else {
+        tracing::warn!(
+            chat_id = chat_id.0,
+            "an invoice without a payment provider token is not sent"
+        );
+        return Ok(None);
+    };
+    bot.wait_turn(chat_id).await;
+    let sent = bot
+        .send_invoice(
+            chat_id,
+            invoice.title.clone(),
+            invoice.description.clone(),
+            invoice.payload.clone(),
+            invoice.currency.clone(),
+            [teloxide::types::LabeledPrice::new(
+                invoice.label.clone(),
+                invoice.amount_minor,
+            )],
+        )
+        .provider_token(token)
+        .await?;
     Ok(Some(sent.id.0))
 }
 

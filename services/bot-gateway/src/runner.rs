@@ -29,7 +29,11 @@ use crate::updates::{UpdateHandling, polling};
 const TELEGRAM_BACKOFF: Backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(10));
 
 /// The update kinds the schema handles, so Telegram does not send what we would ignore.
-const ALLOWED_UPDATES: [AllowedUpdate; 2] = [AllowedUpdate::Message, AllowedUpdate::CallbackQuery];
+const ALLOWED_UPDATES: [AllowedUpdate; 3] = [
+    AllowedUpdate::Message,
+    AllowedUpdate::CallbackQuery,
+    AllowedUpdate::PreCheckoutQuery,
+];
 
 pub struct BotRunner {
     pub bot: GatewayBot,

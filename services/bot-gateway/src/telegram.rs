@@ -26,6 +26,8 @@ pub struct GatewayBot {
     bot: Bot,
     /// `None` with `telegram.flood_limits = false` (benchmarks against a double without limits).
     pace: Option<SharedPace>,
+    /// The payment provider's token for invoices; `None`: no invoices.
+    payment_token: Option<Secret>,
 }
 
 impl Deref for GatewayBot {
@@ -40,7 +42,18 @@ impl GatewayBot {
     /// A bot that paces nothing: for tests whose handlers never call Telegram.
     #[cfg(test)]
     pub fn unpaced(bot: Bot) -> GatewayBot {
-        GatewayBot { bot, pace: None }
+        GatewayBot {
+            bot,
+            pace: None,
+            payment_token: None,
+        }
+    }
+
+    /// The payment provider's token, when invoices are on.
+    pub fn payment_token(&self) -> Option<String> {
+        self.payment_token
+            .as_ref()
+            .map(|token| token.expose().to_owned())
     }
 
     /// Waits for this process's turn to send one message (or edit) to `chat_id`. When MySQL
@@ -89,6 +102,7 @@ pub struct TelegramConfig {
     token: Secret,
     flood_limits: bool,
     pace: Pace,
+    payment_token: Secret,
     pub delivery: Delivery,
 }
 
@@ -128,6 +142,7 @@ impl TelegramConfig {
             token: settings.token.clone(),
             flood_limits: settings.flood_limits,
             pace: Pace::from_settings(settings),
+            payment_token: settings.payment_provider_token.clone(),
             delivery,
         })
     }
@@ -137,6 +152,7 @@ impl TelegramConfig {
         GatewayBot {
             bot: Bot::new(self.token.expose()).set_api_url(self.api_url.clone()),
             pace: self.flood_limits.then(|| SharedPace::new(pool, self.pace)),
+            payment_token: (!self.payment_token.is_empty()).then(|| self.payment_token.clone()),
         }
     }
 }
@@ -169,6 +185,7 @@ mod tests {
             mode,
             webhook_url: "https://bot.example.com/telegram/webhook".into(),
             webhook_secret: Secret::new(secret),
+            payment_provider_token: Secret::default(),
             webhook_max_connections: 40,
             max_download_bytes: 20 * 1024 * 1024,
             flood_limits: true,

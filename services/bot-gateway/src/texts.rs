@@ -65,6 +65,47 @@ pub mod key {
     pub const CATALOGUE_CATEGORY: &str = "bot.catalogue.category";
     pub const SERVICE_OTHER: &str = "bot.catalogue.other";
 
+    pub const CART: &str = "bot.cart.summary";
+    pub const CART_NONE: &str = "bot.cart.none";
+    pub const CART_LINE: &str = "bot.cart.line";
+    pub const CART_LINE_ON_QUOTE: &str = "bot.cart.line_on_quote";
+    pub const CART_TOTAL: &str = "bot.cart.total";
+    pub const CART_TOTAL_ON_QUOTE: &str = "bot.cart.total_on_quote";
+    pub const CART_PER_ITEM: &str = "bot.cart.per_item";
+    pub const CART_PER_PAGE: &str = "bot.cart.per_page";
+    pub const CART_PER_WORD: &str = "bot.cart.per_word";
+    pub const CART_PER_HOUR: &str = "bot.cart.per_hour";
+    pub const CART_VIEW: &str = "bot.cart.view";
+    pub const CART_EMPTY: &str = "bot.cart.empty";
+    pub const CART_QUANTITY_PROMPT: &str = "bot.cart.quantity_prompt";
+    pub const CART_QUANTITY_INVALID: &str = "bot.cart.quantity_invalid";
+    pub const CART_QUANTITY_MAX: &str = "bot.cart.quantity_max";
+    pub const CART_TOO_MANY: &str = "bot.cart.too_many";
+    pub const CART_ADDED: &str = "bot.cart.added";
+    pub const CART_REMOVED: &str = "bot.cart.removed";
+    pub const CART_PRICES_CHANGED: &str = "bot.cart.prices_changed";
+    pub const CART_SERVICES_GONE: &str = "bot.cart.services_gone";
+    pub const BUTTON_CART: &str = "bot.buttons.cart";
+    pub const BUTTON_ADD_SERVICE: &str = "bot.buttons.add_service";
+    pub const BUTTON_QUANTITY: &str = "bot.buttons.quantity";
+    pub const BUTTON_REMOVE: &str = "bot.buttons.remove";
+
+    pub const BUTTON_PAY: &str = "bot.buttons.pay";
+    pub const PAY_TITLE: &str = "bot.pay.title";
+    pub const PAY_DESCRIPTION: &str = "bot.pay.description";
+    pub const PAY_LABEL: &str = "bot.pay.label";
+    pub const PAY_NOT_FOUND: &str = "bot.pay.not_found";
+    pub const PAY_CLOSED: &str = "bot.pay.closed";
+    pub const PAY_AWAITING_QUOTE_ANSWER: &str = "bot.pay.awaiting_quote_answer";
+    pub const PAY_NO_PRICE: &str = "bot.pay.no_price";
+    pub const PAY_ALREADY_PAID: &str = "bot.pay.already_paid";
+    pub const PAY_AMOUNT_CHANGED: &str = "bot.pay.amount_changed";
+    pub const PAY_UNAVAILABLE: &str = "bot.pay.unavailable";
+    pub const PAY_OFF: &str = "bot.pay.off";
+    pub const PAY_RECEIVED: &str = "bot.pay.received";
+    pub const PAY_DEFERRED: &str = "bot.pay.deferred";
+    pub const PAY_UNKNOWN_ORDER: &str = "bot.pay.unknown_order";
+
     pub const DRAFT_IN_PROGRESS: &str = "bot.draft.in_progress";
     pub const DRAFT_TOO_LONG: &str = "bot.draft.too_long";
     pub const DRAFT_ALBUM_OVER_LIMIT: &str = "bot.draft.album_over_limit";
@@ -176,6 +217,50 @@ pub mod key {
         CATALOGUE_PROMPT,
         CATALOGUE_CATEGORY,
         SERVICE_OTHER,
+        CART,
+        CART_NONE,
+        CART_LINE,
+        CART_LINE_ON_QUOTE,
+        CART_TOTAL,
+        CART_TOTAL_ON_QUOTE,
+        CART_PER_ITEM,
+        CART_PER_PAGE,
+        CART_PER_WORD,
+        CART_PER_HOUR,
+        CART_VIEW,
+        CART_EMPTY,
+        CART_QUANTITY_PROMPT,
+        CART_QUANTITY_INVALID,
+        CART_QUANTITY_MAX,
+        PAY_CLOSED,
+        PAY_AWAITING_QUOTE_ANSWER,
+        PAY_NO_PRICE,
+        PAY_ALREADY_PAID,
+        PAY_OFF,
+        CART_TOO_MANY,
+        CART_ADDED,
+        CART_REMOVED,
+        CART_PRICES_CHANGED,
+        CART_SERVICES_GONE,
+        BUTTON_CART,
+        BUTTON_ADD_SERVICE,
+        BUTTON_QUANTITY,
+        BUTTON_REMOVE,
+        BUTTON_PAY,
+        PAY_TITLE,
+        PAY_DESCRIPTION,
+        PAY_LABEL,
+        PAY_NOT_FOUND,
+        PAY_CLOSED,
+        PAY_AWAITING_QUOTE_ANSWER,
+        PAY_NO_PRICE,
+        PAY_ALREADY_PAID,
+        PAY_AMOUNT_CHANGED,
+        PAY_UNAVAILABLE,
+        PAY_OFF,
+        PAY_RECEIVED,
+        PAY_DEFERRED,
+        PAY_UNKNOWN_ORDER,
         DRAFT_IN_PROGRESS,
         DRAFT_TOO_LONG,
         DRAFT_ALBUM_OVER_LIMIT,
@@ -238,6 +323,10 @@ pub mod key {
     /// Texts shown as callback-query answers, which Telegram cuts at 200 characters.
     pub const CALLBACK_ANSWERS: &[&str] = &[
         BUTTON_OUTDATED,
+        CART_QUANTITY_MAX,
+        CART_TOO_MANY,
+        CART_ADDED,
+        CART_REMOVED,
         DRAFT_EMPTY,
         DRAFT_TEXT_CLEARED,
         DRAFT_FILES_CLEARED,

@@ -176,6 +176,8 @@ async fn each_queue_receives_only_what_its_service_handles_even_after_an_older_b
         text: "a test order".into(),
         file_count: 0,
         created_at: chrono::Utc::now(),
+        items: Vec::new(),
+        total: None,
     };
     bus.publish(&Envelope::new("test", order_id, created))
         .await

@@ -120,7 +120,10 @@ impl EventHandler for Notifier {
             | Event::OrderStatusChangeRequested(_)
             // Staff's own business: internal comments and assignments never reach customers.
             | Event::OrderCommentPosted(_)
-            | Event::OrderAssigned(_) => {
+            | Event::OrderAssigned(_)
+            // Payments: the bot thanks a Telegram payer itself; staff see them live.
+            | Event::PaymentReceived(_)
+            | Event::PaymentRefunded(_) => {
                 tracing::debug!("not an event the notifier handles");
                 return Ok(());
             }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bureau_event_bus::{BatchHandler, EventBus, EventHandler, HandlerError};
-use proto_events::{Envelope, Event, OrderStatusChangeRequested};
+use proto_events::{Envelope, Event, OrderStatusChangeRequested, PaymentReceived};
 use sqlx::MySqlPool;
 use tracing::Instrument;
 
@@ -85,6 +85,39 @@ impl PersistenceHandler {
             }
         };
         self.announce(&decision).await
+    }
+
+    /// Records a payment once and, if it leaves the order paid while it awaits
+    /// confirmation, moves the order on to `accepted` in the same transaction (a system
+    /// request, decided like any other); the outcome is announced after the commit, and
+    /// announced again from what is stored if the payment is redelivered.
+    async fn payment(&self, event: &Envelope, paid: &PaymentReceived) -> Result<(), HandlerError> {
+        let mut tx = self.pool.begin().await.map_err(records::classify)?;
+        let decision =
+            if bureau_platform::inbox::claim(&mut tx, crate::SERVICE.name(), event.event_id)
+                .await
+                .map_err(records::classify)?
+            {
+                let decision = if records::payment_received(&mut tx, paid).await? {
+                    match records::acceptance_on_payment(&mut tx, paid).await? {
+                        Some(request) => Some(decisions::decide(&mut tx, event, &request).await?),
+                        None => None,
+                    }
+                } else {
+                    None
+                };
+                tx.commit().await.map_err(records::classify)?;
+                decision
+            } else {
+                tx.rollback().await.map_err(records::classify)?;
+                let mut conn = self.pool.acquire().await.map_err(records::classify)?;
+                decisions::stored(&mut conn, records::acceptance_request_id(paid.payment_id))
+                    .await?
+            };
+        match decision {
+            Some(decision) => self.announce(&decision).await,
+            None => Ok(()),
+        }
     }
 
     async fn announce(&self, decision: &Decision) -> Result<(), HandlerError> {
@@ -175,6 +208,7 @@ fn is_record(event: &Envelope) -> bool {
             | Event::PriceQuoted(_)
             | Event::OrderCommentPosted(_)
             | Event::OrderAssigned(_)
+            | Event::PaymentRefunded(_)
     )
 }
 
@@ -209,6 +243,7 @@ impl EventHandler for PersistenceHandler {
                 self.request(event, &request).await
             }
             Event::OrderStatusChangeRefused(_) => Ok(()),
+            Event::PaymentReceived(paid) => self.payment(event, paid).await,
             _ => {
                 let mut outcome = self.record_run(std::slice::from_ref(event)).await;
                 outcome.pop().unwrap_or(Ok(()))

@@ -7,7 +7,9 @@ use bureau_kit::text::{truncate, visible};
 use chrono::Utc;
 use proto_events::{
     Actor, CustomerRef, Envelope, Event, FileReceived, FileRejected, FileSource, FileStored,
-    OrderAssigned, OrderCommentPosted, OrderCreated, OrderMessagePosted, OrderStatus, PriceQuoted,
+    MAX_ITEM_QUANTITY, MAX_ORDER_ITEMS, Money, OrderAssigned, OrderCommentPosted, OrderCreated,
+    OrderMessagePosted, OrderStatus, OrderStatusChangeRequested, PaymentReceived, PaymentRefunded,
+    PriceQuoted, order_total,
 };
 use sqlx::{MySqlConnection, Row};
 use uuid::Uuid;
@@ -45,6 +47,8 @@ pub async fn record(tx: &mut MySqlConnection, event: &Envelope) -> Result<(), Ha
         Event::PriceQuoted(quoted) => price_quoted(tx, event, quoted).await,
         Event::OrderCommentPosted(posted) => comment_posted(tx, event, posted).await,
         Event::OrderAssigned(assigned) => order_assigned(tx, event, assigned).await,
+        Event::PaymentReceived(paid) => payment_received(tx, paid).await.map(|_| ()),
+        Event::PaymentRefunded(refunded) => payment_refunded(tx, refunded).await,
         Event::OrderStatusChangeRequested(_)
         | Event::OrderStatusChanged(_)
         | Event::OrderStatusChangeRefused(_) => Err(HandlerError::permanent(format!(
@@ -59,9 +63,11 @@ pub async fn order_created(
     event: &Envelope,
     created: &OrderCreated,
 ) -> Result<(), HandlerError> {
+    let total = checked_total(created)?;
     let customer_id = customer_for(tx, &created.customer).await?;
     if !order_exists(tx, created.order_id).await? {
         insert_order(tx, created, customer_id).await?;
+        insert_items(tx, created, total.as_ref()).await?;
     }
     sqlx::query(
         "INSERT IGNORE INTO order_status_history
@@ -76,6 +82,72 @@ pub async fn order_created(
     .await
     .map_err(classify)?;
     tracing::info!(order_number = %created.order_number, "order recorded");
+    Ok(())
+}
+
+/// The order's total as the items make it: an event whose declared total disagrees (or
+/// whose items break the cart's bounds) is refused for good, never recorded with a total
+/// nobody computed from the price list.
+fn checked_total(created: &OrderCreated) -> Result<Option<Money>, HandlerError> {
+    if created.items.len() > MAX_ORDER_ITEMS {
+        return Err(HandlerError::permanent(format!(
+            "{} items: at most {MAX_ORDER_ITEMS}",
+            created.items.len()
+        )));
+    }
+    if let Some(item) = created
+        .items
+        .iter()
+        .find(|item| !(1..=MAX_ITEM_QUANTITY).contains(&item.quantity))
+    {
+        return Err(HandlerError::permanent(format!(
+            "quantity {} of {}: 1..={MAX_ITEM_QUANTITY}",
+            item.quantity, item.service_code
+        )));
+    }
+    let computed = order_total(&created.items);
+    if created.total != computed {
+        return Err(HandlerError::permanent(format!(
+            "declared total {:?} is not the items' total {computed:?}",
+            created.total
+        )));
+    }
+    Ok(computed)
+}
+
+/// The cart's lines and the frozen total, once, with the order.
+async fn insert_items(
+    tx: &mut MySqlConnection,
+    created: &OrderCreated,
+    total: Option<&Money>,
+) -> Result<(), HandlerError> {
+    for (position, item) in created.items.iter().enumerate() {
+        sqlx::query(
+            "INSERT IGNORE INTO order_items (order_id, position, service_code, quantity,
+                                            unit_price_minor, currency, unit, line_total_minor)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(created.order_id)
+        .bind(position as u16)
+        .bind(truncate(&item.service_code, 100))
+        .bind(item.quantity)
+        .bind(item.unit_price_minor)
+        .bind(&item.currency)
+        .bind(&item.unit)
+        .bind(item.line_total_minor())
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+    }
+    if let Some(total) = total {
+        sqlx::query("UPDATE orders SET total_minor = ?, total_currency = ? WHERE id = ?")
+            .bind(total.amount_minor)
+            .bind(&total.currency)
+            .bind(created.order_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+    }
     Ok(())
 }
 
@@ -470,4 +542,162 @@ pub(crate) fn actor_columns(actor: &Actor) -> (&'static str, Option<Uuid>) {
         Actor::Customer => ("customer", None),
         Actor::System => ("system", None),
     }
+}
+
+fn check_currency(currency: &str) -> Result<(), HandlerError> {
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(HandlerError::permanent(format!(
+            "`{currency}` is not an ISO 4217 currency code"
+        )));
+    }
+    Ok(())
+}
+
+/// Records a payment once: by its id, and a Telegram payment also by Telegram's charge id
+/// (UNIQUE), so the same charge delivered again under any id is not counted twice. `true`
+/// when this call recorded it. The order's `paid_at` follows.
+pub async fn payment_received(
+    tx: &mut MySqlConnection,
+    paid: &PaymentReceived,
+) -> Result<bool, HandlerError> {
+    if !order_exists(tx, paid.order_id).await? {
+        return Err(HandlerError::transient(format!(
+            "order {} is not recorded yet",
+            paid.order_id
+        )));
+    }
+    check_currency(&paid.currency)?;
+    if paid.amount_minor == 0 {
+        return Err(HandlerError::permanent("a payment of nothing"));
+    }
+    let (actor_kind, actor_account) = actor_columns(&paid.actor);
+    let inserted = sqlx::query(
+        "INSERT IGNORE INTO order_payments (id, order_id, kind, method, amount_minor, currency,
+                                            telegram_charge_id, provider_charge_id, actor_kind,
+                                            actor_account_id, note, recorded_at)
+         VALUES (?, ?, 'payment', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(paid.payment_id)
+    .bind(paid.order_id)
+    .bind(paid.method.as_str())
+    .bind(paid.amount_minor)
+    .bind(&paid.currency)
+    .bind(
+        paid.telegram_payment_charge_id
+            .as_deref()
+            .map(|id| truncate(id, 255)),
+    )
+    .bind(
+        paid.provider_payment_charge_id
+            .as_deref()
+            .map(|id| truncate(id, 255)),
+    )
+    .bind(actor_kind)
+    .bind(actor_account)
+    .bind(paid.note.as_deref().map(|n| truncate(n, 1000)))
+    .bind(paid.received_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(classify)?;
+    let new = inserted.rows_affected() == 1;
+    if new {
+        settle_paid(tx, paid.order_id).await?;
+        tracing::info!(order_number = %paid.order_number, amount_minor = paid.amount_minor, method = paid.method.as_str(), "payment recorded");
+    } else {
+        tracing::info!(order_number = %paid.order_number, "payment recorded before; not counted again");
+    }
+    Ok(new)
+}
+
+/// Records a refund once (by its id); the order's `paid_at` follows.
+pub async fn payment_refunded(
+    tx: &mut MySqlConnection,
+    refunded: &PaymentRefunded,
+) -> Result<(), HandlerError> {
+    if !order_exists(tx, refunded.order_id).await? {
+        return Err(HandlerError::transient(format!(
+            "order {} is not recorded yet",
+            refunded.order_id
+        )));
+    }
+    check_currency(&refunded.currency)?;
+    let inserted = sqlx::query(
+        "INSERT IGNORE INTO order_payments (id, order_id, kind, method, amount_minor, currency,
+                                            actor_kind, actor_account_id, note, recorded_at)
+         VALUES (?, ?, 'refund', NULL, ?, ?, 'staff', ?, ?, ?)",
+    )
+    .bind(refunded.refund_id)
+    .bind(refunded.order_id)
+    .bind(refunded.amount_minor)
+    .bind(&refunded.currency)
+    .bind(refunded.actor_account_id)
+    .bind(truncate(&refunded.reason, 1000))
+    .bind(refunded.refunded_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(classify)?;
+    if inserted.rows_affected() == 1 {
+        settle_paid(tx, refunded.order_id).await?;
+    }
+    Ok(())
+}
+
+/// `orders.paid_at`: set when payments less refunds cover what the order is due, cleared
+/// when they no longer do.
+async fn settle_paid(tx: &mut MySqlConnection, order_id: Uuid) -> Result<(), HandlerError> {
+    let due = bureau_platform::payments::due(tx, order_id, true)
+        .await
+        .map_err(classify)?;
+    let paid = due.is_some_and(|due| due.is_paid());
+    sqlx::query(
+        "UPDATE orders SET paid_at = IF(?, COALESCE(paid_at, UTC_TIMESTAMP(6)), NULL) WHERE id = ?",
+    )
+    .bind(paid)
+    .bind(order_id)
+    .execute(&mut *tx)
+    .await
+    .map_err(classify)?;
+    Ok(())
+}
+
+/// A paid order still awaiting confirmation moves on to `accepted`: a system request for
+/// it, decided like any other (at the order's current version), with an id derived from the
+/// payment. `None` when the payment does not cover the order or the order is past that.
+pub async fn acceptance_on_payment(
+    tx: &mut MySqlConnection,
+    paid: &PaymentReceived,
+) -> Result<Option<OrderStatusChangeRequested>, HandlerError> {
+    let Some(due) = bureau_platform::payments::due(tx, paid.order_id, false)
+        .await
+        .map_err(classify)?
+    else {
+        return Ok(None);
+    };
+    if !due.is_paid() || due.status != OrderStatus::AwaitingConfirmation {
+        return Ok(None);
+    }
+    let version: u32 = sqlx::query_scalar("SELECT status_version FROM orders WHERE id = ?")
+        .bind(paid.order_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(classify)?;
+    Ok(Some(OrderStatusChangeRequested {
+        request_id: acceptance_request_id(paid.payment_id),
+        order_id: paid.order_id,
+        order_number: due.order_number,
+        expected_version: version,
+        from: OrderStatus::AwaitingConfirmation,
+        to: OrderStatus::Accepted,
+        reason: None,
+        actor: Actor::System,
+        quote_id: None,
+        requested_at: Utc::now(),
+    }))
+}
+
+/// The id of the acceptance a payment asks for: the same however often it is handled.
+pub fn acceptance_request_id(payment_id: Uuid) -> Uuid {
+    proto_events::envelope::deterministic_id(
+        format!("{}/paid/{payment_id}", crate::SERVICE.name()).as_bytes(),
+    )
 }

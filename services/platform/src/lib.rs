@@ -14,6 +14,7 @@ pub mod links;
 pub mod metrics;
 pub mod object_store;
 pub mod order_numbers;
+pub mod payments;
 pub mod service;
 pub mod settings;
 pub mod shutdown;

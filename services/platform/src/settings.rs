@@ -156,6 +156,10 @@ pub struct TelegramSettings {
     pub mode: TelegramMode,
     pub webhook_url: String,
     pub webhook_secret: Secret,
+    /// The payment provider's token for Telegram Payments (`sendInvoice`), from BotFather;
+    /// empty: no invoices are sent, and staff record payments made another way.
+    #[serde(default)]
+    pub payment_provider_token: Secret,
     /// How many webhook deliveries Telegram may make at once (1–100; Telegram's default is
     /// 40). Each waits for its update to be handled, so this caps updates in flight.
     #[serde(default = "TelegramSettings::default_webhook_max_connections")]

@@ -350,6 +350,7 @@ mod tests {
             mode: bureau_platform::settings::TelegramMode::Polling,
             webhook_url: String::new(),
             webhook_secret: Secret::default(),
+            payment_provider_token: Secret::default(),
             webhook_max_connections: 40,
             max_download_bytes: LIMIT,
             flood_limits: true,

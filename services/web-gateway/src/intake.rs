@@ -86,6 +86,8 @@ impl NewWebOrder {
             text: self.text.as_str().to_owned(),
             file_count: u32::try_from(self.files.len()).unwrap_or(u32::MAX),
             created_at: self.created_at,
+            items: Vec::new(),
+            total: None,
         };
         let mut events = vec![Envelope::new(PRODUCER, self.order_id, created)];
         events.extend(self.files.iter().map(|file| {

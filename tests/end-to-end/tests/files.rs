@@ -96,6 +96,8 @@ async fn telegram_order(bus: &EventBus, stack: &TestStack, user_id: i64) -> anyh
         text: "files".into(),
         file_count: 0,
         created_at: chrono::Utc::now(),
+        items: Vec::new(),
+        total: None,
     };
     bus.publish(&Envelope::new("e2e-test", order_id, created))
         .await?;

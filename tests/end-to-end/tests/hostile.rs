@@ -708,6 +708,8 @@ fn event_samples(order_id: Uuid, number: &str) -> Vec<proto_events::Envelope> {
             text: "Переклад довідки".into(),
             file_count: 1,
             created_at: chrono::Utc::now(),
+            items: Vec::new(),
+            total: None,
         }
         .into(),
         FileReceived {

@@ -36,6 +36,8 @@ fn created(order_id: Uuid, number: &str) -> Envelope {
             text: "out of order".into(),
             file_count: 0,
             created_at: chrono::Utc::now(),
+            items: Vec::new(),
+            total: None,
         },
     )
 }

@@ -431,6 +431,8 @@ async fn poison_is_dead_lettered_with_its_reason_and_work_goes_on() -> anyhow::R
             text: "still here".into(),
             file_count: 0,
             created_at: chrono::Utc::now(),
+            items: Vec::new(),
+            total: None,
         },
     );
     bus.publish(&good).await?;

@@ -506,6 +506,8 @@ async fn an_outcome_whose_publish_failed_after_the_commit_is_published_again_onc
             text: "Translate my diploma".into(),
             file_count: 0,
             created_at: chrono::Utc::now(),
+            items: Vec::new(),
+            total: None,
         },
     ))
     .await?;

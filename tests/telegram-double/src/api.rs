@@ -129,6 +129,8 @@ fn call_sync(shared: &Shared, st: &mut State, method: &str, p: &Params) -> Resul
         "editmessagereplymarkup" => edit_message(shared, st, p, Edit::Markup),
         "deletemessage" => delete_message(st, p),
         "answercallbackquery" => answer_callback_query(st, p),
+        "sendinvoice" => send_invoice(shared, st, p),
+        "answerprecheckoutquery" => answer_pre_checkout_query(shared, st, p),
         "getfile" => get_file(shared, st, p),
         "sendchataction" => {
             let chat_id = p.chat_id()?;
@@ -706,6 +708,33 @@ fn delete_message(st: &mut State, p: &Params) -> Result<Value, ApiError> {
         return Err(ApiError::bad_request("message to delete not found"));
     }
     st.deleted.entry(chat_id).or_default().push(message_id);
+    Ok(json!(true))
+}
+
+fn send_invoice(shared: &Shared, st: &mut State, p: &Params) -> Result<Value, ApiError> {
+    let chat_id = p.chat_id()?;
+    take_fault(st)?;
+    check_chat(st, chat_id)?;
+    let (mut invoice, message) = crate::payments::send_invoice(p, chat_id)?;
+    check_rate(st, chat_id)?;
+    let sent = store_bot_message(shared, st, chat_id, message);
+    invoice.message_id = sent["message_id"]
+        .as_i64()
+        .expect("a stored message has an id");
+    st.payments.invoices.push(invoice);
+    Ok(sent)
+}
+
+/// An approval charges the user: Telegram then posts their `successful_payment` message.
+fn answer_pre_checkout_query(
+    shared: &Shared,
+    st: &mut State,
+    p: &Params,
+) -> Result<Value, ApiError> {
+    take_fault(st)?;
+    if let Some(payment) = crate::payments::answer_pre_checkout_query(st, p)? {
+        crate::user::post_successful_payment(shared, st, &payment);
+    }
     Ok(json!(true))
 }
 

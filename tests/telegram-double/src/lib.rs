@@ -29,6 +29,7 @@ mod api;
 mod config;
 mod limits;
 mod params;
+mod payments;
 mod records;
 mod server;
 mod state;
@@ -43,6 +44,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use config::DoubleConfig;
+pub use payments::{PRE_CHECKOUT_WINDOW, Payment, PreCheckoutAnswer, SentInvoice};
 pub use records::{CallbackAnswer, DoubleStats, Fault, SentDocument, SentMessage};
 pub use user::SimUser;
 
@@ -277,6 +279,75 @@ impl TelegramDouble {
                 }
             }
         }
+    }
+
+    /// Every invoice the bot sent to `chat_id`, in order.
+    pub fn invoices_to(&self, chat_id: i64) -> Vec<SentInvoice> {
+        self.shared
+            .lock()
+            .payments
+            .invoices
+            .iter()
+            .filter(|invoice| invoice.chat_id == chat_id)
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until the bot has sent `chat_id` more than `seen` invoices; returns the next.
+    pub async fn wait_for_invoice(
+        &self,
+        chat_id: i64,
+        seen: usize,
+        timeout: Duration,
+    ) -> anyhow::Result<SentInvoice> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let mut changes = self.shared.messages_tx.subscribe();
+            if let Some(invoice) = self.invoices_to(chat_id).into_iter().nth(seen) {
+                return Ok(invoice);
+            }
+            tokio::select! {
+                _ = changes.changed() => {}
+                _ = tokio::time::sleep_until(deadline) => {
+                    anyhow::bail!("no invoice #{} in chat {chat_id} within {timeout:?}", seen + 1)
+                }
+            }
+        }
+    }
+
+    /// Every `answerPreCheckoutQuery` the double accepted, in order.
+    pub fn pre_checkout_answers(&self) -> Vec<PreCheckoutAnswer> {
+        self.shared.lock().payments.answers.clone()
+    }
+
+    /// Waits until the pre-checkout query `id` is answered.
+    pub async fn wait_for_pre_checkout_answer(
+        &self,
+        id: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<PreCheckoutAnswer> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let mut changes = self.shared.messages_tx.subscribe();
+            if let Some(answer) = self
+                .pre_checkout_answers()
+                .into_iter()
+                .find(|a| a.pre_checkout_query_id == id)
+            {
+                return Ok(answer);
+            }
+            tokio::select! {
+                _ = changes.changed() => {}
+                _ = tokio::time::sleep_until(deadline) => {
+                    anyhow::bail!("pre-checkout query {id} was not answered within {timeout:?}")
+                }
+            }
+        }
+    }
+
+    /// Every payment Telegram made (approved pre-checkout queries), in order.
+    pub fn payments(&self) -> Vec<Payment> {
+        self.shared.lock().payments.payments.clone()
     }
 
     /// A snapshot of the counters.

@@ -216,6 +216,7 @@ pub(crate) struct State {
     pub stats: DoubleStats,
     pub commands: Value,
     pub next_media_group: u64,
+    pub payments: crate::payments::Payments,
 }
 
 impl State {
@@ -242,6 +243,7 @@ impl State {
             stats: DoubleStats::default(),
             commands: json!([]),
             next_media_group: rand::rng().random_range(10_000_000_000_000u64..20_000_000_000_000),
+            payments: Default::default(),
         }
     }
 

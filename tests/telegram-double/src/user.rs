@@ -7,6 +7,7 @@ use bytes::Bytes;
 use rand::Rng;
 use serde_json::{Map, Value, json};
 
+use crate::payments::Payment;
 use crate::state::{Content, Shared, State, StoredMessage, guess_mime, unix_now};
 
 /// A user talking to the bot. By default in their private chat (chat id ==
@@ -214,6 +215,46 @@ impl SimUser {
         query_id
     }
 
+    /// Presses "Pay" under the invoice message `message_id` and confirms the payment
+    /// form: the bot gets a `pre_checkout_query`; returns its id. Telegram charges only if
+    /// the bot approves it within [`PRE_CHECKOUT_WINDOW`](crate::PRE_CHECKOUT_WINDOW).
+    pub fn pay(&self, message_id: i64) -> String {
+        let id = {
+            let mut st = self.shared.lock();
+            let invoice = st
+                .payments
+                .invoices
+                .iter()
+                .find(|i| i.chat_id == self.chat_id && i.message_id == message_id)
+                .cloned()
+                .unwrap_or_else(|| panic!("no invoice #{message_id} in chat {}", self.chat_id));
+            crate::payments::ask_pre_checkout(&mut st, self.user_id, invoice)
+        };
+        self.shared.bump_updates();
+        id
+    }
+
+    /// Pays `invoice` although it was sent to another chat: a forwarded invoice keeps its
+    /// Pay button, and anyone can press it. Returns the `pre_checkout_query` id.
+    pub fn pay_forwarded(&self, invoice: &crate::SentInvoice) -> String {
+        let id = {
+            let mut st = self.shared.lock();
+            crate::payments::ask_pre_checkout(&mut st, self.user_id, invoice.clone())
+        };
+        self.shared.bump_updates();
+        id
+    }
+
+    /// Delivers `payment`'s `successful_payment` message again, as a new message (Telegram
+    /// may deliver a service message twice, e.g. across a webhook retry gone wrong).
+    pub fn repeat_successful_payment(&self, payment: &Payment) {
+        {
+            let mut st = self.shared.lock();
+            post_successful_payment(&self.shared, &mut st, payment);
+        }
+        self.shared.bump_updates();
+    }
+
     /// Blocks the bot: its sends here get 403 "Forbidden: bot was blocked by
     /// the user", and the bot gets a `my_chat_member` update (status `kicked`).
     pub fn block_bot(&self) {
@@ -348,6 +389,30 @@ impl SimUser {
         self.shared.bump_updates();
         message_id
     }
+}
+
+/// The user's `successful_payment` service message, as Telegram posts it once it charged.
+pub(crate) fn post_successful_payment(shared: &Shared, st: &mut State, payment: &Payment) {
+    let chat_id = payment.chat_id;
+    let mut extra = Map::new();
+    extra.insert("successful_payment".into(), payment.json());
+    let msg = StoredMessage {
+        from_bot: false,
+        date: unix_now(),
+        edit_date: None,
+        text: None,
+        caption: None,
+        reply_markup: None,
+        document: None,
+        photo: Vec::new(),
+        extra,
+    };
+    let message_id = st.next_message_id(chat_id);
+    st.messages.insert((chat_id, message_id), msg);
+    let json = st
+        .message_json(chat_id, message_id, &shared.bot_user())
+        .expect("just stored");
+    st.push_update("message", json);
 }
 
 /// The `my_chat_member` update Telegram sends when a user blocks or unblocks the bot.

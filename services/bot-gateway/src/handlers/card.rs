@@ -1,4 +1,4 @@
-//! The order's card: one message that shows the draft (service, description, files) with
+//! The order's card: one message that shows the draft (cart, description, files) with
 //! its buttons, sent once and edited in place as the draft grows, so an order costs the
 //! customer's chat (and Telegram's limits) one message rather than one per step. The
 //! catalogue is the card too while the service is chosen.
@@ -11,6 +11,7 @@ use super::context::Chat;
 use crate::desk::Desk;
 use crate::dialogue::{Draft, Language};
 use crate::keyboards;
+use crate::pricing;
 use crate::replies::Reply;
 use crate::texts::key;
 
@@ -64,14 +65,9 @@ async fn text(
     hint: &str,
 ) -> Result<String, sqlx::Error> {
     let words = desk.texts.words(language);
-    let service = match &draft.service {
-        Some(service) => desk
-            .catalogue
-            .name_of(&service.code, language)
-            .await?
-            .unwrap_or_else(|| service.code.clone()),
-        None => words.get(key::SERVICE_OTHER),
-    };
+    let ids: Vec<u32> = draft.items.iter().map(|item| item.service_id).collect();
+    let names = pricing::listed(desk.pool(), &ids, language).await?;
+    let cart = pricing::cart_text(words, draft, &names);
     let description = match draft.description.trim() {
         "" => words.get(key::DRAFT_NO_TEXT),
         text => clip(text, CARD_DESCRIPTION_CHARS),
@@ -97,7 +93,7 @@ async fn text(
     Ok(words.format(
         key::DRAFT_CARD,
         &[
-            ("service", &service),
+            ("cart", &cart),
             ("description", &description),
             ("files", &files),
             ("hint", &words.get(hint)),

@@ -17,8 +17,17 @@ use crate::keyboards;
 use crate::menu::{main_menu, name_suggestion};
 use crate::texts::key;
 
-/// Done (or "Back to the order" under Edit): the card, as the draft is.
-pub async fn summarize(press: Press, draft: Draft) -> HandlerResult {
+/// Done (or "Back to the order" under Edit or the cart): the card, as the draft is; a
+/// quantity being asked for is not awaited any more.
+pub async fn summarize(
+    press: Press,
+    conversation: Conversation,
+    mut draft: Draft,
+) -> HandlerResult {
+    if matches!(draft.step, DraftStep::SettingQuantity { .. }) {
+        draft.step = DraftStep::Collecting;
+        press.save(conversation.drafting(draft.clone())).await?;
+    }
     card::show(&press, &draft).await?;
     Ok(())
 }

@@ -30,7 +30,7 @@ use crate::chat_turns::ChatTurn;
 use crate::desk::Desk;
 use crate::dialogue::{ChatDialogue, Conversation, Draft, Language, Stage};
 use crate::keyboards;
-use crate::replies::{self, Reply, Undelivered};
+use crate::replies::{self, Invoice, Reply, Undelivered};
 use crate::storage::StorageError;
 use crate::telegram::GatewayBot;
 use crate::texts::{Words, key};
@@ -97,6 +97,11 @@ impl Chat {
             text,
             keyboard,
         });
+    }
+
+    /// Sends `invoice` (Telegram's own "Pay" button under it), in order with the replies.
+    pub fn send_invoice(&self, invoice: Invoice) {
+        self.queue(Reply::Invoice(invoice));
     }
 
     /// The answer to anything that would start over while a draft is open: the draft's
@@ -255,6 +260,11 @@ impl Press {
     /// Answers the press with the text under `key` (without a call, it is answered plainly).
     pub fn answer(&self, key: &str) {
         *self.answer.lock().expect("no handler panics holding it") = Some(self.text(key));
+    }
+
+    /// Answers the press with `text`, already in the conversation's language.
+    pub fn answer_text(&self, text: String) {
+        *self.answer.lock().expect("no handler panics holding it") = Some(text);
     }
 
     /// "This button is outdated": for forged data, a draft that is gone, an order that is

@@ -5,13 +5,15 @@
 //! together: see [`album`](super::album).)
 
 use super::card;
+use super::cart;
 use super::context::{Chat, Press};
 use super::deferred::HandlerResult;
 use crate::attachments::{FileOutcome, IncomingFile};
 use crate::dialogue::{
-    ChosenService, Conversation, Draft, DraftRefusal, DraftStep, MAX_DESCRIPTION_CHARS, MAX_FILES,
+    Conversation, Draft, DraftRefusal, DraftStep, MAX_DESCRIPTION_CHARS, MAX_FILES,
 };
 use crate::keyboards;
+use crate::pricing;
 use crate::texts::{Words, key};
 
 /// "New order": the catalogue's top level for a fresh draft, or a pointer to the open one.
@@ -59,35 +61,36 @@ pub async fn change_service(press: Press, draft: Draft) -> HandlerResult {
     open_category(press, draft, 0).await
 }
 
-/// A service button: the draft gets it and asks for the rest.
+/// A service button: one of it goes into the cart, at the price list's price, and the card
+/// shows the cart.
 pub async fn choose_service(
     press: Press,
     conversation: Conversation,
     mut draft: Draft,
     service: u32,
 ) -> HandlerResult {
-    let Some(service) = press
-        .desk
-        .catalogue
-        .service(service, press.language)
-        .await?
+    let Some((service, price)) =
+        pricing::orderable(press.desk.pool(), service, press.language).await?
     else {
         return press.outdated();
     };
-    draft.choose_service(Some(ChosenService {
-        id: service.id,
-        code: service.code,
-    }));
+    // A draft stored before carts existed: its one service goes into the cart first.
+    pricing::reprice(press.desk.pool(), &mut draft, press.language).await?;
+    if let Err(refusal) = draft.add_item(service, price) {
+        cart::answer_refusal(&press, refusal);
+        return Ok(());
+    }
+    press.answer(key::CART_ADDED);
     service_chosen(press, conversation, draft).await
 }
 
-/// "Other": none of the catalogue's services.
+/// "Other": none of the catalogue's services; the cart is emptied.
 pub async fn choose_other(
     press: Press,
     conversation: Conversation,
     mut draft: Draft,
 ) -> HandlerResult {
-    draft.choose_service(None);
+    draft.clear_cart();
     service_chosen(press, conversation, draft).await
 }
 

@@ -19,6 +19,7 @@
 mod album;
 mod cancellation;
 mod card;
+mod cart;
 mod commands;
 mod confirmation;
 mod context;
@@ -27,6 +28,7 @@ mod drafting;
 mod link;
 mod orders;
 mod outage;
+mod payments;
 mod placing;
 mod quotes;
 mod registration;
@@ -70,7 +72,11 @@ pub enum Command {
 }
 
 pub fn schema() -> UpdateHandler<HandlerError> {
-    dptree::entry().branch(messages()).branch(presses())
+    dptree::entry()
+        .branch(messages())
+        .branch(presses())
+        // Telegram waits 10 s for the answer: no chat turn, no conversation, one reading.
+        .branch(Update::filter_pre_checkout_query().endpoint(payments::pre_checkout))
 }
 
 fn messages() -> UpdateHandler<HandlerError> {
@@ -110,6 +116,11 @@ fn messages() -> UpdateHandler<HandlerError> {
         .branch(dptree::endpoint(drafting::add_file));
 
     let conversation = context::enter_message()
+        // Money taken: recorded before anything else the message could be mistaken for.
+        .branch(
+            dptree::filter(|message: Message| message.successful_payment().is_some())
+                .endpoint(payments::received),
+        )
         .branch(commands)
         .branch(unknown_command)
         .branch(menu)
@@ -120,6 +131,10 @@ fn messages() -> UpdateHandler<HandlerError> {
                 order_number
             }]
             .endpoint(staff::receive_message),
+        )
+        .branch(
+            dptree::filter_map(|conversation: Conversation| cart::QuantityFor::of(&conversation))
+                .branch(Message::filter_text().endpoint(cart::receive_quantity)),
         )
         .branch(Message::filter_text().endpoint(drafting::add_text))
         .branch(files)
@@ -152,7 +167,12 @@ fn presses() -> UpdateHandler<HandlerError> {
         .branch(case![DraftButton::ChangeService].endpoint(drafting::change_service))
         .branch(case![DraftButton::ClearText].endpoint(confirmation::clear_text))
         .branch(case![DraftButton::ClearFiles].endpoint(confirmation::clear_files))
-        .branch(case![DraftButton::Cancel].endpoint(confirmation::cancel));
+        .branch(case![DraftButton::Cancel].endpoint(confirmation::cancel))
+        .branch(case![DraftButton::Cart].endpoint(cart::show))
+        .branch(case![DraftButton::More(service)].endpoint(cart::more))
+        .branch(case![DraftButton::Fewer(service)].endpoint(cart::fewer))
+        .branch(case![DraftButton::Remove(service)].endpoint(cart::remove))
+        .branch(case![DraftButton::AskQuantity(service)].endpoint(cart::ask_quantity));
 
     let order_buttons =
         dptree::filter_map(|action: Action| action.order_button().map(|(_, button)| button))
@@ -164,7 +184,8 @@ fn presses() -> UpdateHandler<HandlerError> {
                     .branch(case![OrderButton::Open].endpoint(orders::open_order))
                     .branch(case![OrderButton::AskCancel].endpoint(cancellation::ask))
                     .branch(case![OrderButton::Cancel { version }].endpoint(cancellation::cancel))
-                    .branch(case![OrderButton::Write].endpoint(staff::start_message)),
+                    .branch(case![OrderButton::Write].endpoint(staff::start_message))
+                    .branch(case![OrderButton::Pay].endpoint(payments::pay)),
             );
 
     let buttons =

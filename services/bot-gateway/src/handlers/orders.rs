@@ -9,6 +9,7 @@ use teloxide::prelude::*;
 
 use super::context::{Chat, Press, telegram_user_id};
 use super::deferred::HandlerResult;
+use super::payments;
 use crate::keyboards;
 use crate::menu::main_menu;
 use crate::order_lookup::{OrderDetails, OrderPage};
@@ -68,7 +69,11 @@ fn page_text(words: Words, page: &OrderPage) -> String {
 /// An order's button in the list: its page, in place.
 pub async fn show_order(press: Press, order: OrderDetails) -> HandlerResult {
     let text = order_text(&press, &order).await?;
-    press.show(text, keyboards::order_actions(press.words(), &order));
+    let payable = payments::can_pay(&press, &order).await;
+    press.show(
+        text,
+        keyboards::order_actions(press.words(), &order, payable),
+    );
     Ok(())
 }
 
@@ -76,7 +81,11 @@ pub async fn show_order(press: Press, order: OrderDetails) -> HandlerResult {
 /// notification stays readable.
 pub async fn open_order(press: Press, order: OrderDetails) -> HandlerResult {
     let text = order_text(&press, &order).await?;
-    press.reply_with(text, keyboards::order_actions(press.words(), &order));
+    let payable = payments::can_pay(&press, &order).await;
+    press.reply_with(
+        text,
+        keyboards::order_actions(press.words(), &order, payable),
+    );
     Ok(())
 }
 

@@ -11,10 +11,13 @@
 use chrono::Utc;
 use teloxide::types::{InlineKeyboardMarkup, User};
 
+use super::card;
 use super::context::{Chat, telegram_user_id};
 use super::deferred::HandlerResult;
-use crate::dialogue::{Conversation, Draft};
+use super::payments;
+use crate::dialogue::{Conversation, Draft, DraftStep};
 use crate::menu::main_menu;
+use crate::pricing;
 use crate::publish::{TelegramCustomer, order_events};
 use crate::texts::key;
 
@@ -37,6 +40,18 @@ pub async fn place_order(
     announce: Announce,
 ) -> HandlerResult {
     let order_id = draft.order_id;
+    // The price list is read again: the order is placed only at the prices the customer saw.
+    let mut repriced_draft = draft.clone();
+    let repriced = pricing::reprice(chat.desk.pool(), &mut repriced_draft, chat.language).await?;
+    if repriced.anything() {
+        tracing::info!(%order_id, ?repriced, "prices changed during checkout; the customer is shown them");
+        return prices_changed(chat, conversation, repriced_draft, &repriced).await;
+    }
+    if draft.is_empty() {
+        // Its services were all withdrawn, and there is nothing else to order.
+        chat.reply(chat.text(key::DRAFT_EMPTY));
+        return Ok(());
+    }
     let customer = TelegramCustomer {
         user_id: telegram_user_id(from),
         chat_id: chat.id.0,
@@ -61,6 +76,42 @@ pub async fn place_order(
     if !draft.large_files.is_empty() {
         chat.reply(upload_text(chat, draft).await);
     }
+    // A cart with a total is paid at once; an order on quote waits for its price.
+    if let Some(total) = pricing::total(draft)
+        && chat.bot.payment_token().is_some()
+        && let Some(invoice) =
+            payments::invoice(chat.words(), order_id, &draft.order_number, &total)
+    {
+        chat.send_invoice(invoice);
+    }
+    Ok(())
+}
+
+/// The cart's prices are not what the card showed (or services were withdrawn): nothing is
+/// placed; the customer is told and shown the order at the new prices, to confirm again.
+async fn prices_changed(
+    chat: &Chat,
+    conversation: &Conversation,
+    mut draft: Draft,
+    repriced: &pricing::Repriced,
+) -> HandlerResult {
+    draft.step = DraftStep::Collecting;
+    chat.save(conversation.drafting(draft.clone())).await?;
+    if !repriced.removed.is_empty() {
+        chat.reply(chat.format(
+            key::CART_SERVICES_GONE,
+            &[("names", &repriced.removed.join(", "))],
+        ));
+    }
+    let total = match pricing::total(&draft) {
+        Some(total) => pricing::money(total.amount_minor, &total.currency),
+        None => chat.text(key::CART_TOTAL_ON_QUOTE),
+    };
+    chat.reply(chat.format(key::CART_PRICES_CHANGED, &[("total", &total)]));
+    // A new card, below the notice, so the customer reads the new prices before confirming.
+    let mut fresh = draft.clone();
+    fresh.card = None;
+    card::show(chat, &fresh).await?;
     Ok(())
 }
 

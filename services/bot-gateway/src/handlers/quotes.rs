@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::context::Press;
 use super::deferred::HandlerResult;
+use super::payments;
 use crate::publish::quote_answer_event;
 use crate::texts::key;
 
@@ -42,5 +43,15 @@ pub async fn answer(press: Press, (quote, answer): (Uuid, QuoteAnswer)) -> Handl
         QuoteAnswer::Decline => key::QUOTE_DECLINE_SENT,
     };
     press.reply(press.format(sent, &[("number", &order.number)]));
+    if answer == QuoteAnswer::Accept && press.bot.payment_token().is_some() {
+        // The accepted price, to pay now: checked again when Telegram asks whether to take it
+        // (by then the acceptance is recorded, or the payment is refused with the reason).
+        if let Some(amount) = payments::quote_amount(&press.desk, quote).await?
+            && let Some(invoice) =
+                payments::invoice(press.words(), order.id, &order.number, &amount)
+        {
+            press.send_invoice(invoice);
+        }
+    }
     Ok(())
 }

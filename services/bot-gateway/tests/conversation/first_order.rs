@@ -8,7 +8,8 @@ use proto_events::{CustomerRef, Event, FileSource};
 use telegram_double::SentMessage;
 
 use crate::support::{
-    Customer, EN, Harness, UK, button_data, button_with_prefix, card_text, order_number_in,
+    Customer, EN, Harness, UK, button_data, button_with_prefix, card_text, cart, no_cart,
+    order_number_in,
 };
 
 #[tokio::test]
@@ -89,8 +90,10 @@ async fn a_first_order_through_the_catalogue_registers_the_customer_once() {
     olena.press_label(&back, "📂 Documents").await;
     let documents = olena.next().await;
     olena.press_label(&documents, "Diploma — 450 ₴/page").await;
-    let empty = card_text(t, EN, "Diploma", "—", "none", key::DRAFT_CARD_EMPTY);
-    olena.expect_edit(&empty).await;
+    // One diploma in the cart, at the price list's price: an order already (no text needed).
+    let diploma = cart(t, EN, &[("Diploma", 1, Some(45_000), key::CART_PER_PAGE)]);
+    let chosen = card_text(t, EN, &diploma, "—", "none", key::DRAFT_CARD_READY);
+    olena.expect_edit(&chosen).await;
 
     // Text, a document and a captioned photo: each shows on the card, edited in place.
     olena
@@ -101,7 +104,7 @@ async fn a_first_order_through_the_catalogue_registers_the_customer_once() {
         .expect_edit(&card_text(
             t,
             EN,
-            "Diploma",
+            &diploma,
             description,
             "none",
             key::DRAFT_CARD_READY,
@@ -117,7 +120,7 @@ async fn a_first_order_through_the_catalogue_registers_the_customer_once() {
         .expect_edit(&card_text(
             t,
             EN,
-            "Diploma",
+            &diploma,
             description,
             "• diploma.pdf (16 B)",
             key::DRAFT_CARD_READY,
@@ -130,7 +133,7 @@ async fn a_first_order_through_the_catalogue_registers_the_customer_once() {
     let card = olena.next().await;
     assert!(card.edited && card.message_id == top.message_id, "{card:?}");
     for part in [
-        "Service: Diploma",
+        "• Diploma: 1 × 450.00 UAH per page = 450.00 UAH",
         description,
         "• diploma.pdf (16 B)",
         "• photo_",
@@ -233,7 +236,7 @@ async fn a_first_order_through_the_catalogue_registers_the_customer_once() {
         .expect_edit(&card_text(
             t,
             EN,
-            "Other",
+            &no_cart(t, EN),
             "—",
             "none",
             key::DRAFT_CARD_EMPTY,

@@ -6,9 +6,11 @@
 mod albums;
 mod bad_input;
 mod business;
+mod cart;
 mod deferred_updates;
 mod first_order;
 mod link;
 mod my_orders;
+mod payments;
 mod support;
 mod telegram_failures;

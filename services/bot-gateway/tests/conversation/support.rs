@@ -334,11 +334,12 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// The order card's text for a draft with these parts, `hint` the key of the line under it.
+/// The order card's text for a draft with these parts, `hint` the key of the line under it;
+/// `cart` as [`cart`] or [`no_cart`] make it.
 pub fn card_text(
     texts: &Texts,
     language: Language,
-    service: &str,
+    cart: &str,
     description: &str,
     files: &str,
     hint: &str,
@@ -347,11 +348,70 @@ pub fn card_text(
         language,
         bot_gateway::texts::key::DRAFT_CARD,
         &[
-            ("service", service),
+            ("cart", cart),
             ("description", description),
             ("files", files),
             ("hint", &texts.get(language, hint)),
         ],
+    )
+}
+
+/// The card's line for an order of no catalogue service ("Other").
+pub fn no_cart(texts: &Texts, language: Language) -> String {
+    use bot_gateway::texts::key;
+    texts.format(
+        language,
+        key::CART_NONE,
+        &[("other", &texts.get(language, key::SERVICE_OTHER))],
+    )
+}
+
+/// A cart line: name, quantity, unit price in kopiykas (`None`: on quote), unit key.
+pub type Line<'a> = (&'a str, u32, Option<u64>, &'a str);
+
+/// The card's cart in UAH as the bot words it: one line per service, then the total.
+pub fn cart(texts: &Texts, language: Language, lines: &[Line]) -> String {
+    use bot_gateway::texts::key;
+    let money = |minor: u64| format!("{}.{:02} UAH", minor / 100, minor % 100);
+    let mut total = Some(0u64);
+    let lines: Vec<String> = lines
+        .iter()
+        .map(|(name, quantity, price, unit)| {
+            let quantity_text = quantity.to_string();
+            match price {
+                Some(price) => {
+                    total = total.map(|sum| sum + price * u64::from(*quantity));
+                    texts.format(
+                        language,
+                        key::CART_LINE,
+                        &[
+                            ("name", name),
+                            ("quantity", &quantity_text),
+                            ("price", &money(*price)),
+                            ("unit", &texts.get(language, unit)),
+                            ("amount", &money(price * u64::from(*quantity))),
+                        ],
+                    )
+                }
+                None => {
+                    total = None;
+                    texts.format(
+                        language,
+                        key::CART_LINE_ON_QUOTE,
+                        &[("name", name), ("quantity", &quantity_text)],
+                    )
+                }
+            }
+        })
+        .collect();
+    let total = match total {
+        Some(total) => texts.format(language, key::CART_TOTAL, &[("total", &money(total))]),
+        None => texts.get(language, key::CART_TOTAL_ON_QUOTE),
+    };
+    texts.format(
+        language,
+        key::CART,
+        &[("lines", &lines.join("\n")), ("total", &total)],
     )
 }
 

@@ -130,6 +130,8 @@ impl LiveHub {
                 EventKind::FileStored,
                 EventKind::OrderCommentPosted,
                 EventKind::OrderAssigned,
+                EventKind::PaymentReceived,
+                EventKind::PaymentRefunded,
             ],
             Some(bound_sender),
         );
@@ -545,6 +547,22 @@ async fn staff_feed(
                 "order_id": assigned.order_id,
                 "order_number": assigned.order_number,
                 "assignee": assigned.assignee,
+            }),
+            // Staff hear of money at once: a Telegram payment, or one a colleague recorded.
+            Event::PaymentReceived(paid) => json!({
+                "order_id": paid.order_id,
+                "order_number": paid.order_number,
+                "payment_id": paid.payment_id,
+                "amount_minor": paid.amount_minor,
+                "currency": paid.currency,
+                "method": paid.method,
+            }),
+            Event::PaymentRefunded(refunded) => json!({
+                "order_id": refunded.order_id,
+                "order_number": refunded.order_number,
+                "refund_id": refunded.refund_id,
+                "amount_minor": refunded.amount_minor,
+                "currency": refunded.currency,
             }),
             _ => return None,
         };

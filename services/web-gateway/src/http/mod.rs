@@ -37,6 +37,7 @@ mod live;
 mod order_form;
 mod orders;
 mod page;
+mod payments;
 mod quote;
 mod results;
 mod session;
@@ -123,6 +124,7 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
         .merge(session::router())
         .merge(orders::router(max_upload_bytes))
         .merge(staff::router())
+        .merge(payments::router())
         .merge(quote::router())
         .merge(live::router())
         .merge(files::router())

@@ -13,6 +13,7 @@ mod links;
 mod lists;
 mod office;
 mod orders;
+mod payments;
 mod portal;
 mod quotas;
 mod reports;

@@ -250,6 +250,8 @@ fn order_events(orders: u64) -> Vec<Envelope> {
                 text: "A translation of two pages, English to Ukrainian.".into(),
                 file_count: 1,
                 created_at: chrono::Utc::now(),
+                items: Vec::new(),
+                total: None,
             },
         ));
         events.push(Envelope::new(

@@ -457,6 +457,8 @@ fn created_event(n: usize) -> Envelope {
             text: "A translation of two pages, English to Ukrainian.".into(),
             file_count: 0,
             created_at: chrono::Utc::now(),
+            items: Vec::new(),
+            total: None,
         },
     )
 }

@@ -203,6 +203,8 @@ fn order(n: u64) -> [Envelope; 3] {
             text: "A translation of two pages, English to Ukrainian.".into(),
             file_count: 1,
             created_at: chrono::Utc::now(),
+            items: Vec::new(),
+            total: None,
         },
     );
     let received = Envelope::new(

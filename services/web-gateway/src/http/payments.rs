@@ -1,0 +1,369 @@
+//! Money staff record by hand: a payment made another way than Telegram (bank transfer,
+//! cash) and a refund, as JSON under `/api/staff/orders/{order_id}/payments` and
+//! `/refunds`, and what an order has been paid (`GET .../payments`).
+//!
+//! Who may: whoever may quote the order's price (the permission matrix's `Quote`: admins
+//! and managers, never executors), since money follows the price. What: checked against
+//! what the order is due now (`bureau_platform::payments`): a payment at most what is left,
+//! in the order's currency, while the order can be paid; a refund at most what was paid,
+//! with a reason. Each is appended to the audit log, then published (`PaymentReceived`,
+//! `PaymentRefunded`) for the persistence worker, which records it once; the answer is 202.
+//! Telegram payments are not recorded here: the bot records them from Telegram itself.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bureau_platform::payments::{self, NotPayable};
+use chrono::Utc;
+use proto_events::{Actor, Envelope, PaymentMethod, PaymentReceived, PaymentRefunded};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::auth::Staff;
+use super::extract::Json;
+use super::{AppState, Error};
+use crate::intake::PRODUCER;
+use crate::office::gate;
+use crate::office::permissions::Act;
+use crate::queries::office::{self as reads, Audit};
+
+const NO_SUCH_ORDER: &str = "No such order.";
+/// Bounds a typo (an amount in kopiykas typed twice) well above any real order.
+const MAX_AMOUNT_MINOR: u64 = 100_000_000_000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/staff/orders/{order_id}/payments",
+            get(list_payments).post(record_payment),
+        )
+        .route("/api/staff/orders/{order_id}/refunds", post(record_refund))
+}
+
+#[derive(Deserialize)]
+struct PaymentForm {
+    amount_minor: u64,
+    currency: String,
+    /// `bank_transfer`, `cash` or `other`.
+    method: String,
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RefundForm {
+    amount_minor: u64,
+    currency: String,
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct Recorded {
+    id: Uuid,
+    order_id: Uuid,
+    order_number: String,
+}
+
+/// The order, if it exists and `staff` may handle its money.
+async fn money_of(
+    state: &AppState,
+    staff: &bureau_accounts::Account,
+    order_id: &str,
+) -> Result<payments::Due, Error> {
+    // Money is handled by those who may quote: admins and managers (the one gate of the
+    // office's pages and JSON routes).
+    let policy = crate::office::Desk::policy(state);
+    let order_id = match gate::order(&state.pool, staff, policy, order_id, Act::Quote).await {
+        Ok((order_id, _)) => order_id,
+        Err(gate::Refused::NotFound) => return Err(Error::NotFound(NO_SUCH_ORDER)),
+        Err(gate::Refused::NotYours) => {
+            return Err(Error::Forbidden(
+                "Only admins and managers record payments and refunds.",
+            ));
+        }
+        Err(gate::Refused::Database(error)) => return Err(error.into()),
+    };
+    let mut conn = state.pool.acquire().await?;
+    payments::due(&mut conn, order_id, false)
+        .await?
+        .ok_or(Error::NotFound(NO_SUCH_ORDER))
+}
+
+/// `45000` UAH as `450.00 UAH`, as the back office shows money.
+fn money(amount_minor: u64, currency: &str) -> String {
+    format!(
+        "{}.{:02} {currency}",
+        amount_minor / 100,
+        amount_minor % 100
+    )
+}
+
+fn check_amount(amount_minor: u64) -> Result<(), Error> {
+    if amount_minor == 0 || amount_minor > MAX_AMOUNT_MINOR {
+        return Err(Error::unprocessable(
+            "invalid_amount",
+            "The amount is a whole number of kopiykas (cents) above 0.",
+        ));
+    }
+    Ok(())
+}
+
+fn check_currency(currency: &str, due: &payments::Due) -> Result<String, Error> {
+    let currency = currency.trim().to_ascii_uppercase();
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(Error::unprocessable(
+            "invalid_currency",
+            "The currency is a three-letter code, like UAH.",
+        ));
+    }
+    if let Some(price) = &due.price
+        && price.currency != currency
+    {
+        return Err(Error::unprocessable(
+            "currency_mismatch",
+            format!(
+                "Order №{} is priced in {}.",
+                due.order_number, price.currency
+            ),
+        ));
+    }
+    Ok(currency)
+}
+
+async fn publish(state: &AppState, event: &Envelope) -> Result<(), Error> {
+    match tokio::time::timeout(
+        crate::status_requests::PUBLISH_TIMEOUT,
+        state.bus.publish(event),
+    )
+    .await
+    {
+        Ok(published) => published.map_err(Error::from),
+        Err(_) => Err(Error::Unavailable {
+            code: "broker_unavailable",
+            message: "The payment could not be passed on just now; nothing was recorded. Please try again.",
+        }),
+    }
+}
+
+async fn audit(
+    state: &AppState,
+    staff: &bureau_accounts::Account,
+    action: &str,
+    order_id: Uuid,
+    subject: &str,
+    detail: &str,
+) -> Result<(), Error> {
+    reads::audit(
+        &state.pool,
+        Audit {
+            account_id: Some(staff.id),
+            action,
+            order_id: Some(order_id),
+            subject: Some(subject),
+            detail: Some(detail),
+            remote_addr: None,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+async fn record_payment(
+    State(state): State<AppState>,
+    Staff(staff): Staff,
+    Path(order_id): Path<String>,
+    Json(form): Json<PaymentForm>,
+) -> Result<Response, Error> {
+    let due = money_of(&state, &staff, &order_id).await?;
+    check_amount(form.amount_minor)?;
+    let currency = check_currency(&form.currency, &due)?;
+    let method = match PaymentMethod::parse(form.method.trim()) {
+        Some(PaymentMethod::Telegram) | None => {
+            return Err(Error::unprocessable(
+                "invalid_method",
+                "The method is bank_transfer, cash or other (Telegram payments record themselves).",
+            ));
+        }
+        Some(method) => method,
+    };
+    let left = due.payable().map_err(|why| {
+        let message = match why {
+            NotPayable::Closed => {
+                "The order is cancelled or rejected: record a refund, not a payment."
+            }
+            NotPayable::AwaitingQuoteAnswer => "The customer has not answered the price quote yet.",
+            NotPayable::NoPrice => "The order has no price yet: quote one first.",
+            NotPayable::AlreadyPaid => "The order is paid in full already.",
+        };
+        Error::Conflict {
+            code: why.code(),
+            message: message.to_owned(),
+        }
+    })?;
+    if form.amount_minor > left.amount_minor {
+        return Err(Error::Conflict {
+            code: "more_than_due",
+            message: format!(
+                "Order №{} has {} left to pay.",
+                due.order_number,
+                money(left.amount_minor, &left.currency),
+            ),
+        });
+    }
+    let note = form
+        .note
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .map(|n| bureau_kit::text::clip(&n, 900));
+    let received = PaymentReceived {
+        payment_id: Uuid::now_v7(),
+        order_id: due.order_id,
+        order_number: due.order_number.clone(),
+        amount_minor: form.amount_minor,
+        currency: currency.clone(),
+        method,
+        telegram_payment_charge_id: None,
+        provider_payment_charge_id: None,
+        actor: Actor::Staff {
+            account_id: staff.id,
+        },
+        note,
+        received_at: Utc::now(),
+    };
+    let payment_id = received.payment_id;
+    let event = Envelope::new(PRODUCER, due.order_id, received);
+    audit(
+        &state,
+        &staff,
+        "payment",
+        due.order_id,
+        &payment_id.to_string(),
+        &format!(
+            "{} {}",
+            money(form.amount_minor, &currency),
+            method.as_str()
+        ),
+    )
+    .await?;
+    publish(&state, &event).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(Recorded {
+            id: payment_id,
+            order_id: due.order_id,
+            order_number: due.order_number,
+        }),
+    )
+        .into_response())
+}
+
+async fn record_refund(
+    State(state): State<AppState>,
+    Staff(staff): Staff,
+    Path(order_id): Path<String>,
+    Json(form): Json<RefundForm>,
+) -> Result<Response, Error> {
+    let due = money_of(&state, &staff, &order_id).await?;
+    check_amount(form.amount_minor)?;
+    let currency = check_currency(&form.currency, &due)?;
+    let reason = form.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 1000 {
+        return Err(Error::unprocessable(
+            "invalid_reason",
+            "A refund needs a reason of at most 1000 characters.",
+        ));
+    }
+    let paid = u64::try_from(due.paid_minor).unwrap_or(0);
+    if form.amount_minor > paid {
+        return Err(Error::Conflict {
+            code: "more_than_paid",
+            message: format!(
+                "Order №{} has {} paid: a refund cannot be more.",
+                due.order_number,
+                money(paid, &currency)
+            ),
+        });
+    }
+    let refunded = PaymentRefunded {
+        refund_id: Uuid::now_v7(),
+        order_id: due.order_id,
+        order_number: due.order_number.clone(),
+        amount_minor: form.amount_minor,
+        currency: currency.clone(),
+        reason: reason.to_owned(),
+        actor_account_id: staff.id,
+        refunded_at: Utc::now(),
+    };
+    let refund_id = refunded.refund_id;
+    let event = Envelope::new(PRODUCER, due.order_id, refunded);
+    audit(
+        &state,
+        &staff,
+        "refund",
+        due.order_id,
+        &refund_id.to_string(),
+        &format!("{}: {reason}", money(form.amount_minor, &currency)),
+    )
+    .await?;
+    publish(&state, &event).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(Recorded {
+            id: refund_id,
+            order_id: due.order_id,
+            order_number: due.order_number,
+        }),
+    )
+        .into_response())
+}
+
+#[derive(Serialize)]
+struct PaymentsView {
+    order_id: Uuid,
+    order_number: String,
+    /// What the order is due (its latest quote, else its cart's total); null: no price.
+    price_minor: Option<u64>,
+    currency: Option<String>,
+    /// Payments less refunds.
+    paid_minor: i64,
+    paid: bool,
+    lines: Vec<PaymentLine>,
+}
+
+#[derive(Serialize, sqlx::FromRow)]
+struct PaymentLine {
+    id: Uuid,
+    kind: String,
+    method: Option<String>,
+    amount_minor: u64,
+    currency: String,
+    telegram_charge_id: Option<String>,
+    note: Option<String>,
+    recorded_at: chrono::DateTime<Utc>,
+}
+
+async fn list_payments(
+    State(state): State<AppState>,
+    Staff(staff): Staff,
+    Path(order_id): Path<String>,
+) -> Result<axum::Json<PaymentsView>, Error> {
+    let due = money_of(&state, &staff, &order_id).await?;
+    let lines: Vec<PaymentLine> = sqlx::query_as(
+        "SELECT id, CAST(kind AS CHAR) AS kind, CAST(method AS CHAR) AS method, amount_minor,
+                currency, telegram_charge_id, note, recorded_at
+         FROM order_payments WHERE order_id = ? ORDER BY recorded_at, id",
+    )
+    .bind(due.order_id)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(axum::Json(PaymentsView {
+        order_id: due.order_id,
+        order_number: due.order_number.clone(),
+        price_minor: due.price.as_ref().map(|p| p.amount_minor),
+        currency: due.price.as_ref().map(|p| p.currency.clone()),
+        paid_minor: due.paid_minor,
+        paid: due.is_paid(),
+        lines,
+    }))
+}
