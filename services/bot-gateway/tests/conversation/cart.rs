@@ -43,7 +43,7 @@ async fn a_cart_of_two_services_is_priced_by_the_server_and_frozen_at_confirmati
     taras.user.send_text(&t.get(EN, key::MENU_NEW_ORDER));
     let top = taras.expect_reply(&t.get(EN, key::CATALOGUE_PROMPT)).await;
     assert_eq!(
-        taras.press_label(&top, "Notarisation").await.text,
+        taras.press_label(&top, "Notarisation — 300 ₴").await.text,
         Some(t.get(EN, key::CART_ADDED))
     );
     let notarisation = ("Notarisation", 1, Some(30_000), key::CART_PER_ITEM);
@@ -65,7 +65,7 @@ async fn a_cart_of_two_services_is_priced_by_the_server_and_frozen_at_confirmati
     let translation = taras.next().await;
     taras.press_label(&translation, "📂 Documents").await;
     let documents = taras.next().await;
-    taras.press_label(&documents, "Diploma").await;
+    taras.press_label(&documents, "Diploma — 450 ₴/page").await;
     let diploma = ("Diploma", 1, Some(45_000), key::CART_PER_PAGE);
     let card = taras
         .expect_edit(&card_text(
