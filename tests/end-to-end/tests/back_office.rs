@@ -10,7 +10,9 @@
 //! customer named `<script>` is shown as text.
 //!
 //! A second run works in Ukrainian (`Accept-Language: uk`): the full list, the customers
-//! and a customer's card, the board, the pages in a phone-sized window; and an executor whose account
+//! and a customer's card, uploading a result from the order page (the customer receives
+//! the document), dragging cards across the board (a move made; a move not offered and a
+//! stale one put back with the reason), the pages in a phone-sized window; and an executor whose account
 //! is deactivated loses the open page's live stream and their next request. Screenshots of the main pages are written to
 //! `target/screenshots/`, or to the directory `BUREAU_SCREENSHOTS` names (the ones in
 //! `docs/screenshots/` come from `BUREAU_SCREENSHOTS=docs/screenshots`). Without
@@ -486,6 +488,29 @@ async fn busy_day(stack: &TestStack, count: usize, assignee: Uuid) -> anyhow::Re
 }
 
 impl Browser {
+    /// Drags the card of `order_id` onto the board's column for `status`, as a person's
+    /// mouse would (WebDriver cannot drive HTML5 drag and drop, so the same events are
+    /// dispatched in the page); `version`: the card claims to show the order at it.
+    async fn drag(&self, order_id: Uuid, status: &str, version: Option<u32>) -> anyhow::Result<()> {
+        self.find(&format!("article[data-order-id='{order_id}']"))
+            .await?;
+        self.client
+            .execute(
+                "const card = document.querySelector(`article[data-order-id='${arguments[0]}']`);
+                 const column = document.querySelector(`.column[data-status='${arguments[1]}']`);
+                 if (arguments[2] !== null) card.dataset.version = String(arguments[2]);
+                 const data = new DataTransfer();
+                 const fire = (el, kind) => el.dispatchEvent(new DragEvent(kind,
+                     { bubbles: true, cancelable: true, dataTransfer: data }));
+                 fire(card, 'dragstart'); fire(column, 'dragenter'); fire(column, 'dragover');
+                 fire(column, 'drop'); fire(card, 'dragend');",
+                vec![json!(order_id.to_string()), json!(status), json!(version)],
+            )
+            .await
+            .map_err(|e| anyhow!("dragging: {e}"))?;
+        Ok(())
+    }
+
     async fn window(&self, width: u32, height: u32) -> anyhow::Result<()> {
         self.client
             .set_window_size(width, height)
@@ -562,9 +587,85 @@ async fn staff_work_in_ukrainian_drag_cards_upload_results_and_lose_access() -> 
     browser.text_until("main", |t| t.contains(&number)).await?;
     browser.screenshot("office-customer").await?;
 
+    // A result uploaded from the order page reaches the customer as a document.
+    browser
+        .go(&stack.web_url(&format!("/office/orders/{order_id}")))
+        .await?;
+    browser.find("#result-upload input[type=file]").await?;
+    browser
+        .client
+        .execute(
+            "const input = document.querySelector('#result-upload input[type=file]');
+             const data = new DataTransfer();
+             data.items.add(new File([arguments[0]], 'flyers-proof.pdf', { type: 'application/pdf' }));
+             input.files = data.files;",
+            vec![json!("%PDF-1.4\n% a proof of the flyers\n%%EOF\n")],
+        )
+        .await
+        .map_err(|e| anyhow!("choosing the file: {e}"))?;
+    browser.click("#result-upload button").await?;
+    browser
+        .text_until("#result-upload .message", |t| t.contains("Завантажено"))
+        .await?;
+    double
+        .wait_for_message(user.chat_id(), DEADLINE, |m| {
+            m.document
+                .as_ref()
+                .is_some_and(|d| d.file_name == "flyers-proof.pdf")
+        })
+        .await?;
+    let uploads: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM staff_audit WHERE action = 'result_upload' AND order_id = ?",
+    )
+    .bind(order_id)
+    .fetch_one(&stack.db)
+    .await?;
+    assert_eq!(uploads, 1, "the upload is audited");
+
+    // The board: a card dragged to "accepted" is accepted; dragged on to "ready" (not a
+    // move from there) it stays and the reason is shown; a stale card (someone changed the
+    // order meanwhile) snaps back with the conflict.
+    let status_of = || async {
+        sqlx::query_scalar::<_, String>("SELECT status FROM orders WHERE id = ?")
+            .bind(order_id)
+            .fetch_one(&stack.db)
+            .await
+            .ok()
+    };
     browser.go(&stack.web_url("/office/board")).await?;
     browser.find(".board article[draggable=true]").await?;
     browser.screenshot("office-board-uk").await?;
+    browser.drag(order_id, "accepted", None).await?;
+    eventually("the dragged order accepted", DEADLINE, || async {
+        (status_of().await? == "accepted").then_some(())
+    })
+    .await?;
+    browser
+        .find(&format!(
+            ".column[data-status=accepted] article[data-order-id='{order_id}']:not(.moving)"
+        ))
+        .await?;
+    browser.go(&stack.web_url("/office/board")).await?;
+    browser.find("body[data-feed=ready]").await?;
+    browser.drag(order_id, "ready", None).await?;
+    browser
+        .text_until("#toast", |t| {
+            t.contains("Сюди це замовлення перевести не можна")
+        })
+        .await?;
+    browser.drag(order_id, "in_progress", Some(1)).await?;
+    browser
+        .text_until("#toast", |t| {
+            t.contains("Не змінено") && t.contains("changed since")
+        })
+        .await?;
+    browser.screenshot("office-board-refused").await?;
+    browser
+        .find(&format!(
+            ".column[data-status=accepted] article[data-order-id='{order_id}']"
+        ))
+        .await?;
+    assert_eq!(status_of().await.as_deref(), Some("accepted"));
 
     // A phone-sized window: the list and the order page still work.
     browser.window(390, 844).await?;
