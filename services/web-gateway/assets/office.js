@@ -55,6 +55,10 @@
   function follow() {
     if (!document.body.dataset.live || !window.EventSource) return;
     const feed = new EventSource("/api/staff/feed");
+    // A page left behind (kept in the back/forward cache) must not keep its stream: a
+    // browser holds only six connections to one host, and every stream left open takes one
+    // until the page's own requests have none left.
+    window.addEventListener("pagehide", () => feed.close());
     const kinds = ["order.created", "order.message.posted", "order.status.changed",
       "order.status.change_refused", "order.price.quoted", "order.file.stored",
       "order.comment.posted", "order.assigned", "order.changed"];

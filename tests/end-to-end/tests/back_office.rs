@@ -7,7 +7,13 @@
 //! starts the work and the customer gets the push, replies and the customer gets the
 //! message, writes an internal comment that never reaches the customer. An executor opening
 //! someone else's order gets the refusal page; a forged form on another site is refused; a
-//! customer named `<script>` is shown as text. Screenshots of the main pages are written to
+//! customer named `<script>` is shown as text.
+//!
+//! A second run works in Ukrainian (`Accept-Language: uk`): the full list, the customers
+//! and a customer's card, uploading a result from the order page (the customer receives
+//! the document), dragging cards across the board (a move made; a move not offered and a
+//! stale one put back with the reason), the pages in a phone-sized window; and an executor whose account
+//! is deactivated loses the open page's live stream and their next request. Screenshots of the main pages are written to
 //! `target/screenshots/`, or to the directory `BUREAU_SCREENSHOTS` names (the ones in
 //! `docs/screenshots/` come from `BUREAU_SCREENSHOTS=docs/screenshots`). Without
 //! `chromedriver` the test fails unless `BUREAU_SKIP_BROWSER=1` (run `scripts/stack up` first).
@@ -19,6 +25,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow};
 use bureau_accounts::Role;
 use bureau_end_to_end::telegram_customer::{button_with_prefix, place_order};
+use bureau_end_to_end::telegram_double::DoubleConfig;
 use bureau_end_to_end::{DEADLINE, TestStack, eventually};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
@@ -33,6 +40,12 @@ struct Browser {
 }
 
 async fn browser() -> anyhow::Result<Option<Browser>> {
+    browser_in("en-US", "en-US,en").await
+}
+
+/// A browser whose interface language is `lang` and which asks for `accept` in
+/// `Accept-Language`.
+async fn browser_in(lang: &str, accept: &str) -> anyhow::Result<Option<Browser>> {
     let Some(driver_path) = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
         .into_iter()
         .find(|p| Path::new(p).exists())
@@ -70,8 +83,8 @@ async fn browser() -> anyhow::Result<Option<Browser>> {
         "goog:chromeOptions".into(),
         json!({
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1400,1000", "--lang=en-US"],
-            "prefs": {"intl.accept_languages": "en-US,en"},
+                     "--window-size=1400,1000", format!("--lang={lang}")],
+            "prefs": {"intl.accept_languages": accept},
         }),
     );
     let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -398,6 +411,298 @@ async fn staff_work_orders_in_a_real_browser() -> anyhow::Result<()> {
         .text_until("main", |t| t.contains("assigned to someone else"))
         .await?;
     browser.screenshot("office-refusal").await?;
+
+    browser.client.close().await.ok();
+    stack.teardown().await
+}
+
+/// Orders as the persistence worker writes them, for a list that looks like a working day:
+/// `count` orders of a few customers, in every status, some assigned.
+async fn busy_day(stack: &TestStack, count: usize, assignee: Uuid) -> anyhow::Result<()> {
+    const NAMES: [&str; 6] = [
+        "Олена Коваль",
+        "Ігор Шевченко",
+        "Printing Co. Ltd",
+        "Марія Бондар",
+        "Dmytro Lysenko",
+        "Наталія Мельник",
+    ];
+    const TEXTS: [&str; 6] = [
+        "Переклад диплому з нотаріальним засвідченням",
+        "Business cards, 500 pcs, matte, two-sided",
+        "Ремонт ноутбука: не вмикається після оновлення",
+        "Банер 3×1 м для вітрини, до п'ятниці",
+        "Translate the contract (12 pages) into English",
+        "Візитки 200 шт., глянець",
+    ];
+    const STATUSES: [&str; 8] = [
+        "awaiting_confirmation",
+        "quoted",
+        "accepted",
+        "in_progress",
+        "ready",
+        "delivered",
+        "awaiting_confirmation",
+        "in_progress",
+    ];
+    let mut customers = Vec::new();
+    for (n, name) in NAMES.iter().enumerate() {
+        let id = Uuid::now_v7();
+        let now = chrono::Utc::now();
+        sqlx::query(
+            "INSERT INTO customers (id, display_name, phone, language, telegram_user_id, telegram_chat_id, \
+             telegram_username, created_at, updated_at) VALUES (?, ?, ?, 'uk', ?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(format!("+38067{:07}", 1_234_500 + n))
+        .bind(9_100 + n as i64)
+        .bind(9_100 + n as i64)
+        .bind(format!("client{n}"))
+        .bind(now)
+        .bind(now)
+        .execute(&stack.db)
+        .await?;
+        customers.push(id);
+    }
+    for n in 0..count {
+        let at = chrono::Utc::now() - chrono::Duration::minutes(7 * (n as i64 + 1));
+        let status = STATUSES[n % STATUSES.len()];
+        sqlx::query(
+            "INSERT INTO orders (id, order_number, customer_id, channel, body, status, status_version, \
+             expected_files, assignee_id, created_at, updated_at) \
+             VALUES (?, ?, ?, 'telegram', ?, ?, 1, 0, ?, ?, ?)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(format!("{}", 52_000_000 + n * 7919))
+        .bind(customers[n % customers.len()])
+        .bind(TEXTS[n % TEXTS.len()])
+        .bind(status)
+        .bind((n % 3 == 0).then_some(assignee))
+        .bind(at)
+        .bind(at)
+        .execute(&stack.db)
+        .await?;
+    }
+    Ok(())
+}
+
+impl Browser {
+    /// Drags the card of `order_id` onto the board's column for `status`, as a person's
+    /// mouse would (WebDriver cannot drive HTML5 drag and drop, so the same events are
+    /// dispatched in the page); `version`: the card claims to show the order at it.
+    async fn drag(&self, order_id: Uuid, status: &str, version: Option<u32>) -> anyhow::Result<()> {
+        self.find(&format!("article[data-order-id='{order_id}']"))
+            .await?;
+        self.client
+            .execute(
+                "const card = document.querySelector(`article[data-order-id='${arguments[0]}']`);
+                 const column = document.querySelector(`.column[data-status='${arguments[1]}']`);
+                 if (arguments[2] !== null) card.dataset.version = String(arguments[2]);
+                 const data = new DataTransfer();
+                 const fire = (el, kind) => el.dispatchEvent(new DragEvent(kind,
+                     { bubbles: true, cancelable: true, dataTransfer: data }));
+                 fire(card, 'dragstart'); fire(column, 'dragenter'); fire(column, 'dragover');
+                 fire(column, 'drop'); fire(card, 'dragend');",
+                vec![json!(order_id.to_string()), json!(status), json!(version)],
+            )
+            .await
+            .map_err(|e| anyhow!("dragging: {e}"))?;
+        Ok(())
+    }
+
+    async fn window(&self, width: u32, height: u32) -> anyhow::Result<()> {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .map_err(|e| anyhow!("resizing the window: {e}"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_work_in_ukrainian_drag_cards_upload_results_and_lose_access() -> anyhow::Result<()> {
+    let Some(browser) = browser_in("uk", "uk,en;q=0.5").await? else {
+        return Ok(());
+    };
+    // Open streams check their session every second: a deactivated account's page loses
+    // its live stream at once.
+    let stack = TestStack::start_with(DoubleConfig::default(), |settings| {
+        settings.web_gateway.live.session_check_secs = 1;
+    })
+    .await?;
+    let double = &stack.telegram;
+    let user = double.user_with(7401, "Оксана", "uk");
+    let number = place_order(double, &user, "Надрукувати 100 флаєрів А5", &[], DEADLINE).await?;
+    let order_id = order_id_of(&stack, &number).await?;
+    let executor_user = double.user_with(7402, "Богдан", "uk");
+    let executors_number =
+        place_order(double, &executor_user, "Заламінувати меню", &[], DEADLINE).await?;
+    let executors_order = order_id_of(&stack, &executors_number).await?;
+    for (email, name, role) in [
+        ("maria@example.com", "Марія Менеджерка", Role::Manager),
+        ("ivan@example.com", "Іван Виконавець", Role::Executor),
+    ] {
+        bureau_accounts::create_account(&stack.db, email, PASSWORD, name, role)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+    }
+    let ivan: Uuid = sqlx::query_scalar("SELECT id FROM web_accounts WHERE email = ?")
+        .bind("ivan@example.com")
+        .fetch_one(&stack.db)
+        .await?;
+    busy_day(&stack, 36, ivan).await?;
+
+    // In Ukrainian, from Accept-Language; the whole list in one tall window.
+    browser.sign_in(&stack, "maria@example.com").await?;
+    let list = browser.text_until("main", |t| t.contains("Нове")).await?;
+    assert!(list.contains("Олена Коваль"), "{list}");
+    browser
+        .text_until(".top nav", |t| t.contains("Клієнти"))
+        .await?;
+    browser.window(1400, 2600).await?;
+    browser.screenshot("office-list-full").await?;
+    browser.window(1400, 1000).await?;
+    // Oldest first, kept in the URL.
+    browser.click("#sort option[value=oldest]").await?;
+    browser.click("#filters button.primary").await?;
+    eventually("the sort in the URL", DEADLINE, || async {
+        let url = browser.client.current_url().await.ok()?;
+        url.as_str().contains("sort=oldest").then_some(())
+    })
+    .await?;
+
+    // The customers, and one customer's card, reached from the order page.
+    browser.go(&stack.web_url("/office/customers")).await?;
+    browser
+        .text_until("main", |t| t.contains("Наталія Мельник"))
+        .await?;
+    browser.screenshot("office-customers").await?;
+    browser
+        .go(&stack.web_url(&format!("/office/orders/{order_id}")))
+        .await?;
+    browser.click("#customer-name").await?;
+    browser
+        .text_until("#customer-title", |t| !t.is_empty())
+        .await?;
+    browser.text_until("main", |t| t.contains(&number)).await?;
+    browser.screenshot("office-customer").await?;
+
+    // A result uploaded from the order page reaches the customer as a document.
+    browser
+        .go(&stack.web_url(&format!("/office/orders/{order_id}")))
+        .await?;
+    browser.find("#result-upload input[type=file]").await?;
+    browser
+        .client
+        .execute(
+            "const input = document.querySelector('#result-upload input[type=file]');
+             const data = new DataTransfer();
+             data.items.add(new File([arguments[0]], 'flyers-proof.pdf', { type: 'application/pdf' }));
+             input.files = data.files;",
+            vec![json!("%PDF-1.4\n% a proof of the flyers\n%%EOF\n")],
+        )
+        .await
+        .map_err(|e| anyhow!("choosing the file: {e}"))?;
+    browser.click("#result-upload button").await?;
+    browser
+        .text_until("#result-upload .message", |t| t.contains("Завантажено"))
+        .await?;
+    double
+        .wait_for_message(user.chat_id(), DEADLINE, |m| {
+            m.document
+                .as_ref()
+                .is_some_and(|d| d.file_name == "flyers-proof.pdf")
+        })
+        .await?;
+    let uploads: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM staff_audit WHERE action = 'result_upload' AND order_id = ?",
+    )
+    .bind(order_id)
+    .fetch_one(&stack.db)
+    .await?;
+    assert_eq!(uploads, 1, "the upload is audited");
+
+    // The board: a card dragged to "accepted" is accepted; dragged on to "ready" (not a
+    // move from there) it stays and the reason is shown; a stale card (someone changed the
+    // order meanwhile) snaps back with the conflict.
+    let status_of = || async {
+        sqlx::query_scalar::<_, String>("SELECT status FROM orders WHERE id = ?")
+            .bind(order_id)
+            .fetch_one(&stack.db)
+            .await
+            .ok()
+    };
+    browser.go(&stack.web_url("/office/board")).await?;
+    browser.find(".board article[draggable=true]").await?;
+    browser.screenshot("office-board-uk").await?;
+    browser.drag(order_id, "accepted", None).await?;
+    eventually("the dragged order accepted", DEADLINE, || async {
+        (status_of().await? == "accepted").then_some(())
+    })
+    .await?;
+    browser
+        .find(&format!(
+            ".column[data-status=accepted] article[data-order-id='{order_id}']:not(.moving)"
+        ))
+        .await?;
+    browser.go(&stack.web_url("/office/board")).await?;
+    browser.find("body[data-feed=ready]").await?;
+    browser.drag(order_id, "ready", None).await?;
+    browser
+        .text_until("#toast", |t| {
+            t.contains("Сюди це замовлення перевести не можна")
+        })
+        .await?;
+    browser.drag(order_id, "in_progress", Some(1)).await?;
+    browser
+        .text_until("#toast", |t| {
+            t.contains("Не змінено") && t.contains("changed since")
+        })
+        .await?;
+    browser.screenshot("office-board-refused").await?;
+    browser
+        .find(&format!(
+            ".column[data-status=accepted] article[data-order-id='{order_id}']"
+        ))
+        .await?;
+    assert_eq!(status_of().await.as_deref(), Some("accepted"));
+
+    // A phone-sized window: the list and the order page still work.
+    browser.window(390, 844).await?;
+    browser.go(&stack.web_url("/office")).await?;
+    browser.find("table.orders").await?;
+    browser.screenshot("office-list-phone").await?;
+    browser
+        .go(&stack.web_url(&format!("/office/orders/{order_id}")))
+        .await?;
+    browser.find("#timeline").await?;
+    browser.screenshot("office-order-phone").await?;
+    browser.window(1400, 1000).await?;
+
+    // An executor's open page: once their account is deactivated, its live stream ends
+    // and their next request is refused (back to signing in).
+    browser.go(&stack.web_url("/office")).await?;
+    browser.sign_out().await?;
+    sqlx::query("UPDATE orders SET assignee_id = ? WHERE id = ?")
+        .bind(ivan)
+        .bind(executors_order)
+        .execute(&stack.db)
+        .await?;
+    browser.sign_in(&stack, "ivan@example.com").await?;
+    browser
+        .go(&stack.web_url(&format!("/office/orders/{executors_order}")))
+        .await?;
+    browser.find("body[data-feed=ready]").await?;
+    sqlx::query("UPDATE web_accounts SET active = FALSE WHERE id = ?")
+        .bind(ivan)
+        .execute(&stack.db)
+        .await?;
+    browser.find("body[data-feed=closed]").await?;
+    browser.find("#live-notice:not([hidden])").await?;
+    browser
+        .go(&stack.web_url(&format!("/office/orders/{executors_order}")))
+        .await?;
+    browser.find("#sign-in").await?;
 
     browser.client.close().await.ok();
     stack.teardown().await

@@ -468,6 +468,30 @@ async fn flood_control_blocked_chats_and_server_errors() -> anyhow::Result<()> {
         ),
         vec![2, 3, 4]
     );
+    // What did not reach the customer is recorded for staff: the 403, then the notice not
+    // tried; the 5xx that was retried and delivered is recorded and its delivery too (the
+    // order page shows only what never arrived).
+    let failures: Vec<(String, String)> = sqlx::query_as(
+        "SELECT kind, outcome FROM notification_failures WHERE order_id = ? ORDER BY failed_at",
+    )
+    .bind(blocked.order_id)
+    .fetch_all(&stack.db)
+    .await?;
+    assert_eq!(
+        failures,
+        [
+            ("status".to_owned(), "blocked".to_owned()),
+            ("status".to_owned(), "skipped_unreachable".to_owned())
+        ]
+    );
+    let retried: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT f.outcome, CAST(COUNT(s.event_id) AS SIGNED) FROM notification_failures f \
+         LEFT JOIN notifications_sent s ON s.event_id = f.event_id WHERE f.order_id = ? GROUP BY f.outcome",
+    )
+    .bind(order.order_id)
+    .fetch_all(&stack.db)
+    .await?;
+    assert_eq!(retried, [("failing".to_owned(), 1)]);
     bus.close().await;
     stack.teardown().await
 }

@@ -742,6 +742,93 @@ async fn a_customer_answers_a_price_quote() -> anyhow::Result<()> {
     .await?;
     assert_eq!(reason.as_deref(), Some("quote declined"));
 
+    // A price past its last moment: the push says until when; the web answer is refused at
+    // once, and an acceptance that reaches the persistence worker anyway (from the bot, or
+    // sent before the price expired) is refused there, the customer told it expired.
+    let (expired_id, expired) = place_web_order(&stack, &customer).await?;
+    let quoted = request(&stack, &manager, expired_id, "quoted", None, 1).await?;
+    assert_eq!(
+        decided(&stack, &manager, &quoted).await?["outcome"],
+        "recorded"
+    );
+    let until = chrono::Utc::now() - chrono::Duration::hours(1);
+    let priced = Envelope::new(
+        "status-requests-test",
+        expired_id,
+        PriceQuoted {
+            order_id: expired_id,
+            order_number: expired.clone(),
+            amount_minor: 90_000,
+            currency: "UAH".into(),
+            note: None,
+            valid_until: Some(until),
+        },
+    );
+    bus.publish(&priced).await?;
+    stack
+        .telegram
+        .wait_for_message(chat_id, DEADLINE, |m| {
+            m.text.as_deref().is_some_and(|t| {
+                t.starts_with(&format!("Order №{expired}: the price is 900.00 UAH"))
+                    && t.contains(&format!(
+                        "The price is valid until {}.",
+                        until.format("%d.%m.%Y")
+                    ))
+            })
+        })
+        .await?;
+    eventually("the expiring quote recorded", DEADLINE, || async {
+        sqlx::query_scalar::<_, Uuid>("SELECT event_id FROM order_quotes WHERE order_id = ?")
+            .bind(expired_id)
+            .fetch_optional(&stack.db)
+            .await
+            .ok()?
+    })
+    .await?;
+    let web = stack
+        .http
+        .post(stack.web_url(&format!("/api/orders/{expired}/quote/accept")))
+        .bearer_auth(&customer)
+        .json(&json!({"quote_id": priced.event_id}))
+        .send()
+        .await?;
+    assert_eq!(web.status(), 409);
+    assert_eq!(web.json::<Value>().await?["error"]["code"], "quote_expired");
+    let late = OrderStatusChangeRequested {
+        request_id: Uuid::now_v7(),
+        order_id: expired_id,
+        order_number: expired.clone(),
+        expected_version: 2,
+        from: OrderStatus::Quoted,
+        to: OrderStatus::Accepted,
+        reason: None,
+        actor: Actor::Customer,
+        quote_id: Some(priced.event_id),
+        requested_at: chrono::Utc::now(),
+    };
+    let late_id = late.request_id;
+    bus.publish(&Envelope::new("status-requests-test", expired_id, late))
+        .await?;
+    let code: String = eventually("the late acceptance refused", DEADLINE, || async {
+        sqlx::query_scalar(
+            "SELECT refusal_code FROM status_change_requests WHERE request_id = ? AND outcome = 'refused'",
+        )
+        .bind(late_id)
+        .fetch_optional(&stack.db)
+        .await
+        .ok()?
+    })
+    .await?;
+    assert_eq!(code, "quote_expired");
+    stack
+        .telegram
+        .wait_for_message(chat_id, DEADLINE, |m| {
+            m.text.as_deref().is_some_and(|t| {
+                t.starts_with(&format!("Order №{expired}: this price has expired"))
+            })
+        })
+        .await?;
+
     // Staff reject the order while the customer accepts its price, both at version 2:
     // staff come first, so the customer's answer is refused and they are told.
     let (raced_id, raced) = place_web_order(&stack, &customer).await?;
