@@ -25,6 +25,7 @@ mod display_name;
 mod email;
 mod password;
 mod role;
+pub mod tokens;
 
 pub use display_name::{DisplayName, DisplayNameError};
 pub use email::{Email, EmailError};
