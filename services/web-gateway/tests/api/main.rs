@@ -5,7 +5,9 @@
 //! tests that read orders insert the rows it would write. The upload tests also need the
 //! S3 server (Garage) and skip without it.
 
+mod account_mail;
 mod accounts;
+mod contract;
 mod downloads;
 mod helpers;
 mod links;
