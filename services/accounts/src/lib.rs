@@ -33,6 +33,7 @@ mod email;
 mod password;
 mod role;
 pub mod staff;
+pub mod tokens;
 
 pub use display_name::{DisplayName, DisplayNameError};
 pub use email::{Email, EmailError};

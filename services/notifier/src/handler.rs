@@ -1,5 +1,6 @@
 //! The notifier's event handler: which events reach a customer, and the path of one notice
-//! from the database through Telegram to the journal.
+//! from the database through Telegram or e-mail (one channel per notice, `route`) to the
+//! journal.
 
 use std::time::Duration;
 
@@ -9,11 +10,16 @@ use proto_events::{Actor, Envelope, FilePurpose, RefusalCode};
 use sqlx::MySqlPool;
 use uuid::Uuid;
 
+use bureau_kit::retry::Backoff;
+use bureau_mail::{MailError, Mailer};
+
+use crate::email::{self, MailContext};
 use crate::journal::{FailedNotification, FailureKind, Journal, SentNotification, Skip};
 use crate::metrics;
 use crate::notice::{DownloadLink, Notice};
 use crate::order_lock::OrderLock;
 use crate::recipients::{Recipient, Recipients, TelegramReach};
+use crate::route::{Route, route};
 use crate::telegram::{SendFailure, TelegramSender};
 use crate::texts::{TELEGRAM_TEXT_LIMIT, Texts, utf16_len};
 
@@ -25,6 +31,11 @@ const ORDER_LOCK_WAIT: Duration = Duration::from_secs(10);
 /// Pauses between tries to journal a message Telegram already accepted.
 const RECORD_RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(200), Duration::from_secs(1)];
 
+/// Quick tries of an e-mail the SMTP server could not take (down, 4xx) before the event
+/// goes back to the bus, whose retries (1 s, 5 s, 30 s, 2 min) take over.
+const EMAIL_TRIES: usize = 3;
+const EMAIL_BACKOFF: Backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(2));
+
 /// Handles the notifier queue: turns events into Telegram messages for customers.
 pub struct Notifier {
     /// For order locks; the lookups below share it.
@@ -34,6 +45,8 @@ pub struct Notifier {
     telegram: TelegramSender,
     texts: Texts,
     links: ResultLinks,
+    /// `None` when e-mail is off (`[mail] host` empty).
+    mailer: Option<Mailer>,
 }
 
 /// Makes download links for results too big to upload to Telegram.
@@ -43,6 +56,10 @@ pub struct ResultLinks {
 }
 
 impl ResultLinks {
+    fn settings(&self) -> &bureau_platform::Settings {
+        &self.settings
+    }
+
     pub fn new(settings: bureau_platform::Settings) -> ResultLinks {
         ResultLinks {
             settings: std::sync::Arc::new(settings),
@@ -133,7 +150,12 @@ impl EventHandler for Notifier {
 }
 
 impl Notifier {
-    pub fn new(pool: MySqlPool, telegram: TelegramSender, links: ResultLinks) -> Notifier {
+    pub fn new(
+        pool: MySqlPool,
+        telegram: TelegramSender,
+        links: ResultLinks,
+        mailer: Option<Mailer>,
+    ) -> Notifier {
         let texts = Texts::new();
         for missing in texts.missing_keys() {
             // A defect in locales/: those notices fall back to Ukrainian until it is fixed.
@@ -147,6 +169,7 @@ impl Notifier {
             telegram,
             texts,
             links,
+            mailer,
         }
     }
 
@@ -167,22 +190,19 @@ impl Notifier {
                 "order {order_id} is not in the database yet"
             )));
         };
-        let chat_id = match recipient.reach {
-            TelegramReach::Chat(chat_id) => chat_id,
-            TelegramReach::NoChat => {
-                tracing::info!(
-                    %order_id, customer_id = %recipient.customer_id, notice = notice.kind(),
-                    "customer has no Telegram chat (web only); nothing to send to Telegram"
-                );
-                metrics::skipped("web_only");
-                return Ok(());
-            }
-            TelegramReach::Unreachable { chat_id, since } => {
-                tracing::info!(
+        let route = route(&recipient, self.mailer.is_some());
+        if let Route::Nowhere(reason) = route {
+            match recipient.reach {
+                TelegramReach::Unreachable { chat_id, since } => tracing::info!(
                     %order_id, customer_id = %recipient.customer_id, chat_id, %since, notice = notice.kind(),
-                    "customer's Telegram chat is marked unreachable; not sending"
-                );
-                metrics::skipped("unreachable");
+                    "customer's Telegram chat is marked unreachable and there is no e-mail to use; not sending"
+                ),
+                _ => tracing::info!(
+                    %order_id, customer_id = %recipient.customer_id, notice = notice.kind(),
+                    "customer has no Telegram chat and no verified e-mail address we may use; nothing to send"
+                ),
+            }
+            if let TelegramReach::Unreachable { since, .. } = recipient.reach {
                 // Staff see on the order that this notice did not go.
                 self.journal
                     .record_failure(&FailedNotification {
@@ -194,9 +214,10 @@ impl Notifier {
                     })
                     .await
                     .map_err(database_error)?;
-                return Ok(());
             }
-        };
+            metrics::skipped(reason);
+            return Ok(());
+        }
 
         let Some(lock) = OrderLock::acquire(&self.pool, order_id, ORDER_LOCK_WAIT)
             .await
@@ -206,9 +227,131 @@ impl Notifier {
                 "another notice of order {order_id} is still being sent"
             )));
         };
-        let outcome = self.deliver(event_id, notice, &recipient, chat_id).await;
+        let outcome = match route {
+            Route::Telegram(chat_id) => self.deliver(event_id, notice, &recipient, chat_id).await,
+            Route::Email(address) => {
+                self.deliver_email(event_id, notice, &recipient, &address)
+                    .await
+            }
+            Route::Nowhere(_) => Ok(()),
+        };
         lock.release().await;
         outcome
+    }
+
+    /// Whether the journal says not to send this notice (a redelivery, or a status older
+    /// than one already sent); runs under the order's lock.
+    async fn already_done(
+        &self,
+        event_id: Uuid,
+        notice: &Notice<'_>,
+    ) -> Result<bool, HandlerError> {
+        let order_id = notice.order_id();
+        let Some(skip) = self
+            .journal
+            .skip_reason(event_id, order_id, notice.status_version())
+            .await
+            .map_err(database_error)?
+        else {
+            return Ok(false);
+        };
+        tracing::info!(%order_id, notice = notice.kind(), %skip, "not sending");
+        metrics::skipped(match skip {
+            Skip::AlreadySent => "redelivery",
+            Skip::Superseded { .. } => "superseded",
+        });
+        Ok(true)
+    }
+
+    /// E-mails one notice to the customer's verified address; runs under the order's lock.
+    /// A permanent refusal (a 5xx answer: no such mailbox, address refused) dead-letters
+    /// the event with the server's reason; a passing failure is tried again, then the bus
+    /// retries it with backoff.
+    async fn deliver_email(
+        &self,
+        event_id: Uuid,
+        notice: Notice<'_>,
+        recipient: &Recipient,
+        address: &str,
+    ) -> Result<(), HandlerError> {
+        let Some(mailer) = &self.mailer else {
+            return Ok(());
+        };
+        if self.already_done(event_id, &notice).await? {
+            return Ok(());
+        }
+        let order_id = notice.order_id();
+        let link = match notice {
+            Notice::ResultReady(stored) => self
+                .links
+                .for_file(&self.pool, stored.order_id, stored.file_id)
+                .await
+                .map_err(database_error)?,
+            _ => None,
+        };
+        let settings = self.links.settings();
+        let order_url = email::order_url(
+            &settings.web_gateway.public_url,
+            &settings.mail.order_path,
+            &recipient.order_number,
+        );
+        let mail = email::compose(
+            &notice,
+            &MailContext {
+                texts: &self.texts,
+                recipient,
+                to: address,
+                order_url: &order_url,
+                link: link.as_ref(),
+                business: &settings.business.name,
+            },
+        );
+        let mut pauses = EMAIL_BACKOFF.pauses();
+        let mut tries = 0;
+        let sent = loop {
+            tries += 1;
+            match mailer.send(&mail).await {
+                Err(MailError::Transient(reason)) if tries < EMAIL_TRIES => {
+                    let pause = pauses.next_pause();
+                    tracing::warn!(%order_id, %reason, retry_in = ?pause, "the SMTP server did not take an e-mail; trying again");
+                    tokio::time::sleep(pause).await;
+                }
+                other => break other,
+            }
+        };
+        match sent {
+            Ok(()) => {
+                tracing::info!(%order_id, customer_id = %recipient.customer_id, notice = notice.kind(), "customer e-mailed");
+                metrics::sent(notice.kind());
+                metrics::emailed("sent");
+                // The same one duplicate window as Telegram's (see `deliver`).
+                self.record(SentNotification {
+                    event_id,
+                    order_id,
+                    kind: notice.kind(),
+                    status_version: notice.status_version(),
+                    channel: "email",
+                    chat_id: None,
+                    telegram_message_id: None,
+                })
+                .await;
+                Ok(())
+            }
+            Err(MailError::Permanent(reason)) => {
+                tracing::warn!(
+                    %order_id, customer_id = %recipient.customer_id, notice = notice.kind(), %reason,
+                    "the customer's e-mail address refused the notice for good; dead-lettering it"
+                );
+                metrics::emailed("bounced");
+                Err(HandlerError::permanent(format!(
+                    "e-mail to the customer refused for good: {reason}"
+                )))
+            }
+            Err(failure @ MailError::Transient(_)) => {
+                metrics::emailed("failed");
+                Err(HandlerError::transient(failure))
+            }
+        }
     }
 
     /// Sends one notice to a reachable chat; runs under the order's lock.
@@ -221,17 +364,7 @@ impl Notifier {
     ) -> Result<(), HandlerError> {
         let order_id = notice.order_id();
         let status_version = notice.status_version();
-        if let Some(skip) = self
-            .journal
-            .skip_reason(event_id, order_id, status_version)
-            .await
-            .map_err(database_error)?
-        {
-            tracing::info!(%order_id, notice = notice.kind(), %skip, "not sending");
-            metrics::skipped(match skip {
-                Skip::AlreadySent => "redelivery",
-                Skip::Superseded { .. } => "superseded",
-            });
+        if self.already_done(event_id, &notice).await? {
             return Ok(());
         }
 
@@ -274,8 +407,9 @@ impl Notifier {
                     order_id,
                     kind: notice.kind(),
                     status_version,
-                    chat_id,
-                    telegram_message_id,
+                    channel: "telegram",
+                    chat_id: Some(chat_id),
+                    telegram_message_id: Some(telegram_message_id),
                 })
                 .await;
                 Ok(())

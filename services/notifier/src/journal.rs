@@ -1,11 +1,12 @@
-//! The journal of what Telegram accepted (`notifications_sent`): it stops a redelivered
-//! event from being sent twice and an older status from following a newer one. And of
+//! The journal of what Telegram or the SMTP server accepted (`notifications_sent`): it
+//! stops a redelivered event from being sent twice and an older status from following a
+//! newer one, whichever channel each went through (a notice goes to one channel). And of
 //! what did not reach the customer (`notification_failures`), for staff to see on the order.
 
 use sqlx::MySqlPool;
 use uuid::Uuid;
 
-/// One message Telegram accepted.
+/// One message Telegram (or the SMTP server) accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentNotification {
     pub event_id: Uuid,
@@ -14,8 +15,11 @@ pub struct SentNotification {
     pub kind: &'static str,
     /// The status version announced; `None` for notices that do not move the order.
     pub status_version: Option<u32>,
-    pub chat_id: i64,
-    pub telegram_message_id: i64,
+    /// `telegram` or `email`.
+    pub channel: &'static str,
+    /// The Telegram chat and message; `None` for an e-mail.
+    pub chat_id: Option<i64>,
+    pub telegram_message_id: Option<i64>,
 }
 
 /// Why a notice did not reach the customer (`notification_failures.outcome`).
@@ -135,12 +139,13 @@ impl Journal {
     pub async fn record(&self, sent: &SentNotification) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT IGNORE INTO notifications_sent \
-             (event_id, order_id, kind, status_version, chat_id, telegram_message_id, sent_at) \
-             VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))",
+             (event_id, order_id, kind, channel, status_version, chat_id, telegram_message_id, sent_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))",
         )
         .bind(sent.event_id)
         .bind(sent.order_id)
         .bind(sent.kind)
+        .bind(sent.channel)
         .bind(sent.status_version)
         .bind(sent.chat_id)
         .bind(sent.telegram_message_id)

@@ -15,15 +15,19 @@
 //! - `handler`: which events reach a customer, and the path of one notice;
 //! - `recipients`, `journal`, `order_lock`: the MySQL side;
 //! - `telegram`: one send and what Telegram's refusals mean;
+//! - `route`, `email`: which channel a notice goes to (Telegram or e-mail, where the
+//!   customer prefers and can be reached), and a notice as an e-mail (`bureau-mail`);
 //! - `notice`, `texts`: the message itself;
 //! - `metrics`: `/metrics` for Prometheus.
 
+mod email;
 mod handler;
 mod journal;
 pub mod metrics;
 mod notice;
 mod order_lock;
 mod recipients;
+mod route;
 mod telegram;
 mod texts;
 
@@ -89,10 +93,15 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     let routes = health::router(Readiness::new().broker(bus.clone()).database(pool.clone()));
     let server = tokio::spawn(health::serve(listener, routes, shutdown.clone()));
 
+    let mailer = bureau_mail::Mailer::from_settings(&settings.mail).context("[mail]")?;
+    if mailer.is_none() {
+        tracing::info!("mail.host is empty: no e-mail; web-only customers hear nothing while away");
+    }
     let notifier = Arc::new(Notifier::new(
         pool.clone(),
         telegram,
         ResultLinks::new(settings.clone()),
+        mailer,
     ));
     let run_migrations = settings.database.run_migrations;
     let task = tokio::spawn(async move {

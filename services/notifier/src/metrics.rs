@@ -9,7 +9,9 @@
 //! - `send_slot_wait_seconds`: how long a message waited for its reserved send slot;
 //! - `telegram_sends_total{outcome}`: each send request (`sent`, `flood_wait` for a 429,
 //!   `refused`, `failed`);
-//! - `telegram_retry_after_waited_seconds_total`: time spent waiting out `retry_after`.
+//! - `telegram_retry_after_waited_seconds_total`: time spent waiting out `retry_after`;
+//! - `emails_total{outcome}`: e-mailed notices (`sent`, `bounced` for a permanent refusal,
+//!   which dead-letters the event, `failed` for one tried again later).
 //!
 //! The recorder is process-wide (the `metrics` facade has one global recorder): several
 //! notifiers in one test process share it, and their counts add up.
@@ -31,6 +33,7 @@ const SKIP_REASONS: [&str; 9] = [
     "language_fallback",
     "template_missing",
 ];
+pub const EMAILS: &str = "emails_total";
 pub const SENDS: &str = "telegram_sends_total";
 pub const RETRY_AFTER_WAITED: &str = "telegram_retry_after_waited_seconds_total";
 
@@ -59,6 +62,10 @@ pub fn install() {
     for reason in SKIP_REASONS {
         metrics::counter!(SKIPPED, "reason" => reason).increment(0);
     }
+    metrics::describe_counter!(EMAILS, "E-mailed notices, by outcome");
+    for outcome in ["sent", "bounced", "failed"] {
+        metrics::counter!(EMAILS, "outcome" => outcome).increment(0);
+    }
     for outcome in ["sent", "flood_wait", "refused", "failed"] {
         metrics::counter!(SENDS, "outcome" => outcome).increment(0);
     }
@@ -66,6 +73,10 @@ pub fn install() {
 
 pub fn sent(kind: &'static str) {
     metrics::counter!(SENT, "kind" => kind).increment(1);
+}
+
+pub fn emailed(outcome: &'static str) {
+    metrics::counter!(EMAILS, "outcome" => outcome).increment(1);
 }
 
 pub fn skipped(reason: &'static str) {

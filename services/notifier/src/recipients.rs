@@ -1,5 +1,7 @@
-//! Who hears about an order: its customer, their language and how to reach them, read from
-//! `orders` joined with `customers`; and marking a Telegram chat that refuses our messages.
+//! Who hears about an order: its customer, their language and how to reach them (Telegram
+//! chat, verified e-mail address, and where they prefer to hear), read from `orders` joined
+//! with `customers` and their web account; and marking a Telegram chat that refuses our
+//! messages.
 
 use chrono::{DateTime, Utc};
 use sqlx::MySqlPool;
@@ -9,11 +11,38 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipient {
     pub customer_id: Uuid,
+    /// The customer's name, for an e-mail's greeting.
+    pub display_name: String,
     /// The number of the order the notice is about, as the customer knows it.
     pub order_number: String,
     /// The language tag the customer chose (`uk`, `en`).
     pub language: String,
     pub reach: TelegramReach,
+    /// The web account's address, only once its owner verified it.
+    pub email: Option<String>,
+    /// Where the customer prefers to hear (`customers.notify_by`).
+    pub preference: NoticeChannel,
+}
+
+/// `customers.notify_by`: where a customer prefers to hear about their orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeChannel {
+    /// Telegram when there is a reachable chat, otherwise e-mail.
+    Auto,
+    /// Never e-mail.
+    Telegram,
+    /// E-mail first; Telegram when there is no verified address.
+    Email,
+}
+
+impl NoticeChannel {
+    fn parse(stored: &str) -> NoticeChannel {
+        match stored {
+            "telegram" => NoticeChannel::Telegram,
+            "email" => NoticeChannel::Email,
+            _ => NoticeChannel::Auto,
+        }
+    }
 }
 
 /// Whether, and where, we can write to the customer in Telegram.
@@ -31,10 +60,14 @@ pub enum TelegramReach {
 #[derive(sqlx::FromRow)]
 struct RecipientRow {
     customer_id: Uuid,
+    display_name: String,
     order_number: String,
     language: String,
     telegram_chat_id: Option<i64>,
     telegram_unreachable_at: Option<DateTime<Utc>>,
+    email: Option<String>,
+    email_verified_at: Option<DateTime<Utc>>,
+    notice_channel: String,
 }
 
 impl From<RecipientRow> for Recipient {
@@ -46,9 +79,12 @@ impl From<RecipientRow> for Recipient {
         };
         Recipient {
             customer_id: row.customer_id,
+            display_name: row.display_name,
             order_number: row.order_number,
             language: row.language,
             reach,
+            email: row.email.filter(|_| row.email_verified_at.is_some()),
+            preference: NoticeChannel::parse(&row.notice_channel),
         }
     }
 }
@@ -67,8 +103,10 @@ impl Recipients {
     /// The customer of `order_id`, or `None` if the order is not in the database (yet).
     pub async fn of_order(&self, order_id: Uuid) -> Result<Option<Recipient>, sqlx::Error> {
         let row: Option<RecipientRow> = sqlx::query_as(
-            "SELECT c.id AS customer_id, o.order_number, c.language, c.telegram_chat_id, c.telegram_unreachable_at \
+            "SELECT c.id AS customer_id, c.display_name, o.order_number, c.language, c.telegram_chat_id, c.telegram_unreachable_at, \
+                    a.email, a.email_verified_at, c.notify_by AS notice_channel \
              FROM orders o JOIN customers c ON c.id = o.customer_id \
+             LEFT JOIN web_accounts a ON a.id = c.web_account_id AND a.active \
              WHERE o.id = ?",
         )
         .bind(order_id)
@@ -105,11 +143,26 @@ mod tests {
     fn row(chat: Option<i64>, unreachable: Option<DateTime<Utc>>) -> RecipientRow {
         RecipientRow {
             customer_id: Uuid::nil(),
+            display_name: "Olena".into(),
             order_number: "48213097".into(),
             language: "en".into(),
             telegram_chat_id: chat,
             telegram_unreachable_at: unreachable,
+            email: Some("olena@example.com".into()),
+            email_verified_at: None,
+            notice_channel: "auto".into(),
         }
+    }
+
+    #[test]
+    fn only_a_verified_address_is_an_address() {
+        assert_eq!(Recipient::from(row(None, None)).email, None);
+        let mut verified = row(None, None);
+        verified.email_verified_at = Some(Utc::now());
+        verified.notice_channel = "email".into();
+        let recipient = Recipient::from(verified);
+        assert_eq!(recipient.email.as_deref(), Some("olena@example.com"));
+        assert_eq!(recipient.preference, NoticeChannel::Email);
     }
 
     #[test]

@@ -130,11 +130,60 @@ impl Texts {
         note: Option<&str>,
         valid_until: Option<chrono::DateTime<chrono::Utc>>,
     ) -> String {
+        self.quote_in(
+            "notify.price_quoted",
+            language,
+            order_number,
+            amount_minor,
+            currency,
+            note,
+            valid_until,
+        )
+    }
+
+    /// A price quote as an e-mail says it (answered on the order page, not with buttons).
+    pub fn price_quoted_by_email(
+        &self,
+        language: &str,
+        order_number: &str,
+        amount_minor: u64,
+        currency: &str,
+        note: Option<&str>,
+        valid_until: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> String {
+        self.quote_in(
+            "email.price_quoted",
+            language,
+            order_number,
+            amount_minor,
+            currency,
+            note,
+            valid_until,
+        )
+    }
+
+    /// An e-mail's own words (`[email]` in `locales/`), placeholders filled in one pass.
+    pub fn email(&self, language: &str, key: &str, args: &[(&str, &str)]) -> String {
+        self.catalog.format(language, &format!("email.{key}"), args)
+    }
+
+    // The quote's fields one by one, as both callers have them (Telegram and e-mail).
+    #[allow(clippy::too_many_arguments)]
+    fn quote_in(
+        &self,
+        key: &str,
+        language: &str,
+        order_number: &str,
+        amount_minor: u64,
+        currency: &str,
+        note: Option<&str>,
+        valid_until: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> String {
         let amount = format!("{}.{:02}", amount_minor / 100, amount_minor % 100);
         let currency = shorten(currency.trim(), 8);
         let mut head = self.catalog.format(
             language,
-            "notify.price_quoted",
+            key,
             &[
                 ("amount", &amount),
                 ("currency", &currency),

@@ -1,5 +1,6 @@
-//! The notifier against real parts: a fresh MariaDB database, a fresh RabbitMQ namespace
-//! and the Telegram Bot API double. Rows are inserted directly (the persistence worker's
+//! The notifier against real parts: a fresh MariaDB database, a fresh RabbitMQ namespace,
+//! the Telegram Bot API double and the SMTP double (`bureau_test_support::smtp`), which
+//! receives and parses the e-mail web customers get. Rows are inserted directly (the persistence worker's
 //! job), events published on the bus, and what customers receive read at the double.
 //!
 //! The consumer runs with concurrency 1, so the queue is handled in publish order: to show
@@ -15,6 +16,7 @@ use bureau_event_bus::{EventBus, dead_letters};
 use bureau_platform::Secret;
 use bureau_platform::service::Running;
 use bureau_platform::settings::BrokerSettings;
+use bureau_test_support::smtp::SmtpDouble;
 use bureau_test_support::{TestDatabase, eventually};
 use chrono::Utc;
 use proto_events::topology::Consumer;
@@ -29,6 +31,7 @@ const WAIT: Duration = Duration::from_secs(15);
 /// One notifier with its own database, namespace and Telegram double.
 struct Harness {
     double: TelegramDouble,
+    smtp: SmtpDouble,
     pool: MySqlPool,
     database: TestDatabase,
     broker: BrokerSettings,
@@ -51,7 +54,10 @@ struct Seeded {
 impl Harness {
     async fn start() -> anyhow::Result<Harness> {
         let double = TelegramDouble::start(DoubleConfig::default()).await?;
+        let smtp = SmtpDouble::start().await?;
         let mut settings = bureau_test_support::settings()?;
+        smtp.configure(&mut settings.mail);
+        settings.web_gateway.public_url = "https://desk.example".into();
         let database = TestDatabase::create(&mut settings, "bureau_notifier_test").await?;
         settings.database.run_migrations = false;
         settings.broker.url = Secret::new("amqp://guest:guest@127.0.0.1:5672/%2f");
@@ -71,6 +77,7 @@ impl Harness {
         let running = notifier::start(settings, shutdown.clone()).await?;
         Ok(Harness {
             double,
+            smtp,
             pool,
             database,
             broker,
@@ -104,6 +111,73 @@ impl Harness {
         .await?;
         self.insert_order(&order).await?;
         Ok(order)
+    }
+
+    /// A customer with a web account at `email` (verified or not), linked to Telegram chat
+    /// `chat_id` if given, preferring `channel`, with an order at version 1.
+    async fn seed_web(
+        &self,
+        language: &str,
+        email: &str,
+        verified: bool,
+        chat_id: Option<i64>,
+        channel: &str,
+    ) -> anyhow::Result<Seeded> {
+        let account_id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO web_accounts (id, email, email_verified_at, password_hash, display_name, role, active, created_at) \
+             VALUES (?, ?, IF(?, UTC_TIMESTAMP(6), NULL), 'x', 'Олена', 'customer', TRUE, UTC_TIMESTAMP(6))",
+        )
+        .bind(account_id)
+        .bind(email)
+        .bind(verified)
+        .execute(&self.pool)
+        .await?;
+        let order = Seeded {
+            order_id: Uuid::now_v7(),
+            order_number: proto_events::order_number::generate(),
+            customer_id: Uuid::now_v7(),
+            chat_id,
+        };
+        if let Some(chat_id) = chat_id {
+            self.double.user(chat_id);
+        }
+        sqlx::query(
+            "INSERT INTO customers (id, display_name, language, notify_by, telegram_user_id, telegram_chat_id, web_account_id, created_at, updated_at) \
+             VALUES (?, 'Олена', ?, ?, ?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
+        )
+        .bind(order.customer_id)
+        .bind(language)
+        .bind(channel)
+        .bind(chat_id)
+        .bind(chat_id)
+        .bind(account_id)
+        .execute(&self.pool)
+        .await?;
+        self.insert_order(&order).await?;
+        Ok(order)
+    }
+
+    /// Waits until `address` has received `count` messages, and returns them.
+    async fn expect_mail(
+        &self,
+        address: &str,
+        count: usize,
+    ) -> anyhow::Result<Vec<bureau_test_support::smtp::ReceivedMail>> {
+        eventually(&format!("{count} e-mail(s) to {address}"), WAIT, || async {
+            anyhow::Ok(self.smtp.to(address).len() >= count)
+        })
+        .await?;
+        Ok(self.smtp.to(address))
+    }
+
+    async fn journal_channels(&self, order: &Seeded) -> anyhow::Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT channel FROM notifications_sent WHERE order_id = ? ORDER BY sent_at",
+        )
+        .bind(order.order_id)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     async fn insert_order(&self, order: &Seeded) -> anyhow::Result<()> {
@@ -362,6 +436,145 @@ async fn an_order_not_yet_recorded_is_retried_until_it_is() -> anyhow::Result<()
     harness
         .expect_text(&order, &format!("Order №{}: Accepted", order.order_number))
         .await?;
+    harness.finish().await
+}
+
+#[tokio::test]
+async fn web_customers_are_emailed_in_their_language_once_and_never_an_older_status()
+-> anyhow::Result<()> {
+    let harness = Harness::start().await?;
+    let marker = harness.seed("en", Some(4200)).await?;
+    let address = format!("olena.{}@example.com", Uuid::now_v7().simple());
+    let order = harness.seed_web("uk", &address, true, None, "auto").await?;
+    let number = order.order_number.clone();
+
+    // In progress (version 3) arrives before the older Accepted (version 2).
+    let newer = harness
+        .change_status(&order, OrderStatus::InProgress, 3, Some("перевірено"))
+        .await?;
+    let [first] = harness
+        .expect_mail(&address, 1)
+        .await?
+        .try_into()
+        .map_err(|m: Vec<_>| anyhow::anyhow!("{} mails", m.len()))?;
+    assert_eq!(first.language.as_deref(), Some("uk"));
+    assert_eq!(first.subject, format!("Замовлення №{number}: В роботі"));
+    assert!(first.text.starts_with("Вітаємо, Олена!"), "{}", first.text);
+    assert!(first.text.contains("Причина: перевірено"), "{}", first.text);
+    assert_eq!(
+        first.link_containing("/orders/").as_deref(),
+        Some(format!("https://desk.example/portal/orders/{number}").as_str())
+    );
+    assert!(first.from.contains('@'), "From: {}", first.from);
+
+    harness
+        .change_status(&order, OrderStatus::Accepted, 2, None)
+        .await?;
+    // A redelivery of the newer change: the same event id.
+    harness.publish(&newer).await?;
+    let message = proto_events::OrderMessagePosted {
+        order_id: order.order_id,
+        message_id: Uuid::now_v7(),
+        author: Actor::Staff {
+            account_id: Uuid::now_v7(),
+        },
+        text: "Додайте, будь ласка, скан другої сторінки.".into(),
+    };
+    harness
+        .publish(&Envelope::new("test", order.order_id, message))
+        .await?;
+    let mails = harness.expect_mail(&address, 2).await?;
+    assert_eq!(
+        mails[1].subject,
+        format!("Замовлення №{number}: повідомлення від нас")
+    );
+    assert!(mails[1].text.contains("скан другої сторінки"));
+    harness.drain(&marker).await?;
+    assert_eq!(
+        harness.smtp.to(&address).len(),
+        2,
+        "no older status, no repeat"
+    );
+    harness.expect_journal(&order, &[Some(3), None]).await?;
+    assert_eq!(harness.journal_channels(&order).await?, ["email", "email"]);
+    harness.finish().await
+}
+
+#[tokio::test]
+async fn a_linked_customer_who_prefers_email_gets_email_retried_and_no_push() -> anyhow::Result<()>
+{
+    let harness = Harness::start().await?;
+    let marker = harness.seed("en", Some(4300)).await?;
+    let address = format!("linked.{}@example.com", Uuid::now_v7().simple());
+    let linked = harness
+        .seed_web("en", &address, true, Some(4301), "email")
+        .await?;
+    // An unverified address is never written to: that customer hears in Telegram.
+    let unverified_address = format!("unverified.{}@example.com", Uuid::now_v7().simple());
+    let unverified = harness
+        .seed_web("en", &unverified_address, false, Some(4302), "email")
+        .await?;
+    // The server is busy twice (451): tried again with backoff, delivered once.
+    harness.smtp.defer(&address, 2);
+
+    harness
+        .change_status(&linked, OrderStatus::Accepted, 2, None)
+        .await?;
+    harness
+        .change_status(&unverified, OrderStatus::Accepted, 2, None)
+        .await?;
+    let mails = harness.expect_mail(&address, 1).await?;
+    assert_eq!(
+        mails[0].subject,
+        format!("Order №{}: Accepted", linked.order_number)
+    );
+    assert_eq!(mails[0].language.as_deref(), Some("en"));
+    assert_eq!(harness.smtp.rcpt_answers(&address), [451, 451, 250]);
+    harness
+        .expect_text(
+            &unverified,
+            &format!("Order №{}: Accepted", unverified.order_number),
+        )
+        .await?;
+    harness.drain(&marker).await?;
+    assert!(
+        harness.texts_in(&linked).await.is_empty(),
+        "no Telegram push as well"
+    );
+    assert!(harness.smtp.to(&unverified_address).is_empty());
+    assert_eq!(harness.journal_channels(&linked).await?, ["email"]);
+    harness.finish().await
+}
+
+#[tokio::test]
+async fn an_address_that_bounces_is_dead_lettered_with_the_servers_reason() -> anyhow::Result<()> {
+    let harness = Harness::start().await?;
+    let address = format!("gone.{}@example.com", Uuid::now_v7().simple());
+    let order = harness.seed_web("en", &address, true, None, "auto").await?;
+    harness.smtp.refuse(&address);
+
+    harness
+        .change_status(&order, OrderStatus::Accepted, 2, None)
+        .await?;
+    let order_id = order.order_id.to_string();
+    let dead = eventually("the notice is dead-lettered", WAIT, || async {
+        let dead = dead_letters::list(&harness.bus, Consumer::Notifier, 10).await?;
+        anyhow::Ok(
+            dead.into_iter()
+                .find(|d| d.correlation_id.as_deref() == Some(order_id.as_str())),
+        )
+    })
+    .await?;
+    let reason = dead.error.unwrap_or_default();
+    assert!(
+        reason.contains("refused for good") && reason.contains("550"),
+        "{reason}"
+    );
+    // Refused at once: a permanent answer is not tried again.
+    assert_eq!(harness.smtp.rcpt_answers(&address), [550]);
+    assert!(harness.smtp.to(&address).is_empty());
+    assert!(harness.journal_versions(&order).await?.is_empty());
+    dead_letters::purge(&harness.bus, Consumer::Notifier).await?;
     harness.finish().await
 }
 

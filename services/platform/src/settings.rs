@@ -32,6 +32,68 @@ pub struct Settings {
     /// Timeouts and caps of every HTTP server (see `health::serve_with`).
     #[serde(default)]
     pub http: HttpSettings,
+    /// E-mail to customers through SMTP (`bureau-mail`); off while `mail.host` is empty.
+    #[serde(default)]
+    pub mail: MailSettings,
+}
+
+/// How the TLS of the SMTP connection is made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain text: a relay on the same host or private network, and tests.
+    None,
+    /// Plain connection upgraded with STARTTLS (port 587), required.
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+/// The SMTP server customer e-mail goes through, and what the mails link to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct MailSettings {
+    /// Empty: no e-mail is sent (customers without Telegram then hear nothing when away).
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    /// Empty: no authentication.
+    pub username: String,
+    /// BUREAU__MAIL__PASSWORD
+    pub password: Secret,
+    /// The From address, e.g. `"Slovo <orders@slovo.example.com>"`.
+    pub sender: String,
+    /// Seconds one SMTP conversation may take.
+    pub timeout_secs: u64,
+    /// The customer's order page under `web_gateway.public_url`; `{number}` is the order's.
+    pub order_path: String,
+    /// How long a verification link and a password reset link stay valid.
+    pub verify_ttl_secs: u64,
+    pub reset_ttl_secs: u64,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings {
+            host: String::new(),
+            port: 587,
+            tls: SmtpTls::Starttls,
+            username: String::new(),
+            password: Secret::default(),
+            sender: "Bureau <orders@localhost>".to_owned(),
+            timeout_secs: 30,
+            order_path: "/portal/orders/{number}".to_owned(),
+            verify_ttl_secs: 172_800,
+            reset_ttl_secs: 3600,
+        }
+    }
+}
+
+impl MailSettings {
+    pub fn enabled(&self) -> bool {
+        !self.host.trim().is_empty()
+    }
 }
 
 /// What a slow or idle client may hold of an HTTP server: each timeout closes the

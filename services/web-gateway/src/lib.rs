@@ -10,6 +10,7 @@
 //! [`start`] is what the binary and the end-to-end tests run. Accounts (registration, login,
 //! staff made by the operator's command) are `bureau-accounts`.
 
+pub mod account_mail;
 pub mod domain;
 mod http;
 mod idempotency;
@@ -96,6 +97,7 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
             settings.web_gateway.live.clone(),
         ),
         sign_in: Arc::new(http::SignInGuard::new(&settings.web_gateway.sign_in)),
+        account_mail: account_mail::AccountMail::from_settings(&settings).context("[mail]")?,
         pool: pool.clone(),
         bus: bus.clone(),
         store,

@@ -129,7 +129,7 @@ pub async fn order_files(pool: &MySqlPool, order_id: Uuid) -> Result<Vec<OrderFi
 }
 
 /// One step of an order's status history, as customers see it.
-#[derive(Debug, sqlx::FromRow, Serialize)]
+#[derive(Debug, sqlx::FromRow, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     pub version: u32,
     pub from_status: Option<String>,
@@ -155,7 +155,7 @@ pub async fn order_history(
 }
 
 /// A line of the staff's order list.
-#[derive(Debug, sqlx::FromRow, Serialize)]
+#[derive(Debug, sqlx::FromRow, Serialize, utoipa::ToSchema)]
 pub struct StaffOrderLine {
     pub order_id: Uuid,
     pub order_number: String,

@@ -111,15 +111,18 @@ async fn note_pending(
 }
 
 /// The answer to a request: 202, with where to follow it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RequestAccepted {
     pub request_id: Uuid,
     pub order_id: Uuid,
     pub order_number: String,
+    #[schema(value_type = String)]
     pub from: OrderStatus,
+    #[schema(value_type = String)]
     pub to: OrderStatus,
     pub expected_version: u32,
     /// Always `pending`: the persistence worker has not decided it yet.
+    #[schema(value_type = String)]
     pub outcome: &'static str,
     /// `GET` this for the outcome.
     pub request_url: String,
@@ -141,7 +144,7 @@ impl RequestAccepted {
 }
 
 /// A request and what became of it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct RequestView {
     pub request_id: Uuid,
     pub order_id: Uuid,

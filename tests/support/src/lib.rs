@@ -1,7 +1,8 @@
 //! What every Bureau test crate repeats, written once: [`eventually`] (wait for a condition,
 //! bounded by a deadline, never a fixed sleep), [`TestDatabase`] (a fresh database of the
 //! test's own: created, migrated, dropped), the repository's [`settings`], [`init_logging`],
-//! removing a test's broker namespace, and small helpers for test data.
+//! removing a test's broker namespace, an SMTP server double ([`smtp::SmtpDouble`]), and
+//! small helpers for test data.
 //!
 //! Tests run against the real servers `scripts/stack up` starts, with the credentials it
 //! writes to `config/local.toml`.
@@ -9,6 +10,7 @@
 mod database;
 mod eventually;
 pub mod otlp;
+pub mod smtp;
 
 use std::path::PathBuf;
 

@@ -4,31 +4,39 @@
 //! The answer is the same whether or not the e-mail address already has an account (201
 //! with the same sentence), so registration cannot be used to find out who is a customer
 //! or who is staff. Someone registering an address that has an account simply cannot sign
-//! in with the new password; once the desk sends e-mail, the owner is told instead.
+//! in with the new password; the owner is e-mailed that someone tried (with a reset link),
+//! while a new account is e-mailed its verification link (`crate::account_mail`; both in
+//! the background, so the answer's timing tells nothing either).
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use bureau_accounts::{self as accounts, AccountError, Role};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::account_mail::mail_language;
 use super::extract::Json;
+use super::openapi::ErrorBody;
 use super::{AppState, Error};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/accounts", post(register))
 }
 
-#[derive(Deserialize)]
-struct Registration {
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct Registration {
     email: String,
     password: String,
     display_name: String,
+    /// `uk` or `en`: the language of the verification mail; else `Accept-Language`.
+    #[serde(default)]
+    language: Option<String>,
 }
 
-#[derive(Serialize)]
-struct Registered {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Registered {
     message: &'static str,
 }
 
@@ -36,10 +44,25 @@ struct Registered {
 const REGISTERED: &str =
     "Thank you. If this e-mail address had no account yet, it has one now: sign in with it.";
 
-async fn register(
+/// Register a customer account.
+#[utoipa::path(
+    post,
+    path = "/api/accounts",
+    tag = "accounts",
+    request_body = Registration,
+    responses(
+        (status = 201, description = "Registered (or the address had an account already: the same answer)", body = Registered),
+        (status = 422, description = "An e-mail, password or name that breaks the rules", body = ErrorBody),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 503, description = "Too busy to hash a password now", body = ErrorBody),
+    )
+)]
+pub(crate) async fn register(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Json(registration): Json<Registration>,
 ) -> Result<(StatusCode, axum::Json<Registered>), Error> {
+    let language = mail_language(registration.language.as_deref(), &headers);
     // Registration hashes a password too: it queues for the same bounded slots.
     let _slot = state
         .sign_in
@@ -56,10 +79,20 @@ async fn register(
     )
     .await;
     match created {
-        Ok(account_id) => tracing::info!(%account_id, "customer registered"),
+        Ok(account_id) => {
+            tracing::info!(%account_id, "customer registered");
+            state
+                .account_mail
+                .send_verification(&state.pool, account_id, language)
+                .await?;
+        }
         // Answered as a new address is; the address itself is not logged either.
         Err(AccountError::EmailTaken) => {
-            tracing::info!("registration for an e-mail address that has an account")
+            tracing::info!("registration for an e-mail address that has an account");
+            state
+                .account_mail
+                .send_already_registered(&state.pool, &registration.email, language)
+                .await?;
         }
         Err(other) => return Err(other.into()),
     }

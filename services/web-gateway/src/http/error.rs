@@ -36,6 +36,9 @@ pub enum Error {
     NotFound(&'static str),
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// What the request names is gone for good (a used or expired one-time link).
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
     /// The request was understood but its content breaks a rule.
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },
@@ -104,6 +107,7 @@ impl Error {
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict { .. } => StatusCode::CONFLICT,
+            Error::Gone { .. } => StatusCode::GONE,
             Error::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -122,6 +126,7 @@ impl Error {
             Error::Forbidden(_) => "forbidden",
             Error::NotFound(_) => "not_found",
             Error::Conflict { code, .. }
+            | Error::Gone { code, .. }
             | Error::Unprocessable { code, .. }
             | Error::TooManyRequests { code, .. }
             | Error::Unavailable { code, .. } => code,

@@ -13,14 +13,14 @@ use crate::intake::{PRODUCER, StagedFile, Staging, publish_staged};
 use crate::quotas::{self, Budget};
 
 /// A file accepted into an order, as the answer lists it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AcceptedFile {
     pub file_id: Uuid,
     pub name: String,
     pub size: u64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct FilesAccepted {
     pub order_id: Uuid,
     pub files: Vec<AcceptedFile>,

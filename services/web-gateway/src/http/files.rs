@@ -29,6 +29,7 @@ use proto_events::order_number;
 use uuid::Uuid;
 
 use super::auth::Customer;
+use super::openapi::ErrorBody;
 use super::staff::Clerk;
 use super::{AppState, Error};
 use crate::domain::{OPAQUE, Served, served};
@@ -50,7 +51,24 @@ pub fn router() -> Router<AppState> {
 
 const NO_SUCH_FILE: &str = "No such file.";
 
-async fn customer_download(
+/// Download a stored file of the customer's own order: a redirect to a short-lived
+/// presigned URL (or, for types a browser would run, the bytes as an attachment).
+#[utoipa::path(
+    get,
+    path = "/api/orders/{order_number}/files/{file_id}/download",
+    tag = "orders",
+    security(("session" = [])),
+    params(
+        ("order_number" = String, Path, description = "The order's number"),
+        ("file_id" = String, Path, description = "The file's id (a UUID)"),
+    ),
+    responses(
+        (status = 302, description = "Redirect to the file (`Location`)"),
+        (status = 200, description = "The file itself, as an attachment", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = "4XX", description = "Not signed in, not a customer, or no such stored file of this customer", body = ErrorBody),
+    )
+)]
+pub(crate) async fn customer_download(
     State(state): State<AppState>,
     Customer(customer): Customer,
     Path((number, file_id)): Path<(String, String)>,
@@ -63,7 +81,22 @@ async fn customer_download(
     redirect_to(&state, &file).await
 }
 
-async fn staff_download(
+#[utoipa::path(
+    get,
+    path = "/api/staff/orders/{order_id}/files/{file_id}/download",
+    tag = "staff",
+    security(("session" = [])),
+    params(
+        ("order_id" = String, Path, description = "The order's id (a UUID)"),
+        ("file_id" = String, Path, description = "The file's id (a UUID)"),
+    ),
+    responses(
+        (status = 302, description = "Redirect to the file (`Location`)"),
+        (status = 200, description = "The file itself, as an attachment", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = "4XX", description = "Not signed in, not staff, or no such stored file", body = ErrorBody),
+    )
+)]
+pub(crate) async fn staff_download(
     State(state): State<AppState>,
     clerk: Clerk,
     Path((order_id, file_id)): Path<(String, String)>,

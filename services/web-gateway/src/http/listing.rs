@@ -3,10 +3,11 @@
 //! the next page is `?after={next}` (see `domain::page`).
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::domain::{Cursor, Page};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Listing<T> {
     pub page: u32,
     pub per_page: u32,

@@ -59,6 +59,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::auth::{Customer, presented_token};
+use super::openapi::ErrorBody;
 use super::staff::Clerk;
 use super::{AppState, Error};
 use crate::queries;
@@ -349,7 +350,22 @@ fn viewer(
     ))
 }
 
-async fn order_live(
+/// The customer's own order, live (server-sent events): the current status first, then
+/// a `status` event per recorded change and a `refused` event per refused request of
+/// theirs. Reconnect with `Last-Event-ID`.
+#[utoipa::path(
+    get,
+    path = "/api/orders/{order_number}/live",
+    tag = "orders",
+    security(("session" = [])),
+    params(("order_number" = String, Path, description = "The order's number")),
+    responses(
+        (status = 200, description = "An event stream", content_type = "text/event-stream", body = String),
+        (status = 429, description = "Too many live streams open for this account", body = ErrorBody),
+        (status = "4XX", description = "Not signed in, not a customer, or no such order of this customer", body = ErrorBody),
+    )
+)]
+pub(crate) async fn order_live(
     State(state): State<AppState>,
     Customer(customer): Customer,
     headers: HeaderMap,
@@ -463,7 +479,19 @@ fn refused_event(
         .data(data.to_string())
 }
 
-async fn staff_feed(
+/// The staff feed (server-sent events): new orders, messages, recorded and refused status
+/// changes.
+#[utoipa::path(
+    get,
+    path = "/api/staff/feed",
+    tag = "staff",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "An event stream", content_type = "text/event-stream", body = String),
+        (status = "4XX", description = "Not signed in, not staff, or too many streams open", body = ErrorBody),
+    )
+)]
+pub(crate) async fn staff_feed(
     State(state): State<AppState>,
     clerk: Clerk,
     headers: HeaderMap,

@@ -17,12 +17,18 @@
 //! - `catalogue`: `GET /api/catalogue`, what the business sells, for the order form;
 //! - `admin`: `GET /api/admin/readiness`, every dependency check with its error, admins only
 //!   (the public `/readyz` says only ready or not).
+//! - `account_mail`: `POST /api/accounts/verification[/confirm]`,
+//!   `POST /api/password/forgot|reset`, and the pages the mailed links open
+//!   (`/account/verify`, `/account/reset`);
+//! - `openapi`: `GET /api/openapi.json`, the contract generated from the handlers
+//!   (`utoipa`), and `GET /api/docs`, its browsable reference (assets embedded);
 //! - the staff back office's pages, `/office/...`, are `crate::office`; the customers'
 //!   pages, `/portal/...`, are `crate::portal`.
 //!
 //! Every state-changing request passes `office::csrf` (a strict `Origin` /
 //! `Sec-Fetch-Site` check) before any handler.
 
+mod account_mail;
 mod accounts;
 mod admin;
 mod auth;
@@ -34,6 +40,7 @@ mod file_form;
 mod files;
 mod listing;
 mod live;
+pub mod openapi;
 mod order_form;
 mod orders;
 mod page;
@@ -93,6 +100,8 @@ pub struct AppState {
     pub order_numbers: OrderNumbers,
     /// Bounded password hashing and sign-in limits.
     pub sign_in: Arc<SignInGuard>,
+    /// The verify-address and reset-password mails (`crate::account_mail`).
+    pub account_mail: crate::account_mail::AccountMail,
 }
 
 /// What keeps sign-in from being a weapon (see `sign_in_guard`).
@@ -132,6 +141,8 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
         .merge(upload_link::router(max_upload_bytes))
         .merge(admin::router(readiness))
         .merge(catalogue::router())
+        .merge(account_mail::router())
+        .merge(openapi::router())
         .merge(crate::office::router())
         .merge(crate::portal::router(max_upload_bytes))
         .layer(axum::middleware::from_fn_with_state(
@@ -139,6 +150,31 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
             crate::office::csrf::same_origin_only,
         ))
         .with_state(state)
+}
+
+/// A state that builds the router without reaching anything (lazy pool, unconnected bus,
+/// the live hub already stopped): for tests that inspect the routes.
+#[cfg(test)]
+pub(crate) fn inspection_state() -> anyhow::Result<AppState> {
+    let dir = bureau_platform::settings::find_config_dir(std::path::Path::new(env!(
+        "CARGO_MANIFEST_DIR"
+    )))
+    .ok_or_else(|| anyhow::anyhow!("no config/ above the crate"))?;
+    let settings = Settings::load_from(&dir)?;
+    let pool = bureau_platform::database::pool(&settings.database)?;
+    let bus = bureau_platform::bus::event_bus(&settings.broker, "inspection");
+    let stopped = tokio_util::sync::CancellationToken::new();
+    stopped.cancel();
+    Ok(AppState {
+        live: live::LiveHub::start(bus.clone(), stopped, settings.web_gateway.live.clone()),
+        order_numbers: OrderNumbers::new(pool.clone(), 1),
+        sign_in: Arc::new(SignInGuard::new(&settings.web_gateway.sign_in)),
+        account_mail: crate::account_mail::AccountMail::from_settings(&settings)?,
+        store: ObjectStore::new(&settings.storage),
+        pool,
+        bus,
+        settings: Arc::new(settings),
+    })
 }
 
 /// The path as logs show it. The token of an upload or download link (`/u/{token}`,

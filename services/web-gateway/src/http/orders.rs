@@ -19,11 +19,13 @@ use chrono::{DateTime, Utc};
 use proto_events::{Envelope, OrderStatus, order_number};
 use serde::{Deserialize, Serialize};
 use tracing::Instrument;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::auth::Customer;
 use super::extract::Query;
 use super::listing::Listing;
+use super::openapi::ErrorBody;
 use super::order_form;
 use super::{AppState, Error};
 use crate::domain::{Cursor, Page, ServiceCode};
@@ -47,22 +49,54 @@ pub fn router(max_upload_bytes: u64) -> Router<AppState> {
         .route("/api/orders/{order_number}", get(order_details))
 }
 
-#[derive(Serialize)]
-struct OrderAccepted {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct OrderAccepted {
     order_id: Uuid,
     order_number: String,
+    /// `awaiting_confirmation`.
+    #[schema(value_type = String)]
     status: OrderStatus,
     files: Vec<AcceptedFile>,
 }
 
-#[derive(Serialize)]
-struct AcceptedFile {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct AcceptedFile {
     file_id: Uuid,
     name: String,
     size: u64,
 }
 
-async fn place_order(
+/// The order form as the API reads it (multipart/form-data; parts in any order).
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documentation only: `order_form` reads the parts as they stream.
+pub(crate) struct OrderFormDoc {
+    /// What to do; required unless a file is attached.
+    text: Option<String>,
+    /// A service of the catalogue.
+    service_code: Option<String>,
+    /// Any number of files, each up to the configured limit.
+    #[schema(value_type = Vec<String>, format = Binary)]
+    file: Vec<Vec<u8>>,
+}
+
+/// Place an order with its text and files (streamed; any size up to the limit).
+#[utoipa::path(
+    post,
+    path = "/api/orders",
+    tag = "orders",
+    security(("session" = [])),
+    request_body(content = OrderFormDoc, content_type = "multipart/form-data"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key get the first answer")),
+    responses(
+        (status = 201, description = "Accepted: the order number", body = OrderAccepted),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Staff cannot place orders", body = ErrorBody),
+        (status = 413, description = "A file or the day's bytes over the limit", body = ErrorBody),
+        (status = "4XX", description = "The form breaks a rule", body = ErrorBody),
+        (status = 503, description = "Broker or storage down: nothing was saved (`Retry-After`)", body = ErrorBody),
+    )
+)]
+pub(crate) async fn place_order(
     State(state): State<AppState>,
     Customer(customer): Customer,
     headers: HeaderMap,
@@ -286,17 +320,20 @@ async fn place_idempotently(
     })??)
 }
 
-#[derive(Deserialize)]
-struct ListQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// Page number (1, 2, ...).
     page: Option<String>,
+    /// The `next` cursor of the previous page.
     after: Option<String>,
 }
 
 /// Characters of the description shown in lists.
 const EXCERPT_CHARS: usize = 160;
 
-#[derive(Serialize)]
-struct OrderSummary {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct OrderSummary {
     order_id: Uuid,
     order_number: String,
     status: String,
@@ -305,7 +342,19 @@ struct OrderSummary {
     file_count: u32,
 }
 
-async fn list_orders(
+/// The signed-in customer's orders, newest first, paged.
+#[utoipa::path(
+    get,
+    path = "/api/orders",
+    tag = "orders",
+    security(("session" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "One page", body = Listing<OrderSummary>),
+        (status = "4XX", description = "Not signed in, not a customer, or a bad page", body = ErrorBody),
+    )
+)]
+pub(crate) async fn list_orders(
     State(state): State<AppState>,
     Customer(customer): Customer,
     Query(query): Query<ListQuery>,
@@ -338,8 +387,8 @@ fn excerpt(text: &str) -> String {
     bureau_kit::text::clip(text, EXCERPT_CHARS)
 }
 
-#[derive(Serialize)]
-struct OrderDetails {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct OrderDetails {
     order_id: Uuid,
     order_number: String,
     status: String,
@@ -351,8 +400,8 @@ struct OrderDetails {
     history: Vec<HistoryEntry>,
 }
 
-#[derive(Serialize)]
-struct FileView {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct FileView {
     file_id: Uuid,
     name: String,
     /// `customer_upload` or `result`.
@@ -369,7 +418,19 @@ const NO_SUCH_ORDER: &str = "No such order.";
 
 /// Only the customer's own orders are found; someone else's order answers exactly like
 /// one that does not exist, so order numbers cannot be probed.
-async fn order_details(
+#[utoipa::path(
+    get,
+    path = "/api/orders/{order_number}",
+    tag = "orders",
+    security(("session" = [])),
+    params(("order_number" = String, Path, description = "The order's number (8 digits)")),
+    responses(
+        (status = 200, description = "The order, its files and its history", body = OrderDetails),
+        (status = 404, description = "No such order of this customer", body = ErrorBody),
+        (status = "4XX", description = "Not signed in, or not a customer", body = ErrorBody),
+    )
+)]
+pub(crate) async fn order_details(
     State(state): State<AppState>,
     Customer(customer): Customer,
     Path(number): Path<String>,

@@ -22,6 +22,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::auth::Customer;
+use super::openapi::ErrorBody;
 use super::{AppState, Error};
 use crate::status_requests::{self, Asked, RequestAccepted, RequestView};
 
@@ -40,9 +41,10 @@ pub fn router() -> Router<AppState> {
 const NO_SUCH_ORDER: &str = "No such order.";
 const NO_SUCH_REQUEST: &str = "No such request.";
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct QuoteAnswerBody {
+pub(crate) struct QuoteAnswerBody {
+    /// The quote answered (the `PriceQuoted` event's id); refused if a newer one was made.
     quote_id: Option<Uuid>,
 }
 
@@ -54,7 +56,26 @@ struct OwnOrder {
     status_version: u32,
 }
 
-async fn answer_quote(
+/// Accept or decline the price quoted for the customer's own order: a status change
+/// request, decided by the persistence worker.
+#[utoipa::path(
+    post,
+    path = "/api/orders/{order_number}/quote/{answer}",
+    tag = "orders",
+    security(("session" = [])),
+    params(
+        ("order_number" = String, Path, description = "The order's number"),
+        ("answer" = String, Path, description = "`accept` or `decline`"),
+    ),
+    request_body(content = Option<QuoteAnswerBody>, description = "Optional; an empty body answers the current quote"),
+    responses(
+        (status = 202, description = "Asked; follow `request_url` for the outcome", body = crate::status_requests::RequestAccepted),
+        (status = 409, description = "The order has no quote to answer now", body = ErrorBody),
+        (status = "4XX", description = "Not signed in, not a customer, no such order, or a bad body", body = ErrorBody),
+        (status = 503, description = "The broker is down: nothing was asked (`Retry-After`)", body = ErrorBody),
+    )
+)]
+pub(crate) async fn answer_quote(
     State(state): State<AppState>,
     Customer(customer): Customer,
     Path((number, answer)): Path<(String, String)>,
@@ -167,7 +188,21 @@ async fn answer_quote(
 }
 
 /// A request about the customer's own order; which staff member made it is not shown.
-async fn status_request(
+#[utoipa::path(
+    get,
+    path = "/api/orders/{order_number}/status-requests/{request_id}",
+    tag = "orders",
+    security(("session" = [])),
+    params(
+        ("order_number" = String, Path, description = "The order's number"),
+        ("request_id" = String, Path, description = "The request's id (a UUID)"),
+    ),
+    responses(
+        (status = 200, description = "Pending, recorded or refused", body = crate::status_requests::RequestView),
+        (status = "4XX", description = "Not signed in, not a customer, or no such request of this customer", body = ErrorBody),
+    )
+)]
+pub(crate) async fn status_request(
     State(state): State<AppState>,
     Customer(customer): Customer,
     Path((number, request_id)): Path<(String, String)>,

@@ -14,6 +14,7 @@ use axum::routing::post;
 use proto_events::FilePurpose;
 
 use super::file_form::{FilesAccepted, publish_files, stage_files};
+use super::openapi::ErrorBody;
 use super::order_form;
 use super::staff::Clerk;
 use super::{AppState, Error};
@@ -30,7 +31,30 @@ pub fn router(max_upload_bytes: u64) -> Router<AppState> {
 
 const NO_SUCH_ORDER: &str = "No such order.";
 
-async fn attach_results(
+/// The result form (multipart/form-data): any number of `file` parts.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Documentation only: the parts are read as they stream.
+pub(crate) struct ResultFormDoc {
+    #[schema(value_type = Vec<String>, format = Binary)]
+    file: Vec<Vec<u8>>,
+}
+
+/// Staff attach result files to an order; they reach the customer once stored.
+#[utoipa::path(
+    post,
+    path = "/api/staff/orders/{order_id}/results",
+    tag = "staff",
+    security(("session" = [])),
+    params(("order_id" = String, Path, description = "The order's id (a UUID)")),
+    request_body(content = ResultFormDoc, content_type = "multipart/form-data"),
+    responses(
+        (status = 202, description = "Accepted; stored and announced in the background", body = super::file_form::FilesAccepted),
+        (status = 413, description = "A file over the limit", body = ErrorBody),
+        (status = "4XX", description = "Not signed in, not staff, no such order, or a bad form", body = ErrorBody),
+        (status = 503, description = "Broker or storage down: nothing was saved (`Retry-After`)", body = ErrorBody),
+    )
+)]
+pub(crate) async fn attach_results(
     State(state): State<AppState>,
     clerk: Clerk,
     Path(order_id): Path<String>,

@@ -9,11 +9,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse};
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::auth::{SignedIn, presented_token};
 use super::client::ClientAddress;
 use super::extract::Json;
+use super::openapi::ErrorBody;
 use super::{AppState, Error};
 use crate::sessions::{self, COOKIE_NAME};
 
@@ -21,15 +23,17 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/session", post(log_in).get(current).delete(log_out))
 }
 
-#[derive(Deserialize)]
-struct Credentials {
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct Credentials {
     email: String,
     password: String,
 }
 
-#[derive(Serialize)]
-struct SessionView {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SessionView {
     account_id: Uuid,
+    /// `customer`, `executor`, `manager` or `admin`.
+    #[schema(value_type = String)]
     role: Role,
     display_name: String,
 }
@@ -46,7 +50,20 @@ impl From<Account> for SessionView {
 
 /// Counted per address and per account before the password is checked, and checked in
 /// one of a bounded number of hashing slots (`sign_in_guard`).
-async fn log_in(
+#[utoipa::path(
+    post,
+    path = "/api/session",
+    tag = "session",
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "Signed in; the session token is in the `bureau_session` cookie (`Set-Cookie`)", body = SessionView),
+        (status = 401, description = "Wrong e-mail or password", body = ErrorBody),
+        (status = 429, description = "Too many failed attempts: paused (`Retry-After`)", body = ErrorBody),
+        (status = "4XX", description = "The body is not what this route reads", body = ErrorBody),
+        (status = 503, description = "Too busy to check a password now (`Retry-After`)", body = ErrorBody),
+    )
+)]
+pub(crate) async fn log_in(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
     Json(credentials): Json<Credentials>,
@@ -103,13 +120,30 @@ pub(crate) async fn guarded_authenticate(
     }
 }
 
-async fn current(SignedIn(account): SignedIn) -> axum::Json<SessionView> {
+/// Who is signed in.
+#[utoipa::path(
+    get,
+    path = "/api/session",
+    tag = "session",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The signed-in account", body = SessionView),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    )
+)]
+pub(crate) async fn current(SignedIn(account): SignedIn) -> axum::Json<SessionView> {
     axum::Json(SessionView::from(account))
 }
 
 /// Always succeeds: logging out of a session that already ended leaves the client where
 /// it wanted to be. The cookie is cleared either way.
-async fn log_out(
+#[utoipa::path(
+    delete,
+    path = "/api/session",
+    tag = "session",
+    responses((status = 204, description = "Signed out (also when the session had ended already); the cookie is cleared"))
+)]
+pub(crate) async fn log_out(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, Error> {

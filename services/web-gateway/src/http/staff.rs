@@ -29,6 +29,7 @@ use uuid::Uuid;
 use super::auth::Staff;
 use super::extract::{Json, Query};
 use super::listing::Listing;
+use super::openapi::ErrorBody;
 use super::{AppState, Error};
 use crate::domain::{Page, StatusReason};
 use crate::idempotency::{self, Claim, Fingerprint, IdempotencyKey};
@@ -137,14 +138,28 @@ impl Clerk {
     }
 }
 
-#[derive(Deserialize)]
-struct StaffListQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct StaffListQuery {
+    /// Only orders in this status (`awaiting_confirmation`, `accepted`, ...).
     status: Option<String>,
     page: Option<String>,
     after: Option<String>,
 }
 
-async fn list_orders(
+/// Every order, newest first, paged; optionally of one status.
+#[utoipa::path(
+    get,
+    path = "/api/staff/orders",
+    tag = "staff",
+    security(("session" = [])),
+    params(StaffListQuery),
+    responses(
+        (status = 200, description = "One page", body = Listing<crate::queries::StaffOrderLine>),
+        (status = "4XX", description = "Not signed in, not staff, an unknown status or a bad page", body = ErrorBody),
+    )
+)]
+pub(crate) async fn list_orders(
     State(state): State<AppState>,
     clerk: Clerk,
     Query(query): Query<StaffListQuery>,
@@ -182,8 +197,9 @@ fn parse_status(name: &str) -> Result<OrderStatus, Error> {
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct StatusChangeRequest {
+    /// The status to move to (`accepted`, `in_progress`, ...).
     pub to: String,
     pub reason: Option<String>,
     /// The status version the staff member saw; the change is made only at it. Default:
@@ -197,7 +213,24 @@ const NO_SUCH_REQUEST: &str = "No such status change request.";
 /// With an `Idempotency-Key`, a retried change gets the first answer (see
 /// [`crate::idempotency`]); a retry after a failed publish republishes the very request
 /// the first attempt reserved, so it is decided once.
-async fn change_status(
+#[utoipa::path(
+    post,
+    path = "/api/staff/orders/{order_id}/status",
+    tag = "staff",
+    security(("session" = [])),
+    params(
+        ("order_id" = String, Path, description = "The order's id (a UUID)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key get the first answer"),
+    ),
+    request_body = StatusChangeRequest,
+    responses(
+        (status = 202, description = "Asked; follow `request_url` for the outcome", body = crate::status_requests::RequestAccepted),
+        (status = 409, description = "The state machine does not allow it from where the order is", body = ErrorBody),
+        (status = "4XX", description = "Not signed in, not allowed for this role, no such order, or a bad body", body = ErrorBody),
+        (status = 503, description = "The broker is down: nothing was asked (`Retry-After`)", body = ErrorBody),
+    )
+)]
+pub(crate) async fn change_status(
     State(state): State<AppState>,
     clerk: Clerk,
     Path(order_id): Path<String>,
@@ -374,7 +407,18 @@ async fn publish_request(state: &AppState, event: Envelope) -> Result<Response, 
 /// `GET /api/staff/status-requests/{request_id}`: pending, recorded (with the version) or
 /// refused (with the code, the reason and where the order is).
 /// A request is seen by whoever may see its order.
-async fn status_request(
+#[utoipa::path(
+    get,
+    path = "/api/staff/status-requests/{request_id}",
+    tag = "staff",
+    security(("session" = [])),
+    params(("request_id" = String, Path, description = "The request's id (a UUID)")),
+    responses(
+        (status = 200, description = "Pending, recorded or refused", body = crate::status_requests::RequestView),
+        (status = "4XX", description = "Not signed in, not staff, or no such request", body = ErrorBody),
+    )
+)]
+pub(crate) async fn status_request(
     State(state): State<AppState>,
     clerk: Clerk,
     Path(request_id): Path<String>,

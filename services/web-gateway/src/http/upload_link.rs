@@ -30,6 +30,7 @@ use uuid::Uuid;
 use super::error::human_size;
 use super::file_form::{publish_files, stage_files};
 use super::files::{LINK_NOT_FOUND, escape_html, link_page, verify_link};
+use super::openapi::ErrorBody;
 use super::order_form;
 use super::staff::Clerk;
 use super::{AppState, Error};
@@ -124,13 +125,25 @@ async fn upload(
     Ok((StatusCode::CREATED, axum::Json(accepted)).into_response())
 }
 
-#[derive(Serialize)]
-struct Revoked {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Revoked {
+    /// How many links were live and are revoked now.
     revoked: u64,
 }
 
 /// Staff revoke every live link of an order: 200 with how many were live (0 is fine).
-async fn revoke_links(
+#[utoipa::path(
+    post,
+    path = "/api/staff/orders/{order_id}/links/revoke",
+    tag = "staff",
+    security(("session" = [])),
+    params(("order_id" = String, Path, description = "The order's id (a UUID)")),
+    responses(
+        (status = 200, description = "Revoked", body = Revoked),
+        (status = "4XX", description = "Not signed in, not staff, or not an order id", body = ErrorBody),
+    )
+)]
+pub(crate) async fn revoke_links(
     State(state): State<AppState>,
     clerk: Clerk,
     Path(order_id): Path<String>,

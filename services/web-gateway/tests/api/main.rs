@@ -5,8 +5,10 @@
 //! tests that read orders insert the rows it would write. The upload tests also need the
 //! S3 server (Garage) and skip without it.
 
+mod account_mail;
 mod accounts;
 mod admin;
+mod contract;
 mod downloads;
 mod helpers;
 mod links;
