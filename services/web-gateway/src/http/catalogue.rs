@@ -15,12 +15,14 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/catalogue", get(catalogue))
 }
 
-#[derive(Deserialize)]
-struct Language {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct Language {
+    /// `uk` (the default) or `en`: the language of the names.
     lang: Option<String>,
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
 struct Category {
     id: u32,
     parent_id: Option<u32>,
@@ -28,7 +30,7 @@ struct Category {
     name: String,
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
 struct Service {
     code: String,
     category_id: Option<u32>,
@@ -42,13 +44,24 @@ struct Service {
     price_label: Option<String>,
 }
 
-#[derive(Serialize)]
-struct Catalogue {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Catalogue {
     categories: Vec<Category>,
     services: Vec<Service>,
 }
 
-async fn catalogue(
+/// What the business sells: active categories and services, with prices where set.
+#[utoipa::path(
+    get,
+    path = "/api/catalogue",
+    tag = "orders",
+    params(Language),
+    responses(
+        (status = 200, description = "The catalogue", body = Catalogue),
+        (status = "4XX", description = "A bad query", body = super::openapi::ErrorBody),
+    )
+)]
+pub(crate) async fn catalogue(
     State(state): State<AppState>,
     Query(language): Query<Language>,
 ) -> Result<Json<Catalogue>, Error> {

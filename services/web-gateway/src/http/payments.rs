@@ -42,8 +42,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/staff/orders/{order_id}/refunds", post(record_refund))
 }
 
-#[derive(Deserialize)]
-struct PaymentForm {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct PaymentForm {
     amount_minor: u64,
     currency: String,
     /// `bank_transfer`, `cash` or `other`.
@@ -51,15 +51,15 @@ struct PaymentForm {
     note: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct RefundForm {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct RefundForm {
     amount_minor: u64,
     currency: String,
     reason: String,
 }
 
-#[derive(Serialize)]
-struct Recorded {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Recorded {
     id: Uuid,
     order_id: Uuid,
     order_number: String,
@@ -169,7 +169,21 @@ async fn audit(
     Ok(())
 }
 
-async fn record_payment(
+/// Records a payment made another way (bank transfer, cash); admins and managers, audited.
+#[utoipa::path(
+    post,
+    path = "/api/staff/orders/{order_id}/payments",
+    tag = "staff",
+    security(("session" = [])),
+    params(("order_id" = String, Path, description = "The order's id (a UUID)")),
+    request_body = PaymentForm,
+    responses(
+        (status = 202, description = "Recorded and announced", body = Recorded),
+        (status = "4XX", description = "Not signed in, not allowed, no such order, or a bad amount or currency", body = super::openapi::ErrorBody),
+        (status = 503, description = "The broker is down: nothing was recorded", body = super::openapi::ErrorBody),
+    )
+)]
+pub(crate) async fn record_payment(
     State(state): State<AppState>,
     Staff(staff): Staff,
     Path(order_id): Path<String>,
@@ -258,7 +272,21 @@ async fn record_payment(
         .into_response())
 }
 
-async fn record_refund(
+/// Records a refund; admins and managers, audited.
+#[utoipa::path(
+    post,
+    path = "/api/staff/orders/{order_id}/refunds",
+    tag = "staff",
+    security(("session" = [])),
+    params(("order_id" = String, Path, description = "The order's id (a UUID)")),
+    request_body = RefundForm,
+    responses(
+        (status = 202, description = "Recorded and announced", body = Recorded),
+        (status = "4XX", description = "Not signed in, not allowed, no such order, or a bad amount, currency or reason", body = super::openapi::ErrorBody),
+        (status = 503, description = "The broker is down: nothing was recorded", body = super::openapi::ErrorBody),
+    )
+)]
+pub(crate) async fn record_refund(
     State(state): State<AppState>,
     Staff(staff): Staff,
     Path(order_id): Path<String>,
@@ -318,8 +346,8 @@ async fn record_refund(
         .into_response())
 }
 
-#[derive(Serialize)]
-struct PaymentsView {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct PaymentsView {
     order_id: Uuid,
     order_number: String,
     /// What the order is due (its latest quote, else its cart's total); null: no price.
@@ -331,7 +359,7 @@ struct PaymentsView {
     lines: Vec<PaymentLine>,
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
 struct PaymentLine {
     id: Uuid,
     kind: String,
@@ -343,7 +371,19 @@ struct PaymentLine {
     recorded_at: chrono::DateTime<Utc>,
 }
 
-async fn list_payments(
+/// What the order is due and every payment and refund recorded on it.
+#[utoipa::path(
+    get,
+    path = "/api/staff/orders/{order_id}/payments",
+    tag = "staff",
+    security(("session" = [])),
+    params(("order_id" = String, Path, description = "The order's id (a UUID)")),
+    responses(
+        (status = 200, description = "The order's money", body = PaymentsView),
+        (status = "4XX", description = "Not signed in, not allowed, or no such order", body = super::openapi::ErrorBody),
+    )
+)]
+pub(crate) async fn list_payments(
     State(state): State<AppState>,
     Staff(staff): Staff,
     Path(order_id): Path<String>,
