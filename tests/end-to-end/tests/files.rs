@@ -502,14 +502,16 @@ async fn results_downloads_and_upload_links() -> anyhow::Result<()> {
     let password = "staff password for tests 1";
     bureau_accounts::create_account(
         &stack.db,
-        "exec@example.com",
+        "manager@example.com",
         password,
-        "Eve Executor",
-        bureau_accounts::Role::Executor,
+        "Maria Manager",
+        // A manager: every order is theirs to work (an executor only their own, see the
+        // back office's permission matrix).
+        bureau_accounts::Role::Manager,
     )
     .await
     .map_err(|e| anyhow!("{e}"))?;
-    let staff = login(&stack, "exec@example.com", password).await?;
+    let staff = login(&stack, "manager@example.com", password).await?;
 
     // The customer's order with one file.
     let upload = random_bytes(100 * 1024);
