@@ -22,6 +22,22 @@ pub struct Browser {
 }
 
 pub async fn browser() -> anyhow::Result<Option<Browser>> {
+    Ok(chromium("en-US,en", "1400,1000")
+        .await?
+        .map(|(client, driver)| Browser {
+            client,
+            _driver: driver,
+        }))
+}
+
+/// Starts chromedriver and a headless Chromium asking for `languages` (`Accept-Language`,
+/// the first one also the UI's) in a `width,height` window: the client and the driver
+/// process (killed when dropped). `None` when chromedriver is missing and
+/// `BUREAU_SKIP_BROWSER=1`; an error otherwise.
+pub async fn chromium(
+    languages: &str,
+    window: &str,
+) -> anyhow::Result<Option<(Client, tokio::process::Child)>> {
     let Some(driver_path) = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
         .into_iter()
         .find(|p| Path::new(p).exists())
@@ -54,13 +70,14 @@ pub async fn browser() -> anyhow::Result<Option<Browser>> {
             .ok()
     })
     .await?;
+    let primary = languages.split(',').next().unwrap_or("en-US");
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
         json!({
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1400,1000", "--lang=en-US"],
-            "prefs": {"intl.accept_languages": "en-US,en"},
+                     format!("--window-size={window}"), format!("--lang={primary}")],
+            "prefs": {"intl.accept_languages": languages},
         }),
     );
     let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -68,10 +85,7 @@ pub async fn browser() -> anyhow::Result<Option<Browser>> {
         .connect(&url)
         .await
         .map_err(|e| anyhow!("connecting to chromedriver: {e}"))?;
-    Ok(Some(Browser {
-        client,
-        _driver: driver,
-    }))
+    Ok(Some((client, driver)))
 }
 
 impl Browser {

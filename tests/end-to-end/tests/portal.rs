@@ -12,15 +12,14 @@
 //! `docs/screenshots/` come from `BUREAU_SCREENSHOTS=docs/screenshots`). Without
 //! `chromedriver` the test fails unless `BUREAU_SKIP_BROWSER=1`.
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
 use bureau_accounts::Role;
 use bureau_end_to_end::telegram_customer::place_order;
 use bureau_end_to_end::{DEADLINE, TestStack, eventually, random_bytes, sha256_hex};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -34,55 +33,12 @@ struct Browser {
 
 /// A browser whose `Accept-Language` is `languages` (e.g. `en-US,en`).
 async fn browser(languages: &str) -> anyhow::Result<Option<Browser>> {
-    let Some(driver_path) = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-    else {
-        anyhow::ensure!(
-            std::env::var("BUREAU_SKIP_BROWSER").as_deref() == Ok("1"),
-            "chromedriver is not installed: `scripts/stack up` installs it \
-             (or set BUREAU_SKIP_BROWSER=1 to skip the browser tests)"
-        );
-        eprintln!("skipping: chromedriver is not installed and BUREAU_SKIP_BROWSER=1");
-        return Ok(None);
-    };
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.local_addr()?.port()
-    };
-    let driver = tokio::process::Command::new(driver_path)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .context("starting chromedriver")?;
-    let url = format!("http://127.0.0.1:{port}");
-    eventually("chromedriver listening", DEADLINE, || async {
-        tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .ok()
-    })
-    .await?;
-    let primary = languages.split(',').next().unwrap_or("en-US");
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1280,1000", format!("--lang={primary}")],
-            "prefs": {"intl.accept_languages": languages},
-        }),
-    );
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&url)
-        .await
-        .map_err(|e| anyhow!("connecting to chromedriver: {e}"))?;
-    Ok(Some(Browser {
-        client,
-        _driver: driver,
-    }))
+    Ok(bureau_end_to_end::browser::chromium(languages, "1280,1000")
+        .await?
+        .map(|(client, driver)| Browser {
+            client,
+            _driver: driver,
+        }))
 }
 
 impl Browser {
