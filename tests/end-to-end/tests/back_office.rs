@@ -18,8 +18,7 @@
 //! `docs/screenshots/` come from `BUREAU_SCREENSHOTS=docs/screenshots`). Without
 //! `chromedriver` the test fails unless `BUREAU_SKIP_BROWSER=1` (run `scripts/stack up` first).
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
@@ -27,7 +26,7 @@ use bureau_accounts::Role;
 use bureau_end_to_end::telegram_customer::{button_with_prefix, place_order};
 use bureau_end_to_end::telegram_double::DoubleConfig;
 use bureau_end_to_end::{DEADLINE, TestStack, eventually};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -40,62 +39,19 @@ struct Browser {
 }
 
 async fn browser() -> anyhow::Result<Option<Browser>> {
-    browser_in("en-US", "en-US,en").await
+    browser_in("en-US,en").await
 }
 
 /// A browser whose interface language is `lang` and which asks for `accept` in
 /// `Accept-Language`.
-async fn browser_in(lang: &str, accept: &str) -> anyhow::Result<Option<Browser>> {
-    let Some(driver_path) = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-    else {
-        // Skipped only when asked: a browser test that passes without a browser proves
-        // nothing, so a missing chromedriver fails the run unless the person running it chose.
-        anyhow::ensure!(
-            std::env::var("BUREAU_SKIP_BROWSER").as_deref() == Ok("1"),
-            "chromedriver is not installed: `scripts/stack up` installs it \
-             (or set BUREAU_SKIP_BROWSER=1 to skip the browser tests)"
-        );
-        eprintln!("skipping: chromedriver is not installed and BUREAU_SKIP_BROWSER=1");
-        return Ok(None);
-    };
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.local_addr()?.port()
-    };
-    let driver = tokio::process::Command::new(driver_path)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .context("starting chromedriver")?;
-    let url = format!("http://127.0.0.1:{port}");
-    eventually("chromedriver listening", DEADLINE, || async {
-        tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .ok()
-    })
-    .await?;
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1400,1000", format!("--lang={lang}")],
-            "prefs": {"intl.accept_languages": accept},
-        }),
-    );
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&url)
-        .await
-        .map_err(|e| anyhow!("connecting to chromedriver: {e}"))?;
-    Ok(Some(Browser {
-        client,
-        _driver: driver,
-    }))
+/// Chromium asking for `accept` (its first language also the UI's).
+async fn browser_in(accept: &str) -> anyhow::Result<Option<Browser>> {
+    Ok(bureau_end_to_end::browser::chromium(accept, "1400,1000")
+        .await?
+        .map(|(client, driver)| Browser {
+            client,
+            _driver: driver,
+        }))
 }
 
 impl Browser {
@@ -531,7 +487,7 @@ impl Browser {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_work_in_ukrainian_drag_cards_upload_results_and_lose_access() -> anyhow::Result<()> {
-    let Some(browser) = browser_in("uk", "uk,en;q=0.5").await? else {
+    let Some(browser) = browser_in("uk,en;q=0.5").await? else {
         return Ok(());
     };
     // Open streams check their session every second: a deactivated account's page loses
