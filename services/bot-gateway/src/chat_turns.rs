@@ -5,7 +5,9 @@
 //! replicas at once, and each would read the stored conversation, change it and write it
 //! back: the later write would silently drop the earlier one's file or button press. So a
 //! handler first takes the chat's turn, a row in `bot_chat_turns` with an expiry, and gives
-//! it back when done. A replica that dies holding a turn holds it only until it expires.
+//! it back when done. A replica that dies holding a turn holds it only until it expires;
+//! one that stops gracefully waits for its turns to be given back before closing its pool
+//! ([`ChatTurns::given_back`]), so the other replica answers the chat at once.
 //! No database connection is held while waiting or working.
 
 use std::sync::Arc;
@@ -13,6 +15,7 @@ use std::time::Duration;
 
 use sqlx::MySqlPool;
 use tokio::time::Instant;
+use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 /// Longer than any one update's handling (a publish gives up after 10 s).
@@ -25,6 +28,8 @@ const RETRY_EVERY: Duration = Duration::from_millis(15);
 #[derive(Clone)]
 pub struct ChatTurns {
     pool: MySqlPool,
+    /// Every turn held and every give-back under way, so a graceful stop can wait for them.
+    held: TaskTracker,
 }
 
 /// A chat's turn, held until dropped.
@@ -32,11 +37,43 @@ pub struct ChatTurn {
     pool: MySqlPool,
     chat_id: i64,
     holder: Uuid,
+    held: TaskTracker,
+    /// Counts this turn in [`ChatTurns::given_back`] until the give-back is under way.
+    _held: tokio_util::task::task_tracker::TaskTrackerToken,
 }
 
 impl ChatTurns {
     pub fn new(pool: MySqlPool) -> ChatTurns {
-        ChatTurns { pool }
+        ChatTurns {
+            pool,
+            held: TaskTracker::new(),
+        }
+    }
+
+    /// At a graceful stop, before the pool closes: waits until every turn this process
+    /// holds has been given back (the handlers and album answers in flight finish), at most
+    /// `patience`. A turn still held after that expires by itself ([`TURN_LENGTH`]).
+    pub async fn given_back(&self, patience: Duration) {
+        self.held.close();
+        if tokio::time::timeout(patience, self.held.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                held = self.held.len(),
+                "chat turns still held at shutdown; they expire by themselves"
+            );
+        }
+    }
+
+    fn turn(&self, chat_id: i64, holder: Uuid) -> Arc<ChatTurn> {
+        Arc::new(ChatTurn {
+            pool: self.pool.clone(),
+            chat_id,
+            holder,
+            held: self.held.clone(),
+            _held: self.held.token(),
+        })
     }
 
     /// Waits for the chat's turn and takes it. After [`MAX_WAIT`] it goes ahead without
@@ -46,22 +83,14 @@ impl ChatTurns {
         let give_up = Instant::now() + MAX_WAIT;
         loop {
             if self.try_take(chat_id, holder).await? {
-                return Ok(Arc::new(ChatTurn {
-                    pool: self.pool.clone(),
-                    chat_id,
-                    holder,
-                }));
+                return Ok(self.turn(chat_id, holder));
             }
             if Instant::now() >= give_up {
                 tracing::warn!(
                     chat_id,
                     "chat's turn not free after {MAX_WAIT:?}; handling the update anyway"
                 );
-                return Ok(Arc::new(ChatTurn {
-                    pool: self.pool.clone(),
-                    chat_id,
-                    holder,
-                }));
+                return Ok(self.turn(chat_id, holder));
             }
             tokio::time::sleep(RETRY_EVERY).await;
         }
@@ -106,7 +135,7 @@ impl Drop for ChatTurn {
         // Dropped inside the dispatcher's runtime; if there is none (shutdown), the turn
         // simply expires.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
+            runtime.spawn(self.held.track_future(async move {
                 let released = sqlx::query(
                     "UPDATE bot_chat_turns SET expires_at = '1970-01-01 00:00:01' WHERE chat_id = ? AND holder = ?",
                 )
@@ -120,7 +149,7 @@ impl Drop for ChatTurn {
                     Err(sqlx::Error::PoolClosed) => tracing::debug!(chat_id, "chat's turn left to expire at shutdown"),
                     Err(error) => tracing::warn!(%error, chat_id, "chat's turn not given back; it expires by itself"),
                 }
-            });
+            }));
         }
     }
 }

@@ -42,14 +42,11 @@ pub mod texts;
 use std::sync::Arc;
 
 use axum::Router;
-use bureau_event_bus::EventBus;
 use bureau_platform::service::Running;
 use bureau_platform::{Settings, bus, database, health};
 use futures::FutureExt;
 use proto_events::Service;
-use sqlx::MySqlPool;
 use teloxide::dptree;
-use teloxide::dptree::di::DependencyMap;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -58,6 +55,9 @@ use crate::runner::BotRunner;
 use crate::telegram::{Delivery, TelegramConfig};
 use crate::texts::Texts;
 use crate::updates::webhook::HandlingSlot;
+
+/// How long a graceful stop waits for the chats' turns still held to be given back.
+const TURNS_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// This service, by its contract name.
 pub const SERVICE: Service = Service::BotGateway;
@@ -73,9 +73,16 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     let texts = Arc::new(Texts::load());
     let settings = Arc::new(settings);
 
+    let desk = Arc::new(Desk::new(
+        pool.clone(),
+        bus.clone(),
+        texts.clone(),
+        settings.clone(),
+    ));
+    let turns = desk.turns.clone();
     let runner = BotRunner {
         bot: telegram.bot(pool.clone()),
-        dependencies: dependencies(pool.clone(), bus.clone(), texts.clone(), settings.clone()),
+        dependencies: dptree::deps![desk],
         texts,
         migrate: settings.database.run_migrations.then(|| pool.clone()),
         shutdown: shutdown.clone(),
@@ -113,6 +120,9 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         // In webhook mode, requests in flight finish as this server stops.
         http_stop.cancel();
         let http_outcome = http.await;
+        // Album answers still running hold chats' turns: give them back while the pool is
+        // open, or the other replica would wait for them to expire.
+        turns.given_back(TURNS_PATIENCE).await;
         bus.close().await;
         pool.close().await;
         bot_outcome?;
@@ -122,12 +132,14 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     Ok(Running { http_addr, task })
 }
 
-/// What the handlers are given: one [`Desk`] (see [`handlers`]).
+/// What the handlers are given: one [`Desk`] (see [`handlers`]); `start` builds its own to
+/// keep a handle on the chats' turns.
+#[cfg(test)]
 pub(crate) fn dependencies(
-    pool: MySqlPool,
-    bus: Arc<EventBus>,
+    pool: sqlx::MySqlPool,
+    bus: Arc<bureau_event_bus::EventBus>,
     texts: Arc<Texts>,
     settings: Arc<Settings>,
-) -> DependencyMap {
+) -> teloxide::dptree::di::DependencyMap {
     dptree::deps![Arc::new(Desk::new(pool, bus, texts, settings))]
 }
