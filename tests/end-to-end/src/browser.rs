@@ -18,7 +18,27 @@ use crate::{DEADLINE, TestStack, eventually};
 /// A headless Chromium behind its own chromedriver, both ended when dropped.
 pub struct Browser {
     pub client: Client,
-    _driver: tokio::process::Child,
+    _driver: Driver,
+}
+
+/// chromedriver and every Chromium process it started, in a process group of their own,
+/// all killed when this is dropped: a test that fails (or panics) before closing its
+/// WebDriver session leaves no browser behind.
+pub struct Driver {
+    child: tokio::process::Child,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some(pid) = self.child.id() {
+            // SAFETY: kill(2) with a negative pid signals the group chromedriver leads (made
+            // with `process_group(0)` at spawn); it has no memory effects.
+            unsafe {
+                libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
+            }
+        }
+        let _ = self.child.start_kill();
+    }
 }
 
 pub async fn browser() -> anyhow::Result<Option<Browser>> {
@@ -32,12 +52,9 @@ pub async fn browser() -> anyhow::Result<Option<Browser>> {
 
 /// Starts chromedriver and a headless Chromium asking for `languages` (`Accept-Language`,
 /// the first one also the UI's) in a `width,height` window: the client and the driver
-/// process (killed when dropped). `None` when chromedriver is missing and
+/// (chromedriver and its browsers, killed when dropped). `None` when chromedriver is missing and
 /// `BUREAU_SKIP_BROWSER=1`; an error otherwise.
-pub async fn chromium(
-    languages: &str,
-    window: &str,
-) -> anyhow::Result<Option<(Client, tokio::process::Child)>> {
+pub async fn chromium(languages: &str, window: &str) -> anyhow::Result<Option<(Client, Driver)>> {
     let Some(driver_path) = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
         .into_iter()
         .find(|p| Path::new(p).exists())
@@ -56,13 +73,16 @@ pub async fn chromium(
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.local_addr()?.port()
     };
-    let driver = tokio::process::Command::new(driver_path)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .context("starting chromedriver")?;
+    let driver = Driver {
+        child: tokio::process::Command::new(driver_path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting chromedriver")?,
+    };
     let url = format!("http://127.0.0.1:{port}");
     eventually("chromedriver listening", DEADLINE, || async {
         tokio::net::TcpStream::connect(("127.0.0.1", port))

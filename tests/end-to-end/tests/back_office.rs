@@ -35,7 +35,7 @@ const PASSWORD: &str = "correct horse battery";
 /// A headless Chromium behind its own chromedriver, both ended when dropped.
 struct Browser {
     client: Client,
-    _driver: tokio::process::Child,
+    _driver: bureau_end_to_end::browser::Driver,
 }
 
 async fn browser() -> anyhow::Result<Option<Browser>> {

@@ -28,7 +28,7 @@ const PASSWORD: &str = "correct horse battery";
 /// A headless Chromium behind its own chromedriver, both ended when dropped.
 struct Browser {
     client: Client,
-    _driver: tokio::process::Child,
+    _driver: bureau_end_to_end::browser::Driver,
 }
 
 /// A browser whose `Accept-Language` is `languages` (e.g. `en-US,en`).
