@@ -19,6 +19,7 @@
 
 mod attachments;
 mod buttons;
+mod calendar;
 mod catalogue;
 mod chat_turns;
 mod desk;
