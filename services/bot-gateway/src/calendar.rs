@@ -259,10 +259,7 @@ mod tests {
             let data = signer().data(button, 7_999_999_999, now(), MANAGE_TTL_MINUTES);
             assert!(data.len() <= 64, "{data} is {} bytes", data.len());
             let pressed = Pressed::parse(&data).expect("parses");
-            assert_eq!(
-                signer().verify(&pressed, 7_999_999_999, now()),
-                Ok(button)
-            );
+            assert_eq!(signer().verify(&pressed, 7_999_999_999, now()), Ok(button));
         }
     }
 
@@ -292,18 +289,17 @@ mod tests {
         let expires = head.rsplit_once(':').unwrap().1;
         let altered = format!("{prefix}:{:x}:{expires}:{mac}", button.value + 30);
         let altered = Pressed::parse(&altered).unwrap();
-        assert_eq!(
-            signer().verify(&altered, 42, now()),
-            Err(Rejected::Forged)
-        );
+        assert_eq!(signer().verify(&altered, 42, now()), Err(Rejected::Forged));
         let later = now()
             .checked_add((CALENDAR_TTL_MINUTES + 1).minutes())
             .unwrap();
-        assert_eq!(
-            signer().verify(&pressed, 42, later),
-            Err(Rejected::Expired)
-        );
-        for junk in ["", "kt", "kt:a:b:c:d:e", "zz:AAAAAAAAAAAAAAAAAAAAAA:1:1:1:AAAAAAAAAAA"] {
+        assert_eq!(signer().verify(&pressed, 42, later), Err(Rejected::Expired));
+        for junk in [
+            "",
+            "kt",
+            "kt:a:b:c:d:e",
+            "zz:AAAAAAAAAAAAAAAAAAAAAA:1:1:1:AAAAAAAAAAA",
+        ] {
             assert_eq!(Pressed::parse(junk), None, "{junk}");
         }
     }

@@ -6,10 +6,10 @@ use bureau_event_bus::HandlerError;
 use bureau_kit::text::{truncate, visible};
 use chrono::Utc;
 use proto_events::{
-    Actor, BookingChanged, CustomerRef, Envelope, Event, FileReceived, FileRejected, FileSource, FileStored,
-    MAX_ITEM_QUANTITY, MAX_ORDER_ITEMS, Money, OrderAssigned, OrderCommentPosted, OrderCreated,
-    OrderMessagePosted, OrderStatus, OrderStatusChangeRequested, PaymentReceived, PaymentRefunded,
-    PriceQuoted, order_total,
+    Actor, BookingChanged, CustomerRef, Envelope, Event, FileReceived, FileRejected, FileSource,
+    FileStored, MAX_ITEM_QUANTITY, MAX_ORDER_ITEMS, Money, OrderAssigned, OrderCommentPosted,
+    OrderCreated, OrderMessagePosted, OrderStatus, OrderStatusChangeRequested, PaymentReceived,
+    PaymentRefunded, PriceQuoted, order_total,
 };
 use sqlx::{MySqlConnection, Row};
 use uuid::Uuid;

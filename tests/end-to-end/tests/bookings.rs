@@ -178,10 +178,16 @@ async fn fifty_customers_on_the_web_and_two_bot_replicas_take_one_slot_and_exact
 
     // Everyone gets ready: 25 Telegram customers at the day's times, 25 web customers signed in.
     let telegram: Vec<SimUser> = (0..25)
-        .map(|i| stack.telegram.user_with(9100 + i, &format!("Клієнт {i}"), "uk"))
+        .map(|i| {
+            stack
+                .telegram
+                .user_with(9100 + i, &format!("Клієнт {i}"), "uk")
+        })
         .collect();
     let days = futures::future::try_join_all(
-        telegram.iter().map(|user| to_the_day(&stack, &t, user, day)),
+        telegram
+            .iter()
+            .map(|user| to_the_day(&stack, &t, user, day)),
     )
     .await?;
     // One by one: password hashing runs in few slots, and a registration finding none waits.
@@ -220,7 +226,10 @@ async fn fifty_customers_on_the_web_and_two_bot_replicas_take_one_slot_and_exact
         futures::future::try_join_all(in_telegram),
         futures::future::try_join_all(on_the_web)
     );
-    let outcomes: Vec<Outcome> = telegram_outcomes?.into_iter().chain(web_outcomes?).collect();
+    let outcomes: Vec<Outcome> = telegram_outcomes?
+        .into_iter()
+        .chain(web_outcomes?)
+        .collect();
     let elapsed = started.elapsed();
 
     let mut winners = 0;
@@ -282,20 +291,26 @@ async fn fifty_customers_on_the_web_and_two_bot_replicas_take_one_slot_and_exact
         other => panic!("a second live booking of the slot must be refused: {other:?}"),
     }
     // The winner's booking reached the persistence worker as an event.
-    eventually("the booking recorded in booking_history", DEADLINE, || async {
-        let recorded: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM booking_history h JOIN bookings b ON b.id = h.booking_id
+    eventually(
+        "the booking recorded in booking_history",
+        DEADLINE,
+        || async {
+            let recorded: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM booking_history h JOIN bookings b ON b.id = h.booking_id
              WHERE b.starts_at = ? AND b.status = 'booked' AND h.change_kind = 'booked'",
-        )
-        .bind(slot)
-        .fetch_one(&stack.db)
-        .await
-        .ok()?;
-        (recorded == 1).then_some(())
-    })
+            )
+            .bind(slot)
+            .fetch_one(&stack.db)
+            .await
+            .ok()?;
+            (recorded == 1).then_some(())
+        },
+    )
     .await?;
     assert!(!free_on(&stack, day).await?.contains(&slot));
-    eprintln!("50 customers raced for one slot: answered in {elapsed:?}; replicas served {served:?}");
+    eprintln!(
+        "50 customers raced for one slot: answered in {elapsed:?}; replicas served {served:?}"
+    );
 
     drop(replicas);
     stack.teardown().await
@@ -377,7 +392,10 @@ async fn a_customer_books_reschedules_and_the_old_slot_is_free_again() -> anyhow
         .await?;
     }
     let free = free_on(&stack, day).await?;
-    assert!(free.contains(&first), "the old slot is free again: {free:?}");
+    assert!(
+        free.contains(&first),
+        "the old slot is free again: {free:?}"
+    );
     assert!(!free.contains(&second), "the new one is taken");
     let by_user: Vec<DateTime<Utc>> = sqlx::query_scalar(
         "SELECT starts_at FROM bookings WHERE booked_by = 'telegram:9301' AND status = 'booked'",
@@ -385,16 +403,20 @@ async fn a_customer_books_reschedules_and_the_old_slot_is_free_again() -> anyhow
     .fetch_all(&stack.db)
     .await?;
     assert_eq!(by_user, vec![second]);
-    eventually("booked and rescheduled in booking_history", DEADLINE, || async {
-        let kinds: Vec<String> = sqlx::query_scalar(
-            "SELECT CAST(change_kind AS CHAR) FROM booking_history
+    eventually(
+        "booked and rescheduled in booking_history",
+        DEADLINE,
+        || async {
+            let kinds: Vec<String> = sqlx::query_scalar(
+                "SELECT CAST(change_kind AS CHAR) FROM booking_history
              WHERE changed_by = 'telegram:9301' ORDER BY changed_at",
-        )
-        .fetch_all(&stack.db)
-        .await
-        .ok()?;
-        (kinds == ["booked", "rescheduled"]).then_some(())
-    })
+            )
+            .fetch_all(&stack.db)
+            .await
+            .ok()?;
+            (kinds == ["booked", "rescheduled"]).then_some(())
+        },
+    )
     .await?;
 
     // On the web: book, reschedule, cancel; others' bookings and the past are refused.
@@ -411,7 +433,10 @@ async fn a_customer_books_reschedules_and_the_old_slot_is_free_again() -> anyhow
         .error_for_status()?
         .json()
         .await?;
-    let id = booked["booking_id"].as_str().context("booking_id")?.to_owned();
+    let id = booked["booking_id"]
+        .as_str()
+        .context("booking_id")?
+        .to_owned();
     assert!(!free_on(&stack, day).await?.contains(&first));
     let foreign = stack
         .http
@@ -438,7 +463,11 @@ async fn a_customer_books_reschedules_and_the_old_slot_is_free_again() -> anyhow
         .await?
         .json()
         .await?;
-    assert_eq!(listed["bookings"].as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(
+        listed["bookings"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
     let cancelled = stack
         .http
         .delete(stack.web_url(&format!("/api/bookings/{id}")))
@@ -446,7 +475,10 @@ async fn a_customer_books_reschedules_and_the_old_slot_is_free_again() -> anyhow
         .send()
         .await?;
     assert_eq!(cancelled.status(), 200);
-    assert!(free_on(&stack, day).await?.contains(&third), "free after the cancel");
+    assert!(
+        free_on(&stack, day).await?.contains(&third),
+        "free after the cancel"
+    );
     let past = stack
         .http
         .post(stack.web_url("/api/bookings"))
@@ -462,15 +494,16 @@ async fn a_customer_books_reschedules_and_the_old_slot_is_free_again() -> anyhow
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_portal_order_form_books_a_day_and_time_for_a_bookable_service() -> anyhow::Result<()>
-{
+async fn the_portal_order_form_books_a_day_and_time_for_a_bookable_service() -> anyhow::Result<()> {
     let Some(browser) = bureau_end_to_end::browser::browser().await? else {
         return Ok(());
     };
     let stack = TestStack::start().await?;
     register_customer(&stack, "iryna@example.com", "Iryna").await?;
     browser.go(&stack.web_url("/portal/sign-in")).await?;
-    browser.fill("input[name=email]", "iryna@example.com").await?;
+    browser
+        .fill("input[name=email]", "iryna@example.com")
+        .await?;
     browser
         .fill("input[name=password]", bureau_end_to_end::web::PASSWORD)
         .await?;
@@ -501,11 +534,10 @@ async fn the_portal_order_form_books_a_day_and_time_for_a_bookable_service() -> 
     browser.click("#send-order").await?;
     browser.find("#order").await?;
 
-    let (order_id, booked_by): (uuid::Uuid, String) = sqlx::query_as(
-        "SELECT b.order_id, b.booked_by FROM bookings b WHERE b.status = 'booked'",
-    )
-    .fetch_one(&stack.db)
-    .await?;
+    let (order_id, booked_by): (uuid::Uuid, String) =
+        sqlx::query_as("SELECT b.order_id, b.booked_by FROM bookings b WHERE b.status = 'booked'")
+            .fetch_one(&stack.db)
+            .await?;
     assert!(booked_by.starts_with("web:"), "{booked_by}");
     eventually("the order holding the booking", DEADLINE, || async {
         let text: String = sqlx::query_scalar("SELECT body FROM orders WHERE id = ?")

@@ -20,8 +20,8 @@ use uuid::Uuid;
 use super::context::{Chat, Press};
 use super::deferred::HandlerResult;
 use crate::calendar::{
-    CALENDAR_TTL_MINUTES, CalendarButton, MANAGE_TTL_MINUTES, Pressed, Rejected, Verb,
-    day_number, day_of_number, minute_number, minute_of_number, week_start,
+    CALENDAR_TTL_MINUTES, CalendarButton, MANAGE_TTL_MINUTES, Pressed, Rejected, Verb, day_number,
+    day_of_number, minute_number, minute_of_number, week_start,
 };
 use crate::dialogue::{Conversation, Draft, Language};
 use crate::publish::PRODUCER;
@@ -32,7 +32,12 @@ const TIMES_PER_ROW: usize = 4;
 
 /// After a bookable service went into the draft's cart: the calendar, as a message of its
 /// own under the card, unless the order holds a booking already.
-pub async fn offer_calendar(chat: &Chat, user_id: i64, draft: &Draft, service_id: u32) -> HandlerResult {
+pub async fn offer_calendar(
+    chat: &Chat,
+    user_id: i64,
+    draft: &Draft,
+    service_id: u32,
+) -> HandlerResult {
     let pool = chat.desk.pool();
     let Some(service) = desk::bookable(pool, service_id).await? else {
         return Ok(());
@@ -79,7 +84,10 @@ pub async fn list(chat: Chat) -> HandlerResult {
         };
         let text = chat.format(
             key::BOOKING_LIST_LINE,
-            &[("service", &view.name()), ("when", &view.when(held.booking.starts_at))],
+            &[
+                ("service", &view.name()),
+                ("when", &view.when(held.booking.starts_at)),
+            ],
         );
         chat.reply_with(text, view.manage(held.booking.id));
     }
@@ -93,7 +101,10 @@ pub async fn press(press: Press, conversation: Conversation, pressed: Pressed) -
     let button = match press.desk.calendar.verify(&pressed, user_id, now) {
         Ok(button) => button,
         Err(Rejected::Forged) => {
-            tracing::warn!(user_id, "a calendar button that we did not sign for this user");
+            tracing::warn!(
+                user_id,
+                "a calendar button that we did not sign for this user"
+            );
             press.answer(key::BOOKING_FORGED);
             return Ok(());
         }
@@ -191,10 +202,9 @@ async fn act(
                             key::BOOKING_BOOKED,
                             &[("service", &name), ("when", &when), ("number", &number)],
                         ),
-                        None => press.format(
-                            key::BOOKING_MOVED,
-                            &[("service", &name), ("when", &when)],
-                        ),
+                        None => {
+                            press.format(key::BOOKING_MOVED, &[("service", &name), ("when", &when)])
+                        }
                     };
                     press.answer(key::BOOKING_DONE);
                     press.show(text, view.manage(booking.id));
@@ -228,10 +238,16 @@ async fn act(
                 publish(press, event).await;
                 let text = press.format(
                     key::BOOKING_CANCELLED,
-                    &[("service", &view.name()), ("when", &view.when(booking.starts_at))],
+                    &[
+                        ("service", &view.name()),
+                        ("when", &view.when(booking.starts_at)),
+                    ],
                 );
                 press.answer(key::BOOKING_DONE);
-                press.show(text, InlineKeyboardMarkup::new(Vec::<Vec<InlineKeyboardButton>>::new()));
+                press.show(
+                    text,
+                    InlineKeyboardMarkup::new(Vec::<Vec<InlineKeyboardButton>>::new()),
+                );
             }
             Err(Refusal::Failed(error)) => {
                 tracing::error!(%error, "cancelling a booking failed");

@@ -202,7 +202,10 @@ fn presses() -> UpdateHandler<HandlerError> {
 
     // The booking calendar's signed buttons: verified (and answered) by their handler.
     let calendar = dptree::filter_map(|query: CallbackQuery| {
-        query.data.as_deref().and_then(crate::calendar::Pressed::parse)
+        query
+            .data
+            .as_deref()
+            .and_then(crate::calendar::Pressed::parse)
     })
     .endpoint(booking::press);
 

@@ -437,7 +437,9 @@ pub(crate) async fn attach_booking(
     };
     match desk::attach(&state.pool, booking_id, &by(customer), order_id).await {
         Ok(true) => tracing::info!(%booking_id, %order_id, "booking joined the order"),
-        Ok(false) => tracing::warn!(%booking_id, "the order form's booking is not the customer's live one"),
+        Ok(false) => {
+            tracing::warn!(%booking_id, "the order form's booking is not the customer's live one")
+        }
         Err(error) => tracing::error!(%error, %booking_id, "booking not joined to the order"),
     }
 }
