@@ -74,6 +74,8 @@
         if (!data.days) { return; }
         zone = data.time_zone || zone;
         week = data.days.length ? data.days[0].date : first;
+        // Nothing before today is offered: no way back past it.
+        byId('slot-earlier').disabled = !first || first <= new Date().toISOString().slice(0, 10);
         byId('slot-week').textContent = data.days.length
           ? dayLabel(data.days[0].date) + ' – ' + dayLabel(data.days[data.days.length - 1].date) : '';
         days.textContent = '';
