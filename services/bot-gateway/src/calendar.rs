@@ -216,7 +216,9 @@ pub fn day_number(day: Date) -> i64 {
 
 /// The day a button's number names.
 pub fn day_of_number(number: i64) -> Option<Date> {
-    EPOCH.checked_add(number.days()).ok()
+    // `try_days`: a number out of a span's range is no day (`days()` would panic).
+    let span = bureau_scheduling::jiff::Span::new().try_days(number).ok()?;
+    EPOCH.checked_add(span).ok()
 }
 
 /// A start as the number a button carries (slots are on whole minutes).
@@ -310,5 +312,7 @@ mod tests {
         assert_eq!(day_of_number(day_number(day)), Some(day));
         assert_eq!(week_start(Date::constant(2026, 12, 10)), day);
         assert_eq!(minute_of_number(minute_number(now())), Some(now()));
+        assert_eq!(day_of_number(minute_number(now())), None, "out of range");
+        assert_eq!(day_of_number(i64::MAX), None);
     }
 }

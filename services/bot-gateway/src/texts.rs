@@ -62,6 +62,7 @@ pub mod key {
     pub const BOOKING_CANCEL: &str = "bot.booking.cancel";
     pub const BOOKING_WEEKDAYS: &str = "bot.booking.weekdays";
     pub const BOOKING_LIST_NONE: &str = "bot.booking.list_none";
+    pub const BOOKING_RELEASED: &str = "bot.booking.released";
     pub const BOOKING_LIST_LINE: &str = "bot.booking.list_line";
     pub const COMMAND_BOOKINGS: &str = "bot.commands.bookings";
 
@@ -232,6 +233,7 @@ pub mod key {
         BOOKING_CANCEL,
         BOOKING_WEEKDAYS,
         BOOKING_LIST_NONE,
+        BOOKING_RELEASED,
         BOOKING_LIST_LINE,
         COMMAND_BOOKINGS,
         HELP,

@@ -10,12 +10,14 @@
 use std::time::Instant;
 
 use anyhow::{Context, anyhow};
+use bot_gateway::calendar::{CALENDAR_TTL_MINUTES, CalendarButton, Pressed, Signer};
 use bot_gateway::dialogue::Language;
 use bot_gateway::texts::{Texts, key};
 use bureau_end_to_end::telegram_customer::{button_with_prefix, reply_since};
 use bureau_end_to_end::web::register_customer;
 use bureau_end_to_end::webhook_proxy::Replicas;
 use bureau_end_to_end::{DEADLINE, TestStack, eventually};
+use bureau_scheduling::jiff::Timestamp;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
 use telegram_double::{SentMessage, SimUser};
@@ -339,6 +341,36 @@ async fn a_customer_books_reschedules_and_the_old_slot_is_free_again() -> anyhow
     let user = stack.telegram.user_with(9301, "Оксана", "uk");
     let day_view = to_the_day(&stack, &t, &user, day).await?;
     let take = time_button(&day_view, "kt:", first).context("the first slot")?;
+
+    // Signed as the bot signs: an expired calendar's button, and a fresh one for a time
+    // already past. Each is answered and books nothing.
+    let signer = Signer::new(stack.settings.telegram.token.expose());
+    let genuine = Pressed::parse(&take).context("a calendar button")?.button;
+    let at = |seconds: i64| Timestamp::from_second(seconds).unwrap();
+    let now = Utc::now().timestamp();
+    let expired = signer.data(genuine, 9301, at(now - 3 * 3600), CALENDAR_TTL_MINUTES);
+    let query = user.press_button(day_view.message_id, &expired);
+    let answer = stack
+        .telegram
+        .wait_for_callback_answer(&query, DEADLINE)
+        .await?;
+    assert_eq!(answer.text, Some(t.get(UK, key::BOOKING_EXPIRED)));
+    let past = CalendarButton {
+        value: (now - 3600) / 60,
+        ..genuine
+    };
+    let past = signer.data(past, 9301, at(now), CALENDAR_TTL_MINUTES);
+    let query = user.press_button(day_view.message_id, &past);
+    let answer = stack
+        .telegram
+        .wait_for_callback_answer(&query, DEADLINE)
+        .await?;
+    assert_eq!(answer.text, Some(t.get(UK, key::BOOKING_PAST)));
+    let none: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM bookings WHERE booked_by = 'telegram:9301'")
+            .fetch_one(&stack.db)
+            .await?;
+    assert_eq!(none, 0, "nothing booked by an expired or past button");
     let booked = press_for_edit(&stack, &user, &day_view, &take, |m| {
         button_with_prefix(m, "bm:").is_some()
     })
@@ -497,6 +529,15 @@ async fn a_customer_books_reschedules_and_the_old_slot_is_free_again() -> anyhow
     assert_eq!(past.status(), 422);
     let past: Value = past.json().await?;
     assert_eq!(past["error"]["code"], "in_past", "{past}");
+
+    // The Telegram customer drops the draft with /cancel: its time is free again.
+    let since = Instant::now();
+    user.send_text("/cancel");
+    reply_since(&stack.telegram, &user, since, DEADLINE, |m| {
+        m.body().contains("знову вільний")
+    })
+    .await?;
+    assert!(free_on(&stack, day).await?.contains(&second), "freed");
 
     stack.teardown().await
 }

@@ -59,6 +59,45 @@ pub async fn offer_calendar(
     Ok(())
 }
 
+/// The draft is dropped (its Cancel, or /cancel): the time booked for it is freed, and the
+/// customer told so.
+pub async fn release_draft(chat: &Chat, conversation: &Conversation) -> HandlerResult {
+    let Some(draft) = conversation.draft() else {
+        return Ok(());
+    };
+    let pool = chat.desk.pool();
+    let Some(held) = desk::of_order(pool, draft.order_id).await? else {
+        return Ok(());
+    };
+    // In a private chat the chat is the user.
+    let by = format!("telegram:{}", chat.id.0);
+    let Ok((booking, event)) = desk::cancel(pool, held.booking.id, &by).await else {
+        return Ok(());
+    };
+    let envelope = Envelope::new(PRODUCER, event.order_id, event);
+    if let Err(error) = chat.desk.publish(&[envelope]).await {
+        tracing::error!(%error, "BookingChanged not confirmed by the broker");
+    }
+    if let Some(service) = desk::bookable_by_code(pool, &booking.service_code).await? {
+        let view = Calendar {
+            chat,
+            user_id: chat.id.0,
+            service: &service,
+            context: booking.id,
+            moving: true,
+            now: Timestamp::now(),
+        };
+        chat.reply(chat.format(
+            key::BOOKING_RELEASED,
+            &[
+                ("service", &view.name()),
+                ("when", &view.when(booking.starts_at)),
+            ],
+        ));
+    }
+    Ok(())
+}
+
 /// `/bookings`: the customer's booked times ahead, each with Reschedule and Cancel.
 pub async fn list(chat: Chat) -> HandlerResult {
     let pool = chat.desk.pool();
@@ -116,7 +155,12 @@ pub async fn press(press: Press, conversation: Conversation, pressed: Pressed) -
                 Verb::Week | Verb::Day | Verb::Take => Verb::Week,
                 _ => Verb::Reschedule,
             };
-            let fresh = CalendarButton { verb, ..old };
+            // Value 0 (1970): the calendar starts from this week.
+            let fresh = CalendarButton {
+                verb,
+                value: 0,
+                ..old
+            };
             return act(&press, &conversation, fresh, now, true).await;
         }
     };
