@@ -122,6 +122,12 @@ pub(crate) struct TakenDetail {
     message: String,
 }
 
+/// A booking id from the path; anything else is no such booking (in the API's error shape,
+/// not axum's plain-text rejection).
+fn booking_id_of(text: &str) -> Result<Uuid, Error> {
+    Uuid::parse_str(text).map_err(|_| Error::NotFound(NO_SUCH_BOOKING))
+}
+
 fn by(customer: &bureau_accounts::Account) -> String {
     format!("web:{}", customer.id)
 }
@@ -224,6 +230,7 @@ async fn publish(state: &AppState, event: BookingChanged) {
         (status = 200, description = "Free starts by local day", body = Slots),
         (status = 404, description = "No such bookable service", body = ErrorBody),
         (status = 422, description = "A bad `from` or `days`", body = ErrorBody),
+        (status = "4XX", description = "A query that cannot be read", body = ErrorBody),
     )
 )]
 pub(crate) async fn free_slots(
@@ -369,9 +376,10 @@ pub(crate) async fn book(
 pub(crate) async fn reschedule(
     State(state): State<AppState>,
     Customer(customer): Customer,
-    Path(booking_id): Path<Uuid>,
+    Path(booking_id): Path<String>,
     Json(request): Json<RescheduleRequest>,
 ) -> Result<Response, Error> {
+    let booking_id = booking_id_of(&booking_id)?;
     let now = Timestamp::now();
     match desk::reschedule(
         &state.pool,
@@ -406,8 +414,9 @@ pub(crate) async fn reschedule(
 pub(crate) async fn cancel(
     State(state): State<AppState>,
     Customer(customer): Customer,
-    Path(booking_id): Path<Uuid>,
+    Path(booking_id): Path<String>,
 ) -> Result<Response, Error> {
+    let booking_id = booking_id_of(&booking_id)?;
     match desk::cancel(&state.pool, booking_id, &by(&customer)).await {
         Ok((booking, event)) => {
             let order_id = Some(event.order_id);
