@@ -25,10 +25,11 @@ pub enum EventKind {
     OrderAssigned,
     PaymentReceived,
     PaymentRefunded,
+    BookingChanged,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::OrderCreated,
         EventKind::FileReceived,
         EventKind::FileStored,
@@ -42,6 +43,7 @@ impl EventKind {
         EventKind::OrderAssigned,
         EventKind::PaymentReceived,
         EventKind::PaymentRefunded,
+        EventKind::BookingChanged,
     ];
 
     pub fn routing_key(self) -> &'static str {
@@ -59,6 +61,7 @@ impl EventKind {
             EventKind::OrderAssigned => "order.assigned",
             EventKind::PaymentReceived => "order.payment.received",
             EventKind::PaymentRefunded => "order.payment.refunded",
+            EventKind::BookingChanged => "order.booking.changed",
         }
     }
 
@@ -88,6 +91,7 @@ pub enum Event {
     OrderAssigned(OrderAssigned),
     PaymentReceived(PaymentReceived),
     PaymentRefunded(PaymentRefunded),
+    BookingChanged(BookingChanged),
 }
 
 impl Event {
@@ -106,6 +110,7 @@ impl Event {
             Event::OrderAssigned(_) => EventKind::OrderAssigned,
             Event::PaymentReceived(_) => EventKind::PaymentReceived,
             Event::PaymentRefunded(_) => EventKind::PaymentRefunded,
+            Event::BookingChanged(_) => EventKind::BookingChanged,
         }
     }
 
@@ -134,6 +139,7 @@ impl Event {
             EventKind::OrderAssigned => Event::OrderAssigned(serde_json::from_value(value)?),
             EventKind::PaymentReceived => Event::PaymentReceived(serde_json::from_value(value)?),
             EventKind::PaymentRefunded => Event::PaymentRefunded(serde_json::from_value(value)?),
+            EventKind::BookingChanged => Event::BookingChanged(serde_json::from_value(value)?),
         })
     }
 
@@ -153,6 +159,7 @@ impl Event {
             Event::OrderAssigned(e) => e.order_id,
             Event::PaymentReceived(e) => e.order_id,
             Event::PaymentRefunded(e) => e.order_id,
+            Event::BookingChanged(e) => e.order_id,
         }
     }
 }
@@ -177,7 +184,8 @@ into_event!(
     OrderCommentPosted,
     OrderAssigned,
     PaymentReceived,
-    PaymentRefunded
+    PaymentRefunded,
+    BookingChanged
 );
 
 /// How a payment was made.
@@ -253,6 +261,53 @@ pub struct PaymentRefunded {
     pub reason: String,
     pub actor_account_id: Uuid,
     pub refunded_at: DateTime<Utc>,
+}
+
+/// What happened to a booking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingChange {
+    /// The slot was taken for the order.
+    Booked,
+    /// The booking moved to another slot; the old one (`previous_starts_at`) is free.
+    Rescheduled,
+    /// The booking was cancelled; its slot is free.
+    Cancelled,
+}
+
+impl BookingChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BookingChange::Booked => "booked",
+            BookingChange::Rescheduled => "rescheduled",
+            BookingChange::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A time slot was booked, moved or cancelled for an order (a bot draft's order id, or the
+/// web order it was booked for). The gateway that took the customer's choice made the
+/// change in MySQL first, under the resource's row lock and the one-live-booking-per-slot
+/// key (`bureau_scheduling::store`), and publishes this afterwards: the booking is a fact
+/// before the event exists. The persistence worker records it in `booking_history` once
+/// per `event_id`; staff see it in the live feed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingChanged {
+    pub booking_id: Uuid,
+    pub order_id: Uuid,
+    pub change: BookingChange,
+    /// The bookable resource (a staff member or a room): `booking_resources.id`.
+    pub resource_id: u32,
+    pub service_code: String,
+    /// The slot as it is after the change (for a cancellation: the slot that was freed).
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// A move's old start, free again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_starts_at: Option<DateTime<Utc>>,
+    /// Who: `telegram:{user id}`, `web:{account id}` or `staff:{account id}`.
+    pub by: String,
+    pub changed_at: DateTime<Utc>,
 }
 
 /// Through which channel a customer reached us.

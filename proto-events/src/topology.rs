@@ -70,6 +70,7 @@ impl Consumer {
                 EventKind::OrderAssigned,
                 EventKind::PaymentReceived,
                 EventKind::PaymentRefunded,
+                EventKind::BookingChanged,
             ],
             Consumer::StorageWorker => &[EventKind::FileReceived],
             // New orders are confirmed to the customer by the gateway that took them.

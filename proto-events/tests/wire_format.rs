@@ -193,6 +193,19 @@ fn samples() -> Vec<Event> {
             refunded_at: Utc::now(),
         }
         .into(),
+        BookingChanged {
+            booking_id: Uuid::now_v7(),
+            order_id,
+            change: BookingChange::Rescheduled,
+            resource_id: 1,
+            service_code: "interpreting".into(),
+            starts_at: Utc::now(),
+            ends_at: Utc::now() + chrono::Duration::minutes(60),
+            previous_starts_at: Some(Utc::now()),
+            by: "telegram:42".into(),
+            changed_at: Utc::now(),
+        }
+        .into(),
     ]
 }
 

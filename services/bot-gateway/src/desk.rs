@@ -32,6 +32,8 @@ pub struct Desk {
     pub files: FilePolicy,
     pub storage: Arc<MySqlStorage>,
     pub turns: ChatTurns,
+    /// Signs and checks the booking calendar's buttons (keyed from the bot token).
+    pub calendar: crate::calendar::Signer,
     /// For upload links (`links.*`, `web_gateway.public_url`) and the business's contacts.
     settings: Arc<Settings>,
     /// Where upload links are stored.
@@ -63,6 +65,7 @@ impl Desk {
                 OrderNumbers::start(pool.clone(), &settings.order_numbers),
             ),
             turns: ChatTurns::new(pool.clone()),
+            calendar: crate::calendar::Signer::new(settings.telegram.token.expose()),
             settings,
             pool,
         }

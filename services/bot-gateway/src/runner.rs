@@ -134,6 +134,7 @@ impl BotRunner {
             let commands = [
                 ("start", key::COMMAND_START),
                 ("orders", key::COMMAND_ORDERS),
+                ("bookings", key::COMMAND_BOOKINGS),
                 ("status", key::COMMAND_STATUS),
                 ("language", key::COMMAND_LANGUAGE),
                 ("profile", key::COMMAND_PROFILE),

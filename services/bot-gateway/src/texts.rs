@@ -35,6 +35,37 @@ pub mod key {
     pub const COMMAND_PROFILE: &str = "bot.commands.profile";
     pub const COMMAND_WEB: &str = "bot.commands.web";
 
+    pub const BOOKING_CHOOSE_DAY: &str = "bot.booking.choose_day";
+    pub const BOOKING_CHOOSE_DAY_MOVE: &str = "bot.booking.choose_day_move";
+    pub const BOOKING_CHOOSE_TIME: &str = "bot.booking.choose_time";
+    pub const BOOKING_NO_DAYS: &str = "bot.booking.no_days";
+    pub const BOOKING_NO_TIMES: &str = "bot.booking.no_times";
+    pub const BOOKING_BOOKED: &str = "bot.booking.booked";
+    pub const BOOKING_MOVED: &str = "bot.booking.moved";
+    pub const BOOKING_CANCELLED: &str = "bot.booking.cancelled";
+    pub const BOOKING_DONE: &str = "bot.booking.done";
+    pub const BOOKING_TAKEN: &str = "bot.booking.taken";
+    pub const BOOKING_TAKEN_NONE: &str = "bot.booking.taken_none";
+    pub const BOOKING_TAKEN_SHORT: &str = "bot.booking.taken_short";
+    pub const BOOKING_PAST: &str = "bot.booking.past";
+    pub const BOOKING_NOT_OFFERED: &str = "bot.booking.not_offered";
+    pub const BOOKING_FORGED: &str = "bot.booking.forged";
+    pub const BOOKING_EXPIRED: &str = "bot.booking.expired";
+    pub const BOOKING_GONE: &str = "bot.booking.gone";
+    pub const BOOKING_DRAFT_GONE: &str = "bot.booking.draft_gone";
+    pub const BOOKING_ALREADY: &str = "bot.booking.already";
+    pub const BOOKING_EARLIER: &str = "bot.booking.earlier";
+    pub const BOOKING_LATER: &str = "bot.booking.later";
+    pub const BOOKING_BACK_TO_DAYS: &str = "bot.booking.back_to_days";
+    pub const BOOKING_OTHER_DAYS: &str = "bot.booking.other_days";
+    pub const BOOKING_RESCHEDULE: &str = "bot.booking.reschedule";
+    pub const BOOKING_CANCEL: &str = "bot.booking.cancel";
+    pub const BOOKING_WEEKDAYS: &str = "bot.booking.weekdays";
+    pub const BOOKING_LIST_NONE: &str = "bot.booking.list_none";
+    pub const BOOKING_RELEASED: &str = "bot.booking.released";
+    pub const BOOKING_LIST_LINE: &str = "bot.booking.list_line";
+    pub const COMMAND_BOOKINGS: &str = "bot.commands.bookings";
+
     pub const LINK_JOINED: &str = "bot.link.joined";
     pub const LINK_ALREADY: &str = "bot.link.already";
     pub const LINK_INVALID: &str = "bot.link.invalid";
@@ -175,6 +206,36 @@ pub mod key {
     /// Every key above; a test checks each has a text in every language.
     pub const ALL: &[&str] = &[
         GREETING,
+        BOOKING_CHOOSE_DAY,
+        BOOKING_CHOOSE_DAY_MOVE,
+        BOOKING_CHOOSE_TIME,
+        BOOKING_NO_DAYS,
+        BOOKING_NO_TIMES,
+        BOOKING_BOOKED,
+        BOOKING_MOVED,
+        BOOKING_CANCELLED,
+        BOOKING_DONE,
+        BOOKING_TAKEN,
+        BOOKING_TAKEN_NONE,
+        BOOKING_TAKEN_SHORT,
+        BOOKING_PAST,
+        BOOKING_NOT_OFFERED,
+        BOOKING_FORGED,
+        BOOKING_EXPIRED,
+        BOOKING_GONE,
+        BOOKING_DRAFT_GONE,
+        BOOKING_ALREADY,
+        BOOKING_EARLIER,
+        BOOKING_LATER,
+        BOOKING_BACK_TO_DAYS,
+        BOOKING_OTHER_DAYS,
+        BOOKING_RESCHEDULE,
+        BOOKING_CANCEL,
+        BOOKING_WEEKDAYS,
+        BOOKING_LIST_NONE,
+        BOOKING_RELEASED,
+        BOOKING_LIST_LINE,
+        COMMAND_BOOKINGS,
         HELP,
         UNSUPPORTED,
         UNAVAILABLE,
@@ -323,6 +384,15 @@ pub mod key {
     /// Texts shown as callback-query answers, which Telegram cuts at 200 characters.
     pub const CALLBACK_ANSWERS: &[&str] = &[
         BUTTON_OUTDATED,
+        BOOKING_DONE,
+        BOOKING_TAKEN_SHORT,
+        BOOKING_PAST,
+        BOOKING_NOT_OFFERED,
+        BOOKING_FORGED,
+        BOOKING_EXPIRED,
+        BOOKING_GONE,
+        BOOKING_DRAFT_GONE,
+        BOOKING_ALREADY,
         CART_QUANTITY_MAX,
         CART_TOO_MANY,
         CART_ADDED,
@@ -503,6 +573,7 @@ mod tests {
                 key::COMMAND_ORDERS,
                 key::COMMAND_LANGUAGE,
                 key::COMMAND_PROFILE,
+                key::COMMAND_BOOKINGS,
             ] {
                 let length = texts.get(language, key).chars().count();
                 assert!((3..=256).contains(&length), "command description {key}");

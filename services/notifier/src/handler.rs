@@ -140,7 +140,9 @@ impl EventHandler for Notifier {
             | Event::OrderAssigned(_)
             // Payments: the bot thanks a Telegram payer itself; staff see them live.
             | Event::PaymentReceived(_)
-            | Event::PaymentRefunded(_) => {
+            | Event::PaymentRefunded(_)
+            // Bookings: the gateway that took the choice told the customer at once.
+            | Event::BookingChanged(_) => {
                 tracing::debug!("not an event the notifier handles");
                 return Ok(());
             }

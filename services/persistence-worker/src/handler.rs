@@ -209,6 +209,7 @@ fn is_record(event: &Envelope) -> bool {
             | Event::OrderCommentPosted(_)
             | Event::OrderAssigned(_)
             | Event::PaymentRefunded(_)
+            | Event::BookingChanged(_)
     )
 }
 

@@ -6,10 +6,10 @@ use bureau_event_bus::HandlerError;
 use bureau_kit::text::{truncate, visible};
 use chrono::Utc;
 use proto_events::{
-    Actor, CustomerRef, Envelope, Event, FileReceived, FileRejected, FileSource, FileStored,
-    MAX_ITEM_QUANTITY, MAX_ORDER_ITEMS, Money, OrderAssigned, OrderCommentPosted, OrderCreated,
-    OrderMessagePosted, OrderStatus, OrderStatusChangeRequested, PaymentReceived, PaymentRefunded,
-    PriceQuoted, order_total,
+    Actor, BookingChanged, CustomerRef, Envelope, Event, FileReceived, FileRejected, FileSource,
+    FileStored, MAX_ITEM_QUANTITY, MAX_ORDER_ITEMS, Money, OrderAssigned, OrderCommentPosted,
+    OrderCreated, OrderMessagePosted, OrderStatus, OrderStatusChangeRequested, PaymentReceived,
+    PaymentRefunded, PriceQuoted, order_total,
 };
 use sqlx::{MySqlConnection, Row};
 use uuid::Uuid;
@@ -49,6 +49,7 @@ pub async fn record(tx: &mut MySqlConnection, event: &Envelope) -> Result<(), Ha
         Event::OrderAssigned(assigned) => order_assigned(tx, event, assigned).await,
         Event::PaymentReceived(paid) => payment_received(tx, paid).await.map(|_| ()),
         Event::PaymentRefunded(refunded) => payment_refunded(tx, refunded).await,
+        Event::BookingChanged(changed) => booking_changed(tx, event, changed).await,
         Event::OrderStatusChangeRequested(_)
         | Event::OrderStatusChanged(_)
         | Event::OrderStatusChangeRefused(_) => Err(HandlerError::permanent(format!(
@@ -607,6 +608,36 @@ pub async fn payment_received(
         tracing::info!(order_number = %paid.order_number, "payment recorded before; not counted again");
     }
     Ok(new)
+}
+
+/// Records what happened to a booking, once per event. No check that the order exists: a
+/// bot customer books while the order is still a draft (its id is the draft's).
+pub async fn booking_changed(
+    tx: &mut MySqlConnection,
+    event: &Envelope,
+    changed: &BookingChanged,
+) -> Result<(), HandlerError> {
+    sqlx::query(
+        "INSERT IGNORE INTO booking_history
+             (event_id, booking_id, order_id, change_kind, resource_id, service_code,
+              starts_at, ends_at, previous_starts_at, changed_by, changed_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(event.event_id)
+    .bind(changed.booking_id)
+    .bind(changed.order_id)
+    .bind(changed.change.as_str())
+    .bind(changed.resource_id)
+    .bind(truncate(&changed.service_code, 100))
+    .bind(changed.starts_at)
+    .bind(changed.ends_at)
+    .bind(changed.previous_starts_at)
+    .bind(truncate(&changed.by, 100))
+    .bind(changed.changed_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(classify)?;
+    Ok(())
 }
 
 /// Records a refund once (by its id); the order's `paid_at` follows.

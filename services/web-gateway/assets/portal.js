@@ -160,6 +160,7 @@
       data.set('service', newOrder.elements.service.value);
       data.set('text', newOrder.elements.text.value);
       data.set('files', String(uploads.items.length));
+      if (newOrder.elements.booking) { data.set('booking', newOrder.elements.booking.value); }
       fetch(newOrder.action, {
         method: 'POST',
         credentials: 'same-origin',

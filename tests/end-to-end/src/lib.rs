@@ -26,6 +26,7 @@ pub mod private_garage;
 pub mod sse;
 pub mod telegram_customer;
 pub mod web;
+pub mod webhook_proxy;
 
 /// Every wait in these tests has this deadline unless it says otherwise.
 pub const DEADLINE: Duration = Duration::from_secs(30);

@@ -109,6 +109,7 @@ pub async fn cancel(chat: Chat, conversation: Conversation) -> HandlerResult {
         Stage::UpdatingProfile(_) => key::PROFILE_UNCHANGED,
     };
     if conversation.stage != Stage::Idle {
+        super::booking::release_draft(&chat, &conversation).await?;
         chat.save(conversation.idle()).await?;
     }
     chat.reply_with(chat.text(answer), main_menu(chat.words()));

@@ -107,6 +107,7 @@ pub async fn confirm(
 
 /// Cancel: the draft is dropped.
 pub async fn cancel(press: Press, conversation: Conversation) -> HandlerResult {
+    super::booking::release_draft(&press, &conversation).await?;
     press.save(conversation.idle()).await?;
     press.reply_with(press.text(key::DRAFT_CANCELLED), main_menu(press.words()));
     Ok(())

@@ -69,6 +69,7 @@ pub async fn choose_service(
     mut draft: Draft,
     service: u32,
 ) -> HandlerResult {
+    let service_id = service;
     let Some((service, price)) =
         pricing::orderable(press.desk.pool(), service, press.language).await?
     else {
@@ -81,7 +82,11 @@ pub async fn choose_service(
         return Ok(());
     }
     press.answer(key::CART_ADDED);
-    service_chosen(press, conversation, draft).await
+    let chosen = draft.clone();
+    service_chosen(press.clone(), conversation, draft).await?;
+    // A bookable service: its calendar, under the card.
+    let user_id = press.user_id();
+    super::booking::offer_calendar(&press, user_id, &chosen, service_id).await
 }
 
 /// "Other": none of the catalogue's services; the cart is emptied.

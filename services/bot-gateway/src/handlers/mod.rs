@@ -17,6 +17,7 @@
 //! new kind of update is one branch of [`schema`] and one handler.
 
 mod album;
+mod booking;
 mod cancellation;
 mod card;
 mod cart;
@@ -65,6 +66,8 @@ pub enum Command {
     /// number gets a helpful answer rather than falling through.
     Status(String),
     Orders,
+    /// The customer's booked times ahead, each with Reschedule and Cancel.
+    Bookings,
     Language,
     Profile,
     /// A one-time sign-in link for the website.
@@ -86,6 +89,7 @@ fn messages() -> UpdateHandler<HandlerError> {
         .branch(case![Command::Cancel].endpoint(commands::cancel))
         .branch(case![Command::Status(argument)].endpoint(status::reply))
         .branch(case![Command::Orders].endpoint(orders::list))
+        .branch(case![Command::Bookings].endpoint(booking::list))
         .branch(case![Command::Language].endpoint(commands::choose_language))
         .branch(case![Command::Profile].endpoint(registration::show_profile))
         .branch(case![Command::Web].endpoint(link::web));
@@ -196,7 +200,17 @@ fn presses() -> UpdateHandler<HandlerError> {
             .branch(draft_buttons)
             .branch(order_buttons);
 
+    // The booking calendar's signed buttons: verified (and answered) by their handler.
+    let calendar = dptree::filter_map(|query: CallbackQuery| {
+        query
+            .data
+            .as_deref()
+            .and_then(crate::calendar::Pressed::parse)
+    })
+    .endpoint(booking::press);
+
     let conversation = context::enter_press()
+        .branch(calendar)
         .branch(buttons)
         // Not ours (the data does not parse), or for a draft or order it may not touch.
         .branch(dptree::endpoint(
@@ -318,6 +332,7 @@ mod tests {
         assert_eq!(parse("/status"), Some(Command::Status(String::new())));
         assert_eq!(parse("/language"), Some(Command::Language));
         assert_eq!(parse("/orders"), Some(Command::Orders));
+        assert_eq!(parse("/bookings"), Some(Command::Bookings));
         assert_eq!(parse("/frobnicate"), None);
     }
 }

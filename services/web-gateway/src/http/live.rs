@@ -133,6 +133,7 @@ impl LiveHub {
                 EventKind::OrderAssigned,
                 EventKind::PaymentReceived,
                 EventKind::PaymentRefunded,
+                EventKind::BookingChanged,
             ],
             Some(bound_sender),
         );
@@ -591,6 +592,15 @@ pub(crate) async fn staff_feed(
                 "refund_id": refunded.refund_id,
                 "amount_minor": refunded.amount_minor,
                 "currency": refunded.currency,
+            }),
+            Event::BookingChanged(changed) => json!({
+                "order_id": changed.order_id,
+                "booking_id": changed.booking_id,
+                "change": changed.change,
+                "service_code": changed.service_code,
+                "starts_at": changed.starts_at,
+                "ends_at": changed.ends_at,
+                "previous_starts_at": changed.previous_starts_at,
             }),
             _ => return None,
         };

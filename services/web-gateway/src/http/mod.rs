@@ -15,6 +15,8 @@
 //! - `results`: `POST /api/staff/orders/{order_id}/results`, staff attach result files;
 //! - `upload_link`: `GET`, `POST /u/{token}`, uploads into one order by signed link;
 //! - `catalogue`: `GET /api/catalogue`, what the business sells, for the order form;
+//! - `bookings`: `GET /api/services/{service_code}/slots` (free slots) and
+//!   `/api/bookings[/{booking_id}[/reschedule]]`, a customer's own bookings;
 //! - `admin`: `GET /api/admin/readiness`, every dependency check with its error, admins only
 //!   (the public `/readyz` says only ready or not).
 //! - `account_mail`: `POST /api/accounts/verification[/confirm]`,
@@ -32,6 +34,7 @@ mod account_mail;
 mod accounts;
 mod admin;
 mod auth;
+mod bookings;
 mod catalogue;
 mod client;
 mod error;
@@ -72,6 +75,7 @@ use tracing::Span;
 use crate::sign_in_guard::{HashingSlots, SignInLimiter};
 
 pub use auth::presented_token;
+pub(crate) use bookings::attach_booking;
 pub(crate) use client::ClientAddress;
 pub use error::Error;
 pub(crate) use error::human_size;
@@ -141,6 +145,7 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
         .merge(upload_link::router(max_upload_bytes))
         .merge(admin::router(readiness))
         .merge(catalogue::router())
+        .merge(bookings::router())
         .merge(account_mail::router())
         .merge(openapi::router())
         .merge(crate::office::router())

@@ -40,6 +40,8 @@ use i18n::{LANGUAGE_COOKIE, Lang};
 
 const CSS: &str = include_str!("../../assets/portal.css");
 const JS: &str = include_str!("../../assets/portal.js");
+/// The new-order form's day → time picker (bookings), a script of its own.
+const BOOKING_JS: &str = include_str!("../../assets/booking.js");
 
 pub fn router(max_upload_bytes: u64) -> Router<AppState> {
     let body_limit =
@@ -84,6 +86,7 @@ pub fn router(max_upload_bytes: u64) -> Router<AppState> {
         .route("/portal/orders/{number}/cancel", post(orders::cancel))
         .route("/portal/assets/portal.css", get(css))
         .route("/portal/assets/portal.js", get(js))
+        .route("/portal/assets/booking.js", get(booking_js))
         .layer(header_layer(
             header::CONTENT_SECURITY_POLICY,
             CONTENT_SECURITY_POLICY,
@@ -109,6 +112,13 @@ async fn js() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         JS,
+    )
+}
+
+async fn booking_js() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        BOOKING_JS,
     )
 }
 

@@ -224,6 +224,9 @@ pub struct NewOrderForm {
     /// How many files the page's script will upload next.
     #[serde(default)]
     files: u32,
+    /// The booking the form's slot picker made (`booking.js`), joined to the order placed.
+    #[serde(default)]
+    booking: String,
 }
 
 /// `POST /portal/orders`: the order, without its files. The script gets
@@ -298,6 +301,7 @@ pub async fn create(
         .await
         .map_err(|e| member.fail(Error::from(e)))?;
     tracing::info!(order_id = %order.order_id, order_number = %order.order_number, files, "order placed on the portal");
+    crate::http::attach_booking(&state, &member.account, &form.booking, order.order_id).await;
     let order_url = format!("/portal/orders/{}", order.order_number);
     if member.wants_json {
         let body = serde_json::json!({

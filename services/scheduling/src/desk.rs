@@ -1,0 +1,387 @@
+//! Booking as both gateways offer it to customers: which resource does a bookable catalogue
+//! service, its free slots day by day, and booking, moving and cancelling a customer's own
+//! booking, each answered with the `BookingChanged` event to publish afterwards. The
+//! Telegram calendar and the web API call these, so a slot means the same in both.
+//!
+//! Every change is made in MySQL first, through [`store`] (the resource's row lock and the
+//! one-live-booking-per-slot key); the event is published after the commit. A customer is
+//! whoever `by` names (`telegram:{user}`, `web:{account}`): they may move and cancel only
+//! bookings they made.
+
+use chrono::Utc;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
+use proto_events::{BookingChange, BookingChanged};
+use sqlx::{MySqlPool, Row};
+use uuid::Uuid;
+
+use crate::store::{self, Booking, BookingError, BookingRequest};
+use crate::{from_chrono, to_chrono};
+
+/// How many days ahead a customer may book (the calendar shows this many weeks).
+pub const HORIZON_DAYS: i64 = 56;
+
+/// How many free slots a customer who lost one is offered instead.
+pub const NEXT_FREE: usize = 3;
+
+/// A catalogue service that can be booked, and who does it.
+#[derive(Debug, Clone)]
+pub struct Bookable {
+    pub service_id: u32,
+    pub code: String,
+    pub name_uk: String,
+    pub name_en: String,
+    pub duration_minutes: i64,
+    pub resource_id: u32,
+    pub time_zone: TimeZone,
+}
+
+impl Bookable {
+    /// The local day of `at` in the resource's zone.
+    pub fn day_of(&self, at: Timestamp) -> Date {
+        at.to_zoned(self.time_zone.clone()).date()
+    }
+
+    /// The last local day a customer may book, seen from `now`.
+    pub fn last_day(&self, now: Timestamp) -> Date {
+        let today = self.day_of(now);
+        today.checked_add(HORIZON_DAYS.days()).unwrap_or(today)
+    }
+}
+
+/// The bookable service `service_id` (active, with a duration, done by an active resource),
+/// or `None`. With several resources, the lowest id does it (one per service for now).
+pub async fn bookable(pool: &MySqlPool, service_id: u32) -> Result<Option<Bookable>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT s.code, s.name_uk, s.name_en, s.duration_minutes, r.id AS resource_id, r.time_zone
+         FROM catalogue_services s
+         JOIN booking_resource_services rs ON rs.service_id = s.id
+         JOIN booking_resources r ON r.id = rs.resource_id AND r.active
+         WHERE s.id = ? AND s.active AND s.duration_minutes IS NOT NULL
+         ORDER BY r.id LIMIT 1",
+    )
+    .bind(service_id)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let duration: u16 = row.try_get("duration_minutes")?;
+    let zone: String = row.try_get("time_zone")?;
+    Ok(Some(Bookable {
+        service_id,
+        code: row.try_get("code")?,
+        name_uk: row.try_get("name_uk")?,
+        name_en: row.try_get("name_en")?,
+        duration_minutes: i64::from(duration),
+        resource_id: row.try_get("resource_id")?,
+        time_zone: TimeZone::get(&zone).unwrap_or(TimeZone::UTC),
+    }))
+}
+
+/// The free starts of each of `days` local days from `first`, from `now` on and within the
+/// horizon; days past it come back empty.
+pub async fn free_days(
+    pool: &MySqlPool,
+    service: &Bookable,
+    first: Date,
+    days: i64,
+    now: Timestamp,
+) -> Result<Vec<(Date, Vec<Timestamp>)>, BookingError> {
+    let last = service.last_day(now);
+    let mut found = Vec::new();
+    for offset in 0..days.clamp(0, HORIZON_DAYS) {
+        let Ok(day) = first.checked_add(offset.days()) else {
+            break;
+        };
+        let slots = if day > last || day < service.day_of(now) {
+            Vec::new()
+        } else {
+            store::free_on(
+                pool,
+                service.resource_id,
+                day,
+                service.duration_minutes,
+                now,
+            )
+            .await?
+        };
+        found.push((day, slots));
+    }
+    Ok(found)
+}
+
+/// The next free starts after `after` (what a customer who lost a slot is offered).
+pub async fn next_free(
+    pool: &MySqlPool,
+    service: &Bookable,
+    after: Timestamp,
+    now: Timestamp,
+) -> Result<Vec<Timestamp>, BookingError> {
+    let from = after.max(now);
+    store::next_free(
+        pool,
+        service.resource_id,
+        service.duration_minutes,
+        from,
+        14,
+        NEXT_FREE,
+    )
+    .await
+}
+
+/// Why a customer's booking request was not carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// Someone else got it first: these are the next free ones.
+    #[error("the slot is taken")]
+    Taken { next_free: Vec<Timestamp> },
+    /// The start is before `now`.
+    #[error("the slot is in the past")]
+    InPast,
+    /// Not a start the resource offers (a break, a day off, off the grid, past the horizon).
+    #[error("the slot is not offered")]
+    NotOffered,
+    /// The order holds a live booking already (move that one instead).
+    #[error("the order has a booking already")]
+    AlreadyBooked,
+    /// No such live booking of this customer's.
+    #[error("no such booking")]
+    NotFound,
+    #[error("{0}")]
+    Failed(BookingError),
+}
+
+impl From<BookingError> for Refusal {
+    fn from(error: BookingError) -> Refusal {
+        match error {
+            BookingError::NotOffered => Refusal::NotOffered,
+            BookingError::NotFound => Refusal::NotFound,
+            other => Refusal::Failed(other),
+        }
+    }
+}
+
+impl From<sqlx::Error> for Refusal {
+    fn from(error: sqlx::Error) -> Refusal {
+        Refusal::Failed(BookingError::Database(error))
+    }
+}
+
+/// A customer's live booking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnBooking {
+    pub booking: Booking,
+    pub order_id: Option<Uuid>,
+}
+
+fn changed(
+    booking: &Booking,
+    order_id: Uuid,
+    change: BookingChange,
+    previous: Option<Timestamp>,
+    by: &str,
+) -> BookingChanged {
+    BookingChanged {
+        booking_id: booking.id,
+        order_id,
+        change,
+        resource_id: booking.resource_id,
+        service_code: booking.service_code.clone(),
+        starts_at: to_chrono(booking.starts_at),
+        ends_at: to_chrono(booking.ends_at),
+        previous_starts_at: previous.map(to_chrono),
+        by: by.to_owned(),
+        changed_at: Utc::now(),
+    }
+}
+
+fn check_window(service: &Bookable, starts_at: Timestamp, now: Timestamp) -> Result<(), Refusal> {
+    if starts_at <= now {
+        return Err(Refusal::InPast);
+    }
+    if service.day_of(starts_at) > service.last_day(now) {
+        return Err(Refusal::NotOffered);
+    }
+    Ok(())
+}
+
+/// Books `starts_at` for `order_id` as `by`; a loser is offered the next free slots.
+pub async fn book(
+    pool: &MySqlPool,
+    service: &Bookable,
+    starts_at: Timestamp,
+    order_id: Uuid,
+    by: &str,
+    now: Timestamp,
+) -> Result<(Booking, BookingChanged), Refusal> {
+    check_window(service, starts_at, now)?;
+    if of_order(pool, order_id).await?.is_some() {
+        return Err(Refusal::AlreadyBooked);
+    }
+    let request = BookingRequest {
+        resource_id: service.resource_id,
+        service_code: service.code.clone(),
+        duration_minutes: service.duration_minutes,
+        starts_at,
+        order_id: Some(order_id),
+        booked_by: by.to_owned(),
+    };
+    match store::book(pool, &request, now).await {
+        Ok(booking) => {
+            let event = changed(&booking, order_id, BookingChange::Booked, None, by);
+            Ok((booking, event))
+        }
+        Err(BookingError::Taken) => Err(Refusal::Taken {
+            next_free: next_free(pool, service, starts_at, now).await?,
+        }),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The live booking held for `order_id`, if any (an order holds one booking).
+pub async fn of_order(pool: &MySqlPool, order_id: Uuid) -> Result<Option<OwnBooking>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, resource_id, service_code, order_id, starts_at, ends_at FROM bookings
+         WHERE order_id = ? AND status = 'booked' LIMIT 1",
+    )
+    .bind(order_id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|row| own_from_row(&row)).transpose()
+}
+
+/// `by`'s live booking `booking_id`, or `None` (someone else's, cancelled, or none).
+pub async fn own(
+    pool: &MySqlPool,
+    booking_id: Uuid,
+    by: &str,
+) -> Result<Option<OwnBooking>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, resource_id, service_code, order_id, starts_at, ends_at FROM bookings
+         WHERE id = ? AND booked_by = ? AND status = 'booked'",
+    )
+    .bind(booking_id)
+    .bind(by)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|row| own_from_row(&row)).transpose()
+}
+
+/// `by`'s live bookings from `now` on, soonest first.
+pub async fn own_upcoming(
+    pool: &MySqlPool,
+    by: &str,
+    now: Timestamp,
+) -> Result<Vec<OwnBooking>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, resource_id, service_code, order_id, starts_at, ends_at FROM bookings
+         WHERE booked_by = ? AND status = 'booked' AND ends_at > ?
+         ORDER BY starts_at LIMIT 50",
+    )
+    .bind(by)
+    .bind(to_chrono(now))
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(own_from_row).collect()
+}
+
+fn own_from_row(row: &sqlx::mysql::MySqlRow) -> Result<OwnBooking, sqlx::Error> {
+    Ok(OwnBooking {
+        booking: Booking {
+            id: row.try_get("id")?,
+            resource_id: row.try_get("resource_id")?,
+            service_code: row.try_get("service_code")?,
+            starts_at: from_chrono(row.try_get("starts_at")?),
+            ends_at: from_chrono(row.try_get("ends_at")?),
+        },
+        order_id: row.try_get("order_id")?,
+    })
+}
+
+/// The catalogue service a booking is of (by its code), as bookable now.
+pub async fn bookable_by_code(
+    pool: &MySqlPool,
+    code: &str,
+) -> Result<Option<Bookable>, sqlx::Error> {
+    let id: Option<u32> = sqlx::query_scalar("SELECT id FROM catalogue_services WHERE code = ?")
+        .bind(code)
+        .fetch_optional(pool)
+        .await?;
+    match id {
+        Some(id) => bookable(pool, id).await,
+        None => Ok(None),
+    }
+}
+
+/// Moves `by`'s booking to `starts_at`; the old slot is free at once. A loser is offered the
+/// next free slots.
+pub async fn reschedule(
+    pool: &MySqlPool,
+    booking_id: Uuid,
+    starts_at: Timestamp,
+    by: &str,
+    now: Timestamp,
+) -> Result<(Booking, BookingChanged), Refusal> {
+    let current = own(pool, booking_id, by).await?.ok_or(Refusal::NotFound)?;
+    let service = bookable_by_code(pool, &current.booking.service_code)
+        .await?
+        .ok_or(Refusal::NotOffered)?;
+    check_window(&service, starts_at, now)?;
+    match store::reschedule(pool, booking_id, starts_at, now).await {
+        Ok(moved) => {
+            let event = changed(
+                &moved,
+                current.order_id.unwrap_or(booking_id),
+                BookingChange::Rescheduled,
+                Some(current.booking.starts_at),
+                by,
+            );
+            Ok((moved, event))
+        }
+        Err(BookingError::Taken) => Err(Refusal::Taken {
+            next_free: next_free(pool, &service, starts_at, now).await?,
+        }),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Cancels `by`'s booking; its slot is free at once.
+pub async fn cancel(
+    pool: &MySqlPool,
+    booking_id: Uuid,
+    by: &str,
+) -> Result<(Booking, BookingChanged), Refusal> {
+    let current = own(pool, booking_id, by).await?.ok_or(Refusal::NotFound)?;
+    if !store::cancel(pool, booking_id).await? {
+        return Err(Refusal::NotFound);
+    }
+    let event = changed(
+        &current.booking,
+        current.order_id.unwrap_or(booking_id),
+        BookingChange::Cancelled,
+        None,
+        by,
+    );
+    Ok((current.booking, event))
+}
+
+/// Joins `by`'s live booking `booking_id` to `order_id` (a web order placed with the time
+/// its form's picker booked under a reserved id). `false` if there is no such booking.
+pub async fn attach(
+    pool: &MySqlPool,
+    booking_id: Uuid,
+    by: &str,
+    order_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE bookings SET order_id = ? WHERE id = ? AND booked_by = ? AND status = 'booked'",
+    )
+    .bind(order_id)
+    .bind(booking_id)
+    .bind(by)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

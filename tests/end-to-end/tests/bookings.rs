@@ -1,0 +1,607 @@
+//! Booking time slots on the whole real stack (RabbitMQ, MariaDB, S3, every service;
+//! Telegram doubled):
+//! 1. 50 customers — 25 in Telegram across two bot-gateway replicas, 25 on the web API —
+//!    take the same slot at once: exactly one gets it, each of the others is told and
+//!    offered the next free ones, and MySQL refuses a second live booking of the slot;
+//! 2. a customer books a slot in the bot's calendar, a forged button changes nothing, they
+//!    reschedule and the old slot is free again; a web customer books, reschedules and
+//!    cancels, cannot touch someone else's booking, and cannot book the past.
+
+use std::time::Instant;
+
+use anyhow::{Context, anyhow};
+use bot_gateway::calendar::{CALENDAR_TTL_MINUTES, CalendarButton, Pressed, Signer};
+use bot_gateway::dialogue::Language;
+use bot_gateway::texts::{Texts, key};
+use bureau_end_to_end::telegram_customer::{button_with_prefix, reply_since};
+use bureau_end_to_end::web::register_customer;
+use bureau_end_to_end::webhook_proxy::Replicas;
+use bureau_end_to_end::{DEADLINE, TestStack, eventually};
+use bureau_scheduling::jiff::Timestamp;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde_json::{Value, json};
+use telegram_double::{SentMessage, SimUser};
+
+const UK: Language = Language::Uk;
+/// The sample catalogue's bookable "interpreting" (60 minutes, resource 1).
+const INTERPRETING: &str = "interpreting";
+const INTERPRETING_ID: u32 = 8;
+
+/// The part of a calendar button's data at `index` (`verb:context:service:value:...`).
+fn part(data: &str, index: usize) -> Option<&str> {
+    data.split(':').nth(index)
+}
+
+fn day_number(day: NaiveDate) -> i64 {
+    (day - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days()
+}
+
+fn minute_number(at: DateTime<Utc>) -> i64 {
+    at.timestamp() / 60
+}
+
+/// The first local day from the day after tomorrow with at least four free slots, and them.
+async fn free_day(stack: &TestStack) -> anyhow::Result<(NaiveDate, Vec<DateTime<Utc>>)> {
+    let from = (Utc::now() + Duration::days(2)).date_naive();
+    let slots: Value = stack
+        .http
+        .get(stack.web_url(&format!(
+            "/api/services/{INTERPRETING}/slots?from={from}&days=14"
+        )))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    for day in slots["days"].as_array().context("days")? {
+        let starts: Vec<DateTime<Utc>> = serde_json::from_value(day["slots"].clone())?;
+        if starts.len() >= 4 {
+            let date: NaiveDate = day["date"].as_str().context("date")?.parse()?;
+            return Ok((date, starts));
+        }
+    }
+    Err(anyhow!("no day with free slots: {slots}"))
+}
+
+async fn free_on(stack: &TestStack, day: NaiveDate) -> anyhow::Result<Vec<DateTime<Utc>>> {
+    let slots: Value = stack
+        .http
+        .get(stack.web_url(&format!(
+            "/api/services/{INTERPRETING}/slots?from={day}&days=1"
+        )))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(serde_json::from_value(slots["days"][0]["slots"].clone())?)
+}
+
+/// Presses `data` under `message` and waits for the bot's edit of that message after it.
+async fn press_for_edit(
+    stack: &TestStack,
+    user: &SimUser,
+    message: &SentMessage,
+    data: &str,
+    pred: impl Fn(&SentMessage) -> bool,
+) -> anyhow::Result<SentMessage> {
+    let since = Instant::now();
+    let id = message.message_id;
+    user.press_button(id, data);
+    reply_since(&stack.telegram, user, since, DEADLINE, |m| {
+        m.message_id == id && m.edited && pred(m)
+    })
+    .await
+}
+
+/// A Telegram customer from `/start` to the day view of `day` in the calendar of a new
+/// order for interpreting.
+async fn to_the_day(
+    stack: &TestStack,
+    t: &Texts,
+    user: &SimUser,
+    day: NaiveDate,
+) -> anyhow::Result<SentMessage> {
+    let since = Instant::now();
+    user.send_text("/start");
+    reply_since(&stack.telegram, user, since, DEADLINE, |m| {
+        m.reply_markup.is_some()
+    })
+    .await?;
+    let since = Instant::now();
+    user.send_text(&t.get(UK, key::MENU_NEW_ORDER));
+    let service_button = |m: &SentMessage| {
+        m.inline_buttons()
+            .into_iter()
+            .map(|(_, data)| data)
+            .find(|data| data.starts_with("cs:") && data.ends_with(&format!(":{INTERPRETING_ID}")))
+    };
+    let top = reply_since(&stack.telegram, user, since, DEADLINE, |m| {
+        service_button(m).is_some()
+    })
+    .await
+    .context("the catalogue")?;
+    let since = Instant::now();
+    user.press_button(top.message_id, &service_button(&top).unwrap());
+    let wanted = format!("{:x}", day_number(day));
+    let has_day = |m: &SentMessage| {
+        m.inline_buttons()
+            .into_iter()
+            .map(|(_, data)| data)
+            .find(|data| data.starts_with("kd:") && part(data, 3) == Some(wanted.as_str()))
+    };
+    let mut calendar = reply_since(&stack.telegram, user, since, DEADLINE, |m| {
+        button_with_prefix(m, "kd:").is_some() || button_with_prefix(m, "kw:").is_some()
+    })
+    .await
+    .context("the calendar under the card")?;
+    // Page forward to the day's week.
+    for _ in 0..3 {
+        if has_day(&calendar).is_some() {
+            break;
+        }
+        let later = calendar
+            .inline_buttons()
+            .into_iter()
+            .find(|(label, _)| *label == t.get(UK, key::BOOKING_LATER))
+            .map(|(_, data)| data)
+            .context("a later week")?;
+        calendar = press_for_edit(stack, user, &calendar, &later, |m| {
+            button_with_prefix(m, "kw:").is_some()
+        })
+        .await?;
+    }
+    let day_data = has_day(&calendar).with_context(|| format!("{day} in the calendar"))?;
+    press_for_edit(stack, user, &calendar, &day_data, |m| {
+        button_with_prefix(m, "kt:").is_some()
+    })
+    .await
+    .context("the day's times")
+}
+
+/// The button under `message` that books (or moves to) `slot`.
+fn time_button(message: &SentMessage, verb: &str, slot: DateTime<Utc>) -> Option<String> {
+    let wanted = format!("{:x}", minute_number(slot));
+    message
+        .inline_buttons()
+        .into_iter()
+        .map(|(_, data)| data)
+        .find(|data| data.starts_with(verb) && part(data, 3) == Some(wanted.as_str()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_customers_on_the_web_and_two_bot_replicas_take_one_slot_and_exactly_one_gets_it()
+-> anyhow::Result<()> {
+    let mut stack = TestStack::start().await?;
+    let t = Texts::load();
+    let replicas = Replicas::start(&mut stack, 2).await?;
+    let (day, starts) = free_day(&stack).await?;
+    let slot = starts[0];
+
+    // Everyone gets ready: 25 Telegram customers at the day's times, 25 web customers signed in.
+    let telegram: Vec<SimUser> = (0..25)
+        .map(|i| {
+            stack
+                .telegram
+                .user_with(9100 + i, &format!("Клієнт {i}"), "uk")
+        })
+        .collect();
+    let days = futures::future::try_join_all(
+        telegram
+            .iter()
+            .map(|user| to_the_day(&stack, &t, user, day)),
+    )
+    .await?;
+    // One by one: password hashing runs in few slots, and a registration finding none waits.
+    let mut tokens = Vec::with_capacity(25);
+    for i in 0..25 {
+        tokens.push(register_customer(&stack, &format!("race{i}@example.com"), "Web").await?);
+    }
+
+    // All at once.
+    let started = Instant::now();
+    let stack_ref = &stack;
+    let in_telegram = telegram.iter().zip(&days).map(|(user, day_view)| {
+        let data = time_button(day_view, "kt:", slot);
+        async move {
+            let data = data.context("the slot's button")?;
+            let edit = press_for_edit(stack_ref, user, day_view, &data, |m| {
+                button_with_prefix(m, "bm:").is_some() || button_with_prefix(m, "kt:").is_some()
+            })
+            .await?;
+            anyhow::Ok(Outcome::Telegram(edit))
+        }
+    });
+    let on_the_web = tokens.iter().map(|token| {
+        let request = stack
+            .http
+            .post(stack.web_url("/api/bookings"))
+            .bearer_auth(token)
+            .json(&json!({"service_code": INTERPRETING, "starts_at": slot}));
+        async move {
+            let response = request.send().await?;
+            let status = response.status().as_u16();
+            anyhow::Ok(Outcome::Web(status, response.json::<Value>().await?))
+        }
+    });
+    let (telegram_outcomes, web_outcomes) = tokio::join!(
+        futures::future::try_join_all(in_telegram),
+        futures::future::try_join_all(on_the_web)
+    );
+    let outcomes: Vec<Outcome> = telegram_outcomes?
+        .into_iter()
+        .chain(web_outcomes?)
+        .collect();
+    let elapsed = started.elapsed();
+
+    let mut winners = 0;
+    let mut winner = "";
+    for outcome in &outcomes {
+        match outcome {
+            Outcome::Telegram(edit) if button_with_prefix(edit, "bm:").is_some() => {
+                winners += 1;
+                winner = "a Telegram customer";
+            }
+            Outcome::Telegram(edit) => {
+                let offered: Vec<String> = edit
+                    .inline_buttons()
+                    .into_iter()
+                    .map(|(_, data)| data)
+                    .filter(|data| data.starts_with("kt:"))
+                    .collect();
+                assert_eq!(offered.len(), 3, "the next free ones: {}", edit.body());
+                assert!(
+                    time_button(edit, "kt:", slot).is_none(),
+                    "never the taken one"
+                );
+                assert!(edit.body().starts_with("😕"), "told: {}", edit.body());
+            }
+            Outcome::Web(201, _) => {
+                winners += 1;
+                winner = "a web customer";
+            }
+            Outcome::Web(409, body) => {
+                assert_eq!(body["error"]["code"], "taken", "{body}");
+                let offered: Vec<DateTime<Utc>> =
+                    serde_json::from_value(body["next_free"].clone())?;
+                assert_eq!(offered.len(), 3, "{body}");
+                assert!(!offered.contains(&slot), "never the taken one: {body}");
+                assert!(offered.iter().all(|at| *at > slot), "{body}");
+            }
+            Outcome::Web(status, body) => panic!("a web customer got {status}: {body}"),
+        }
+    }
+    assert_eq!(winners, 1, "exactly one of the 50 gets the slot");
+    let served = replicas.served();
+    assert!(
+        served.iter().all(|&n| n > 0),
+        "both replicas took part: {served:?}"
+    );
+
+    let live: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM bookings WHERE resource_id = 1 AND starts_at = ? AND status = 'booked'",
+    )
+    .bind(slot)
+    .fetch_one(&stack.db)
+    .await?;
+    assert_eq!(live, 1, "one live booking of the slot in MySQL");
+    // The database itself refuses a second live booking of the slot.
+    let again = sqlx::query(
+        "INSERT INTO bookings (id, resource_id, service_code, booked_by, starts_at, ends_at, created_at)
+         VALUES (?, 1, 'interpreting', 'test', ?, ?, NOW(6))",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(slot)
+    .bind(slot + Duration::minutes(60))
+    .execute(&stack.db)
+    .await;
+    match again {
+        Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {}
+        other => panic!("a second live booking of the slot must be refused: {other:?}"),
+    }
+    // The winner's booking reached the persistence worker as an event.
+    eventually(
+        "the booking recorded in booking_history",
+        DEADLINE,
+        || async {
+            let recorded: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM booking_history h JOIN bookings b ON b.id = h.booking_id
+             WHERE b.starts_at = ? AND b.status = 'booked' AND h.change_kind = 'booked'",
+            )
+            .bind(slot)
+            .fetch_one(&stack.db)
+            .await
+            .ok()?;
+            (recorded == 1).then_some(())
+        },
+    )
+    .await?;
+    assert!(!free_on(&stack, day).await?.contains(&slot));
+    eprintln!(
+        "50 customers raced for one slot: {winner} got it; all answered in {elapsed:?}; replicas served {served:?}"
+    );
+
+    drop(replicas);
+    stack.teardown().await
+}
+
+enum Outcome {
+    Telegram(SentMessage),
+    Web(u16, Value),
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_books_reschedules_and_the_old_slot_is_free_again() -> anyhow::Result<()> {
+    let stack = TestStack::start().await?;
+    let t = Texts::load();
+    let (day, starts) = free_day(&stack).await?;
+    let (first, second) = (starts[0], starts[2]);
+
+    // In the bot: book the first slot.
+    let user = stack.telegram.user_with(9301, "Оксана", "uk");
+    let day_view = to_the_day(&stack, &t, &user, day).await?;
+    let take = time_button(&day_view, "kt:", first).context("the first slot")?;
+
+    // Signed as the bot signs: an expired calendar's button, and a fresh one for a time
+    // already past. Each is answered and books nothing.
+    let signer = Signer::new(stack.settings.telegram.token.expose());
+    let genuine = Pressed::parse(&take).context("a calendar button")?.button;
+    let at = |seconds: i64| Timestamp::from_second(seconds).unwrap();
+    let now = Utc::now().timestamp();
+    let expired = signer.data(genuine, 9301, at(now - 3 * 3600), CALENDAR_TTL_MINUTES);
+    let query = user.press_button(day_view.message_id, &expired);
+    let answer = stack
+        .telegram
+        .wait_for_callback_answer(&query, DEADLINE)
+        .await?;
+    assert_eq!(answer.text, Some(t.get(UK, key::BOOKING_EXPIRED)));
+    let past = CalendarButton {
+        value: (now - 3600) / 60,
+        ..genuine
+    };
+    let past = signer.data(past, 9301, at(now), CALENDAR_TTL_MINUTES);
+    let query = user.press_button(day_view.message_id, &past);
+    let answer = stack
+        .telegram
+        .wait_for_callback_answer(&query, DEADLINE)
+        .await?;
+    assert_eq!(answer.text, Some(t.get(UK, key::BOOKING_PAST)));
+    let none: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM bookings WHERE booked_by = 'telegram:9301'")
+            .fetch_one(&stack.db)
+            .await?;
+    assert_eq!(none, 0, "nothing booked by an expired or past button");
+    let booked = press_for_edit(&stack, &user, &day_view, &take, |m| {
+        button_with_prefix(m, "bm:").is_some()
+    })
+    .await?;
+    assert!(booked.body().starts_with("✅"), "{}", booked.body());
+    assert!(!free_on(&stack, day).await?.contains(&first));
+
+    // A forged button (another start under a genuine MAC) changes nothing.
+    let reschedule = button_with_prefix(&booked, "bm:").unwrap();
+    let (signed, mac) = take.rsplit_once(':').unwrap();
+    let mut parts: Vec<&str> = signed.split(':').collect();
+    let other_start = format!("{:x}", minute_number(second));
+    parts[3] = &other_start;
+    let forged = format!("{}:{mac}", parts.join(":"));
+    let query = user.press_button(booked.message_id, &forged);
+    let answer = stack
+        .telegram
+        .wait_for_callback_answer(&query, DEADLINE)
+        .await?;
+    assert_eq!(answer.text, Some(t.get(UK, key::BOOKING_FORGED)));
+    assert!(free_on(&stack, day).await?.contains(&second), "still free");
+
+    // Reschedule: this week's days, the day, the second slot.
+    let week = press_for_edit(&stack, &user, &booked, &reschedule, |m| {
+        button_with_prefix(m, "rd:").is_some() || button_with_prefix(m, "rw:").is_some()
+    })
+    .await?;
+    let mut week = week;
+    let wanted = format!("{:x}", day_number(day));
+    for _ in 0..3 {
+        if let Some(data) = week
+            .inline_buttons()
+            .into_iter()
+            .map(|(_, d)| d)
+            .find(|d| d.starts_with("rd:") && part(d, 3) == Some(wanted.as_str()))
+        {
+            let times = press_for_edit(&stack, &user, &week, &data, |m| {
+                button_with_prefix(m, "rt:").is_some()
+            })
+            .await?;
+            let move_to = time_button(&times, "rt:", second).context("the second slot")?;
+            let moved = press_for_edit(&stack, &user, &times, &move_to, |m| {
+                button_with_prefix(m, "bm:").is_some()
+            })
+            .await?;
+            assert!(moved.body().starts_with("🔁"), "{}", moved.body());
+            break;
+        }
+        let later = week
+            .inline_buttons()
+            .into_iter()
+            .find(|(label, _)| *label == t.get(UK, key::BOOKING_LATER))
+            .map(|(_, data)| data)
+            .context("a later week")?;
+        week = press_for_edit(&stack, &user, &week, &later, |m| {
+            button_with_prefix(m, "rw:").is_some()
+        })
+        .await?;
+    }
+    let free = free_on(&stack, day).await?;
+    assert!(
+        free.contains(&first),
+        "the old slot is free again: {free:?}"
+    );
+    assert!(!free.contains(&second), "the new one is taken");
+    let by_user: Vec<DateTime<Utc>> = sqlx::query_scalar(
+        "SELECT starts_at FROM bookings WHERE booked_by = 'telegram:9301' AND status = 'booked'",
+    )
+    .fetch_all(&stack.db)
+    .await?;
+    assert_eq!(by_user, vec![second]);
+    eventually(
+        "booked and rescheduled in booking_history",
+        DEADLINE,
+        || async {
+            let kinds: Vec<String> = sqlx::query_scalar(
+                "SELECT CAST(change_kind AS CHAR) FROM booking_history
+             WHERE changed_by = 'telegram:9301' ORDER BY changed_at",
+            )
+            .fetch_all(&stack.db)
+            .await
+            .ok()?;
+            (kinds == ["booked", "rescheduled"]).then_some(())
+        },
+    )
+    .await?;
+
+    // On the web: book, reschedule, cancel; others' bookings and the past are refused.
+    let olena = register_customer(&stack, "olena@example.com", "Olena").await?;
+    let petro = register_customer(&stack, "petro@example.com", "Petro").await?;
+    // Clear of the Telegram customer's hour (slots start every 30 minutes and last 60).
+    let third = *starts.last().context("a last slot")?;
+    let booked: Value = stack
+        .http
+        .post(stack.web_url("/api/bookings"))
+        .bearer_auth(&olena)
+        .json(&json!({"service_code": INTERPRETING, "starts_at": first}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let id = booked["booking_id"]
+        .as_str()
+        .context("booking_id")?
+        .to_owned();
+    assert!(!free_on(&stack, day).await?.contains(&first));
+    let foreign = stack
+        .http
+        .delete(stack.web_url(&format!("/api/bookings/{id}")))
+        .bearer_auth(&petro)
+        .send()
+        .await?;
+    assert_eq!(foreign.status(), 404, "not someone else's booking");
+    let moved = stack
+        .http
+        .post(stack.web_url(&format!("/api/bookings/{id}/reschedule")))
+        .bearer_auth(&olena)
+        .json(&json!({"starts_at": third}))
+        .send()
+        .await?;
+    assert_eq!(moved.status(), 200, "{}", moved.text().await?);
+    let free = free_on(&stack, day).await?;
+    assert!(free.contains(&first) && !free.contains(&third), "{free:?}");
+    let listed: Value = stack
+        .http
+        .get(stack.web_url("/api/bookings"))
+        .bearer_auth(&olena)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(
+        listed["bookings"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+    let cancelled = stack
+        .http
+        .delete(stack.web_url(&format!("/api/bookings/{id}")))
+        .bearer_auth(&olena)
+        .send()
+        .await?;
+    assert_eq!(cancelled.status(), 200);
+    assert!(
+        free_on(&stack, day).await?.contains(&third),
+        "free after the cancel"
+    );
+    let past = stack
+        .http
+        .post(stack.web_url("/api/bookings"))
+        .bearer_auth(&olena)
+        .json(&json!({"service_code": INTERPRETING, "starts_at": first - Duration::days(7)}))
+        .send()
+        .await?;
+    assert_eq!(past.status(), 422);
+    let past: Value = past.json().await?;
+    assert_eq!(past["error"]["code"], "in_past", "{past}");
+
+    // The Telegram customer drops the draft with /cancel: its time is free again.
+    let since = Instant::now();
+    user.send_text("/cancel");
+    reply_since(&stack.telegram, &user, since, DEADLINE, |m| {
+        m.body().contains("знову вільний")
+    })
+    .await?;
+    assert!(free_on(&stack, day).await?.contains(&second), "freed");
+
+    stack.teardown().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portal_order_form_books_a_day_and_time_for_a_bookable_service() -> anyhow::Result<()> {
+    let Some(browser) = bureau_end_to_end::browser::browser().await? else {
+        return Ok(());
+    };
+    let stack = TestStack::start().await?;
+    register_customer(&stack, "iryna@example.com", "Iryna").await?;
+    browser.go(&stack.web_url("/portal/sign-in")).await?;
+    browser
+        .fill("input[name=email]", "iryna@example.com")
+        .await?;
+    browser
+        .fill("input[name=password]", bureau_end_to_end::web::PASSWORD)
+        .await?;
+    browser.click("#sign-in button[type=submit]").await?;
+    browser.find("#orders").await?;
+
+    browser.go(&stack.web_url("/portal/orders/new")).await?;
+    browser
+        .click(&format!("#service option[value='{INTERPRETING}']"))
+        .await?;
+    // The picker appears with this week's days (on a weekend none: then the next week).
+    browser.find("#slot-picker:not([hidden])").await?;
+    for _ in 0..3 {
+        let week = browser.text_until("#slot-week", |t| !t.is_empty()).await?;
+        let days = browser
+            .run("return document.querySelectorAll('.slot-day').length")
+            .await?;
+        if days.as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        browser.click("#slot-later").await?;
+        browser.text_until("#slot-week", |t| t != week).await?;
+    }
+    browser.click(".slot-day").await?;
+    browser.click(".slot-time").await?;
+    let status = browser
+        .text_until("#slot-status", |t| t.starts_with("Booked:"))
+        .await?;
+    browser.screenshot("portal-slot-picker").await?;
+    browser
+        .fill("textarea[name=text]", "An interpreter for a notary visit")
+        .await?;
+    browser.click("#send-order").await?;
+
+    // The order placed holds the booking the picker made.
+    let order_id: uuid::Uuid = eventually("the order in MySQL", DEADLINE, || async {
+        sqlx::query_scalar("SELECT id FROM orders WHERE body LIKE '%notary%'")
+            .fetch_optional(&stack.db)
+            .await
+            .ok()?
+    })
+    .await
+    .with_context(|| format!("after {status:?}"))?;
+    let (held_for, booked_by): (Option<uuid::Uuid>, String) =
+        sqlx::query_as("SELECT order_id, booked_by FROM bookings WHERE status = 'booked'")
+            .fetch_one(&stack.db)
+            .await?;
+    assert_eq!(held_for, Some(order_id), "the booking joined the order");
+    assert!(booked_by.starts_with("web:"), "{booked_by}");
+
+    stack.teardown().await
+}
