@@ -270,6 +270,9 @@ async fn a_web_customer_orders_follows_and_links_telegram_in_a_real_browser() ->
         .text_until("#account-said .error", |t| t.contains("already used"))
         .await?;
     browser.go(&stack.web_url("/portal/sign-in")).await?;
+    browser
+        .fill("input[name=email]", "olena@example.com")
+        .await?;
     browser.fill("input[name=password]", PASSWORD).await?;
     browser.click("#sign-in button[type=submit]").await?;
     browser.find("#orders").await?;
@@ -609,7 +612,7 @@ async fn a_web_customer_orders_follows_and_links_telegram_in_a_real_browser() ->
         .await?;
     browser.click("#reset button[type=submit]").await?;
     browser
-        .text_until("#password-error", |t| t.contains("only digits"))
+        .text_until("#password-error", |t| t.contains("entirely numeric"))
         .await?;
     browser.screenshot("account-reset").await?;
     browser
