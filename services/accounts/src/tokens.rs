@@ -184,7 +184,8 @@ pub async fn verify_email(pool: &MySqlPool, token: &str) -> Result<Uuid, TokenEr
         .execute(&mut *transaction)
         .await?;
     let verified = sqlx::query(
-        "UPDATE web_accounts SET email_verified_at = COALESCE(email_verified_at, ?) \
+        "UPDATE web_accounts SET email_verified_at = COALESCE(email_verified_at, ?), \
+                email_bouncing_at = NULL, email_bounce_reason = NULL \
          WHERE id = ? AND email = ? AND active",
     )
     .bind(now)
@@ -209,6 +210,59 @@ pub async fn email_verified(pool: &MySqlPool, account_id: Uuid) -> Result<bool, 
             .fetch_optional(pool)
             .await?;
     Ok(matches!(verified, Some(Some(_))))
+}
+
+/// The account's address and what we know of it: verified, and whether mail servers
+/// refuse it (when, and their answer).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EmailState {
+    pub email: String,
+    pub verified_at: Option<chrono::DateTime<Utc>>,
+    pub bouncing_at: Option<chrono::DateTime<Utc>>,
+    pub bounce_reason: Option<String>,
+}
+
+impl EmailState {
+    /// Whether order notices may be e-mailed to it.
+    pub fn usable(&self) -> bool {
+        self.verified_at.is_some() && self.bouncing_at.is_none()
+    }
+}
+
+pub async fn email_state(
+    pool: &MySqlPool,
+    account_id: Uuid,
+) -> Result<Option<EmailState>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT email, email_verified_at AS verified_at, email_bouncing_at AS bouncing_at, \
+                email_bounce_reason AS bounce_reason \
+         FROM web_accounts WHERE id = ?",
+    )
+    .bind(account_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// A mail server refused `email` for good (`reason`, its answer): marked bouncing, if it
+/// is still the account's address, until it is verified again.
+pub async fn mark_email_bouncing(
+    pool: &MySqlPool,
+    account_id: Uuid,
+    email: &str,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    let reason: String = reason.chars().take(500).collect();
+    sqlx::query(
+        "UPDATE web_accounts \
+         SET email_bouncing_at = COALESCE(email_bouncing_at, UTC_TIMESTAMP(6)), email_bounce_reason = ? \
+         WHERE id = ? AND email = ?",
+    )
+    .bind(reason)
+    .bind(account_id)
+    .bind(email)
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// Sets a new password with a reset token: the password must pass the rules (the token
@@ -255,7 +309,8 @@ pub async fn reset_password(
         return Err(TokenError::Expired);
     }
     let changed = sqlx::query(
-        "UPDATE web_accounts SET password_hash = ?, email_verified_at = COALESCE(email_verified_at, ?) \
+        "UPDATE web_accounts SET password_hash = ?, email_verified_at = COALESCE(email_verified_at, ?), \
+                email_bouncing_at = NULL, email_bounce_reason = NULL \
          WHERE id = ? AND email = ? AND active",
     )
     .bind(&password_hash)

@@ -266,8 +266,8 @@ impl Notifier {
     }
 
     /// E-mails one notice to the customer's verified address; runs under the order's lock.
-    /// A permanent refusal (a 5xx answer: no such mailbox, address refused) dead-letters
-    /// the event with the server's reason; a passing failure is tried again, then the bus
+    /// A permanent refusal (a 5xx answer: no such mailbox, address refused) marks the
+    /// address bouncing and dead-letters the event with the server's reason; a passing failure is tried again, then the bus
     /// retries it with backoff.
     async fn deliver_email(
         &self,
@@ -345,6 +345,12 @@ impl Notifier {
                     "the customer's e-mail address refused the notice for good; dead-lettering it"
                 );
                 metrics::emailed("bounced");
+                // The address is marked bouncing: later notices go to Telegram or nowhere,
+                // and the customer and staff are shown why, until it is verified again.
+                self.recipients
+                    .mark_email_bouncing(recipient.customer_id, address, &reason.to_string())
+                    .await
+                    .map_err(database_error)?;
                 Err(HandlerError::permanent(format!(
                     "e-mail to the customer refused for good: {reason}"
                 )))

@@ -1,7 +1,7 @@
 //! Who hears about an order: its customer, their language and how to reach them (Telegram
-//! chat, verified e-mail address, and where they prefer to hear), read from `orders` joined
-//! with `customers` and their web account; and marking a Telegram chat that refuses our
-//! messages.
+//! chat, verified e-mail address that is not bouncing, and where they prefer to hear),
+//! read from `orders` joined with `customers` and their web account; and marking a
+//! Telegram chat that refuses our messages, or an address the mail server refuses.
 
 use chrono::{DateTime, Utc};
 use sqlx::MySqlPool;
@@ -24,26 +24,9 @@ pub struct Recipient {
     pub preference: NoticeChannel,
 }
 
-/// `customers.notify_by`: where a customer prefers to hear about their orders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoticeChannel {
-    /// Telegram when there is a reachable chat, otherwise e-mail.
-    Auto,
-    /// Never e-mail.
-    Telegram,
-    /// E-mail first; Telegram when there is no verified address.
-    Email,
-}
-
-impl NoticeChannel {
-    fn parse(stored: &str) -> NoticeChannel {
-        match stored {
-            "telegram" => NoticeChannel::Telegram,
-            "email" => NoticeChannel::Email,
-            _ => NoticeChannel::Auto,
-        }
-    }
-}
+/// `customers.notify_by`: where a customer prefers to hear about their orders; the type
+/// and its rule are shared with the portal and the profile API.
+pub use bureau_platform::notify_by::NotifyBy as NoticeChannel;
 
 /// Whether, and where, we can write to the customer in Telegram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +50,7 @@ struct RecipientRow {
     telegram_unreachable_at: Option<DateTime<Utc>>,
     email: Option<String>,
     email_verified_at: Option<DateTime<Utc>>,
+    email_bouncing_at: Option<DateTime<Utc>>,
     notice_channel: String,
 }
 
@@ -83,8 +67,10 @@ impl From<RecipientRow> for Recipient {
             order_number: row.order_number,
             language: row.language,
             reach,
-            email: row.email.filter(|_| row.email_verified_at.is_some()),
-            preference: NoticeChannel::parse(&row.notice_channel),
+            email: row
+                .email
+                .filter(|_| row.email_verified_at.is_some() && row.email_bouncing_at.is_none()),
+            preference: NoticeChannel::from_stored(&row.notice_channel),
         }
     }
 }
@@ -104,7 +90,7 @@ impl Recipients {
     pub async fn of_order(&self, order_id: Uuid) -> Result<Option<Recipient>, sqlx::Error> {
         let row: Option<RecipientRow> = sqlx::query_as(
             "SELECT c.id AS customer_id, c.display_name, o.order_number, c.language, c.telegram_chat_id, c.telegram_unreachable_at, \
-                    a.email, a.email_verified_at, c.notify_by AS notice_channel \
+                    a.email, a.email_verified_at, a.email_bouncing_at, CAST(c.notify_by AS CHAR) AS notice_channel \
              FROM orders o JOIN customers c ON c.id = o.customer_id \
              LEFT JOIN web_accounts a ON a.id = c.web_account_id AND a.active \
              WHERE o.id = ?",
@@ -113,6 +99,31 @@ impl Recipients {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(Recipient::from))
+    }
+
+    /// Records that the mail server refused `email` for good (`reason`: its answer): the
+    /// address is not e-mailed again until its owner verifies it anew. Only that address
+    /// is marked: if the account changed it meanwhile, the new one stays usable.
+    pub async fn mark_email_bouncing(
+        &self,
+        customer_id: Uuid,
+        email: &str,
+        reason: &str,
+    ) -> Result<(), sqlx::Error> {
+        let reason: String = reason.chars().take(500).collect();
+        sqlx::query(
+            "UPDATE web_accounts a JOIN customers c ON c.web_account_id = a.id \
+             SET a.email_bouncing_at = COALESCE(a.email_bouncing_at, UTC_TIMESTAMP(6)), \
+                 a.email_bounce_reason = ? \
+             WHERE c.id = ? AND a.email = ?",
+        )
+        .bind(reason)
+        .bind(customer_id)
+        .bind(email)
+        .execute(&self.pool)
+        .await?;
+        tracing::info!(%customer_id, "the customer's e-mail address is marked bouncing");
+        Ok(())
     }
 
     /// Records that Telegram refuses messages to the customer's chat, so later notices skip
@@ -150,6 +161,7 @@ mod tests {
             telegram_unreachable_at: unreachable,
             email: Some("olena@example.com".into()),
             email_verified_at: None,
+            email_bouncing_at: None,
             notice_channel: "auto".into(),
         }
     }
@@ -163,6 +175,14 @@ mod tests {
         let recipient = Recipient::from(verified);
         assert_eq!(recipient.email.as_deref(), Some("olena@example.com"));
         assert_eq!(recipient.preference, NoticeChannel::Email);
+    }
+
+    #[test]
+    fn a_bouncing_address_is_no_address_until_verified_again() {
+        let mut bouncing = row(None, None);
+        bouncing.email_verified_at = Some(Utc::now());
+        bouncing.email_bouncing_at = Some(Utc::now());
+        assert_eq!(Recipient::from(bouncing).email, None);
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Which one channel a notice goes to: each notice reaches a customer once, where they
-//! prefer, or where they can be reached at all.
+//! prefer, or where they can be reached at all: `NotifyBy::channel`, the rule the portal
+//! and the profile API describe to the customer.
 
-use crate::recipients::{NoticeChannel, Recipient, TelegramReach};
+use bureau_platform::notify_by::Channel;
+
+use crate::recipients::{Recipient, TelegramReach};
 
 /// Where one notice goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,15 +21,14 @@ pub fn route(recipient: &Recipient, mail_on: bool) -> Route {
         TelegramReach::Chat(chat_id) => Some(chat_id),
         _ => None,
     };
-    let email = recipient
-        .email
-        .clone()
-        .filter(|_| mail_on && recipient.preference != NoticeChannel::Telegram);
-    match (recipient.preference, chat, email) {
-        (NoticeChannel::Email, _, Some(email)) => Route::Email(email),
-        (_, Some(chat_id), _) => Route::Telegram(chat_id),
-        (_, None, Some(email)) => Route::Email(email),
-        (_, None, None) => Route::Nowhere(match recipient.reach {
+    let email = recipient.email.clone().filter(|_| mail_on);
+    let channel = recipient
+        .preference
+        .channel(chat.is_some(), email.is_some());
+    match (channel, chat, email) {
+        (Channel::Telegram, Some(chat_id), _) => Route::Telegram(chat_id),
+        (Channel::Email, _, Some(email)) => Route::Email(email),
+        _ => Route::Nowhere(match recipient.reach {
             TelegramReach::Unreachable { .. } => "unreachable",
             _ => "web_only",
         }),
@@ -39,6 +41,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+    use crate::recipients::NoticeChannel;
 
     fn recipient(
         reach: TelegramReach,

@@ -549,9 +549,16 @@ async fn a_linked_customer_who_prefers_email_gets_email_retried_and_no_push() ->
 #[tokio::test]
 async fn an_address_that_bounces_is_dead_lettered_with_the_servers_reason() -> anyhow::Result<()> {
     let harness = Harness::start().await?;
+    let marker = harness.seed("en", Some(4320)).await?;
     let address = format!("gone.{}@example.com", Uuid::now_v7().simple());
     let order = harness.seed_web("en", &address, true, None, "auto").await?;
+    // A linked customer who prefers e-mail, at an address that bounces too.
+    let linked_address = format!("gone.linked.{}@example.com", Uuid::now_v7().simple());
+    let linked = harness
+        .seed_web("en", &linked_address, true, Some(4321), "email")
+        .await?;
     harness.smtp.refuse(&address);
+    harness.smtp.refuse(&linked_address);
 
     harness
         .change_status(&order, OrderStatus::Accepted, 2, None)
@@ -574,6 +581,56 @@ async fn an_address_that_bounces_is_dead_lettered_with_the_servers_reason() -> a
     assert_eq!(harness.smtp.rcpt_answers(&address), [550]);
     assert!(harness.smtp.to(&address).is_empty());
     assert!(harness.journal_versions(&order).await?.is_empty());
+
+    // The address is marked bouncing, with the server's answer, for the profile page and
+    // the staff card.
+    let bounce_of = |email: String| {
+        let pool = harness.pool.clone();
+        async move {
+            let row: Option<(Option<chrono::DateTime<Utc>>, Option<String>)> = sqlx::query_as(
+                "SELECT email_bouncing_at, email_bounce_reason FROM web_accounts WHERE email = ?",
+            )
+            .bind(email)
+            .fetch_optional(&pool)
+            .await?;
+            anyhow::Ok(row.and_then(|(at, reason)| at.and(reason)))
+        }
+    };
+    let reason = eventually("the address is marked bouncing", WAIT, || {
+        bounce_of(address.clone())
+    })
+    .await?;
+    assert!(reason.contains("550"), "{reason}");
+
+    // The linked customer's notice bounces too; from then on their notices go to Telegram,
+    // and nobody mails either address again until it is verified anew.
+    harness
+        .change_status(&linked, OrderStatus::Accepted, 2, None)
+        .await?;
+    eventually("the linked address is marked bouncing", WAIT, || {
+        bounce_of(linked_address.clone())
+    })
+    .await?;
+    harness
+        .change_status(&linked, OrderStatus::InProgress, 3, None)
+        .await?;
+    harness
+        .expect_text(
+            &linked,
+            &format!("Order №{}: In progress", linked.order_number),
+        )
+        .await?;
+    harness
+        .change_status(&order, OrderStatus::InProgress, 3, None)
+        .await?;
+    harness.drain(&marker).await?;
+    assert_eq!(
+        harness.smtp.rcpt_answers(&address),
+        [550],
+        "not mailed again"
+    );
+    assert_eq!(harness.smtp.rcpt_answers(&linked_address), [550]);
+    assert_eq!(harness.journal_channels(&linked).await?, ["telegram"]);
     dead_letters::purge(&harness.bus, Consumer::Notifier).await?;
     harness.finish().await
 }

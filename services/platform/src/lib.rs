@@ -12,6 +12,7 @@ pub mod identity;
 pub mod inbox;
 pub mod links;
 pub mod metrics;
+pub mod notify_by;
 pub mod object_store;
 pub mod order_numbers;
 pub mod payments;

@@ -1,4 +1,7 @@
 // The customer portal's one script (no inline script anywhere: the CSP forbids it).
+// - New order: the cart (add, recount, remove) is priced by the server (POST
+//   /portal/orders/cart answers the page; its #cart replaces ours). A price that changed
+//   before "Send" is refused by the server; the cart is then shown with the new prices.
 // - New order and "Add files": the order is placed first, then each file is uploaded in a
 //   request of its own with XMLHttpRequest, a progress bar per file and one overall; a file
 //   whose upload breaks gets a Retry button and is sent again alone.
@@ -149,18 +152,56 @@
   }
 
   var newOrder = byId('new-order');
+
+  // The form's fields as a urlencoded body (the files go separately, one request each).
+  function formFields(form) {
+    var data = new URLSearchParams();
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.disabled || el.type === 'file' || el.tagName === 'BUTTON') { return; }
+      data.append(el.name, el.value);
+    });
+    return data;
+  }
+
+  // A cart action (add, recount, remove): the server prices the cart and answers the page;
+  // its #cart replaces ours, so the chosen files and the description stay.
+  function cartAction(op, message) {
+    var data = formFields(newOrder);
+    data.set('op', op);
+    return fetch('/portal/orders/cart', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Accept': 'text/html', 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: data
+    }).then(function (response) { return response.text(); }).then(function (html) {
+      var fresh = new DOMParser().parseFromString(html, 'text/html').getElementById('cart');
+      if (fresh) { byId('cart').replaceWith(document.importNode(fresh, true)); }
+      var box = byId('cart-message');
+      box.textContent = message || '';
+      box.hidden = !message;
+    });
+  }
+
   if (newOrder) {
     var input = byId('files');
     var uploads = new Uploads(newOrder, input);
     newOrder.addEventListener('submit', function (event) {
       event.preventDefault();
+      var submitter = event.submitter;
+      if (submitter && submitter.name === 'op' && submitter.value !== 'place') {
+        cartAction(submitter.value);
+        return;
+      }
       var button = byId('send-order');
       button.disabled = true;
-      var data = new URLSearchParams();
-      data.set('service', newOrder.elements.service.value);
-      data.set('text', newOrder.elements.text.value);
+      var data = formFields(newOrder);
+      data.set('op', 'place');
       data.set('files', String(uploads.items.length));
-      if (newOrder.elements.booking) { data.set('booking', newOrder.elements.booking.value); }
+      // An empty cart orders the selected service: say which price the page showed.
+      var chosen = newOrder.elements.service.selectedOptions[0];
+      if (!newOrder.querySelector('.cart-line') && chosen && chosen.dataset.shown) {
+        data.set('shown.' + chosen.value, chosen.dataset.shown);
+      }
       fetch(newOrder.action, {
         method: 'POST',
         credentials: 'same-origin',
@@ -170,18 +211,21 @@
         return response.json().then(function (body) { return { status: response.status, body: body }; });
       }).then(function (answer) {
         if (answer.status !== 201) {
-          showFieldErrors(newOrder, answer.body.errors || { text: answer.body.error && answer.body.error.message });
+          var errors = answer.body.errors || { text: answer.body.error && answer.body.error.message };
+          showFieldErrors(newOrder, errors);
           button.disabled = false;
+          // The cart again as the server prices it now (new prices, the lines' errors).
+          if (answer.body.errors) { cartAction('update', errors.cart); }
           return;
         }
         showFieldErrors(newOrder, {});
         input.disabled = true;
         newOrder.elements.text.disabled = true;
-        newOrder.elements.service.disabled = true;
+        newOrder.querySelectorAll('#cart input, #cart select, #cart button').forEach(function (el) { el.disabled = true; });
         byId('done-number').textContent = '№' + answer.body.order_number;
         byId('done-link').href = answer.body.order_url;
         if (uploads.items.length === 0) {
-          window.location.assign(answer.body.order_url);
+          window.location.assign(answer.body.order_url + '?placed=1');
           return;
         }
         uploads.onDone = function () { byId('order-done').hidden = false; };

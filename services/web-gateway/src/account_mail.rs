@@ -7,7 +7,8 @@
 //! mail to SMTP itself, in the background — the HTTP answer never waits for the mail
 //! server, and never tells by its timing whether an address has an account. A mail the
 //! server cannot take now is tried again with backoff (`bureau_kit::retry`) for a few
-//! minutes; one refused for good (5xx) is logged. Lost after that, the person asks again
+//! minutes; one refused for good (5xx) marks the address bouncing (the profile and the
+//! staff card show it; order notices stop until it is verified again). Lost after that, the person asks again
 //! ("send the link again", "forgot password"), which is what they would do anyway.
 //!
 //! Order notices are e-mailed by the notifier, with its journal's guarantees.
@@ -78,7 +79,7 @@ impl AccountMail {
                 &link,
                 self.verify_ttl.as_secs(),
             );
-            self.dispatch(issued.account_id, mail);
+            self.dispatch(pool, issued.account_id, mail);
         }
         Ok(())
     }
@@ -102,7 +103,7 @@ impl AccountMail {
             let mail =
                 self.texts
                     .reset_password(language, &issued.email, &link, self.reset_ttl.as_secs());
-            self.dispatch(issued.account_id, mail);
+            self.dispatch(pool, issued.account_id, mail);
         }
         Ok(())
     }
@@ -126,7 +127,7 @@ impl AccountMail {
             let mail = self
                 .texts
                 .already_registered(language, &issued.email, &link);
-            self.dispatch(issued.account_id, mail);
+            self.dispatch(pool, issued.account_id, mail);
         }
         Ok(())
     }
@@ -140,10 +141,11 @@ impl AccountMail {
     }
 
     /// Hands `mail` to SMTP in the background, retrying what may pass.
-    fn dispatch(&self, account_id: Uuid, mail: Mail) {
+    fn dispatch(&self, pool: &MySqlPool, account_id: Uuid, mail: Mail) {
         let Some(mailer) = self.mailer.clone() else {
             return;
         };
+        let pool = pool.clone();
         tokio::spawn(async move {
             let mut pauses = BACKOFF.with_jitter().pauses();
             for attempt in 1..=TRIES {
@@ -154,6 +156,12 @@ impl AccountMail {
                     }
                     Err(MailError::Permanent(reason)) => {
                         tracing::warn!(%account_id, %reason, "the address refused an account mail for good");
+                        // The profile and the staff card say so; order notices stop.
+                        if let Err(error) =
+                            tokens::mark_email_bouncing(&pool, account_id, &mail.to, &reason).await
+                        {
+                            tracing::warn!(%account_id, %error, "the bouncing address was not recorded");
+                        }
                         return;
                     }
                     Err(MailError::Transient(reason)) if attempt < TRIES => {

@@ -19,6 +19,7 @@ use anyhow::{Context, anyhow};
 use bureau_accounts::Role;
 use bureau_end_to_end::telegram_customer::place_order;
 use bureau_end_to_end::{DEADLINE, TestStack, eventually, random_bytes, sha256_hex};
+use bureau_test_support::smtp::SmtpDouble;
 use fantoccini::{Client, Locator};
 use serde_json::json;
 use uuid::Uuid;
@@ -197,8 +198,10 @@ async fn a_web_customer_orders_follows_and_links_telegram_in_a_real_browser() ->
     let Some(browser) = browser("en-US,en").await? else {
         return Ok(());
     };
+    let smtp = SmtpDouble::start().await?;
     let stack = TestStack::start_with(Default::default(), |settings| {
         settings.telegram.bot_username = "bureau_test_bot".into();
+        smtp.configure(&mut settings.mail);
     })
     .await?;
     let double = &stack.telegram;
@@ -226,6 +229,50 @@ async fn a_web_customer_orders_follows_and_links_telegram_in_a_real_browser() ->
     browser.fill("input[name=password]", PASSWORD).await?;
     browser.click("#register button[type=submit]").await?;
     browser.find("#sign-in .notice").await?;
+
+    // The verification mail: in the page's language, with a link that verifies the address
+    // when the browser opens it.
+    let mail = eventually("the verification mail", DEADLINE, || async {
+        smtp.to("olena@example.com").into_iter().next()
+    })
+    .await?;
+    assert_eq!(mail.language.as_deref(), Some("en"), "{mail:?}");
+    assert!(mail.text.contains("Olena Koval"), "{}", mail.text);
+    let link = mail
+        .link_containing("/account/verify?token=")
+        .with_context(|| format!("a verification link in {:?}", mail.text))?;
+    let public = stack.settings.web_gateway.public_url.trim_end_matches('/');
+    anyhow::ensure!(
+        link.starts_with(&format!("{public}/account/verify?token=")) && link.ends_with("&lang=en"),
+        "the link: {link}"
+    );
+    let verified_at = || async {
+        sqlx::query_scalar::<_, Option<chrono::NaiveDateTime>>(
+            "SELECT email_verified_at FROM web_accounts WHERE email = ?",
+        )
+        .bind("olena@example.com")
+        .fetch_one(&stack.db)
+        .await
+    };
+    anyhow::ensure!(
+        verified_at().await?.is_none(),
+        "verified before the link was opened"
+    );
+    browser.go(&stack.web_url(&link[public.len()..])).await?;
+    browser
+        .text_until("#account-said .notice", |t| t.contains("is verified"))
+        .await?;
+    browser.screenshot("account-verify").await?;
+    anyhow::ensure!(verified_at().await?.is_some(), "the address is verified");
+    // Used once: the same link again says it is spent.
+    browser.go(&stack.web_url(&link[public.len()..])).await?;
+    browser
+        .text_until("#account-said .error", |t| t.contains("already used"))
+        .await?;
+    browser.go(&stack.web_url("/portal/sign-in")).await?;
+    browser
+        .fill("input[name=email]", "olena@example.com")
+        .await?;
     browser.fill("input[name=password]", PASSWORD).await?;
     browser.click("#sign-in button[type=submit]").await?;
     browser.find("#orders").await?;
@@ -398,6 +445,105 @@ async fn a_web_customer_orders_follows_and_links_telegram_in_a_real_browser() ->
     let body = downloaded.bytes().await?;
     assert_eq!(sha256_hex(&body), sha256_hex(&result), "the result's bytes");
 
+    // A cart of two services: add, change a quantity, remove, the running total from the
+    // server; a price changed during checkout is caught; the order freezes what was shown.
+    browser.go(&stack.web_url("/portal/orders/new")).await?;
+    browser
+        .click("#service option[value='translation.diploma']")
+        .await?;
+    browser.fill("#add-quantity", "2").await?;
+    browser.click("#add-to-cart").await?;
+    browser
+        .text_until("#cart-total", |t| t == "900.00 UAH")
+        .await?;
+    browser
+        .click("#service option[value='notarisation']")
+        .await?;
+    browser.click("#add-to-cart").await?;
+    browser
+        .text_until("#cart-total", |t| t == "1200.00 UAH")
+        .await?;
+    browser
+        .fill("input[name='qty.translation.diploma']", "3")
+        .await?;
+    browser.click("#cart-update").await?;
+    browser
+        .text_until("#cart-total", |t| t == "1650.00 UAH")
+        .await?;
+    browser
+        .fill("input[name='qty.translation.diploma']", "1000000")
+        .await?;
+    browser.click("#cart-update").await?;
+    browser
+        .text_until("#cart .qty-error", |t| t.contains("at most 999"))
+        .await?;
+    browser
+        .fill("input[name='qty.translation.diploma']", "2")
+        .await?;
+    browser.click("button[value='remove.notarisation']").await?;
+    browser
+        .text_until("#cart-total", |t| t == "900.00 UAH")
+        .await?;
+    browser
+        .click("#service option[value='notarisation']")
+        .await?;
+    browser.click("#add-to-cart").await?;
+    browser
+        .text_until("#cart-total", |t| t == "1200.00 UAH")
+        .await?;
+    browser
+        .fill("textarea[name=text]", "Diploma, two copies, notarised")
+        .await?;
+    browser.screenshot("portal-cart").await?;
+    // Staff raise the notarisation's price while the customer is checking out.
+    sqlx::query("UPDATE catalogue_services SET price_minor = 35000 WHERE code = 'notarisation'")
+        .execute(&stack.db)
+        .await?;
+    browser.click("#send-order").await?;
+    browser
+        .text_until("#cart-message", |t| t.contains("Prices changed"))
+        .await?;
+    browser
+        .text_until("#cart-total", |t| t == "1250.00 UAH")
+        .await?;
+    browser.screenshot("portal-cart-repriced").await?;
+    browser.click("#send-order").await?;
+    browser
+        .text_until("#items-total", |t| t == "1250.00 UAH")
+        .await?;
+    let cart_number = browser.text_until("#order h1", |t| t.contains('№')).await?;
+    let cart_number = cart_number
+        .rsplit('№')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let frozen: (Option<u64>, Option<String>) =
+        eventually("the cart order recorded", DEADLINE, || async {
+            sqlx::query_as("SELECT total_minor, total_currency FROM orders WHERE order_number = ?")
+                .bind(&cart_number)
+                .fetch_optional(&stack.db)
+                .await
+                .ok()?
+        })
+        .await?;
+    assert_eq!(frozen, (Some(125_000), Some("UAH".to_owned())));
+    let lines: Vec<(String, u32, u64)> = sqlx::query_as(
+        "SELECT i.service_code, i.quantity, i.unit_price_minor FROM order_items i \
+         JOIN orders o ON o.id = i.order_id WHERE o.order_number = ? ORDER BY i.position",
+    )
+    .bind(&cart_number)
+    .fetch_all(&stack.db)
+    .await?;
+    assert_eq!(
+        lines,
+        [
+            ("translation.diploma".to_owned(), 2, 45_000),
+            ("notarisation".to_owned(), 1, 35_000)
+        ]
+    );
+    browser.screenshot("portal-order-cart").await?;
+
     // Link Telegram: the bot joins the identities; both channels show both orders.
     browser.go(&stack.web_url("/portal/profile")).await?;
     browser.click("#link-telegram").await?;
@@ -441,10 +587,83 @@ async fn a_web_customer_orders_follows_and_links_telegram_in_a_real_browser() ->
         .await?;
     browser.find("#order").await?;
     browser.screenshot("portal-order-phone").await?;
+    browser.client.set_window_size(1280, 1000).await.ok();
+
+    // Forgot the password: the page mails a one-time link; the reset page tells a broken
+    // rule next to the field and keeps the link usable; the new password signs in.
+    browser.go(&stack.web_url("/account/forgot")).await?;
+    browser
+        .fill("#forgot input[name=email]", "olena@example.com")
+        .await?;
+    browser.screenshot("account-forgot").await?;
+    browser.click("#forgot button[type=submit]").await?;
+    browser
+        .text_until("#account-said .notice", |t| t.contains("we sent it a link"))
+        .await?;
+    let reset = eventually("the reset mail", DEADLINE, || async {
+        smtp.to("olena@example.com")
+            .into_iter()
+            .find_map(|mail| mail.link_containing("/account/reset?token="))
+    })
+    .await?;
+    browser.go(&stack.web_url(&reset[public.len()..])).await?;
+    browser
+        .fill("#reset input[name=password]", "123456789012345")
+        .await?;
+    browser.click("#reset button[type=submit]").await?;
+    browser
+        .text_until("#password-error", |t| t.contains("entirely numeric"))
+        .await?;
+    browser.screenshot("account-reset").await?;
+    browser
+        .fill("#reset input[name=password]", "a new horse battery staple")
+        .await?;
+    browser.click("#reset button[type=submit]").await?;
+    browser
+        .text_until("#account-said .notice", |t| {
+            t.contains("password is changed")
+        })
+        .await?;
+    let signed_in = stack
+        .http
+        .post(stack.web_url("/api/session"))
+        .json(&json!({"email": "olena@example.com", "password": "a new horse battery staple"}))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        signed_in.status().is_success(),
+        "sign-in with the new password: {}",
+        signed_in.status()
+    );
+
+    // The API reference, rendered by the embedded RapiDoc from /api/openapi.json.
+    browser.go(&stack.web_url("/api/docs")).await?;
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let rendered = browser
+            .client
+            .execute(
+                "const d = document.querySelector('rapi-doc'); \
+                 return !!(d && d.shadowRoot && d.shadowRoot.textContent.includes('/api/orders'));",
+                vec![],
+            )
+            .await
+            .map_err(|e| anyhow!("reading the reference: {e}"))?;
+        if rendered == json!(true) {
+            break;
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the API reference never rendered"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    browser.screenshot("api-docs").await?;
 
     browser.client.close().await.ok();
 
-    // A browser that asks for Ukrainian gets Ukrainian.
+    // A browser that asks for Ukrainian gets Ukrainian: bad input is told next to its
+    // field in Ukrainian, the verification mail is Ukrainian, the cart refuses in Ukrainian.
     if let Some(ukrainian) = self::browser("uk-UA,uk").await? {
         ukrainian.go(&stack.web_url("/portal/sign-in")).await?;
         ukrainian
@@ -453,6 +672,57 @@ async fn a_web_customer_orders_follows_and_links_telegram_in_a_real_browser() ->
         let lang = ukrainian.attr("html", "lang").await?;
         assert_eq!(lang, "uk");
         ukrainian.screenshot("portal-sign-in-uk").await?;
+
+        ukrainian.go(&stack.web_url("/portal/register")).await?;
+        ukrainian.fill("input[name=name]", " ").await?;
+        ukrainian.fill("input[name=email]", "oksana@").await?;
+        ukrainian.fill("input[name=phone]", "дзвоніть").await?;
+        ukrainian.fill("input[name=password]", "123").await?;
+        ukrainian.click("#register button[type=submit]").await?;
+        ukrainian
+            .text_until("#name-error", |t| t.contains("Введіть ваше ім'я"))
+            .await?;
+        ukrainian
+            .text_until("#email-error", |t| t.contains("правильну адресу"))
+            .await?;
+        ukrainian
+            .text_until("#phone-error", |t| t.contains("Введіть номер телефону"))
+            .await?;
+        ukrainian.screenshot("portal-register-uk").await?;
+        ukrainian.fill("input[name=name]", "Оксана Бондар").await?;
+        ukrainian
+            .fill("input[name=email]", "oksana@example.com")
+            .await?;
+        ukrainian.fill("input[name=phone]", "").await?;
+        ukrainian.fill("input[name=password]", PASSWORD).await?;
+        ukrainian.click("#register button[type=submit]").await?;
+        ukrainian.find("#sign-in .notice").await?;
+        let mail = eventually("the Ukrainian verification mail", DEADLINE, || async {
+            smtp.to("oksana@example.com").into_iter().next()
+        })
+        .await?;
+        assert_eq!(mail.language.as_deref(), Some("uk"), "{mail:?}");
+        anyhow::ensure!(
+            mail.link_containing("/account/verify?token=")
+                .is_some_and(|link| link.ends_with("&lang=uk")),
+            "{}",
+            mail.text
+        );
+        ukrainian.fill("input[name=password]", PASSWORD).await?;
+        ukrainian.click("#sign-in button[type=submit]").await?;
+        ukrainian.find("#orders").await?;
+        ukrainian.go(&stack.web_url("/portal/orders/new")).await?;
+        ukrainian
+            .click("#service option[value='translation.passport']")
+            .await?;
+        ukrainian.fill("#add-quantity", "0").await?;
+        ukrainian.click("#add-to-cart").await?;
+        ukrainian
+            .text_until("#service-error", |t| {
+                t == "Кількість має бути щонайменше 1."
+            })
+            .await?;
+        ukrainian.screenshot("portal-cart-refused-uk").await?;
         ukrainian.client.close().await.ok();
     }
     std::fs::remove_dir_all(&dir).ok();

@@ -136,7 +136,7 @@ const RESET: &str = "Your password is changed. Sign in with the new one.";
     security(("session" = [])),
     responses(
         (status = 202, description = "The link is on its way", body = Message),
-        (status = 200, description = "The address is verified already", body = Message),
+        (status = 200, description = "The address is verified already (and not bouncing)", body = Message),
         (status = 401, description = "Not signed in", body = ErrorBody),
     )
 )]
@@ -145,7 +145,11 @@ pub(crate) async fn resend_verification(
     SignedIn(account): SignedIn,
     headers: HeaderMap,
 ) -> Result<Response, Error> {
-    if tokens::email_verified(&state.pool, account.id).await? {
+    // A bouncing address is verified again by a new link, as an unverified one is.
+    let usable = tokens::email_state(&state.pool, account.id)
+        .await?
+        .is_some_and(|state| state.usable());
+    if usable {
         return Ok((StatusCode::OK, message(ALREADY_VERIFIED)).into_response());
     }
     state
@@ -458,15 +462,20 @@ async fn reset_submit(
                 ok: false,
             },
         ),
-        // The rule the password broke, next to the field; the link stays usable.
-        Err(Error::Unprocessable { message, .. }) => page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ResetPage {
-                w,
-                token: form.token,
-                error: Some(message),
-            },
-        ),
+        // The rule the password broke, next to the field, in the page's language; the
+        // link stays usable.
+        Err(error @ Error::Unprocessable { .. }) => {
+            let english = error.to_string();
+            let lang = Lang::parse(w.lang).unwrap_or(Lang::Uk);
+            page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ResetPage {
+                    w,
+                    token: form.token,
+                    error: Some(super::error_uk::message_in(&error, &english, lang)),
+                },
+            )
+        }
         Err(other) => other.into_response(),
     }
 }

@@ -1,7 +1,8 @@
 //! The one error type of the HTTP API and how it becomes a response.
 //!
 //! Every failure answers `{"error": {"code": "...", "message": "..."}}`: `code` is stable
-//! for programs, `message` is a sentence for people. Database, broker and store details are
+//! for programs, `message` is a sentence for people, in English or Ukrainian
+//! (`error_uk`: by the cookie, `Accept-Language` or the customer's chosen language). Database, broker and store details are
 //! logged, never sent: a client learns what to do, not how we are built.
 
 use axum::Json;
@@ -16,7 +17,9 @@ use bureau_platform::object_store::UploadError;
 use bureau_platform::order_numbers::OrderNumberError;
 use serde_json::json;
 
+use super::error_uk::{UkrainianBody, message_in};
 use crate::idempotency::{AnswerTooLarge, InvalidKey};
+use crate::office::i18n::Lang;
 use crate::quotas::{QuotaError, QuotaExceeded};
 
 /// What a client should wait before retrying while a dependency is down.
@@ -151,7 +154,16 @@ fn is_unreachable(error: &sqlx::Error) -> bool {
 }
 
 impl IntoResponse for Error {
+    /// In English, with the Ukrainian body beside it for `error_uk::localize` to choose.
     fn into_response(self) -> Response {
+        self.into_response_in(None)
+    }
+}
+
+impl Error {
+    /// The answer with its `message` in `lang`; `None`: English, carrying the Ukrainian
+    /// body as an extension so the router's `error_uk::localize` picks by the request.
+    pub(crate) fn into_response_in(self, lang: Option<Lang>) -> Response {
         let error = match self {
             Error::Database(error) if is_unreachable(&error) => {
                 tracing::warn!(%error, "database unreachable");
@@ -173,12 +185,23 @@ impl IntoResponse for Error {
             }
             other => other.to_string(),
         };
-        let mut body = json!({"error": {"code": error.code(), "message": message}});
-        if let Error::Quota(exceeded) = &error {
-            body["error"]["limit"] = json!(exceeded.limit());
+        let body_with = |message: &str| {
+            let mut body = json!({"error": {"code": error.code(), "message": message}});
+            if let Error::Quota(exceeded) = &error {
+                body["error"]["limit"] = json!(exceeded.limit());
+            }
+            body
+        };
+        let chosen = message_in(&error, &message, lang.unwrap_or(Lang::En));
+        let mut response = (error.status_code(), Json(body_with(&chosen))).into_response();
+        if lang.is_none() {
+            let ukrainian = message_in(&error, &message, Lang::Uk);
+            if ukrainian != message {
+                response
+                    .extensions_mut()
+                    .insert(UkrainianBody(body_with(&ukrainian)));
+            }
         }
-        let body = Json(body);
-        let mut response = (error.status_code(), body).into_response();
         let retry_after = match &error {
             Error::Unavailable { .. } => Some(u64::from(RETRY_AFTER_SECS)),
             Error::Busy => Some(BUSY_RETRY_AFTER_SECS),

@@ -3,6 +3,7 @@
 //!
 //! - `page`: `GET /`, the customer page;
 //! - `accounts`: `POST /api/accounts`, customer registration;
+//! - `profile`: `GET`, `PATCH /api/accounts/me`, the customer's profile and `notify_by`;
 //! - `session`: `POST`, `GET`, `DELETE /api/session`, log in, who am I, log out;
 //! - `orders`: `POST`, `GET /api/orders` and `GET /api/orders/{order_number}`, customers only;
 //! - `staff`: `GET /api/staff/orders`, `POST /api/staff/orders/{order_id}/status` (a status
@@ -38,6 +39,7 @@ mod bookings;
 mod catalogue;
 mod client;
 mod error;
+mod error_uk;
 mod extract;
 mod file_form;
 mod files;
@@ -48,6 +50,7 @@ mod order_form;
 mod orders;
 mod page;
 mod payments;
+mod profile;
 mod quote;
 mod results;
 mod session;
@@ -79,6 +82,7 @@ pub(crate) use bookings::attach_booking;
 pub(crate) use client::ClientAddress;
 pub use error::Error;
 pub(crate) use error::human_size;
+pub(crate) use error_uk::message_in as error_message_in;
 pub(crate) use file_form::accept_files;
 pub(crate) use files::redirect_to;
 pub(crate) use order_form::{
@@ -134,6 +138,7 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
     Router::new()
         .merge(page::router())
         .merge(accounts::router())
+        .merge(profile::router())
         .merge(session::router())
         .merge(orders::router(max_upload_bytes))
         .merge(staff::router())
@@ -154,6 +159,7 @@ pub fn router(state: AppState, readiness: Readiness) -> Router {
             state.clone(),
             crate::office::csrf::same_origin_only,
         ))
+        .layer(axum::middleware::from_fn(error_uk::localize))
         .with_state(state)
 }
 

@@ -33,7 +33,9 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable, for programs: `unauthorized`, `not_found`, `weak_password`, `link_expired`, ...
     pub code: String,
-    /// A sentence for people.
+    /// A sentence for people: in Ukrainian when the request asks for it (`Accept-Language:
+    /// uk`, or the `bureau_lang=uk` cookie of the portal's language switch), otherwise in
+    /// English. `code` is the same in both.
     pub message: String,
     /// Quota errors: the limit that was reached.
     pub limit: Option<u64>,
@@ -47,6 +49,8 @@ pub struct ErrorDetail {
     ),
     paths(
         super::accounts::register,
+        super::profile::me,
+        super::profile::change_me,
         super::account_mail::resend_verification,
         super::account_mail::confirm_verification,
         super::account_mail::forgot,

@@ -174,6 +174,8 @@ pub async fn page(
             customer.email.is_some(),
         ),
         unreachable: customer.unreachable_since.map(When::of),
+        bouncing: customer.email_bouncing_at.map(When::of),
+        bounce_reason: customer.email_bounce_reason.clone().unwrap_or_default(),
         created: When::of(customer.created_at),
         rows: orders
             .iter()

@@ -314,6 +314,9 @@ pub struct CustomerPage {
     pub language: String,
     pub channels: String,
     pub unreachable: Option<When>,
+    /// Mail servers refuse the customer's address: since when, and their answer.
+    pub bouncing: Option<When>,
+    pub bounce_reason: String,
     pub created: When,
     pub rows: Vec<Row>,
     /// When there are more orders than the card shows: the order list of this customer.

@@ -16,6 +16,7 @@ use bureau_accounts::{
     self as accounts, AccountError, DisplayNameError, EmailError, PasswordProblem, Role,
 };
 use bureau_platform::identity::{self, JoinOutcome, LinkToken};
+use bureau_platform::notify_by::{Channel, NotifyBy};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -210,6 +211,14 @@ pub async fn register(
         Ok(account_id) => account_id,
         Err(AccountError::EmailTaken) => {
             tracing::info!("portal registration for an e-mail address that has an account");
+            // Its owner hears that someone tried (with a reset link), as from the API.
+            if let Err(error) = state
+                .account_mail
+                .send_already_registered(&state.pool, &form.email, lang.code())
+                .await
+            {
+                tracing::warn!(%error, "the someone-tried mail was not issued");
+            }
             return sign_in_page(lang, StatusCode::OK, &form.email, None, Some(t.registered));
         }
         Err(other) => {
@@ -233,8 +242,15 @@ pub async fn register(
         .into_response();
     }
     tracing::info!(%account_id, "customer registered on the portal");
-    // The verify-e-mail mail is the mail sender's (wip/mailapi: `AccountMail::send_verification`,
-    // called here once both are merged).
+    // The link that verifies the address, in the language the page was read in (in the
+    // background: the page does not wait for the mail server).
+    if let Err(error) = state
+        .account_mail
+        .send_verification(&state.pool, account_id, lang.code())
+        .await
+    {
+        tracing::warn!(%account_id, %error, "the verification mail was not issued");
+    }
     // Registered from the bot's `/web` link: the new account is that Telegram customer.
     if let Some(token) = LinkToken::from_presented(&form.link) {
         match identity::join_new_account(&state.pool, &token, account_id).await {
@@ -347,9 +363,6 @@ pub async fn sign_out(State(state): State<AppState>, visitor: Visitor) -> Respon
         .into_response()
 }
 
-/// The three ways to be told, as the profile's choice.
-const NOTIFY: [&str; 3] = ["auto", "telegram", "email"];
-
 async fn profile_page(
     state: &AppState,
     member: &Member,
@@ -364,6 +377,12 @@ async fn profile_page(
         .await
         .map_err(|e| member.fail(e))?
         .ok_or_else(|| member.fail(Error::Internal(anyhow::anyhow!("account without customer"))))?;
+    let mail_on = state.account_mail.enabled();
+    let notices_now = match profile.notices_go_to(mail_on) {
+        Channel::Telegram => t.channel_telegram,
+        Channel::Email => t.channel_email,
+        Channel::Nowhere => t.channel_nowhere,
+    };
     let (name, phone, language, notify, errors) = match edited {
         Some((form, errors)) => (
             form.name.clone(),
@@ -401,13 +420,17 @@ async fn profile_page(
                 Opt::new("uk", Lang::Uk.portal().language_name, language == "uk"),
                 Opt::new("en", Lang::En.portal().language_name, language == "en"),
             ],
-            notify: NOTIFY
-                .iter()
+            notify: NotifyBy::ALL
+                .into_iter()
                 .zip([t.notify_auto, t.notify_telegram, t.notify_email])
-                .map(|(value, label)| Opt::new(*value, label, notify == *value))
+                .map(|(value, label)| Opt::new(value.as_str(), label, notify == value.as_str()))
                 .collect(),
+            notices_now,
             errors,
             notice,
+            email: profile.email.clone(),
+            email_verified: profile.email_verified_at.is_some(),
+            email_bouncing: profile.email_bouncing_at.is_some(),
             telegram,
             link,
         },
@@ -446,12 +469,12 @@ pub async fn save_profile(
         errors.phone = Some(t.phone_invalid.to_owned());
     }
     let language = Lang::parse(&form.language).unwrap_or(member.lang);
-    let notify_by = NOTIFY
-        .iter()
-        .find(|v| **v == form.notify_by)
-        .copied()
-        .unwrap_or("auto");
-    let (Ok(name), Ok(phone)) = (name, phone) else {
+    // The same three values, the same refusal, as `PATCH /api/accounts/me`.
+    let notify_by = NotifyBy::parse(&form.notify_by);
+    if notify_by.is_none() {
+        errors.notify_by = Some(t.notify_invalid.to_owned());
+    }
+    let (Ok(name), Ok(phone), Some(notify_by)) = (name, phone, notify_by) else {
         return profile_page(
             &state,
             &member,
@@ -484,6 +507,29 @@ pub async fn save_profile(
         wants_json: member.wants_json,
     };
     profile_page(&state, &member, StatusCode::OK, None, Some(t.saved), None).await
+}
+
+/// "Send the confirmation link": a new verification link to the account's address (also
+/// how a bouncing address is taken back into use once the customer fixed their mailbox).
+pub async fn send_verification(
+    State(state): State<AppState>,
+    member: Member,
+) -> Result<Response, PageError> {
+    let t = member.lang.portal();
+    state
+        .account_mail
+        .send_verification(&state.pool, member.account.id, member.lang.code())
+        .await
+        .map_err(|e| member.fail(e))?;
+    profile_page(
+        &state,
+        &member,
+        StatusCode::OK,
+        None,
+        Some(t.verification_sent),
+        None,
+    )
+    .await
 }
 
 /// "Link Telegram": a fresh one-time token, shown once as the bot's start link.

@@ -4,10 +4,13 @@
 //!
 //! - `account`: `GET`, `POST /portal/register`, `/portal/sign-in`, `POST /portal/sign-out`,
 //!   `GET`, `POST /portal/profile` (name, phone, language, where to be told),
-//!   `POST /portal/profile/telegram` (a one-time "Link Telegram" token), and
+//!   `POST /portal/profile/telegram` (a one-time "Link Telegram" token),
+//!   `POST /portal/profile/verify` (the address's confirmation link again), and
 //!   `GET`, `POST /portal/link/{token}` (the bot's `/web` sign-in link);
 //! - `orders`: `GET /portal/orders` (mine, newest first, keyset paged),
-//!   `GET /portal/orders/new` and `POST /portal/orders` (the order first, without files),
+//!   `GET /portal/orders/new` and `POST /portal/orders` (the order first, without files:
+//!   its cart of services and quantities priced on the server, `cart`),
+//!   `POST /portal/orders/cart` (add, change a quantity, remove: the cart priced again),
 //!   `POST /portal/orders/{number}/files` (files one request each, streamed into the order:
 //!   a failed upload is retried alone), `GET /portal/orders/{number}` (status, history,
 //!   files, results, conversation, price; live through `/api/orders/{number}/live`),
@@ -20,6 +23,8 @@
 //! script); every state-changing request passes `office::csrf`.
 
 mod account;
+mod cart;
+pub(crate) use account::phone;
 pub mod i18n;
 mod orders;
 mod views;
@@ -63,12 +68,14 @@ pub fn router(max_upload_bytes: u64) -> Router<AppState> {
             get(account::profile).post(account::save_profile),
         )
         .route("/portal/profile/telegram", post(account::link_telegram))
+        .route("/portal/profile/verify", post(account::send_verification))
         .route(
             "/portal/link/{token}",
             get(account::link_page).post(account::link_sign_in),
         )
         .route("/portal/orders", get(orders::list).post(orders::create))
         .route("/portal/orders/new", get(orders::new_form))
+        .route("/portal/orders/cart", post(orders::cart_action))
         .route("/portal/orders/{number}", get(orders::page))
         .route(
             "/portal/orders/{number}/files",
@@ -331,7 +338,7 @@ impl IntoResponse for PageError {
                 match error {
                     Error::Database(_) | Error::Internal(_) | Error::Unavailable { .. } => {
                         // Logged (and answered with a retry hint) the API's way.
-                        let answered = error.into_response();
+                        let answered = error.into_response_in(Some(self.lang));
                         if self.json {
                             return answered;
                         }
@@ -340,9 +347,12 @@ impl IntoResponse for PageError {
                     Error::NotFound(_) => (status, t.not_found_title, t.not_found_text.to_owned()),
                     other => {
                         if self.json {
-                            return other.into_response();
+                            return other.into_response_in(Some(self.lang));
                         }
-                        (status, t.error_title, other.to_string())
+                        // The API's sentence, in the customer's language (quotas too).
+                        let english = other.to_string();
+                        let said = crate::http::error_message_in(&other, &english, self.lang);
+                        (status, t.error_title, said)
                     }
                 }
             }

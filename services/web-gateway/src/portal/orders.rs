@@ -28,10 +28,11 @@ use proto_events::{
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::cart::{self, Cart, CartForm};
 use super::i18n::Lang;
 use super::views::{
-    self, Banner, Chrome, Entry, FileView, MessageView, NewOrderPage, OrderPage, OrderRow,
-    OrdersPage, QuoteView, ServiceGroup, When, money, size, status_class,
+    self, Banner, Chrome, Entry, FileView, ItemView, MessageView, NewOrderPage, OrderPage,
+    OrderRow, OrdersPage, QuoteView, ServiceGroup, When, money, size, status_class,
 };
 use super::{Failure, Member, PageError};
 use crate::domain::{Cursor, OrderText, Page, ServiceCode};
@@ -147,12 +148,15 @@ async fn channels_of(state: &AppState, ids: Vec<Uuid>) -> Vec<Uuid> {
         .unwrap_or_default()
 }
 
+/// The new-order page: the catalogue to add from, the cart priced now, the description
+/// and the files.
+#[allow(clippy::too_many_arguments)]
 async fn new_order_page(
     state: &AppState,
     member: &Member,
     status: StatusCode,
-    text: &str,
-    chosen: &str,
+    form: &CartForm,
+    cart: &Cart,
     error: Option<String>,
     service_error: Option<String>,
 ) -> Result<Response, PageError> {
@@ -161,8 +165,15 @@ async fn new_order_page(
     let services = reads::services(&state.pool)
         .await
         .map_err(|e| member.fail(e))?;
+    // The select keeps a choice only when adding it was refused (to fix the quantity).
+    let chosen = if cart.add_error.is_some() || service_error.is_some() {
+        form.service.trim()
+    } else {
+        ""
+    };
     let mut groups: Vec<ServiceGroup> = Vec::new();
     for service in services {
+        let shown = cart::shown(&service);
         let (name, category) = match lang {
             Lang::Uk => (service.name_uk, service.category_uk),
             Lang::En => (service.name_en, service.category_en),
@@ -178,7 +189,8 @@ async fn new_order_page(
             None => t.on_quote.to_owned(),
         };
         let label = format!("{name} — {price}");
-        let option = views::Opt::new(service.code.clone(), label, service.code == chosen);
+        let mut option = views::Opt::new(service.code.clone(), label, service.code == chosen);
+        option.shown = shown;
         let category = category.unwrap_or_default();
         match groups.last_mut() {
             Some(group) if group.label == category => group.services.push(option),
@@ -199,9 +211,16 @@ async fn new_order_page(
                 t.new_order,
             ),
             groups,
-            text: text.to_owned(),
+            cart: cart.clone(),
+            add_quantity: if cart.add_error.is_some() {
+                form.add_quantity.clone()
+            } else {
+                "1".to_owned()
+            },
+            text: form.text.clone(),
             error,
-            service_error,
+            // Next to the service select: a refused service, or why adding failed.
+            service_error: service_error.or_else(|| cart.add_error.map(str::to_owned)),
             max_size: size(max_bytes),
             max_bytes,
         },
@@ -212,65 +231,104 @@ pub async fn new_form(
     State(state): State<AppState>,
     member: Member,
 ) -> Result<Response, PageError> {
-    new_order_page(&state, &member, StatusCode::OK, "", "", None, None).await
+    new_order_page(
+        &state,
+        &member,
+        StatusCode::OK,
+        &CartForm::default(),
+        &Cart::default(),
+        None,
+        None,
+    )
+    .await
 }
 
-#[derive(Deserialize)]
-pub struct NewOrderForm {
-    #[serde(default)]
-    service: String,
-    #[serde(default)]
-    text: String,
-    /// How many files the page's script will upload next.
-    #[serde(default)]
-    files: u32,
-    /// The booking the form's slot picker made (`booking.js`), joined to the order placed.
-    #[serde(default)]
-    booking: String,
+/// `POST /portal/orders/cart`: add a service, change quantities or remove one; the page
+/// again with the cart priced from the price list now (the script swaps in its `#cart`).
+pub async fn cart_action(
+    State(state): State<AppState>,
+    member: Member,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let form = CartForm::from_fields(fields);
+    let offered = reads::services(&state.pool)
+        .await
+        .map_err(|e| member.fail(e))?;
+    let cart = cart::build(&form, &offered, member.lang, false);
+    let status = if cart.add_error.is_some() || cart.lines.iter().any(|l| l.error.is_some()) {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    new_order_page(&state, &member, status, &form, &cart, None, None).await
 }
 
-/// `POST /portal/orders`: the order, without its files. The script gets
-/// `{order_number, order_url, files_url}` (201); a plain form post opens the order's page.
+/// `POST /portal/orders`: the order, without its files: the cart priced once more (a price
+/// that changed since the page showed it stops the order: 409 with the cart repriced),
+/// its items and frozen total in `OrderCreated`. The script gets `{order_number,
+/// order_url, files_url}` (201); a plain form post opens the order's page.
 pub async fn create(
     State(state): State<AppState>,
     member: Member,
-    Form(form): Form<NewOrderForm>,
+    Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let t = member.lang.portal();
-    let service = form.service.trim();
-    // A malformed code is no code: refused below as a service not offered.
-    let service_code = ServiceCode::parse(service).unwrap_or_default();
-    let offered = match &service_code {
-        Some(_) => reads::service_offered(&state.pool, service)
-            .await
-            .map_err(|e| member.fail(e))?,
-        None => service.is_empty(),
-    };
+    let form = CartForm::from_fields(fields);
+    let offered = reads::services(&state.pool)
+        .await
+        .map_err(|e| member.fail(e))?;
+    let cart = cart::build(&form, &offered, member.lang, true);
     let text = OrderText::parse(&form.text);
-    if !offered {
+    if cart.add_error == Some(t.service_unknown) {
         return refuse(
             &state,
             &member,
             &form,
+            &cart,
+            StatusCode::UNPROCESSABLE_ENTITY,
             None,
             Some(t.service_unknown.to_owned()),
         )
         .await;
     }
+    let Some(items) = cart.items.clone() else {
+        let status = if cart.repriced {
+            StatusCode::CONFLICT
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        return refuse(&state, &member, &form, &cart, status, None, None).await;
+    };
     let Ok(text) = text else {
         return refuse(
             &state,
             &member,
             &form,
+            &cart,
+            StatusCode::UNPROCESSABLE_ENTITY,
             Some(t.text_too_long.to_owned()),
             None,
         )
         .await;
     };
     let files = form.files.min(crate::http::MAX_FILES_PER_FORM);
-    if text.is_empty() && service_code.is_none() && files == 0 {
-        return refuse(&state, &member, &form, Some(t.order_empty.to_owned()), None).await;
+    if text.is_empty() && items.is_empty() && files == 0 {
+        return refuse(
+            &state,
+            &member,
+            &form,
+            &cart,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(t.order_empty.to_owned()),
+            None,
+        )
+        .await;
     }
+    // The order's service is its first line's (as the bot's); `None` for "something else".
+    let service_code = items
+        .first()
+        .and_then(|item| ServiceCode::parse(&item.service_code).ok().flatten());
+    let total = cart.total_money();
     let customer_id = quotas::customer_of_account(&state.pool, member.account.id)
         .await
         .map_err(|e| member.fail(e))?
@@ -296,11 +354,14 @@ pub async fn create(
     if let Some(Event::OrderCreated(created)) = events.first_mut().map(|e| &mut e.payload) {
         // The files the page is about to upload, one by one (staff see how many to expect).
         created.file_count = files;
+        // The cart, frozen: the prices the customer saw, which are the price list's now.
+        created.items = items;
+        created.total = total;
     }
     intake::publish_staged(state.bus.clone(), events, Staging::new(state.store.clone()))
         .await
         .map_err(|e| member.fail(Error::from(e)))?;
-    tracing::info!(order_id = %order.order_id, order_number = %order.order_number, files, "order placed on the portal");
+    tracing::info!(order_id = %order.order_id, order_number = %order.order_number, files, lines = cart.lines.len(), "order placed on the portal");
     crate::http::attach_booking(&state, &member.account, &form.booking, order.order_id).await;
     let order_url = format!("/portal/orders/{}", order.order_number);
     if member.wants_json {
@@ -315,29 +376,30 @@ pub async fn create(
     Ok(Redirect::to(&order_url).into_response())
 }
 
-/// A new order the form cannot place: the errors next to their fields (JSON for the
-/// page's script).
+/// A new order the form cannot place: the errors next to their fields, the cart as priced
+/// now (JSON for the page's script: the errors by field, and the cart's HTML to swap in).
+#[allow(clippy::too_many_arguments)]
 async fn refuse(
     state: &AppState,
     member: &Member,
-    form: &NewOrderForm,
+    form: &CartForm,
+    cart: &Cart,
+    status: StatusCode,
     error: Option<String>,
     service_error: Option<String>,
 ) -> Result<Response, PageError> {
     if member.wants_json {
-        let body = serde_json::json!({ "errors": { "text": error, "service": service_error } });
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response());
+        let body = serde_json::json!({
+            "errors": {
+                "text": error,
+                "service": service_error.as_deref().or(cart.add_error),
+                "cart": cart.error,
+            },
+            "repriced": cart.repriced,
+        });
+        return Ok((status, axum::Json(body)).into_response());
     }
-    new_order_page(
-        state,
-        member,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &form.text,
-        form.service.trim(),
-        error,
-        service_error,
-    )
-    .await
+    new_order_page(state, member, status, form, cart, error, service_error).await
 }
 
 /// The customer's own order with this number, or "not found" (someone else's looks the
@@ -354,6 +416,8 @@ async fn own(state: &AppState, member: &Member, number: &str) -> Result<OwnOrder
 pub struct PageQuery {
     request: Option<String>,
     sent: Option<String>,
+    /// Opened right after placing the order: it may not be recorded for a moment yet.
+    placed: Option<String>,
 }
 
 /// `GET /portal/orders/{number}`: the order's status, history, files, results,
@@ -365,7 +429,17 @@ pub async fn page(
     Path(number): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Result<Response, PageError> {
-    let order = own(&state, &member, &number).await?;
+    // Just placed: wait (bounded) for the persistence worker to record it, as uploads do.
+    let deadline = tokio::time::Instant::now() + ORDER_RECORDED_WAIT;
+    let order = loop {
+        match own(&state, &member, &number).await {
+            Ok(order) => break order,
+            Err(error) if query.placed.is_none() || tokio::time::Instant::now() >= deadline => {
+                return Err(error);
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    };
     let lang = member.lang;
     let t = lang.portal();
     let pool = &state.pool;
@@ -374,7 +448,39 @@ pub async fn page(
     let files = reads::files(pool, order.id).await.map_err(fail)?;
     let messages = reads::messages(pool, order.id).await.map_err(fail)?;
     let quotes = reads::quotes(pool, order.id).await.map_err(fail)?;
+    let (lines, frozen_total) = reads::order_lines(pool, order.id).await.map_err(fail)?;
     let status = OrderStatus::parse(&order.status);
+    let items: Vec<ItemView> = lines
+        .into_iter()
+        .map(|line| {
+            let unit = match line.unit.as_str() {
+                "page" => t.per_page,
+                "word" => t.per_word,
+                "hour" => t.per_hour,
+                _ => t.per_item,
+            };
+            ItemView {
+                name: match lang {
+                    Lang::Uk => line.name_uk,
+                    Lang::En => line.name_en,
+                }
+                .unwrap_or_else(|| line.service_code.clone()),
+                quantity: line.quantity,
+                unit_price: line.unit_price_minor.map_or_else(
+                    || t.on_quote.to_owned(),
+                    |minor| format!("{} {unit}", money(minor, &line.currency)),
+                ),
+                line_total: line
+                    .line_total_minor
+                    .map(|minor| money(minor, &line.currency)),
+            }
+        })
+        .collect();
+    let items_total = match frozen_total {
+        Some((minor, currency)) => Some(money(minor, &currency)),
+        None if !items.is_empty() => Some(t.on_quote.to_owned()),
+        None => None,
+    };
 
     let mut timeline = Vec::new();
     for step in &history {
@@ -497,6 +603,8 @@ pub async fn page(
             status_class: status_class(&order.status),
             version: order.status_version,
             service,
+            items,
+            items_total,
             body: order.body.clone(),
             created: When::of(order.created_at),
             timeline,

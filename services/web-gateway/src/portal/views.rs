@@ -15,6 +15,8 @@ pub struct Opt {
     pub value: String,
     pub label: String,
     pub selected: bool,
+    /// A catalogue service's unit price as shown (`cart::shown`); empty for other choices.
+    pub shown: String,
 }
 
 impl Opt {
@@ -23,6 +25,7 @@ impl Opt {
             value: value.into(),
             label: label.into(),
             selected,
+            shown: String::new(),
         }
     }
 }
@@ -98,6 +101,7 @@ pub struct FieldErrors {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub password: Option<String>,
+    pub notify_by: Option<String>,
 }
 
 impl FieldErrors {
@@ -106,6 +110,7 @@ impl FieldErrors {
             || self.email.is_some()
             || self.phone.is_some()
             || self.password.is_some()
+            || self.notify_by.is_some()
     }
 }
 
@@ -160,11 +165,23 @@ pub struct ServiceGroup {
 pub struct NewOrderPage {
     pub chrome: Chrome,
     pub groups: Vec<ServiceGroup>,
+    /// The cart, priced from the price list now.
+    pub cart: super::cart::Cart,
+    /// The quantity in the "add" field.
+    pub add_quantity: String,
     pub text: String,
     pub error: Option<String>,
     pub service_error: Option<String>,
     pub max_size: String,
     pub max_bytes: u64,
+}
+
+/// One line of an order's frozen cart.
+pub struct ItemView {
+    pub name: String,
+    pub quantity: u32,
+    pub unit_price: String,
+    pub line_total: Option<String>,
 }
 
 pub struct FileView {
@@ -207,6 +224,9 @@ pub struct OrderPage {
     pub status_class: &'static str,
     pub version: u32,
     pub service: String,
+    /// The cart as frozen when the order was placed, and its total (or "on quote").
+    pub items: Vec<ItemView>,
+    pub items_total: Option<String>,
     pub body: String,
     pub created: When,
     pub timeline: Vec<Entry>,
@@ -239,8 +259,14 @@ pub struct ProfilePage {
     pub phone: String,
     pub languages: Vec<Opt>,
     pub notify: Vec<Opt>,
+    /// Where the next notice goes now, by the notifier's rule.
+    pub notices_now: &'static str,
     pub errors: FieldErrors,
     pub notice: Option<&'static str>,
+    pub email: String,
+    pub email_verified: bool,
+    /// Mail servers refuse the address: order notices are not e-mailed to it.
+    pub email_bouncing: bool,
     pub telegram: Option<String>,
     pub link: Option<TelegramLink>,
 }

@@ -594,6 +594,9 @@ pub struct CustomerCard {
     pub telegram_user_id: Option<i64>,
     pub email: Option<String>,
     pub unreachable_since: Option<DateTime<Utc>>,
+    /// Mail servers refuse the address for good (since when, and their answer).
+    pub email_bouncing_at: Option<DateTime<Utc>>,
+    pub email_bounce_reason: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -603,7 +606,8 @@ pub async fn customer(
 ) -> Result<Option<CustomerCard>, sqlx::Error> {
     sqlx::query_as(
         "SELECT c.display_name, c.phone, c.language, c.telegram_username, c.telegram_user_id, \
-                a.email, c.telegram_unreachable_at AS unreachable_since, c.created_at \
+                a.email, c.telegram_unreachable_at AS unreachable_since, \
+                a.email_bouncing_at, a.email_bounce_reason, c.created_at \
          FROM customers c LEFT JOIN web_accounts a ON a.id = c.web_account_id WHERE c.id = ?",
     )
     .bind(customer_id)

@@ -2,6 +2,7 @@
 //! read is scoped to the signed-in account (`customers.web_account_id`), so a customer
 //! joined to Telegram sees the orders of both channels, and nobody sees anyone else's.
 
+use bureau_platform::notify_by::{Channel, NotifyBy};
 use chrono::{DateTime, Utc};
 use sqlx::MySqlPool;
 use uuid::Uuid;
@@ -16,13 +17,33 @@ pub struct Profile {
     pub notify_by: String,
     pub telegram_user_id: Option<i64>,
     pub telegram_username: Option<String>,
+    pub telegram_chat_id: Option<i64>,
+    pub telegram_unreachable_at: Option<DateTime<Utc>>,
+    pub email: String,
+    pub email_verified_at: Option<DateTime<Utc>>,
+    pub email_bouncing_at: Option<DateTime<Utc>>,
+}
+
+impl Profile {
+    pub fn notify_by(&self) -> NotifyBy {
+        NotifyBy::from_stored(&self.notify_by)
+    }
+
+    /// Where the next notice would go, by the notifier's rule (`NotifyBy::channel`).
+    pub fn notices_go_to(&self, mail_on: bool) -> Channel {
+        let telegram = self.telegram_chat_id.is_some() && self.telegram_unreachable_at.is_none();
+        let email = mail_on && self.email_verified_at.is_some() && self.email_bouncing_at.is_none();
+        self.notify_by().channel(telegram, email)
+    }
 }
 
 pub async fn profile(pool: &MySqlPool, account_id: Uuid) -> Result<Option<Profile>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, display_name, phone, language, CAST(notify_by AS CHAR) AS notify_by, \
-                telegram_user_id, telegram_username \
-         FROM customers WHERE web_account_id = ?",
+        "SELECT c.id, c.display_name, c.phone, c.language, CAST(c.notify_by AS CHAR) AS notify_by, \
+                c.telegram_user_id, c.telegram_username, c.telegram_chat_id, c.telegram_unreachable_at, \
+                a.email, a.email_verified_at, a.email_bouncing_at \
+         FROM customers c JOIN web_accounts a ON a.id = c.web_account_id \
+         WHERE c.web_account_id = ?",
     )
     .bind(account_id)
     .fetch_optional(pool)
@@ -34,7 +55,7 @@ pub struct ProfileChange<'a> {
     pub display_name: &'a str,
     pub phone: Option<&'a str>,
     pub language: &'a str,
-    pub notify_by: &'a str,
+    pub notify_by: NotifyBy,
 }
 
 pub async fn update_profile(
@@ -51,7 +72,7 @@ pub async fn update_profile(
     .bind(change.display_name)
     .bind(change.phone)
     .bind(change.language)
-    .bind(change.notify_by)
+    .bind(change.notify_by.as_str())
     .bind(now)
     .bind(account_id)
     .execute(&mut *tx)
@@ -202,7 +223,41 @@ pub async fn services(pool: &MySqlPool) -> Result<Vec<Service>, sqlx::Error> {
     .await
 }
 
-/// Whether `code` is a service offered now.
-pub async fn service_offered(pool: &MySqlPool, code: &str) -> Result<bool, sqlx::Error> {
-    Ok(services(pool).await?.iter().any(|s| s.code == code))
+/// One line of an order's cart, as frozen at confirmation, with the service's names.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrderLine {
+    pub service_code: String,
+    pub name_uk: Option<String>,
+    pub name_en: Option<String>,
+    pub quantity: u32,
+    pub unit_price_minor: Option<u64>,
+    pub currency: String,
+    pub unit: String,
+    pub line_total_minor: Option<u64>,
+}
+
+/// The order's cart lines in the customer's order, and its frozen total.
+pub async fn order_lines(
+    pool: &MySqlPool,
+    order_id: Uuid,
+) -> Result<(Vec<OrderLine>, Option<(u64, String)>), sqlx::Error> {
+    let lines = sqlx::query_as(
+        "SELECT i.service_code, s.name_uk, s.name_en, i.quantity, i.unit_price_minor, i.currency, \
+                CAST(i.unit AS CHAR) AS unit, i.line_total_minor \
+         FROM order_items i LEFT JOIN catalogue_services s ON s.code = i.service_code \
+         WHERE i.order_id = ? ORDER BY i.position",
+    )
+    .bind(order_id)
+    .fetch_all(pool)
+    .await?;
+    let total: Option<(Option<u64>, Option<String>)> =
+        sqlx::query_as("SELECT total_minor, total_currency FROM orders WHERE id = ?")
+            .bind(order_id)
+            .fetch_optional(pool)
+            .await?;
+    let total = match total {
+        Some((Some(minor), Some(currency))) => Some((minor, currency)),
+        _ => None,
+    };
+    Ok((lines, total))
 }

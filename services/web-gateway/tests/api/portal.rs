@@ -8,7 +8,7 @@ use bureau_platform::identity::{self, JoinOutcome, LinkToken, TelegramIdentity};
 use proto_events::{Event, OrderStatus};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue};
-use serde_json::Value;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::*;
@@ -840,5 +840,395 @@ async fn the_order_pages_live_stream_says_when_staff_write_and_starts_again_from
     let first = read_until(&mut again, "status").await;
     assert!(first.contains("\"status\":\"in_progress\""), "{first}");
     drop(again);
+    gateway.finish().await;
+}
+
+/// The form of a cart: `(code, quantity, shown price)` lines, then the other fields.
+fn cart_fields<'a>(
+    lines: &'a [(&'a str, &'a str, &'a str)],
+    rest: &[(&'a str, &'a str)],
+) -> Vec<(String, String)> {
+    let mut fields = Vec::new();
+    for (code, quantity, shown) in lines {
+        fields.push((format!("qty.{code}"), (*quantity).to_owned()));
+        fields.push((format!("shown.{code}"), (*shown).to_owned()));
+    }
+    fields.extend(rest.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    fields
+}
+
+#[tokio::test]
+async fn the_cart_is_priced_on_the_server_and_a_changed_price_stops_the_order() {
+    let gateway = Gateway::start().await;
+    let (_, token) = gateway.customer("carla@example.com").await;
+    let (_connection, mut events) = gateway.observe_events().await;
+    let send = |path: &str, language: &str, json: bool, fields: &[(String, String)]| {
+        let mut request = browser()
+            .post(gateway.url(path))
+            .headers(headers(&gateway, Some(&token), language))
+            .form(fields);
+        if json {
+            request = request.header("accept", "application/json");
+        }
+        request.send()
+    };
+
+    // Add two diplomas, then a notarisation: each answer is the page with the cart priced
+    // from the price list (450.00 UAH a page, 300.00 UAH an item).
+    let added = send(
+        "/portal/orders/cart",
+        "en",
+        false,
+        &cart_fields(
+            &[],
+            &[
+                ("op", "add"),
+                ("service", "translation.diploma"),
+                ("add_quantity", "2"),
+            ],
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(added.status(), StatusCode::OK);
+    let page = added.text().await.unwrap();
+    assert!(
+        page.contains("name=\"qty.translation.diploma\" value=\"2\""),
+        "{page}"
+    );
+    assert!(page.contains("value=\"45000:UAH:page\""), "{page}");
+    assert!(page.contains("id=\"cart-total\">900.00 UAH"), "{page}");
+    let two = cart_fields(
+        &[("translation.diploma", "2", "45000:UAH:page")],
+        &[
+            ("op", "add"),
+            ("service", "notarisation"),
+            ("add_quantity", "1"),
+        ],
+    );
+    let page = send("/portal/orders/cart", "en", false, &two)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"cart-total\">1200.00 UAH"), "{page}");
+
+    // Quantities of 0 or a million are refused next to the line, in the reader's language;
+    // the cart keeps what was typed and nothing is ordered.
+    for (typed, said) in [
+        ("0", "Кількість має бути щонайменше 1."),
+        ("1000000", "Кількість може бути щонайбільше 999"),
+    ] {
+        let fields = cart_fields(
+            &[
+                ("translation.diploma", typed, "45000:UAH:page"),
+                ("notarisation", "1", "30000:UAH:item"),
+            ],
+            &[("op", "update")],
+        );
+        let refused = send("/portal/orders/cart", "uk", false, &fields)
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let page = refused.text().await.unwrap();
+        assert!(page.contains(said), "{typed}: {page}");
+        assert!(page.contains(&format!("value=\"{typed}\"")), "{page}");
+        let mut place = fields.clone();
+        place.push(("text".into(), "x".into()));
+        let placed = send("/portal/orders", "uk", true, &place).await.unwrap();
+        assert_eq!(placed.status(), StatusCode::UNPROCESSABLE_ENTITY, "{typed}");
+    }
+
+    // The price list changes while the customer checks out: the order is refused (409) with
+    // a clear sentence, nothing is published, and the cart shows the new price.
+    sqlx::query(
+        "UPDATE catalogue_services SET price_minor = 50000 WHERE code = 'translation.diploma'",
+    )
+    .execute(&gateway.db)
+    .await
+    .unwrap();
+    let checkout = cart_fields(
+        &[
+            ("translation.diploma", "2", "45000:UAH:page"),
+            ("notarisation", "1", "30000:UAH:item"),
+        ],
+        &[("text", "Diploma and its notarisation"), ("files", "0")],
+    );
+    let stale = send("/portal/orders", "en", true, &checkout).await.unwrap();
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+    let body: Value = stale.json().await.unwrap();
+    assert_eq!(body["repriced"], true);
+    assert!(
+        body["errors"]["cart"]
+            .as_str()
+            .unwrap()
+            .starts_with("Prices changed while you were ordering"),
+        "{body}"
+    );
+    let page = send("/portal/orders", "en", false, &checkout)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("value=\"50000:UAH:page\""), "{page}");
+    assert!(page.contains("id=\"cart-total\">1300.00 UAH"), "{page}");
+
+    // Placed with the prices it showed: the items and the total are frozen in the event.
+    let fresh = cart_fields(
+        &[
+            ("translation.diploma", "2", "50000:UAH:page"),
+            ("notarisation", "1", "30000:UAH:item"),
+        ],
+        &[("text", "Diploma and its notarisation"), ("files", "0")],
+    );
+    let placed = send("/portal/orders", "en", true, &fresh).await.unwrap();
+    assert_eq!(placed.status(), StatusCode::CREATED);
+    let Event::OrderCreated(created) = next_event(&mut events).await.payload else {
+        panic!("OrderCreated, and only after the refused attempts")
+    };
+    let lines: Vec<(&str, u32, Option<u64>)> = created
+        .items
+        .iter()
+        .map(|i| (i.service_code.as_str(), i.quantity, i.unit_price_minor))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("translation.diploma", 2, Some(50_000)),
+            ("notarisation", 1, Some(30_000))
+        ]
+    );
+    let total = created.total.expect("a frozen total");
+    assert_eq!(
+        (total.amount_minor, total.currency.as_str()),
+        (130_000, "UAH")
+    );
+    assert_eq!(created.service_code.as_deref(), Some("translation.diploma"));
+    gateway.finish().await;
+}
+
+#[tokio::test]
+async fn api_errors_answer_in_the_customers_language_and_keep_their_codes() {
+    let gateway = Gateway::start_with(|settings| {
+        settings.web_gateway.quotas.open_orders = 1;
+    })
+    .await;
+    let http = &gateway.http;
+    let weak = json!({"email": "uk@example.com", "password": "123", "display_name": "Оля"});
+    let ukrainian = http
+        .post(gateway.url("/api/accounts"))
+        .header("accept-language", "uk-UA,uk;q=0.9,en;q=0.5")
+        .json(&weak)
+        .send()
+        .await
+        .unwrap();
+    let (status, code, message) = error_of(ukrainian).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "weak_password")
+    );
+    assert!(message.starts_with("Пароль закороткий"), "{message}");
+    let english = http
+        .post(gateway.url("/api/accounts"))
+        .json(&weak)
+        .send()
+        .await
+        .unwrap();
+    let (_, code, message) = error_of(english).await;
+    assert_eq!(code, "weak_password");
+    assert!(
+        message.starts_with("This password is too short"),
+        "{message}"
+    );
+
+    let (olena, token) = gateway.customer("olena.uk@example.com").await;
+    // The portal's language switch (the cookie) counts as asking.
+    let missing = http
+        .get(gateway.url("/api/orders/99999999"))
+        .bearer_auth(&token)
+        .header("cookie", "bureau_lang=uk")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(missing).await,
+        (
+            StatusCode::NOT_FOUND,
+            "not_found".into(),
+            "Такого замовлення немає.".into()
+        )
+    );
+    let bad_choice = http
+        .patch(gateway.url("/api/accounts/me"))
+        .bearer_auth(&token)
+        .header("accept-language", "uk")
+        .json(&json!({"notify_by": "sms"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(bad_choice).await,
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_notify_by".into(),
+            "notify_by — одне з: auto, telegram або email.".into()
+        )
+    );
+
+    // A quota refusal, from the API and from the portal page's script.
+    gateway
+        .insert_order(olena, "55000001", "open", OrderStatus::Accepted)
+        .await;
+    let over = http
+        .post(gateway.url("/api/orders"))
+        .bearer_auth(&token)
+        .header("accept-language", "uk")
+        .multipart(reqwest::multipart::Form::new().text("text", "one more"))
+        .send()
+        .await
+        .unwrap();
+    let (status, code, message) = error_of(over).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, "quota_open_orders")
+    );
+    assert!(message.contains("1 відкритих замовлень"), "{message}");
+    let from_page = browser()
+        .post(gateway.url("/portal/orders"))
+        .headers(headers(&gateway, Some(&token), "uk"))
+        .header("accept", "application/json")
+        .form(&[("text", "one more"), ("files", "0")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(from_page.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = from_page.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "quota_open_orders");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("відкритих замовлень"),
+        "{body}"
+    );
+    gateway.finish().await;
+}
+
+#[tokio::test]
+async fn notify_by_is_one_rule_and_a_bouncing_address_shows_until_verified_again() {
+    let smtp = bureau_test_support::smtp::SmtpDouble::start()
+        .await
+        .expect("the SMTP double starts");
+    let gateway = Gateway::start_with(|settings| smtp.configure(&mut settings.mail)).await;
+    let (ann, token) = gateway.customer("ann.rule@example.com").await;
+    let me = || async {
+        let answer = gateway
+            .http
+            .get(gateway.url("/api/accounts/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+        answer.json::<Value>().await.unwrap()
+    };
+    // Chosen in the API, the page shows it; unverified, "email" reaches nobody yet.
+    let changed = gateway
+        .http
+        .patch(gateway.url("/api/accounts/me"))
+        .bearer_auth(&token)
+        .json(&json!({"notify_by": "email"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+    let profile: Value = changed.json().await.unwrap();
+    assert_eq!(
+        (
+            &profile["notify_by"],
+            &profile["notices_go_to"],
+            &profile["email_verified"]
+        ),
+        (&json!("email"), &json!("nowhere"), &json!(false))
+    );
+    let (_, page) = get(&gateway, Some(&token), "/portal/profile").await;
+    assert!(page.contains("<option value=\"email\" selected>"), "{page}");
+    assert!(page.contains("id=\"email-unverified\""), "{page}");
+    // The page refuses what the API refuses, next to the field.
+    let refused = post(
+        &gateway,
+        Some(&token),
+        "en",
+        "/portal/profile",
+        &[
+            ("name", "Ann"),
+            ("phone", ""),
+            ("language", "en"),
+            ("notify_by", "sms"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("id=\"notify-by-error\">Choose one of the three ways.")
+    );
+
+    // Verified: e-mail, by the same rule.
+    sqlx::query("UPDATE web_accounts SET email_verified_at = UTC_TIMESTAMP(6) WHERE id = ?")
+        .bind(ann)
+        .execute(&gateway.db)
+        .await
+        .unwrap();
+    assert_eq!(me().await["notices_go_to"], "email");
+
+    // The mail server refused it (as the notifier records): shown on the page, not used.
+    sqlx::query(
+        "UPDATE web_accounts SET email_bouncing_at = UTC_TIMESTAMP(6), \
+                email_bounce_reason = '550 5.1.1 no such mailbox' WHERE id = ?",
+    )
+    .bind(ann)
+    .execute(&gateway.db)
+    .await
+    .unwrap();
+    let profile = me().await;
+    assert_eq!(
+        (&profile["email_bouncing"], &profile["notices_go_to"]),
+        (&json!(true), &json!("nowhere"))
+    );
+    let (_, page) = get(&gateway, Some(&token), "/portal/profile").await;
+    assert!(
+        page.contains("We could not deliver mail to this address"),
+        "{page}"
+    );
+    // "Send the confirmation link": the link, followed, takes the address back into use.
+    let sent = post(&gateway, Some(&token), "en", "/portal/profile/verify", &[]).await;
+    assert_eq!(sent.status(), StatusCode::OK);
+    let link = bureau_test_support::eventually("the confirmation mail", DEADLINE, || async {
+        anyhow::Ok(
+            smtp.to("ann.rule@example.com")
+                .iter()
+                .find_map(|mail| mail.link_containing("/account/verify?token=")),
+        )
+    })
+    .await
+    .unwrap();
+    let at = link.find("/account/verify").unwrap();
+    let opened = browser()
+        .get(gateway.url(&link[at..]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), StatusCode::OK);
+    let profile = me().await;
+    assert_eq!(
+        (&profile["email_bouncing"], &profile["notices_go_to"]),
+        (&json!(false), &json!("email"))
+    );
     gateway.finish().await;
 }
