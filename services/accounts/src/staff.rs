@@ -95,6 +95,31 @@ pub async fn find(
     }))
 }
 
+/// The language a staff member's mails are written in (`uk`, `en`), if one was chosen
+/// (`web_accounts.language`).
+pub async fn language(pool: &MySqlPool, account_id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    let language: Option<Option<String>> =
+        sqlx::query_scalar("SELECT language FROM web_accounts WHERE id = ? AND role <> 'customer'")
+            .bind(account_id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(language.flatten())
+}
+
+/// Sets the language of a staff member's mails.
+pub async fn set_language(
+    pool: &MySqlPool,
+    account_id: Uuid,
+    language: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE web_accounts SET language = ? WHERE id = ? AND role <> 'customer'")
+        .bind(language)
+        .bind(account_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// A set-password link's secret as the person holds it: 64 lowercase hex digits.
 #[derive(Clone, PartialEq, Eq)]
 pub struct LinkToken(String);

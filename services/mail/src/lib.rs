@@ -7,10 +7,13 @@
 //!   an address that is not one), so callers can retry the one and dead-letter the other.
 //! - [`account`]: the words of the account mails (verify the address, reset a password,
 //!   "this address already has an account") in Ukrainian and English.
+//! - [`staff`]: the words of the staff mails an admin's action sends (an invitation to the
+//!   back office, a link for a new password) in Ukrainian and English.
 //!
 //! The order notices' words are the notifier's (`services/notifier/locales`).
 
 pub mod account;
+pub mod staff;
 
 use std::time::Duration;
 

@@ -1,8 +1,10 @@
 //! The business as customers see it, as an admin edits it in the back office: its details
-//! (`business_details`, one row; a NULL column falls back to the `[business]` settings) and
+//! (`business_details`, one row; a NULL column falls back to the `[business]` settings),
+//! its time zone (the zone its days are counted in: an IANA name, checked with jiff) and
 //! how a catalogue price reads ("400 ₴/page", "400 ₴/стор."). Read from MySQL on each use by
 //! the bot and the web, so an edit reaches customers at once, without a restart.
 
+pub use jiff::tz::TimeZone;
 use sqlx::MySqlPool;
 
 use crate::settings::BusinessSettings;
@@ -17,9 +19,36 @@ pub struct BusinessDetails {
     /// The bot's greeting per language when an admin wrote one; `None`: the bot's own text.
     pub greeting_uk: Option<String>,
     pub greeting_en: Option<String>,
+    /// The IANA name of the zone the business's days are counted in, always a known one.
+    pub time_zone: String,
+}
+
+/// The zone when neither the table nor the settings name a known one.
+pub const DEFAULT_TIME_ZONE: &str = "Europe/Kyiv";
+
+/// The zone an IANA name (`Europe/Kyiv`, `America/New_York`, `UTC`) stands for, if the tz
+/// database knows it (names are matched ignoring case; `TimeZone::iana_name` gives the
+/// database's spelling). Offsets such as `+02:00` and POSIX rules are not names: `None`.
+pub fn time_zone(name: &str) -> Option<TimeZone> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 64 {
+        return None;
+    }
+    TimeZone::get(name).ok()
+}
+
+/// The database's spelling of a known zone name (`europe/kyiv` → `Europe/Kyiv`).
+pub fn time_zone_name(name: &str) -> Option<String> {
+    let zone = time_zone(name)?;
+    Some(zone.iana_name().unwrap_or(name.trim()).to_owned())
 }
 
 impl BusinessDetails {
+    /// The zone the business's days are counted in.
+    pub fn zone(&self) -> TimeZone {
+        time_zone(&self.time_zone).unwrap_or(TimeZone::UTC)
+    }
+
     /// The admin's greeting in `language` (`uk` or `en`), if any.
     pub fn greeting(&self, language: &str) -> Option<&str> {
         match language {
@@ -38,6 +67,7 @@ pub struct StoredDetails {
     pub hours: Option<String>,
     pub greeting_uk: Option<String>,
     pub greeting_en: Option<String>,
+    pub time_zone: Option<String>,
 }
 
 impl StoredDetails {
@@ -54,6 +84,19 @@ impl StoredDetails {
             hours: or(self.hours, &fallback.hours),
             greeting_uk: self.greeting_uk.filter(|v| !v.trim().is_empty()),
             greeting_en: self.greeting_en.filter(|v| !v.trim().is_empty()),
+            time_zone: [self.time_zone.as_deref(), Some(fallback.time_zone.as_str())]
+                .into_iter()
+                .flatten()
+                .find_map(time_zone_name)
+                .unwrap_or_else(|| {
+                    if !fallback.time_zone.trim().is_empty() {
+                        tracing::error!(
+                            time_zone = %fallback.time_zone,
+                            "business.time_zone is not a known IANA zone; using {DEFAULT_TIME_ZONE}"
+                        );
+                    }
+                    DEFAULT_TIME_ZONE.to_owned()
+                }),
         }
     }
 }
@@ -61,7 +104,7 @@ impl StoredDetails {
 /// The stored row (all `None` when the row is missing).
 pub async fn stored(pool: &MySqlPool) -> Result<StoredDetails, sqlx::Error> {
     let row: Option<StoredDetails> = sqlx::query_as(
-        "SELECT name, phone, email, hours, greeting_uk, greeting_en FROM business_details WHERE id = 1",
+        "SELECT name, phone, email, hours, greeting_uk, greeting_en, time_zone FROM business_details WHERE id = 1",
     )
     .fetch_optional(pool)
     .await?;
@@ -76,7 +119,8 @@ pub async fn details(
     Ok(stored(pool).await?.over(fallback))
 }
 
-/// Saves the details; `None` (or blank) clears a column back to the settings' value.
+/// Saves the details; `None` (or blank) clears a column back to the settings' value. The
+/// time zone is saved as given: check it with [`time_zone_name`] first.
 pub async fn save(pool: &MySqlPool, details: &StoredDetails) -> Result<(), sqlx::Error> {
     let clean = |value: &Option<String>| {
         value
@@ -86,10 +130,11 @@ pub async fn save(pool: &MySqlPool, details: &StoredDetails) -> Result<(), sqlx:
             .map(str::to_owned)
     };
     sqlx::query(
-        "INSERT INTO business_details (id, name, phone, email, hours, greeting_uk, greeting_en)
-         VALUES (1, ?, ?, ?, ?, ?, ?)
+        "INSERT INTO business_details (id, name, phone, email, hours, greeting_uk, greeting_en, time_zone)
+         VALUES (1, ?, ?, ?, ?, ?, ?, ?)
          ON DUPLICATE KEY UPDATE name = VALUES(name), phone = VALUES(phone), email = VALUES(email),
-             hours = VALUES(hours), greeting_uk = VALUES(greeting_uk), greeting_en = VALUES(greeting_en)",
+             hours = VALUES(hours), greeting_uk = VALUES(greeting_uk), greeting_en = VALUES(greeting_en),
+             time_zone = VALUES(time_zone)",
     )
     .bind(clean(&details.name))
     .bind(clean(&details.phone))
@@ -97,6 +142,7 @@ pub async fn save(pool: &MySqlPool, details: &StoredDetails) -> Result<(), sqlx:
     .bind(clean(&details.hours))
     .bind(clean(&details.greeting_uk))
     .bind(clean(&details.greeting_en))
+    .bind(clean(&details.time_zone))
     .execute(pool)
     .await?;
     Ok(())
@@ -185,6 +231,7 @@ mod tests {
             phone: "+380 44 000".into(),
             email: "a@b.c".into(),
             hours: "9-18".into(),
+            time_zone: "Europe/Kyiv".into(),
         };
         let details = StoredDetails {
             name: Some("Slovo & Co".into()),
@@ -197,5 +244,44 @@ mod tests {
         assert_eq!(details.phone, "+380 44 000");
         assert_eq!(details.greeting("en"), Some("Hi"));
         assert_eq!(details.greeting("uk"), None);
+        assert_eq!(details.time_zone, "Europe/Kyiv");
+    }
+
+    #[test]
+    fn time_zones_are_iana_names_the_stored_one_first() {
+        assert_eq!(
+            time_zone_name("europe/kyiv").as_deref(),
+            Some("Europe/Kyiv")
+        );
+        assert_eq!(time_zone_name(" UTC ").as_deref(), Some("UTC"));
+        for bad in [
+            "",
+            "Europe/Kyv",
+            "+02:00",
+            "EST5EDT,M3.2.0,M11.1.0",
+            "Mars/Olympus",
+        ] {
+            assert_eq!(time_zone_name(bad), None, "{bad:?}");
+        }
+        let settings = BusinessSettings {
+            time_zone: "Europe/Kyiv".into(),
+            ..Default::default()
+        };
+        let stored = |zone: Option<&str>| StoredDetails {
+            time_zone: zone.map(str::to_owned),
+            ..Default::default()
+        };
+        assert_eq!(
+            stored(Some("America/New_York")).over(&settings).time_zone,
+            "America/New_York"
+        );
+        assert_eq!(stored(None).over(&settings).time_zone, "Europe/Kyiv");
+        // A bad setting (or an empty one) falls back to the default zone.
+        let unset = BusinessSettings::default();
+        assert_eq!(stored(None).over(&unset).time_zone, DEFAULT_TIME_ZONE);
+        assert_eq!(
+            stored(None).over(&unset).zone().iana_name(),
+            Some("Europe/Kyiv")
+        );
     }
 }

@@ -456,7 +456,7 @@ pub struct NotifierSettings {
     pub concurrency: usize,
 }
 
-/// The business's contacts, shown to customers (the bot's "Contact us").
+/// The business's contacts, shown to customers (the bot's "Contact us"), and its time zone.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct BusinessSettings {
     pub name: String,
@@ -464,6 +464,11 @@ pub struct BusinessSettings {
     pub email: String,
     /// Opening hours in words, e.g. "Mon–Fri 9:00–18:00".
     pub hours: String,
+    /// The IANA name of the zone the business's days are counted in (reports' days, weeks
+    /// and months), e.g. "Europe/Kyiv", until an admin sets one in the back office
+    /// (`business::time_zone`). Empty or unknown: `business::DEFAULT_TIME_ZONE`.
+    #[serde(default)]
+    pub time_zone: String,
 }
 
 /// Signed links for downloads and uploads without a web session (see `links.rs`).

@@ -11,6 +11,10 @@
 //! staff card show it; order notices stop until it is verified again). Lost after that, the person asks again
 //! ("send the link again", "forgot password"), which is what they would do anyway.
 //!
+//! Staff set-password links (an admin's invitation or reset, `office::admin::staff`) are
+//! sent here too, but while the admin waits ([`AccountMail::send_now`]): the page then says
+//! whether the mail went, and shows the link to hand over when it did not.
+//!
 //! Order notices are e-mailed by the notifier, with its journal's guarantees.
 
 use std::sync::Arc;
@@ -19,6 +23,7 @@ use std::time::Duration;
 use bureau_accounts::tokens::{self, IssuedToken, TokenPurpose};
 use bureau_kit::retry::Backoff;
 use bureau_mail::account::AccountTexts;
+use bureau_mail::staff::{StaffLinkMail, StaffTexts};
 use bureau_mail::{Mail, MailError, Mailer};
 use bureau_platform::Settings;
 use sqlx::MySqlPool;
@@ -27,12 +32,26 @@ use uuid::Uuid;
 /// Tries of one account mail: about five minutes of backoff in all.
 const TRIES: u32 = 8;
 const BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
+/// How long a person (an admin inviting staff) waits for the SMTP server's answer at most.
+const WAIT_FOR_SERVER: Duration = Duration::from_secs(15);
+
+/// What became of a mail sent while someone waits for the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    /// No `[mail] host`: nothing is sent.
+    Off,
+    /// The SMTP server took it.
+    Sent,
+    /// Not sent, and why (refused, unreachable, too slow).
+    Failed(String),
+}
 
 /// Sends account mails; off (sends nothing, issues no token) without `[mail] host`.
 #[derive(Clone)]
 pub struct AccountMail {
     mailer: Option<Mailer>,
     texts: Arc<AccountTexts>,
+    staff_texts: Arc<StaffTexts>,
     public_url: String,
     verify_ttl: Duration,
     reset_ttl: Duration,
@@ -43,6 +62,7 @@ impl AccountMail {
         Ok(AccountMail {
             mailer: Mailer::from_settings(&settings.mail)?,
             texts: Arc::new(AccountTexts::new(&settings.business.name)),
+            staff_texts: Arc::new(StaffTexts::new()),
             public_url: settings
                 .web_gateway
                 .public_url
@@ -130,6 +150,37 @@ impl AccountMail {
             self.dispatch(pool, issued.account_id, mail);
         }
         Ok(())
+    }
+
+    /// Sends a staff member their set-password link now, and says whether the SMTP server
+    /// took it (waiting `WAIT_FOR_SERVER` at most; one try: the admin is shown the link
+    /// to hand over if it did not go).
+    pub async fn send_staff_link(&self, mail: &StaffLinkMail<'_>) -> Sent {
+        self.send_now(&self.staff_texts.link(mail)).await
+    }
+
+    /// Hands `mail` to SMTP while the caller waits for the outcome.
+    pub async fn send_now(&self, mail: &Mail) -> Sent {
+        let Some(mailer) = &self.mailer else {
+            return Sent::Off;
+        };
+        match tokio::time::timeout(WAIT_FOR_SERVER, mailer.send(mail)).await {
+            Ok(Ok(())) => {
+                tracing::info!(subject = %mail.subject, "mail sent");
+                Sent::Sent
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(%error, subject = %mail.subject, "mail not sent");
+                Sent::Failed(error.to_string())
+            }
+            Err(_) => {
+                tracing::warn!(subject = %mail.subject, "mail not sent: the server did not answer in time");
+                Sent::Failed(format!(
+                    "the mail server did not answer within {} s",
+                    WAIT_FOR_SERVER.as_secs()
+                ))
+            }
+        }
     }
 
     fn link(&self, path: &str, issued: &IssuedToken, language: &str) -> String {

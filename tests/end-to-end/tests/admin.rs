@@ -1,8 +1,10 @@
 //! Running the business in a real browser (headless Chromium over WebDriver, the whole stack,
 //! Telegram doubled):
 //!
-//! - an admin invites an executor, who sets a password through the one-time link (the
-//!   policy's errors shown next to the field first) and signs in;
+//! - an admin invites an executor; the invitation is e-mailed (read from the SMTP double,
+//!   `bureau_test_support::smtp`) and the admin told so; the executor opens the mailed
+//!   one-time link, sets a password (the policy's errors shown next to the field first)
+//!   and signs in;
 //! - a manager cannot reach staff management, adds a service with a price, and a Telegram
 //!   customer sees it with its price in the bot's catalogue at once;
 //! - the admin changes the business's name and the bot's "Contact us" says it at once.
@@ -14,7 +16,9 @@ use std::time::Instant;
 use anyhow::{Context, anyhow};
 use bureau_accounts::Role;
 use bureau_end_to_end::browser::browser;
-use bureau_end_to_end::{DEADLINE, TestStack};
+use bureau_end_to_end::telegram_double::DoubleConfig;
+use bureau_end_to_end::{DEADLINE, TestStack, eventually};
+use bureau_test_support::smtp::SmtpDouble;
 
 const PASSWORD: &str = "correct horse battery";
 const NEW_PASSWORD: &str = "a quiet orchard in Lviv";
@@ -24,7 +28,11 @@ async fn an_owner_runs_the_business_from_the_back_office() -> anyhow::Result<()>
     let Some(browser) = browser().await? else {
         return Ok(());
     };
-    let stack = TestStack::start().await?;
+    let smtp = SmtpDouble::start().await?;
+    let stack = TestStack::start_with(DoubleConfig::default(), |settings| {
+        smtp.configure(&mut settings.mail)
+    })
+    .await?;
     let double = &stack.telegram;
     for (email, name, role) in [
         ("ada@example.com", "Ada Admin", Role::Admin),
@@ -35,7 +43,7 @@ async fn an_owner_runs_the_business_from_the_back_office() -> anyhow::Result<()>
             .map_err(|e| anyhow!("{e}"))?;
     }
 
-    // The admin invites an executor and gets the one-time link to hand over.
+    // The admin invites an executor; the one-time link goes to the executor by mail.
     browser.sign_in(&stack, "ada@example.com", PASSWORD).await?;
     browser.go(&stack.web_url("/office/staff")).await?;
     browser
@@ -47,20 +55,37 @@ async fn an_owner_runs_the_business_from_the_back_office() -> anyhow::Result<()>
     browser
         .click("#invite-form select[name=role] option[value=executor]")
         .await?;
+    browser
+        .click("#invite-form select[name=language] option[value=en]")
+        .await?;
     browser.click("#invite-form button.primary").await?;
-    let link = browser
-        .find("#set-password-link")
-        .await?
-        .prop("value")
-        .await
-        .map_err(|e| anyhow!("the link's value: {e}"))?
-        .context("a link")?;
+    browser
+        .text_until("#link-mailed", |t| t.contains("ivan@example.com"))
+        .await?;
+    let shown = browser
+        .run("return document.getElementById('set-password-link') !== null;")
+        .await?;
+    anyhow::ensure!(
+        shown.as_bool() == Some(false),
+        "a mailed link is not shown to the admin"
+    );
+    browser.screenshot("admin-invite-mailed").await?;
+    let invitation = eventually("the invitation in the mailbox", DEADLINE, || async {
+        anyhow::Ok(smtp.to("ivan@example.com").into_iter().next())
+    })
+    .await?;
+    anyhow::ensure!(
+        invitation.language.as_deref() == Some("en")
+            && invitation.subject.contains("invitation")
+            && invitation.text.contains("Ada Admin"),
+        "the invitation: {invitation:?}"
+    );
+    let link = invitation
+        .link_containing("/office/set-password/")
+        .context("a set-password link in the mail")?;
     // The link is made on `web_gateway.public_url`; this stack's gateway listens elsewhere.
-    let path = &link[link
-        .find("/office/set-password/")
-        .context("a set-password link")?..];
+    let path = &link[link.find("/office/").context("a back-office link")?..];
     let link = stack.web_url(path);
-    browser.screenshot("admin-invite-link").await?;
     browser.go(&stack.web_url("/office/staff")).await?;
     browser
         .text_until("#staff", |t| t.contains("ivan@example.com"))

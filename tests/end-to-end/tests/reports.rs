@@ -220,10 +220,12 @@ async fn the_reports_draw_their_charts_and_executors_cannot_reach_them() -> anyh
         .click("#report-period select[name=preset] option[value='7d']")
         .await?;
     browser.click("#report-period button[type=submit]").await?;
+    // The period's first day is the business's (its zone, Europe/Kyiv by default).
+    let zone = bureau_platform::business::time_zone(&stack.settings.business.time_zone)
+        .unwrap_or(bureau_platform::business::TimeZone::UTC);
+    let first_day = web_gateway::office::reports::today(&zone, now) - Duration::days(6);
     browser
-        .text_until(".report-note", |t| {
-            t.contains(&(now - Duration::days(6)).date_naive().to_string())
-        })
+        .text_until(".report-note", |t| t.contains(&first_day.to_string()))
         .await?;
     eventually("the week's charts drawn", DEADLINE, || async {
         let charts = browser.run(COLOURED_PIXELS).await.ok()?;

@@ -5,15 +5,25 @@
 //! here, as `PERCENTILE_CONT` does, over durations read from an index. `office::reports`
 //! shapes them into pages and CSV.
 //!
+//! Days, weeks and months are the business's own (its time zone, `[business] time_zone` or
+//! the business page): a [`Clock`] carries the UTC offsets in force over the range — the
+//! offset at its start and each summer-time change within it, computed here from the tz
+//! database with jiff — and buckets are taken of `changed_at + offset`. MariaDB's own
+//! `CONVERT_TZ` with zone names needs its time zone tables loaded, which a stock server
+//! does not have; this needs nothing from the server.
+//!
 //! Each report reads through an index made for it
 //! (`migrations/20261206730001_report_indexes.sql`), so it costs what the range holds, not
 //! what the database holds; what a range of a year costs on 100,000 orders is in
 //! `docs/benchmarks.md` (`bench-reports`).
 
+use bureau_platform::business::TimeZone;
 use chrono::{DateTime, NaiveDate, Utc};
 use proto_events::OrderStatus;
-// The SQL built with `format!` here is made of this file's constants only (the grain's
-// bucket expression, the revenue sources); every value is bound.
+// The SQL built with `format!` here is made of this file's constants (the grain's bucket
+// expression, the revenue sources) and of a `Clock`'s offsets and instants, which are an
+// `i32` and a `DateTime<Utc>` written by `Clock::local` itself; every value that comes with
+// a request (the range) is bound.
 use sqlx::{AssertSqlSafe, MySqlPool};
 use uuid::Uuid;
 
@@ -24,7 +34,79 @@ pub struct Range {
     pub until: DateTime<Utc>,
 }
 
-/// How created orders and deliveries are grouped in time (UTC days; weeks start on Monday).
+/// How UTC instants read on the business's clock over one range: the offset from UTC in
+/// force at the range's start, and every change of it (summer time) before its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clock {
+    /// Seconds east of UTC at the range's start.
+    first: i32,
+    /// When the offset changes and what it is from then on, oldest first.
+    changes: Vec<(DateTime<Utc>, i32)>,
+}
+
+/// A chrono instant as jiff's (both count from the Unix epoch).
+pub fn to_jiff(at: DateTime<Utc>) -> jiff::Timestamp {
+    jiff::Timestamp::new(at.timestamp(), at.timestamp_subsec_nanos() as i32)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+/// A jiff instant as chrono's.
+pub fn from_jiff(at: jiff::Timestamp) -> DateTime<Utc> {
+    DateTime::from_timestamp(at.as_second(), at.subsec_nanosecond().max(0) as u32)
+        .unwrap_or_default()
+}
+
+impl Clock {
+    /// UTC itself.
+    pub fn utc() -> Clock {
+        Clock {
+            first: 0,
+            changes: Vec::new(),
+        }
+    }
+
+    /// `zone`'s offsets over `range`.
+    pub fn of(zone: &TimeZone, range: Range) -> Clock {
+        let start = to_jiff(range.from);
+        let end = to_jiff(range.until);
+        let mut changes = Vec::new();
+        let mut current = zone.to_offset(start).seconds();
+        let first = current;
+        for transition in zone.following(start) {
+            let at = transition.timestamp();
+            if at >= end {
+                break;
+            }
+            let offset = transition.offset().seconds();
+            if offset != current {
+                changes.push((from_jiff(at), offset));
+                current = offset;
+            }
+        }
+        Clock { first, changes }
+    }
+
+    /// The SQL reading UTC `column` as the business's local time (a `DATETIME`).
+    fn local(&self, column: &str) -> String {
+        if self.changes.is_empty() {
+            return format!("({column} + INTERVAL {} SECOND)", self.first);
+        }
+        let mut sql = format!("({column} + INTERVAL (CASE");
+        let mut offset = self.first;
+        for (at, next) in &self.changes {
+            sql.push_str(&format!(
+                " WHEN {column} < TIMESTAMP'{}' THEN {offset}",
+                at.format("%Y-%m-%d %H:%M:%S%.6f")
+            ));
+            offset = *next;
+        }
+        sql.push_str(&format!(" ELSE {offset} END) SECOND)"));
+        sql
+    }
+}
+
+/// How created orders and deliveries are grouped in time (the business's days; weeks
+/// start on Monday).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Grain {
     Day,
@@ -47,7 +129,8 @@ impl Grain {
             .find(|g| g.as_str() == name)
     }
 
-    /// The SQL giving the first day of `column`'s bucket, as a `DATE`.
+    /// The SQL giving the first day of the bucket of `column` (a local time, from
+    /// [`Clock::local`]), as a `DATE`.
     fn bucket(self, column: &str) -> String {
         match self {
             Grain::Day => format!("DATE({column})"),
@@ -66,18 +149,19 @@ pub struct CreatedCount {
     pub orders: i64,
 }
 
-/// Orders created in `range`, counted by bucket, channel and the status they are in now.
-/// Read from `orders_report_created` alone.
+/// Orders created in `range`, counted by (local) bucket, channel and the status they are
+/// in now. Read from `orders_report_created` alone.
 pub async fn created_counts(
     pool: &MySqlPool,
     range: Range,
+    clock: &Clock,
     grain: Grain,
 ) -> Result<Vec<CreatedCount>, sqlx::Error> {
     let sql = format!(
         "SELECT {bucket} AS bucket, CAST(channel AS CHAR) AS channel, status, COUNT(*) AS orders \
          FROM orders WHERE created_at >= ? AND created_at < ? \
          GROUP BY bucket, channel, status ORDER BY bucket",
-        bucket = grain.bucket("created_at")
+        bucket = grain.bucket(&clock.local("created_at"))
     );
     sqlx::query_as(AssertSqlSafe(sql))
         .bind(range.from)
@@ -182,12 +266,13 @@ pub struct Turnaround {
 }
 
 /// Created → delivered turnaround of the orders delivered within the range, over the whole
-/// range (the first line, `bucket: None`) and by the bucket of their delivery. Empty when
-/// nothing was delivered. Read from `order_status_history_into` alone (the order's creation
-/// is on its history rows).
+/// range (the first line, `bucket: None`) and by the (local) bucket of their delivery.
+/// Empty when nothing was delivered. Read from `order_status_history_into` alone (the
+/// order's creation is on its history rows).
 pub async fn turnaround(
     pool: &MySqlPool,
     range: Range,
+    clock: &Clock,
     grain: Grain,
 ) -> Result<Vec<Turnaround>, sqlx::Error> {
     let sql = format!(
@@ -195,7 +280,7 @@ pub async fn turnaround(
          FROM order_status_history \
          WHERE to_status = 'delivered' AND changed_at >= ? AND changed_at < ? \
            AND order_created_at IS NOT NULL",
-        bucket = grain.bucket("changed_at")
+        bucket = grain.bucket(&clock.local("changed_at"))
     );
     let rows: Vec<(NaiveDate, i64)> = sqlx::query_as(AssertSqlSafe(sql))
         .bind(range.from)
@@ -283,10 +368,10 @@ pub struct Revenue {
 /// Accepted quotes: an order's move from `quoted` to `accepted` accepts the latest quote made
 /// before it (a customer's answer to an older quote is refused by the persistence worker, so
 /// this is the quote they accepted; staff accepting for the customer accept the latest too),
-/// counted in the month of the acceptance.
-const ACCEPTED_QUOTES: &str = "SELECT DATE(accepted_at) - INTERVAL (DAYOFMONTH(accepted_at) - 1) DAY AS month, \
+/// counted in the (local) month of the acceptance.
+const ACCEPTED_QUOTES: &str = "SELECT {month} AS month, \
             'quotes' AS source, currency, COUNT(*) AS orders, CAST(SUM(amount_minor) AS SIGNED) AS amount_minor \
-     FROM (SELECT h.changed_at AS accepted_at, q.currency, q.amount_minor, \
+     FROM (SELECT h.changed_at AS revenue_at, q.currency, q.amount_minor, \
                   ROW_NUMBER() OVER (PARTITION BY h.order_id ORDER BY q.quoted_at DESC, q.event_id DESC) AS latest \
            FROM order_status_history h \
            JOIN order_quotes q ON q.order_id = h.order_id AND q.quoted_at <= h.changed_at \
@@ -295,19 +380,33 @@ const ACCEPTED_QUOTES: &str = "SELECT DATE(accepted_at) - INTERVAL (DAYOFMONTH(a
      WHERE latest = 1 \
      GROUP BY month, currency";
 
-/// Where revenue comes from: each a `SELECT` of `(month, source, currency, orders,
-/// amount_minor)` over the range (two parameters, `from` and `until`), joined with
-/// `UNION ALL`. **The seam for payments**: when the payments table lands (issue 13), add a
-/// `PAYMENTS` source here — payments received in the range, by month and currency, with
-/// `'payments' AS source` — and the page, the chart and the CSV show it as its own line
-/// (sources are never added up: a paid order was usually a quoted one too).
-const REVENUE_SOURCES: &[&str] = &[ACCEPTED_QUOTES];
+/// Payments received less refunds made (`order_payments`: Telegram Payments and what staff
+/// record), in the (local) month each was recorded, per currency; `orders` counts the
+/// orders with a payment or refund that month. Read from `order_payments_recorded` alone.
+const PAYMENTS: &str = "SELECT {month} AS month, \
+            'payments' AS source, currency, COUNT(DISTINCT order_id) AS orders, \
+            CAST(SUM(IF(kind = 'payment', CAST(amount_minor AS SIGNED), -CAST(amount_minor AS SIGNED))) AS SIGNED) AS amount_minor \
+     FROM (SELECT recorded_at AS revenue_at, order_id, kind, currency, amount_minor \
+           FROM order_payments WHERE recorded_at >= ? AND recorded_at < ?) paid \
+     GROUP BY month, currency";
 
-/// Revenue by month, source and currency, oldest month first.
-pub async fn revenue(pool: &MySqlPool, range: Range) -> Result<Vec<Revenue>, sqlx::Error> {
+/// Where revenue comes from: each a `SELECT` of `(month, source, currency, orders,
+/// amount_minor)` over the range (two parameters, `from` and `until`; `{month}` stands for
+/// the local month of the instant it names `revenue_at`), joined with `UNION ALL`. The page,
+/// the chart and the CSV show each source as its own line: sources are never added up (a
+/// paid order was usually a quoted one too).
+const REVENUE_SOURCES: &[&str] = &[ACCEPTED_QUOTES, PAYMENTS];
+
+/// Revenue by (local) month, source and currency, oldest month first.
+pub async fn revenue(
+    pool: &MySqlPool,
+    range: Range,
+    clock: &Clock,
+) -> Result<Vec<Revenue>, sqlx::Error> {
+    let month = Grain::Month.bucket(&clock.local("revenue_at"));
     let union = REVENUE_SOURCES
         .iter()
-        .map(|source| format!("({source})"))
+        .map(|source| format!("({})", source.replace("{month}", &month)))
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
     let sql = format!("SELECT * FROM ({union}) revenue ORDER BY month, source, currency");
@@ -336,13 +435,19 @@ pub struct ExportLine {
 
 /// Every order created in the range, oldest first, with its customer, assignee and
 /// delivery time: bind `from` and `until`, then `fetch` it row by row (the export streams).
-pub const EXPORT_ORDERS: &str = "SELECT o.order_number, o.created_at, CAST(o.channel AS CHAR) AS channel, \
+///
+/// The orders are read in `orders_created` order and each joined to its customer
+/// (`STRAIGHT_JOIN`, `FORCE INDEX`): left to itself, on a long range MariaDB read every
+/// customer first and sorted all the joined rows (bodies included) in a temporary table
+/// before sending the first one — no streaming, and 30 % slower (bench-reports, EXPLAIN in
+/// docs/benchmarks.md).
+pub const EXPORT_ORDERS: &str = "SELECT STRAIGHT_JOIN o.order_number, o.created_at, CAST(o.channel AS CHAR) AS channel, \
             o.service_code, o.status, c.display_name AS customer_name, c.phone, c.telegram_username, \
             a.display_name AS assignee_name, \
             (SELECT MIN(d.changed_at) FROM order_status_history d \
              WHERE d.order_id = o.id AND d.to_status = 'delivered') AS delivered_at, \
             o.body \
-     FROM orders o JOIN customers c ON c.id = o.customer_id \
+     FROM orders o FORCE INDEX (orders_created) JOIN customers c ON c.id = o.customer_id \
      LEFT JOIN web_accounts a ON a.id = o.assignee_id \
      WHERE o.created_at >= ? AND o.created_at < ? \
      ORDER BY o.created_at, o.id";
@@ -359,5 +464,48 @@ mod tests {
         assert_eq!(percentile(&[7.0], 0.9), 7.0);
         assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 0.5), 2.5);
         assert_eq!(percentile(&[], 0.5), 0.0);
+    }
+
+    fn instant(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    #[test]
+    fn a_clock_knows_the_offsets_of_its_range_and_writes_them_as_sql() {
+        let kyiv = TimeZone::get("Europe/Kyiv").unwrap();
+        // March 2026: winter time (+2) until 01:00 UTC on the 29th, summer time (+3) after.
+        let march = Range {
+            from: instant("2026-02-28T22:00:00Z"),
+            until: instant("2026-03-31T21:00:00Z"),
+        };
+        let clock = Clock::of(&kyiv, march);
+        assert_eq!(
+            clock,
+            Clock {
+                first: 7200,
+                changes: vec![(instant("2026-03-29T01:00:00Z"), 10800)],
+            }
+        );
+        assert_eq!(
+            clock.local("c"),
+            "(c + INTERVAL (CASE WHEN c < TIMESTAMP'2026-03-29 01:00:00.000000' THEN 7200 \
+             ELSE 10800 END) SECOND)"
+        );
+        // November has no change: one offset.
+        let november = Range {
+            from: instant("2026-10-31T22:00:00Z"),
+            until: instant("2026-11-30T22:00:00Z"),
+        };
+        assert_eq!(
+            Clock::of(&kyiv, november).local("c"),
+            "(c + INTERVAL 7200 SECOND)"
+        );
+        assert_eq!(Clock::utc().local("c"), "(c + INTERVAL 0 SECOND)");
+        // A year: both changes.
+        let year = Range {
+            from: instant("2025-12-31T22:00:00Z"),
+            until: instant("2026-12-31T22:00:00Z"),
+        };
+        assert_eq!(Clock::of(&kyiv, year).changes.len(), 2);
     }
 }

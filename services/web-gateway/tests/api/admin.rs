@@ -1,5 +1,6 @@
 //! Running the business over HTTP: staff invited with a one-time link (single use, policy
-//! errors in the person's language), roles, deactivation ending sessions and live streams
+//! errors in the person's language; mailed in the language the admin chose, shown to the
+//! admin only when it cannot be mailed), roles, deactivation ending sessions and live streams
 //! at once, the last active admin kept; the catalogue edited by a manager and seen at once
 //! by the order form's API, archived when orders use a service; the business's details;
 //! the audit log's filters, keyset paging and streamed CSV; and the matrix for every admin
@@ -251,6 +252,161 @@ async fn an_invited_executor_sets_a_password_once_through_the_link_and_signs_in(
         get(&gateway, None, &link_path(&second)).await.0,
         StatusCode::NOT_FOUND
     );
+    gateway.finish().await;
+}
+
+/// With `[mail]` set (the SMTP double), the invitation goes to the person in the language
+/// the admin picked — not the admin's — and the admin's page says so without the link; the
+/// mailed link opens the set-password page in that language; a reset goes out in the same
+/// language; an address the server refuses gets the link shown to the admin, with the reason.
+#[tokio::test]
+async fn invitations_and_resets_are_mailed_in_the_person_s_language() {
+    use bureau_test_support::smtp::SmtpDouble;
+    let smtp = SmtpDouble::start().await.expect("the SMTP double starts");
+    let gateway = Gateway::start_with(|settings| smtp.configure(&mut settings.mail)).await;
+    let (_, admin) = staff(&gateway, "ada@example.com", "Ada Admin", Role::Admin).await;
+    let mail_to = |address: &'static str, n: usize| {
+        let smtp = &smtp;
+        async move {
+            bureau_test_support::eventually(&format!("mail {n} to {address}"), DEADLINE, || async {
+                anyhow::Ok(smtp.to(address).get(n - 1).cloned())
+            })
+            .await
+            .expect("the mail arrives")
+        }
+    };
+
+    let (status, page) = post(
+        &gateway,
+        Some(&admin),
+        "en",
+        "/office/staff/invite",
+        &[
+            ("name", "Іван Виконавець"),
+            ("email", "ivan@example.com"),
+            ("role", "executor"),
+            ("language", "uk"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("id=\"link-mailed\"")
+            && page.contains("The link was e-mailed to ivan@example.com (Ukrainian)"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("/office/set-password/"),
+        "a mailed link is not shown to the admin"
+    );
+    assert_eq!(audited(&gateway, "staff_link_mailed").await, 1);
+    let invitation = mail_to("ivan@example.com", 1).await;
+    assert_eq!(invitation.language.as_deref(), Some("uk"));
+    assert!(
+        invitation.subject.contains("Запрошення"),
+        "{}",
+        invitation.subject
+    );
+    assert!(
+        invitation.text.contains("Ada Admin") && invitation.text.contains("виконавець"),
+        "{}",
+        invitation.text
+    );
+    let link = invitation
+        .link_containing("/office/language/uk?back=/office/set-password/")
+        .expect("the link in the mail");
+    let path = &link[link.find("/office/").unwrap()..];
+    // The link sets the page's language and lands on the form.
+    let response = browser()
+        .get(gateway.url(path))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection());
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let form_path = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        form_path.starts_with("/office/set-password/"),
+        "{form_path}"
+    );
+    let form = browser()
+        .get(gateway.url(&form_path))
+        .header("cookie", cookie.split(';').next().unwrap())
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), StatusCode::OK);
+    let form = form.text().await.unwrap();
+    assert!(
+        form.contains("ivan@example.com") && form.contains("Зберегти пароль"),
+        "{form}"
+    );
+    let (status, done) = post(
+        &gateway,
+        None,
+        "uk",
+        &form_path,
+        &[
+            ("password", "a quiet orchard in Lviv"),
+            ("repeat", "a quiet orchard in Lviv"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(done.contains("password-saved"), "{done}");
+
+    // A reset is mailed in the language chosen at the invitation.
+    let ivan: Uuid =
+        sqlx::query_scalar("SELECT id FROM web_accounts WHERE email = 'ivan@example.com'")
+            .fetch_one(&gateway.db)
+            .await
+            .unwrap();
+    let (status, page) = post(
+        &gateway,
+        Some(&admin),
+        "en",
+        &format!("/office/staff/{ivan}/reset"),
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("id=\"link-mailed\""), "{page}");
+    let reset = mail_to("ivan@example.com", 2).await;
+    assert_eq!(reset.language.as_deref(), Some("uk"));
+    assert!(reset.subject.contains("Новий пароль"), "{}", reset.subject);
+    assert!(reset.link_containing("/office/set-password/").is_some());
+
+    // The mail server refuses an address: the admin gets the link to hand over, and why.
+    smtp.refuse("olha@example.com");
+    let (status, page) = post(
+        &gateway,
+        Some(&admin),
+        "en",
+        "/office/staff/invite",
+        &[
+            ("name", "Olha"),
+            ("email", "olha@example.com"),
+            ("role", "manager"),
+            ("language", "en"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("id=\"link-not-mailed\"") && page.contains("The mail could not be sent"),
+        "{page}"
+    );
+    assert_eq!(
+        get(&gateway, None, &link_path(&page)).await.0,
+        StatusCode::OK,
+        "the shown link works"
+    );
+    assert_eq!(audited(&gateway, "staff_link_mail_failed").await, 1);
     gateway.finish().await;
 }
 

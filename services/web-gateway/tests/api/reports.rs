@@ -3,19 +3,36 @@
 //! every figure of every report checked on the page (the rows it embeds for machines) and
 //! in its CSV (UTF-8 with BOM, quoted), the orders export row by row, the exports audited,
 //! and who may see reports (admins and managers; executors and customers are refused).
+//!
+//! The history's times are the business's clock (Europe/Kyiv, the default zone), and
+//! orders, deliveries and an acceptance fall just after local midnight — still the day
+//! before in UTC — so every figure that depends on it proves the days are the business's.
+//! Another test crosses a summer-time change and changes the zone on the business page.
 
 use bureau_accounts::{Role, create_account};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use reqwest::StatusCode;
 use uuid::Uuid;
 
 use crate::helpers::*;
 
-/// `2026-11-02 09:00:00` as a UTC instant.
+/// `2026-11-02 09:00:00` on the business's clock (Europe/Kyiv) as a UTC instant.
 fn at(text: &str) -> DateTime<Utc> {
-    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
-        .unwrap()
-        .and_utc()
+    let local = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap();
+    let zoned = jiff::civil::DateTime::from_parts(
+        jiff::civil::Date::new(local.year() as i16, local.month() as i8, local.day() as i8)
+            .unwrap(),
+        jiff::civil::Time::new(
+            local.hour() as i8,
+            local.minute() as i8,
+            local.second() as i8,
+            0,
+        )
+        .unwrap(),
+    )
+    .in_tz("Europe/Kyiv")
+    .unwrap();
+    DateTime::from_timestamp(zoned.timestamp().as_second(), 0).unwrap()
 }
 
 /// One status change of a made-up history: when, to what, by whom.
@@ -306,7 +323,7 @@ async fn every_figure_of_every_report_matches_a_known_history_on_the_page_and_in
         },
     )
     .await;
-    record(
+    let diploma = record(
         &db,
         History {
             number: "10000001",
@@ -452,7 +469,86 @@ async fn every_figure_of_every_report_matches_a_known_history_on_the_page_and_in
         },
     )
     .await;
-    // The period's last instant, and the first after it.
+    // Paid in full, part refunded later; a payment ten minutes into 1 December local time
+    // (30 November in UTC) is outside the period.
+    for (kind, amount_minor, recorded) in [
+        ("payment", 100_000u64, "2026-11-04 15:00:00"),
+        ("refund", 5_000, "2026-11-20 10:00:00"),
+        ("payment", 7_000, "2026-12-01 00:10:00"),
+    ] {
+        sqlx::query(
+            "INSERT INTO order_payments (id, order_id, kind, method, amount_minor, currency, actor_kind, recorded_at)
+             VALUES (?, ?, ?, ?, ?, 'UAH', 'staff', ?)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(diploma)
+        .bind(kind)
+        .bind((kind == "payment").then_some("bank_transfer"))
+        .bind(amount_minor)
+        .bind(at(recorded))
+        .execute(&db)
+        .await
+        .unwrap();
+    }
+    // Just after local midnight, the Monday the third week begins: still Sunday in UTC.
+    record(
+        &db,
+        History {
+            number: "10000011",
+            channel: "telegram",
+            customer: taras,
+            body: "after midnight",
+            created: "2026-11-16 00:30:00",
+            steps: vec![],
+            quotes: vec![],
+            assignee: None,
+        },
+    )
+    .await;
+    // Worked through a Sunday evening, delivered after local midnight: Monday's week.
+    record(
+        &db,
+        History {
+            number: "10000012",
+            channel: "web",
+            customer: lesya,
+            body: "late evening",
+            created: "2026-11-08 21:00:00",
+            steps: vec![
+                step("2026-11-08 21:30:00", "accepted", m),
+                step("2026-11-08 22:00:00", "in_progress", o),
+                step("2026-11-08 23:30:00", "ready", o),
+                step("2026-11-09 00:30:00", "delivered", m),
+            ],
+            quotes: vec![],
+            assignee: Some((oksana, manager)),
+        },
+    )
+    .await;
+    // Created and quoted on 31 October, accepted half an hour into 1 November local time
+    // (still October in UTC): November's revenue, and a stay in "quoted" ended in the period.
+    record(
+        &db,
+        History {
+            number: "10000013",
+            channel: "telegram",
+            customer: taras,
+            body: "accepted after midnight",
+            created: "2026-10-31 22:00:00",
+            steps: vec![
+                step("2026-10-31 23:00:00", "quoted", m),
+                step("2026-11-01 00:30:00", "accepted", None),
+            ],
+            quotes: vec![Quote {
+                at: "2026-10-31 23:00:00",
+                amount_minor: 20_000,
+                currency: "UAH",
+            }],
+            assignee: None,
+        },
+    )
+    .await;
+    // The period's last instant, and the first after it (local: 22:00 UTC on 30 November).
     record(
         &db,
         History {
@@ -496,7 +592,8 @@ async fn every_figure_of_every_report_matches_a_known_history_on_the_page_and_in
     );
     let html = response.text().await.unwrap();
     assert!(
-        html.contains("counted in UTC"),
+        html.contains("counted in the business&#39;s time zone")
+            && html.contains("<span id=\"report-zone\">Europe/Kyiv</span>"),
         "the page states its time zone"
     );
     assert!(html.contains("/office/assets/uplot.min.js") && html.contains("data-chart="));
@@ -505,14 +602,16 @@ async fn every_figure_of_every_report_matches_a_known_history_on_the_page_and_in
         (
             "created-by-channel",
             &["Period", "Telegram", "Web", "Total"],
+            // In UTC days 10000011 would fall in the week of 9 November and 10000008
+            // (22:00 UTC on 30 November) in the period.
             strings(&[
                 &["2026-10-26", "0", "0", "0"],
-                &["2026-11-02", "2", "1", "3"],
+                &["2026-11-02", "2", "2", "4"],
                 &["2026-11-09", "1", "0", "1"],
-                &["2026-11-16", "0", "2", "2"],
+                &["2026-11-16", "1", "2", "3"],
                 &["2026-11-23", "1", "0", "1"],
                 &["2026-11-30", "0", "1", "1"],
-                &["Total", "4", "4", "8"],
+                &["Total", "5", "5", "10"],
             ]),
         ),
         (
@@ -531,33 +630,37 @@ async fn every_figure_of_every_report_matches_a_known_history_on_the_page_and_in
             ],
             strings(&[
                 &["2026-10-26", "0", "0", "0", "0", "0", "0", "0", "0", "0"],
-                &["2026-11-02", "0", "0", "0", "0", "0", "2", "0", "1", "3"],
+                &["2026-11-02", "0", "0", "0", "0", "0", "3", "0", "1", "4"],
                 &["2026-11-09", "0", "0", "0", "1", "0", "0", "0", "0", "1"],
-                &["2026-11-16", "0", "0", "0", "0", "0", "1", "1", "0", "2"],
+                &["2026-11-16", "1", "0", "0", "0", "0", "1", "1", "0", "3"],
                 &["2026-11-23", "1", "0", "0", "0", "0", "0", "0", "0", "1"],
                 &["2026-11-30", "1", "0", "0", "0", "0", "0", "0", "0", "1"],
-                &["Total", "2", "0", "0", "1", "0", "3", "1", "1", "8"],
+                &["Total", "3", "0", "0", "1", "0", "4", "1", "1", "10"],
             ]),
         ),
         (
-            // Seconds. New: 3600 ×5, 14400, 32401 → p90 interpolates 14400 + 0.4 × 18001.
+            // Seconds. New: 1800, 3600 ×5, 14400, 32401 → p90 interpolates
+            // 14400 + 0.3 × 18001. Quoted: 3600, 5400 (10000013's, ended at 00:30 local on
+            // 1 November: outside the period in UTC), 7200, 14400.
             "time-in-status",
             &["Status", "Stays", "Median, s", "90th percentile, s"],
             strings(&[
-                &["New", "7", "3600", "21600"],
-                &["Quoted", "3", "7200", "12960"],
-                &["Accepted", "6", "72000", "75600"],
-                &["In progress", "5", "86400", "86400"],
-                &["Ready", "5", "21600", "86400"],
+                &["New", "8", "3600", "19800"],
+                &["Quoted", "4", "6300", "12240"],
+                &["Accepted", "7", "72000", "75600"],
+                &["In progress", "6", "86400", "86400"],
+                &["Ready", "6", "18000", "86400"],
             ]),
         ),
         (
-            // Delivered: 129601 (created before the period), 194400, 259200, 266400.
+            // Delivered: 12600 (at 00:30 local on Monday 9 November: Sunday in UTC, the
+            // week before), 129601 (created before the period), 194400, 259200, 266400.
             "turnaround",
             &["Period", "Delivered", "Median, s", "90th percentile, s"],
             strings(&[
-                &["Whole period", "4", "226800", "264240"],
+                &["Whole period", "5", "194400", "263520"],
                 &["2026-11-02", "3", "194400", "246240"],
+                &["2026-11-09", "1", "12600", "12600"],
                 &["2026-11-16", "1", "266400", "266400"],
             ]),
         ),
@@ -566,7 +669,7 @@ async fn every_figure_of_every_report_matches_a_known_history_on_the_page_and_in
             &["Staff member", "Role", "Finished", "Delivered", "Open now"],
             strings(&[
                 &["Ivan Executor", "executor", "4", "3", "0"],
-                &["Oksana Executor", "executor", "1", "1", "2"],
+                &["Oksana Executor", "executor", "2", "2", "2"],
                 &["Ada Admin", "admin", "0", "0", "0"],
                 &["Marta Manager", "manager", "0", "0", "0"],
             ]),
@@ -575,7 +678,8 @@ async fn every_figure_of_every_report_matches_a_known_history_on_the_page_and_in
             "revenue",
             &["Month", "Source", "Currency", "Orders", "Amount"],
             strings(&[
-                &["2026-11", "Accepted quotes", "UAH", "2", "1450.00"],
+                &["2026-11", "Payments", "UAH", "1", "950.00"],
+                &["2026-11", "Accepted quotes", "UAH", "3", "1650.00"],
                 &["2026-11", "Accepted quotes", "USD", "1", "123.45"],
             ]),
         ),
@@ -593,10 +697,10 @@ async fn every_figure_of_every_report_matches_a_known_history_on_the_page_and_in
     }
     // The page shows the same figures for people.
     assert!(
-        html.contains("2 d 15 h"),
-        "the whole period's median turnaround, 226800 s"
+        html.contains("2 d 6 h"),
+        "the whole period's median turnaround, 194400 s"
     );
-    assert!(html.contains("1450.00 UAH"));
+    assert!(html.contains("1650.00 UAH"));
 
     // Every order of the period, oldest first, text quoted and kept whole.
     let (headings, rows) = csv_of(
@@ -609,7 +713,7 @@ async fn every_figure_of_every_report_matches_a_known_history_on_the_page_and_in
         headings,
         [
             "Number",
-            "Created (UTC)",
+            "Created (Europe/Kyiv)",
             "Channel",
             "Service",
             "Status",
@@ -617,7 +721,7 @@ async fn every_figure_of_every_report_matches_a_known_history_on_the_page_and_in
             "Phone",
             "Telegram",
             "Assignee",
-            "Delivered (UTC)",
+            "Delivered (Europe/Kyiv)",
             "Description"
         ]
     );
@@ -625,8 +729,8 @@ async fn every_figure_of_every_report_matches_a_known_history_on_the_page_and_in
     assert_eq!(
         numbers,
         [
-            "10000001", "10000002", "10000009", "10000003", "10000004", "10000010", "10000005",
-            "10000006"
+            "10000001", "10000002", "10000009", "10000012", "10000003", "10000011", "10000004",
+            "10000010", "10000005", "10000006"
         ]
     );
     assert_eq!(
@@ -660,8 +764,12 @@ async fn every_figure_of_every_report_matches_a_known_history_on_the_page_and_in
             "2026-11-06 10:00:00"
         ]
     );
-    assert_eq!(rows[7][1], "2026-11-30 23:59:59");
-    assert_eq!(rows[7][9], "", "not delivered");
+    // Times on the business's clock.
+    assert_eq!(rows[3][1], "2026-11-08 21:00:00");
+    assert_eq!(rows[3][9], "2026-11-09 00:30:00");
+    assert_eq!(rows[5][1], "2026-11-16 00:30:00");
+    assert_eq!(rows[9][1], "2026-11-30 23:59:59");
+    assert_eq!(rows[9][9], "", "not delivered");
 
     let (exports,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM staff_audit WHERE action = 'reports.export' AND account_id = ?",
@@ -732,5 +840,146 @@ async fn reports_are_for_admins_and_managers_only() {
     assert!(page.contains("The period starts after it ends"), "{page}");
     let unknown = get(&gateway, &token, "/office/reports/nothing.csv").await;
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    gateway.finish().await;
+}
+
+/// Orders created around the night summer time began in Kyiv (29 March 2026, 03:00 → 04:00
+/// local, 01:00 UTC), counted by day: each on its local date, the offset changing within
+/// the period. Then the admin sets the business's zone to New York on the business page (a
+/// bad name refused next to the field) and the same orders fall on New York's dates.
+#[tokio::test]
+async fn days_follow_the_business_time_zone_through_summer_time_and_a_change_of_zone() {
+    let gateway = Gateway::start().await;
+    let db = gateway.db.clone();
+    create_account(
+        &db,
+        "ada@bureau.example",
+        PASSWORD,
+        "Ada Admin",
+        Role::Admin,
+    )
+    .await
+    .unwrap();
+    let lesya = customer(&db, "Леся Українка", None).await;
+    // Kyiv local times; in UTC: 03-28 21:30, 03-28 22:30, 03-29 20:30, 03-29 21:30.
+    for (number, created) in [
+        ("20000001", "2026-03-28 23:30:00"),
+        ("20000002", "2026-03-29 00:30:00"),
+        ("20000003", "2026-03-29 23:30:00"),
+        ("20000004", "2026-03-30 00:30:00"),
+    ] {
+        record(
+            &db,
+            History {
+                number,
+                channel: "web",
+                customer: lesya,
+                body: "spring",
+                created,
+                steps: vec![],
+                quotes: vec![],
+                assignee: None,
+            },
+        )
+        .await;
+    }
+    let token = gateway.log_in("ada@bureau.example").await;
+    let query = "preset=custom&from=2026-03-28&to=2026-03-30&by=day";
+    let by_day = |html: &str| {
+        page_rows(html, "created-by-channel")
+            .into_iter()
+            .map(|row| (row[0].clone(), row[3].clone()))
+            .collect::<Vec<_>>()
+    };
+    let pairs = |rows: &[(&str, &str)]| {
+        rows.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect::<Vec<_>>()
+    };
+    let html = get(&gateway, &token, &format!("/office/reports?{query}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    // In UTC it would be 2, 2, 0.
+    assert_eq!(
+        by_day(&html),
+        pairs(&[
+            ("2026-03-28", "1"),
+            ("2026-03-29", "2"),
+            ("2026-03-30", "1"),
+            ("Total", "4")
+        ])
+    );
+
+    // A name the tz database does not know is refused next to the field; nothing changes.
+    let form = |zone: &'static str| {
+        [
+            ("name", ""),
+            ("phone", ""),
+            ("email", ""),
+            ("hours", ""),
+            ("greeting_uk", ""),
+            ("greeting_en", ""),
+            ("time_zone", zone),
+        ]
+    };
+    let post = |zone: &'static str| {
+        let (gateway, token) = (&gateway, &token);
+        async move {
+            let response = reqwest::Client::new()
+                .post(gateway.url("/office/business"))
+                .header("cookie", format!("bureau_session={token}"))
+                .header("origin", gateway.url(""))
+                .header("accept-language", "en")
+                .form(&form(zone))
+                .send()
+                .await
+                .unwrap();
+            (response.status(), response.text().await.unwrap())
+        }
+    };
+    let (status, page) = post("Europe/Kyv").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Unknown time zone"), "{page}");
+    let (status, page) = post("america/new_york").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("value=\"America/New_York\""),
+        "saved as the database spells it"
+    );
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT time_zone FROM business_details WHERE id = 1")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(stored.as_deref(), Some("America/New_York"));
+
+    // New York (summer time since 8 March, UTC−4): 17:30 and 18:30 on the 28th, 16:30 and
+    // 17:30 on the 29th.
+    let html = get(&gateway, &token, &format!("/office/reports?{query}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<span id=\"report-zone\">America/New_York</span>"));
+    assert_eq!(
+        by_day(&html),
+        pairs(&[
+            ("2026-03-28", "2"),
+            ("2026-03-29", "2"),
+            ("2026-03-30", "0"),
+            ("Total", "4")
+        ])
+    );
+    let (headings, rows) = csv_of(
+        &gateway,
+        &token,
+        &format!("/office/reports/orders.csv?{query}"),
+    )
+    .await;
+    assert_eq!(headings[1], "Created (America/New_York)");
+    assert_eq!(rows[0][1], "2026-03-28 17:30:00");
+    assert_eq!(rows[3][1], "2026-03-29 17:30:00");
     gateway.finish().await;
 }

@@ -40,7 +40,7 @@ use bureau_benchmarks::machine::Replica;
 use bureau_platform::Settings;
 use bureau_platform::object_store::ObjectStore;
 use bureau_test_support::TestDatabase;
-use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use clap::Parser;
 use futures::StreamExt;
 use rand::rngs::StdRng;
@@ -48,7 +48,8 @@ use rand::{Rng, SeedableRng};
 use serde_json::json;
 use sqlx::{MySql, MySqlPool, QueryBuilder};
 use uuid::Uuid;
-use web_gateway::office::reports::queries::{self as sql, Grain, Range};
+use web_gateway::office::reports::queries::{self as sql, Clock, Grain, Range};
+use web_gateway::office::reports::{start_of, today as business_today};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -204,8 +205,11 @@ async fn measure(
     // The first answers warm the gateway's and MariaDB's caches; not counted.
     get("/office/reports?preset=year".into()).await?;
 
-    let today = now.date_naive();
-    let midnight = |d: NaiveDate| Utc.from_utc_datetime(&d.and_time(NaiveTime::MIN));
+    // The business's days, as the gateway counts them (`[business] time_zone`).
+    let zone = bureau_platform::business::time_zone(&settings.business.time_zone)
+        .unwrap_or(bureau_platform::business::TimeZone::UTC);
+    let today = business_today(&zone, now);
+    let midnight = |d: NaiveDate| start_of(&zone, d);
     let year_start = NaiveDate::from_ymd_opt(today.year(), 1, 1).context("1 January")?;
     let first_day = today - Days::new(args.days + 1);
     let periods = [
@@ -239,12 +243,13 @@ async fn measure(
     ];
 
     println!(
-        "{} orders over {} days ({} status changes, {} quotes); seeding took {:.1} s",
+        "{} orders over {} days ({} status changes, {} quotes); seeding took {:.1} s; days of {}",
         args.orders,
         args.days,
         rows.history,
         rows.quotes,
-        seeded.as_secs_f64()
+        seeded.as_secs_f64(),
+        zone.iana_name().unwrap_or("UTC")
     );
     println!();
     println!(
@@ -262,7 +267,7 @@ async fn measure(
             let mut raw = Vec::with_capacity(args.samples);
             for _ in 0..args.samples {
                 let started = Instant::now();
-                raw_report(pool, report, *range, *grain).await?;
+                raw_report(pool, report, *range, &Clock::of(&zone, *range), *grain).await?;
                 raw.push(started.elapsed());
             }
             print_line(name, report, &mut times, &mut raw);
@@ -276,8 +281,9 @@ async fn measure(
         let mut raw = Vec::with_capacity(args.samples);
         for _ in 0..args.samples {
             let started = Instant::now();
+            let clock = Clock::of(&zone, *range);
             for report in REPORTS {
-                raw_report(pool, report, *range, *grain).await?;
+                raw_report(pool, report, *range, &clock, *grain).await?;
             }
             raw.push(started.elapsed());
         }
@@ -407,23 +413,24 @@ async fn raw_report(
     pool: &MySqlPool,
     report: &str,
     range: Range,
+    clock: &Clock,
     grain: Grain,
 ) -> anyhow::Result<()> {
     match report {
         "created-by-channel" | "created-by-status" => {
-            sql::created_counts(pool, range, grain).await?;
+            sql::created_counts(pool, range, clock, grain).await?;
         }
         "time-in-status" => {
             sql::status_stays(pool, range).await?;
         }
         "turnaround" => {
-            sql::turnaround(pool, range, grain).await?;
+            sql::turnaround(pool, range, clock, grain).await?;
         }
         "staff" => {
             sql::staff_load(pool, range).await?;
         }
         "revenue" => {
-            sql::revenue(pool, range).await?;
+            sql::revenue(pool, range, clock).await?;
         }
         other => bail!("no report {other}"),
     }

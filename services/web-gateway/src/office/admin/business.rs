@@ -1,7 +1,9 @@
 //! The business's details (admins): name, phone, email, opening hours and the bot's greeting
-//! in each language, saved to `business_details`. A blank field falls back to the
-//! `[business]` settings (shown as the field's placeholder); the bot reads the table on each
-//! "Contact us" and greeting, so an edit reaches customers at once.
+//! in each language, and its time zone (an IANA name, checked against the tz database; the
+//! reports count its days in it), saved to `business_details`. A blank field falls back to
+//! the `[business]` settings (shown as the field's placeholder); the bot reads the table on
+//! each "Contact us" and greeting and the reports on each request, so an edit applies at
+//! once.
 
 use askama::Template;
 use axum::Form;
@@ -19,13 +21,14 @@ use crate::office::views::{self, Chrome};
 use crate::office::{Desk, PageError};
 
 /// The columns' widths (`business_details`).
-const LIMITS: [(&str, usize); 6] = [
+const LIMITS: [(&str, usize); 7] = [
     ("name", 200),
     ("phone", 50),
     ("email", 254),
     ("hours", 500),
     ("greeting_uk", 1000),
     ("greeting_en", 1000),
+    ("time_zone", 64),
 ];
 
 #[derive(Template)]
@@ -38,6 +41,10 @@ pub struct BusinessPage {
     pub fallback: bureau_platform::settings::BusinessSettings,
     pub errors: Vec<(&'static str, &'static str)>,
     pub saved: bool,
+    /// The zone in force when the field is blank (the settings', else the default).
+    pub fallback_zone: String,
+    /// Every zone name the tz database knows, offered while typing (a `datalist`).
+    pub zones: Vec<String>,
 }
 
 impl BusinessPage {
@@ -64,10 +71,12 @@ pub struct BusinessForm {
     pub greeting_uk: String,
     #[serde(default)]
     pub greeting_en: String,
+    #[serde(default)]
+    pub time_zone: String,
 }
 
 impl BusinessForm {
-    fn values(&self) -> [(&'static str, &str); 6] {
+    fn values(&self) -> [(&'static str, &str); 7] {
         [
             ("name", &self.name),
             ("phone", &self.phone),
@@ -75,8 +84,21 @@ impl BusinessForm {
             ("hours", &self.hours),
             ("greeting_uk", &self.greeting_uk),
             ("greeting_en", &self.greeting_en),
+            ("time_zone", &self.time_zone),
         ]
     }
+}
+
+/// The zone names of the tz database, sorted (for the field's suggestions).
+fn zone_names() -> Vec<String> {
+    let mut names: Vec<String> = jiff::tz::db()
+        .available()
+        .map(|name| name.as_str().to_owned())
+        .filter(|name| name.contains('/') || name == "UTC")
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 fn render(
@@ -101,6 +123,10 @@ fn render(
             fallback: state.settings.business.clone(),
             errors,
             saved,
+            fallback_zone: business::StoredDetails::default()
+                .over(&state.settings.business)
+                .time_zone,
+            zones: zone_names(),
         },
     )
 }
@@ -119,6 +145,7 @@ pub async fn page(State(state): State<AppState>, desk: Desk) -> Result<Response,
         hours: stored.hours.unwrap_or_default(),
         greeting_uk: stored.greeting_uk.unwrap_or_default(),
         greeting_en: stored.greeting_en.unwrap_or_default(),
+        time_zone: stored.time_zone.unwrap_or_default(),
     };
     Ok(render(&state, &desk, StatusCode::OK, form, vec![], false))
 }
@@ -142,6 +169,22 @@ pub async fn save(
     if !email.is_empty() && bureau_accounts::Email::parse(email).is_err() {
         errors.push(("email", a.bad_email));
     }
+    // A zone is saved as the tz database spells it; blank: the settings' zone.
+    let time_zone = match form.time_zone.trim() {
+        "" => Some(String::new()),
+        name => business::time_zone_name(name),
+    };
+    let Some(time_zone) = time_zone else {
+        errors.push(("time_zone", a.bad_time_zone));
+        return Ok(render(
+            &state,
+            &desk,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            form,
+            errors,
+            false,
+        ));
+    };
     if !errors.is_empty() {
         return Ok(render(
             &state,
@@ -162,6 +205,7 @@ pub async fn save(
             hours: some(&form.hours),
             greeting_uk: some(&form.greeting_uk),
             greeting_en: some(&form.greeting_en),
+            time_zone: some(&time_zone),
         },
     )
     .await
@@ -180,5 +224,6 @@ pub async fn save(
         Some(&format!("set: {}", changed.join(", "))),
     )
     .await?;
+    let form = BusinessForm { time_zone, ..form };
     Ok(render(&state, &desk, StatusCode::OK, form, vec![], true))
 }

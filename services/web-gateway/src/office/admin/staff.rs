@@ -4,8 +4,11 @@
 //! resetting a password with the same kind of link. And the page the link opens, where the
 //! person sets their password under the policy, its errors next to the field.
 //!
-//! The link is shown to the admin to hand over. Sending it by e-mail is [`deliver_link`]:
-//! the one seam a mailer plugs into.
+//! The link is e-mailed to the person ([`deliver_link`]), in the language the admin chose
+//! when inviting them (kept as `web_accounts.language` for later resets), and the admin is
+//! told it went. The link itself is shown to the admin only when it could not be mailed —
+//! the server has no `[mail]` settings, or the mail server refused or did not answer — so
+//! the admin can hand it over another way; a mailed link is seen by its owner alone.
 
 use askama::Template;
 use axum::Form;
@@ -14,11 +17,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use bureau_accounts::Role;
 use bureau_accounts::staff::{self as accounts, LinkPurpose, LinkToken, StaffError};
+use bureau_mail::staff::{StaffLink, StaffLinkMail};
 use chrono::Utc;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{FieldError, frame, refusal};
+use crate::account_mail::Sent;
 use crate::http::{AppState, Error};
 use crate::office::i18n::Lang;
 use crate::office::permissions::Act;
@@ -50,6 +55,7 @@ pub struct StaffPage {
     pub form_name: String,
     pub form_email: String,
     pub form_roles: Vec<Opt>,
+    pub form_languages: Vec<Opt>,
     pub name_error: FieldError,
     pub email_error: FieldError,
 }
@@ -62,7 +68,12 @@ pub struct LinkPage {
     pub heading: &'static str,
     pub person: String,
     pub email: String,
-    pub link: String,
+    /// The link, shown only when it was not mailed.
+    pub link: Option<String>,
+    /// Whether it was mailed: `None` mailed; else why the admin hands it over.
+    pub not_mailed: Option<String>,
+    /// The language of the mail, in words.
+    pub language: &'static str,
     pub expires: When,
 }
 
@@ -76,6 +87,13 @@ pub struct SetPasswordPage {
     pub name: String,
     pub errors: Vec<String>,
     pub saved: bool,
+}
+
+fn language_options(a: &super::i18n::AdminTexts, selected: Lang) -> Vec<Opt> {
+    [(Lang::Uk, a.language_uk), (Lang::En, a.language_en)]
+        .into_iter()
+        .map(|(lang, label)| Opt::new(lang.code(), label, lang == selected))
+        .collect()
 }
 
 fn role_options(a: &super::i18n::AdminTexts, selected: &str) -> Vec<Opt> {
@@ -131,6 +149,7 @@ async fn render(
             form_name: name.to_owned(),
             form_email: email.to_owned(),
             form_roles: role_options(a, "executor"),
+            form_languages: language_options(a, desk.lang),
             name_error,
             email_error,
         },
@@ -142,6 +161,9 @@ pub struct InviteForm {
     name: String,
     email: String,
     role: String,
+    /// The language of the invitation mail (`uk`, `en`); the admin's own when missing.
+    #[serde(default)]
+    language: String,
 }
 
 pub async fn invite(
@@ -181,6 +203,10 @@ pub async fn invite(
                 )),
             )
             .await?;
+            let language = Lang::parse(&form.language).unwrap_or(desk.lang);
+            accounts::set_language(&state.pool, account_id, language.code())
+                .await
+                .map_err(|e| desk.fail(Error::from(e)))?;
             return link_page(&state, &desk, LinkPurpose::Invite, account_id, token).await;
         }
         Err(StaffError::Email(_)) => (None, Some(a.bad_email)),
@@ -199,8 +225,8 @@ pub async fn invite(
     .await
 }
 
-/// The link page: the link shown once for the admin to hand over (and, where a mailer is
-/// plugged in, sent).
+/// The link page: the link mailed to the person, and the admin told so; or, when it could
+/// not be mailed, the link shown once for the admin to hand over, with the reason.
 async fn link_page(
     state: &AppState,
     desk: &Desk,
@@ -208,17 +234,74 @@ async fn link_page(
     account_id: Uuid,
     token: LinkToken,
 ) -> Result<Response, PageError> {
-    let (email, name, _, _) = accounts::find(&state.pool, account_id)
+    let fail = |e: sqlx::Error| desk.fail(Error::from(e));
+    let (email, name, role, _) = accounts::find(&state.pool, account_id)
         .await
-        .map_err(|e| desk.fail(Error::from(e)))?
+        .map_err(fail)?
         .ok_or_else(|| desk.fail(super::super::Failure::NotFound))?;
-    let link = format!(
-        "{}/office/set-password/{}",
-        state.settings.web_gateway.public_url.trim_end_matches('/'),
-        token.expose()
-    );
-    deliver_link(&email, &name, &link, purpose);
+    let language = accounts::language(&state.pool, account_id)
+        .await
+        .map_err(fail)?
+        .and_then(|code| Lang::parse(&code))
+        .unwrap_or(desk.lang);
+    let business = bureau_platform::business::details(&state.pool, &state.settings.business)
+        .await
+        .map_err(fail)?
+        .name;
+    let public_url = state.settings.web_gateway.public_url.trim_end_matches('/');
+    let path = format!("/office/set-password/{}", token.expose());
+    let sent = deliver_link(
+        state,
+        &StaffLinkMail {
+            kind: match purpose {
+                LinkPurpose::Invite => StaffLink::Invitation,
+                LinkPurpose::Reset => StaffLink::Reset,
+            },
+            language: language.code(),
+            to: &email,
+            name: &name,
+            admin: &desk.account.display_name,
+            role: super::i18n::texts(language).role(role.as_str()),
+            business: &business,
+            // Through the language switch, so the page opens in the mail's language.
+            link: &format!(
+                "{public_url}/office/language/{}?back={path}",
+                language.code()
+            ),
+            ttl_hours: LINK_TTL_HOURS as u64,
+        },
+    )
+    .await;
     let (chrome, a) = frame(desk, "/office/staff", desk.lang_texts().staff);
+    let not_mailed = match &sent {
+        Sent::Sent => None,
+        Sent::Off => Some(a.link_mail_off.to_owned()),
+        Sent::Failed(reason) => Some(format!("{} {reason}", a.link_not_mailed)),
+    };
+    let detail = format!("{} {}", purpose.as_str(), language.code());
+    match &sent {
+        Sent::Sent => {
+            desk.audit(
+                state,
+                "staff_link_mailed",
+                None,
+                Some(&account_id.to_string()),
+                Some(&detail),
+            )
+            .await?
+        }
+        Sent::Failed(reason) => {
+            desk.audit(
+                state,
+                "staff_link_mail_failed",
+                None,
+                Some(&account_id.to_string()),
+                Some(&format!("{detail}: {reason}")),
+            )
+            .await?
+        }
+        Sent::Off => {}
+    }
     let heading = match purpose {
         LinkPurpose::Invite => a.link_title_invite,
         LinkPurpose::Reset => a.link_title_reset,
@@ -231,21 +314,30 @@ async fn link_page(
             heading,
             person: name,
             email,
-            link,
+            link: not_mailed.is_some().then(|| format!("{public_url}{path}")),
+            not_mailed,
+            language: match language {
+                Lang::Uk => a.language_uk,
+                Lang::En => a.language_en,
+            },
             expires: When::of(Utc::now() + chrono::Duration::hours(LINK_TTL_HOURS)),
         },
     ))
 }
 
-/// **The mail seam.** Called with every set-password link made (invitation or reset); today
-/// it only records that a link was made (never the link itself): the admin hands the link
-/// over from the page. A mailer (SMTP) replaces this body with a send of the link to `email`
-/// in the person's language, and the page keeps showing the link as the fallback.
-fn deliver_link(_email: &str, _name: &str, _link: &str, purpose: LinkPurpose) {
-    tracing::info!(
-        purpose = purpose.as_str(),
-        "set-password link made; no mailer configured, the admin hands it over"
-    );
+/// **The mail seam.** Called with every set-password link made (invitation or reset):
+/// mails it to the person now, in their language, and says whether it went (never logging
+/// the link itself). Without `[mail]` settings nothing is sent ([`Sent::Off`]) and the admin
+/// hands the link over from the page.
+async fn deliver_link(state: &AppState, mail: &StaffLinkMail<'_>) -> Sent {
+    let sent = state.account_mail.send_staff_link(mail).await;
+    if sent == Sent::Off {
+        tracing::info!(
+            kind = ?mail.kind,
+            "set-password link made; no mailer configured, the admin hands it over"
+        );
+    }
+    sent
 }
 
 #[derive(Deserialize)]

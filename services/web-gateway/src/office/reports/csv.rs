@@ -11,6 +11,7 @@
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use bureau_platform::business::TimeZone;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -19,7 +20,7 @@ use sqlx::MySqlPool;
 use super::tables::Table;
 use super::texts::{self, ReportTexts};
 use crate::office::i18n::Lang;
-use crate::queries::reports::{self as sql, ExportLine, Range};
+use crate::queries::reports::{self as sql, ExportLine, Range, to_jiff};
 
 /// UTF-8's byte order mark.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -55,27 +56,32 @@ pub fn attachment(name: &str, body: Body) -> Response {
     response
 }
 
-fn time(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M:%S").to_string()
+/// `at` on the business's clock, as spreadsheets read a time (the zone is in the heading).
+fn time(zone: &TimeZone, at: DateTime<Utc>) -> String {
+    let offset = zone.to_offset(to_jiff(at)).seconds();
+    (at + chrono::Duration::seconds(i64::from(offset)))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
-fn export_headings(t: &ReportTexts) -> [&'static str; 11] {
+fn export_headings(t: &ReportTexts, zone: &TimeZone) -> [String; 11] {
+    let name = zone.iana_name().unwrap_or("UTC");
     [
-        t.number,
-        t.created_at,
-        t.channel,
-        t.service,
-        t.status,
-        t.customer,
-        t.phone,
-        t.username,
-        t.assignee,
-        t.delivered_at,
-        t.description,
+        t.number.to_owned(),
+        format!("{} ({name})", t.created_at),
+        t.channel.to_owned(),
+        t.service.to_owned(),
+        t.status.to_owned(),
+        t.customer.to_owned(),
+        t.phone.to_owned(),
+        t.username.to_owned(),
+        t.assignee.to_owned(),
+        format!("{} ({name})", t.delivered_at),
+        t.description.to_owned(),
     ]
 }
 
-fn export_record(lang: Lang, t: &ReportTexts, line: &ExportLine) -> [String; 11] {
+fn export_record(lang: Lang, t: &ReportTexts, zone: &TimeZone, line: &ExportLine) -> [String; 11] {
     let status = proto_events::OrderStatus::parse(&line.status)
         .map(|s| lang.status(s))
         .unwrap_or_else(|| line.status.clone());
@@ -86,7 +92,7 @@ fn export_record(lang: Lang, t: &ReportTexts, line: &ExportLine) -> [String; 11]
     };
     [
         line.order_number.clone(),
-        time(line.created_at),
+        time(zone, line.created_at),
         channel,
         line.service_code.clone().unwrap_or_default(),
         status,
@@ -97,13 +103,16 @@ fn export_record(lang: Lang, t: &ReportTexts, line: &ExportLine) -> [String; 11]
             .map(|u| format!("@{u}"))
             .unwrap_or_default(),
         line.assignee_name.clone().unwrap_or_default(),
-        line.delivered_at.map(time).unwrap_or_default(),
+        line.delivered_at
+            .map(|at| time(zone, at))
+            .unwrap_or_default(),
         line.body.clone(),
     ]
 }
 
-/// Every order created in `range`, streamed as CSV in bounded memory.
-pub fn orders(pool: MySqlPool, range: Range, lang: Lang) -> Body {
+/// Every order created in `range`, streamed as CSV in bounded memory, its times on the
+/// clock of `zone`.
+pub fn orders(pool: MySqlPool, range: Range, zone: TimeZone, lang: Lang) -> Body {
     let (chunks, receiver) =
         tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(CHUNKS_IN_FLIGHT);
     tokio::spawn(async move {
@@ -115,7 +124,7 @@ pub fn orders(pool: MySqlPool, range: Range, lang: Lang) -> Body {
             first.extend_from_slice(BOM);
             csv::Writer::from_writer(first)
         };
-        let written = writer.write_record(export_headings(t));
+        let written = writer.write_record(export_headings(t, &zone));
         let mut rows = sqlx::query_as::<_, ExportLine>(sql::EXPORT_ORDERS)
             .bind(range.from)
             .bind(range.until)
@@ -125,7 +134,7 @@ pub fn orders(pool: MySqlPool, range: Range, lang: Lang) -> Body {
         while failure.is_none() {
             let Some(row) = rows.next().await else { break };
             let record = match row {
-                Ok(line) => export_record(lang, t, &line),
+                Ok(line) => export_record(lang, t, &zone, &line),
                 Err(error) => {
                     failure = Some(error.to_string());
                     break;

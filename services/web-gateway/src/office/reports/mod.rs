@@ -1,7 +1,8 @@
 //! The reports (admins and managers; `Act::SeeReports`): orders created by channel and by
 //! status, time in each status, created → delivered turnaround, staff throughput and open
-//! work, revenue by month — for a preset period or custom dates (UTC days), each drawn as a
-//! chart and exportable as CSV, with every order of the period as one more CSV.
+//! work, revenue by month — for a preset period or custom dates (days of the business's time
+//! zone, `business::BusinessDetails::time_zone`), each drawn as a chart and exportable as
+//! CSV, with every order of the period as one more CSV.
 //!
 //! - `GET /office/reports?preset=30d|7d|month|last-month|year|custom&from&to&by=day|week|month`:
 //!   the page;
@@ -26,6 +27,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use bureau_platform::business::TimeZone;
 use chrono::Utc;
 
 use super::i18n::Lang;
@@ -39,6 +41,8 @@ use texts::ReportTexts;
 
 /// The reports' SQL, for the benchmark's baseline (`bench-reports`).
 pub use crate::queries::reports as queries;
+/// The business's today and its days' first instants, for the benchmark's periods.
+pub use period::{start_of, today};
 
 const UPLOT_JS: &str = include_str!("../../../assets/vendor/uplot/uPlot.iife.min.js");
 const UPLOT_CSS: &str = include_str!("../../../assets/vendor/uplot/uPlot.min.css");
@@ -141,6 +145,8 @@ struct ReportsPage {
     to: String,
     error: Option<&'static str>,
     period_text: String,
+    /// The business's time zone (IANA name) its days are counted in.
+    zone: String,
     orders_csv: String,
     sections: Vec<Section>,
 }
@@ -185,6 +191,16 @@ fn section(period: &Period, r: &ReportTexts, table: Table) -> Section {
     }
 }
 
+/// The zone the business's days are counted in, read on each request (an admin's change
+/// applies to the next report).
+async fn business_zone(state: &AppState) -> Result<TimeZone, sqlx::Error> {
+    Ok(
+        bureau_platform::business::details(&state.pool, &state.settings.business)
+            .await?
+            .zone(),
+    )
+}
+
 /// `GET /office/reports`: every report for the period.
 async fn page(
     State(state): State<AppState>,
@@ -195,9 +211,12 @@ async fn page(
     allowed(&state, &desk)?;
     let lang = desk.lang;
     let r = texts::of(lang);
-    let (period, error) = Period::from_query(&query, Utc::now().date_naive());
+    let zone = business_zone(&state)
+        .await
+        .map_err(|e| desk.fail(Error::from(e)))?;
+    let (period, error) = Period::from_query(&query, period::today(&zone, Utc::now()));
     let built = futures::future::try_join_all(
-        Report::ALL.map(|report| tables::table(&state.pool, &period, lang, report)),
+        Report::ALL.map(|report| tables::table(&state.pool, &period, &zone, lang, report)),
     )
     .await
     .map_err(|e| desk.fail(Error::from(e)))?;
@@ -242,6 +261,7 @@ async fn page(
             PeriodError::Backwards => r.bad_range,
         }),
         period_text: format!("{} — {}", period.first, period.last),
+        zone: zone.iana_name().unwrap_or("UTC").to_owned(),
         orders_csv: format!("/office/reports/orders.csv?{}", period.query_string()),
         sections: built
             .into_iter()
@@ -263,17 +283,20 @@ async fn download(
     let slug = file
         .strip_suffix(".csv")
         .ok_or_else(|| fail(Failure::NotFound))?;
-    let (period, _) = Period::from_query(&query, Utc::now().date_naive());
+    let zone = business_zone(&state)
+        .await
+        .map_err(|e| fail(Error::from(e).into()))?;
+    let (period, _) = Period::from_query(&query, period::today(&zone, Utc::now()));
     let name = format!("bureau-{slug}-{}-{}.csv", period.first, period.last);
     let detail = format!("{slug} {} — {}", period.first, period.last);
     if slug == "orders" {
         desk.audit(&state, "reports.export", None, Some(slug), Some(&detail))
             .await?;
-        let body = csv::orders(state.pool.clone(), period.range(), desk.lang);
+        let body = csv::orders(state.pool.clone(), period.range(&zone), zone, desk.lang);
         return Ok(csv::attachment(&name, body));
     }
     let report = Report::parse(slug).ok_or_else(|| fail(Failure::NotFound))?;
-    let table = tables::table(&state.pool, &period, desk.lang, report)
+    let table = tables::table(&state.pool, &period, &zone, desk.lang, report)
         .await
         .map_err(|e| fail(Error::from(e).into()))?;
     let bytes =

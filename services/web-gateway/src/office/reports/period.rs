@@ -1,12 +1,39 @@
 //! The period a report covers: a preset (last 7 or 30 days, this month, last month, this
-//! year) or custom dates, in whole UTC days, and how it is cut into buckets (days, weeks
-//! from Monday, months). The business has no time zone setting yet, so every day here is a
-//! UTC day, and the page says so.
+//! year) or custom dates, in whole days of the business's time zone, and how it is cut into
+//! buckets (days, weeks from Monday, months). "Today" is the business's today; a day runs
+//! from its local midnight to the next (23 or 25 hours on a summer-time change), and the
+//! page names the zone.
 
-use chrono::{Datelike, Days, Months, NaiveDate, NaiveTime, TimeZone, Utc};
+use bureau_platform::business::TimeZone;
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 use serde::Deserialize;
 
-use crate::queries::reports::{Grain, Range};
+use crate::queries::reports::{Grain, Range, from_jiff, to_jiff};
+
+/// The business's date at `now`.
+pub fn today(zone: &TimeZone, now: DateTime<Utc>) -> NaiveDate {
+    let date = to_jiff(now).to_zoned(zone.clone()).date();
+    NaiveDate::from_ymd_opt(
+        i32::from(date.year()),
+        date.month() as u32,
+        date.day() as u32,
+    )
+    .unwrap_or_else(|| now.date_naive())
+}
+
+/// The first instant of `day` in `zone` (its midnight, or the first moment after a
+/// summer-time gap at midnight).
+pub fn start_of(zone: &TimeZone, day: NaiveDate) -> DateTime<Utc> {
+    let start = i16::try_from(day.year())
+        .ok()
+        .and_then(|year| jiff::civil::Date::new(year, day.month() as i8, day.day() as i8).ok())
+        .and_then(|date| date.to_zoned(zone.clone()).ok())
+        .and_then(|zoned| zoned.start_of_day().ok());
+    match start {
+        Some(zoned) => from_jiff(zoned.timestamp()),
+        None => day.and_time(chrono::NaiveTime::MIN).and_utc(),
+    }
+}
 
 /// A period's choice in the form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +106,7 @@ pub enum PeriodError {
     Backwards,
 }
 
-/// The period a report covers, in whole UTC days.
+/// The period a report covers, in whole days of the business.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Period {
     pub preset: Preset,
@@ -165,13 +192,12 @@ impl Period {
         (period, error)
     }
 
-    /// The instants it covers: from the first day's midnight (UTC) to the midnight after
-    /// the last day.
-    pub fn range(&self) -> Range {
-        let midnight = |d: NaiveDate| Utc.from_utc_datetime(&d.and_time(NaiveTime::MIN));
+    /// The instants it covers in `zone`: from the first day's local midnight to the local
+    /// midnight after the last day.
+    pub fn range(&self, zone: &TimeZone) -> Range {
         Range {
-            from: midnight(self.first),
-            until: midnight(self.last + Days::new(1)),
+            from: start_of(zone, self.first),
+            until: start_of(zone, self.last + Days::new(1)),
         }
     }
 
@@ -250,7 +276,7 @@ mod tests {
     }
 
     #[test]
-    fn presets_are_whole_utc_days_seen_on_today() {
+    fn presets_are_whole_days_seen_on_today() {
         let today = day("2026-03-15");
         let cases = [
             ("7d", "2026-03-09", "2026-03-15", Grain::Day),
@@ -275,9 +301,40 @@ mod tests {
             (january.first, january.last),
             (day("2025-12-01"), day("2025-12-31"))
         );
-        let range = january.range();
+        let range = january.range(&TimeZone::UTC);
         assert_eq!(range.from.to_rfc3339(), "2025-12-01T00:00:00+00:00");
         assert_eq!(range.until.to_rfc3339(), "2026-01-01T00:00:00+00:00");
+    }
+
+    #[test]
+    fn days_are_the_business_s_days_in_its_zone() {
+        let kyiv = TimeZone::get("Europe/Kyiv").unwrap();
+        let at = |text: &str| DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+        // 22:30 UTC on 31 December is already New Year's Day in Kyiv: "this year" is 2027.
+        assert_eq!(today(&kyiv, at("2026-12-31T22:30:00Z")), day("2027-01-01"));
+        assert_eq!(today(&kyiv, at("2026-12-31T21:59:59Z")), day("2026-12-31"));
+        let new_york = TimeZone::get("America/New_York").unwrap();
+        assert_eq!(
+            today(&new_york, at("2027-01-01T03:00:00Z")),
+            day("2026-12-31")
+        );
+        // March 2026 in Kyiv: from midnight +02:00 to midnight +03:00 (summer time began
+        // on the 29th, a day of 23 hours).
+        let (march, _) = Period::from_query(
+            &query("custom", "2026-03-01", "2026-03-31"),
+            day("2026-04-02"),
+        );
+        let range = march.range(&kyiv);
+        assert_eq!(range.from.to_rfc3339(), "2026-02-28T22:00:00+00:00");
+        assert_eq!(range.until.to_rfc3339(), "2026-03-31T21:00:00+00:00");
+        assert_eq!(
+            start_of(&kyiv, day("2026-03-30")) - start_of(&kyiv, day("2026-03-29")),
+            chrono::Duration::hours(23)
+        );
+        assert_eq!(
+            start_of(&kyiv, day("2026-10-26")) - start_of(&kyiv, day("2026-10-25")),
+            chrono::Duration::hours(25)
+        );
     }
 
     #[test]

@@ -10,10 +10,12 @@ use proto_events::OrderStatus;
 use serde::Serialize;
 use sqlx::MySqlPool;
 
+use bureau_platform::business::TimeZone;
+
 use super::period::{Period, bucket_of};
 use super::texts::{self, ReportTexts};
 use crate::office::i18n::Lang;
-use crate::queries::reports::{self as sql, Grain};
+use crate::queries::reports::{self as sql, Clock, Grain};
 
 /// The reports, by the slug their CSV is named with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,33 +205,36 @@ fn status_label(lang: Lang, status: &str) -> String {
         .unwrap_or_else(|| status.to_owned())
 }
 
-/// Builds one report's table for the period, reading only what it needs.
+/// Builds one report's table for the period, its days those of `zone`, reading only what
+/// it needs.
 pub async fn table(
     pool: &MySqlPool,
     period: &Period,
+    zone: &TimeZone,
     lang: Lang,
     report: Report,
 ) -> Result<Table, sqlx::Error> {
-    let range = period.range();
+    let range = period.range(zone);
+    let clock = Clock::of(zone, range);
     Ok(match report {
         Report::CreatedByChannel => created_by_channel(
             period,
             lang,
-            &sql::created_counts(pool, range, period.grain).await?,
+            &sql::created_counts(pool, range, &clock, period.grain).await?,
         ),
         Report::CreatedByStatus => created_by_status(
             period,
             lang,
-            &sql::created_counts(pool, range, period.grain).await?,
+            &sql::created_counts(pool, range, &clock, period.grain).await?,
         ),
         Report::TimeInStatus => time_in_status(lang, &sql::status_stays(pool, range).await?),
         Report::Turnaround => turnaround(
             period,
             lang,
-            &sql::turnaround(pool, range, period.grain).await?,
+            &sql::turnaround(pool, range, &clock, period.grain).await?,
         ),
         Report::Staff => staff(lang, &sql::staff_load(pool, range).await?),
-        Report::Revenue => revenue(period, lang, &sql::revenue(pool, range).await?),
+        Report::Revenue => revenue(period, lang, &sql::revenue(pool, range, &clock).await?),
     })
 }
 
