@@ -138,11 +138,16 @@ pub struct OfficeOrderLine {
     pub assignee_name: Option<String>,
 }
 
+/// `STRAIGHT_JOIN`: orders first, always. Every filter, the search and the sort are on
+/// `orders`, so the page is read from one of its indexes (`orders_created` backwards, a
+/// status's `orders_status`, the FULLTEXT `orders_search`) and stops after `limit + 1`
+/// lines; left to itself MariaDB 10.11 read all 20,000 customers first and sorted 100,000
+/// joined rows (2–4 s a page, `docs/benchmarks.md`).
 const LINE_COLUMNS: &str = "SELECT o.id, o.order_number, o.status, o.status_version, o.channel, o.service_code, \
        SUBSTRING(o.body, 1, 161) AS body_start, o.created_at, o.updated_at, c.display_name AS customer_name, \
        c.telegram_username, c.telegram_unreachable_at AS unreachable_since, o.assignee_id, \
        a.display_name AS assignee_name \
-     FROM orders o JOIN customers c ON c.id = o.customer_id \
+     FROM orders o STRAIGHT_JOIN customers c ON c.id = o.customer_id \
      LEFT JOIN web_accounts a ON a.id = o.assignee_id WHERE 1 = 1";
 
 /// `LIKE` pattern matching `text` anywhere, with its own wildcards taken literally.
@@ -305,18 +310,42 @@ pub async fn orders(
     sql.build_query_as().fetch_all(pool).await
 }
 
-/// How many orders of each status match the filters (the status filter aside).
+/// Counts per status stop here: a tab shows "1000+" beyond it.
+pub const COUNT_CAP: i64 = 1_000;
+
+/// How many orders of each status match the filters (the status filter aside), each count
+/// at most [`COUNT_CAP`]. Without search words each status is counted on its own, reading
+/// at most `COUNT_CAP` entries of `orders_status` (status, created_at) — counting every
+/// order of 100,000 read the whole index on each page (about 100 ms, `docs/benchmarks.md`);
+/// with words, the FULLTEXT index finds the few matching orders first and they are
+/// grouped (then capped).
 pub async fn status_counts(
     pool: &MySqlPool,
     scope: Scope,
     filter: &OrderFilter,
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    let mut sql = QueryBuilder::<MySql>::new(
-        "SELECT o.status, COUNT(*) FROM orders o WHERE 1 = 1",
-    );
-    push_scope(&mut sql, scope);
-    push_filters(&mut sql, filter);
-    sql.push(" GROUP BY o.status");
+    let mut sql = QueryBuilder::<MySql>::new("");
+    if filter.words.is_empty() {
+        for (n, status) in OrderStatus::ALL.into_iter().enumerate() {
+            if n > 0 {
+                sql.push(" UNION ALL ");
+            }
+            sql.push("SELECT ")
+                .push_bind(status.as_str())
+                .push(", COUNT(*) FROM (SELECT 1 FROM orders o WHERE o.status = ")
+                .push_bind(status.as_str());
+            push_scope(&mut sql, scope);
+            push_filters(&mut sql, filter);
+            sql.push(" LIMIT ").push_bind(COUNT_CAP).push(") capped");
+        }
+    } else {
+        sql.push("SELECT o.status, LEAST(COUNT(*), ")
+            .push_bind(COUNT_CAP)
+            .push(") FROM orders o WHERE 1 = 1");
+        push_scope(&mut sql, scope);
+        push_filters(&mut sql, filter);
+        sql.push(" GROUP BY o.status");
+    }
     sql.build_query_as().fetch_all(pool).await
 }
 
@@ -767,7 +796,9 @@ mod tests {
         );
         // Boolean-mode operators in the input are separators, never operators.
         assert_eq!(
-            search(&words("-\"пам'ять\" +a* @olena_k")).against.as_deref(),
+            search(&words("-\"пам'ять\" +a* @olena_k"))
+                .against
+                .as_deref(),
             Some("+пам* +ять* +olena_k*")
         );
         assert_eq!(search(&words("+a* Ян")).short, vec!["a", "Ян"]);

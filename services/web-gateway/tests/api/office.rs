@@ -844,7 +844,12 @@ async fn the_search_finds_ukrainian_words_phones_and_numbers_within_the_role() {
         )
         .await;
     let other = gateway
-        .insert_order(account, "55501234", "Друк флаєрів А5", OrderStatus::Accepted)
+        .insert_order(
+            account,
+            "55501234",
+            "Друк флаєрів А5",
+            OrderStatus::Accepted,
+        )
         .await;
     let (_, manager) = gateway
         .staff("maria@example.com", "Maria", Role::Manager)
@@ -876,9 +881,7 @@ async fn the_search_finds_ukrainian_words_phones_and_numbers_within_the_role() {
                     }
                 })
                 .collect();
-            let (status, page) = gateway
-                .page(&token, &format!("/office?q={encoded}"))
-                .await;
+            let (status, page) = gateway.page(&token, &format!("/office?q={encoded}")).await;
             assert_eq!(status, StatusCode::OK, "{q}");
             (page.contains("48213097"), page.contains("55501234"))
         }
@@ -916,7 +919,9 @@ async fn the_search_finds_ukrainian_words_phones_and_numbers_within_the_role() {
     assert_eq!(search(manager.clone(), "шевченко").await, (true, true));
     assert_eq!(search(manager.clone(), "коваленко").await, (false, false));
     // The customers list: the same index's way.
-    let (_, customers) = gateway.page(&manager, "/office/customers?q=%D1%88%D0%B5%D0%B2%D1%87").await;
+    let (_, customers) = gateway
+        .page(&manager, "/office/customers?q=%D1%88%D0%B5%D0%B2%D1%87")
+        .await;
     assert!(customers.contains("Ірина Шевченко"), "{customers}");
     gateway.finish().await;
 }
