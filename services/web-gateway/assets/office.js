@@ -27,11 +27,14 @@
   }
 
   let refreshing = null;
-  let dragging = false;
+  // A card in the hand, and the board moves not yet decided: the page's content stays put
+  // meanwhile (a refresh would drop the card or the moves' places).
+  let inHand = false;
+  let moving = 0;
   function refresh() {
     if (refreshing) return;
     // A card in the hand, or a move on its way: the refresh comes once it is decided.
-    if (dragging) { refreshing = setTimeout(() => { refreshing = null; refresh(); }, 700); return; }
+    if (inHand || moving > 0) { refreshing = setTimeout(() => { refreshing = null; refresh(); }, 700); return; }
     if (busy()) { document.getElementById("live-notice").hidden = false; return; }
     refreshing = setTimeout(async () => {
       try {
@@ -67,7 +70,15 @@
       try { data = JSON.parse(event.data); } catch (_) { return; }
       if (shows(data.order_id)) refresh();
     }));
-    feed.addEventListener("ready", () => { document.body.dataset.feed = "ready"; });
+    // The stream is open. Back from posting a reply or a comment (`#timeline`), or open
+    // again after a break: what was recorded before it opened came with no event, so read
+    // the page once more.
+    let opened = false;
+    feed.addEventListener("ready", () => {
+      if (opened || location.hash === "#timeline") { refreshing = null; refresh(); }
+      opened = true;
+      document.body.dataset.feed = "ready";
+    });
     // The stream ended and the gateway would not open it again (signed out, the account
     // deactivated): the page is no longer live; a reload leads to the sign-in page.
     feed.addEventListener("error", () => {
@@ -122,20 +133,29 @@
     });
   }
 
-  // A message that outlives a refresh of the page's content (outside <main>).
+  // Notices that outlive a refresh of the page's content (outside <main>), one per board
+  // move, stacked: each says where its move is (pending) and then what became of it
+  // (recorded or refused), however many moves follow each other.
   function toast(text, kind) {
-    let box = document.getElementById("toast");
+    let box = document.getElementById("toasts");
     if (!box) {
       box = document.createElement("div");
-      box.id = "toast";
+      box.id = "toasts";
       box.setAttribute("role", "status");
+      box.setAttribute("aria-live", "polite");
       document.body.appendChild(box);
     }
-    box.textContent = text;
-    box.className = "toast " + (kind || "");
-    box.hidden = false;
-    clearTimeout(box.timer);
-    box.timer = setTimeout(() => { box.hidden = true; }, 8000);
+    const note = document.createElement("div");
+    box.appendChild(note);
+    const say = (words, how) => {
+      note.textContent = words;
+      note.className = "toast " + (how || "");
+      clearTimeout(note.timer);
+      // A pending notice stays until its move is decided; an outcome stays 8 s.
+      if (how !== "pending") note.timer = setTimeout(() => note.remove(), 8000);
+    };
+    say(text, kind);
+    return { say: say };
   }
 
   // What became of a status change request: resolves with the request's final view.
@@ -164,7 +184,7 @@
     let home = null;
     grid.querySelectorAll("article[draggable=true]").forEach((el) => {
       el.addEventListener("dragstart", (event) => {
-        card = el; home = { parent: el.parentNode, next: el.nextSibling }; dragging = true;
+        card = el; home = { parent: el.parentNode, next: el.nextSibling }; inHand = true;
         event.dataTransfer.setData("text/plain", el.dataset.orderId);
         event.dataTransfer.effectAllowed = "move";
         el.classList.add("dragging");
@@ -172,14 +192,19 @@
       el.addEventListener("dragend", () => {
         el.classList.remove("dragging");
         grid.querySelectorAll(".column").forEach((c) => c.classList.remove("drop-target"));
-        if (!el.classList.contains("moving")) dragging = false;
+        inHand = false;
       });
     });
-    const snapBack = (el, place, why) => {
+    // A move decided: the page is read again once no other move is on its way.
+    const settled = () => {
+      moving = Math.max(0, moving - 1);
+      if (moving === 0) { refreshing = null; refresh(); }
+    };
+    const snapBack = (el, place, note, why) => {
       el.classList.remove("moving");
-      place.parent.insertBefore(el, place.next);
-      dragging = false;
-      toast(why, "error");
+      if (place.parent.isConnected) place.parent.insertBefore(el, place.next);
+      note.say(why, "error");
+      settled();
     };
     grid.querySelectorAll(".column[data-status]").forEach((column) => {
       column.addEventListener("dragover", (event) => {
@@ -191,20 +216,23 @@
       column.addEventListener("drop", async (event) => {
         event.preventDefault();
         column.classList.remove("drop-target");
-        const el = card; const place = home; card = null;
-        if (!el || column.contains(el)) { dragging = false; return; }
+        const el = card; const place = home; card = null; inHand = false;
+        if (!el || column.contains(el)) return;
         const to = column.dataset.status;
         const number = el.querySelector(".number").textContent;
         if (!(el.dataset.moves || "").split(" ").includes(to)) {
-          dragging = false; toast(number + ": " + grid.dataset.notAllowed, "error"); return;
+          toast(number + ": " + grid.dataset.notAllowed, "error"); return;
         }
         if ((el.dataset.reasonMoves || "").split(" ").includes(to)) {
           location.href = el.querySelector("a.number").href + "?to=" + encodeURIComponent(to) + "#status-form";
           return;
         }
+        moving += 1;
         column.querySelector("h2").after(el);
         el.classList.add("moving");
-        toast(number + ": " + grid.dataset.moving, "pending");
+        el.draggable = false;
+        const label = column.querySelector("h2 .badge").textContent;
+        const note = toast(number + " → " + label + ": " + grid.dataset.moving, "pending");
         let answer;
         try {
           const response = await fetch("/api/staff/orders/" + el.dataset.orderId + "/status", {
@@ -213,17 +241,26 @@
             body: JSON.stringify({ to: to, expected_version: Number(el.dataset.version) }),
           });
           answer = await response.json();
-          if (!response.ok) { snapBack(el, place, number + " — " + grid.dataset.refused + ": " + answer.error.message); return; }
-        } catch (_) { snapBack(el, place, number + " — " + grid.dataset.refused); return; }
+          if (!response.ok) {
+            snapBack(el, place, note, number + " — " + grid.dataset.refused + ": " + answer.error.message);
+            return;
+          }
+        } catch (_) { snapBack(el, place, note, number + " — " + grid.dataset.refused); return; }
         const view = await decided(answer.request_url);
-        if (view && view.outcome === "refused") {
-          snapBack(el, place, number + " — " + grid.dataset.refused + ": " + (view.refusal_reason || ""));
+        if (!view) {
+          // Not decided within a minute: the card stays where it was dropped, marked, and
+          // the page (read again) shows where the order really is.
+          note.say(number + " → " + label + ": " + grid.dataset.moving, "error");
+          settled();
+          return;
+        }
+        if (view.outcome === "refused") {
+          snapBack(el, place, note, number + " — " + grid.dataset.refused + ": " + (view.refusal_reason || ""));
           return;
         }
         el.classList.remove("moving");
-        dragging = false;
-        document.getElementById("toast").hidden = true;
-        refreshing = null; refresh();
+        note.say(number + " → " + label + ": " + grid.dataset.recorded, "ok");
+        settled();
       });
     });
   }

@@ -18,6 +18,8 @@ mod intake;
 pub mod office;
 pub mod portal;
 mod queries;
+/// The back office's reads, for `bench-office`'s baseline (the pages' SQL timed alone).
+pub use queries::office as office_reads;
 mod quotas;
 mod sessions;
 mod sign_in_guard;
@@ -104,6 +106,7 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         settings: Arc::new(settings),
     };
     state.live.follow_account_ends(pool.clone());
+    state.live.announce_when_recorded(pool.clone());
     let app = http::with_request_layers(
         health::public_router(readiness.clone()).merge(http::router(state, readiness)),
     );

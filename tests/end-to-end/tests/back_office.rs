@@ -266,20 +266,12 @@ async fn staff_work_orders_in_a_real_browser() -> anyhow::Result<()> {
         .await?;
     browser.click("#comment-form button").await?;
     // The comment is recorded by the persistence worker after the page came back; the staff
-    // feed does not announce comments (open), so the author sees it on the next load.
-    let order_page = browser.client.current_url().await?.to_string();
-    eventually("the comment in the timeline", DEADLINE, || {
-        let browser = &browser;
-        let order_page = order_page.clone();
-        async move {
-            browser.go(&order_page).await.ok()?;
-            let timeline = browser.client.find(Locator::Css("#timeline")).await.ok()?;
-            let text = timeline.text().await.ok()?;
-            text.contains("Customer asked for a sworn translator")
-                .then_some(())
-        }
-    })
-    .await?;
+    // feed announces it once recorded and the open page shows it without a reload.
+    browser
+        .text_until("#timeline", |t| {
+            t.contains("Customer asked for a sworn translator")
+        })
+        .await?;
     browser.screenshot("office-order-timeline").await?;
     browser.go(&stack.web_url("/office/board")).await?;
     browser.find(".board").await?;
@@ -606,22 +598,25 @@ async fn staff_work_in_ukrainian_drag_cards_upload_results_and_lose_access() -> 
         (status_of().await? == "accepted").then_some(())
     })
     .await?;
+    // Every drag says what became of it, the next one right after the first included (no
+    // reload in between): recorded, not offered, refused.
+    browser
+        .text_until("#toasts", |t| t.contains("Записано"))
+        .await?;
     browser
         .find(&format!(
-            ".column[data-status=accepted] article[data-order-id='{order_id}']:not(.moving)"
+            ".column[data-status=accepted] article[data-order-id='{order_id}']:not(.moving):not([data-version='1'])"
         ))
         .await?;
-    browser.go(&stack.web_url("/office/board")).await?;
-    browser.find("body[data-feed=ready]").await?;
     browser.drag(order_id, "ready", None).await?;
     browser
-        .text_until("#toast", |t| {
+        .text_until("#toasts", |t| {
             t.contains("Сюди це замовлення перевести не можна")
         })
         .await?;
     browser.drag(order_id, "in_progress", Some(1)).await?;
     browser
-        .text_until("#toast", |t| {
+        .text_until("#toasts", |t| {
             t.contains("Не змінено") && t.contains("changed since")
         })
         .await?;
@@ -643,6 +638,19 @@ async fn staff_work_in_ukrainian_drag_cards_upload_results_and_lose_access() -> 
         .await?;
     browser.find("#timeline").await?;
     browser.screenshot("office-order-phone").await?;
+    // Nothing on the order page is wider than the phone: no sideways scrolling.
+    let overflow = browser
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth - window.innerWidth;",
+            vec![],
+        )
+        .await
+        .map_err(|e| anyhow!("measuring the page: {e}"))?;
+    assert!(
+        overflow.as_i64().is_some_and(|px| px <= 0),
+        "the order page scrolls sideways on a phone by {overflow} px"
+    );
     browser.window(1400, 1000).await?;
 
     // An executor's open page: once their account is deactivated, its live stream ends

@@ -16,7 +16,10 @@
 //!   id: never another order's content).
 //!
 //! Only what the persistence worker recorded is shown: a status change exists on the bus
-//! only once it is in MySQL (requests are decided there first). Status changes of the old
+//! only once it is in MySQL (requests are decided there first); a message or an internal
+//! comment is published before the worker records it, so the hub passes it on only once
+//! its row is there ([`LiveHub::announce_when_recorded`]: an open order page that
+//! refreshes on the news shows it). Status changes of the old
 //! shape (without a request id, from gateways of an older release) are never shown.
 //!
 //! One [`LiveHub`] per gateway process follows the bus (a transient queue of its own, see
@@ -37,7 +40,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -88,6 +91,9 @@ pub struct LiveHub {
     open: Arc<Mutex<HashMap<Uuid, usize>>>,
     /// Accounts whose streams must end now (deactivated, password reset).
     ended: broadcast::Sender<Uuid>,
+    /// Where messages and comments are recorded: when set, their events are passed on only
+    /// once the persistence worker has recorded them (see [`LiveHub::announce_when_recorded`]).
+    records: Arc<OnceLock<MySqlPool>>,
 }
 
 /// One open stream of an account, counted until it is dropped.
@@ -139,12 +145,13 @@ impl LiveHub {
         );
         let fan_out = events.clone();
         let stop = shutdown.clone();
+        let records: Arc<OnceLock<MySqlPool>> = Arc::default();
+        let recorded = records.clone();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
                     next = stream.next() => match next {
-                        // No client connected is not an error.
-                        Some(envelope) => { let _ = fan_out.send(Arc::new(envelope)); }
+                        Some(envelope) => pass_on(&fan_out, recorded.get(), &stop, envelope),
                         None => break,
                     },
                     _ = stop.cancelled() => break,
@@ -159,7 +166,15 @@ impl LiveHub {
             limits,
             open: Arc::default(),
             ended: broadcast::channel(64).0,
+            records,
         }
+    }
+
+    /// From now on a message or an internal comment is announced once its row is in
+    /// `pool` (the persistence worker records it after the gateway published it), so a page
+    /// that refreshes on the news shows it.
+    pub fn announce_when_recorded(&self, pool: MySqlPool) {
+        let _ = self.records.set(pool);
     }
 
     /// Ends every open stream of `account_id` in this process now.
@@ -611,6 +626,51 @@ pub(crate) async fn staff_feed(
                 .data(data.to_string()),
         )
     }))
+}
+
+/// How long an announcement waits for its row before it is sent anyway.
+const RECORD_WAIT: Duration = Duration::from_secs(15);
+/// How often the row is looked for meanwhile.
+const RECORD_POLL: Duration = Duration::from_millis(100);
+
+/// Sends `envelope` to every client: at once, or (a message or a comment, with `records`
+/// set) once its row is recorded, by a task of its own so nothing else waits behind it.
+fn pass_on(
+    fan_out: &broadcast::Sender<Arc<Envelope>>,
+    records: Option<&MySqlPool>,
+    stop: &CancellationToken,
+    envelope: Envelope,
+) {
+    let row = match (&envelope.payload, records) {
+        (Event::OrderMessagePosted(m), Some(_)) => Some(("order_messages", m.message_id)),
+        (Event::OrderCommentPosted(c), Some(_)) => Some(("order_comments", c.comment_id)),
+        _ => None,
+    };
+    let (Some((table, id)), Some(pool)) = (row, records) else {
+        // No client connected is not an error.
+        let _ = fan_out.send(Arc::new(envelope));
+        return;
+    };
+    let (fan_out, pool, stop) = (fan_out.clone(), pool.clone(), stop.clone());
+    tokio::spawn(async move {
+        let query = if table == "order_messages" {
+            "SELECT 1 FROM order_messages WHERE id = ?"
+        } else {
+            "SELECT 1 FROM order_comments WHERE id = ?"
+        };
+        let deadline = tokio::time::Instant::now() + RECORD_WAIT;
+        while tokio::time::Instant::now() < deadline && !stop.is_cancelled() {
+            let found = sqlx::query_scalar::<_, i32>(query)
+                .bind(id)
+                .fetch_optional(&pool)
+                .await;
+            if matches!(found, Ok(Some(_))) {
+                break;
+            }
+            tokio::time::sleep(RECORD_POLL).await;
+        }
+        let _ = fan_out.send(Arc::new(envelope));
+    });
 }
 
 /// The start of a text, for a feed line; the order page shows it whole.

@@ -235,10 +235,19 @@ pub async fn orders(
         .map(|last| query.href(given(&query.status), Some(&sort.cursor_of(last).encode())));
     let newest_href = after.map(|_| query.href(given(&query.status), None));
 
+    // A count at the cap is shown as "1000+" (and so is the total it is part of).
+    let shown = |n: i64, capped: bool| {
+        if capped {
+            format!("{n}+")
+        } else {
+            n.to_string()
+        }
+    };
     let total: i64 = counts.iter().map(|(_, n)| n).sum();
+    let any_capped = counts.iter().any(|(_, n)| *n >= reads::COUNT_CAP);
     let mut tabs = vec![CountTab {
         label: t.all.to_owned(),
-        count: total,
+        count: shown(total, any_capped),
         href: query.href(None, None),
         active: filter.status.is_none(),
         class: "s-all",
@@ -250,7 +259,7 @@ pub async fn orders(
             .map_or(0, |(_, n)| *n);
         tabs.push(CountTab {
             label: lang.status(status),
-            count,
+            count: shown(count, count >= reads::COUNT_CAP),
             href: query.href(Some(status.as_str()), None),
             active: filter.status == Some(status),
             class: views::status_class(status.as_str()),

@@ -115,7 +115,8 @@ pub struct SignInPage {
 
 pub struct CountTab {
     pub label: String,
-    pub count: i64,
+    /// "12", or "1000+" at the cap.
+    pub count: String,
     pub href: String,
     pub active: bool,
     pub class: &'static str,

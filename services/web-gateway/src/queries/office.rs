@@ -34,8 +34,8 @@ pub struct OrderFilter {
     pub assignee: Option<AssigneeFilter>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_before: Option<DateTime<Utc>>,
-    /// Words; each must match the number, the customer's name, phone or Telegram
-    /// username, or the description.
+    /// Words; each must start a word of the number, the customer's name, phone or
+    /// Telegram username, or the description (the FULLTEXT `orders_search`, see [`search`]).
     pub words: Vec<String>,
     /// One customer's orders (the customer page, `?customer=` on the list).
     pub customer: Option<Uuid>,
@@ -138,11 +138,16 @@ pub struct OfficeOrderLine {
     pub assignee_name: Option<String>,
 }
 
+/// `STRAIGHT_JOIN`: orders first, always. Every filter, the search and the sort are on
+/// `orders`, so the page is read from one of its indexes (`orders_created` backwards, a
+/// status's `orders_status`, the FULLTEXT `orders_search`) and stops after `limit + 1`
+/// lines; left to itself MariaDB 10.11 read all 20,000 customers first and sorted 100,000
+/// joined rows (2–4 s a page, `docs/benchmarks.md`).
 const LINE_COLUMNS: &str = "SELECT o.id, o.order_number, o.status, o.status_version, o.channel, o.service_code, \
        SUBSTRING(o.body, 1, 161) AS body_start, o.created_at, o.updated_at, c.display_name AS customer_name, \
        c.telegram_username, c.telegram_unreachable_at AS unreachable_since, o.assignee_id, \
        a.display_name AS assignee_name \
-     FROM orders o JOIN customers c ON c.id = o.customer_id \
+     FROM orders o STRAIGHT_JOIN customers c ON c.id = o.customer_id \
      LEFT JOIN web_accounts a ON a.id = o.assignee_id WHERE 1 = 1";
 
 /// `LIKE` pattern matching `text` anywhere, with its own wildcards taken literally.
@@ -152,6 +157,75 @@ fn contains(text: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_");
     format!("%{escaped}%")
+}
+
+/// The shortest word the FULLTEXT indexes hold (MariaDB's `innodb_ft_min_token_size`,
+/// 3 by default); a shorter one is looked for with `LIKE` among the rows the longer words
+/// found (or, alone, by a scan).
+const MIN_TOKEN_CHARS: usize = 3;
+
+/// A search, split for the FULLTEXT index (`migrations/20261206770001_office_search.sql`):
+/// the BOOLEAN MODE query every row must match, and the short pieces it cannot hold.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Search {
+    /// `+term* +(digits* local*) ...`, or `None` when no piece is long enough.
+    pub against: Option<String>,
+    /// Pieces under [`MIN_TOKEN_CHARS`], each to be found anywhere in the search text.
+    pub short: Vec<String>,
+}
+
+/// Splits each word the way InnoDB's parser splits the search text (letters, digits and
+/// `_` make a word; anything else separates), so the query's operators can never come from
+/// the user. A word that is a phone or an order number (digits with `+ - ( )` around) is one
+/// piece of digits: found as the start of the whole number, and (without its leading 0) as
+/// the start of the 9-digit local number the search text also keeps.
+pub(crate) fn search(words: &[String]) -> Search {
+    let mut terms: Vec<String> = Vec::new();
+    let mut short = Vec::new();
+    for word in words {
+        let digits: String = word.chars().filter(char::is_ascii_digit).collect();
+        let phone_like = digits.len() >= MIN_TOKEN_CHARS
+            && word
+                .chars()
+                .all(|c| c.is_ascii_digit() || "+-()№#".contains(c));
+        if phone_like {
+            let local = digits.strip_prefix('0').unwrap_or(&digits);
+            if local != digits && local.len() >= MIN_TOKEN_CHARS {
+                terms.push(format!("+({digits}* {local}*)"));
+            } else {
+                terms.push(format!("+{digits}*"));
+            }
+            continue;
+        }
+        for piece in word
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|p| !p.is_empty())
+        {
+            if piece.chars().count() < MIN_TOKEN_CHARS {
+                short.push(piece.to_owned());
+            } else {
+                terms.push(format!("+{piece}*"));
+            }
+        }
+    }
+    Search {
+        against: (!terms.is_empty()).then(|| terms.join(" ")),
+        short,
+    }
+}
+
+/// Narrows to rows whose `column` (a FULLTEXT-indexed search text) holds every word.
+fn push_search(sql: &mut QueryBuilder<MySql>, column: &str, words: &[String]) {
+    let Search { against, short } = search(words);
+    if let Some(against) = against {
+        sql.push(format!(" AND MATCH({column}) AGAINST ("))
+            .push_bind(against)
+            .push(" IN BOOLEAN MODE)");
+    }
+    for piece in short {
+        sql.push(format!(" AND {column} LIKE "))
+            .push_bind(contains(&piece));
+    }
 }
 
 pub(crate) fn push_scope(sql: &mut QueryBuilder<MySql>, scope: Scope) {
@@ -195,22 +269,7 @@ fn push_filters(sql: &mut QueryBuilder<MySql>, filter: &OrderFilter) {
     if let Some(before) = filter.created_before {
         sql.push(" AND o.created_at < ").push_bind(before);
     }
-    for word in &filter.words {
-        let pattern = contains(word);
-        sql.push(" AND (o.order_number = ")
-            .push_bind(word.clone())
-            .push(" OR c.display_name LIKE ")
-            .push_bind(pattern.clone())
-            .push(" OR c.telegram_username LIKE ")
-            .push_bind(contains(word.trim_start_matches('@')))
-            .push(" OR o.body LIKE ")
-            .push_bind(pattern);
-        let digits: String = word.chars().filter(char::is_ascii_digit).collect();
-        if digits.len() >= 3 {
-            sql.push(" OR c.phone LIKE ").push_bind(contains(&digits));
-        }
-        sql.push(")");
-    }
+    push_search(sql, "o.search_text", &filter.words);
 }
 
 /// One page of the list in `sort`'s order, starting after `after`; `limit + 1` rows when
@@ -251,18 +310,42 @@ pub async fn orders(
     sql.build_query_as().fetch_all(pool).await
 }
 
-/// How many orders of each status match the filters (the status filter aside).
+/// Counts per status stop here: a tab shows "1000+" beyond it.
+pub const COUNT_CAP: i64 = 1_000;
+
+/// How many orders of each status match the filters (the status filter aside), each count
+/// at most [`COUNT_CAP`]. Without search words each status is counted on its own, reading
+/// at most `COUNT_CAP` entries of `orders_status` (status, created_at) — counting every
+/// order of 100,000 read the whole index on each page (about 100 ms, `docs/benchmarks.md`);
+/// with words, the FULLTEXT index finds the few matching orders first and they are
+/// grouped (then capped).
 pub async fn status_counts(
     pool: &MySqlPool,
     scope: Scope,
     filter: &OrderFilter,
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    let mut sql = QueryBuilder::<MySql>::new(
-        "SELECT o.status, COUNT(*) FROM orders o JOIN customers c ON c.id = o.customer_id WHERE 1 = 1",
-    );
-    push_scope(&mut sql, scope);
-    push_filters(&mut sql, filter);
-    sql.push(" GROUP BY o.status");
+    let mut sql = QueryBuilder::<MySql>::new("");
+    if filter.words.is_empty() {
+        for (n, status) in OrderStatus::ALL.into_iter().enumerate() {
+            if n > 0 {
+                sql.push(" UNION ALL ");
+            }
+            sql.push("SELECT ")
+                .push_bind(status.as_str())
+                .push(", COUNT(*) FROM (SELECT 1 FROM orders o WHERE o.status = ")
+                .push_bind(status.as_str());
+            push_scope(&mut sql, scope);
+            push_filters(&mut sql, filter);
+            sql.push(" LIMIT ").push_bind(COUNT_CAP).push(") capped");
+        }
+    } else {
+        sql.push("SELECT o.status, LEAST(COUNT(*), ")
+            .push_bind(COUNT_CAP)
+            .push(") FROM orders o WHERE 1 = 1");
+        push_scope(&mut sql, scope);
+        push_filters(&mut sql, filter);
+        sql.push(" GROUP BY o.status");
+    }
     sql.build_query_as().fetch_all(pool).await
 }
 
@@ -535,7 +618,8 @@ fn push_customer_scope(sql: &mut QueryBuilder<MySql>, scope: Scope) {
 }
 
 /// One page of customers, newest first (keyset on `customers_created`), each word of
-/// `words` matching their name, Telegram username, e-mail or (3+ digits) phone.
+/// `words` starting a word of their name, Telegram username, e-mail or phone (the FULLTEXT
+/// `customers_search`, see [`search`]).
 pub async fn customers(
     pool: &MySqlPool,
     scope: Scope,
@@ -556,20 +640,7 @@ pub async fn customers(
          FROM customers c LEFT JOIN web_accounts a ON a.id = c.web_account_id WHERE 1 = 1",
     );
     push_customer_scope(&mut sql, scope);
-    for word in words {
-        let pattern = contains(word);
-        sql.push(" AND (c.display_name LIKE ")
-            .push_bind(pattern.clone())
-            .push(" OR c.telegram_username LIKE ")
-            .push_bind(contains(word.trim_start_matches('@')))
-            .push(" OR a.email LIKE ")
-            .push_bind(pattern);
-        let digits: String = word.chars().filter(char::is_ascii_digit).collect();
-        if digits.len() >= 3 {
-            sql.push(" OR c.phone LIKE ").push_bind(contains(&digits));
-        }
-        sql.push(")");
-    }
+    push_search(&mut sql, "c.search_text", words);
     if let Some(cursor) = after {
         sql.push(" AND (c.created_at < ")
             .push_bind(cursor.created_at)
@@ -712,6 +783,38 @@ mod tests {
         assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
         assert_eq!(Cursor::decode("12_nope"), None);
         assert_eq!(Cursor::decode("x"), None);
+    }
+
+    fn words(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn searches_are_split_like_the_index_and_operators_never_pass() {
+        assert_eq!(
+            search(&words("Коваленко диплом")),
+            Search {
+                against: Some("+Коваленко* +диплом*".into()),
+                short: vec![]
+            }
+        );
+        // Boolean-mode operators in the input are separators, never operators.
+        assert_eq!(
+            search(&words("-\"пам'ять\" +a* @olena_k"))
+                .against
+                .as_deref(),
+            Some("+пам* +ять* +olena_k*")
+        );
+        assert_eq!(search(&words("+a* Ян")).short, vec!["a", "Ян"]);
+        assert_eq!(
+            search(&words("050-123-45-67")).against.as_deref(),
+            Some("+(0501234567* 501234567*)")
+        );
+        assert_eq!(
+            search(&words("№12345678")).against.as_deref(),
+            Some("+12345678*")
+        );
+        assert_eq!(search(&words("")), Search::default());
     }
 
     #[test]

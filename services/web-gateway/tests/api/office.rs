@@ -820,6 +820,112 @@ async fn the_permission_matrix_holds_on_the_json_api_and_the_customer_pages() {
     gateway.finish().await;
 }
 
+/// The search is the FULLTEXT index's (`orders_search`): Ukrainian words by their start in
+/// any case, a phone as staff type it, an order number with `№`; an executor's search stays
+/// inside their orders; a customer renamed is found by the new name at once (the triggers).
+#[tokio::test]
+async fn the_search_finds_ukrainian_words_phones_and_numbers_within_the_role() {
+    let gateway = Gateway::start().await;
+    let (account, _) = gateway.customer("olena@example.com").await;
+    sqlx::query(
+        "UPDATE customers SET display_name = 'Олена Коваленко', phone = '+380 67 123 45 67', \
+         telegram_username = 'olena_k' WHERE web_account_id = ?",
+    )
+    .bind(account)
+    .execute(&gateway.db)
+    .await
+    .unwrap();
+    let mine = gateway
+        .insert_order(
+            account,
+            "48213097",
+            "Переклад диплома з печаткою, 2 сторінки",
+            OrderStatus::Accepted,
+        )
+        .await;
+    let other = gateway
+        .insert_order(
+            account,
+            "55501234",
+            "Друк флаєрів А5",
+            OrderStatus::Accepted,
+        )
+        .await;
+    let (_, manager) = gateway
+        .staff("maria@example.com", "Maria", Role::Manager)
+        .await;
+    let (ivan, executor) = gateway
+        .staff("ivan@example.com", "Ivan", Role::Executor)
+        .await;
+    let (someone, _) = gateway
+        .staff("petro@example.com", "Petro", Role::Executor)
+        .await;
+    for (order, assignee) in [(mine, ivan), (other, someone)] {
+        sqlx::query("UPDATE orders SET assignee_id = ? WHERE id = ?")
+            .bind(assignee)
+            .bind(order)
+            .execute(&gateway.db)
+            .await
+            .unwrap();
+    }
+    let search = |token: String, q: &'static str| {
+        let gateway = &gateway;
+        async move {
+            let encoded: String = q
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect();
+            let (status, page) = gateway.page(&token, &format!("/office?q={encoded}")).await;
+            assert_eq!(status, StatusCode::OK, "{q}");
+            (page.contains("48213097"), page.contains("55501234"))
+        }
+    };
+    for (q, expected) in [
+        ("коваленко", (true, true)),
+        ("КОВАЛЬ", (false, false)),
+        ("КОВАЛ", (true, true)),
+        ("олена диплом", (true, false)),
+        ("перекл печатк", (true, false)),
+        ("флаєр", (false, true)),
+        ("067-123-45-67", (true, true)),
+        ("+380671234567", (true, true)),
+        ("№48213097", (true, false)),
+        ("@olena_k", (true, true)),
+        ("з диплом", (true, false)),
+        ("\"+-печатк*\"", (true, false)),
+        ("довідка", (false, false)),
+    ] {
+        assert_eq!(
+            search(manager.clone(), q).await,
+            expected,
+            "the manager searching {q}"
+        );
+    }
+    // The executor: only their own order, whatever the words.
+    assert_eq!(search(executor.clone(), "коваленко").await, (true, false));
+    assert_eq!(search(executor.clone(), "флаєр").await, (false, false));
+    // Renamed: found by the new name, no longer by the old.
+    sqlx::query("UPDATE customers SET display_name = 'Ірина Шевченко' WHERE web_account_id = ?")
+        .bind(account)
+        .execute(&gateway.db)
+        .await
+        .unwrap();
+    assert_eq!(search(manager.clone(), "шевченко").await, (true, true));
+    assert_eq!(search(manager.clone(), "коваленко").await, (false, false));
+    // The customers list: the same index's way.
+    let (_, customers) = gateway
+        .page(&manager, "/office/customers?q=%D1%88%D0%B5%D0%B2%D1%87")
+        .await;
+    assert!(customers.contains("Ірина Шевченко"), "{customers}");
+    gateway.finish().await;
+}
+
 #[tokio::test]
 async fn customers_are_found_by_name_phone_email_or_username_and_paged() {
     let gateway = Gateway::start().await;
