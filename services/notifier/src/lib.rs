@@ -18,6 +18,8 @@
 //! - `route`, `email`: which channel a notice goes to (Telegram or e-mail, where the
 //!   customer prefers and can be reached), and a notice as an e-mail (`bureau-mail`);
 //! - `notice`, `texts`: the message itself;
+//! - `reminders`: the reminder sender beside the consumer (bookings, unanswered quotes,
+//!   unpaid invoices), from the durable schedule, with an injectable clock;
 //! - `metrics`: `/metrics` for Prometheus.
 
 mod email;
