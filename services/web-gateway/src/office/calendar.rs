@@ -374,7 +374,7 @@ async fn render(
         {
             let free = store::free_on(&state.pool, resource.id, day, service.minutes, now)
                 .await
-                .unwrap_or_default();
+                .map_err(|e| desk.fail(Error::from(e)))?;
             for start in free {
                 slots.push(SlotOption {
                     value: format!("{}|{}", service.code, start.as_second()),
