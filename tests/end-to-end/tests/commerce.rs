@@ -43,7 +43,7 @@ async fn pay(
     stack: &TestStack,
     user: &SimUser,
     number: &str,
-    invoices_before: usize,
+    order_id: Uuid,
 ) -> anyhow::Result<i64> {
     let double = &stack.telegram;
     let since = Instant::now();
@@ -66,18 +66,29 @@ async fn pay(
     })
     .await
     .context("the order's page with Pay")?;
+    let before = double.invoices_to(user.chat_id()).len();
     user.press_button(
         page.message_id,
         &button_with_prefix(&page, "pay:").unwrap_or_default(),
     );
-    let invoice = double
-        .wait_for_invoice(user.chat_id(), invoices_before, DEADLINE)
-        .await
-        .context("the invoice")?;
+    // The invoice Pay sent (the bot may also have sent one on its own when the order
+    // became payable): the first after the press that names this order.
+    let payload = format!("order:{}", order_id.simple());
+    let invoice = eventually("the invoice", DEADLINE, || async {
+        double
+            .invoices_to(user.chat_id())
+            .into_iter()
+            .skip(before)
+            .find(|invoice| invoice.payload == payload)
+    })
+    .await
+    .context("the invoice")?;
     assert_eq!(invoice.currency, "UAH");
     assert_eq!(invoice.provider_token, PROVIDER_TOKEN);
     let query = user.pay(invoice.message_id);
-    let answer = double.wait_for_pre_checkout_answer(&query, DEADLINE).await?;
+    let answer = double
+        .wait_for_pre_checkout_answer(&query, DEADLINE)
+        .await?;
     assert!(answer.ok, "{answer:?}");
     Ok(invoice.total_amount)
 }
@@ -94,7 +105,11 @@ async fn order_id_of(stack: &TestStack, number: &str) -> anyhow::Result<Uuid> {
 }
 
 /// The staff API's view of the order's payments, once it says paid.
-async fn paid_by_staff_api(stack: &TestStack, token: &str, order_id: Uuid) -> anyhow::Result<Value> {
+async fn paid_by_staff_api(
+    stack: &TestStack,
+    token: &str,
+    order_id: Uuid,
+) -> anyhow::Result<Value> {
     eventually("the order paid in the staff API", DEADLINE, || async {
         let view: Value = stack
             .http
@@ -141,7 +156,9 @@ async fn a_cart_is_paid_in_telegram_and_a_quoted_order_is_accepted_and_paid() ->
     let catalogue = press_label(double, &user, &card, "➕ Add a service").await?;
     let catalogue = reply_since(double, &user, since, DEADLINE, |m| {
         m.message_id == catalogue.message_id
-            && m.inline_buttons().iter().any(|(t, _)| t == "📂 Translation")
+            && m.inline_buttons()
+                .iter()
+                .any(|(t, _)| t == "📂 Translation")
     })
     .await?;
     let translation = press_label(double, &user, &catalogue, "📂 Translation").await?;
@@ -163,7 +180,7 @@ async fn a_cart_is_paid_in_telegram_and_a_quoted_order_is_accepted_and_paid() ->
     assert_eq!(total, Some(75_000), "frozen from the price list");
 
     // Paid in Telegram: the invoice is the frozen total.
-    assert_eq!(pay(&stack, &user, &number, 0).await?, 75_000);
+    assert_eq!(pay(&stack, &user, &number, order_id).await?, 75_000);
     let view = paid_by_staff_api(&stack, &manager, order_id).await?;
     assert_eq!(view["paid_minor"], 75_000, "{view}");
     assert_eq!(view["lines"][0]["method"], "telegram", "{view}");
@@ -180,6 +197,7 @@ async fn a_cart_is_paid_in_telegram_and_a_quoted_order_is_accepted_and_paid() ->
         .http
         .get(stack.web_url(&format!("/office/orders/{order_id}")))
         .bearer_auth(&manager)
+        .header("accept-language", "en")
         .send()
         .await?
         .text()
@@ -199,6 +217,8 @@ async fn a_cart_is_paid_in_telegram_and_a_quoted_order_is_accepted_and_paid() ->
         .http
         .post(stack.web_url(&format!("/office/orders/{quoted_id}/quote")))
         .bearer_auth(&manager)
+        // The page's form, as the browser sends it (the back office's forms must say so).
+        .header("sec-fetch-site", "same-origin")
         .form(&[("amount", "4800"), ("currency", "UAH")])
         .send()
         .await?;
@@ -219,7 +239,10 @@ async fn a_cart_is_paid_in_telegram_and_a_quoted_order_is_accepted_and_paid() ->
         (status.as_deref() == Some("accepted")).then_some(())
     })
     .await?;
-    assert_eq!(pay(&stack, &user, &quoted_number, 1).await?, 480_000);
+    assert_eq!(
+        pay(&stack, &user, &quoted_number, quoted_id).await?,
+        480_000
+    );
     let view = paid_by_staff_api(&stack, &manager, quoted_id).await?;
     assert_eq!(view["paid_minor"], 480_000, "{view}");
     let reminders: Vec<(String, Option<String>)> = sqlx::query_as(

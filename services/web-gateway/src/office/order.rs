@@ -267,7 +267,10 @@ pub async fn page(
             (Lang::En, true) => "paid".to_owned(),
             (Lang::Uk, true) => "оплачено".to_owned(),
             (Lang::En, false) => format!("unpaid (paid {})", amount(due.paid_minor.max(0) as u64)),
-            (Lang::Uk, false) => format!("не оплачено (сплачено {})", amount(due.paid_minor.max(0) as u64)),
+            (Lang::Uk, false) => format!(
+                "не оплачено (сплачено {})",
+                amount(due.paid_minor.max(0) as u64)
+            ),
         };
         Some(format!("{} · {state}", amount(price.amount_minor)))
     });
