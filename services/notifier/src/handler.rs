@@ -39,14 +39,14 @@ const EMAIL_BACKOFF: Backoff = Backoff::new(Duration::from_millis(200), Duration
 /// Handles the notifier queue: turns events into Telegram messages for customers.
 pub struct Notifier {
     /// For order locks; the lookups below share it.
-    pool: MySqlPool,
-    recipients: Recipients,
+    pub(crate) pool: MySqlPool,
+    pub(crate) recipients: Recipients,
     journal: Journal,
-    telegram: TelegramSender,
-    texts: Texts,
-    links: ResultLinks,
+    pub(crate) telegram: TelegramSender,
+    pub(crate) texts: Texts,
+    pub(crate) links: ResultLinks,
     /// `None` when e-mail is off (`[mail] host` empty).
-    mailer: Option<Mailer>,
+    pub(crate) mailer: Option<Mailer>,
 }
 
 /// Makes download links for results too big to upload to Telegram.
@@ -56,7 +56,7 @@ pub struct ResultLinks {
 }
 
 impl ResultLinks {
-    fn settings(&self) -> &bureau_platform::Settings {
+    pub(crate) fn settings(&self) -> &bureau_platform::Settings {
         &self.settings
     }
 

@@ -18,6 +18,8 @@
 //! - `route`, `email`: which channel a notice goes to (Telegram or e-mail, where the
 //!   customer prefers and can be reached), and a notice as an e-mail (`bureau-mail`);
 //! - `notice`, `texts`: the message itself;
+//! - `reminders`: the reminder sender beside the consumer (bookings, unanswered quotes,
+//!   unpaid invoices), from the durable schedule, with an injectable clock;
 //! - `metrics`: `/metrics` for Prometheus.
 
 mod email;
@@ -27,6 +29,7 @@ pub mod metrics;
 mod notice;
 mod order_lock;
 mod recipients;
+pub mod reminders;
 mod route;
 mod telegram;
 mod texts;
@@ -46,6 +49,7 @@ use bureau_platform::object_store::ObjectStore;
 use bureau_platform::telegram_pace::{Pace, SharedPace};
 
 use crate::handler::{Notifier, ResultLinks};
+use crate::reminders::Reminding;
 use crate::telegram::{SendPolicy, TelegramSender};
 
 /// This service, by its contract name.
@@ -58,6 +62,16 @@ pub const SERVICE: Service = Service::Notifier;
 /// When `shutdown` fires it takes no new events, lets notices in flight finish, and the
 /// returned task ends.
 pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Running> {
+    start_with(settings, shutdown, Reminding::default()).await
+}
+
+/// [`start`] with the reminder sender's clock, pace of looking and name given (tests move
+/// the clock).
+pub async fn start_with(
+    settings: Settings,
+    shutdown: CancellationToken,
+    reminding: Reminding,
+) -> anyhow::Result<Running> {
     anyhow::ensure!(
         !settings.telegram.token.is_empty(),
         "telegram.token is not set (BUREAU__TELEGRAM__TOKEN); the notifier has nothing to send with"
@@ -108,10 +122,16 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         if run_migrations {
             database::migrate_when_reachable(&pool, &shutdown).await;
         }
+        let sender = tokio::spawn(reminders::run(
+            notifier.clone(),
+            reminding,
+            shutdown.clone(),
+        ));
         bus.clone()
             .consume(Consumer::Notifier, notifier, concurrency, shutdown)
             .await;
         bus.close().await;
+        sender.await.context("the reminder sender failed")?;
         server
             .await
             .context("the health server task failed")?

@@ -163,6 +163,16 @@ impl Texts {
     }
 
     /// An e-mail's own words (`[email]` in `locales/`), placeholders filled in one pass.
+    /// A `[notify]` text filled with `args` (the reminders').
+    pub fn notify(&self, language: &str, key: &str, args: &[(&str, &str)]) -> String {
+        shorten(
+            &self
+                .catalog
+                .format(language, &format!("notify.{key}"), args),
+            TELEGRAM_TEXT_LIMIT,
+        )
+    }
+
     pub fn email(&self, language: &str, key: &str, args: &[(&str, &str)]) -> String {
         self.catalog.format(language, &format!("email.{key}"), args)
     }

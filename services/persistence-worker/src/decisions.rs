@@ -15,6 +15,7 @@
 use bureau_event_bus::HandlerError;
 use bureau_kit::text::truncate;
 use bureau_platform::links::{self, LinkPurpose, Revocation};
+use bureau_scheduling::reminders;
 use chrono::{DateTime, Utc};
 use proto_events::envelope::deterministic_id;
 use proto_events::{
@@ -285,6 +286,43 @@ async fn record_change(
         .execute(&mut *tx)
         .await
         .map_err(classify)?;
+    // The reminders follow the order: an answered quote is not reminded of, an accepted
+    // one is invoiced (reminded if unpaid a day later), a closed order hears of neither.
+    if request.from == OrderStatus::Quoted {
+        reminders::call_off(
+            tx,
+            &[reminders::Kind::QuoteUnanswered],
+            request.order_id,
+            "answered",
+        )
+        .await
+        .map_err(classify)?;
+        if request.to == OrderStatus::Accepted {
+            reminders::schedule_in(
+                tx,
+                reminders::Kind::InvoiceUnpaid,
+                request.order_id,
+                decided_at + reminders::answer_wait(),
+                None,
+                Utc::now(),
+            )
+            .await
+            .map_err(classify)?;
+        }
+    }
+    if matches!(request.to, OrderStatus::Cancelled | OrderStatus::Rejected) {
+        reminders::call_off(
+            tx,
+            &[
+                reminders::Kind::QuoteUnanswered,
+                reminders::Kind::InvoiceUnpaid,
+            ],
+            request.order_id,
+            "closed",
+        )
+        .await
+        .map_err(classify)?;
+    }
     if request.to.is_terminal() {
         // A closed order takes no more files: its upload links die with the change, in the
         // same transaction. A delivered order's results stay downloadable until their links

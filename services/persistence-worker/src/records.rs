@@ -4,6 +4,7 @@
 
 use bureau_event_bus::HandlerError;
 use bureau_kit::text::{truncate, visible};
+use bureau_scheduling::reminders;
 use chrono::Utc;
 use proto_events::{
     Actor, BookingChanged, CustomerRef, Envelope, Event, FileReceived, FileRejected, FileSource,
@@ -69,6 +70,19 @@ pub async fn order_created(
     if !order_exists(tx, created.order_id).await? {
         insert_order(tx, created, customer_id).await?;
         insert_items(tx, created, total.as_ref()).await?;
+        if total.is_some() {
+            // A priced order is invoiced at once: reminded if still unpaid a day later.
+            reminders::schedule_in(
+                tx,
+                reminders::Kind::InvoiceUnpaid,
+                created.order_id,
+                created.created_at + reminders::answer_wait(),
+                None,
+                Utc::now(),
+            )
+            .await
+            .map_err(classify)?;
+        }
     }
     sqlx::query(
         "INSERT IGNORE INTO order_status_history
@@ -467,6 +481,18 @@ pub async fn price_quoted(
     .execute(&mut *tx)
     .await
     .map_err(classify)?;
+    // Reminded if not answered a day later (a new quote moves the reminder); no use once
+    // the quote has expired.
+    reminders::schedule_in(
+        tx,
+        reminders::Kind::QuoteUnanswered,
+        quoted.order_id,
+        event.occurred_at + reminders::answer_wait(),
+        quoted.valid_until,
+        Utc::now(),
+    )
+    .await
+    .map_err(classify)?;
     Ok(())
 }
 
@@ -602,7 +628,11 @@ pub async fn payment_received(
     .map_err(classify)?;
     let new = inserted.rows_affected() == 1;
     if new {
-        settle_paid(tx, paid.order_id).await?;
+        if settle_paid(tx, paid.order_id).await? {
+            reminders::call_off(tx, &[reminders::Kind::InvoiceUnpaid], paid.order_id, "paid")
+                .await
+                .map_err(classify)?;
+        }
         tracing::info!(order_number = %paid.order_number, amount_minor = paid.amount_minor, method = paid.method.as_str(), "payment recorded");
     } else {
         tracing::info!(order_number = %paid.order_number, "payment recorded before; not counted again");
@@ -675,7 +705,8 @@ pub async fn payment_refunded(
 
 /// `orders.paid_at`: set when payments less refunds cover what the order is due, cleared
 /// when they no longer do.
-async fn settle_paid(tx: &mut MySqlConnection, order_id: Uuid) -> Result<(), HandlerError> {
+/// `true` when the order is paid now.
+async fn settle_paid(tx: &mut MySqlConnection, order_id: Uuid) -> Result<bool, HandlerError> {
     let due = bureau_platform::payments::due(tx, order_id, true)
         .await
         .map_err(classify)?;
@@ -688,7 +719,7 @@ async fn settle_paid(tx: &mut MySqlConnection, order_id: Uuid) -> Result<(), Han
     .execute(&mut *tx)
     .await
     .map_err(classify)?;
-    Ok(())
+    Ok(paid)
 }
 
 /// A paid order still awaiting confirmation moves on to `accepted`: a system request for

@@ -13,6 +13,7 @@ use jiff::{Timestamp, ToSpan};
 use sqlx::{MySqlConnection, MySqlPool, Row};
 use uuid::Uuid;
 
+use crate::reminders;
 use crate::{Schedule, Taken, Window, end_of, free_slots, from_chrono, is_offered, to_chrono};
 
 /// Why a slot was not booked.
@@ -291,6 +292,8 @@ pub async fn book(
     .execute(&mut *tx)
     .await
     .map_err(taken_if_duplicate)?;
+    // Its reminders, in the same transaction: a booking never exists without them.
+    reminders::schedule_booking(&mut tx, id, to_chrono(request.starts_at), to_chrono(now)).await?;
     tx.commit().await.map_err(taken_if_duplicate)?;
     tracing::info!(%id, resource_id = request.resource_id, starts_at = %request.starts_at, "slot booked");
     Ok(Booking {
@@ -343,6 +346,8 @@ pub async fn reschedule(
     .execute(&mut *tx)
     .await
     .map_err(taken_if_duplicate)?;
+    // The reminders move with it (due anew, even if the old ones were sent).
+    reminders::schedule_booking(&mut tx, booking_id, to_chrono(starts_at), to_chrono(now)).await?;
     tx.commit().await.map_err(taken_if_duplicate)?;
     Ok(Booking {
         id: booking_id,
@@ -353,14 +358,26 @@ pub async fn reschedule(
     })
 }
 
-/// Cancels a live booking; its slot is free at once. `false` if it was not live.
+/// Cancels a live booking; its slot is free at once and its unsent reminders are called
+/// off. `false` if it was not live.
 pub async fn cancel(pool: &MySqlPool, booking_id: Uuid) -> Result<bool, BookingError> {
+    let mut tx = pool.begin().await?;
     let done = sqlx::query(
         "UPDATE bookings SET status = 'cancelled', cancelled_at = ? WHERE id = ? AND status = 'booked'",
     )
     .bind(Utc::now())
     .bind(booking_id)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    if done.rows_affected() == 1 {
+        reminders::call_off(
+            &mut tx,
+            &[reminders::Kind::Booking24h, reminders::Kind::Booking1h],
+            booking_id,
+            "cancelled",
+        )
+        .await?;
+    }
+    tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }

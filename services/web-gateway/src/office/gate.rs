@@ -106,3 +106,24 @@ fn judge(
         Err(Refused::NotYours)
     }
 }
+
+/// What a staff member may do with a bookable resource's schedule and bookings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Edit the hours, book for customers, move and cancel bookings: admins and managers.
+    Edit,
+    /// See them: an executor who is that resource.
+    View,
+}
+
+/// The schedule and calendar of a resource that is `resource_account` (a staff member's
+/// account, or `None` for a room): admins and managers edit every one; an executor sees
+/// their own only.
+pub fn schedule(account: &Account, resource_account: Option<Uuid>) -> Result<Access, Refused> {
+    use bureau_accounts::Role;
+    match account.role {
+        Role::Admin | Role::Manager => Ok(Access::Edit),
+        Role::Executor if resource_account == Some(account.id) => Ok(Access::View),
+        _ => Err(Refused::NotYours),
+    }
+}

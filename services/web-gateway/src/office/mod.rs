@@ -10,6 +10,9 @@
 //! - `actions`: `POST /office/orders/{order_id}/{status|reply|quote|comment|assign}`;
 //! - `customers`: `GET /office/customers` (search, keyset paging) and
 //!   `GET /office/customers/{customer_id}` (details, channels, orders, conversation).
+//! - `calendar`: `GET /office/calendar` (bookings by day and week, booking for a customer
+//!   who phoned, moving and cancelling) and `GET`, `POST /office/schedule/{resource}`
+//!   (working hours, breaks, days off);
 //! - `admin`: running the business (staff accounts, catalogue, business details, audit log).
 //!
 //! Every page carries strict security headers (a CSP without inline script, no framing, no
@@ -19,6 +22,7 @@
 
 mod actions;
 mod admin;
+mod calendar;
 pub mod csrf;
 mod customers;
 pub mod gate;
@@ -75,6 +79,20 @@ pub fn router() -> Router<AppState> {
         .route("/office/orders/{order_id}/quote", post(actions::quote))
         .route("/office/orders/{order_id}/comment", post(actions::comment))
         .route("/office/orders/{order_id}/assign", post(actions::assign))
+        .route("/office/calendar", get(calendar::page))
+        .route("/office/calendar/book", post(calendar::book))
+        .route(
+            "/office/calendar/bookings/{booking_id}/move",
+            post(calendar::move_booking),
+        )
+        .route(
+            "/office/calendar/bookings/{booking_id}/cancel",
+            post(calendar::cancel_booking),
+        )
+        .route(
+            "/office/schedule/{resource_id}",
+            get(calendar::schedule_page).post(calendar::schedule_save),
+        )
         .route("/office/assets/office.css", get(css))
         .route("/office/assets/office.js", get(js))
         .merge(admin::router())

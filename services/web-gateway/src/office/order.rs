@@ -253,7 +253,29 @@ pub async fn page(
         None => format!("/office/orders/{order_id}"),
     };
     let may_assign = allowed(Act::Assign);
+    // The price (latest quote, else the cart's total) and what has been paid of it.
+    let due = {
+        let mut conn = pool.acquire().await.map_err(fail)?;
+        bureau_platform::payments::due(&mut conn, order_id, false)
+            .await
+            .map_err(fail)?
+    };
+    let money = due.and_then(|due| {
+        let price = due.price.clone()?;
+        let amount = |minor: u64| format!("{}.{:02} {}", minor / 100, minor % 100, price.currency);
+        let state = match (lang, due.is_paid()) {
+            (Lang::En, true) => "paid".to_owned(),
+            (Lang::Uk, true) => "оплачено".to_owned(),
+            (Lang::En, false) => format!("unpaid (paid {})", amount(due.paid_minor.max(0) as u64)),
+            (Lang::Uk, false) => format!(
+                "не оплачено (сплачено {})",
+                amount(due.paid_minor.max(0) as u64)
+            ),
+        };
+        Some(format!("{} · {state}", amount(price.amount_minor)))
+    });
     let page = OrderPage {
+        money,
         chrome: Chrome::new(
             lang,
             Some(&desk.account),

@@ -244,6 +244,8 @@ pub struct Can {
 #[template(path = "office/order.html")]
 pub struct OrderPage {
     pub chrome: Chrome,
+    /// What the order costs and whether it is paid ("750.00 UAH · paid"); `None`: no price.
+    pub money: Option<String>,
     pub order_id: String,
     pub number: String,
     pub status: String,
