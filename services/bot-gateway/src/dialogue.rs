@@ -88,6 +88,14 @@ pub struct Conversation {
     /// Replies Telegram would not take yet: said before anything else happens in the chat.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) undelivered: Option<Undelivered>,
+    /// The last update whose handling saved this conversation: Telegram delivering it again
+    /// (it waited too long for our answer) finds it handled and changes nothing twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) last_update: Option<u32>,
+    /// The message (update id) of a burst whose card edit is still to come: the draft's card
+    /// is edited once the customer has stopped sending for a moment, not once per message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) card_due: Option<u32>,
 }
 
 // The draft is by far the largest stage, and the usual one while a conversation is stored.
@@ -124,6 +132,8 @@ impl Conversation {
             stage: Stage::Idle,
             greeting_pending: false,
             undelivered: None,
+            last_update: None,
+            card_due: None,
         }
     }
 

@@ -14,17 +14,22 @@
 //! slot whatever is queued, while a [`Priority::Push`] takes one only if it is due within
 //! [`Pace::push_lead`], and otherwise asks again when it would be. Pushes therefore never
 //! queue more than the lead ahead of the present, and a reply waits at most that long behind
-//! them. In each process one push at a time asks ([`SharedPace`] holds a gate), so a
-//! thousand pushes waiting cost one question per slot, not a thousand; and one question at
-//! a time is asked, the others waiting their turn in the process rather than in MySQL.
+//! them. In each process every waiting message joins one queue, and one waiter at a time
+//! takes the turns of all that are queued in a single transaction (replies before pushes),
+//! so a thousand messages waiting cost one commit per batch, not one per message, and the
+//! others wait their turn in the process rather than in MySQL.
 //!
 //! Times are MySQL's clock, so processes on machines whose clocks differ still agree; only
 //! the wait itself is measured locally. Every turn locks the bot's row first and the chat's
 //! row second, so two turns never wait for each other in opposite orders (no deadlocks); the
 //! bot's row serialises turns, which at 30 a second costs nothing.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::sync::oneshot;
 
 use sqlx::MySqlPool;
 
@@ -133,16 +138,77 @@ fn decide(
     )
 }
 
+/// One message waiting in this process for its turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ask {
+    pub chat_id: i64,
+    pub priority: Priority,
+}
+
+/// One waiting message and where its answer goes.
+#[derive(Debug)]
+struct Waiting {
+    ask: Ask,
+    answer: oneshot::Sender<Result<Turn, String>>,
+}
+
+/// Decides a whole batch against the bot's and the chats' "next" times, replies first (in
+/// the order they asked), then pushes: the turns in the batch's order, the bot's new next
+/// time, and the chats' new next times (only those that moved).
+fn decide_batch(
+    now: i64,
+    bot_next: i64,
+    chats: &HashMap<i64, i64>,
+    pace: &Pace,
+    asks: &[Ask],
+) -> (Vec<Turn>, i64, HashMap<i64, i64>) {
+    let mut turns = vec![Turn::Taken(Duration::ZERO); asks.len()];
+    let mut bot = bot_next;
+    let mut moved: HashMap<i64, i64> = HashMap::new();
+    let order = asks
+        .iter()
+        .enumerate()
+        .filter(|(_, ask)| ask.priority == Priority::Reply)
+        .chain(
+            asks.iter()
+                .enumerate()
+                .filter(|(_, ask)| ask.priority == Priority::Push),
+        );
+    for (index, ask) in order {
+        let chat_next = moved
+            .get(&ask.chat_id)
+            .or_else(|| chats.get(&ask.chat_id))
+            .copied()
+            .unwrap_or(0);
+        let (turn, next) = decide(now, bot, chat_next, pace, ask.chat_id, ask.priority);
+        turns[index] = turn;
+        if let Some((new_bot, new_chat)) = next {
+            bot = new_bot;
+            moved.insert(ask.chat_id, new_chat);
+        }
+    }
+    (turns, bot, moved)
+}
+
 /// Takes turns in `telegram_send_slots`.
+///
+/// Every message of this process that waits for its turn joins one process-local queue;
+/// whichever waiter holds the asker's lock takes the turns of everything queued at that
+/// moment in one transaction (one commit per batch, not per message), hands each waiter its
+/// answer and lets go, and the messages that queued meanwhile form the next batch. Under
+/// load a commit's latency therefore no longer caps the rate: a slow commit only makes the
+/// next batch larger. A queue and a lock rather than a task of its own, so nothing outlives
+/// the pace and a waiter that is cancelled (the notifier's shutdown) takes nothing with it.
 #[derive(Debug, Clone)]
 pub struct SharedPace {
     pool: MySqlPool,
     pace: Pace,
-    /// One push of this process asks at a time.
-    push_gate: Arc<tokio::sync::Mutex<()>>,
-    /// One question of this process is asked at a time: the others wait here, in order,
-    /// rather than in MySQL for the bot's row, each holding a connection.
-    asking: Arc<tokio::sync::Mutex<()>>,
+    /// The messages of this process waiting for an answer.
+    queue: Arc<Mutex<Vec<Waiting>>>,
+    /// Held by the one waiter that asks MySQL for the queue's turns.
+    asker: Arc<tokio::sync::Mutex<()>>,
+    /// Transactions committed or rolled back, and turns decided: for tests and metrics.
+    batches: Arc<AtomicU64>,
 }
 
 impl SharedPace {
@@ -150,9 +216,15 @@ impl SharedPace {
         SharedPace {
             pool,
             pace,
-            push_gate: Arc::default(),
-            asking: Arc::default(),
+            queue: Arc::default(),
+            asker: Arc::default(),
+            batches: Arc::default(),
         }
+    }
+
+    /// How many transactions this process has made to take turns.
+    pub fn batches(&self) -> u64 {
+        self.batches.load(Ordering::Relaxed)
     }
 
     /// Waits for a slot for one message to `chat_id` and returns how long it waited; the
@@ -164,29 +236,81 @@ impl SharedPace {
     ) -> Result<Duration, sqlx::Error> {
         let started = tokio::time::Instant::now();
         let slot = loop {
-            let gate = match priority {
-                Priority::Push => Some(self.push_gate.lock().await),
-                Priority::Reply => None,
-            };
             match self.ask(chat_id, priority).await? {
                 Turn::Taken(wait) => break wait,
-                // The gate stays held: the other pushes would be told the same.
-                Turn::NotYet(wait) => tokio::time::sleep(wait).await,
-                // Another push, to another chat, may go meanwhile.
-                Turn::ChatBusy(wait) => {
-                    drop(gate);
-                    tokio::time::sleep(wait).await;
-                }
+                Turn::NotYet(wait) | Turn::ChatBusy(wait) => tokio::time::sleep(wait).await,
             }
         };
-        // The next push of this process may ask while this one waits for its slot.
         tokio::time::sleep(slot).await;
         Ok(started.elapsed())
     }
 
-    /// Asks once for a slot for a message to `chat_id`.
+    /// Asks once for a slot for a message to `chat_id`, in the next batch of this process.
     pub async fn ask(&self, chat_id: i64, priority: Priority) -> Result<Turn, sqlx::Error> {
-        let _asking = self.asking.lock().await;
+        loop {
+            let (answer, mut answered) = oneshot::channel();
+            self.queue
+                .lock()
+                .expect("the pace's queue is never poisoned")
+                .push(Waiting {
+                    ask: Ask { chat_id, priority },
+                    answer,
+                });
+            let outcome = loop {
+                tokio::select! {
+                    biased;
+                    outcome = &mut answered => break outcome,
+                    _asking = self.asker.lock() => {
+                        // This waiter asks for everything queued, its own ask included
+                        // unless an earlier asker took it (its answer is then on the way).
+                        let batch = std::mem::take(
+                            &mut *self.queue.lock().expect("the pace's queue is never poisoned"),
+                        );
+                        if !batch.is_empty() {
+                            self.take_batch(batch).await;
+                        }
+                    }
+                }
+            };
+            match outcome {
+                Ok(Ok(turn)) => return Ok(turn),
+                Ok(Err(error)) => return Err(sqlx::Error::Protocol(error)),
+                // The asker holding this ask was cancelled mid-batch: ask again.
+                Err(_) => continue,
+            }
+        }
+    }
+
+    /// One transaction for a batch; every waiter gets its answer, or the error.
+    async fn take_batch(&self, batch: Vec<Waiting>) {
+        let asks: Vec<Ask> = batch.iter().map(|waiting| waiting.ask).collect();
+        let turns = self.take_turns(&asks).await;
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        for (index, waiting) in batch.into_iter().enumerate() {
+            let answer = match &turns {
+                Ok(turns) => Ok(turns[index]),
+                Err(error) => Err(error.to_string()),
+            };
+            // A waiter that stopped waiting (cancelled) just leaves its slot unused.
+            let _ = waiting.answer.send(answer);
+        }
+    }
+
+    /// Takes the turns of `asks` in one transaction on MySQL's clock: the bot's row locked
+    /// first, then the chats' rows, decided (replies first), written and committed once.
+    /// Public for the tests that check the slots across processes.
+    pub async fn take_turns(&self, asks: &[Ask]) -> Result<Vec<Turn>, sqlx::Error> {
+        Ok(self
+            .take_slots(asks)
+            .await?
+            .into_iter()
+            .map(|(turn, _)| turn)
+            .collect())
+    }
+
+    /// As [`SharedPace::take_turns`], with each taken turn's slot in microseconds of MySQL's
+    /// clock (0 when nothing was taken).
+    pub async fn take_slots(&self, asks: &[Ask]) -> Result<Vec<(Turn, i64)>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         // The bot's row first (see the module comment); it also gives the transaction's "now".
         let (now, bot_next): (i64, i64) = sqlx::query_as(
@@ -196,40 +320,53 @@ impl SharedPace {
         .bind(WHOLE_BOT)
         .fetch_one(&mut *tx)
         .await?;
-        let chat_next: Option<i64> = sqlx::query_scalar(
-            "SELECT next_at_us FROM telegram_send_slots WHERE chat_id = ? FOR UPDATE",
-        )
-        .bind(chat_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let (turn, next) = decide(
-            now,
-            bot_next,
-            chat_next.unwrap_or(0),
-            &self.pace,
-            chat_id,
-            priority,
+        let mut chat_ids: Vec<i64> = asks.iter().map(|ask| ask.chat_id).collect();
+        chat_ids.sort_unstable();
+        chat_ids.dedup();
+        let mut select = sqlx::QueryBuilder::<sqlx::MySql>::new(
+            "SELECT chat_id, next_at_us FROM telegram_send_slots WHERE chat_id IN (",
         );
-        let Some((new_bot_next, new_chat_next)) = next else {
+        let mut ids = select.separated(", ");
+        for chat_id in &chat_ids {
+            ids.push_bind(*chat_id);
+        }
+        select.push(") FOR UPDATE");
+        let chats: HashMap<i64, i64> = select
+            .build_query_as::<(i64, i64)>()
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+        let (turns, new_bot_next, moved) = decide_batch(now, bot_next, &chats, &self.pace, asks);
+        if moved.is_empty() {
             tx.rollback().await?;
-            return Ok(turn);
-        };
-        sqlx::query("UPDATE telegram_send_slots SET next_at_us = ? WHERE chat_id = ?")
-            .bind(new_bot_next)
-            .bind(WHOLE_BOT)
-            .execute(&mut *tx)
-            .await?;
-        // Safe without a race: every writer of chat rows holds the bot's row lock.
-        sqlx::query(
-            "INSERT INTO telegram_send_slots (chat_id, next_at_us) VALUES (?, ?) \
-             ON DUPLICATE KEY UPDATE next_at_us = VALUES(next_at_us)",
-        )
-        .bind(chat_id)
-        .bind(new_chat_next)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(turn)
+        } else {
+            sqlx::query("UPDATE telegram_send_slots SET next_at_us = ? WHERE chat_id = ?")
+                .bind(new_bot_next)
+                .bind(WHOLE_BOT)
+                .execute(&mut *tx)
+                .await?;
+            // Safe without a race: every writer of chat rows holds the bot's row lock.
+            let mut upsert = sqlx::QueryBuilder::<sqlx::MySql>::new(
+                "INSERT INTO telegram_send_slots (chat_id, next_at_us) ",
+            );
+            upsert.push_values(&moved, |mut row, (chat_id, next)| {
+                row.push_bind(*chat_id).push_bind(*next);
+            });
+            upsert.push(" ON DUPLICATE KEY UPDATE next_at_us = VALUES(next_at_us)");
+            upsert.build().execute(&mut *tx).await?;
+            tx.commit().await?;
+        }
+        Ok(turns
+            .into_iter()
+            .map(|turn| match turn {
+                Turn::Taken(wait) => (
+                    turn,
+                    now + i64::try_from(wait.as_micros()).unwrap_or(i64::MAX),
+                ),
+                _ => (turn, 0),
+            })
+            .collect())
     }
 }
 
@@ -307,5 +444,56 @@ mod tests {
     fn nonsense_rates_fall_back_to_telegrams() {
         let pace = Pace::new(0.0, Duration::from_secs(1), Duration::ZERO, Duration::ZERO);
         assert_eq!(pace.global, Duration::from_secs_f64(1.0 / 30.0));
+    }
+
+    #[test]
+    fn a_batch_serves_replies_first_and_each_chat_once() {
+        let pace = pace();
+        let asks = [
+            Ask {
+                chat_id: 1,
+                priority: Priority::Push,
+            },
+            Ask {
+                chat_id: 2,
+                priority: Priority::Push,
+            },
+            Ask {
+                chat_id: 3,
+                priority: Priority::Reply,
+            },
+            Ask {
+                chat_id: 3,
+                priority: Priority::Reply,
+            },
+            Ask {
+                chat_id: 4,
+                priority: Priority::Reply,
+            },
+        ];
+        let (turns, bot, moved) = decide_batch(1_000_000, 0, &HashMap::new(), &pace, &asks);
+        // Replies in their order: chat 3 now, chat 3 again is busy, chat 4 one interval on.
+        assert_eq!(turns[2], taken(0));
+        assert_eq!(turns[3], Turn::ChatBusy(Duration::from_secs(1)));
+        assert_eq!(turns[4], taken(40_000));
+        // Then pushes, only within the 100 ms lead: 80 ms is, 120 ms is not.
+        assert_eq!(turns[0], taken(80_000));
+        assert_eq!(turns[1], Turn::NotYet(Duration::from_millis(20)));
+        assert_eq!(bot, 1_120_000);
+        assert_eq!(moved.len(), 3, "chats 1, 3 and 4 moved: {moved:?}");
+        assert_eq!(moved[&3], 2_000_000);
+    }
+
+    #[test]
+    fn a_batch_respects_the_chats_stored_next_times() {
+        let chats = HashMap::from([(7, 1_500_000)]);
+        let asks = [Ask {
+            chat_id: 7,
+            priority: Priority::Reply,
+        }];
+        let (turns, bot, moved) = decide_batch(1_000_000, 0, &chats, &pace(), &asks);
+        assert_eq!(turns[0], Turn::ChatBusy(Duration::from_millis(500)));
+        assert_eq!(bot, 0);
+        assert!(moved.is_empty());
     }
 }

@@ -168,6 +168,16 @@ impl TelegramDouble {
         id
     }
 
+    /// Delivers the update that carried the user's message `message_id` in `chat_id` once
+    /// more, with the same update id, as Telegram does when the bot's answer to it came too
+    /// late (a webhook delivery that timed out). Returns the update id, `None` when no such
+    /// message was sent.
+    pub fn deliver_again(&self, chat_id: i64, message_id: i64) -> Option<u32> {
+        let id = self.shared.lock().push_again(chat_id, message_id)?;
+        self.shared.bump_updates();
+        Some(id)
+    }
+
     /// Everything the bot sent or edited in `chat_id`, in order (edits are
     /// entries with `edited: true`).
     pub fn messages_to(&self, chat_id: i64) -> Vec<SentMessage> {

@@ -180,6 +180,7 @@ pub(crate) struct StoredMessage {
     pub extra: Map<String, Value>,
 }
 
+#[derive(Clone)]
 pub(crate) struct PendingUpdate {
     pub id: u32,
     pub kind: &'static str,
@@ -198,6 +199,8 @@ pub(crate) struct State {
     pub log: HashMap<i64, Vec<SentMessage>>,
     pub deleted: HashMap<i64, Vec<i64>>,
     pub updates: VecDeque<PendingUpdate>,
+    /// Every update ever queued, for delivering one again as Telegram may.
+    pub sent_updates: HashMap<u32, PendingUpdate>,
     pub next_update_id: u32,
     /// The last `allowed_updates` given (None: Telegram's default, everything here).
     pub allowed_updates: Option<Vec<String>>,
@@ -227,6 +230,7 @@ impl State {
             log: HashMap::new(),
             deleted: HashMap::new(),
             updates: VecDeque::new(),
+            sent_updates: HashMap::new(),
             // Real update ids start anywhere; bots must not assume 1.
             next_update_id: rand::rng().random_range(100_000_000..200_000_000),
             allowed_updates: None,
@@ -432,12 +436,31 @@ impl State {
         let mut m = Map::new();
         m.insert("update_id".into(), json!(id));
         m.insert(kind.into(), payload);
-        self.updates.push_back(PendingUpdate {
+        let update = PendingUpdate {
             id,
             kind,
             json: Value::Object(m),
-        });
+        };
+        self.sent_updates.insert(id, update.clone());
+        self.updates.push_back(update);
         id
+    }
+
+    /// Queues the update that carried message `message_id` in `chat_id` once more, with its
+    /// own update id, ahead of anything pending. Returns its id.
+    pub(crate) fn push_again(&mut self, chat_id: i64, message_id: i64) -> Option<u32> {
+        let update = self
+            .sent_updates
+            .values()
+            .find(|update| {
+                let message = &update.json[update.kind];
+                message["chat"]["id"].as_i64() == Some(chat_id)
+                    && message["message_id"].as_i64() == Some(message_id)
+            })?
+            .clone();
+        let id = update.id;
+        self.updates.push_front(update);
+        Some(id)
     }
 
     /// `getUpdates`' `offset`: a positive offset confirms every update below

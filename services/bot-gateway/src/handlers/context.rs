@@ -45,6 +45,8 @@ pub struct Chat {
     pub(super) bot: GatewayBot,
     dialogue: ChatDialogue,
     first_contact: bool,
+    /// The update being handled, remembered with every save.
+    update_id: u32,
     said: Arc<Mutex<Said>>,
 }
 
@@ -54,6 +56,11 @@ struct Said {
     replies: Vec<Reply>,
     /// The conversation as stored now: loaded, or saved since.
     stored: Option<Conversation>,
+    /// The handler saved the conversation.
+    saved: bool,
+    /// An earlier message's card edit was due when this update came, and nobody has taken
+    /// it over yet (see [`Chat::save_folding_card`]).
+    card_due: bool,
 }
 
 impl Chat {
@@ -113,10 +120,44 @@ impl Chat {
         );
     }
 
-    /// Stores `conversation` as the chat's from now on.
-    pub async fn save(&self, conversation: Conversation) -> Result<(), StorageError> {
+    /// Stores `conversation` as the chat's from now on, with this update as the last one
+    /// handled (so that Telegram delivering it again changes nothing twice).
+    pub async fn save(&self, mut conversation: Conversation) -> Result<(), StorageError> {
+        conversation.last_update = Some(self.update_id);
         self.dialogue.update(conversation.clone()).await?;
-        self.said().stored = Some(conversation);
+        let mut said = self.said();
+        said.stored = Some(conversation);
+        said.saved = true;
+        Ok(())
+    }
+
+    /// Stores `conversation` (a draft that took this message) with its card edit still to
+    /// come: the card is edited once no new message has come for [`BURST_QUIET`], so a burst
+    /// of texts and files costs one edit, not one each (as an album's items do). A draft
+    /// whose card was never sent shows it at once (its message id must be remembered).
+    pub async fn save_folding_card(
+        &self,
+        mut conversation: Conversation,
+        draft: &Draft,
+    ) -> Result<(), StorageError> {
+        if draft.card.is_none() {
+            self.save(conversation).await?;
+            self.said().card_due = false;
+            return super::card::show(self, draft)
+                .await
+                .map_err(StorageError::from);
+        }
+        conversation.card_due = Some(self.update_id);
+        self.save(conversation).await?;
+        self.said().card_due = false;
+        let (bot, desk, chat_id, update_id) =
+            (self.bot.clone(), self.desk.clone(), self.id, self.update_id);
+        tokio::spawn(async move {
+            tokio::time::sleep(BURST_QUIET).await;
+            if let Err(error) = show_due_card(&bot, &desk, chat_id, update_id).await {
+                tracing::warn!(%error, chat_id = chat_id.0, "the card's edit for a burst not made");
+            }
+        });
         Ok(())
     }
 
@@ -168,6 +209,51 @@ impl Chat {
         }
     }
 
+    /// A deferred update is handled again when Telegram delivers it again: if its handler
+    /// saved anything before deferring, the update is not remembered as handled.
+    async fn forget_update_if_saved(&self) {
+        let stored = {
+            let said = self.said();
+            said.saved
+                .then(|| said.stored.clone())
+                .flatten()
+                .filter(|stored| stored.last_update == Some(self.update_id))
+        };
+        let Some(mut conversation) = stored else {
+            return;
+        };
+        conversation.last_update = None;
+        if let Err(error) = self.dialogue.update(conversation).await {
+            tracing::warn!(%error, chat_id = self.id.0, "a deferred update stays remembered as handled");
+        }
+    }
+
+    /// An earlier message's card edit was due, and this update's handler saved the
+    /// conversation (which drops the due edit) without showing the card: the card is shown
+    /// now, before this update's own replies, so nothing the customer sent goes unanswered.
+    async fn show_card_left_due(&self) {
+        let draft = {
+            let said = self.said();
+            let shows_card = said
+                .replies
+                .iter()
+                .any(|reply| matches!(reply, Reply::Card { .. }));
+            if !said.card_due || !said.saved || shows_card {
+                return;
+            }
+            said.stored
+                .as_ref()
+                .and_then(|stored| stored.draft().cloned())
+        };
+        let Some(draft) = draft else {
+            return;
+        };
+        match super::card::reply(&self.desk, self.language, &draft).await {
+            Ok(card) => self.said().replies.insert(0, card),
+            Err(error) => tracing::warn!(%error, chat_id = self.id.0, "a due card not shown"),
+        }
+    }
+
     /// Remembers the cards just sent in the stored draft (read back: the stored one has its
     /// order number). If that fails, the next change of the draft sends its card anew.
     async fn remember_cards(&self, delivered: &replies::Delivered) {
@@ -189,8 +275,10 @@ impl Chat {
     /// After the handler: delivers its replies; what Telegram does not take is kept with
     /// the conversation, and the update deferred so that Telegram delivers it again.
     async fn finish(&self, update_id: u32, outcome: HandlerResult) -> HandlerResult {
+        self.show_card_left_due().await;
         let replies = std::mem::take(&mut self.said().replies);
         if Deferred::is(&outcome) {
+            self.forget_update_if_saved().await;
             if !replies.is_empty() {
                 tracing::warn!(
                     chat_id = self.id.0,
@@ -369,8 +457,22 @@ fn enter(entering: Entering) -> UpdateHandler<HandlerError> {
                 answer: Arc::default(),
             });
             let handling = match chat.catch_up(&mut conversation, update.id.0).await {
+                CatchUp::Go if conversation.last_update == Some(update.id.0) => {
+                    // Delivered again after it was handled (the first delivery waited too
+                    // long for our answer): handling it twice would double a step.
+                    tracing::info!(
+                        update_id = update.id.0,
+                        chat_id = chat.id.0,
+                        "update handled already; delivered again"
+                    );
+                    Handling::Skipped(Ok(()))
+                }
                 CatchUp::Go => {
                     chat.said().stored = Some(conversation.clone());
+                    if conversation.card_due.take().is_some() {
+                        // The handler takes the due card edit over, or it is shown after.
+                        chat.said().card_due = true;
+                    }
                     deps.insert(chat.clone());
                     deps.insert(conversation.stage.clone());
                     deps.insert(conversation);
@@ -441,9 +543,43 @@ async fn open(
         bot: bot.clone(),
         dialogue,
         first_contact: !stored,
+        update_id: update.id.0,
         said: Arc::default(),
     };
     Some((chat, conversation, turn))
+}
+
+/// How long after a customer's last text or file the draft's card is edited.
+pub const BURST_QUIET: Duration = Duration::from_millis(1_000);
+
+/// Shows the draft's card for the burst that ended with update `update_id`, if no later
+/// update has come since (its handler folds or shows the card itself).
+async fn show_due_card(
+    bot: &GatewayBot,
+    desk: &Arc<Desk>,
+    chat_id: ChatId,
+    update_id: u32,
+) -> Result<(), HandlerError> {
+    let _turn = desk.turns.take(chat_id.0).await?;
+    let dialogue = ChatDialogue::new(desk.storage.clone(), chat_id);
+    let Some(mut conversation) = dialogue.get().await? else {
+        return Ok(());
+    };
+    if conversation.card_due != Some(update_id) {
+        return Ok(());
+    }
+    conversation.card_due = None;
+    let Some(draft) = conversation.draft().cloned() else {
+        dialogue.update(conversation).await?;
+        return Ok(());
+    };
+    let card = super::card::reply(desk, conversation.language, &draft).await?;
+    let unsaid = say_outside_update(bot, chat_id, &mut conversation, vec![card]).await;
+    dialogue.update(conversation).await?;
+    if unsaid {
+        keep_saying(bot.clone(), desk.clone(), chat_id);
+    }
+    Ok(())
 }
 
 /// The language for someone we have no conversation with yet.

@@ -1,6 +1,7 @@
 //! Putting an order together: "New order" sends the order's card showing the catalogue for
 //! a fresh draft; its buttons choose the service, then text and files go into the draft,
-//! each answered by the card, edited in place (see [`card`](super::card)). What the draft
+//! answered by the card, edited in place (see [`card`](super::card)) once the customer
+//! stops sending for a moment: one edit per burst of texts and files, not one each. What the draft
 //! refuses leaves it exactly as it was, and the customer is told why. (Albums are answered
 //! together: see [`album`](super::album).)
 
@@ -123,8 +124,8 @@ pub async fn add_text(chat: Chat, conversation: Conversation, text: String) -> H
         return Ok(());
     }
     draft.step = DraftStep::Collecting;
-    chat.save(conversation.drafting(draft.clone())).await?;
-    card::show(&chat, &draft).await?;
+    chat.save_folding_card(conversation.drafting(draft.clone()), &draft)
+        .await?;
     Ok(())
 }
 
@@ -141,8 +142,8 @@ pub async fn add_file(chat: Chat, conversation: Conversation, file: IncomingFile
         return Ok(());
     }
     draft.step = DraftStep::Collecting;
-    chat.save(conversation.drafting(draft.clone())).await?;
-    card::show(&chat, &draft).await?;
+    chat.save_folding_card(conversation.drafting(draft.clone()), &draft)
+        .await?;
     Ok(())
 }
 

@@ -53,6 +53,20 @@ async fn a_press_the_broker_did_not_take_is_left_with_telegram_and_placed_on_red
         "{}",
         card.body()
     );
+    // The card's edit for the text is made after a quiet second, outside the update, under
+    // the chat's turn: stopping before that turn is given back would leave it to expire
+    // (30 s) in the next process's way.
+    eventually("the card's edit gave the chat's turn back", async || {
+        let held: (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM bot_chat_turns WHERE chat_id = ? AND expires_at > UTC_TIMESTAMP(6)",
+        )
+        .bind(petro.user.chat_id())
+        .fetch_one(&harness.db)
+        .await
+        .expect("query");
+        held.0 == 0
+    })
+    .await;
     gateway.stop().await;
 
     // Now the broker is out of reach: the order is not accepted yet, and the press is left
@@ -205,6 +219,82 @@ async fn a_webhook_takes_updates_only_with_the_secret_and_answers_503_to_what_it
     })
     .await;
     maria.assert_all_read();
+    gateway.stop().await;
+    harness.finish().await;
+}
+
+#[tokio::test]
+async fn an_update_telegram_delivers_again_after_it_was_handled_changes_nothing_twice() {
+    let harness = Harness::new().await;
+    let t = &harness.texts;
+    let port = free_port();
+    let mut settings = harness.settings.clone();
+    settings.bot_gateway.listen = ([127, 0, 0, 1], port).into();
+    settings.telegram.mode = TelegramMode::Webhook;
+    settings.telegram.webhook_url = format!("http://127.0.0.1:{port}/telegram/webhook");
+    settings.telegram.webhook_secret = Secret::new("redelivery-Token_2");
+    let gateway = harness.start_gateway(settings).await;
+    let mut olena = harness.customer(harness.double.user_with(6106, "Олена", "uk"));
+    let chat = olena.user.chat_id();
+
+    olena.user.send_text(&t.get(UK, key::MENU_NEW_ORDER));
+    let card = olena.next_reply().await;
+    olena
+        .press(&card, &support::button_with_prefix(&card, "cs:"))
+        .await;
+    olena.next().await;
+    let text = olena.user.send_text("Переклад довідки з місця роботи");
+    let shown = olena.next().await;
+    assert_eq!(
+        shown
+            .body()
+            .matches("Переклад довідки з місця роботи")
+            .count(),
+        1,
+        "{}",
+        shown.body()
+    );
+    eventually("the text acknowledged", async || {
+        harness.double.pending_updates() == 0
+    })
+    .await;
+
+    // Telegram did not get our answer in time and delivers the same update again.
+    harness
+        .double
+        .deliver_again(chat, text)
+        .expect("the text's update is known to the double");
+    eventually("the update delivered again acknowledged", async || {
+        harness.double.pending_updates() == 0
+    })
+    .await;
+    let (state,): (String,) =
+        sqlx::query_as("SELECT CAST(state AS CHAR) FROM bot_dialogues WHERE chat_id = ?")
+            .bind(chat)
+            .fetch_one(&harness.db)
+            .await
+            .expect("the conversation is stored");
+    assert_eq!(
+        state.matches("Переклад довідки з місця роботи").count(),
+        1,
+        "the text went into the draft once: {state}"
+    );
+
+    // The next message's card shows the text once, and nothing was said in between.
+    olena.user.send_text("До понеділка");
+    let card = olena.next().await;
+    assert!(card.edited, "{card:?}");
+    assert!(card.body().contains("До понеділка"), "{}", card.body());
+    assert_eq!(
+        card.body()
+            .matches("Переклад довідки з місця роботи")
+            .count(),
+        1,
+        "{}",
+        card.body()
+    );
+    olena.assert_all_read();
+
     gateway.stop().await;
     harness.finish().await;
 }

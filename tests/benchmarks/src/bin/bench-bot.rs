@@ -256,19 +256,39 @@ async fn converse(double: &TelegramDouble, user: &SimUser, script: Script) -> an
     let catalogue = next(&mut seen).await?;
     press(&catalogue, "co:")?;
     next(&mut seen).await?;
-    user.send_text("Переклад договору англійською, 12 сторінок");
-    next(&mut seen).await?;
-    user.send_document(
-        "contract.pdf",
-        "application/pdf",
-        b"%PDF-1.7 contract".to_vec(),
-        Some("основний текст"),
-    );
-    next(&mut seen).await?;
-    user.send_photo(vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3], Some("печатка"));
-    next(&mut seen).await?;
-    user.send_text("Потрібно до п'ятниці");
-    let card = next(&mut seen).await?;
+    let card = if script == Script::OrderOnly {
+        // As a customer does who has it all at hand: two texts, a document and a photo in a
+        // burst, answered by one edit of the card (the bot waits for a quiet moment).
+        user.send_text("Переклад договору англійською, 12 сторінок");
+        user.send_document(
+            "contract.pdf",
+            "application/pdf",
+            b"%PDF-1.7 contract".to_vec(),
+            Some("основний текст"),
+        );
+        user.send_photo(vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3], Some("печатка"));
+        user.send_text("Потрібно до п'ятниці");
+        loop {
+            let card = next(&mut seen).await?;
+            if card.body().contains("Потрібно до п'ятниці") {
+                break card;
+            }
+        }
+    } else {
+        user.send_text("Переклад договору англійською, 12 сторінок");
+        next(&mut seen).await?;
+        user.send_document(
+            "contract.pdf",
+            "application/pdf",
+            b"%PDF-1.7 contract".to_vec(),
+            Some("основний текст"),
+        );
+        next(&mut seen).await?;
+        user.send_photo(vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3], Some("печатка"));
+        next(&mut seen).await?;
+        user.send_text("Потрібно до п'ятниці");
+        next(&mut seen).await?
+    };
     if script != Script::OrderOnly {
         user.send_text("/status 12345678");
         next(&mut seen).await?;
@@ -349,6 +369,20 @@ async fn run(
             user.chat_id(),
             delivered.len()
         );
+        if script == Script::OrderOnly {
+            // A burst gets one reply: each reply is timed from the last delivery before it.
+            for (step, reply) in replies.iter().enumerate() {
+                let Some(delivery) = delivered.iter().filter(|at| **at <= reply.at).max() else {
+                    continue;
+                };
+                let time = reply.at.saturating_duration_since(*delivery);
+                times.push(time);
+                if step == 2 {
+                    edits.push(time);
+                }
+            }
+            continue;
+        }
         for (step, (delivery, reply)) in delivered.iter().zip(&replies).enumerate() {
             let time = reply.at.saturating_duration_since(*delivery);
             times.push(time);
