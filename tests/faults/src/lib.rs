@@ -10,6 +10,8 @@
 //! (`cargo test -p bureau-faults -- --ignored`, see docs/reliability.md).
 
 pub mod audit;
+pub mod balancer;
+pub mod cluster_run;
 pub mod poison;
 pub mod private_cluster;
 pub mod private_stack;
@@ -31,7 +33,8 @@ use tokio_util::sync::CancellationToken;
 use crate::audit::{Figures, Sources};
 use crate::private_stack::{PrivateGarage, PrivateMariaDb, PrivateRabbit};
 use crate::services::{Service, Services};
-use crate::traffic::{Ledger, WebClient};
+use crate::traffic::{Ledger, SharedLedger, WebClient};
+use sqlx::MySqlPool;
 
 /// How hard and how long to push.
 #[derive(Debug, Clone)]
@@ -162,10 +165,40 @@ fn service_env(
     garage: &PrivateGarage,
     telegram: &TelegramDouble,
 ) -> Vec<(String, String)> {
+    base_env(
+        rabbit.url(),
+        mariadb.url(),
+        StoreTarget {
+            endpoint: garage.endpoint(),
+            bucket: garage.bucket.clone(),
+            access_key: garage.access_key.clone(),
+            secret_key: garage.secret_key.clone(),
+        },
+        telegram,
+    )
+}
+
+/// Where the services' S3 is and how to sign in to it.
+#[derive(Clone)]
+pub(crate) struct StoreTarget {
+    pub endpoint: String,
+    pub bucket: String,
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+/// The suite's `BUREAU__*` settings for any broker URL (a comma list for a cluster),
+/// database and S3; the Telegram double in polling mode.
+pub(crate) fn base_env(
+    broker_url: String,
+    database_url: String,
+    store: StoreTarget,
+    telegram: &TelegramDouble,
+) -> Vec<(String, String)> {
     let config_dir = bureau_test_support::config_dir();
     [
         ("BUREAU_CONFIG_DIR", config_dir.display().to_string()),
-        ("BUREAU__BROKER__URL", rabbit.url()),
+        ("BUREAU__BROKER__URL", broker_url),
         ("BUREAU__BROKER__NAMESPACE", "faults".into()),
         // Retries must outlast the longest outage (30 s) before a message is given up on.
         (
@@ -184,14 +217,11 @@ fn service_env(
             "BUREAU__WEB_GATEWAY__QUOTAS__BYTES_PER_DAY",
             u64::MAX.to_string(),
         ),
-        ("BUREAU__DATABASE__URL", mariadb.url()),
-        ("BUREAU__STORAGE__ENDPOINT", garage.endpoint()),
-        ("BUREAU__STORAGE__BUCKET", garage.bucket.clone()),
-        ("BUREAU__STORAGE__ACCESS_KEY_ID", garage.access_key.clone()),
-        (
-            "BUREAU__STORAGE__SECRET_ACCESS_KEY",
-            garage.secret_key.clone(),
-        ),
+        ("BUREAU__DATABASE__URL", database_url),
+        ("BUREAU__STORAGE__ENDPOINT", store.endpoint),
+        ("BUREAU__STORAGE__BUCKET", store.bucket),
+        ("BUREAU__STORAGE__ACCESS_KEY_ID", store.access_key),
+        ("BUREAU__STORAGE__SECRET_ACCESS_KEY", store.secret_key),
         ("BUREAU__TELEGRAM__API_URL", telegram.api_url()),
         ("BUREAU__TELEGRAM__TOKEN", telegram.token()),
         ("BUREAU__TELEGRAM__MODE", "polling".into()),
@@ -258,56 +288,15 @@ async fn storm(
             .build()?,
         base: world.services.url(Service::WebGateway, ""),
     });
-    let staff_password = "staff password for the fault run";
-    bureau_accounts::create_account(
-        &db,
-        "staff@faults.example",
-        staff_password,
-        "Fault Staff",
-        bureau_accounts::Role::Manager,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("creating the staff account: {e}"))?;
-    let staff_token = web.login("staff@faults.example", staff_password).await?;
-    let mut customers = Vec::new();
-    for n in 0..scenario.web_customers {
-        customers.push(web.customer(&format!("customer{n}@faults.example")).await?);
-    }
     poison::publish(&bus).await.context("publishing poison")?;
-
-    // The stream.
-    let ledger = Arc::new(Mutex::new(Ledger::default()));
-    let stop = CancellationToken::new();
-    let mut clients = JoinSet::new();
-    for token in customers {
-        clients.spawn(traffic::web_customer(
-            web.clone(),
-            token,
-            ledger.clone(),
-            stop.clone(),
-        ));
-    }
-    let (accepted_tx, accepted_rx) = tokio::sync::mpsc::unbounded_channel();
-    for n in 0..scenario.telegram_customers {
-        let user = world
-            .telegram
-            .user_with(880_000 + n as i64, &format!("Fault{n}"), "en");
-        clients.spawn(traffic::telegram_customer(
-            world.telegram.clone(),
-            user,
-            ledger.clone(),
-            accepted_tx.clone(),
-            stop.clone(),
-        ));
-    }
-    drop(accepted_tx);
-    let staff = tokio::spawn(traffic::staff(
+    let stream = Stream::start(
+        &db,
         web.clone(),
-        staff_token,
-        db.clone(),
-        accepted_rx,
-        ledger.clone(),
-    ));
+        &world.telegram,
+        scenario.web_customers,
+        scenario.telegram_customers,
+    )
+    .await?;
     log(
         scenario,
         started,
@@ -318,9 +307,7 @@ async fn storm(
     inject(scenario, world, started, &mut not_reported).await?;
 
     log(scenario, started, "faults done; ending the stream");
-    stop.cancel();
-    while clients.join_next().await.is_some() {}
-    let _ = staff.await;
+    let ledger = stream.end().await;
     let crashed = world.services.crashed();
 
     log(scenario, started, "stream ended; settling");
@@ -330,8 +317,123 @@ async fn storm(
         bus: &bus,
         telegram: &world.telegram,
     };
-    let until = tokio::time::Instant::now() + scenario.settle;
-    let mut figures = loop {
+    let mut figures = settle(&ledger, &sources, scenario.settle).await?;
+    figures.crashed = crashed;
+    figures.outages_unreported = not_reported;
+    log(scenario, started, "settled");
+    println!("{figures}");
+    bus.close().await;
+    db.close().await;
+    Ok(figures)
+}
+
+/// The steady stream of orders ([`traffic`]): web and Telegram customers and the staff
+/// member, running until [`Stream::end`]; what they were told is in `ledger`.
+pub(crate) struct Stream {
+    pub ledger: SharedLedger,
+    stop: CancellationToken,
+    clients: JoinSet<()>,
+    staff: tokio::task::JoinHandle<()>,
+}
+
+impl Stream {
+    /// Creates the staff account and `web_customers` customer accounts through `web`, then
+    /// starts every customer (web and Telegram) and the staff member.
+    pub(crate) async fn start(
+        db: &MySqlPool,
+        web: Arc<WebClient>,
+        telegram: &TelegramDouble,
+        web_customers: usize,
+        telegram_customers: usize,
+    ) -> anyhow::Result<Stream> {
+        let staff_password = "staff password for the fault run";
+        bureau_accounts::create_account(
+            db,
+            "staff@faults.example",
+            staff_password,
+            "Fault Staff",
+            bureau_accounts::Role::Manager,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the staff account: {e}"))?;
+        let staff_token = web.login("staff@faults.example", staff_password).await?;
+        let mut customers = Vec::new();
+        for n in 0..web_customers {
+            customers.push(web.customer(&format!("customer{n}@faults.example")).await?);
+        }
+        let ledger = Arc::new(Mutex::new(Ledger::default()));
+        let stop = CancellationToken::new();
+        let mut clients = JoinSet::new();
+        for token in customers {
+            clients.spawn(traffic::web_customer(
+                web.clone(),
+                token,
+                ledger.clone(),
+                stop.clone(),
+            ));
+        }
+        let (accepted_tx, accepted_rx) = tokio::sync::mpsc::unbounded_channel();
+        for n in 0..telegram_customers {
+            let user = telegram.user_with(880_000 + n as i64, &format!("Fault{n}"), "en");
+            clients.spawn(traffic::telegram_customer(
+                telegram.clone(),
+                user,
+                ledger.clone(),
+                accepted_tx.clone(),
+                stop.clone(),
+            ));
+        }
+        drop(accepted_tx);
+        let staff = tokio::spawn(traffic::staff(
+            web,
+            staff_token,
+            db.clone(),
+            accepted_rx,
+            ledger.clone(),
+        ));
+        Ok(Stream {
+            ledger,
+            stop,
+            clients,
+            staff,
+        })
+    }
+
+    /// Orders accepted so far (the customer was shown the number).
+    pub(crate) fn accepted(&self) -> usize {
+        accepted(&self.ledger)
+    }
+
+    /// Stops the customers (each finishes the order in hand) and waits for the staff
+    /// member to work through what was accepted; returns the ledger.
+    pub(crate) async fn end(mut self) -> SharedLedger {
+        self.stop.cancel();
+        while self.clients.join_next().await.is_some() {}
+        let _ = self.staff.await;
+        self.ledger
+    }
+}
+
+/// Orders in `ledger` whose number the customer was shown.
+pub(crate) fn accepted(ledger: &SharedLedger) -> usize {
+    ledger
+        .lock()
+        .expect("ledger lock")
+        .orders
+        .iter()
+        .filter(|o| o.accepted_number.is_some())
+        .count()
+}
+
+/// Audits again and again until the figures are clean or `within` has passed; the last
+/// figures.
+pub(crate) async fn settle(
+    ledger: &SharedLedger,
+    sources: &Sources<'_>,
+    within: Duration,
+) -> anyhow::Result<Figures> {
+    let until = tokio::time::Instant::now() + within;
+    loop {
         let snapshot = {
             let ledger = ledger.lock().expect("ledger lock");
             Ledger {
@@ -340,22 +442,15 @@ async fn storm(
                 client_errors: ledger.client_errors.clone(),
             }
         };
-        let figures = audit::audit(&snapshot, &sources).await;
+        let figures = audit::audit(&snapshot, sources).await;
         match figures {
             Ok(figures) if figures.clean() || tokio::time::Instant::now() >= until => {
-                break figures;
+                return Ok(figures);
             }
             Err(error) if tokio::time::Instant::now() >= until => return Err(error),
             _ => tokio::time::sleep(Duration::from_secs(3)).await,
         }
-    };
-    figures.crashed = crashed;
-    figures.outages_unreported = not_reported;
-    log(scenario, started, "settled");
-    println!("{figures}");
-    bus.close().await;
-    db.close().await;
-    Ok(figures)
+    }
 }
 
 /// Every fault once, one after another, each met by traffic.

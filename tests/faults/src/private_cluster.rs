@@ -251,6 +251,16 @@ impl RabbitCluster {
 
     /// A quorum queue's leader, its members and those of them online, as node `ask` sees them.
     pub async fn quorum_status(&self, ask: usize, queue: &str) -> anyhow::Result<QuorumStatus> {
+        let mut statuses = self.quorum_statuses(ask, &[queue.to_owned()]).await?;
+        Ok(statuses.remove(0))
+    }
+
+    /// [`RabbitCluster::quorum_status`] of several queues, from one `rabbitmqctl` call.
+    pub async fn quorum_statuses(
+        &self,
+        ask: usize,
+        queues: &[String],
+    ) -> anyhow::Result<Vec<QuorumStatus>> {
         let listing = output_of(
             self.nodes[ask].ctl().args([
                 "list_queues",
@@ -265,29 +275,34 @@ impl RabbitCluster {
             "rabbitmqctl list_queues",
         )
         .await?;
-        let queues: Vec<serde_json::Value> = serde_json::from_str(&listing)?;
-        let entry = queues
+        let listed: Vec<serde_json::Value> = serde_json::from_str(&listing)?;
+        queues
             .iter()
-            .find(|q| q["name"] == queue)
-            .ok_or_else(|| anyhow!("no queue {queue} on the cluster"))?;
-        ensure!(
-            entry["type"] == "quorum",
-            "{queue} is a {} queue",
-            entry["type"]
-        );
-        let names = |field: &str| -> Vec<String> {
-            entry[field]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|n| n.as_str().map(str::to_owned))
-                .collect()
-        };
-        Ok(QuorumStatus {
-            leader: entry["leader"].as_str().unwrap_or_default().to_owned(),
-            members: names("members"),
-            online: names("online"),
-        })
+            .map(|queue| {
+                let entry = listed
+                    .iter()
+                    .find(|q| q["name"] == queue.as_str())
+                    .ok_or_else(|| anyhow!("no queue {queue} on the cluster"))?;
+                ensure!(
+                    entry["type"] == "quorum",
+                    "{queue} is a {} queue",
+                    entry["type"]
+                );
+                let names = |field: &str| -> Vec<String> {
+                    entry[field]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|n| n.as_str().map(str::to_owned))
+                        .collect()
+                };
+                Ok(QuorumStatus {
+                    leader: entry["leader"].as_str().unwrap_or_default().to_owned(),
+                    members: names("members"),
+                    online: names("online"),
+                })
+            })
+            .collect()
     }
 
     /// The index of the node called `name`.

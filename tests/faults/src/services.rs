@@ -57,6 +57,12 @@ impl Services {
         })
     }
 
+    /// Sets (or replaces) one variable of the environment for processes started from now on.
+    pub fn set_env(&mut self, name: &str, value: &str) {
+        self.env.retain(|(k, _)| k != name);
+        self.env.push((name.to_owned(), value.to_owned()));
+    }
+
     pub fn url(&self, service: Service, path: &str) -> String {
         format!("http://127.0.0.1:{}{}", self.processes[&service].port, path)
     }

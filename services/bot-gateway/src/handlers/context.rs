@@ -272,6 +272,46 @@ impl Chat {
         }
     }
 
+    /// Stores `replies` with the conversation as still to be said for `update_id`;
+    /// whether that worked.
+    async fn write_ahead(&self, update_id: u32, replies: &[Reply]) -> bool {
+        let Some(mut conversation) = self.said().stored.clone() else {
+            return false;
+        };
+        conversation.undelivered = Some(Undelivered::new(Some(update_id), replies.to_vec()));
+        match self.dialogue.update(conversation).await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(%error, chat_id = self.id.0, "replies not kept before sending: a crash before Telegram takes them would lose them");
+                false
+            }
+        }
+    }
+
+    /// Clears what [`Chat::write_ahead`] kept, now that Telegram took it, and remembers the
+    /// cards just sent (read back: the stored draft has its order number). If that fails
+    /// the replies are said again with the chat's next update, which beats never.
+    async fn clear_written_ahead(&self, update_id: u32, delivered: &replies::Delivered) {
+        let cleared = match self.dialogue.get().await {
+            Ok(Some(mut conversation)) => {
+                if conversation
+                    .undelivered
+                    .as_ref()
+                    .is_some_and(|kept| kept.update_id == Some(update_id))
+                {
+                    conversation.undelivered = None;
+                }
+                delivered.remember_cards(&mut conversation);
+                self.dialogue.update(conversation).await
+            }
+            Ok(None) => return,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = cleared {
+            tracing::warn!(%error, chat_id = self.id.0, "said replies could not be cleared");
+        }
+    }
+
     /// After the handler: delivers its replies; what Telegram does not take is kept with
     /// the conversation, and the update deferred so that Telegram delivers it again.
     async fn finish(&self, update_id: u32, outcome: HandlerResult) -> HandlerResult {
@@ -288,9 +328,21 @@ impl Chat {
             }
             return outcome;
         }
+        // Written ahead: an update whose handler saved the conversation has done its work
+        // for good, so a crash (kill -9, a lost machine) between that save and Telegram
+        // taking the replies would lose them — delivered again, the update finds the work
+        // done (an order placed, a draft moved on) and its answer ("Order № … accepted")
+        // is never said. Its replies are therefore kept with the conversation before they
+        // are sent and cleared once Telegram took them; delivered again after a crash, the
+        // update says them and is not handled twice (`catch_up`). Found by the cluster run
+        // (tests/faults/src/cluster_run.rs), which kills a bot replica mid-update.
+        let written_ahead =
+            self.said().saved && !replies.is_empty() && self.write_ahead(update_id, &replies).await;
         let delivered = replies::deliver(&self.bot, self.id, replies).await;
         if delivered.unsaid.is_empty() {
-            if !delivered.new_cards.is_empty() {
+            if written_ahead {
+                self.clear_written_ahead(update_id, &delivered).await;
+            } else if !delivered.new_cards.is_empty() {
                 self.remember_cards(&delivered).await;
             }
             return outcome;
