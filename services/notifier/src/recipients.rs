@@ -111,14 +111,26 @@ impl Recipients {
         reason: &str,
     ) -> Result<(), sqlx::Error> {
         let reason: String = reason.chars().take(500).collect();
+        // Two statements, not one UPDATE joining `customers`: a change of `web_accounts`
+        // fires the search trigger that updates `customers` (migration 20261206770001),
+        // which MariaDB refuses inside a statement that reads `customers` (error 1442).
+        let account: Option<Uuid> =
+            sqlx::query_scalar("SELECT web_account_id FROM customers WHERE id = ?")
+                .bind(customer_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten();
+        let Some(account) = account else {
+            return Ok(());
+        };
         sqlx::query(
-            "UPDATE web_accounts a JOIN customers c ON c.web_account_id = a.id \
-             SET a.email_bouncing_at = COALESCE(a.email_bouncing_at, UTC_TIMESTAMP(6)), \
-                 a.email_bounce_reason = ? \
-             WHERE c.id = ? AND a.email = ?",
+            "UPDATE web_accounts \
+             SET email_bouncing_at = COALESCE(email_bouncing_at, UTC_TIMESTAMP(6)), \
+                 email_bounce_reason = ? \
+             WHERE id = ? AND email = ?",
         )
         .bind(reason)
-        .bind(customer_id)
+        .bind(account)
         .bind(email)
         .execute(&self.pool)
         .await?;
