@@ -7,6 +7,10 @@
 
 (function () {
   const main = () => document.querySelector("main");
+  // The page's language: the API's error sentences come back in it (every message a
+  // staff member reads is in the page's language; the API answers English to a client
+  // that names no language).
+  const pageLang = () => document.documentElement.lang || "uk";
 
   function localTimes(root) {
     const format = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
@@ -117,6 +121,7 @@
       Array.from(input.files).forEach((file) => data.append("file", file, file.name));
       const request = new XMLHttpRequest();
       request.open("POST", form.dataset.url);
+      request.setRequestHeader("Accept-Language", pageLang());
       request.upload.addEventListener("progress", (e) => {
         if (e.lengthComputable) { bar.hidden = false; bar.value = (100 * e.loaded) / e.total; }
       });
@@ -124,8 +129,9 @@
         if (request.status === 202) { say.textContent = form.dataset.done; input.value = ""; say.className = "message ok"; }
         else {
           let why = "";
-          try { why = JSON.parse(request.responseText).error.message; } catch (_) { why = request.statusText; }
-          say.textContent = form.dataset.failed + ": " + why; say.className = "message error";
+          try { why = JSON.parse(request.responseText).error.message; } catch (_) { why = ""; }
+          say.textContent = why ? form.dataset.failed + ": " + why : form.dataset.failed;
+          say.className = "message error";
         }
       });
       request.addEventListener("error", () => { say.textContent = form.dataset.failed; say.className = "message error"; });
@@ -162,7 +168,9 @@
   async function decided(url) {
     for (let i = 0; i < 120; i++) {
       try {
-        const response = await fetch(url, { credentials: "same-origin" });
+        const response = await fetch(url, {
+          credentials: "same-origin", headers: { "Accept-Language": pageLang() },
+        });
         if (response.ok) {
           const view = await response.json();
           if (view.outcome !== "pending") return view;
@@ -237,12 +245,16 @@
         try {
           const response = await fetch("/api/staff/orders/" + el.dataset.orderId + "/status", {
             method: "POST", credentials: "same-origin",
-            headers: { "Content-Type": "application/json", "Accept": "application/json" },
+            headers: {
+              "Content-Type": "application/json", "Accept": "application/json",
+              "Accept-Language": pageLang(),
+            },
             body: JSON.stringify({ to: to, expected_version: Number(el.dataset.version) }),
           });
           answer = await response.json();
           if (!response.ok) {
-            snapBack(el, place, note, number + " — " + grid.dataset.refused + ": " + answer.error.message);
+            const why = answer && answer.error ? answer.error.message : "";
+            snapBack(el, place, note, number + " — " + grid.dataset.refused + (why ? ": " + why : ""));
             return;
           }
         } catch (_) { snapBack(el, place, note, number + " — " + grid.dataset.refused); return; }
@@ -255,7 +267,10 @@
           return;
         }
         if (view.outcome === "refused") {
-          snapBack(el, place, note, number + " — " + grid.dataset.refused + ": " + (view.refusal_reason || ""));
+          // The worker's reason is English; the page says it by its code, in its language.
+          let why = "";
+          try { why = JSON.parse(grid.dataset.refusals)[view.refusal_code] || ""; } catch (_) { why = ""; }
+          snapBack(el, place, note, number + " — " + grid.dataset.refused + (why ? ": " + why : ""));
           return;
         }
         el.classList.remove("moving");

@@ -25,7 +25,7 @@ use anyhow::{Context, anyhow};
 use bureau_accounts::Role;
 use bureau_end_to_end::telegram_customer::{button_with_prefix, place_order};
 use bureau_end_to_end::telegram_double::DoubleConfig;
-use bureau_end_to_end::{DEADLINE, TestStack, eventually};
+use bureau_end_to_end::{DEADLINE, Service, TestStack, eventually};
 use fantoccini::{Client, Locator};
 use serde_json::json;
 use uuid::Uuid;
@@ -484,7 +484,7 @@ async fn staff_work_in_ukrainian_drag_cards_upload_results_and_lose_access() -> 
     };
     // Open streams check their session every second: a deactivated account's page loses
     // its live stream at once.
-    let stack = TestStack::start_with(DoubleConfig::default(), |settings| {
+    let mut stack = TestStack::start_with(DoubleConfig::default(), |settings| {
         settings.web_gateway.live.session_check_secs = 1;
     })
     .await?;
@@ -614,12 +614,15 @@ async fn staff_work_in_ukrainian_drag_cards_upload_results_and_lose_access() -> 
             t.contains("Сюди це замовлення перевести не можна")
         })
         .await?;
+    // Refused by the gateway (the card's version is stale): the API's sentence comes in
+    // the page's language.
     browser.drag(order_id, "in_progress", Some(1)).await?;
-    browser
+    let toasts = browser
         .text_until("#toasts", |t| {
-            t.contains("Не змінено") && t.contains("changed since")
+            t.contains("Не змінено") && t.contains("змінилося, відколи ви його бачили")
         })
         .await?;
+    assert!(!toasts.contains("changed since"), "{toasts}");
     browser.screenshot("office-board-refused").await?;
     browser
         .find(&format!(
@@ -627,6 +630,49 @@ async fn staff_work_in_ukrainian_drag_cards_upload_results_and_lose_access() -> 
         ))
         .await?;
     assert_eq!(status_of().await.as_deref(), Some("accepted"));
+
+    // Refused by the persistence worker (another change won the race while both were
+    // pending): the worker's reason is English; the page says it in Ukrainian.
+    let maria = bureau_end_to_end::web::login(&stack, "maria@example.com", PASSWORD).await?;
+    let version: u32 = sqlx::query_scalar("SELECT status_version FROM orders WHERE id = ?")
+        .bind(order_id)
+        .fetch_one(&stack.db)
+        .await?;
+    browser
+        .find(&format!(
+            ".column[data-status=accepted] article[data-order-id='{order_id}'][data-version='{version}']:not(.moving)"
+        ))
+        .await?;
+    stack.stop_service(Service::PersistenceWorker).await?;
+    let first = stack
+        .http
+        .post(stack.web_url(&format!("/api/staff/orders/{order_id}/status")))
+        .bearer_auth(&maria)
+        .json(&json!({"to": "in_progress", "expected_version": version}))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        first.status() == 202,
+        "the first change: {}",
+        first.status()
+    );
+    browser.drag(order_id, "in_progress", Some(version)).await?;
+    browser
+        .find(&format!(
+            ".column[data-status=in_progress] article[data-order-id='{order_id}'].moving"
+        ))
+        .await?;
+    stack.start_service(Service::PersistenceWorker).await?;
+    let toasts = browser
+        .text_until("#toasts", |t| {
+            t.contains("Замовлення тим часом змінив хтось інший")
+        })
+        .await?;
+    assert!(!toasts.contains("changed since the request"), "{toasts}");
+    eventually("the first change recorded", DEADLINE, || async {
+        (status_of().await? == "in_progress").then_some(())
+    })
+    .await?;
 
     // A phone-sized window: the list and the order page still work.
     browser.window(390, 844).await?;

@@ -239,6 +239,58 @@ const EXACT: &[(&str, &str)] = &[
     (
         "Our database is not answering right now. Please try again in a few seconds.",
         "Наша база даних зараз не відповідає. Спробуйте за кілька секунд.",
+    ), // Staff (the back office's forms and the staff API its board calls).
+    (
+        "Not yours to do: the order is assigned to someone else, or your role does not do this.",
+        "Це не для вас: замовлення доручене іншому працівникові, або ваша роль такого не робить.",
+    ),
+    (
+        "Executors can only start work on accepted orders and mark work in progress as ready.",
+        "Виконавець може лише взяти в роботу прийняте замовлення й позначити роботу готовою.",
+    ),
+    (
+        "No such status change request.",
+        "Такого запиту на зміну статусу немає.",
+    ),
+    ("No such file.", "Такого файлу немає."),
+    ("Write something first.", "Спершу напишіть текст."),
+    (
+        "The amount is a number with at most two decimals, like 1250 or 1250.50.",
+        "Сума — число щонайбільше з двома знаками після коми, як-от 1250 або 1250,50.",
+    ),
+    (
+        "The currency is a three-letter code, like UAH.",
+        "Валюта — код із трьох латинських літер, як-от UAH.",
+    ),
+    (
+        "The validity date is a day like 2026-12-31.",
+        "Термін дії — день у вигляді 2026-12-31.",
+    ),
+    (
+        "The validity date is today or later.",
+        "Термін дії — сьогодні або пізніше.",
+    ),
+    (
+        "A price is quoted before the order is accepted.",
+        "Ціну пропонують, доки замовлення ще не прийняте.",
+    ),
+    ("No such staff member.", "Такого працівника немає."),
+    ("Unknown role.", "Невідома роль."),
+    (
+        "Staff accounts are admins, managers or executors.",
+        "Працівник — адміністратор, менеджер або виконавець.",
+    ),
+    (
+        "There is no such staff account.",
+        "Такого облікового запису працівника немає.",
+    ),
+    (
+        "This is the last active admin: make someone else an admin first.",
+        "Це останній активний адміністратор: спершу зробіть адміністратором когось іншого.",
+    ),
+    (
+        "This link has expired or was already used. Ask an admin for a new one.",
+        "Це посилання застаріло або вже використане. Попросіть нове в адміністратора.",
     ),
 ];
 
@@ -312,6 +364,32 @@ const PATTERNS: &[(&str, &str)] = &[
     (
         "The upload form could not be read: {}",
         "Форму завантаження не вдалося прочитати: {}",
+    ), // Staff: a status change the state machine or the order's version refuses (the holes
+    // that are statuses read as staff name them).
+    (
+        "Order №{} changed since you saw it: it is now {} (version {}), you saw version {}.",
+        "Замовлення №{} змінилося, відколи ви його бачили: зараз воно «{}» (версія {}), а ви бачили версію {}.",
+    ),
+    (
+        "An order cannot go from {} to {}.",
+        "Замовлення не можна перевести зі статусу «{}» у «{}».",
+    ),
+    (
+        "Going from {} to {} needs a reason.",
+        "Для переходу зі статусу «{}» у «{}» потрібна причина.",
+    ),
+    (
+        "A customer cannot move an order from {} to {}.",
+        "Клієнт не може перевести замовлення зі статусу «{}» у «{}».",
+    ),
+    (
+        "`{}` is not a status; statuses are {}.",
+        "`{}` — не статус; статуси такі: {}.",
+    ),
+    ("At most {} characters.", "Щонайбільше {} символів."),
+    (
+        "A reason can be at most {} characters long.",
+        "Причина може мати щонайбільше {} символів.",
     ),
 ];
 
@@ -342,8 +420,12 @@ fn sentence(english: &str) -> Option<String> {
     passwords(english)
 }
 
-/// A hole that is a size ("2 GiB") reads in Ukrainian units.
+/// A hole that is a size ("2 GiB") reads in Ukrainian units; one that is a status
+/// (`in_progress`) by its Ukrainian name.
 fn translate_size(hole: &str) -> String {
+    if let Some(status) = proto_events::OrderStatus::parse(hole) {
+        return Lang::Uk.status(status);
+    }
     match hole.split_once(' ') {
         Some((number, "GiB" | "MiB" | "KiB" | "bytes")) if number.parse::<f64>().is_ok() => hole
             .replace("GiB", "ГіБ")
@@ -464,6 +546,60 @@ mod tests {
             let said = message_in(&error, &english, Lang::Uk);
             assert_ne!(said, english, "no Ukrainian for {english:?}");
             assert!(said.chars().any(|c| ('а'..='я').contains(&c)), "{said}");
+        }
+    }
+
+    #[test]
+    fn every_staff_sentence_has_a_ukrainian_one() {
+        use proto_events::{OrderStatus, TransitionError};
+        let errors = [
+            Error::Forbidden(super::super::staff::NOT_YOURS),
+            Error::Forbidden(
+                "Executors can only start work on accepted orders and mark work in progress as ready.",
+            ),
+            Error::NotFound("No such status change request."),
+            Error::Conflict {
+                code: "version_conflict",
+                message: "Order №48213097 changed since you saw it: it is now in_progress (version 4), you saw version 3.".into(),
+            },
+            super::super::staff::transition_error(TransitionError::NotAllowed {
+                from: OrderStatus::Delivered,
+                to: OrderStatus::InProgress,
+            }),
+            super::super::staff::transition_error(TransitionError::ReasonRequired {
+                from: OrderStatus::Accepted,
+                to: OrderStatus::Rejected,
+            }),
+            Error::unprocessable("empty_text", "Write something first."),
+            Error::unprocessable("text_too_long", "At most 4000 characters."),
+            Error::unprocessable(
+                "invalid_amount",
+                "The amount is a number with at most two decimals, like 1250 or 1250.50.",
+            ),
+            Error::unprocessable(
+                "invalid_currency",
+                "The currency is a three-letter code, like UAH.",
+            ),
+            Error::unprocessable("invalid_valid_until", "The validity date is today or later."),
+            Error::Conflict {
+                code: "not_quotable",
+                message: "A price is quoted before the order is accepted.".into(),
+            },
+            Error::unprocessable("invalid_assignee", "No such staff member."),
+            Error::unprocessable(
+                "invalid_reason",
+                crate::domain::StatusReasonError,
+            ),
+            Error::unprocessable("staff", bureau_accounts::staff::StaffError::LastAdmin),
+        ];
+        for error in errors {
+            let english = error.to_string();
+            let said = message_in(&error, &english, Lang::Uk);
+            assert_ne!(said, english, "no Ukrainian for {english:?}");
+            assert!(
+                !said.contains("in_progress") && !said.contains("delivered"),
+                "{said}"
+            );
         }
     }
 

@@ -440,7 +440,7 @@ pub(crate) async fn status_request(
 
 /// The state machine's verdict as an answer: an impossible move conflicts with where the
 /// order is (409); a missing reason is a fixable request (422).
-pub(super) fn transition_error(error: TransitionError) -> Error {
+pub(crate) fn transition_error(error: TransitionError) -> Error {
     let message = sentence(&error.to_string());
     match error {
         TransitionError::NotAllowed { .. } => Error::Conflict {

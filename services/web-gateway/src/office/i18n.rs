@@ -6,7 +6,7 @@
 //! does not compile, and a text missing in one language does not either.
 
 use axum::http::{HeaderMap, header};
-use proto_events::OrderStatus;
+use proto_events::{OrderStatus, RefusalCode};
 
 /// The cookie that keeps the language a staff member chose.
 pub const LANGUAGE_COOKIE: &str = "bureau_lang";
@@ -111,6 +111,96 @@ impl Lang {
     }
 }
 
+impl Lang {
+    /// Why the persistence worker refused a status change, as staff read it: from its code
+    /// (the worker's own sentence, `english`, is English: kept for English readers when it
+    /// is there).
+    pub fn refusal(self, code: Option<&str>, english: Option<&str>) -> String {
+        let code = code.and_then(RefusalCode::parse);
+        if self == Lang::En
+            && let Some(sentence) = english.filter(|e| !e.trim().is_empty())
+        {
+            return sentence.to_owned();
+        }
+        let Some(code) = code else {
+            return match self {
+                Lang::Uk => "Зміну не записано.",
+                Lang::En => "The change was not recorded.",
+            }
+            .to_owned();
+        };
+        use RefusalCode::*;
+        let sentence = match (self, code) {
+            (Lang::Uk, VersionConflict) => {
+                "Замовлення тим часом змінив хтось інший: подивіться, де воно зараз, і спробуйте знову."
+            }
+            (Lang::Uk, AlreadyInStatus) => "Замовлення вже в цьому статусі.",
+            (Lang::Uk, TransitionNotAllowed) => "З поточного статусу сюди перевести не можна.",
+            (Lang::Uk, ReasonRequired) => "Для цього переходу потрібна причина.",
+            (Lang::Uk, NotAllowedForCustomer) => "Клієнт не може зробити такий перехід.",
+            (Lang::Uk, QuoteOutdated) => "Це не остання запропонована ціна.",
+            (Lang::Uk, QuoteExpired) => "Термін дії ціни минув.",
+            (Lang::En, VersionConflict) => {
+                "Someone else changed the order meanwhile: look where it is now and try again."
+            }
+            (Lang::En, AlreadyInStatus) => "The order is already in this status.",
+            (Lang::En, TransitionNotAllowed) => "The order cannot move there from its status.",
+            (Lang::En, ReasonRequired) => "This move needs a reason.",
+            (Lang::En, NotAllowedForCustomer) => "A customer cannot make this move.",
+            (Lang::En, QuoteOutdated) => "This is not the latest price quoted.",
+            (Lang::En, QuoteExpired) => "The price is past its validity.",
+        };
+        sentence.to_owned()
+    }
+
+    /// Why the storage worker did not store a file, as staff read it: from its code (the
+    /// worker's sentence is English, kept for English readers).
+    pub fn file_rejection(self, code: Option<&str>, english: Option<&str>) -> String {
+        if self == Lang::En {
+            return english.unwrap_or_default().to_owned();
+        }
+        match code.unwrap_or_default() {
+            "empty" => "файл порожній",
+            "type_refused" => "файли такого типу ми не приймаємо",
+            "too_large" => "файл більший, ніж ми приймаємо",
+            "too_big_for_telegram" => {
+                "завеликий, щоб забрати його з Telegram; клієнт може завантажити його за вебпосиланням"
+            }
+            "telegram_file_unavailable" => {
+                "Telegram не віддав цей файл; клієнт має надіслати його ще раз"
+            }
+            "upload_missing" => "завантажений файл не знайдено; його треба завантажити ще раз",
+            _ => "файл не збережено",
+        }
+        .to_owned()
+    }
+
+    /// Every refusal's sentence by its code, as JSON (`{"version_conflict": "…"}`), for the
+    /// board's script: a card whose move is refused says why in the page's language.
+    pub fn refusals_json(self) -> String {
+        let all = [
+            RefusalCode::VersionConflict,
+            RefusalCode::AlreadyInStatus,
+            RefusalCode::TransitionNotAllowed,
+            RefusalCode::ReasonRequired,
+            RefusalCode::NotAllowedForCustomer,
+            RefusalCode::QuoteOutdated,
+            RefusalCode::QuoteExpired,
+        ];
+        let map: serde_json::Map<String, serde_json::Value> = all
+            .into_iter()
+            .map(|code| {
+                (
+                    code.as_str().to_owned(),
+                    // The code's own sentence: the worker's English one is not at hand.
+                    serde_json::Value::String(self.refusal(Some(code.as_str()), None)),
+                )
+            })
+            .collect();
+        serde_json::Value::Object(map).to_string()
+    }
+}
+
 /// Every text of the back office's pages.
 pub struct Texts {
     pub language_name: &'static str,
@@ -210,6 +300,7 @@ pub struct Texts {
     pub ev_assigned: &'static str,
     pub ev_unassigned: &'static str,
     pub ev_push: &'static str,
+    pub ev_push_email: &'static str,
     pub by_customer: &'static str,
     pub by_system: &'static str,
     pub internal: &'static str,
@@ -247,6 +338,7 @@ pub struct Texts {
     pub expired: &'static str,
     pub push_failed: &'static str,
     pub push_blocked: &'static str,
+    pub push_unreachable: &'static str,
     pub push_gave_up: &'static str,
 }
 
@@ -348,6 +440,7 @@ pub static UK: Texts = Texts {
     ev_assigned: "Призначено",
     ev_unassigned: "Знято призначення",
     ev_push: "Клієнту надіслано в Telegram",
+    ev_push_email: "Клієнту надіслано листом",
     by_customer: "клієнт",
     by_system: "система",
     internal: "внутрішнє",
@@ -383,6 +476,7 @@ pub static UK: Texts = Texts {
     expired: "термін минув",
     push_failed: "Не вдалося надіслати клієнту в Telegram",
     push_blocked: "клієнт заблокував бота",
+    push_unreachable: "не надсилали: клієнт недосяжний у Telegram",
     push_gave_up: "Telegram не прийняв повідомлення",
 };
 
@@ -484,6 +578,7 @@ pub static EN: Texts = Texts {
     ev_assigned: "Assigned",
     ev_unassigned: "Unassigned",
     ev_push: "Sent to the customer in Telegram",
+    ev_push_email: "E-mailed to the customer",
     by_customer: "customer",
     by_system: "system",
     internal: "internal",
@@ -519,6 +614,7 @@ pub static EN: Texts = Texts {
     expired: "expired",
     push_failed: "Could not be sent to the customer in Telegram",
     push_blocked: "the customer blocked the bot",
+    push_unreachable: "not tried: the customer is unreachable in Telegram",
     push_gave_up: "Telegram did not take the message",
 };
 
@@ -533,6 +629,31 @@ mod tests {
             headers.append(name.clone(), HeaderValue::from_static(value));
         }
         headers
+    }
+
+    #[test]
+    fn refusals_read_in_the_page_language() {
+        let worker = "order 48213097 is at version 5, not 4";
+        let uk = Lang::Uk.refusal(Some("version_conflict"), Some(worker));
+        assert!(uk.starts_with("Замовлення тим часом змінив"), "{uk}");
+        assert_eq!(
+            Lang::En.refusal(Some("version_conflict"), Some(worker)),
+            worker
+        );
+        assert_eq!(
+            Lang::En.refusal(Some("reason_required"), None),
+            "This move needs a reason."
+        );
+        assert_eq!(
+            Lang::Uk.refusal(Some("nonsense"), None),
+            "Зміну не записано."
+        );
+        let json: serde_json::Value = serde_json::from_str(&Lang::Uk.refusals_json()).unwrap();
+        assert_eq!(
+            json["transition_not_allowed"],
+            "З поточного статусу сюди перевести не можна."
+        );
+        assert_eq!(json.as_object().unwrap().len(), 7);
     }
 
     #[test]

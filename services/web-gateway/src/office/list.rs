@@ -235,16 +235,17 @@ pub async fn orders(
         .map(|last| query.href(given(&query.status), Some(&sort.cursor_of(last).encode())));
     let newest_href = after.map(|_| query.href(given(&query.status), None));
 
-    // A count at the cap is shown as "1000+" (and so is the total it is part of).
+    // A count at the cap is shown as "1000+" (and so is the total it is part of); a broad
+    // search's counts, taken among its newest matches, all read "at least".
     let shown = |n: i64, capped: bool| {
-        if capped {
+        if capped || counts.at_least {
             format!("{n}+")
         } else {
             n.to_string()
         }
     };
-    let total: i64 = counts.iter().map(|(_, n)| n).sum();
-    let any_capped = counts.iter().any(|(_, n)| *n >= reads::COUNT_CAP);
+    let total: i64 = counts.by_status.iter().map(|(_, n)| n).sum();
+    let any_capped = counts.by_status.iter().any(|(_, n)| *n >= reads::COUNT_CAP);
     let mut tabs = vec![CountTab {
         label: t.all.to_owned(),
         count: shown(total, any_capped),
@@ -253,10 +254,7 @@ pub async fn orders(
         class: "s-all",
     }];
     for status in OrderStatus::ALL {
-        let count = counts
-            .iter()
-            .find(|(name, _)| name == status.as_str())
-            .map_or(0, |(_, n)| *n);
+        let count = counts.of(status);
         tabs.push(CountTab {
             label: lang.status(status),
             count: shown(count, count >= reads::COUNT_CAP),
@@ -443,6 +441,7 @@ pub async fn board(State(state): State<AppState>, desk: Desk) -> Result<Response
             lang.texts().board,
         ),
         columns,
+        refusals: lang.refusals_json(),
     };
     Ok(views::html(StatusCode::OK, &page))
 }

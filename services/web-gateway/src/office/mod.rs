@@ -399,7 +399,12 @@ impl IntoResponse for PageError {
                         (status, t.error_title, t.error_text.to_owned())
                     }
                     Error::NotFound(_) => (status, t.not_found_title, t.not_found_text.to_owned()),
-                    other => (status, t.error_title, other.to_string()),
+                    other => {
+                        // The API's sentence, in the page's language (`error_uk`).
+                        let english = other.to_string();
+                        let said = crate::http::error_message_in(&other, &english, self.lang);
+                        (status, t.error_title, said)
+                    }
                 }
             }
         };

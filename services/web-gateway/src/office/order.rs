@@ -188,18 +188,23 @@ pub async fn page(
             .and_then(|v| steps.iter().find(|s| s.version == v))
             .map(|s| status_label(lang, &s.to_status))
             .unwrap_or_default();
+        let (title, who) = match push.channel.as_str() {
+            "email" => (t.ev_push_email, "E-mail"),
+            _ => (t.ev_push, "Telegram"),
+        };
         timeline.push(Entry {
             when: When::of(push.sent_at),
             class: "ev-push",
-            title: t.ev_push.to_owned(),
-            who: "Telegram".to_owned(),
+            title: title.to_owned(),
+            who: who.to_owned(),
             text: about,
         });
     }
     for failure in &push_failures {
         let detail = failure.detail.clone().unwrap_or_default();
         let text = match failure.outcome.as_str() {
-            "blocked" | "skipped_unreachable" => t.push_blocked.to_owned(),
+            "blocked" => t.push_blocked.to_owned(),
+            "skipped_unreachable" => t.push_unreachable.to_owned(),
             "failing" => format!("{} ({}×): {detail}", t.push_gave_up, failure.attempts),
             _ => format!("{}: {detail}", t.push_gave_up),
         };
@@ -232,7 +237,10 @@ pub async fn page(
             "rejected" => Some(format!(
                 "{}: {}",
                 t.file_rejected,
-                file.rejection_reason.clone().unwrap_or_default()
+                lang.file_rejection(
+                    file.rejection_code.as_deref(),
+                    file.rejection_reason.as_deref()
+                )
             )),
             _ => Some(t.file_waiting.to_owned()),
         },
@@ -370,7 +378,10 @@ fn banner(lang: Lang, request: &RequestView) -> Banner {
                 text: format!(
                     "{to}: {}. {} ({}: {now})",
                     t.refused,
-                    request.refusal_reason.clone().unwrap_or_default(),
+                    lang.refusal(
+                        request.refusal_code.as_deref(),
+                        request.refusal_reason.as_deref()
+                    ),
                     t.now_it_is
                 ),
                 poll: None,

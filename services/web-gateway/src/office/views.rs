@@ -30,7 +30,10 @@ pub struct Chrome {
 
 pub struct Badge {
     pub name: String,
+    /// The role's code (what the navigation checks).
     pub role: &'static str,
+    /// The role as the page's language names it.
+    pub role_label: &'static str,
 }
 
 impl Chrome {
@@ -44,6 +47,7 @@ impl Chrome {
             user: account.map(|a| Badge {
                 name: a.display_name.clone(),
                 role: a.role.as_str(),
+                role_label: super::admin::i18n::texts(lang).role(a.role.as_str()),
             }),
             live: account.is_some(),
             title: title.to_owned(),
@@ -196,6 +200,8 @@ pub struct Column {
 pub struct BoardPage {
     pub chrome: Chrome,
     pub columns: Vec<Column>,
+    /// Why a move was refused, by refusal code, in the page's language (JSON).
+    pub refusals: String,
 }
 
 pub struct FileView {

@@ -165,13 +165,36 @@ fn contains(text: &str) -> String {
 const MIN_TOKEN_CHARS: usize = 3;
 
 /// A search, split for the FULLTEXT index (`migrations/20261206770001_office_search.sql`):
-/// the BOOLEAN MODE query every row must match, and the short pieces it cannot hold.
+/// the words every row must start a word with, and the short pieces the index cannot hold.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Search {
-    /// `+term* +(digits* local*) ...`, or `None` when no piece is long enough.
-    pub against: Option<String>,
+    /// Each must start a word of the search text; a term of several pieces (a phone as
+    /// typed and its local number) is met by any of them.
+    pub terms: Vec<Vec<String>>,
     /// Pieces under [`MIN_TOKEN_CHARS`], each to be found anywhere in the search text.
     pub short: Vec<String>,
+}
+
+impl Search {
+    /// The BOOLEAN MODE query: `+term* +(digits* local*) ...`, or `None` when no piece is
+    /// long enough.
+    pub fn against(&self) -> Option<String> {
+        let terms: Vec<String> = self
+            .terms
+            .iter()
+            .map(|pieces| match pieces.as_slice() {
+                [one] => format!("+{one}*"),
+                many => format!(
+                    "+({})",
+                    many.iter()
+                        .map(|p| format!("{p}*"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+            })
+            .collect();
+        (!terms.is_empty()).then(|| terms.join(" "))
+    }
 }
 
 /// Splits each word the way InnoDB's parser splits the search text (letters, digits and
@@ -180,7 +203,7 @@ pub(crate) struct Search {
 /// piece of digits: found as the start of the whole number, and (without its leading 0) as
 /// the start of the 9-digit local number the search text also keeps.
 pub(crate) fn search(words: &[String]) -> Search {
-    let mut terms: Vec<String> = Vec::new();
+    let mut terms: Vec<Vec<String>> = Vec::new();
     let mut short = Vec::new();
     for word in words {
         let digits: String = word.chars().filter(char::is_ascii_digit).collect();
@@ -191,9 +214,9 @@ pub(crate) fn search(words: &[String]) -> Search {
         if phone_like {
             let local = digits.strip_prefix('0').unwrap_or(&digits);
             if local != digits && local.len() >= MIN_TOKEN_CHARS {
-                terms.push(format!("+({digits}* {local}*)"));
+                terms.push(vec![digits.clone(), local.to_owned()]);
             } else {
-                terms.push(format!("+{digits}*"));
+                terms.push(vec![digits]);
             }
             continue;
         }
@@ -204,28 +227,63 @@ pub(crate) fn search(words: &[String]) -> Search {
             if piece.chars().count() < MIN_TOKEN_CHARS {
                 short.push(piece.to_owned());
             } else {
-                terms.push(format!("+{piece}*"));
+                terms.push(vec![piece.to_owned()]);
             }
         }
     }
-    Search {
-        against: (!terms.is_empty()).then(|| terms.join(" ")),
-        short,
-    }
+    Search { terms, short }
 }
 
-/// Narrows to rows whose `column` (a FULLTEXT-indexed search text) holds every word.
+/// Narrows to rows whose `column` (a FULLTEXT-indexed search text) holds every word, asking
+/// the index.
 fn push_search(sql: &mut QueryBuilder<MySql>, column: &str, words: &[String]) {
-    let Search { against, short } = search(words);
-    if let Some(against) = against {
+    let search = search(words);
+    if let Some(against) = search.against() {
         sql.push(format!(" AND MATCH({column}) AGAINST ("))
             .push_bind(against)
             .push(" IN BOOLEAN MODE)");
     }
-    for piece in short {
+    push_short(sql, column, &search);
+}
+
+fn push_short(sql: &mut QueryBuilder<MySql>, column: &str, search: &Search) {
+    for piece in &search.short {
         sql.push(format!(" AND {column} LIKE "))
-            .push_bind(contains(&piece));
+            .push_bind(contains(piece));
     }
+}
+
+/// What separates words in a search text, as InnoDB's parser splits it (anything but a
+/// letter, a digit or `_`; `(*UCP)`: in every script), as an SQL literal: a constant
+/// pattern is compiled once per statement.
+const SEPARATORS: &str = r"'(*UCP)\\W+'";
+
+/// Narrows to rows whose `column` holds every word, testing each row read (the same match
+/// as [`push_search`]'s, without the index: a word starts a word of the text, compared in
+/// the column's collation — case and accents aside, as the FULLTEXT index compares). Cheap
+/// first: the piece anywhere, then after a space; the text's separators made spaces only
+/// for a row whose piece follows something else (a bracket, a quote, a line break).
+fn push_probe(sql: &mut QueryBuilder<MySql>, column: &str, search: &Search) {
+    for pieces in &search.terms {
+        sql.push(" AND (");
+        for (n, piece) in pieces.iter().enumerate() {
+            if n > 0 {
+                sql.push(" OR ");
+            }
+            let word_start = format!("% {}", &contains(piece)[1..]);
+            sql.push(format!("({column} LIKE "))
+                .push_bind(contains(piece))
+                .push(format!(" AND (CONCAT(' ', {column}) LIKE "))
+                .push_bind(word_start.clone())
+                .push(format!(
+                    " OR CONCAT(' ', REGEXP_REPLACE({column}, {SEPARATORS}, ' ')) LIKE "
+                ))
+                .push_bind(word_start)
+                .push("))");
+        }
+        sql.push(")");
+    }
+    push_short(sql, column, search);
 }
 
 pub(crate) fn push_scope(sql: &mut QueryBuilder<MySql>, scope: Scope) {
@@ -242,8 +300,8 @@ pub(crate) fn push_scope(sql: &mut QueryBuilder<MySql>, scope: Scope) {
     }
 }
 
-/// Every filter but the status (the counts per status share them).
-fn push_filters(sql: &mut QueryBuilder<MySql>, filter: &OrderFilter) {
+/// Every filter but the status and the search words (the counts per status share them).
+fn push_plain_filters(sql: &mut QueryBuilder<MySql>, filter: &OrderFilter) {
     if let Some(customer) = filter.customer {
         sql.push(" AND o.customer_id = ").push_bind(customer);
     }
@@ -269,11 +327,108 @@ fn push_filters(sql: &mut QueryBuilder<MySql>, filter: &OrderFilter) {
     if let Some(before) = filter.created_before {
         sql.push(" AND o.created_at < ").push_bind(before);
     }
+}
+
+/// Every filter but the status, the search asked of the FULLTEXT index.
+fn push_filters(sql: &mut QueryBuilder<MySql>, filter: &OrderFilter) {
+    push_plain_filters(sql, filter);
     push_search(sql, "o.search_text", &filter.words);
 }
 
+/// How a list's rows are found among the search words.
+#[derive(Clone, Copy)]
+enum Matching {
+    /// The FULLTEXT index finds every match; they are sorted (or grouped).
+    Index,
+    /// The list's own index is walked in its order, each row's search text tested, no
+    /// further than `end` (the last row of the window; `None`: to the end of the list).
+    Walk { end: Option<Cursor> },
+}
+
+/// A search walks at most this many of the list's rows (in the list's order, on its own
+/// index, each row tested by [`push_probe`]) before it asks the FULLTEXT index instead.
+///
+/// Why both: the index answers with *every* match, which is then sorted for the page (or
+/// grouped for the counts). For a name or a rare word that is a few hundred rows and a few
+/// milliseconds; for the start of a word found in a fifth of all orders (`переклад`,
+/// ~19,000 of 100,000) the index alone took 80–150 ms, before any sorting. Such a word
+/// fills a page of 50 within the newest few hundred rows, so the walk stops early; a word
+/// too rare to fill the page within the window gives the index few matches to return.
+/// The walk is bounded, so a rare word costs at most this many tests before the index
+/// (`docs/benchmarks.md`, "Back office").
+pub const WALK_ROWS: u32 = 2_000;
+
+/// With search words, the counts per status of a broad search are those of its newest
+/// this-many matches, each shown as "n+" (at least): counting every match of a word in a
+/// fifth of all orders is what the index alone cannot do quickly.
+pub const SEARCH_COUNT_SAMPLE: i64 = 200;
+
+/// `(column, id)` after `cursor` in the list's direction.
+fn push_after(sql: &mut QueryBuilder<MySql>, sort: Sort, cursor: Cursor) {
+    let column = sort.column();
+    let beyond = if sort.descending() { "<" } else { ">" };
+    sql.push(format!(" AND ({column} {beyond} "))
+        .push_bind(cursor.created_at)
+        .push(format!(" OR ({column} = "))
+        .push_bind(cursor.created_at)
+        .push(format!(" AND o.id {beyond} "))
+        .push_bind(cursor.id)
+        .push("))");
+}
+
+/// `(column, id)` no further than `end` in the list's direction (`end` included).
+fn push_until(sql: &mut QueryBuilder<MySql>, sort: Sort, end: Cursor) {
+    let column = sort.column();
+    let short_of = if sort.descending() { ">" } else { "<" };
+    sql.push(format!(" AND ({column} {short_of} "))
+        .push_bind(end.created_at)
+        .push(format!(" OR ({column} = "))
+        .push_bind(end.created_at)
+        .push(format!(" AND o.id {short_of}= "))
+        .push_bind(end.id)
+        .push("))");
+}
+
+fn push_order(sql: &mut QueryBuilder<MySql>, sort: Sort) {
+    let column = sort.column();
+    let direction = if sort.descending() { "DESC" } else { "ASC" };
+    sql.push(format!(" ORDER BY {column} {direction}, o.id {direction}"));
+}
+
+/// The last row of a walk's window: the `rows`-th of the list (its scope, status and
+/// filters, not the search) after `after`, in `sort`'s order; `None` when fewer remain.
+/// Read from the list's own index (`orders_created`, `orders_updated`, `orders_status`).
+async fn window_end(
+    pool: &MySqlPool,
+    scope: Scope,
+    filter: &OrderFilter,
+    status: Option<OrderStatus>,
+    sort: Sort,
+    after: Option<Cursor>,
+    rows: u32,
+) -> Result<Option<Cursor>, sqlx::Error> {
+    let column = sort.column();
+    let mut sql = QueryBuilder::<MySql>::new(format!(
+        "SELECT {column} AS created_at, o.id FROM orders o WHERE 1 = 1"
+    ));
+    push_scope(&mut sql, scope);
+    if let Some(status) = status {
+        sql.push(" AND o.status = ").push_bind(status.as_str());
+    }
+    push_plain_filters(&mut sql, filter);
+    if let Some(cursor) = after {
+        push_after(&mut sql, sort, cursor);
+    }
+    push_order(&mut sql, sort);
+    sql.push(" LIMIT 1 OFFSET ")
+        .push_bind(rows.saturating_sub(1));
+    let end: Option<(DateTime<Utc>, Uuid)> = sql.build_query_as().fetch_optional(pool).await?;
+    Ok(end.map(|(created_at, id)| Cursor { created_at, id }))
+}
+
 /// One page of the list in `sort`'s order, starting after `after`; `limit + 1` rows when
-/// more follow.
+/// more follow. With search words the newest [`WALK_ROWS`] rows are walked first (see
+/// there); the FULLTEXT index answers when they hold no full page.
 pub async fn orders(
     pool: &MySqlPool,
     scope: Scope,
@@ -282,48 +437,93 @@ pub async fn orders(
     after: Option<Cursor>,
     limit: u32,
 ) -> Result<Vec<OfficeOrderLine>, sqlx::Error> {
+    if search(&filter.words).terms.is_empty() {
+        return lines(pool, scope, filter, sort, after, limit, Matching::Index).await;
+    }
+    let end = window_end(pool, scope, filter, filter.status, sort, after, WALK_ROWS).await?;
+    let walked = lines(
+        pool,
+        scope,
+        filter,
+        sort,
+        after,
+        limit,
+        Matching::Walk { end },
+    )
+    .await?;
+    if walked.len() > limit as usize || end.is_none() {
+        return Ok(walked);
+    }
+    lines(pool, scope, filter, sort, after, limit, Matching::Index).await
+}
+
+async fn lines(
+    pool: &MySqlPool,
+    scope: Scope,
+    filter: &OrderFilter,
+    sort: Sort,
+    after: Option<Cursor>,
+    limit: u32,
+    matching: Matching,
+) -> Result<Vec<OfficeOrderLine>, sqlx::Error> {
     let mut sql = QueryBuilder::<MySql>::new(LINE_COLUMNS);
     push_scope(&mut sql, scope);
     if let Some(status) = filter.status {
         sql.push(" AND o.status = ").push_bind(status.as_str());
     }
-    push_filters(&mut sql, filter);
-    let column = sort.column();
-    let (beyond, direction) = if sort.descending() {
-        ("<", "DESC")
-    } else {
-        (">", "ASC")
-    };
-    if let Some(cursor) = after {
-        sql.push(format!(" AND ({column} {beyond} "))
-            .push_bind(cursor.created_at)
-            .push(format!(" OR ({column} = "))
-            .push_bind(cursor.created_at)
-            .push(format!(" AND o.id {beyond} "))
-            .push_bind(cursor.id)
-            .push("))");
+    match matching {
+        Matching::Index => push_filters(&mut sql, filter),
+        Matching::Walk { end } => {
+            push_plain_filters(&mut sql, filter);
+            push_probe(&mut sql, "o.search_text", &search(&filter.words));
+            if let Some(end) = end {
+                push_until(&mut sql, sort, end);
+            }
+        }
     }
-    sql.push(format!(
-        " ORDER BY {column} {direction}, o.id {direction} LIMIT "
-    ))
-    .push_bind(limit + 1);
+    if let Some(cursor) = after {
+        push_after(&mut sql, sort, cursor);
+    }
+    push_order(&mut sql, sort);
+    sql.push(" LIMIT ").push_bind(limit + 1);
     sql.build_query_as().fetch_all(pool).await
 }
 
 /// Counts per status stop here: a tab shows "1000+" beyond it.
 pub const COUNT_CAP: i64 = 1_000;
 
+/// How many orders of each status match the list's filters (the status filter aside).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    /// Each at most [`COUNT_CAP`] (a count at the cap means "at least").
+    pub by_status: Vec<(String, i64)>,
+    /// Every count is "at least": a broad search counted among its newest
+    /// [`SEARCH_COUNT_SAMPLE`] matches.
+    pub at_least: bool,
+}
+
+impl StatusCounts {
+    pub fn of(&self, status: OrderStatus) -> i64 {
+        self.by_status
+            .iter()
+            .find(|(name, _)| name == status.as_str())
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
 /// How many orders of each status match the filters (the status filter aside), each count
 /// at most [`COUNT_CAP`]. Without search words each status is counted on its own, reading
 /// at most `COUNT_CAP` entries of `orders_status` (status, created_at) — counting every
-/// order of 100,000 read the whole index on each page (about 100 ms, `docs/benchmarks.md`);
-/// with words, the FULLTEXT index finds the few matching orders first and they are
-/// grouped (then capped).
+/// order of 100,000 read the whole index on each page (about 100 ms, `docs/benchmarks.md`).
+/// With words, the newest [`WALK_ROWS`] orders are walked first: a search with
+/// [`SEARCH_COUNT_SAMPLE`] matches among them is counted among those (`at_least`); one
+/// with fewer (a name, a rare word) asks the FULLTEXT index, which finds its few matches
+/// quickly, and they are grouped (then capped).
 pub async fn status_counts(
     pool: &MySqlPool,
     scope: Scope,
     filter: &OrderFilter,
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
+) -> Result<StatusCounts, sqlx::Error> {
     let mut sql = QueryBuilder::<MySql>::new("");
     if filter.words.is_empty() {
         for (n, status) in OrderStatus::ALL.into_iter().enumerate() {
@@ -338,15 +538,56 @@ pub async fn status_counts(
             push_filters(&mut sql, filter);
             sql.push(" LIMIT ").push_bind(COUNT_CAP).push(") capped");
         }
-    } else {
-        sql.push("SELECT o.status, LEAST(COUNT(*), ")
-            .push_bind(COUNT_CAP)
-            .push(") FROM orders o WHERE 1 = 1");
-        push_scope(&mut sql, scope);
-        push_filters(&mut sql, filter);
-        sql.push(" GROUP BY o.status");
+        let by_status = sql.build_query_as().fetch_all(pool).await?;
+        return Ok(StatusCounts {
+            by_status,
+            at_least: false,
+        });
     }
-    sql.build_query_as().fetch_all(pool).await
+    let searched = search(&filter.words);
+    if !searched.terms.is_empty() {
+        let end = window_end(pool, scope, filter, None, Sort::Newest, None, WALK_ROWS).await?;
+        let mut sample = QueryBuilder::<MySql>::new(
+            "SELECT s.status, COUNT(*) FROM (SELECT o.status FROM orders o WHERE 1 = 1",
+        );
+        push_scope(&mut sample, scope);
+        push_plain_filters(&mut sample, filter);
+        push_probe(&mut sample, "o.search_text", &searched);
+        if let Some(end) = end {
+            push_until(&mut sample, Sort::Newest, end);
+        }
+        push_order(&mut sample, Sort::Newest);
+        sample
+            .push(" LIMIT ")
+            .push_bind(SEARCH_COUNT_SAMPLE)
+            .push(") s GROUP BY s.status");
+        let by_status: Vec<(String, i64)> = sample.build_query_as().fetch_all(pool).await?;
+        let found: i64 = by_status.iter().map(|(_, n)| n).sum();
+        if found >= SEARCH_COUNT_SAMPLE {
+            return Ok(StatusCounts {
+                by_status,
+                at_least: true,
+            });
+        }
+        if end.is_none() {
+            // The window held every order: these are all the matches.
+            return Ok(StatusCounts {
+                by_status,
+                at_least: false,
+            });
+        }
+    }
+    sql.push("SELECT o.status, LEAST(COUNT(*), ")
+        .push_bind(COUNT_CAP)
+        .push(") FROM orders o WHERE 1 = 1");
+    push_scope(&mut sql, scope);
+    push_filters(&mut sql, filter);
+    sql.push(" GROUP BY o.status");
+    let by_status = sql.build_query_as().fetch_all(pool).await?;
+    Ok(StatusCounts {
+        by_status,
+        at_least: false,
+    })
 }
 
 /// The board: the newest `per_column` orders of each open status.
@@ -467,6 +708,7 @@ pub struct FileLine {
     pub size_bytes: Option<u64>,
     pub declared_size: Option<u64>,
     pub content_type: Option<String>,
+    pub rejection_code: Option<String>,
     pub rejection_reason: Option<String>,
     pub received_at: DateTime<Utc>,
 }
@@ -474,7 +716,7 @@ pub struct FileLine {
 pub async fn files(pool: &MySqlPool, order_id: Uuid) -> Result<Vec<FileLine>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, purpose, original_name, note, state, size_bytes, declared_size, content_type, \
-                rejection_reason, received_at \
+                rejection_code, rejection_reason, received_at \
          FROM order_files WHERE order_id = ? ORDER BY received_at, id",
     )
     .bind(order_id)
@@ -575,16 +817,19 @@ pub async fn assignments(
     .await
 }
 
-/// What the notifier sent the customer in Telegram about this order.
+/// What the notifier sent the customer (in Telegram or by e-mail) about this order.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PushLine {
     pub status_version: Option<u32>,
+    /// `telegram` or `email`.
+    pub channel: String,
     pub sent_at: DateTime<Utc>,
 }
 
 pub async fn pushes(pool: &MySqlPool, order_id: Uuid) -> Result<Vec<PushLine>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT status_version, sent_at FROM notifications_sent WHERE order_id = ? ORDER BY sent_at",
+        "SELECT status_version, CAST(channel AS CHAR) AS channel, sent_at FROM notifications_sent \
+         WHERE order_id = ? ORDER BY sent_at",
     )
     .bind(order_id)
     .fetch_all(pool)
@@ -794,24 +1039,24 @@ mod tests {
         assert_eq!(
             search(&words("Коваленко диплом")),
             Search {
-                against: Some("+Коваленко* +диплом*".into()),
+                terms: vec![vec!["Коваленко".into()], vec!["диплом".into()]],
                 short: vec![]
             }
         );
         // Boolean-mode operators in the input are separators, never operators.
         assert_eq!(
             search(&words("-\"пам'ять\" +a* @olena_k"))
-                .against
+                .against()
                 .as_deref(),
             Some("+пам* +ять* +olena_k*")
         );
         assert_eq!(search(&words("+a* Ян")).short, vec!["a", "Ян"]);
         assert_eq!(
-            search(&words("050-123-45-67")).against.as_deref(),
+            search(&words("050-123-45-67")).against().as_deref(),
             Some("+(0501234567* 501234567*)")
         );
         assert_eq!(
-            search(&words("№12345678")).against.as_deref(),
+            search(&words("№12345678")).against().as_deref(),
             Some("+12345678*")
         );
         assert_eq!(search(&words("")), Search::default());

@@ -463,15 +463,60 @@ async fn actions_publish_their_events_and_the_audit_log_cannot_be_edited() {
         .await;
     assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
-    let actions: Vec<(String,)> =
-        sqlx::query_as("SELECT action FROM staff_audit WHERE order_id = ? ORDER BY id")
-            .bind(order_id)
-            .fetch_all(&gateway.db)
-            .await
-            .unwrap();
+    // A file downloaded (served as a short-lived link) and a status change asked for are
+    // audited too, like every action above, with where they came from.
+    let (file_id,): (Uuid,) = sqlx::query_as("SELECT id FROM order_files WHERE order_id = ?")
+        .bind(order_id)
+        .fetch_one(&gateway.db)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE order_files SET state = 'stored', object_key = ?, content_type = 'application/pdf', \
+                size_bytes = 1234 WHERE id = ?",
+    )
+    .bind(format!("orders/{order_id}/scan.pdf"))
+    .bind(file_id)
+    .execute(&gateway.db)
+    .await
+    .unwrap();
+    let (status, _) = gateway
+        .page(
+            &token,
+            &format!("/office/orders/{order_id}/files/{file_id}"),
+        )
+        .await;
+    assert!(status.is_redirection(), "the download: {status}");
+    let changed = gateway
+        .post_form(
+            &token,
+            &origin,
+            &path("status"),
+            &[("to", "rejected"), ("reason", "We cannot print on glass.")],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
+
+    let actions: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT action, remote_addr FROM staff_audit WHERE order_id = ? ORDER BY id",
+    )
+    .bind(order_id)
+    .fetch_all(&gateway.db)
+    .await
+    .unwrap();
+    assert!(
+        actions.iter().all(|(_, from)| from.is_some()),
+        "every entry says where it came from: {actions:?}"
+    );
     assert_eq!(
-        actions.into_iter().map(|(a,)| a).collect::<Vec<_>>(),
-        ["reply", "comment", "assign", "quote"]
+        actions.into_iter().map(|(a, _)| a).collect::<Vec<_>>(),
+        [
+            "reply",
+            "comment",
+            "assign",
+            "quote",
+            "file_download",
+            "status_change_requested"
+        ]
     );
     let edit = sqlx::query("UPDATE staff_audit SET action = 'nothing'")
         .execute(&gateway.db)
@@ -987,5 +1032,327 @@ async fn customers_are_found_by_name_phone_email_or_username_and_paged() {
     assert_eq!(status, StatusCode::OK);
     assert!(card.contains("Olena Koval") && card.contains("olena@example.com"));
     assert!(card.contains("48213097") && card.contains("Web"), "{card}");
+    gateway.finish().await;
+}
+
+/// A search walks the list's newest rows before it asks the FULLTEXT index (a broad word
+/// fills its page there; a rare one does not, and the index answers): either way the pages
+/// are the matches newest first (or oldest first), each once, in order, across the keyset
+/// pages; and a broad word's counts are "at least" those of its newest matches, a rare
+/// one's exact.
+#[tokio::test]
+async fn broad_and_rare_words_page_the_same_way_whether_walked_or_indexed() {
+    use web_gateway::office_reads::{
+        self as reads, OrderFilter, SEARCH_COUNT_SAMPLE, Scope, Sort, WALK_ROWS,
+    };
+    let gateway = Gateway::start().await;
+    let (account, _) = gateway.customer("olena@example.com").await;
+    let (customer_id,): (Uuid,) =
+        sqlx::query_as("SELECT id FROM customers WHERE web_account_id = ?")
+            .bind(account)
+            .fetch_one(&gateway.db)
+            .await
+            .unwrap();
+    // More orders than a walk's window; one in four names a translation (a broad word,
+    // also after a bracket: found as a word's start there too); five of the oldest hold a
+    // rare word, out of the newest window's reach; "непереклад" is no word's start.
+    let rows = i64::from(WALK_ROWS) + 600;
+    sqlx::query(
+        "INSERT INTO orders (id, order_number, customer_id, channel, body, status, status_version, \
+                             expected_files, created_at, updated_at) \
+         SELECT UNHEX(LPAD(HEX(seq), 32, '0')), LPAD(seq, 8, '0'), ?, 'web', \
+                CASE WHEN seq % 4 = 0 AND seq % 8 = 0 THEN 'Переклад диплома, 2 сторінки' \
+                     WHEN seq % 4 = 0 THEN 'Нотаріальний (переклад) паспорта' \
+                     WHEN seq IN (3, 7, 11, 13, 17) THEN 'Апостиль на довідку' \
+                     WHEN seq % 4 = 1 THEN 'Друк непереклад-флаєрів' \
+                     ELSE 'Друк флаєрів А5' END, \
+                ELT(1 + seq % 3, 'accepted', 'in_progress', 'delivered'), 1, 0, \
+                TIMESTAMP('2026-01-01') + INTERVAL seq MINUTE, \
+                TIMESTAMP('2026-01-01') + INTERVAL seq MINUTE \
+         FROM seq_1_to_5000 WHERE seq <= ?",
+    )
+    .bind(customer_id)
+    .bind(rows)
+    .execute(&gateway.db)
+    .await
+    .unwrap();
+    let search = |q: &str| OrderFilter {
+        words: q.split_whitespace().map(str::to_owned).collect(),
+        ..OrderFilter::default()
+    };
+    // Every page of a search, following the cursor, as order numbers.
+    let all_pages = |filter: OrderFilter, sort: Sort| {
+        let db = gateway.db.clone();
+        async move {
+            let mut seen = Vec::new();
+            let mut after = None;
+            loop {
+                let mut page = reads::orders(&db, Scope::Everything, &filter, sort, after, 50)
+                    .await
+                    .unwrap();
+                let more = page.len() > 50;
+                page.truncate(50);
+                after = page.last().map(|line| sort.cursor_of(line));
+                seen.extend(page.into_iter().map(|line| line.order_number));
+                if !more {
+                    return seen;
+                }
+            }
+        }
+    };
+    let numbers = |matching: &dyn Fn(i64) -> bool, newest_first: bool| {
+        let mut all: Vec<String> = (1..=rows)
+            .filter(|seq| matching(*seq))
+            .map(|seq| format!("{seq:0>8}"))
+            .collect();
+        if newest_first {
+            all.reverse();
+        }
+        all
+    };
+    let translation = |seq: i64| seq % 4 == 0;
+    assert_eq!(
+        all_pages(search("перекл"), Sort::Newest).await,
+        numbers(&translation, true)
+    );
+    assert_eq!(
+        all_pages(search("ПЕРЕКЛАД"), Sort::Oldest).await,
+        numbers(&translation, false)
+    );
+    assert_eq!(
+        all_pages(search("переклад диплом"), Sort::Newest).await,
+        numbers(&|seq| seq % 8 == 0, true)
+    );
+    let rare = |seq: i64| [3, 7, 11, 13, 17].contains(&seq);
+    assert_eq!(
+        all_pages(search("апостил"), Sort::Newest).await,
+        numbers(&rare, true)
+    );
+    assert_eq!(
+        all_pages(search("апостиль довідк"), Sort::Oldest).await,
+        numbers(&rare, false)
+    );
+    // Within a status (the walk reads that status's index).
+    let mut in_progress = search("перекл");
+    in_progress.status = Some(OrderStatus::InProgress);
+    assert_eq!(
+        all_pages(in_progress, Sort::Newest).await,
+        numbers(&|seq| translation(seq) && seq % 3 == 1, true)
+    );
+
+    // Counts: the broad word's among its newest matches, "at least"; the rare word's exact.
+    let broad = reads::status_counts(&gateway.db, Scope::Everything, &search("перекл"))
+        .await
+        .unwrap();
+    assert!(broad.at_least);
+    assert_eq!(
+        broad.by_status.iter().map(|(_, n)| n).sum::<i64>(),
+        SEARCH_COUNT_SAMPLE
+    );
+    let exact = reads::status_counts(&gateway.db, Scope::Everything, &search("апостил"))
+        .await
+        .unwrap();
+    assert!(!exact.at_least);
+    let expected = |status: &str| {
+        [3i64, 7, 11, 13, 17]
+            .iter()
+            .filter(|seq| ["accepted", "in_progress", "delivered"][(**seq % 3) as usize] == status)
+            .count() as i64
+    };
+    for status in [
+        OrderStatus::Accepted,
+        OrderStatus::InProgress,
+        OrderStatus::Delivered,
+    ] {
+        assert_eq!(exact.of(status), expected(status.as_str()), "{status:?}");
+    }
+    // The page shows a broad word's counts as "at least".
+    let (_, manager) = gateway
+        .staff("maria@example.com", "Maria", Role::Manager)
+        .await;
+    let (status, page) = gateway
+        .page(&manager, "/office?q=%D0%BF%D0%B5%D1%80%D0%B5%D0%BA%D0%BB")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(&format!("<b>{SEARCH_COUNT_SAMPLE}+</b>")),
+        "{page}"
+    );
+    gateway.finish().await;
+}
+
+/// The list's filters and orders, each over HTTP as the filter form sends them: channel,
+/// service, assignee (mine, unassigned, a staff member), status, the date presets and a
+/// custom range, and the three orders.
+#[tokio::test]
+async fn the_list_filters_by_channel_service_assignee_status_and_date_and_sorts() {
+    let gateway = Gateway::start().await;
+    let (customer, _) = gateway.customer("olena@example.com").await;
+    let (maria, manager) = gateway
+        .staff("maria@example.com", "Maria", Role::Manager)
+        .await;
+    let (ivan, _) = gateway
+        .staff("ivan@example.com", "Ivan", Role::Executor)
+        .await;
+    let now = chrono::Utc::now();
+    let days_ago = |days: i64| now - chrono::Duration::days(days);
+    let custom_day = chrono::NaiveDate::from_ymd_opt(2025, 3, 15)
+        .unwrap()
+        .and_hms_opt(12, 0, 0)
+        .unwrap()
+        .and_utc();
+    // (number, channel, service, assignee, status, created, updated)
+    let orders = [
+        (
+            "11110001",
+            "web",
+            Some("print"),
+            Some(maria),
+            OrderStatus::Accepted,
+            now,
+            days_ago(0) - chrono::Duration::hours(1),
+        ),
+        (
+            "22220002",
+            "telegram",
+            Some("translate"),
+            None,
+            OrderStatus::AwaitingConfirmation,
+            days_ago(40),
+            now,
+        ),
+        (
+            "33330003",
+            "web",
+            None,
+            Some(ivan),
+            OrderStatus::Delivered,
+            custom_day,
+            custom_day,
+        ),
+    ];
+    for (number, channel, service, assignee, status, created, updated) in orders {
+        let id = gateway
+            .insert_order(customer, number, "Order", status)
+            .await;
+        sqlx::query(
+            "UPDATE orders SET channel = ?, service_code = ?, assignee_id = ?, created_at = ?, \
+                    updated_at = ? WHERE id = ?",
+        )
+        .bind(channel)
+        .bind(service)
+        .bind(assignee)
+        .bind(created)
+        .bind(updated)
+        .bind(id)
+        .execute(&gateway.db)
+        .await
+        .unwrap();
+    }
+    let shown = |query: String| {
+        let gateway = &gateway;
+        let manager = manager.clone();
+        async move {
+            let (status, page) = gateway.page(&manager, &format!("/office?{query}")).await;
+            assert_eq!(status, StatusCode::OK, "{query}");
+            let mut found: Vec<(usize, &str)> = ["11110001", "22220002", "33330003"]
+                .into_iter()
+                .filter_map(|n| page.find(&format!("№{n}")).map(|at| (at, n)))
+                .collect();
+            found.sort();
+            found.into_iter().map(|(_, n)| n).collect::<Vec<_>>()
+        }
+    };
+    for (query, expected) in [
+        (String::new(), vec!["11110001", "22220002", "33330003"]),
+        (
+            "sort=oldest".to_owned(),
+            vec!["33330003", "22220002", "11110001"],
+        ),
+        (
+            "sort=updated".to_owned(),
+            vec!["22220002", "11110001", "33330003"],
+        ),
+        ("channel=telegram".to_owned(), vec!["22220002"]),
+        ("channel=web".to_owned(), vec!["11110001", "33330003"]),
+        ("service=print".to_owned(), vec!["11110001"]),
+        ("assignee=me".to_owned(), vec!["11110001"]),
+        ("assignee=none".to_owned(), vec!["22220002"]),
+        (format!("assignee={ivan}"), vec!["33330003"]),
+        ("status=delivered".to_owned(), vec!["33330003"]),
+        ("period=today".to_owned(), vec!["11110001"]),
+        ("period=week".to_owned(), vec!["11110001"]),
+        ("period=month".to_owned(), vec!["11110001"]),
+        ("from=2025-03-15&to=2025-03-15".to_owned(), vec!["33330003"]),
+        ("from=2025-03-16".to_owned(), vec!["11110001", "22220002"]),
+        (
+            "channel=web&assignee=me&period=month".to_owned(),
+            vec!["11110001"],
+        ),
+    ] {
+        assert_eq!(shown(query.clone()).await, expected, "/office?{query}");
+    }
+    gateway.finish().await;
+}
+
+/// The order page's timeline says what each push did: sent in Telegram, e-mailed, refused
+/// because the customer blocked the bot, not tried because they are unreachable, or still
+/// failing (with Telegram's answer).
+#[tokio::test]
+async fn the_timeline_says_what_each_push_did() {
+    let gateway = Gateway::start().await;
+    let (customer, _) = gateway.customer("olena@example.com").await;
+    let order_id = gateway
+        .insert_order(customer, "48213097", "Translate", OrderStatus::Accepted)
+        .await;
+    let (_, manager) = gateway
+        .staff("maria@example.com", "Maria", Role::Manager)
+        .await;
+    let now = chrono::Utc::now();
+    for (channel, chat) in [("telegram", Some(7301_i64)), ("email", None)] {
+        sqlx::query(
+            "INSERT INTO notifications_sent (event_id, order_id, kind, channel, status_version, chat_id, sent_at) \
+             VALUES (?, ?, 'status', ?, 1, ?, ?)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(order_id)
+        .bind(channel)
+        .bind(chat)
+        .bind(now)
+        .execute(&gateway.db)
+        .await
+        .unwrap();
+    }
+    for (outcome, detail) in [
+        ("blocked", "Forbidden: bot was blocked by the user"),
+        ("skipped_unreachable", ""),
+        ("failing", "Bad Gateway"),
+    ] {
+        sqlx::query(
+            "INSERT INTO notification_failures (event_id, order_id, kind, outcome, detail, attempts, failed_at) \
+             VALUES (?, ?, 'status', ?, ?, 3, ?)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(order_id)
+        .bind(outcome)
+        .bind(detail)
+        .bind(now)
+        .execute(&gateway.db)
+        .await
+        .unwrap();
+    }
+    let (status, page) = gateway
+        .page(&manager, &format!("/office/orders/{order_id}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    for said in [
+        "Sent to the customer in Telegram",
+        "E-mailed to the customer",
+        "the customer blocked the bot",
+        "not tried: the customer is unreachable in Telegram",
+        "Telegram did not take the message (3×): Bad Gateway",
+    ] {
+        assert!(page.contains(said), "{said} missing from the timeline");
+    }
     gateway.finish().await;
 }
