@@ -583,12 +583,16 @@ async fn staff_work_in_ukrainian_drag_cards_upload_results_and_lose_access() -> 
     // The board: a card dragged to "accepted" is accepted; dragged on to "ready" (not a
     // move from there) it stays and the reason is shown; a stale card (someone changed the
     // order meanwhile) snaps back with the conflict.
-    let status_of = || async {
-        sqlx::query_scalar::<_, String>("SELECT status FROM orders WHERE id = ?")
-            .bind(order_id)
-            .fetch_one(&stack.db)
-            .await
-            .ok()
+    let db = stack.db.clone();
+    let status_of = || {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT status FROM orders WHERE id = ?")
+                .bind(order_id)
+                .fetch_one(&db)
+                .await
+                .ok()
+        }
     };
     browser.go(&stack.web_url("/office/board")).await?;
     browser.find(".board article[draggable=true]").await?;
@@ -648,7 +652,8 @@ async fn staff_work_in_ukrainian_drag_cards_upload_results_and_lose_access() -> 
         .http
         .post(stack.web_url(&format!("/api/staff/orders/{order_id}/status")))
         .bearer_auth(&maria)
-        .json(&json!({"to": "in_progress", "expected_version": version}))
+        .json(&json!({"to": "cancelled", "reason": "The customer phoned to cancel.",
+                      "expected_version": version}))
         .send()
         .await?;
     anyhow::ensure!(
@@ -670,7 +675,7 @@ async fn staff_work_in_ukrainian_drag_cards_upload_results_and_lose_access() -> 
         .await?;
     assert!(!toasts.contains("changed since the request"), "{toasts}");
     eventually("the first change recorded", DEADLINE, || async {
-        (status_of().await? == "in_progress").then_some(())
+        (status_of().await? == "cancelled").then_some(())
     })
     .await?;
 
