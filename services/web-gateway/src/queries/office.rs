@@ -356,12 +356,24 @@ enum Matching {
 /// too rare to fill the page within the window gives the index few matches to return.
 /// The walk is bounded, so a rare word costs at most this many tests before the index
 /// (`docs/benchmarks.md`, "Back office").
-pub const WALK_ROWS: u32 = 2_000;
+pub const WALK_ROWS: u32 = 1_000;
 
 /// With search words, the counts per status of a broad search are those of its newest
 /// this-many matches, each shown as "n+" (at least): counting every match of a word in a
 /// fifth of all orders is what the index alone cannot do quickly.
-pub const SEARCH_COUNT_SAMPLE: i64 = 200;
+pub const SEARCH_COUNT_SAMPLE: i64 = 100;
+
+/// Whether a search is worth walking the list for: not for an executor (their orders are
+/// a few among all, so a window of the list's rows is a long read of everyone's), nor for
+/// a number or a phone (digits: found in an order or three, the index's best case).
+fn walks(scope: Scope, search: &Search) -> bool {
+    scope == Scope::Everything
+        && !search.terms.is_empty()
+        && !search
+            .terms
+            .iter()
+            .any(|pieces| pieces.iter().all(|p| p.chars().all(|c| c.is_ascii_digit())))
+}
 
 /// `(column, id)` after `cursor` in the list's direction.
 fn push_after(sql: &mut QueryBuilder<MySql>, sort: Sort, cursor: Cursor) {
@@ -437,7 +449,7 @@ pub async fn orders(
     after: Option<Cursor>,
     limit: u32,
 ) -> Result<Vec<OfficeOrderLine>, sqlx::Error> {
-    if search(&filter.words).terms.is_empty() {
+    if !walks(scope, &search(&filter.words)) {
         return lines(pool, scope, filter, sort, after, limit, Matching::Index).await;
     }
     let end = window_end(pool, scope, filter, filter.status, sort, after, WALK_ROWS).await?;
@@ -545,7 +557,7 @@ pub async fn status_counts(
         });
     }
     let searched = search(&filter.words);
-    if !searched.terms.is_empty() {
+    if walks(scope, &searched) {
         let end = window_end(pool, scope, filter, None, Sort::Newest, None, WALK_ROWS).await?;
         let mut sample = QueryBuilder::<MySql>::new(
             "SELECT s.status, COUNT(*) FROM (SELECT o.status FROM orders o WHERE 1 = 1",
