@@ -652,8 +652,10 @@ async fn staff_work_in_ukrainian_drag_cards_upload_results_and_lose_access() -> 
         .http
         .post(stack.web_url(&format!("/api/staff/orders/{order_id}/status")))
         .bearer_auth(&maria)
-        .json(&json!({"to": "cancelled", "reason": "The customer phoned to cancel.",
-                      "expected_version": version}))
+        .json(
+            &json!({"to": "cancelled", "reason": "The customer phoned to cancel.",
+                      "expected_version": version}),
+        )
         .send()
         .await?;
     anyhow::ensure!(
