@@ -238,7 +238,7 @@ async fn act(
         return Ok(());
     };
     // The order the booking is for, when it is the draft's: its card shows the time.
-    let mut card_order = None;
+    let card_order;
     let order_number = if button.verb.moves() {
         match desk::own(pool, button.context, &by).await? {
             Some(own) if own.booking.service_code == service.code => {
