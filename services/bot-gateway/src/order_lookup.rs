@@ -65,16 +65,16 @@ impl OrderLookup {
         OrderLookup { pool }
     }
 
-    /// The status of the Telegram user's order with this number; `None` when they have no
+    /// The id and status of the Telegram user's order with this number; `None` when they have no
     /// such order (whether or not someone else does). Numbers issued before the sequence
     /// existed may repeat: the customer's newest wins.
     pub async fn status(
         &self,
         telegram_user_id: i64,
         order_number: &str,
-    ) -> Result<Option<OrderStatus>, LookupError> {
+    ) -> Result<Option<(Uuid, OrderStatus)>, LookupError> {
         let row = sqlx::query(
-            "SELECT o.status FROM orders o JOIN customers c ON c.id = o.customer_id
+            "SELECT o.id, o.status FROM orders o JOIN customers c ON c.id = o.customer_id
              WHERE o.order_number = ? AND c.telegram_user_id = ?
              ORDER BY o.created_at DESC LIMIT 1",
         )
@@ -83,7 +83,10 @@ impl OrderLookup {
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        parse_status(row.try_get("status")?).map(Some)
+        Ok(Some((
+            row.try_get("id")?,
+            parse_status(row.try_get("status")?)?,
+        )))
     }
 
     /// The customer's orders, newest first, [`PAGE_SIZE`] from `offset`.

@@ -64,6 +64,10 @@ pub mod key {
     pub const BOOKING_LIST_NONE: &str = "bot.booking.list_none";
     pub const BOOKING_RELEASED: &str = "bot.booking.released";
     pub const BOOKING_LIST_LINE: &str = "bot.booking.list_line";
+    /// The booked time on the order's card, its page and `/status`.
+    pub const BOOKING_CARD_LINE: &str = "bot.booking.card_line";
+    pub const BOOKING_ORDER_LINE: &str = "bot.booking.order_line";
+    pub const STATUS_FOUND_BOOKED: &str = "bot.status.found_booked";
     pub const COMMAND_BOOKINGS: &str = "bot.commands.bookings";
 
     pub const LINK_JOINED: &str = "bot.link.joined";
@@ -235,6 +239,9 @@ pub mod key {
         BOOKING_LIST_NONE,
         BOOKING_RELEASED,
         BOOKING_LIST_LINE,
+        BOOKING_CARD_LINE,
+        BOOKING_ORDER_LINE,
+        STATUS_FOUND_BOOKED,
         COMMAND_BOOKINGS,
         HELP,
         UNSUPPORTED,

@@ -38,6 +38,15 @@ pub fn compose(notice: &Notice<'_>, context: &MailContext<'_>) -> Mail {
                     .filter(|_| change.actor != Actor::Customer),
             );
             let subject = text.lines().next().unwrap_or_default().to_owned();
+            let text = match crate::notice::booked_line(
+                texts,
+                notice,
+                context.recipient,
+                chrono::Utc::now(),
+            ) {
+                Some(line) => format!("{text}\n{line}"),
+                None => text,
+            };
             (subject, text)
         }
         Notice::StatusRefused(refusal) => (
@@ -130,6 +139,8 @@ mod tests {
             reach: TelegramReach::NoChat,
             email: Some("olena@example.com".into()),
             preference: NoticeChannel::Auto,
+            booked_at: None,
+            business_zone: None,
         }
     }
 

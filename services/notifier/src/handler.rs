@@ -87,6 +87,24 @@ impl ResultLinks {
     }
 }
 
+/// A status push about an open order that holds a booking ahead says when it is: the
+/// customer reading "Accepted" learns the time is theirs without opening the order.
+fn with_booked_time(
+    mut message: crate::notice::OutgoingMessage,
+    texts: &Texts,
+    notice: &Notice<'_>,
+    recipient: &Recipient,
+) -> crate::notice::OutgoingMessage {
+    if let (Some(line), crate::notice::Content::Text(text)) = (
+        crate::notice::booked_line(texts, notice, recipient, chrono::Utc::now()),
+        &mut message.content,
+    ) {
+        text.push('\n');
+        text.push_str(&line);
+    }
+    message
+}
+
 impl EventHandler for Notifier {
     async fn handle(&self, event: &Envelope) -> Result<(), HandlerError> {
         let notice = match &event.payload {
@@ -177,7 +195,7 @@ impl Notifier {
 
     async fn notify(&self, event_id: Uuid, notice: Notice<'_>) -> Result<(), HandlerError> {
         let order_id = notice.order_id();
-        let Some(recipient) = self
+        let Some(mut recipient) = self
             .recipients
             .of_order(order_id)
             .await
@@ -192,6 +210,10 @@ impl Notifier {
                 "order {order_id} is not in the database yet"
             )));
         };
+        // The settings' zone where an admin set none (a booked time is told in it).
+        if recipient.business_zone.is_none() {
+            recipient.business_zone = Some(self.links.settings().business.time_zone.clone());
+        }
         let route = route(&recipient, self.mailer.is_some());
         if let Route::Nowhere(reason) = route {
             match recipient.reach {
@@ -398,6 +420,7 @@ impl Notifier {
             link.as_ref(),
             event_id,
         );
+        let message = with_booked_time(message, &self.texts, &notice, recipient);
         if message.text().ends_with('…') && utf16_len(message.text()) >= TELEGRAM_TEXT_LIMIT - 1 {
             tracing::warn!(%order_id, notice = notice.kind(), "text longer than Telegram allows; sending it cut");
             metrics::skipped("text_cut");

@@ -153,6 +153,35 @@ impl Notice<'_> {
     }
 }
 
+/// The booked-time line of a status change about an open order whose booking is still
+/// ahead ("🗓 Your booked time: Mon 07.12.2026, 10:00", in the business's zone and the
+/// customer's language); `None` for other notices, a closing status, or no booking.
+pub fn booked_line(
+    texts: &Texts,
+    notice: &Notice<'_>,
+    recipient: &crate::recipients::Recipient,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<String> {
+    let Notice::StatusChanged(change) = notice else {
+        return None;
+    };
+    let at = recipient.booked_at.filter(|at| *at > now)?;
+    if change.to.is_terminal() {
+        return None;
+    }
+    let zone = recipient
+        .business_zone
+        .as_deref()
+        .and_then(|name| jiff::tz::TimeZone::get(name).ok())
+        .unwrap_or_else(|| {
+            jiff::tz::TimeZone::get(bureau_platform::business::DEFAULT_TIME_ZONE)
+                .unwrap_or(jiff::tz::TimeZone::UTC)
+        });
+    let language = bureau_platform::texts::Catalog::language_for(Some(&recipient.language));
+    let when = bureau_scheduling::booked::when(bureau_scheduling::from_chrono(at), &zone, language);
+    Some(texts.booked_time(language, &when))
+}
+
 /// A message with inline buttons under it, in rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingMessage {
@@ -208,6 +237,54 @@ mod tests {
             changed_at: Utc::now(),
             request_id: Some(Uuid::now_v7()),
         }
+    }
+
+    #[test]
+    fn a_status_push_of_an_open_order_tells_its_booked_time_ahead() {
+        let texts = Texts::new();
+        let mut recipient = crate::recipients::Recipient {
+            customer_id: Uuid::nil(),
+            display_name: "Олена".into(),
+            order_number: "48213097".into(),
+            language: "uk".into(),
+            reach: crate::recipients::TelegramReach::NoChat,
+            email: None,
+            preference: crate::recipients::NoticeChannel::Auto,
+            // Monday 7 December 2099, 10:00 in Kyiv.
+            booked_at: Some("2099-12-07T08:00:00Z".parse().unwrap()),
+            business_zone: Some("Europe/Kyiv".into()),
+        };
+        let ready = change(None);
+        let now = Utc::now();
+        assert_eq!(
+            booked_line(&texts, &Notice::StatusChanged(&ready), &recipient, now).as_deref(),
+            Some("🗓 Ваш час: Пн 07.12.2099, 10:00")
+        );
+        recipient.language = "en".into();
+        recipient.business_zone = Some("America/New_York".into());
+        assert_eq!(
+            booked_line(&texts, &Notice::StatusChanged(&ready), &recipient, now).as_deref(),
+            Some("🗓 Your booked time: Mon 07.12.2099, 03:00")
+        );
+        // Not once the order is closed, nor for a time already past, nor for other notices.
+        let cancelled = OrderStatusChanged {
+            to: OrderStatus::Cancelled,
+            ..change(None)
+        };
+        assert_eq!(
+            booked_line(&texts, &Notice::StatusChanged(&cancelled), &recipient, now),
+            None
+        );
+        let later: chrono::DateTime<Utc> = "2100-01-01T00:00:00Z".parse().unwrap();
+        assert_eq!(
+            booked_line(&texts, &Notice::StatusChanged(&ready), &recipient, later),
+            None
+        );
+        recipient.booked_at = None;
+        assert_eq!(
+            booked_line(&texts, &Notice::StatusChanged(&ready), &recipient, now),
+            None
+        );
     }
 
     #[test]

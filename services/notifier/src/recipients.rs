@@ -22,6 +22,11 @@ pub struct Recipient {
     pub email: Option<String>,
     /// Where the customer prefers to hear (`customers.notify_by`).
     pub preference: NoticeChannel,
+    /// The start of the order's live booking, if it holds one (status pushes mention it).
+    pub booked_at: Option<DateTime<Utc>>,
+    /// The business's time zone as an admin set it (`business_details`); `None`: the
+    /// settings'.
+    pub business_zone: Option<String>,
 }
 
 /// `customers.notify_by`: where a customer prefers to hear about their orders; the type
@@ -52,6 +57,8 @@ struct RecipientRow {
     email_verified_at: Option<DateTime<Utc>>,
     email_bouncing_at: Option<DateTime<Utc>>,
     notice_channel: String,
+    booked_at: Option<DateTime<Utc>>,
+    business_zone: Option<String>,
 }
 
 impl From<RecipientRow> for Recipient {
@@ -71,6 +78,8 @@ impl From<RecipientRow> for Recipient {
                 .email
                 .filter(|_| row.email_verified_at.is_some() && row.email_bouncing_at.is_none()),
             preference: NoticeChannel::from_stored(&row.notice_channel),
+            booked_at: row.booked_at,
+            business_zone: row.business_zone,
         }
     }
 }
@@ -90,7 +99,9 @@ impl Recipients {
     pub async fn of_order(&self, order_id: Uuid) -> Result<Option<Recipient>, sqlx::Error> {
         let row: Option<RecipientRow> = sqlx::query_as(
             "SELECT c.id AS customer_id, c.display_name, o.order_number, c.language, c.telegram_chat_id, c.telegram_unreachable_at, \
-                    a.email, a.email_verified_at, a.email_bouncing_at, CAST(c.notify_by AS CHAR) AS notice_channel \
+                    a.email, a.email_verified_at, a.email_bouncing_at, CAST(c.notify_by AS CHAR) AS notice_channel, \
+                    (SELECT MIN(b.starts_at) FROM bookings b WHERE b.order_id = o.id AND b.status = 'booked') AS booked_at, \
+                    (SELECT d.time_zone FROM business_details d WHERE d.id = 1) AS business_zone \
              FROM orders o JOIN customers c ON c.id = o.customer_id \
              LEFT JOIN web_accounts a ON a.id = c.web_account_id AND a.active \
              WHERE o.id = ?",
@@ -175,6 +186,8 @@ mod tests {
             email_verified_at: None,
             email_bouncing_at: None,
             notice_channel: "auto".into(),
+            booked_at: None,
+            business_zone: None,
         }
     }
 

@@ -56,6 +56,8 @@ mod tests {
             reach,
             email: email.map(str::to_owned),
             preference,
+            booked_at: None,
+            business_zone: None,
         }
     }
 

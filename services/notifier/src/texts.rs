@@ -62,6 +62,12 @@ impl Texts {
         }
     }
 
+    /// "🗓 Your booked time: {when}", the line a status push about a booked order ends with.
+    pub fn booked_time(&self, language: &str, when: &str) -> String {
+        self.catalog
+            .format(language, "notify.booked_time", &[("when", when)])
+    }
+
     /// "File «{name}» was not accepted: {reason}", shortened to fit.
     pub fn file_rejected(&self, language: &str, file_name: &str, reason: &str) -> String {
         let name = shorten(file_name.trim(), FILE_NAME_SHOWN);

@@ -8,6 +8,7 @@
 //! local time, breaks, days off, bookings of any length, a step) is the business's own
 //! rule; the calendar arithmetic itself is jiff's, which knows the time zones.
 
+pub mod booked;
 pub mod desk;
 /// The calendar arithmetic the gateways share with this crate.
 pub use jiff;

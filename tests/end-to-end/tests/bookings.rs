@@ -605,3 +605,113 @@ async fn the_portal_order_form_books_a_day_and_time_for_a_bookable_service() -> 
 
     stack.teardown().await
 }
+
+/// The moment as every reader is told it: the business's zone (Kyiv), the reader's language.
+fn told(at: DateTime<Utc>, language: &str) -> String {
+    let kyiv = bureau_scheduling::jiff::tz::TimeZone::get("Europe/Kyiv").unwrap();
+    bureau_scheduling::booked::when(bureau_scheduling::from_chrono(at), &kyiv, language)
+}
+
+/// The booked time wherever the order is looked at: the bot's card as soon as the time is
+/// booked (edited in place), `/status`, the status push when staff accept it, the order's
+/// page (opened from the push) with Reschedule and Cancel, and the back office's order page
+/// and list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_booked_time_shows_on_the_card_status_pushes_and_order_pages() -> anyhow::Result<()> {
+    let stack = TestStack::start().await?;
+    let t = Texts::load();
+    let (day, starts) = free_day(&stack).await?;
+    let slot = starts[1];
+    let when = told(slot, "uk");
+
+    let user = stack.telegram.user_with(9401, "Ірина", "uk");
+    let day_view = to_the_day(&stack, &t, &user, day).await?;
+    let take = time_button(&day_view, "kt:", slot).context("the slot")?;
+    let since = Instant::now();
+    user.press_button(day_view.message_id, &take);
+    // The card (the message with Confirm) is edited to show the time.
+    let card = reply_since(&stack.telegram, &user, since, DEADLINE, |m| {
+        m.edited && button_with_prefix(m, "confirm:").is_some() && m.body().contains(&when)
+    })
+    .await
+    .context("the card showing the booked time")?;
+    assert!(card.body().contains("🗓 Час: "), "{}", card.body());
+
+    let number =
+        bureau_end_to_end::telegram_customer::confirm(&stack.telegram, &user, &card, DEADLINE)
+            .await?;
+    let order_id: uuid::Uuid = eventually("the order recorded", DEADLINE, || async {
+        sqlx::query_scalar("SELECT id FROM orders WHERE order_number = ?")
+            .bind(&number)
+            .fetch_optional(&stack.db)
+            .await
+            .ok()
+            .flatten()
+    })
+    .await?;
+
+    // /status says when.
+    let since = Instant::now();
+    user.send_text(&format!("/status {number}"));
+    let status = reply_since(&stack.telegram, &user, since, DEADLINE, |m| {
+        m.body().contains(&number)
+    })
+    .await?;
+    assert!(
+        status.body().contains("Записано на: ") && status.body().contains(&when),
+        "{}",
+        status.body()
+    );
+
+    // Staff accept it: the push says when.
+    let manager =
+        bureau_end_to_end::web::staff(&stack, "mila@example.com", bureau_accounts::Role::Manager)
+            .await?;
+    let since = Instant::now();
+    let answer =
+        bureau_end_to_end::web::change_status(&stack, &manager, order_id, "accepted").await?;
+    assert!(answer.status().is_success(), "{}", answer.text().await?);
+    let push = reply_since(&stack.telegram, &user, since, DEADLINE, |m| {
+        !m.edited && m.body().contains(&number) && m.body().contains("🗓")
+    })
+    .await
+    .context("the status push with the time")?;
+    assert!(
+        push.body().contains(&format!("🗓 Ваш час: {when}")),
+        "{}",
+        push.body()
+    );
+
+    // The order's page, from the push's "Open order": the time, with Reschedule and Cancel.
+    let open = button_with_prefix(&push, "order:").context("Open order under the push")?;
+    let since = Instant::now();
+    user.press_button(push.message_id, &open);
+    let page = reply_since(&stack.telegram, &user, since, DEADLINE, |m| {
+        m.body().contains(&format!("№{number}")) && button_with_prefix(m, "bm:").is_some()
+    })
+    .await
+    .context("the order page with Reschedule")?;
+    assert!(page.body().contains(&when), "{}", page.body());
+    assert!(button_with_prefix(&page, "bx:").is_some(), "Cancel booking");
+
+    // The back office, in English: the order page and the list.
+    let office = |path: String| {
+        let request = stack
+            .http
+            .get(stack.web_url(&path))
+            .bearer_auth(&manager)
+            .header("accept-language", "en");
+        async move { anyhow::Ok(request.send().await?.text().await?) }
+    };
+    let when_en = told(slot, "en");
+    let order_page = office(format!("/office/orders/{order_id}")).await?;
+    assert!(
+        order_page.contains(&format!("🗓 {when_en} · Interpreting · Interpreter")),
+        "{order_page}"
+    );
+    let list = office("/office".to_owned()).await?;
+    assert!(list.contains(&format!("🗓 {when_en}")), "{list}");
+    let board = office("/office/board".to_owned()).await?;
+    assert!(board.contains(&format!("🗓 {when_en}")), "{board}");
+    Ok(())
+}

@@ -10,6 +10,7 @@
 //! a forged one is refused and changes nothing, an expired one brings a fresh calendar, a
 //! time already past or not offered is refused with the reason.
 
+use bureau_scheduling::booked;
 use bureau_scheduling::desk::{self, Bookable, Refusal};
 use bureau_scheduling::jiff::civil::Date;
 use bureau_scheduling::jiff::{Timestamp, ToSpan};
@@ -29,6 +30,57 @@ use crate::texts::{Words, key};
 
 /// Times per row of the day's keyboard.
 const TIMES_PER_ROW: usize = 4;
+
+/// The time booked for `order_id`, as the line `key` (`{service}`, `{when}`) says it: in the
+/// business's time zone and the customer's language. `None` when it holds no booking.
+pub async fn booked_line(
+    chat: &Chat,
+    order_id: Uuid,
+    key: &str,
+) -> Result<Option<(booked::BookedTime, String)>, sqlx::Error> {
+    let Some(time) = booked::of_order(chat.desk.pool(), order_id).await? else {
+        return Ok(None);
+    };
+    let zone = chat.desk.business().await.zone();
+    let language = chat.language.tag();
+    let line = chat.format(
+        key,
+        &[
+            ("service", &time.service(language)),
+            ("when", &time.when(&zone, language)),
+        ],
+    );
+    Ok(Some((time, line)))
+}
+
+/// Reschedule and Cancel for the customer's own booking ahead (one they booked from this
+/// Telegram account): the row an order's page shows under the booked time.
+pub async fn manage_row(
+    chat: &Chat,
+    user_id: i64,
+    time: &booked::BookedTime,
+) -> Result<Option<Vec<InlineKeyboardButton>>, sqlx::Error> {
+    let now = Timestamp::now();
+    if time.booked_by != format!("telegram:{user_id}") || !time.ahead(now) {
+        return Ok(None);
+    }
+    let Some(service) = desk::bookable_by_code(chat.desk.pool(), &time.service_code).await? else {
+        return Ok(None);
+    };
+    let view = Calendar {
+        chat,
+        user_id,
+        service: &service,
+        context: time.booking_id,
+        moving: true,
+        now,
+    };
+    Ok(view
+        .manage(time.booking_id)
+        .inline_keyboard
+        .into_iter()
+        .next())
+}
 
 /// After a bookable service went into the draft's cart: the calendar, as a message of its
 /// own under the card, unless the order holds a booking already.
@@ -185,9 +237,14 @@ async fn act(
         answer(key::BOOKING_GONE);
         return Ok(());
     };
+    // The order the booking is for, when it is the draft's: its card shows the time.
+    let card_order;
     let order_number = if button.verb.moves() {
         match desk::own(pool, button.context, &by).await? {
-            Some(own) if own.booking.service_code == service.code => None,
+            Some(own) if own.booking.service_code == service.code => {
+                card_order = own.order_id;
+                None
+            }
             _ => {
                 answer(key::BOOKING_GONE);
                 return Ok(());
@@ -195,7 +252,10 @@ async fn act(
         }
     } else {
         match conversation.draft() {
-            Some(draft) if draft.order_id == button.context => Some(draft.order_number.clone()),
+            Some(draft) if draft.order_id == button.context => {
+                card_order = Some(draft.order_id);
+                Some(draft.order_number.clone())
+            }
             // The draft it was drawn for was placed, cancelled or replaced.
             _ => {
                 answer(key::BOOKING_DRAFT_GONE);
@@ -252,6 +312,7 @@ async fn act(
                     };
                     press.answer(key::BOOKING_DONE);
                     press.show(text, view.manage(booking.id));
+                    refresh_card(press, conversation, card_order).await?;
                 }
                 Err(Refusal::Taken { next_free }) => {
                     let when = view.when(starts_at);
@@ -292,6 +353,7 @@ async fn act(
                     text,
                     InlineKeyboardMarkup::new(Vec::<Vec<InlineKeyboardButton>>::new()),
                 );
+                refresh_card(press, conversation, card_order).await?;
             }
             Err(Refusal::Failed(error)) => {
                 tracing::error!(%error, "cancelling a booking failed");
@@ -301,6 +363,21 @@ async fn act(
         },
     }
     Ok(())
+}
+
+/// The draft's card again, when the booking just made, moved or cancelled is its order's:
+/// the card shows the booked time.
+async fn refresh_card(
+    press: &Press,
+    conversation: &Conversation,
+    order_id: Option<Uuid>,
+) -> Result<(), sqlx::Error> {
+    match conversation.draft() {
+        Some(draft) if Some(draft.order_id) == order_id && draft.card.is_some() => {
+            super::card::show(press, draft).await
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Publishes what happened. The booking is already a fact in MySQL (the customer is told so

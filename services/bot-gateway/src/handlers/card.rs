@@ -1,7 +1,8 @@
 //! The order's card: one message that shows the draft (cart, description, files) with
 //! its buttons, sent once and edited in place as the draft grows, so an order costs the
 //! customer's chat (and Telegram's limits) one message rather than one per step. The
-//! catalogue is the card too while the service is chosen.
+//! catalogue is the card too while the service is chosen. A time booked for the order
+//! shows on it (in the business's time zone).
 
 use teloxide::types::InlineKeyboardMarkup;
 
@@ -67,7 +68,20 @@ async fn text(
     let words = desk.texts.words(language);
     let ids: Vec<u32> = draft.items.iter().map(|item| item.service_id).collect();
     let names = pricing::listed(desk.pool(), &ids, language).await?;
-    let cart = pricing::cart_text(words, draft, &names);
+    let mut cart = pricing::cart_text(words, draft, &names);
+    // The time booked for it (the booking holds the draft's order id), in the business's zone.
+    if let Some(time) = bureau_scheduling::booked::of_order(desk.pool(), draft.order_id).await? {
+        let zone = desk.business().await.zone();
+        let tag = language.tag();
+        let line = words.format(
+            key::BOOKING_CARD_LINE,
+            &[
+                ("service", &time.service(tag)),
+                ("when", &time.when(&zone, tag)),
+            ],
+        );
+        cart = format!("{}\n{line}", cart.trim_end());
+    }
     let description = match draft.description.trim() {
         "" => words.get(key::DRAFT_NO_TEXT),
         text => clip(text, CARD_DESCRIPTION_CHARS),

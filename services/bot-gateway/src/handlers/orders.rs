@@ -1,15 +1,16 @@
-//! "My orders": the customer's orders newest first, paged; one order's page (service, text,
-//! files, history) with what its status allows (see [`cancellation`](super::cancellation)
+//! "My orders": the customer's orders newest first, paged; one order's page (service, booked
+//! time with Reschedule / Cancel, text, files, history) with what its status allows (see [`cancellation`](super::cancellation)
 //! and [`staff`](super::staff)). The schema hands these handlers an order only once it is
 //! found among the presser's own, so a forged button for someone else's order gets the
 //! same "outdated" answer as one for no order at all.
 
 use chrono::Utc;
 use teloxide::prelude::*;
+use teloxide::types::InlineKeyboardMarkup;
 
 use super::context::{Chat, Press, telegram_user_id};
 use super::deferred::HandlerResult;
-use super::payments;
+use super::{booking, payments};
 use crate::keyboards;
 use crate::menu::main_menu;
 use crate::order_lookup::{OrderDetails, OrderPage};
@@ -68,28 +69,42 @@ fn page_text(words: Words, page: &OrderPage) -> String {
 
 /// An order's button in the list: its page, in place.
 pub async fn show_order(press: Press, order: OrderDetails) -> HandlerResult {
-    let text = order_text(&press, &order).await?;
-    let payable = payments::can_pay(&press, &order).await;
-    press.show(
-        text,
-        keyboards::order_actions(press.words(), &order, payable),
-    );
+    let (text, keyboard) = order_view(&press, &order).await?;
+    press.show(text, keyboard);
     Ok(())
 }
 
 /// The notifier's "Open order" under a notification: the page as a new message, so the
 /// notification stays readable.
 pub async fn open_order(press: Press, order: OrderDetails) -> HandlerResult {
-    let text = order_text(&press, &order).await?;
-    let payable = payments::can_pay(&press, &order).await;
-    press.reply_with(
-        text,
-        keyboards::order_actions(press.words(), &order, payable),
-    );
+    let (text, keyboard) = order_view(&press, &order).await?;
+    press.reply_with(text, keyboard);
     Ok(())
 }
 
-async fn order_text(chat: &Chat, order: &OrderDetails) -> Result<String, sqlx::Error> {
+/// The order's page and its buttons: the booked time under its status, and, while the
+/// time is ahead and the customer booked it here, Reschedule and Cancel for it.
+async fn order_view(
+    press: &Press,
+    order: &OrderDetails,
+) -> Result<(String, InlineKeyboardMarkup), sqlx::Error> {
+    let booked = booking::booked_line(press, order.id, key::BOOKING_ORDER_LINE).await?;
+    let text = order_text(press, order, booked.as_ref().map(|(_, line)| line.as_str())).await?;
+    let payable = payments::can_pay(press, order).await;
+    let mut keyboard = keyboards::order_actions(press.words(), order, payable);
+    if let Some((time, _)) = booked.filter(|_| !order.status.is_terminal())
+        && let Some(row) = booking::manage_row(press, press.user_id(), &time).await?
+    {
+        keyboard.inline_keyboard.insert(0, row);
+    }
+    Ok((text, keyboard))
+}
+
+async fn order_text(
+    chat: &Chat,
+    order: &OrderDetails,
+    booked: Option<&str>,
+) -> Result<String, sqlx::Error> {
     let words = chat.words();
     let service = match &order.service_code {
         Some(code) => chat
@@ -123,7 +138,10 @@ async fn order_text(chat: &Chat, order: &OrderDetails) -> Result<String, sqlx::E
         })
         .collect::<Vec<_>>()
         .join("\n");
-    let (created, status) = (moment(order.created_at), words.status(order.status));
+    let (created, mut status) = (moment(order.created_at), words.status(order.status));
+    if let Some(line) = booked {
+        status = format!("{status}\n{line}");
+    }
     Ok(words.format(
         key::ORDER_PAGE,
         &[

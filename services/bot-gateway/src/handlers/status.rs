@@ -1,5 +1,6 @@
-//! `/status N`: the status of one of the customer's own orders.
+//! `/status N`: the status of one of the customer's own orders, and its booked time.
 
+use bureau_scheduling::booked;
 use proto_events::order_number;
 use teloxide::prelude::*;
 
@@ -20,12 +21,39 @@ pub async fn reply(chat: Chat, message: Message, argument: String) -> HandlerRes
             .status(telegram_user_id(user), &number)
             .await
         {
-            Ok(Some(status)) => {
+            Ok(Some((order_id, status))) => {
+                let open = !status.is_terminal();
                 let status = chat.words().status(status);
-                chat.format(
-                    key::STATUS_FOUND,
-                    &[("number", &number), ("status", &status)],
-                )
+                // The booked time, while the order is open.
+                let booked = if open {
+                    booked::of_order(chat.desk.pool(), order_id)
+                        .await
+                        .unwrap_or_else(|error| {
+                            tracing::warn!(%error, "booked time not readable for /status");
+                            None
+                        })
+                } else {
+                    None
+                };
+                match booked {
+                    Some(time) => {
+                        let zone = chat.desk.business().await.zone();
+                        let tag = chat.language.tag();
+                        chat.format(
+                            key::STATUS_FOUND_BOOKED,
+                            &[
+                                ("number", &number),
+                                ("status", &status),
+                                ("service", &time.service(tag)),
+                                ("when", &time.when(&zone, tag)),
+                            ],
+                        )
+                    }
+                    None => chat.format(
+                        key::STATUS_FOUND,
+                        &[("number", &number), ("status", &status)],
+                    ),
+                }
             }
             Ok(None) => chat.format(key::STATUS_NOT_FOUND, &[("number", &number)]),
             Err(error) => {

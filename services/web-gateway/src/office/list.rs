@@ -263,9 +263,16 @@ pub async fn orders(
             class: views::status_class(status.as_str()),
         });
     }
+    let ids: Vec<uuid::Uuid> = lines.iter().map(|line| line.id).collect();
+    let mut booked = booked_times(&state, lang, &ids)
+        .await
+        .map_err(|e| desk.fail(Error::from(e)))?;
     let rows = lines
         .iter()
-        .map(|line| row(lang, &services, line))
+        .map(|line| Row {
+            booked: booked.remove(&line.id),
+            ..row(lang, &services, line)
+        })
         .collect();
     let selected = |value: &Option<String>, candidate: &str| given(value) == Some(candidate);
     let statuses = OrderStatus::ALL
@@ -361,7 +368,27 @@ pub fn row(lang: Lang, services: &[ServiceName], line: &OfficeOrderLine) -> Row 
             .unwrap_or_else(|| lang.texts().none.to_owned()),
         created: views::When::of(line.created_at),
         excerpt: excerpt(&line.body_start),
+        booked: None,
     }
+}
+
+/// The booked times of these orders, in the business's zone and the reader's language.
+async fn booked_times(
+    state: &AppState,
+    lang: Lang,
+    ids: &[uuid::Uuid],
+) -> Result<std::collections::HashMap<uuid::Uuid, String>, sqlx::Error> {
+    let found = bureau_scheduling::booked::of_orders(&state.pool, ids).await?;
+    if found.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let zone = bureau_platform::business::details(&state.pool, &state.settings.business)
+        .await?
+        .zone();
+    Ok(found
+        .into_iter()
+        .map(|(id, time)| (id, time.when(&zone, lang.code())))
+        .collect())
 }
 
 /// The moves a staff member may offer from `from`: the state machine's, narrowed by role.
@@ -386,6 +413,10 @@ pub async fn board(State(state): State<AppState>, desk: Desk) -> Result<Response
         .await
         .map_err(|e| desk.fail(Error::from(e)))?;
     let policy = Desk::policy(&state);
+    let ids: Vec<uuid::Uuid> = lines.iter().map(|line| line.id).collect();
+    let booked = booked_times(&state, lang, &ids)
+        .await
+        .map_err(|e| desk.fail(Error::from(e)))?;
     let columns = OrderStatus::ALL
         .into_iter()
         .filter(|s| !s.is_terminal())
@@ -426,6 +457,7 @@ pub async fn board(State(state): State<AppState>, desk: Desk) -> Result<Response
                             .clone()
                             .unwrap_or_else(|| lang.texts().unassigned.to_owned()),
                         created: views::When::of(line.created_at),
+                        booked: booked.get(&line.id).cloned(),
                         version: line.status_version,
                         moves,
                     }

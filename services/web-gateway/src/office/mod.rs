@@ -13,6 +13,8 @@
 //! - `calendar`: `GET /office/calendar` (bookings by day and week, booking for a customer
 //!   who phoned, moving and cancelling) and `GET`, `POST /office/schedule/{resource}`
 //!   (working hours, breaks, days off);
+//! - `resources`: `GET /office/resources` and the forms to create, rename, deactivate a
+//!   room (or staff member) that bookings are made with, and say which services it does;
 //! - `admin`: running the business (staff accounts, catalogue, business details, audit log).
 //!
 //! Every page carries strict security headers (a CSP without inline script, no framing, no
@@ -31,6 +33,7 @@ mod list;
 mod order;
 pub mod permissions;
 pub mod reports;
+mod resources;
 mod sign_in;
 mod views;
 
@@ -92,6 +95,19 @@ pub fn router() -> Router<AppState> {
         .route(
             "/office/schedule/{resource_id}",
             get(calendar::schedule_page).post(calendar::schedule_save),
+        )
+        .route(
+            "/office/resources",
+            get(resources::list).post(resources::create),
+        )
+        .route("/office/resources/new", get(resources::new_form))
+        .route(
+            "/office/resources/{resource_id}",
+            get(resources::edit_form).post(resources::update),
+        )
+        .route(
+            "/office/resources/{resource_id}/active",
+            post(resources::set_active),
         )
         .route("/office/assets/office.css", get(css))
         .route("/office/assets/office.js", get(js))

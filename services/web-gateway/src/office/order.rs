@@ -282,7 +282,34 @@ pub async fn page(
         };
         Some(format!("{} · {state}", amount(price.amount_minor)))
     });
+    // The booked time, in the business's zone; its day in the calendar.
+    let booked = match bureau_scheduling::booked::of_order(pool, order_id)
+        .await
+        .map_err(fail)?
+    {
+        Some(time) => {
+            let zone = bureau_platform::business::details(pool, &state.settings.business)
+                .await
+                .map_err(fail)?
+                .zone();
+            Some((
+                format!(
+                    "{} · {} · {}",
+                    time.when(&zone, lang.code()),
+                    time.service(lang.code()),
+                    time.resource_name
+                ),
+                format!(
+                    "/office/calendar?resource={}&day={}&view=day",
+                    time.resource_id,
+                    time.day(&zone)
+                ),
+            ))
+        }
+        None => None,
+    };
     let page = OrderPage {
+        booked,
         money,
         chrome: Chrome::new(
             lang,

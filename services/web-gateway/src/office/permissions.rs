@@ -26,6 +26,7 @@
 //! |----------------------------|-------|---------|----------|
 //! | manage staff accounts      | yes   | no      | no       |
 //! | edit the catalogue, prices | yes   | yes     | no       |
+//! | create, rename, deactivate rooms (bookable resources) | yes | yes | no |
 //! | edit the business details  | yes   | no      | no       |
 //! | see the audit log          | yes   | no      | no       |
 //! | see reports and export them | yes | yes  | no       |
@@ -58,6 +59,9 @@ pub enum Act {
     // Running the business (`office::admin`).
     ManageStaff,
     EditCatalogue,
+    /// Create, rename, deactivate bookable resources (rooms) and say which services they do
+    /// (`office::resources`).
+    ManageResources,
     EditBusiness,
     SeeAudit,
     /// The reports and their CSV exports: the whole business's figures, not one order's.
@@ -65,7 +69,7 @@ pub enum Act {
 }
 
 impl Act {
-    pub const ALL: [Act; 17] = [
+    pub const ALL: [Act; 18] = [
         Act::SeeLists,
         Act::SeeOrder,
         Act::DownloadFile,
@@ -80,6 +84,7 @@ impl Act {
         Act::SeeCustomer,
         Act::ManageStaff,
         Act::EditCatalogue,
+        Act::ManageResources,
         Act::EditBusiness,
         Act::SeeAudit,
         Act::SeeReports,
@@ -119,7 +124,9 @@ pub struct Policy {
 pub fn allows(role: Role, act: Act, whose: Whose, policy: Policy) -> bool {
     match act {
         Act::ManageStaff | Act::EditBusiness | Act::SeeAudit => return role == Role::Admin,
-        Act::EditCatalogue => return matches!(role, Role::Admin | Role::Manager),
+        Act::EditCatalogue | Act::ManageResources => {
+            return matches!(role, Role::Admin | Role::Manager);
+        }
         _ => {}
     }
     match role {
@@ -139,7 +146,11 @@ pub fn allows(role: Role, act: Act, whose: Whose, policy: Policy) -> bool {
             | Act::Comment
             | Act::UploadResult
             | Act::RevokeLinks => whose == Whose::Own,
-            Act::ManageStaff | Act::EditCatalogue | Act::EditBusiness | Act::SeeAudit => false,
+            Act::ManageStaff
+            | Act::EditCatalogue
+            | Act::ManageResources
+            | Act::EditBusiness
+            | Act::SeeAudit => false,
         },
     }
 }
@@ -155,7 +166,7 @@ mod tests {
         const Y: bool = true;
         const N: bool = false;
         #[rustfmt::skip]
-        let table: [(Act, [bool; 5], [bool; 5]); 17] = [
+        let table: [(Act, [bool; 5], [bool; 5]); 18] = [
             //                   setting off          setting on
             (Act::SeeLists,     [Y, Y, Y, Y, Y], [Y, Y, Y, Y, Y]),
             (Act::SeeOrder,     [Y, Y, Y, N, N], [Y, Y, Y, Y, N]),
@@ -171,6 +182,7 @@ mod tests {
             (Act::SeeCustomer,  [Y, Y, Y, N, N], [Y, Y, Y, Y, N]),
             (Act::ManageStaff,  [Y, N, N, N, N], [Y, N, N, N, N]),
             (Act::EditCatalogue,[Y, Y, N, N, N], [Y, Y, N, N, N]),
+            (Act::ManageResources,[Y, Y, N, N, N], [Y, Y, N, N, N]),
             (Act::EditBusiness, [Y, N, N, N, N], [Y, N, N, N, N]),
             (Act::SeeAudit,     [Y, N, N, N, N], [Y, N, N, N, N]),
             (Act::SeeReports,   [Y, Y, N, N, N], [Y, Y, N, N, N]),

@@ -140,6 +140,8 @@ pub struct Row {
     pub assignee: String,
     pub created: When,
     pub excerpt: String,
+    /// The booked time, if the order holds one ("Mon 07.12.2026, 10:00").
+    pub booked: Option<String>,
 }
 
 #[derive(Template)]
@@ -179,6 +181,8 @@ pub struct Card {
     pub excerpt: String,
     pub assignee: String,
     pub created: When,
+    /// The booked time, if the order holds one.
+    pub booked: Option<String>,
     pub version: u32,
     pub moves: Vec<Move>,
     /// For dragging: the statuses it may move to, and those of them that need a reason
@@ -252,6 +256,9 @@ pub struct OrderPage {
     pub chrome: Chrome,
     /// What the order costs and whether it is paid ("750.00 UAH · paid"); `None`: no price.
     pub money: Option<String>,
+    /// The order's booked time: "Mon 07.12.2026, 10:00 · Interpreting · Interpreter", and
+    /// its day in the calendar.
+    pub booked: Option<(String, String)>,
     pub order_id: String,
     pub number: String,
     pub status: String,

@@ -21,6 +21,7 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use bureau_scheduling::booked;
 use chrono::Utc;
 use proto_events::{
     Actor, Envelope, Event, FilePurpose, OrderMessagePosted, OrderStatus, QuoteAnswer, order_number,
@@ -31,8 +32,8 @@ use uuid::Uuid;
 use super::cart::{self, Cart, CartForm};
 use super::i18n::Lang;
 use super::views::{
-    self, Banner, Chrome, Entry, FileView, ItemView, MessageView, NewOrderPage, OrderPage,
-    OrderRow, OrdersPage, QuoteView, ServiceGroup, When, money, size, status_class,
+    self, Banner, BookedView, Chrome, Entry, FileView, ItemView, MessageView, NewOrderPage,
+    OrderPage, OrderRow, OrdersPage, QuoteView, ServiceGroup, When, money, size, status_class,
 };
 use super::{Failure, Member, PageError};
 use crate::domain::{Cursor, OrderText, Page, ServiceCode};
@@ -97,6 +98,11 @@ pub async fn list(
         _ => None,
     };
     let channels = channels_of(&state, rows.iter().map(|r| r.id).collect()).await;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let booked = booked::of_orders(&state.pool, &ids)
+        .await
+        .map_err(|e| member.fail(e))?;
+    let zone = business_zone(&state).await;
     let rows = rows
         .into_iter()
         .map(|row| OrderRow {
@@ -111,6 +117,9 @@ pub async fn list(
             number: row.order_number,
             created: When::of(row.created_at),
             excerpt: bureau_kit::text::clip(&row.body_start, 120),
+            booked: booked
+                .get(&row.id)
+                .map(|time| time.when(&zone, lang.code())),
         })
         .collect();
     Ok(views::html(
@@ -127,6 +136,20 @@ pub async fn list(
             newest_href: page.after().map(|_| "/portal/orders".to_owned()),
         },
     ))
+}
+
+/// The zone booked times are told in: the business's (an admin's choice, else the
+/// settings').
+async fn business_zone(state: &AppState) -> bureau_platform::business::TimeZone {
+    match bureau_platform::business::details(&state.pool, &state.settings.business).await {
+        Ok(details) => details.zone(),
+        Err(error) => {
+            tracing::warn!(%error, "business details not readable; times in the settings' zone");
+            bureau_platform::business::StoredDetails::default()
+                .over(&state.settings.business)
+                .zone()
+        }
+    }
 }
 
 /// Which of these orders came through Telegram.
@@ -589,6 +612,22 @@ pub async fn page(
             .unwrap_or_else(|| code.clone()),
         None => String::new(),
     };
+    let booked = match booked::of_order(pool, order.id).await.map_err(fail)? {
+        Some(time) => {
+            let zone = business_zone(&state).await;
+            let open = status.is_some_and(|s| !s.is_terminal());
+            let ahead = time.ahead(bureau_scheduling::jiff::Timestamp::now());
+            Some(BookedView {
+                booking_id: time.booking_id.to_string(),
+                service_code: time.service_code.clone(),
+                service: time.service(lang.code()),
+                when: time.when(&zone, lang.code()),
+                can_change: open && ahead && time.booked_by == format!("web:{}", member.account.id),
+                in_telegram: open && ahead && time.booked_by.starts_with("telegram:"),
+            })
+        }
+        None => None,
+    };
     let title = format!("{} №{}", t.order, order.order_number);
     Ok(views::html(
         StatusCode::OK,
@@ -628,6 +667,7 @@ pub async fn page(
             quote,
             can_cancel: status.is_some_and(OrderStatus::customer_may_cancel),
             can_add_files: status.is_some_and(|s| !s.is_terminal()),
+            booked,
             banner,
             live_url: format!("/api/orders/{}/live", order.order_number),
             max_size: size(max_bytes),

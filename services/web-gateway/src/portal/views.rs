@@ -144,6 +144,8 @@ pub struct OrderRow {
     pub channel: &'static str,
     pub created: When,
     pub excerpt: String,
+    /// The booked time, in the business's zone ("Mon 07.12.2026, 10:00").
+    pub booked: Option<String>,
 }
 
 #[derive(Template)]
@@ -239,10 +241,24 @@ pub struct OrderPage {
     pub quote: Option<QuoteView>,
     pub can_cancel: bool,
     pub can_add_files: bool,
+    pub booked: Option<BookedView>,
     pub banner: Option<Banner>,
     pub live_url: String,
     pub max_size: String,
     pub max_bytes: u64,
+}
+
+/// The order's booked time on its page.
+pub struct BookedView {
+    pub booking_id: String,
+    pub service_code: String,
+    pub service: String,
+    /// In the business's zone and the reader's language.
+    pub when: String,
+    /// The customer booked it on the web and it is ahead: Reschedule and Cancel are theirs.
+    pub can_change: bool,
+    /// Booked from the customer's Telegram: changed there.
+    pub in_telegram: bool,
 }
 
 pub struct TelegramLink {

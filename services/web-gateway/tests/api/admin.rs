@@ -4,7 +4,7 @@
 //! at once, the last active admin kept; the catalogue edited by a manager and seen at once
 //! by the order form's API, archived when orders use a service; the business's details;
 //! the audit log's filters, keyset paging and streamed CSV; and the matrix for every admin
-//! route and role.
+//! route and role (rooms and schedules too).
 
 use std::time::Duration;
 
@@ -1019,6 +1019,42 @@ async fn the_matrix_holds_on_every_admin_route() {
             "/office/catalogue/categories/999/remove".into(),
             vec![],
         ),
+        (
+            Act::ManageResources,
+            "GET",
+            "/office/resources".into(),
+            vec![],
+        ),
+        (
+            Act::ManageResources,
+            "GET",
+            "/office/resources/new".into(),
+            vec![],
+        ),
+        (
+            Act::ManageResources,
+            "GET",
+            "/office/resources/1".into(),
+            vec![],
+        ),
+        (
+            Act::ManageResources,
+            "POST",
+            "/office/resources".into(),
+            vec![("name", "")],
+        ),
+        (
+            Act::ManageResources,
+            "POST",
+            "/office/resources/1".into(),
+            vec![("name", "")],
+        ),
+        (
+            Act::ManageResources,
+            "POST",
+            "/office/resources/1/active".into(),
+            vec![("active", "maybe")],
+        ),
         (Act::EditBusiness, "GET", "/office/business".into(), vec![]),
         (
             Act::EditBusiness,
@@ -1047,6 +1083,50 @@ async fn the_matrix_holds_on_every_admin_route() {
         }
     }
     assert_eq!(cells, 3 * routes.len());
+    // The schedules and the calendar (`gate::schedule`): admins and managers edit every
+    // resource's; an executor who is not a resource is refused them all.
+    let schedule_routes: [(&str, &str, Vec<(&str, &str)>); 6] = [
+        ("GET", "/office/calendar?resource=1", vec![]),
+        ("GET", "/office/schedule/1", vec![]),
+        (
+            "POST",
+            "/office/schedule/1",
+            vec![("hours_1", "25:00-26:00")],
+        ),
+        (
+            "POST",
+            "/office/calendar/book",
+            vec![("resource", "1"), ("slot", "")],
+        ),
+        (
+            "POST",
+            "/office/calendar/bookings/00000000-0000-0000-0000-000000000000/move",
+            vec![("starts", "x")],
+        ),
+        (
+            "POST",
+            "/office/calendar/bookings/00000000-0000-0000-0000-000000000000/cancel",
+            vec![],
+        ),
+    ];
+    for (role, (_, token)) in &people {
+        for (method, path, form) in &schedule_routes {
+            let status = if *method == "GET" {
+                get(&gateway, Some(token), path).await.0
+            } else {
+                post(&gateway, Some(token), "en", path, form).await.0
+            };
+            let allowed = matches!(role, Role::Admin | Role::Manager);
+            // A booking that does not exist is "not found" before anyone's rights are asked.
+            let expected_refusal = !allowed && !path.contains("/bookings/");
+            assert_eq!(
+                status == StatusCode::FORBIDDEN,
+                expected_refusal,
+                "{role:?} {method} {path}: {status}"
+            );
+            assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{method} {path}");
+        }
+    }
     // A customer's session is refused everything here.
     let (_, customer) = gateway.customer("olena@example.com").await;
     assert_eq!(
@@ -1057,9 +1137,11 @@ async fn the_matrix_holds_on_every_admin_route() {
     let (_, as_manager) = get(&gateway, Some(&people[1].1.1), "/office").await;
     assert!(
         as_manager.contains("href=\"/office/catalogue\"")
+            && as_manager.contains("href=\"/office/resources\"")
             && !as_manager.contains("href=\"/office/staff\"")
     );
     let (_, as_executor) = get(&gateway, Some(&people[2].1.1), "/office").await;
     assert!(!as_executor.contains("href=\"/office/catalogue\""));
+    assert!(!as_executor.contains("href=\"/office/resources\""));
     gateway.finish().await;
 }

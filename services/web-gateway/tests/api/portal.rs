@@ -1248,3 +1248,83 @@ async fn notify_by_is_one_rule_and_a_bouncing_address_shows_until_verified_again
     );
     gateway.finish().await;
 }
+
+/// An order's booked time on the portal: on its page (in the business's zone, the reader's
+/// language) with Reschedule and Cancel when the customer booked it on the web, and "change
+/// it in Telegram" when they booked it there; and in the list. A cancelled booking is shown
+/// nowhere.
+#[tokio::test]
+async fn the_booked_time_shows_on_the_order_page_and_in_the_list() {
+    let gateway = Gateway::start().await;
+    let (ann, token) = gateway.customer("ann@example.com").await;
+    let order = gateway
+        .insert_order(ann, "53000001", "interpreting", OrderStatus::Accepted)
+        .await;
+    // Monday 7 December 2037 (before MariaDB's TIMESTAMP ends in 2038), 08:00 UTC: 10:00 in Kyiv (UTC+2 in winter).
+    let starts = chrono::DateTime::parse_from_rfc3339("2037-12-07T08:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let booking = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO bookings (id, resource_id, service_code, order_id, booked_by, starts_at, ends_at, created_at)
+         VALUES (?, 1, 'interpreting', ?, ?, ?, ?, UTC_TIMESTAMP(6))",
+    )
+    .bind(booking)
+    .bind(order)
+    .bind(format!("web:{ann}"))
+    .bind(starts)
+    .bind(starts + chrono::Duration::hours(1))
+    .execute(&gateway.db)
+    .await
+    .unwrap();
+
+    let (status, page) = get(&gateway, Some(&token), "/portal/orders/53000001").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Booked time: <span id=\"booked-when\">Mon 07.12.2037, 10:00</span>"),
+        "{page}"
+    );
+    assert!(page.contains("id=\"reschedule-booking\""), "{page}");
+    assert!(
+        page.contains(&format!("data-booking=\"{booking}\"")),
+        "{page}"
+    );
+    assert!(page.contains("/portal/assets/booking.js"), "{page}");
+    let (_, list) = get(&gateway, Some(&token), "/portal/orders").await;
+    assert!(list.contains("🗓 Mon 07.12.2037, 10:00"), "{list}");
+
+    // In Ukrainian.
+    let page = browser()
+        .get(gateway.url("/portal/orders/53000001"))
+        .headers(headers(&gateway, Some(&token), "uk"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Пн 07.12.2037, 10:00"), "{page}");
+
+    // Booked from Telegram: shown, changed there.
+    sqlx::query("UPDATE bookings SET booked_by = 'telegram:501' WHERE id = ?")
+        .bind(booking)
+        .execute(&gateway.db)
+        .await
+        .unwrap();
+    let (_, page) = get(&gateway, Some(&token), "/portal/orders/53000001").await;
+    assert!(page.contains("Mon 07.12.2037, 10:00"), "{page}");
+    assert!(!page.contains("id=\"reschedule-booking\""), "{page}");
+    assert!(page.contains("/bookings"), "{page}");
+
+    // Cancelled: gone.
+    sqlx::query("UPDATE bookings SET status = 'cancelled' WHERE id = ?")
+        .bind(booking)
+        .execute(&gateway.db)
+        .await
+        .unwrap();
+    let (_, page) = get(&gateway, Some(&token), "/portal/orders/53000001").await;
+    assert!(!page.contains("booked-time"), "{page}");
+    let (_, list) = get(&gateway, Some(&token), "/portal/orders").await;
+    assert!(!list.contains("07.12.2037"), "{list}");
+    gateway.finish().await;
+}
