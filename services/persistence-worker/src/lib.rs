@@ -11,6 +11,7 @@
 mod decisions;
 mod handler;
 mod records;
+mod sets;
 
 use std::sync::Arc;
 
