@@ -304,7 +304,9 @@ fn customer_key(customer: &CustomerRef) -> CustomerKey {
 
 /// The customers behind the run's orders, made or refreshed as `records::customer_for`
 /// does for one: Telegram customers in one upsert (what each tells us, in delivery order,
-/// merged per user first), web customers in one read (a web account without a customer,
+/// merged per user first) of those the orders tell something new about — so a returning
+/// customer's `updated_at` is the last change of what we know of them, not their last
+/// order —, web customers in one read (a web account without a customer,
 /// rare, gets one as `records` makes it).
 async fn customers_for(
     tx: &mut MySqlConnection,
@@ -353,43 +355,84 @@ async fn customers_for(
         let mut users: Vec<Telegram> = telegram.into_values().collect();
         // One order of locks for every transaction: concurrent runs do not deadlock here.
         users.sort_by_key(|user| user.user_id);
-        let now = Utc::now();
+        // What is stored for them: a customer the orders tell nothing new about is not
+        // written at all (no row lock held to the commit, no search trigger run).
         let mut query = QueryBuilder::<MySql>::new(
-            "INSERT INTO customers (id, display_name, phone, language, telegram_user_id, telegram_chat_id,
-                                    telegram_username, created_at, updated_at) ",
-        );
-        query.push_values(users.iter(), |mut row, user| {
-            row.push_bind(Uuid::now_v7())
-                .push_bind(truncate(user.display_name, 200))
-                .push_bind(user.phone.map(|p| truncate(p, 32)))
-                .push_bind(user.language.map(|l| truncate(l, 8)).unwrap_or("uk"))
-                .push_bind(user.user_id)
-                .push_bind(user.chat_id)
-                .push_bind(user.username.map(|u| truncate(u, 64)))
-                .push_bind(now)
-                .push_bind(now);
-        });
-        // The same refresh as `records::customer_for`.
-        query.push(
-            " ON DUPLICATE KEY UPDATE
-                 display_name = IF(web_account_id IS NULL, VALUES(display_name), display_name),
-                 phone = COALESCE(VALUES(phone), phone),
-                 language = IF(web_account_id IS NULL, VALUES(language), language),
-                 telegram_chat_id = VALUES(telegram_chat_id),
-                 telegram_username = VALUES(telegram_username),
-                 telegram_unreachable_at = NULL,
-                 updated_at = VALUES(updated_at)",
-        );
-        query.build().execute(&mut *tx).await?;
-        let mut query = QueryBuilder::<MySql>::new(
-            "SELECT id, telegram_user_id FROM customers WHERE telegram_user_id IN ",
+            "SELECT id, telegram_user_id, display_name, phone, language, telegram_chat_id, telegram_username,
+                    CAST(web_account_id IS NULL AS SIGNED) AS own_profile,
+                    CAST(telegram_unreachable_at IS NULL AS SIGNED) AS reachable
+             FROM customers WHERE telegram_user_id IN ",
         );
         query.push_tuples(users.iter(), |mut row, user| {
             row.push_bind(user.user_id);
         });
+        let mut unchanged: HashSet<i64> = HashSet::new();
         for row in query.build().fetch_all(&mut *tx).await? {
             let user_id: i64 = row.try_get("telegram_user_id")?;
-            ids.insert(CustomerKey::Telegram(user_id), row.try_get("id")?);
+            let Some(user) = users.iter().find(|u| u.user_id == user_id) else {
+                continue;
+            };
+            let own_profile = row.try_get::<i64, _>("own_profile")? == 1;
+            let same = row.try_get::<i64, _>("reachable")? == 1
+                && row.try_get::<i64, _>("telegram_chat_id")? == user.chat_id
+                && row
+                    .try_get::<Option<String>, _>("telegram_username")?
+                    .as_deref()
+                    == user.username.map(|u| truncate(u, 64))
+                && user.phone.is_none_or(|phone| {
+                    row.try_get::<Option<String>, _>("phone")
+                        .is_ok_and(|stored| stored.as_deref() == Some(truncate(phone, 32)))
+                })
+                && (!own_profile
+                    || (row.try_get::<String, _>("display_name")?
+                        == truncate(user.display_name, 200)
+                        && row.try_get::<String, _>("language")?
+                            == user.language.map(|l| truncate(l, 8)).unwrap_or("uk")));
+            if same {
+                unchanged.insert(user_id);
+                ids.insert(CustomerKey::Telegram(user_id), row.try_get("id")?);
+            }
+        }
+        users.retain(|user| !unchanged.contains(&user.user_id));
+        if !users.is_empty() {
+            let now = Utc::now();
+            let mut query = QueryBuilder::<MySql>::new(
+                "INSERT INTO customers (id, display_name, phone, language, telegram_user_id, telegram_chat_id,
+                                        telegram_username, created_at, updated_at) ",
+            );
+            query.push_values(users.iter(), |mut row, user| {
+                row.push_bind(Uuid::now_v7())
+                    .push_bind(truncate(user.display_name, 200))
+                    .push_bind(user.phone.map(|p| truncate(p, 32)))
+                    .push_bind(user.language.map(|l| truncate(l, 8)).unwrap_or("uk"))
+                    .push_bind(user.user_id)
+                    .push_bind(user.chat_id)
+                    .push_bind(user.username.map(|u| truncate(u, 64)))
+                    .push_bind(now)
+                    .push_bind(now);
+            });
+            // The same refresh as `records::customer_for`.
+            query.push(
+                " ON DUPLICATE KEY UPDATE
+                     display_name = IF(web_account_id IS NULL, VALUES(display_name), display_name),
+                     phone = COALESCE(VALUES(phone), phone),
+                     language = IF(web_account_id IS NULL, VALUES(language), language),
+                     telegram_chat_id = VALUES(telegram_chat_id),
+                     telegram_username = VALUES(telegram_username),
+                     telegram_unreachable_at = NULL,
+                     updated_at = VALUES(updated_at)",
+            );
+            query.build().execute(&mut *tx).await?;
+            let mut query = QueryBuilder::<MySql>::new(
+                "SELECT id, telegram_user_id FROM customers WHERE telegram_user_id IN ",
+            );
+            query.push_tuples(users.iter(), |mut row, user| {
+                row.push_bind(user.user_id);
+            });
+            for row in query.build().fetch_all(&mut *tx).await? {
+                let user_id: i64 = row.try_get("telegram_user_id")?;
+                ids.insert(CustomerKey::Telegram(user_id), row.try_get("id")?);
+            }
         }
     }
     if !web.is_empty() {
