@@ -452,11 +452,11 @@ async fn customers_for(
         }
         for customer in web {
             let key = customer_key(customer);
-            if !ids.contains_key(&key) {
+            if let std::collections::hash_map::Entry::Vacant(entry) = ids.entry(key) {
                 let id = records::customer_for(tx, customer)
                     .await
                     .map_err(Fallback::Customer)?;
-                ids.insert(key, id);
+                entry.insert(id);
             }
         }
     }
