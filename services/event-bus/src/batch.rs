@@ -167,23 +167,29 @@ impl EventBus {
         })
         .into_iter();
         let took = started.elapsed();
-        for ((delivery, attempt, span), event) in decoded.into_iter().zip(&events) {
-            metrics::handled(consumer, &event.event_type, took);
-            let outcome = outcomes.next().unwrap_or_else(|| {
-                Err(HandlerError::transient(
-                    "the batch handler gave no outcome for this event",
-                ))
-            });
-            let verdict = {
-                let _entered = span.enter();
-                self.verdict(attempt, outcome)
-            };
-            tracing::Instrument::instrument(
-                self.settle(consumer, &event.event_type, delivery, attempt, verdict),
-                span,
-            )
-            .await;
-        }
+        // Settled side by side: the acks (and the rare retry or dead-letter copies) go out
+        // together instead of one waiting for the other.
+        let settling: Vec<_> = decoded
+            .into_iter()
+            .zip(&events)
+            .map(|((delivery, attempt, span), event)| {
+                metrics::handled(consumer, &event.event_type, took);
+                let outcome = outcomes.next().unwrap_or_else(|| {
+                    Err(HandlerError::transient(
+                        "the batch handler gave no outcome for this event",
+                    ))
+                });
+                let verdict = {
+                    let _entered = span.enter();
+                    self.verdict(attempt, outcome)
+                };
+                tracing::Instrument::instrument(
+                    self.settle(consumer, &event.event_type, delivery, attempt, verdict),
+                    span,
+                )
+            })
+            .collect();
+        futures::future::join_all(settling).await;
     }
 }
 

@@ -2,9 +2,12 @@
 //! status change requests and publishes their outcomes once committed.
 //!
 //! Events come in batches (`EventBus::consume_batches`). A run of records shares one
-//! transaction, each event in its own savepoint: an event that fails is rolled back alone
-//! and settled by its own outcome (retried, or dead-lettered with its reason) while the
-//! others commit. A status change request ends the run — it is decided in a transaction of
+//! transaction. Within it, consecutive events of the common kinds (new orders, files received
+//! and stored) are written set-based (`sets`: one statement per table for all of them);
+//! any other event, and a set that cannot be written so (a redelivery, a statement that
+//! fails), is recorded one event at a time, each in its own savepoint: an event that fails
+//! is rolled back alone and settled by its own outcome (retried, or dead-lettered with its
+//! reason) while the others commit. A status change request ends the run — it is decided in a transaction of
 //! its own and announced after that commit — so every event is handled in the order it was
 //! delivered, and the acks come after the commits. With `lanes` above one, a run is split
 //! by order into that many transactions on as many connections, committed side by side:
@@ -19,7 +22,7 @@ use sqlx::MySqlPool;
 use tracing::Instrument;
 
 use crate::decisions::{self, Decision};
-use crate::records;
+use crate::{records, sets};
 
 /// How long the outcome of a decided request may wait for the broker's confirm before the
 /// request goes back to the bus (and is announced again from what is stored).
@@ -173,26 +176,56 @@ impl PersistenceHandler {
     ) -> Result<Vec<Result<(), HandlerError>>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let mut outcomes = Vec::with_capacity(events.len());
-        for event in events {
-            // A savepoint of the same name replaces the previous one: no RELEASE needed.
-            sqlx::query("SAVEPOINT event").execute(&mut *tx).await?;
-            let span = tracing::info_span!(
-                "record",
-                event_type = %event.event_type,
-                event_id = %event.event_id,
-                correlation_id = %event.correlation_id,
-            );
-            let outcome = records::record(&mut tx, event).instrument(span).await;
-            if outcome.is_err() {
-                sqlx::query("ROLLBACK TO SAVEPOINT event")
-                    .execute(&mut *tx)
-                    .await?;
+        let mut rest = events;
+        while !rest.is_empty() {
+            let run = rest.iter().take_while(|e| sets::is_set_based(e)).count();
+            if run > 1 {
+                let segment = &rest[..run];
+                sqlx::query("SAVEPOINT records").execute(&mut *tx).await?;
+                let span = tracing::info_span!("record_set", events = run);
+                match sets::record(&mut tx, segment).instrument(span).await {
+                    Ok(recorded) => outcomes.extend(recorded),
+                    Err(fallback) => {
+                        tracing::info!(%fallback, events = run, "recording these events one by one");
+                        sqlx::query("ROLLBACK TO SAVEPOINT records")
+                            .execute(&mut *tx)
+                            .await?;
+                        for event in segment {
+                            outcomes.push(record_one(&mut tx, event).await?);
+                        }
+                    }
+                }
+                rest = &rest[run..];
+            } else {
+                outcomes.push(record_one(&mut tx, rest[0]).await?);
+                rest = &rest[1..];
             }
-            outcomes.push(outcome);
         }
         tx.commit().await?;
         Ok(outcomes)
     }
+}
+
+/// Records one event in its own savepoint: if it fails, it is rolled back alone.
+async fn record_one(
+    tx: &mut sqlx::MySqlConnection,
+    event: &Envelope,
+) -> Result<Result<(), HandlerError>, sqlx::Error> {
+    // A savepoint of the same name replaces the previous one: no RELEASE needed.
+    sqlx::query("SAVEPOINT event").execute(&mut *tx).await?;
+    let span = tracing::info_span!(
+        "record",
+        event_type = %event.event_type,
+        event_id = %event.event_id,
+        correlation_id = %event.correlation_id,
+    );
+    let outcome = records::record(tx, event).instrument(span).await;
+    if outcome.is_err() {
+        sqlx::query("ROLLBACK TO SAVEPOINT event")
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(outcome)
 }
 
 /// Whether an event is recorded with others in a batch's transaction (rather than decided

@@ -2,7 +2,8 @@
 //!
 //! It consumes every order event and records it in the same transaction as the event's id
 //! in the inbox, so a redelivered event changes nothing; events come in batches, many to
-//! one transaction, each in its own savepoint (see `handler`). Status changes arrive as requests
+//! one transaction: new orders and their files set-based (see `sets`), other events each in
+//! its own savepoint (see `handler`). Status changes arrive as requests
 //! (`OrderStatusChangeRequested`): it decides each once, as a compare-and-set on the
 //! order's status version, and publishes the outcome (`OrderStatusChanged` or
 //! `OrderStatusChangeRefused`) after the commit (see `decisions`). It starts while MySQL is
@@ -11,6 +12,7 @@
 mod decisions;
 mod handler;
 mod records;
+mod sets;
 
 use std::sync::Arc;
 

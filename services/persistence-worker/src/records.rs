@@ -103,7 +103,7 @@ pub async fn order_created(
 /// The order's total as the items make it: an event whose declared total disagrees (or
 /// whose items break the cart's bounds) is refused for good, never recorded with a total
 /// nobody computed from the price list.
-fn checked_total(created: &OrderCreated) -> Result<Option<Money>, HandlerError> {
+pub(crate) fn checked_total(created: &OrderCreated) -> Result<Option<Money>, HandlerError> {
     if created.items.len() > MAX_ORDER_ITEMS {
         return Err(HandlerError::permanent(format!(
             "{} items: at most {MAX_ORDER_ITEMS}",
@@ -232,7 +232,7 @@ async fn insert_order(
 
 /// Finds or creates the customer behind a channel identity, refreshing what the channel
 /// tells us about them (name, chat, phone, language).
-async fn customer_for(
+pub(crate) async fn customer_for(
     tx: &mut MySqlConnection,
     customer: &CustomerRef,
 ) -> Result<Uuid, HandlerError> {
@@ -388,7 +388,14 @@ pub async fn file_stored(
     tx: &mut MySqlConnection,
     stored: &FileStored,
 ) -> Result<(), HandlerError> {
-    let query = sqlx::query(
+    settle_file(tx, stored.file_id, settle_stored(stored)).await
+}
+
+/// The statement that marks a received file stored (no row changes if it is not there).
+pub(crate) fn settle_stored(
+    stored: &FileStored,
+) -> sqlx::query::Query<'_, sqlx::MySql, sqlx::mysql::MySqlArguments> {
+    sqlx::query(
         "UPDATE order_files SET state = 'stored', object_key = ?, size_bytes = ?, content_type = ?, sha256 = ?,
                                 settled_at = ?
          WHERE id = ? AND order_id = ?",
@@ -399,8 +406,7 @@ pub async fn file_stored(
     .bind(&stored.sha256)
     .bind(Utc::now())
     .bind(stored.file_id)
-    .bind(stored.order_id);
-    settle_file(tx, stored.file_id, query).await
+    .bind(stored.order_id)
 }
 
 pub async fn file_rejected(

@@ -1,6 +1,7 @@
 //! The persistence worker's promises on the real stack: every event recorded once, status
 //! changes of the old shape (left in queues by an upgrade) decided like requests,
-//! conversations and quotes kept, a poison event in a batch dead-lettered alone.
+//! conversations and quotes kept, a poison event in a batch dead-lettered alone, orders and
+//! files written set-based with the same result as one by one.
 
 use anyhow::Context;
 use bureau_end_to_end::{DEADLINE, TestStack, eventually};
@@ -10,8 +11,9 @@ use proto_events::EventKind;
 use proto_events::Service;
 use proto_events::topology::Consumer;
 use proto_events::{
-    Actor, CustomerRef, Envelope, OrderAssigned, OrderCommentPosted, OrderCreated,
-    OrderMessagePosted, OrderStatus, OrderStatusChangeRequested, OrderStatusChanged, PriceQuoted,
+    Actor, CustomerRef, Envelope, FilePurpose, FileReceived, FileSource, FileStored, OrderAssigned,
+    OrderCommentPosted, OrderCreated, OrderMessagePosted, OrderStatus, OrderStatusChangeRequested,
+    OrderStatusChanged, PriceQuoted,
 };
 use sqlx::Row;
 use telegram_double::DoubleConfig;
@@ -407,6 +409,250 @@ async fn comments_and_assignments_are_recorded() -> anyhow::Result<()> {
             .fetch_all(&stack.db)
             .await?;
     assert_eq!(comments, ["Call before delivering"]);
+    bus.close().await;
+    stack.teardown().await
+}
+
+/// An order of a Telegram customer, with one file to come.
+fn order_with_file(order_id: Uuid, number: &str, user_id: i64, phone: Option<&str>) -> Envelope {
+    Envelope::new(
+        "e2e-test",
+        order_id,
+        OrderCreated {
+            order_id,
+            order_number: number.to_owned(),
+            customer: CustomerRef::Telegram {
+                user_id,
+                chat_id: user_id,
+                display_name: format!("Set Tester {user_id}"),
+                username: None,
+                phone: phone.map(str::to_owned),
+                language: Some("en".into()),
+            },
+            service_code: None,
+            text: "set-based".into(),
+            file_count: 1,
+            created_at: chrono::Utc::now(),
+            items: Vec::new(),
+            total: None,
+        },
+    )
+}
+
+fn file_received(order_id: Uuid, file_id: Uuid) -> Envelope {
+    Envelope::new(
+        "e2e-test",
+        order_id,
+        FileReceived {
+            order_id,
+            file_id,
+            purpose: FilePurpose::CustomerUpload,
+            source: FileSource::Telegram {
+                telegram_file_id: format!("set-{file_id}"),
+                telegram_file_unique_id: format!("set-unique-{file_id}"),
+            },
+            original_name: "contract\u{202e}fdp.exe".into(),
+            declared_size: Some(1024),
+            declared_content_type: Some("application/pdf".into()),
+            note: None,
+        },
+    )
+}
+
+fn file_stored(order_id: Uuid, file_id: Uuid) -> Envelope {
+    Envelope::new(
+        "e2e-test",
+        order_id,
+        FileStored {
+            order_id,
+            file_id,
+            purpose: FilePurpose::CustomerUpload,
+            object_key: format!("orders/{order_id}/{file_id}"),
+            size: 1024,
+            sha256: "a".repeat(64),
+            content_type: "application/pdf".into(),
+            original_name: "contract.pdf".into(),
+        },
+    )
+}
+
+/// Publishes `events` while the worker is down, so they come back as one batch.
+async fn as_one_batch(
+    stack: &mut TestStack,
+    bus: &bureau_event_bus::EventBus,
+    events: &[Envelope],
+) -> anyhow::Result<()> {
+    stack.stop_service(Service::PersistenceWorker).await?;
+    bus.publish_all(events).await?;
+    stack.start_service(Service::PersistenceWorker).await
+}
+
+/// New orders and their files come in batches and are written set-based (one statement per
+/// table): the result is what recording them one by one gives. An event whose order or file
+/// is not recorded yet waits (even when they follow in the same batch); a file received in
+/// one batch is stored by the next; a customer's phone told once is kept; and a batch that
+/// cannot be written so (a redelivered event, an order number already taken) is recorded
+/// one event at a time, the number's repeat and all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_and_files_are_recorded_set_based_as_one_by_one() -> anyhow::Result<()> {
+    let mut stack = TestStack::start_with(DoubleConfig::default(), |settings| {
+        settings.persistence_worker.batch_max_wait_ms = 1_000;
+    })
+    .await?;
+    // The storage worker would fetch the files itself; here the test says what became of them.
+    stack.stop_service(Service::StorageWorker).await?;
+    let bus = bureau_platform::bus::event_bus(&stack.settings.broker, "e2e-test");
+    let user = 8_200_001;
+    let db = stack.db.clone();
+    let orders: Vec<Uuid> = (0..4).map(|_| Uuid::now_v7()).collect();
+    let files: Vec<Uuid> = (0..4).map(|_| Uuid::now_v7()).collect();
+    let numbers: Vec<String> = (0..4)
+        .map(|_| proto_events::order_number::generate())
+        .collect();
+
+    // One batch: order 0 whole; order 1 by the same customer (phone told, then not); order
+    // 2's file stored before its order and file arrive; order 3's file received only.
+    let first_batch = [
+        order_with_file(orders[0], &numbers[0], user, Some("+380501234567")),
+        file_received(orders[0], files[0]),
+        file_stored(orders[0], files[0]),
+        file_stored(orders[2], files[2]),
+        order_with_file(orders[1], &numbers[1], user, None),
+        file_received(orders[1], files[1]),
+        file_stored(orders[1], files[1]),
+        order_with_file(orders[2], &numbers[2], user + 1, None),
+        file_received(orders[2], files[2]),
+        order_with_file(orders[3], &numbers[3], user + 2, None),
+        file_received(orders[3], files[3]),
+    ];
+    as_one_batch(&mut stack, &bus, &first_batch).await?;
+    let stored = |file: Uuid| {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT state FROM order_files WHERE id = ?")
+                .bind(file)
+                .fetch_optional(&db)
+                .await
+                .ok()
+                .flatten()
+                .filter(|state| state == "stored")
+        }
+    };
+    eventually("order 2's file stored after a wait", DEADLINE, || {
+        stored(files[2])
+    })
+    .await?;
+    let all_claimed = |events: Vec<Uuid>| {
+        let db = db.clone();
+        async move {
+            let mut query = sqlx::QueryBuilder::<sqlx::MySql>::new(
+                "SELECT COUNT(*) FROM processed_events WHERE consumer = 'persistence-worker' AND event_id IN ",
+            );
+            query.push_tuples(events.iter(), |mut row, id| {
+                row.push_bind(*id);
+            });
+            let count: i64 = query.build_query_scalar().fetch_one(&db).await.ok()?;
+            (count == events.len() as i64).then_some(())
+        }
+    };
+    eventually("the first batch claimed", DEADLINE, || {
+        all_claimed(first_batch.iter().map(|e| e.event_id).collect())
+    })
+    .await?;
+
+    // The next batch: order 3's file stored (received in the batch before), and a new order.
+    let (late_order, late_file) = (Uuid::now_v7(), Uuid::now_v7());
+    let second_batch = [
+        file_stored(orders[3], files[3]),
+        order_with_file(
+            late_order,
+            &proto_events::order_number::generate(),
+            user,
+            None,
+        ),
+        file_received(late_order, late_file),
+        file_stored(late_order, late_file),
+    ];
+    as_one_batch(&mut stack, &bus, &second_batch).await?;
+    eventually("the second batch claimed", DEADLINE, || {
+        all_claimed(second_batch.iter().map(|e| e.event_id).collect())
+    })
+    .await?;
+
+    // A batch that cannot be written set-based: order 0's creation again (the same event,
+    // redelivered) and a new order under order 0's number.
+    let (twin, twin_file) = (Uuid::now_v7(), Uuid::now_v7());
+    let third_batch = [
+        first_batch[0].clone(),
+        order_with_file(twin, &numbers[0], user + 3, None),
+        file_received(twin, twin_file),
+        file_stored(twin, twin_file),
+    ];
+    as_one_batch(&mut stack, &bus, &third_batch).await?;
+    eventually("the twin's file stored", DEADLINE, || stored(twin_file)).await?;
+
+    for file in files.iter().chain([&late_file, &twin_file]) {
+        let row = sqlx::query(
+            "SELECT state, original_name, object_key, size_bytes, sha256, CAST(settled_at IS NOT NULL AS SIGNED) AS settled
+             FROM order_files WHERE id = ?",
+        )
+        .bind(file)
+        .fetch_one(&stack.db)
+        .await?;
+        assert_eq!(row.get::<String, _>("state"), "stored", "file {file}");
+        assert_eq!(row.get::<String, _>("original_name"), "contractfdp.exe");
+        assert!(
+            row.get::<String, _>("object_key")
+                .ends_with(&file.to_string())
+        );
+        assert_eq!(row.get::<u64, _>("size_bytes"), 1024);
+        assert_eq!(row.get::<String, _>("sha256"), "a".repeat(64));
+        assert_eq!(row.get::<i64, _>("settled"), 1);
+    }
+    for order in orders.iter().chain([&late_order, &twin]) {
+        let history: Vec<(u32, String)> = sqlx::query_as(
+            "SELECT version, to_status FROM order_status_history WHERE order_id = ?",
+        )
+        .bind(order)
+        .fetch_all(&stack.db)
+        .await?;
+        assert_eq!(
+            history,
+            [(1, "awaiting_confirmation".into())],
+            "order {order}"
+        );
+    }
+    let repeats: Vec<(Uuid, u16)> = sqlx::query_as(
+        "SELECT id, order_number_repeat FROM orders WHERE order_number = ? ORDER BY order_number_repeat",
+    )
+    .bind(&numbers[0])
+    .fetch_all(&stack.db)
+    .await?;
+    assert_eq!(repeats, [(orders[0], 0), (twin, 1)]);
+    // One customer for the orders of one Telegram user, who keeps the phone told once.
+    let customers: Vec<(Uuid, Option<String>)> = sqlx::query_as(
+        "SELECT DISTINCT c.id, c.phone FROM orders o JOIN customers c ON c.id = o.customer_id
+         WHERE o.id IN (?, ?, ?)",
+    )
+    .bind(orders[0])
+    .bind(orders[1])
+    .bind(late_order)
+    .fetch_all(&stack.db)
+    .await?;
+    assert_eq!(customers.len(), 1, "{customers:?}");
+    assert_eq!(customers[0].1.as_deref(), Some("+380501234567"));
+    let claims: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM processed_events WHERE consumer = 'persistence-worker' AND event_id = ?",
+    )
+    .bind(first_batch[0].event_id)
+    .fetch_one(&stack.db)
+    .await?;
+    assert_eq!(claims, 1);
+    let letters = bureau_event_bus::dead_letters::list(&bus, Consumer::PersistenceWorker, 5)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    assert!(letters.is_empty(), "nothing dead-lettered: {letters:?}");
+
     bus.close().await;
     stack.teardown().await
 }
