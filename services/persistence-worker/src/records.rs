@@ -409,13 +409,16 @@ pub(crate) fn settle_stored(
     .bind(stored.order_id)
 }
 
+/// Records a refusal, unless the file is already recorded as stored: a stored file is at its
+/// key whatever a racing delivery of its `FileReceived` concluded, so stored wins (and a
+/// `FileStored` after a refusal replaces it).
 pub async fn file_rejected(
     tx: &mut MySqlConnection,
     rejected: &FileRejected,
 ) -> Result<(), HandlerError> {
     let query = sqlx::query(
         "UPDATE order_files SET state = 'rejected', rejection_code = ?, rejection_reason = ?, settled_at = ?
-         WHERE id = ? AND order_id = ?",
+         WHERE id = ? AND order_id = ? AND state <> 'stored'",
     )
     .bind(truncate(&rejected.code, 64))
     .bind(truncate(&rejected.reason, 1000))

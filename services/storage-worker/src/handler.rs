@@ -80,7 +80,21 @@ impl StoreReceivedFiles {
                 )
                 .await;
             }
-            (None, None) => self.upload(&file.source, key).await?,
+            (None, None) => match self.upload(&file.source, key).await? {
+                // The staged upload is gone because another delivery of this event stored
+                // it and deleted it since we looked at `key`: it is stored, not missing.
+                Err(Rejection::UploadMissing)
+                    if self
+                        .store
+                        .head(key)
+                        .await
+                        .map_err(HandlerError::transient)?
+                        .is_some() =>
+                {
+                    Ok(self.measure_stored(key).await?)
+                }
+                outcome => outcome,
+            },
         };
         match arrived {
             Ok(uploaded) => self.judge(key, uploaded).await,

@@ -10,7 +10,7 @@ mod file_name;
 mod handler;
 mod measure;
 mod sources;
-mod staged;
+pub mod staged;
 pub mod sweep;
 mod telegram;
 mod verdict;

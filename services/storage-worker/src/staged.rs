@@ -49,7 +49,11 @@ pub async fn copy_measured(
         .await
         .map_err(HandlerError::transient)?
     else {
-        return Ok(Err(Rejection::UploadMissing));
+        // Gone since the caller found nothing at `key`: another delivery of this event (a
+        // publisher's resend after a nack, a redelivery) may have copied it and deleted it
+        // meanwhile. Then the file is at its key, and refusing it would tell the customer a
+        // stored file was lost (found by the cluster run: both outcomes were announced).
+        return copied_by_another_delivery(store, key, measured).await;
     };
     if staged.size != measured.size {
         // Not the bytes the gateway measured: storing them under its facts would record a
@@ -83,16 +87,31 @@ pub async fn copy_measured(
         Ok(()) => Ok(Ok(measured)),
         // Gone between the look and the copy: another delivery of this event may have just
         // copied and deleted it; then the file is at its key, with the measured size.
-        Err(CopyError::SourceMissing) => {
-            match store.head(key).await.map_err(HandlerError::transient)? {
-                Some(size) if size == measured.size => Ok(Ok(measured)),
-                _ => Ok(Err(Rejection::UploadMissing)),
-            }
-        }
+        Err(CopyError::SourceMissing) => copied_by_another_delivery(store, key, measured).await,
         // Replaced since we looked: look again on the retry.
         Err(error @ (CopyError::SourceChanged | CopyError::Store(_))) => {
             Err(HandlerError::transient(error))
         }
+    }
+}
+
+/// The outcome when the staged object is gone: stored, if another delivery of the same
+/// event copied it to `key` (the size is the measured one: copies are made only from a
+/// staged object of that size), else the upload is missing.
+async fn copied_by_another_delivery(
+    store: &ObjectStore,
+    key: &str,
+    measured: Uploaded,
+) -> Result<Outcome, HandlerError> {
+    match store.head(key).await.map_err(HandlerError::transient)? {
+        Some(size) if size == measured.size => {
+            tracing::info!(
+                key,
+                "the staged object was already copied by another delivery of this event"
+            );
+            Ok(Ok(measured))
+        }
+        _ => Ok(Err(Rejection::UploadMissing)),
     }
 }
 

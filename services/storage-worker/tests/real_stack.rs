@@ -548,6 +548,52 @@ async fn a_measured_web_upload_is_copied_to_its_key_and_its_staging_object_remov
     h.finish().await;
 }
 
+/// Two deliveries of one `FileReceived` at once (a publisher's resend after a nack, both
+/// storage worker replicas): one finds nothing at the file's key, and by the time it looks
+/// at the staged object the other has copied it and deleted it. That is a stored file, not
+/// a missing upload: the cluster run found both `FileStored` and `FileRejected` announced
+/// for one file, and the refusal recorded last.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staged_upload_another_delivery_copied_meanwhile_is_stored_not_missing() {
+    let (_telegram, telegram_url) = FakeTelegram::serve().await;
+    let mut h = Harness::start(&telegram_url).await;
+    let order_id = Uuid::now_v7();
+    let file_id = Uuid::now_v7();
+    let key = storage_worker::object_key(order_id, file_id, "scan.pdf");
+    let gone = format!("{STAGING_PREFIX}{order_id}/{file_id}");
+    let measured = bureau_platform::object_store::Uploaded {
+        size: PDF.len() as u64,
+        sha256: sha256(PDF),
+        content_type: "application/pdf".into(),
+    };
+
+    // Nothing staged, nothing at the key: the upload is missing.
+    let outcome =
+        storage_worker::staged::copy_measured(&h.store, &[], &gone, &key, measured.clone())
+            .await
+            .expect("the store answers");
+    assert!(outcome.is_err(), "nothing anywhere is a missing upload");
+
+    // The other delivery's copy is at the key, its staged object deleted.
+    let body = futures::stream::iter([Ok::<_, String>(Bytes::from_static(PDF))]);
+    h.store
+        .upload_stream(&key, body, None)
+        .await
+        .expect("the copy the other delivery made");
+    h.keys.push(key.clone());
+    let outcome =
+        storage_worker::staged::copy_measured(&h.store, &[], &gone, &key, measured.clone())
+            .await
+            .expect("the store answers");
+    assert_eq!(
+        outcome.ok(),
+        Some(measured),
+        "stored, as the other delivery announced"
+    );
+
+    h.finish().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_measurement_the_staged_object_contradicts_or_that_is_refused_is_not_stored() {
     let (_telegram, telegram_url) = FakeTelegram::serve().await;

@@ -58,6 +58,9 @@ struct Said {
     stored: Option<Conversation>,
     /// The handler saved the conversation.
     saved: bool,
+    /// How many replies the last save kept with the conversation as still to be said (see
+    /// [`Chat::save_saying`]); `None` when the last save kept none.
+    written_ahead: Option<usize>,
     /// An earlier message's card edit was due when this update came, and nobody has taken
     /// it over yet (see [`Chat::save_folding_card`]).
     card_due: bool,
@@ -128,6 +131,28 @@ impl Chat {
         let mut said = self.said();
         said.stored = Some(conversation);
         said.saved = true;
+        said.written_ahead = None;
+        Ok(())
+    }
+
+    /// Stores `conversation` as [`Chat::save`] does, together with the replies queued so far
+    /// kept as still to be said for this update: the update's work and its answer go to
+    /// MySQL in one write. With a plain save the replies are kept only in a second write,
+    /// after the button's answer, so a replica killed in between left the work done (an
+    /// order placed, the draft cleared) and its answer never said: delivered again, the
+    /// update was found handled (the cluster run's long run lost an "Order № … accepted" so).
+    /// Queue the replies first; delivered again after a crash, the update says them and is
+    /// not handled twice.
+    pub async fn save_saying(&self, mut conversation: Conversation) -> Result<(), StorageError> {
+        let queued = self.said().replies.clone();
+        let count = queued.len();
+        if count > 0 {
+            conversation.undelivered = Some(Undelivered::new(Some(self.update_id), queued));
+        }
+        self.save(conversation).await?;
+        if count > 0 {
+            self.said().written_ahead = Some(count);
+        }
         Ok(())
     }
 
@@ -223,6 +248,14 @@ impl Chat {
             return;
         };
         conversation.last_update = None;
+        // Handled again, it says its replies anew.
+        if conversation
+            .undelivered
+            .as_ref()
+            .is_some_and(|kept| kept.update_id == Some(self.update_id))
+        {
+            conversation.undelivered = None;
+        }
         if let Err(error) = self.dialogue.update(conversation).await {
             tracing::warn!(%error, chat_id = self.id.0, "a deferred update stays remembered as handled");
         }
@@ -336,8 +369,10 @@ impl Chat {
         // are sent and cleared once Telegram took them; delivered again after a crash, the
         // update says them and is not handled twice (`catch_up`). Found by the cluster run
         // (tests/faults/src/cluster_run.rs), which kills a bot replica mid-update.
-        let written_ahead =
-            self.said().saved && !replies.is_empty() && self.write_ahead(update_id, &replies).await;
+        let kept_with_the_save = self.said().written_ahead == Some(replies.len());
+        let written_ahead = self.said().saved
+            && !replies.is_empty()
+            && (kept_with_the_save || self.write_ahead(update_id, &replies).await);
         let delivered = replies::deliver(&self.bot, self.id, replies).await;
         if delivered.unsaid.is_empty() {
             if written_ahead {

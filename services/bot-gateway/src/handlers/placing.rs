@@ -64,10 +64,6 @@ pub async fn place_order(
     chat.publish_or_defer(&format!("order {order_id}"), &events, key::ORDER_DEFERRED)
         .await?;
     tracing::info!(%order_id, order_number = %draft.order_number, files = draft.files.len(), "order accepted");
-    if let Err(error) = chat.save(conversation.idle()).await {
-        // Harmless beyond a stale draft: confirming it again republishes the same events.
-        tracing::error!(%error, %order_id, "accepted order's draft not cleared");
-    }
     let accepted = chat.format(key::ORDER_ACCEPTED, &[("number", &draft.order_number)]);
     match announce {
         Announce::OnTheCard => chat.show_card(draft, accepted, InlineKeyboardMarkup::default()),
@@ -83,6 +79,12 @@ pub async fn place_order(
             payments::invoice(chat.words(), order_id, &draft.order_number, &total)
     {
         chat.send_invoice(invoice);
+    }
+    // The draft is cleared together with the answer kept (queued above): a replica killed
+    // before Telegram took it leaves it to be said when the update comes again.
+    if let Err(error) = chat.save_saying(conversation.idle()).await {
+        // Harmless beyond a stale draft: confirming it again republishes the same events.
+        tracing::error!(%error, %order_id, "accepted order's draft not cleared");
     }
     Ok(())
 }
