@@ -110,7 +110,8 @@ async fn rebuild_once(pool: &MySqlPool, zone: &TimeZone) -> Result<Rebuilt, sqlx
             "INSERT INTO report_zone_offsets (starts_at, offset_secs) ",
         );
         insert.push_values(&offsets, |mut row, (at, offset)| {
-            row.push_bind(*at).push_bind(*offset);
+            // As a `DATETIME` (the epoch itself is no `TIMESTAMP`).
+            row.push_bind(at.naive_utc()).push_bind(*offset);
         });
         insert.build().execute(&mut *tx).await?;
         for table in [
