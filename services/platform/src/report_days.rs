@@ -218,4 +218,3 @@ async fn rebuild_once(pool: &MySqlPool, zone: &TimeZone) -> Result<Rebuilt, sqlx
         .await?;
     result
 }
-

@@ -123,14 +123,16 @@ async fn order(
         .execute(db)
         .await
         .unwrap();
-        sqlx::query("UPDATE orders SET status = ?, status_version = ?, updated_at = ? WHERE id = ?")
-            .bind(to)
-            .bind(version as u32 + 1)
-            .bind(at)
-            .bind(id)
-            .execute(db)
-            .await
-            .unwrap();
+        sqlx::query(
+            "UPDATE orders SET status = ?, status_version = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(to)
+        .bind(version as u32 + 1)
+        .bind(at)
+        .bind(id)
+        .execute(db)
+        .await
+        .unwrap();
         if *to == "accepted" && rng.random_bool(0.8) {
             assign(db, id, staff[rng.random_range(0..staff.len())]).await;
         }
@@ -348,7 +350,10 @@ async fn the_day_tables_give_the_figures_of_the_history_itself() {
     for (first, last, grain) in periods(today) {
         figures += same_both_ways(&db, &kyiv, first, last, grain).await;
     }
-    assert!(figures > 50, "the history has figures to compare: {figures}");
+    assert!(
+        figures > 50,
+        "the history has figures to compare: {figures}"
+    );
 
     // Rebuilt from the history: the same again.
     report_days::rebuild(&db, &kyiv).await.unwrap();

@@ -266,7 +266,9 @@ async fn measure(
                 .await
                 .with_context(|| format!("the day tables made by {kept_by}, {name}"))?;
         }
-        eprintln!("the day tables made by {kept_by} give the history's figures for every report and period");
+        eprintln!(
+            "the day tables made by {kept_by} give the history's figures for every report and period"
+        );
     }
     let (rebuilt, rebuild_took) = rebuilt.context("rebuilt")?;
 
@@ -337,13 +339,7 @@ async fn measure(
             }
             rows.push(started.elapsed());
         }
-        print_line(
-            name,
-            "the page (all six)",
-            &mut times,
-            &mut days,
-            &mut rows,
-        );
+        print_line(name, "the page (all six)", &mut times, &mut days, &mut rows);
     }
 
     // The orders export: everything, with the gateway's memory sampled meanwhile.
@@ -551,7 +547,8 @@ async fn agree(
     if sql::staff_load(pool, range).await? != d::staff_load(pool, first, last).await? {
         bail!("staff differs");
     }
-    if sql::revenue(pool, range, clock).await? != d::revenue(pool, first, last, range, clock).await?
+    if sql::revenue(pool, range, clock).await?
+        != d::revenue(pool, first, last, range, clock).await?
     {
         bail!("revenue differs");
     }

@@ -178,10 +178,7 @@ pub async fn revenue(
          GROUP BY month, currency HAVING SUM(orders) <> 0",
         month = Grain::Month.bucket("day")
     );
-    let payments = PAYMENTS.replace(
-        "{month}",
-        &Grain::Month.bucket(&clock.local("revenue_at")),
-    );
+    let payments = PAYMENTS.replace("{month}", &Grain::Month.bucket(&clock.local("revenue_at")));
     let sql = format!(
         "SELECT * FROM (({quotes}) UNION ALL ({payments})) revenue ORDER BY month, source, currency"
     );
