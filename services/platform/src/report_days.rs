@@ -60,6 +60,44 @@ pub fn offsets(zone: &TimeZone) -> Vec<(DateTime<Utc>, i32)> {
     rows
 }
 
+/// The SQL of the business's date of UTC `column`, as `report_day` gives it, for instants
+/// between `lo` and `hi` (none: any offset will do): the offset in force at `lo`, and a
+/// `CASE` on each change of it up to `hi`. Made of `offsets` (integers and instants written
+/// here) and `column` (this file's constants), nothing from a request.
+fn day_sql(
+    offsets: &[(DateTime<Utc>, i32)],
+    lo: Option<chrono::NaiveDateTime>,
+    hi: Option<chrono::NaiveDateTime>,
+    column: &str,
+) -> String {
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        return format!("DATE({column})");
+    };
+    let in_force = offsets
+        .iter()
+        .take_while(|(at, _)| at.naive_utc() <= lo)
+        .last()
+        .map_or(0, |(_, offset)| *offset);
+    let changes: Vec<&(DateTime<Utc>, i32)> = offsets
+        .iter()
+        .filter(|(at, _)| at.naive_utc() > lo && at.naive_utc() <= hi)
+        .collect();
+    if changes.is_empty() {
+        return format!("DATE({column} + INTERVAL {in_force} SECOND)");
+    }
+    let mut sql = format!("DATE({column} + INTERVAL (CASE");
+    let mut offset = in_force;
+    for (at, next) in changes {
+        sql.push_str(&format!(
+            " WHEN {column} < TIMESTAMP'{}' THEN {offset}",
+            at.format("%Y-%m-%d %H:%M:%S%.6f")
+        ));
+        offset = *next;
+    }
+    sql.push_str(&format!(" ELSE {offset} END) SECOND)"));
+    sql
+}
+
 /// What a rebuild wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rebuilt {
@@ -114,6 +152,22 @@ async fn rebuild_once(pool: &MySqlPool, zone: &TimeZone) -> Result<Rebuilt, sqlx
             row.push_bind(at.naive_utc()).push_bind(*offset);
         });
         insert.build().execute(&mut *tx).await?;
+        // The day of each row as SQL: `report_day` is a function with a lookup, ~100 µs a
+        // row on 500,000 rows; the same offsets as a `CASE` over the instants the data
+        // spans cost almost nothing (the triggers keep using `report_day`).
+        type Instant = Option<chrono::NaiveDateTime>;
+        let (orders_lo, history_lo, orders_hi, history_hi): (Instant, Instant, Instant, Instant) =
+            sqlx::query_as(
+                "SELECT (SELECT MIN(created_at) FROM orders), \
+                        (SELECT MIN(changed_at) FROM order_status_history), \
+                        (SELECT MAX(created_at) FROM orders), \
+                        (SELECT MAX(changed_at) FROM order_status_history)",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+        let lo = orders_lo.into_iter().chain(history_lo).min();
+        let hi = orders_hi.into_iter().chain(history_hi).max();
+        let day = |column: &str| day_sql(&offsets, lo, hi, column);
         for table in [
             "report_created_days",
             "report_stay_days",
@@ -125,60 +179,66 @@ async fn rebuild_once(pool: &MySqlPool, zone: &TimeZone) -> Result<Rebuilt, sqlx
                 .execute(&mut *tx)
                 .await?;
         }
-        let created_rows = sqlx::query(
+        let created_rows = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO report_created_days (day, channel, status, orders) \
-             SELECT report_day(created_at) AS d, CAST(channel AS CHAR), status, COUNT(*) \
+             SELECT {} AS d, CAST(channel AS CHAR), status, COUNT(*) \
              FROM orders GROUP BY d, channel, status",
-        )
+            day("created_at")
+        )))
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        let stay_rows = sqlx::query(
+        let stay_rows = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO report_stay_days (day, status, stays, durations) \
-             SELECT report_day(changed_at) AS d, COALESCE(from_status, '') AS s, COUNT(*), \
+             SELECT {} AS d, COALESCE(from_status, '') AS s, COUNT(*), \
                     GROUP_CONCAT(report_micros(TIMESTAMPDIFF(MICROSECOND, previous_changed_at, changed_at)) SEPARATOR '') \
              FROM order_status_history WHERE previous_changed_at IS NOT NULL \
              GROUP BY d, s",
-        )
+            day("changed_at")
+        )))
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        let turnaround_rows = sqlx::query(
+        let turnaround_rows = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO report_turnaround_days (day, orders, durations) \
-             SELECT report_day(changed_at) AS d, COUNT(*), \
+             SELECT {} AS d, COUNT(*), \
                     GROUP_CONCAT(report_micros(TIMESTAMPDIFF(MICROSECOND, order_created_at, changed_at)) SEPARATOR '') \
              FROM order_status_history \
              WHERE to_status = 'delivered' AND order_created_at IS NOT NULL \
              GROUP BY d",
-        )
+            day("changed_at")
+        )))
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        let staff_rows = sqlx::query(
+        let staff_rows = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO report_staff_days (day, account_id, finished, delivered) \
              SELECT d, a, SUM(f), SUM(n) FROM ( \
-                 SELECT report_day(changed_at) AS d, actor_account_id AS a, 1 AS f, 0 AS n \
+                 SELECT {} AS d, actor_account_id AS a, 1 AS f, 0 AS n \
                  FROM order_status_history \
                  WHERE to_status = 'ready' AND actor_account_id IS NOT NULL \
                  UNION ALL \
-                 SELECT report_day(h.changed_at), o.assignee_id, 0, 1 \
+                 SELECT {}, o.assignee_id, 0, 1 \
                  FROM order_status_history h JOIN orders o ON o.id = h.order_id \
                  WHERE h.to_status = 'delivered' AND o.assignee_id IS NOT NULL) work \
              GROUP BY d, a",
-        )
+            day("changed_at"),
+            day("h.changed_at")
+        )))
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        let quote_rows = sqlx::query(
+        let quote_rows = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO report_quote_days (day, currency, orders, amount_minor) \
-             SELECT report_day(accepted_at) AS d, currency, COUNT(*), SUM(amount_minor) FROM ( \
+             SELECT {} AS d, currency, COUNT(*), SUM(amount_minor) FROM ( \
                  SELECT h.changed_at AS accepted_at, q.currency, q.amount_minor, \
                         ROW_NUMBER() OVER (PARTITION BY h.id ORDER BY q.quoted_at DESC, q.event_id DESC) AS latest \
                  FROM order_status_history h \
                  JOIN order_quotes q ON q.order_id = h.order_id AND q.quoted_at <= h.changed_at \
                  WHERE h.to_status = 'accepted' AND h.from_status = 'quoted') accepted \
              WHERE latest = 1 GROUP BY d, currency",
-        )
+            day("accepted_at")
+        )))
         .execute(&mut *tx)
         .await?
         .rows_affected();
