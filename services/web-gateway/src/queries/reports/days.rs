@@ -51,7 +51,7 @@ pub async fn ready(pool: &MySqlPool, zone: &TimeZone) -> Result<bool, sqlx::Erro
 
 /// Lengths packed 8 bytes each (big-endian), as `report_micros` writes them.
 fn unpack(bytes: &[u8]) -> Result<impl Iterator<Item = i64> + '_, sqlx::Error> {
-    if bytes.len() % 8 != 0 {
+    if !bytes.len().is_multiple_of(8) {
         return Err(sqlx::Error::Protocol(format!(
             "a day's lengths are {} bytes, not a multiple of 8",
             bytes.len()
