@@ -5,6 +5,7 @@
 //! - `bureau migrate`: applies the database schema.
 //! - `bureau staff add`: creates a staff account (admin, manager, executor).
 //! - `bureau dlq list|show|replay|purge`: inspects and replays a service's dead letters.
+//! - `bureau reports rebuild`: remakes the reports' day tables from the history.
 
 mod commands;
 
@@ -29,6 +30,9 @@ enum Command {
     /// Inspect, replay or purge dead-lettered messages.
     #[command(subcommand)]
     Dlq(commands::dlq::DlqCommand),
+    /// Remake the reports' day tables from the orders and their histories.
+    #[command(subcommand)]
+    Reports(commands::reports::ReportsCommand),
 }
 
 #[tokio::main]
@@ -41,5 +45,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate => commands::migrate(&settings).await,
         Command::Staff(command) => commands::staff::execute(&settings, command).await,
         Command::Dlq(command) => commands::dlq::execute(&settings, command).await,
+        Command::Reports(command) => commands::reports::execute(&settings, command).await,
     }
 }

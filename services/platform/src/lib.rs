@@ -16,6 +16,7 @@ pub mod notify_by;
 pub mod object_store;
 pub mod order_numbers;
 pub mod payments;
+pub mod report_days;
 pub mod service;
 pub mod settings;
 pub mod shutdown;

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod dlq;
+pub mod reports;
 pub mod run;
 pub mod staff;
 

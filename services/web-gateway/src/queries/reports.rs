@@ -14,8 +14,10 @@
 //!
 //! Each report reads through an index made for it
 //! (`migrations/20261206730001_report_indexes.sql`), so it costs what the range holds, not
-//! what the database holds; what a range of a year costs on 100,000 orders is in
-//! `docs/benchmarks.md` (`bench-reports`).
+//! what the database holds — too much for a year of 100,000 orders (`docs/benchmarks.md`,
+//! `bench-reports`): the back office reads the same figures from day tables kept by
+//! triggers ([`days`]) whenever they are of the business's zone, and these per-row reads
+//! otherwise (and as what the day tables are checked against).
 
 use bureau_platform::business::TimeZone;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -26,6 +28,8 @@ use proto_events::OrderStatus;
 // a request (the range) is bound.
 use sqlx::{AssertSqlSafe, MySqlPool};
 use uuid::Uuid;
+
+pub mod days;
 
 /// A half-open range of instants: `from` included, `until` excluded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,23 +193,40 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Count, median and 90th percentile of each group's durations (in microseconds), in the
-/// groups' order.
-fn summarise<G: Ord>(rows: Vec<(G, i64)>) -> Vec<(G, i64, f64, f64)> {
-    let mut groups: std::collections::BTreeMap<G, Vec<f64>> = std::collections::BTreeMap::new();
+/// groups' order. The microseconds are sorted as integers and then made seconds (the same
+/// order: the conversion never reverses two values), whatever order they came in — so the
+/// per-row reads and the day tables' (`days`) give the very same figures.
+fn summarise<G: Ord>(rows: impl IntoIterator<Item = (G, i64)>) -> Vec<(G, i64, f64, f64)> {
+    let mut groups: std::collections::BTreeMap<G, Vec<i64>> = std::collections::BTreeMap::new();
     for (group, micros) in rows {
-        groups
-            .entry(group)
-            .or_default()
-            .push(micros as f64 / 1_000_000.0);
+        groups.entry(group).or_default().push(micros);
     }
     groups
         .into_iter()
-        .map(|(group, mut secs)| {
-            secs.sort_by(f64::total_cmp);
+        .map(|(group, mut micros)| {
+            micros.sort_unstable();
+            let secs: Vec<f64> = micros.iter().map(|m| *m as f64 / 1_000_000.0).collect();
             let (median, p90) = (percentile(&secs, 0.5), percentile(&secs, 0.9));
             (group, secs.len() as i64, median, p90)
         })
         .collect()
+}
+
+/// A status's place in `OrderStatus::ALL`, 1-based; 0 for a name this build does not know.
+fn status_place(name: &str) -> i64 {
+    OrderStatus::ALL
+        .iter()
+        .position(|s| s.as_str() == name)
+        .map_or(0, |i| i as i64 + 1)
+}
+
+/// The status at a place given by [`status_place`] (or `FIELD`), `other` for 0.
+fn status_at(place: i64) -> String {
+    usize::try_from(place - 1)
+        .ok()
+        .and_then(|i| OrderStatus::ALL.get(i))
+        .map_or("other", |s| s.as_str())
+        .to_owned()
 }
 
 /// How long orders stayed in one status: stays that ended within the range.
@@ -243,11 +264,7 @@ pub async fn status_stays(pool: &MySqlPool, range: Range) -> Result<Vec<StatusSt
     Ok(summarise(rows)
         .into_iter()
         .map(|(place, stays, median_secs, p90_secs)| StatusStays {
-            status: usize::try_from(place - 1)
-                .ok()
-                .and_then(|i| OrderStatus::ALL.get(i))
-                .map_or("other", |s| s.as_str())
-                .to_owned(),
+            status: status_at(place),
             stays,
             median_secs,
             p90_secs,
@@ -287,6 +304,11 @@ pub async fn turnaround(
         .bind(range.until)
         .fetch_all(pool)
         .await?;
+    Ok(turnaround_lines(rows))
+}
+
+/// The turnaround's lines from each delivery's bucket and length: the whole range first.
+fn turnaround_lines(rows: Vec<(NaiveDate, i64)>) -> Vec<Turnaround> {
     let whole: Vec<((), i64)> = rows.iter().map(|(_, micros)| ((), *micros)).collect();
     let line = |bucket, (orders, median_secs, p90_secs)| Turnaround {
         bucket,
@@ -294,7 +316,7 @@ pub async fn turnaround(
         median_secs,
         p90_secs,
     };
-    Ok(summarise(whole)
+    summarise(whole)
         .into_iter()
         .map(|(_, n, m, p)| line(None, (n, m, p)))
         .chain(
@@ -302,7 +324,7 @@ pub async fn turnaround(
                 .into_iter()
                 .map(|(bucket, n, m, p)| line(Some(bucket), (n, m, p))),
         )
-        .collect())
+        .collect()
 }
 
 /// One staff member's throughput in the range and open work now.
@@ -320,38 +342,49 @@ pub struct StaffLoad {
     pub open_now: i64,
 }
 
+/// The staff report's `SELECT`, given the derived tables `f` (finished) and `d`
+/// (delivered) as `(id, n)` with `n` never 0, each with two parameters.
+const STAFF_LOAD: &str = "SELECT a.id AS account_id, a.display_name, CAST(a.role AS CHAR) AS role, a.active, \
+            CAST(COALESCE(f.n, 0) AS SIGNED) AS finished, \
+            CAST(COALESCE(d.n, 0) AS SIGNED) AS delivered, \
+            CAST(COALESCE(w.n, 0) AS SIGNED) AS open_now \
+     FROM web_accounts a \
+     LEFT JOIN ({finished}) f ON f.id = a.id \
+     LEFT JOIN ({delivered}) d ON d.id = a.id \
+     LEFT JOIN (SELECT assignee_id AS id, COUNT(*) AS n FROM orders \
+                WHERE status IN ('awaiting_confirmation', 'quoted', 'accepted', 'in_progress', 'ready') \
+                  AND assignee_id IS NOT NULL \
+                GROUP BY assignee_id) w ON w.id = a.id \
+     WHERE a.role <> 'customer' \
+       AND (a.active OR f.n IS NOT NULL OR d.n IS NOT NULL OR w.n IS NOT NULL) \
+     ORDER BY finished DESC, delivered DESC, a.display_name, a.id";
+
 /// Per staff member: work finished and delivered in the range, open work now. Staff who
 /// are inactive appear only while they have a figure; staff with none show zeros.
 pub async fn staff_load(pool: &MySqlPool, range: Range) -> Result<Vec<StaffLoad>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT a.id AS account_id, a.display_name, CAST(a.role AS CHAR) AS role, a.active, \
-                CAST(COALESCE(f.n, 0) AS SIGNED) AS finished, \
-                CAST(COALESCE(d.n, 0) AS SIGNED) AS delivered, \
-                CAST(COALESCE(w.n, 0) AS SIGNED) AS open_now \
-         FROM web_accounts a \
-         LEFT JOIN (SELECT actor_account_id AS id, COUNT(*) AS n FROM order_status_history \
-                    WHERE to_status = 'ready' AND changed_at >= ? AND changed_at < ? \
-                      AND actor_account_id IS NOT NULL \
-                    GROUP BY actor_account_id) f ON f.id = a.id \
-         LEFT JOIN (SELECT o.assignee_id AS id, COUNT(*) AS n \
-                    FROM order_status_history h JOIN orders o ON o.id = h.order_id \
-                    WHERE h.to_status = 'delivered' AND h.changed_at >= ? AND h.changed_at < ? \
-                      AND o.assignee_id IS NOT NULL \
-                    GROUP BY o.assignee_id) d ON d.id = a.id \
-         LEFT JOIN (SELECT assignee_id AS id, COUNT(*) AS n FROM orders \
-                    WHERE status IN ('awaiting_confirmation', 'quoted', 'accepted', 'in_progress', 'ready') \
-                      AND assignee_id IS NOT NULL \
-                    GROUP BY assignee_id) w ON w.id = a.id \
-         WHERE a.role <> 'customer' \
-           AND (a.active OR f.n IS NOT NULL OR d.n IS NOT NULL OR w.n IS NOT NULL) \
-         ORDER BY finished DESC, delivered DESC, a.display_name, a.id",
-    )
-    .bind(range.from)
-    .bind(range.until)
-    .bind(range.from)
-    .bind(range.until)
-    .fetch_all(pool)
-    .await
+    let sql = STAFF_LOAD
+        .replace(
+            "{finished}",
+            "SELECT actor_account_id AS id, COUNT(*) AS n FROM order_status_history \
+             WHERE to_status = 'ready' AND changed_at >= ? AND changed_at < ? \
+               AND actor_account_id IS NOT NULL \
+             GROUP BY actor_account_id",
+        )
+        .replace(
+            "{delivered}",
+            "SELECT o.assignee_id AS id, COUNT(*) AS n \
+             FROM order_status_history h JOIN orders o ON o.id = h.order_id \
+             WHERE h.to_status = 'delivered' AND h.changed_at >= ? AND h.changed_at < ? \
+               AND o.assignee_id IS NOT NULL \
+             GROUP BY o.assignee_id",
+        );
+    sqlx::query_as(AssertSqlSafe(sql))
+        .bind(range.from)
+        .bind(range.until)
+        .bind(range.from)
+        .bind(range.until)
+        .fetch_all(pool)
+        .await
 }
 
 /// Money in one month from one source, in one currency.

@@ -18,6 +18,7 @@ mod orders;
 mod payments;
 mod portal;
 mod quotas;
+mod report_days;
 mod reports;
 mod sign_in;
 mod slow_clients;

@@ -206,7 +206,8 @@ fn status_label(lang: Lang, status: &str) -> String {
 }
 
 /// Builds one report's table for the period, its days those of `zone`, reading only what
-/// it needs.
+/// it needs: from the day tables when they are of `zone` (`sql::days`), from the history
+/// itself otherwise (the same figures; the day tables are rebuilt meanwhile).
 pub async fn table(
     pool: &MySqlPool,
     period: &Period,
@@ -216,25 +217,53 @@ pub async fn table(
 ) -> Result<Table, sqlx::Error> {
     let range = period.range(zone);
     let clock = Clock::of(zone, range);
+    let days = sql::days::ready(pool, zone).await?;
+    let (first, last, grain) = (period.first, period.last, period.grain);
     Ok(match report {
-        Report::CreatedByChannel => created_by_channel(
-            period,
-            lang,
-            &sql::created_counts(pool, range, &clock, period.grain).await?,
-        ),
-        Report::CreatedByStatus => created_by_status(
-            period,
-            lang,
-            &sql::created_counts(pool, range, &clock, period.grain).await?,
-        ),
-        Report::TimeInStatus => time_in_status(lang, &sql::status_stays(pool, range).await?),
-        Report::Turnaround => turnaround(
-            period,
-            lang,
-            &sql::turnaround(pool, range, &clock, period.grain).await?,
-        ),
-        Report::Staff => staff(lang, &sql::staff_load(pool, range).await?),
-        Report::Revenue => revenue(period, lang, &sql::revenue(pool, range, &clock).await?),
+        Report::CreatedByChannel | Report::CreatedByStatus => {
+            let counts = if days {
+                sql::days::created_counts(pool, first, last, grain).await?
+            } else {
+                sql::created_counts(pool, range, &clock, grain).await?
+            };
+            if report == Report::CreatedByChannel {
+                created_by_channel(period, lang, &counts)
+            } else {
+                created_by_status(period, lang, &counts)
+            }
+        }
+        Report::TimeInStatus => {
+            let stays = if days {
+                sql::days::status_stays(pool, first, last).await?
+            } else {
+                sql::status_stays(pool, range).await?
+            };
+            time_in_status(lang, &stays)
+        }
+        Report::Turnaround => {
+            let lines = if days {
+                sql::days::turnaround(pool, first, last, grain).await?
+            } else {
+                sql::turnaround(pool, range, &clock, grain).await?
+            };
+            turnaround(period, lang, &lines)
+        }
+        Report::Staff => {
+            let loads = if days {
+                sql::days::staff_load(pool, first, last).await?
+            } else {
+                sql::staff_load(pool, range).await?
+            };
+            staff(lang, &loads)
+        }
+        Report::Revenue => {
+            let lines = if days {
+                sql::days::revenue(pool, first, last, range, &clock).await?
+            } else {
+                sql::revenue(pool, range, &clock).await?
+            };
+            revenue(period, lang, &lines)
+        }
     })
 }
 
