@@ -3,7 +3,9 @@
 // /api/services/{code}/slots, in the business's time zone), then a day's times; a time is
 // booked at once through /api/bookings (or the booking moved, if one is held already), and
 // its id goes with the order in the hidden `booking` field. Someone faster: the customer is
-// told and offered the next free times. Texts in Ukrainian and English, by the page's lang.
+// told and offered the next free times. A time is held 15 minutes from the last choice
+// unless the order is sent; a hold that expired meanwhile is booked anew on the next
+// choice. Texts in Ukrainian and English, by the page's lang.
 (function () {
   'use strict';
   var picker = document.getElementById('slot-picker');
@@ -17,7 +19,7 @@
     booked: 'Booked: ', moved: 'Moved to: ',
     taken: 'Someone else has just booked that time. The next free times:',
     failed: 'Could not book just now; please try again.',
-    held: 'The time is held for this order once you send it.'
+    held: 'The time is held for 15 minutes: send the order to keep it.'
   } : {
     legend: 'Оберіть день і час',
     earlier: '◀ Раніше', later: 'Пізніше ▶',
@@ -25,7 +27,7 @@
     booked: 'Записано: ', moved: 'Перенесено на: ',
     taken: 'Цей час щойно зайняв хтось інший. Найближчий вільний час:',
     failed: 'Не вдалося записати; спробуйте ще раз.',
-    held: 'Час закріплюється за цим замовленням, коли ви його надішлете.'
+    held: 'Час притримано на 15 хвилин: надішліть замовлення, щоб його зберегти.'
   };
   var locale = en ? 'en-GB' : 'uk-UA';
   var byId = function (id) { return document.getElementById(id); };
@@ -118,6 +120,12 @@
         status.textContent = (held ? T.moved : T.booked) + whenLabel(answer.body.starts_at) + '. ' + T.held;
         status.className = 'slot-status done';
         times.textContent = '';
+        return;
+      }
+      if (held && answer.status === 404) {
+        // The held time expired (or was cancelled): book the new choice afresh.
+        booking.value = '';
+        book(at);
         return;
       }
       status.className = 'slot-status error';
