@@ -734,6 +734,7 @@ async fn holds_expire_staff_changes_are_announced_and_the_outbox_outlives_the_ga
             .http
             .post(stack.web_url("/portal/orders"))
             .header("cookie", format!("bureau_session={olena}"))
+            .header("origin", stack.web_url(""))
             .header("accept", "application/json")
             .header("accept-language", "en")
             .form(&fields)
@@ -786,6 +787,7 @@ async fn holds_expire_staff_changes_are_announced_and_the_outbox_outlives_the_ga
             .http
             .post(stack.web_url(path))
             .header("cookie", format!("bureau_session={manager}"))
+            .header("origin", stack.web_url(""))
             .form(&fields)
             .send()
     };
