@@ -285,16 +285,24 @@ impl BookingChange {
     }
 }
 
-/// A time slot was booked, moved or cancelled for an order (a bot draft's order id, or the
-/// web order it was booked for). The gateway that took the customer's choice made the
-/// change in MySQL first, under the resource's row lock and the one-live-booking-per-slot
-/// key (`bureau_scheduling::store`), and publishes this afterwards: the booking is a fact
-/// before the event exists. The persistence worker records it in `booking_history` once
-/// per `event_id`; staff see it in the live feed.
+/// A time slot was booked, moved or cancelled: by a customer (the bot's calendar, the web),
+/// by staff (the back office's calendar, for a customer who phoned), or by the system (a
+/// web hold never placed, expired). The change and this event are written in one MySQL
+/// transaction (`bureau_scheduling::store`: the resource's row lock, the one-live-booking-
+/// per-slot key, and the event into the outbox), and the outbox relay publishes it after
+/// the commit: the booking is a fact before the event is on the bus, and the event is never
+/// lost once the booking is. The persistence worker records it in `booking_history` once per
+/// `event_id`; staff see it in the live feed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BookingChanged {
     pub booking_id: Uuid,
+    /// The order the time is for: a bot draft's id (which becomes the order's), the web
+    /// order it joined or the id reserved for it. A booking staff made for a customer who
+    /// phoned has no order: then the booking's own id, and `customer_id` names the customer.
     pub order_id: Uuid,
+    /// The customer a booking without an order is for (staff's phoned-in bookings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<Uuid>,
     pub change: BookingChange,
     /// The bookable resource (a staff member or a room): `booking_resources.id`.
     pub resource_id: u32,
@@ -305,7 +313,8 @@ pub struct BookingChanged {
     /// A move's old start, free again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_starts_at: Option<DateTime<Utc>>,
-    /// Who: `telegram:{user id}`, `web:{account id}` or `staff:{account id}`.
+    /// Who: `telegram:{user id}`, `web:{account id}`, `staff:{account id}`, or
+    /// `system:hold_expired` (a web hold whose order was never sent).
     pub by: String,
     pub changed_at: DateTime<Utc>,
 }

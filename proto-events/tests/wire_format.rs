@@ -196,6 +196,7 @@ fn samples() -> Vec<Event> {
         BookingChanged {
             booking_id: Uuid::now_v7(),
             order_id,
+            customer_id: Some(Uuid::now_v7()),
             change: BookingChange::Rescheduled,
             resource_id: 1,
             service_code: "interpreting".into(),

@@ -1,6 +1,6 @@
 //! What the handlers work with besides the bot and the conversation, handed to them as one
-//! `Arc<Desk>`: texts, catalogue, order lookups, the file policy, the event bus, the stored
-//! conversations and the settings for links and the business's contacts.
+//! `Arc<Desk>`: texts, catalogue, order lookups, the file policy, the event bus, the outbox
+//! relay, the stored conversations and the settings for links and the business's contacts.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,8 +9,10 @@ use bureau_event_bus::EventBus;
 use bureau_platform::Settings;
 use bureau_platform::business::BusinessDetails;
 use bureau_platform::order_numbers::OrderNumbers;
+use bureau_platform::outbox::{Relay, RelaySettings};
 use proto_events::Envelope;
 use sqlx::MySqlPool;
+use tokio_util::sync::CancellationToken;
 
 use crate::attachments::{DownloadLimit, FilePolicy};
 use crate::catalogue::Catalogue;
@@ -34,6 +36,8 @@ pub struct Desk {
     pub turns: ChatTurns,
     /// Signs and checks the booking calendar's buttons (keyed from the bot token).
     pub calendar: crate::calendar::Signer,
+    /// Publishes what the outbox holds (the bookings' events); kicked after a change.
+    pub outbox: Relay,
     /// For upload links (`links.*`, `web_gateway.public_url`) and the business's contacts.
     settings: Arc<Settings>,
     /// Where upload links are stored.
@@ -46,13 +50,21 @@ impl Desk {
         bus: Arc<EventBus>,
         texts: Arc<Texts>,
         settings: Arc<Settings>,
+        shutdown: CancellationToken,
     ) -> Desk {
         let limit = DownloadLimit::new(settings.telegram.max_download_bytes);
         let upload_links =
             bureau_platform::links::LinkSigner::new(&settings.links.secret).is_some();
+        let outbox = Relay::start(
+            pool.clone(),
+            bus.clone(),
+            RelaySettings::for_service(crate::SERVICE.name()),
+            shutdown,
+        );
         Desk {
             texts,
             bus,
+            outbox,
             catalogue: Catalogue::new(pool.clone()),
             orders: OrderLookup::new(pool.clone()),
             files: FilePolicy::new(

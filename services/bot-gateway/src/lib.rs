@@ -80,6 +80,7 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         bus.clone(),
         texts.clone(),
         settings.clone(),
+        shutdown.clone(),
     ));
     let turns = desk.turns.clone();
     let runner = BotRunner {
@@ -143,5 +144,11 @@ pub(crate) fn dependencies(
     texts: Arc<Texts>,
     settings: Arc<Settings>,
 ) -> teloxide::dptree::di::DependencyMap {
-    dptree::deps![Arc::new(Desk::new(pool, bus, texts, settings))]
+    dptree::deps![Arc::new(Desk::new(
+        pool,
+        bus,
+        texts,
+        settings,
+        CancellationToken::new()
+    ))]
 }

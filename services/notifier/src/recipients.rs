@@ -112,6 +112,22 @@ impl Recipients {
         Ok(row.map(Recipient::from))
     }
 
+    /// Customer `customer_id` for a notice about no order (a booking staff made for a
+    /// customer who phoned): `order_number` is empty. `None` if there is no such customer.
+    pub async fn of_customer(&self, customer_id: Uuid) -> Result<Option<Recipient>, sqlx::Error> {
+        let row: Option<RecipientRow> = sqlx::query_as(
+            "SELECT c.id AS customer_id, c.display_name, '' AS order_number, c.language, c.telegram_chat_id, c.telegram_unreachable_at, \
+                    a.email, a.email_verified_at, a.email_bouncing_at, CAST(c.notify_by AS CHAR) AS notice_channel \
+             FROM customers c \
+             LEFT JOIN web_accounts a ON a.id = c.web_account_id AND a.active \
+             WHERE c.id = ?",
+        )
+        .bind(customer_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(Recipient::from))
+    }
+
     /// Records that the mail server refused `email` for good (`reason`: its answer): the
     /// address is not e-mailed again until its owner verifies it anew. Only that address
     /// is marked: if the account changed it meanwhile, the new one stays usable.

@@ -6,6 +6,11 @@
 //! Telegram pace as every other notice. The clock is injected, so tests move time instead of
 //! sleeping.
 //!
+//! A booking's reminder goes to its order's customer; a booking staff made for a customer
+//! who phoned has no order, so it goes to the customer named on the booking, in their
+//! language, without an order number or button (by e-mail: without the order page). Such a
+//! customer with neither a Telegram chat nor a verified address is skipped (`no_contact`).
+//!
 //! The one duplicate window is the journal's: if a replica dies between Telegram accepting
 //! a reminder and `sent_at` being written, the lease ends and another replica sends it again.
 //! Writing `sent_at` first would turn that duplicate into a lost reminder.
@@ -61,13 +66,15 @@ const BATCH: u32 = 50;
 /// What a claimed reminder turned out to be.
 enum Verdict {
     Send {
-        order_id: Uuid,
+        /// `None`: a booking staff made for a customer who phoned, with no order.
+        order_id: Option<Uuid>,
         text: String,
         buttons: Vec<Vec<InlineButton>>,
     },
     /// No longer true (the reason is stored on the row).
     Skip(&'static str),
-    /// Not answerable now (the booking has no order yet): left to its lease, looked at again.
+    /// Not answerable now (the booking moved while it was claimed): left to its lease,
+    /// looked at again.
     Later,
 }
 
@@ -128,24 +135,42 @@ async fn one(
             .await
             .map(|_| false)
     };
-    let order_id = match kind {
+    // Who hears it: the order's customer, or (a booking staff made for a customer who
+    // phoned, with no order) the customer named on the booking.
+    let (order_id, recipient) = match kind {
         Kind::Booking24h | Kind::Booking1h => {
-            let row = sqlx::query("SELECT order_id FROM bookings WHERE id = ?")
+            let row = sqlx::query("SELECT order_id, customer_id FROM bookings WHERE id = ?")
                 .bind(reminder.subject_id)
                 .fetch_optional(pool)
                 .await?;
-            match row {
-                None => return Ok(skip("no_booking").await?),
-                Some(row) => match row.try_get::<Option<Uuid>, _>("order_id")? {
-                    Some(order_id) => order_id,
-                    None => return Ok(false),
-                },
+            let Some(row) = row else {
+                return Ok(skip("no_booking").await?);
+            };
+            let order_id: Option<Uuid> = row.try_get("order_id")?;
+            let customer_id: Option<Uuid> = row.try_get("customer_id")?;
+            match (order_id, customer_id) {
+                (Some(order_id), _) => (
+                    Some(order_id),
+                    notifier.recipients.of_order(order_id).await?,
+                ),
+                (None, Some(customer_id)) => {
+                    (None, notifier.recipients.of_customer(customer_id).await?)
+                }
+                (None, None) => return Ok(skip("no_customer").await?),
             }
         }
-        Kind::QuoteUnanswered | Kind::InvoiceUnpaid => reminder.subject_id,
+        Kind::QuoteUnanswered | Kind::InvoiceUnpaid => (
+            Some(reminder.subject_id),
+            notifier.recipients.of_order(reminder.subject_id).await?,
+        ),
     };
-    let Some(recipient) = notifier.recipients.of_order(order_id).await? else {
-        return Ok(skip("no_order").await?);
+    let Some(recipient) = recipient else {
+        return Ok(skip(if order_id.is_some() {
+            "no_order"
+        } else {
+            "no_customer"
+        })
+        .await?);
     };
     let language =
         bureau_platform::texts::Catalog::language_for(Some(&recipient.language)).to_owned();
@@ -160,6 +185,9 @@ async fn one(
         Verdict::Later => return Ok(false),
     };
     match route(&recipient, notifier.mailer.is_some()) {
+        // A customer who phoned and has neither a Telegram chat with the bot nor a verified
+        // address: nobody to write to (staff see the reason on the reminder's row).
+        Route::Nowhere("web_only") if order_id.is_none() => Ok(skip("no_contact").await?),
         Route::Nowhere(reason) => Ok(skip(reason).await?),
         Route::Telegram(chat_id) => {
             let message = OutgoingMessage {
@@ -176,7 +204,7 @@ async fn one(
                     return Ok(skip("unreachable").await?);
                 }
                 Err(SendFailure::Refused(reason)) => {
-                    tracing::warn!(%order_id, %reason, "Telegram refused a reminder for good");
+                    tracing::warn!(?order_id, %reason, "Telegram refused a reminder for good");
                     return Ok(skip("refused").await?);
                 }
                 Err(failure) => return Err(failure.into()),
@@ -191,37 +219,49 @@ async fn one(
                 return Ok(false);
             };
             let settings = notifier.links.settings();
-            let order_url = email::order_url(
-                &settings.web_gateway.public_url,
-                &settings.mail.order_path,
-                &recipient.order_number,
-            );
             let texts = &notifier.texts;
             let greeting = texts.email(
                 &language,
                 "greeting",
                 &[("name", recipient.display_name.trim())],
             );
-            let open = texts.email(&language, "open_order", &[]);
             let footer = texts.email(
                 &language,
                 "footer",
                 &[("business", settings.business.name.as_str())],
             );
+            let (subject, body) = if order_id.is_some() {
+                let order_url = email::order_url(
+                    &settings.web_gateway.public_url,
+                    &settings.mail.order_path,
+                    &recipient.order_number,
+                );
+                let open = texts.email(&language, "open_order", &[]);
+                (
+                    texts.email(
+                        &language,
+                        "subject_reminder",
+                        &[("number", recipient.order_number.as_str())],
+                    ),
+                    format!("{greeting}\n\n{text}\n\n{open}\n{order_url}\n\n{footer}\n"),
+                )
+            } else {
+                // No order, so no order page to point to.
+                (
+                    texts.email(&language, "subject_booking_reminder", &[]),
+                    format!("{greeting}\n\n{text}\n\n{footer}\n"),
+                )
+            };
             let mail = Mail {
                 to: address,
-                subject: texts.email(
-                    &language,
-                    "subject_reminder",
-                    &[("number", recipient.order_number.as_str())],
-                ),
-                text: format!("{greeting}\n\n{text}\n\n{open}\n{order_url}\n\n{footer}\n"),
+                subject,
+                text: body,
                 language: language.clone(),
             };
             match mailer.send(&mail).await {
                 Ok(()) => {}
                 Err(MailError::Permanent(reason)) => {
-                    tracing::warn!(%order_id, %reason, "the customer's address refused a reminder for good");
+                    tracing::warn!(?order_id, %reason, "the customer's address refused a reminder for good");
                     return Ok(skip("bounced").await?);
                 }
                 Err(failure) => return Err(failure.into()),
@@ -236,11 +276,11 @@ async fn sent(
     reminding: &Reminding,
     reminder: &Claimed,
     kind: Kind,
-    order_id: Uuid,
+    order_id: Option<Uuid>,
     channel: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, anyhow::Error> {
-    tracing::info!(id = %reminder.id, kind = kind.as_str(), %order_id, channel, "reminder sent");
+    tracing::info!(id = %reminder.id, kind = kind.as_str(), ?order_id, channel, "reminder sent");
     metrics::sent(kind.as_str());
     if !reminders::mark_sent(&notifier.pool, reminder.id, &reminding.sender, now).await? {
         tracing::warn!(id = %reminder.id, "a reminder was sent after its lease ended");
@@ -253,17 +293,19 @@ async fn verdict(
     notifier: &Notifier,
     kind: Kind,
     reminder: &Claimed,
-    order_id: Uuid,
+    order_id: Option<Uuid>,
     recipient: &Recipient,
     language: &str,
 ) -> Result<Verdict, anyhow::Error> {
     let pool = &notifier.pool;
     let texts = &notifier.texts;
     let number = recipient.order_number.as_str();
-    let open = vec![InlineButton {
-        label: texts.open_order(language),
-        callback_data: callbacks::open_order(order_id),
-    }];
+    let open = |order_id: Uuid| {
+        vec![InlineButton {
+            label: texts.open_order(language),
+            callback_data: callbacks::open_order(order_id),
+        }]
+    };
     match kind {
         Kind::Booking24h | Kind::Booking1h => {
             let row = sqlx::query(
@@ -295,9 +337,11 @@ async fn verdict(
                 "name_uk"
             })?;
             let (date, time) = local_date_time(starts_at, &zone);
-            let key = match kind {
-                Kind::Booking24h => "reminder_booking_24h",
-                _ => "reminder_booking_1h",
+            let key = match (kind, order_id) {
+                (Kind::Booking24h, Some(_)) => "reminder_booking_24h",
+                (_, Some(_)) => "reminder_booking_1h",
+                (Kind::Booking24h, None) => "reminder_booking_24h_no_order",
+                (_, None) => "reminder_booking_1h_no_order",
             };
             let text = texts.notify(
                 language,
@@ -312,10 +356,13 @@ async fn verdict(
             Ok(Verdict::Send {
                 order_id,
                 text,
-                buttons: vec![open],
+                buttons: order_id.map(open).into_iter().collect(),
             })
         }
         Kind::QuoteUnanswered => {
+            let Some(order_id) = order_id else {
+                return Ok(Verdict::Skip("no_order"));
+            };
             let mut conn = pool.acquire().await?;
             let Some(due) = bureau_platform::payments::due(&mut conn, order_id, false).await?
             else {
@@ -347,7 +394,7 @@ async fn verdict(
                 ],
             );
             Ok(Verdict::Send {
-                order_id,
+                order_id: Some(order_id),
                 text,
                 buttons: vec![
                     vec![
@@ -360,11 +407,14 @@ async fn verdict(
                             callback_data: callbacks::quote_answer(QuoteAnswer::Decline, quote_id),
                         },
                     ],
-                    open,
+                    open(order_id),
                 ],
             })
         }
         Kind::InvoiceUnpaid => {
+            let Some(order_id) = order_id else {
+                return Ok(Verdict::Skip("no_order"));
+            };
             let mut conn = pool.acquire().await?;
             let Some(due) = bureau_platform::payments::due(&mut conn, order_id, false).await?
             else {
@@ -384,9 +434,9 @@ async fn verdict(
                 ],
             );
             Ok(Verdict::Send {
-                order_id,
+                order_id: Some(order_id),
                 text,
-                buttons: vec![open],
+                buttons: vec![open(order_id)],
             })
         }
     }

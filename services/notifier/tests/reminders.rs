@@ -5,7 +5,9 @@
 //! two; a reminder whose moment passed during the outage is skipped with its reason;
 //! a moved booking is reminded at its new time, a cancelled one not at all; an unanswered
 //! quote and an unpaid invoice are reminded in the customer's language, by e-mail where
-//! the customer prefers it, and an answered quote is not.
+//! the customer prefers it, and an answered quote is not; a booking staff made for a
+//! customer who phoned (no order) is reminded in Telegram or by e-mail without an order
+//! number, and skipped (`no_contact`) when the customer has neither.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -120,6 +122,32 @@ impl Harness {
         status: &str,
         total_minor: Option<u64>,
     ) -> anyhow::Result<(Uuid, String)> {
+        let customer_id = self.customer(language, chat_id, email).await?;
+        let order_id = Uuid::now_v7();
+        let number = proto_events::order_number::generate();
+        sqlx::query(
+            "INSERT INTO orders (id, order_number, customer_id, channel, body, status, status_version, expected_files, total_minor, total_currency, created_at, updated_at) \
+             VALUES (?, ?, ?, 'telegram', 'Interpreting', ?, 1, 0, ?, IF(? IS NULL, NULL, 'UAH'), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
+        )
+        .bind(order_id)
+        .bind(&number)
+        .bind(customer_id)
+        .bind(status)
+        .bind(total_minor)
+        .bind(total_minor)
+        .execute(&self.pool)
+        .await?;
+        Ok((order_id, number))
+    }
+
+    /// A customer with a Telegram chat `chat_id` and/or a web account at `email` (then
+    /// preferring e-mail), or neither (someone staff know only by phone).
+    async fn customer(
+        &self,
+        language: &str,
+        chat_id: Option<i64>,
+        email: Option<&str>,
+    ) -> anyhow::Result<Uuid> {
         let account_id = match email {
             Some(email) => {
                 let id = Uuid::now_v7();
@@ -151,21 +179,7 @@ impl Harness {
         .bind(account_id)
         .execute(&self.pool)
         .await?;
-        let order_id = Uuid::now_v7();
-        let number = proto_events::order_number::generate();
-        sqlx::query(
-            "INSERT INTO orders (id, order_number, customer_id, channel, body, status, status_version, expected_files, total_minor, total_currency, created_at, updated_at) \
-             VALUES (?, ?, ?, 'telegram', 'Interpreting', ?, 1, 0, ?, IF(? IS NULL, NULL, 'UAH'), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))",
-        )
-        .bind(order_id)
-        .bind(&number)
-        .bind(customer_id)
-        .bind(status)
-        .bind(total_minor)
-        .bind(total_minor)
-        .execute(&self.pool)
-        .await?;
-        Ok((order_id, number))
+        Ok(customer_id)
     }
 
     fn texts_to(&self, chat_id: i64) -> Vec<String> {
@@ -203,16 +217,30 @@ impl Harness {
         starts: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Uuid> {
-        let booking = store::book(
+        self.book_for(Some(order_id), None, starts, now).await
+    }
+
+    /// A booking for an order, or (staff's, for a customer who phoned) for a customer.
+    async fn book_for(
+        &self,
+        order_id: Option<Uuid>,
+        customer_id: Option<Uuid>,
+        starts: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Uuid> {
+        let (booking, _) = store::book(
             &self.pool,
             &BookingRequest {
                 resource_id: 1,
                 service_code: "interpreting".into(),
                 duration_minutes: 60,
                 starts_at: from_chrono(starts),
-                order_id: Some(order_id),
+                order_id,
+                customer_id,
+                held_until: None,
                 booked_by: "staff:test".into(),
             },
+            "notifier-test",
             from_chrono(now),
         )
         .await?;
@@ -323,8 +351,23 @@ async fn moved_bookings_are_reminded_at_the_new_time_and_cancelled_ones_not_at_a
 
     // Moved a day later (Tuesday 10:00); the other cancelled.
     let moved_to = starts + chrono::Duration::days(1);
-    store::reschedule(&h.pool, booking, from_chrono(moved_to), from_chrono(t0)).await?;
-    assert!(store::cancel(&h.pool, cancelled).await?);
+    let staff = store::Actor {
+        by: "staff:test",
+        producer: "notifier-test",
+    };
+    store::reschedule(
+        &h.pool,
+        booking,
+        from_chrono(moved_to),
+        staff,
+        from_chrono(t0),
+    )
+    .await?;
+    assert!(
+        store::cancel(&h.pool, cancelled, staff, from_chrono(t0))
+            .await?
+            .is_some()
+    );
     assert_eq!(
         h.state(Kind::Booking24h, cancelled).await?,
         (false, Some("cancelled".into()))
@@ -435,6 +478,90 @@ async fn unanswered_quotes_and_unpaid_invoices_are_reminded_in_the_customers_lan
     })
     .await?;
     assert!(h.texts_to(chat + 1).is_empty());
+    replica.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_phoned_in_booking_without_an_order_is_reminded_where_the_customer_can_be_reached()
+-> anyhow::Result<()> {
+    bureau_test_support::init_logging();
+    let h = Harness::start().await?;
+    let starts = monday_ten();
+    let t0 = starts - chrono::Duration::days(3);
+    let clock = TestClock::new(t0);
+    // Three customers staff booked by phone: one also writes to the bot (Ukrainian), one
+    // has a web account with a verified address (English), one only a phone number.
+    let chat = 44_000_001;
+    let in_telegram = h.customer("uk", Some(chat), None).await?;
+    let address = "petro@example.com";
+    let by_email = h.customer("en", None, Some(address)).await?;
+    let phone_only = h.customer("uk", None, None).await?;
+    let telegram_booking = h.book_for(None, Some(in_telegram), starts, t0).await?;
+    let email_booking = h
+        .book_for(
+            None,
+            Some(by_email),
+            starts + chrono::Duration::hours(1),
+            t0,
+        )
+        .await?;
+    let unreachable = h
+        .book_for(
+            None,
+            Some(phone_only),
+            starts + chrono::Duration::hours(2),
+            t0,
+        )
+        .await?;
+
+    let replica = Replica::start(&h.settings, &clock, "a").await?;
+    // A day before the last of the three: every 24-hour reminder is due.
+    clock.set(starts + chrono::Duration::hours(2) - chrono::Duration::hours(24));
+    let texts = h.wait_texts(chat, 1).await?;
+    assert!(
+        texts[0].contains("завтра, 01.03.2027 о 10:00") && !texts[0].contains("Замовлення"),
+        "in Ukrainian, no order number: {texts:?}"
+    );
+    eventually("the 24-hour reminder e-mailed", WAIT, || async {
+        anyhow::Ok(!h.smtp.to(address).is_empty())
+    })
+    .await?;
+    let mail = &h.smtp.to(address)[0];
+    assert_eq!(mail.subject, "A reminder of your appointment");
+    assert!(
+        mail.text.contains("is tomorrow, 01.03.2027 at 11:00") && !mail.text.contains("Order"),
+        "{}",
+        mail.text
+    );
+    eventually(
+        "the unreachable customer's reminder skipped",
+        WAIT,
+        || async {
+            anyhow::Ok(
+                h.state(Kind::Booking24h, unreachable).await?.1.as_deref() == Some("no_contact"),
+            )
+        },
+    )
+    .await?;
+    assert_eq!(
+        h.state(Kind::Booking24h, telegram_booking).await?,
+        (true, None)
+    );
+    assert_eq!(
+        h.state(Kind::Booking24h, email_booking).await?,
+        (true, None)
+    );
+
+    // An hour before the first: its 1-hour reminder, in Ukrainian, once.
+    clock.set(starts - chrono::Duration::minutes(59));
+    let texts = h.wait_texts(chat, 2).await?;
+    assert!(
+        texts[1].contains("за годину, сьогодні о 10:00"),
+        "{texts:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(h.texts_to(chat).len(), 2, "{:?}", h.texts_to(chat));
     replica.stop().await?;
     Ok(())
 }

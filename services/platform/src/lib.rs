@@ -1,6 +1,6 @@
 //! What every Bureau service shares, so each service crate holds only its own job:
 //! settings, telemetry, health and readiness endpoints, Prometheus metrics, shutdown, the broker connection,
-//! MySQL with its migrations and inbox, order numbers leased in blocks, the streaming
+//! MySQL with its migrations, inbox and outbox, order numbers leased in blocks, the streaming
 //! object store, and the bot token's pace towards Telegram shared through MySQL.
 //! The business's details and how prices read are [`business`].
 
@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod notify_by;
 pub mod object_store;
 pub mod order_numbers;
+pub mod outbox;
 pub mod payments;
 pub mod report_days;
 pub mod service;

@@ -1,21 +1,22 @@
 //! Booking as both gateways offer it to customers: which resource does a bookable catalogue
 //! service, its free slots day by day, and booking, moving and cancelling a customer's own
-//! booking, each answered with the `BookingChanged` event to publish afterwards. The
-//! Telegram calendar and the web API call these, so a slot means the same in both.
+//! booking, each answered with the `BookingChanged` event it wrote. The Telegram calendar
+//! and the web API call these, so a slot means the same in both.
 //!
-//! Every change is made in MySQL first, through [`store`] (the resource's row lock and the
-//! one-live-booking-per-slot key); the event is published after the commit. A customer is
-//! whoever `by` names (`telegram:{user}`, `web:{account}`): they may move and cancel only
-//! bookings they made.
+//! Every change is made in MySQL through [`store`] (the resource's row lock and the
+//! one-live-booking-per-slot key), its event written into the outbox in the same
+//! transaction; the caller kicks its outbox relay afterwards. A customer is whoever `by`
+//! names (`telegram:{user}`, `web:{account}`): they may move and cancel only bookings they
+//! made.
 
-use chrono::Utc;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
-use proto_events::{BookingChange, BookingChanged};
+use proto_events::BookingChanged;
 use sqlx::{MySqlPool, Row};
 use uuid::Uuid;
 
+pub use crate::store::Actor;
 use crate::store::{self, Booking, BookingError, BookingRequest};
 use crate::{from_chrono, to_chrono};
 
@@ -176,27 +177,6 @@ pub struct OwnBooking {
     pub order_id: Option<Uuid>,
 }
 
-fn changed(
-    booking: &Booking,
-    order_id: Uuid,
-    change: BookingChange,
-    previous: Option<Timestamp>,
-    by: &str,
-) -> BookingChanged {
-    BookingChanged {
-        booking_id: booking.id,
-        order_id,
-        change,
-        resource_id: booking.resource_id,
-        service_code: booking.service_code.clone(),
-        starts_at: to_chrono(booking.starts_at),
-        ends_at: to_chrono(booking.ends_at),
-        previous_starts_at: previous.map(to_chrono),
-        by: by.to_owned(),
-        changed_at: Utc::now(),
-    }
-}
-
 fn check_window(service: &Bookable, starts_at: Timestamp, now: Timestamp) -> Result<(), Refusal> {
     if starts_at <= now {
         return Err(Refusal::InPast);
@@ -207,13 +187,16 @@ fn check_window(service: &Bookable, starts_at: Timestamp, now: Timestamp) -> Res
     Ok(())
 }
 
-/// Books `starts_at` for `order_id` as `by`; a loser is offered the next free slots.
+/// Books `starts_at` for `order_id` as `actor`; a loser is offered the next free slots.
+/// `held_until`: the order is not sent yet (the portal's picker), so the time is held only
+/// until then unless the order joins it ([`attach`]).
 pub async fn book(
     pool: &MySqlPool,
     service: &Bookable,
     starts_at: Timestamp,
     order_id: Uuid,
-    by: &str,
+    held_until: Option<Timestamp>,
+    actor: Actor<'_>,
     now: Timestamp,
 ) -> Result<(Booking, BookingChanged), Refusal> {
     check_window(service, starts_at, now)?;
@@ -226,13 +209,12 @@ pub async fn book(
         duration_minutes: service.duration_minutes,
         starts_at,
         order_id: Some(order_id),
-        booked_by: by.to_owned(),
+        customer_id: None,
+        held_until,
+        booked_by: actor.by.to_owned(),
     };
-    match store::book(pool, &request, now).await {
-        Ok(booking) => {
-            let event = changed(&booking, order_id, BookingChange::Booked, None, by);
-            Ok((booking, event))
-        }
+    match store::book(pool, &request, actor.producer, now).await {
+        Ok(done) => Ok(done),
         Err(BookingError::Taken) => Err(Refusal::Taken {
             next_free: next_free(pool, service, starts_at, now).await?,
         }),
@@ -315,31 +297,24 @@ pub async fn bookable_by_code(
     }
 }
 
-/// Moves `by`'s booking to `starts_at`; the old slot is free at once. A loser is offered the
-/// next free slots.
+/// Moves `actor`'s booking to `starts_at`; the old slot is free at once. A loser is offered
+/// the next free slots.
 pub async fn reschedule(
     pool: &MySqlPool,
     booking_id: Uuid,
     starts_at: Timestamp,
-    by: &str,
+    actor: Actor<'_>,
     now: Timestamp,
 ) -> Result<(Booking, BookingChanged), Refusal> {
-    let current = own(pool, booking_id, by).await?.ok_or(Refusal::NotFound)?;
+    let current = own(pool, booking_id, actor.by)
+        .await?
+        .ok_or(Refusal::NotFound)?;
     let service = bookable_by_code(pool, &current.booking.service_code)
         .await?
         .ok_or(Refusal::NotOffered)?;
     check_window(&service, starts_at, now)?;
-    match store::reschedule(pool, booking_id, starts_at, now).await {
-        Ok(moved) => {
-            let event = changed(
-                &moved,
-                current.order_id.unwrap_or(booking_id),
-                BookingChange::Rescheduled,
-                Some(current.booking.starts_at),
-                by,
-            );
-            Ok((moved, event))
-        }
+    match store::reschedule(pool, booking_id, starts_at, actor, now).await {
+        Ok(done) => Ok(done),
         Err(BookingError::Taken) => Err(Refusal::Taken {
             next_free: next_free(pool, &service, starts_at, now).await?,
         }),
@@ -347,28 +322,25 @@ pub async fn reschedule(
     }
 }
 
-/// Cancels `by`'s booking; its slot is free at once.
+/// Cancels `actor`'s booking; its slot is free at once.
 pub async fn cancel(
     pool: &MySqlPool,
     booking_id: Uuid,
-    by: &str,
+    actor: Actor<'_>,
+    now: Timestamp,
 ) -> Result<(Booking, BookingChanged), Refusal> {
-    let current = own(pool, booking_id, by).await?.ok_or(Refusal::NotFound)?;
-    if !store::cancel(pool, booking_id).await? {
-        return Err(Refusal::NotFound);
-    }
-    let event = changed(
-        &current.booking,
-        current.order_id.unwrap_or(booking_id),
-        BookingChange::Cancelled,
-        None,
-        by,
-    );
-    Ok((current.booking, event))
+    own(pool, booking_id, actor.by)
+        .await?
+        .ok_or(Refusal::NotFound)?;
+    store::cancel(pool, booking_id, actor, now)
+        .await?
+        .ok_or(Refusal::NotFound)
 }
 
 /// Joins `by`'s live booking `booking_id` to `order_id` (a web order placed with the time
-/// its form's picker booked under a reserved id). `false` if there is no such booking.
+/// its form's picker booked under a reserved id): the hold ends, the time is the order's.
+/// `false` if there is no such live booking (someone else's, cancelled, or a hold that
+/// expired).
 pub async fn attach(
     pool: &MySqlPool,
     booking_id: Uuid,
@@ -376,9 +348,30 @@ pub async fn attach(
     order_id: Uuid,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE bookings SET order_id = ? WHERE id = ? AND booked_by = ? AND status = 'booked'",
+        "UPDATE bookings SET order_id = ?, held_until = NULL
+         WHERE id = ? AND booked_by = ? AND status = 'booked'",
     )
     .bind(order_id)
+    .bind(booking_id)
+    .bind(by)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Holds `by`'s booking `booking_id` again from `now` (an order joined to it could not be
+/// sent after all: the broker refused it), so it expires like any hold if the customer does
+/// not send the order again.
+pub async fn hold_again(
+    pool: &MySqlPool,
+    booking_id: Uuid,
+    by: &str,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE bookings SET held_until = ? WHERE id = ? AND booked_by = ? AND status = 'booked'",
+    )
+    .bind(to_chrono(store::hold_until(now)))
     .bind(booking_id)
     .bind(by)
     .execute(pool)

@@ -5,11 +5,21 @@
 //! (resource, start) over live bookings is the last word: should anything slip past the
 //! lock, the second insert fails and is answered as "taken". Only after the commit is
 //! anyone told they have the slot.
+//!
+//! Every change writes its `BookingChanged` into the outbox (`bureau_platform::outbox`) in
+//! the same transaction, whoever makes it (a customer in the bot or on the web, staff in the
+//! back office, the sweep of expired holds): the event is published by the outbox relay
+//! after the commit and cannot be lost once the change is made.
+//!
+//! A hold: a booking made for an order the customer has not sent yet (the portal's picker)
+//! carries `held_until`; sending the order clears it (`desk::attach`), and
+//! [`expire_holds`] cancels a hold still unplaced at that moment, freeing the slot.
 
-use chrono::Utc;
+use bureau_platform::outbox;
 use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
+use proto_events::{BookingChange, BookingChanged, Envelope, Producer};
 use sqlx::{MySqlConnection, MySqlPool, Row};
 use uuid::Uuid;
 
@@ -51,9 +61,33 @@ pub struct BookingRequest {
     pub duration_minutes: i64,
     pub starts_at: Timestamp,
     pub order_id: Option<Uuid>,
+    /// The customer of a booking without an order (staff's, for a customer who phoned).
+    pub customer_id: Option<Uuid>,
+    /// For an order not sent yet: the booking is held until then, and cancelled by
+    /// [`expire_holds`] unless the order joins it first.
+    pub held_until: Option<Timestamp>,
     /// Who: `telegram:{user id}`, `web:{account}`, `staff:{account}`.
     pub booked_by: String,
 }
+
+/// How long the portal's picker holds a time for an order the customer has not sent yet.
+pub const HOLD_MINUTES: i64 = 15;
+
+/// The end of a hold made (or moved) at `now`.
+pub fn hold_until(now: Timestamp) -> Timestamp {
+    now.checked_add(HOLD_MINUTES.minutes()).unwrap_or(now)
+}
+
+/// Who changes a booking (`BookingChanged.by`) and which service writes the change (the
+/// event's producer).
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    pub by: &'a str,
+    pub producer: Producer,
+}
+
+/// Who expires holds.
+pub const HOLD_EXPIRED_BY: &str = "system:hold_expired";
 
 /// The resource's schedule, `None` if there is no such active resource.
 pub async fn schedule(
@@ -131,7 +165,7 @@ pub async fn taken(
     from: Timestamp,
     to: Timestamp,
 ) -> Result<Vec<Taken>, sqlx::Error> {
-    let rows: Vec<(chrono::DateTime<Utc>, chrono::DateTime<Utc>)> = sqlx::query_as(
+    let rows: Vec<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
         "SELECT starts_at, ends_at FROM bookings
          WHERE resource_id = ? AND status = 'booked' AND starts_at < ? AND ends_at > ?",
     )
@@ -258,12 +292,15 @@ fn taken_if_duplicate(error: sqlx::Error) -> BookingError {
     }
 }
 
-/// Books the slot, or says why not. `now` is the caller's clock (tests move it).
+/// Books the slot, or says why not; the booking's reminders and its `BookingChanged` (into
+/// the outbox, from `producer`) are written in the same transaction. `now` is the caller's
+/// clock (tests move it).
 pub async fn book(
     pool: &MySqlPool,
     request: &BookingRequest,
+    producer: Producer,
     now: Timestamp,
-) -> Result<Booking, BookingError> {
+) -> Result<(Booking, BookingChanged), BookingError> {
     let mut tx = pool.begin().await?;
     let schedule = lock_resource(&mut tx, request.resource_id).await?;
     let ends = check_free(
@@ -278,55 +315,143 @@ pub async fn book(
     .await?;
     let id = Uuid::now_v7();
     sqlx::query(
-        "INSERT INTO bookings (id, resource_id, service_code, order_id, booked_by, starts_at, ends_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO bookings (id, resource_id, service_code, order_id, customer_id, held_until,
+                               booked_by, starts_at, ends_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(id)
     .bind(request.resource_id)
     .bind(&request.service_code)
     .bind(request.order_id)
+    .bind(request.customer_id)
+    .bind(request.held_until.map(to_chrono))
     .bind(&request.booked_by)
     .bind(to_chrono(request.starts_at))
     .bind(to_chrono(ends))
-    .bind(Utc::now())
+    .bind(to_chrono(now))
     .execute(&mut *tx)
     .await
     .map_err(taken_if_duplicate)?;
     // Its reminders, in the same transaction: a booking never exists without them.
     reminders::schedule_booking(&mut tx, id, to_chrono(request.starts_at), to_chrono(now)).await?;
-    tx.commit().await.map_err(taken_if_duplicate)?;
-    tracing::info!(%id, resource_id = request.resource_id, starts_at = %request.starts_at, "slot booked");
-    Ok(Booking {
+    let booking = Booking {
         id,
         resource_id: request.resource_id,
         service_code: request.service_code.clone(),
         starts_at: request.starts_at,
         ends_at: ends,
-    })
+    };
+    let event = changed(
+        &booking,
+        (request.order_id, request.customer_id),
+        BookingChange::Booked,
+        None,
+        &request.booked_by,
+        now,
+    );
+    announce(&mut tx, producer, &event).await?;
+    tx.commit().await.map_err(taken_if_duplicate)?;
+    tracing::info!(%id, resource_id = request.resource_id, starts_at = %request.starts_at, "slot booked");
+    Ok((booking, event))
 }
 
-/// Moves a live booking to `starts_at` (same length); the old slot is free at once.
+/// The event of a change: `order_id` is the booking's own id when it has no order.
+fn changed(
+    booking: &Booking,
+    (order_id, customer_id): (Option<Uuid>, Option<Uuid>),
+    change: BookingChange,
+    previous: Option<Timestamp>,
+    by: &str,
+    now: Timestamp,
+) -> BookingChanged {
+    BookingChanged {
+        booking_id: booking.id,
+        order_id: order_id.unwrap_or(booking.id),
+        customer_id: if order_id.is_none() {
+            customer_id
+        } else {
+            None
+        },
+        change,
+        resource_id: booking.resource_id,
+        service_code: booking.service_code.clone(),
+        starts_at: to_chrono(booking.starts_at),
+        ends_at: to_chrono(booking.ends_at),
+        previous_starts_at: previous.map(to_chrono),
+        by: by.to_owned(),
+        changed_at: to_chrono(now),
+    }
+}
+
+/// Writes the change's event into the outbox, in the change's transaction.
+async fn announce(
+    tx: &mut MySqlConnection,
+    producer: Producer,
+    event: &BookingChanged,
+) -> Result<(), sqlx::Error> {
+    let envelope = Envelope::new(producer, event.order_id, event.clone());
+    outbox::enqueue(tx, &envelope).await
+}
+
+/// A live booking as read under its row lock, with what it belongs to.
+struct Held {
+    booking: Booking,
+    order_id: Option<Uuid>,
+    customer_id: Option<Uuid>,
+}
+
+/// Locks the live booking `booking_id` (`None` if it is not live).
+async fn lock_live(
+    tx: &mut MySqlConnection,
+    booking_id: Uuid,
+) -> Result<Option<Held>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT resource_id, service_code, order_id, customer_id, starts_at, ends_at
+         FROM bookings WHERE id = ? AND status = 'booked' FOR UPDATE",
+    )
+    .bind(booking_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    row.map(|row| {
+        Ok(Held {
+            booking: Booking {
+                id: booking_id,
+                resource_id: row.try_get("resource_id")?,
+                service_code: row.try_get("service_code")?,
+                starts_at: from_chrono(row.try_get("starts_at")?),
+                ends_at: from_chrono(row.try_get("ends_at")?),
+            },
+            order_id: row.try_get("order_id")?,
+            customer_id: row.try_get("customer_id")?,
+        })
+    })
+    .transpose()
+}
+
+/// Moves a live booking to `starts_at` (same length); the old slot is free at once. The
+/// reminders move with it and its `BookingChanged` goes into the outbox, in the same
+/// transaction. A hold moved is held anew from `now` (the customer is still choosing).
 pub async fn reschedule(
     pool: &MySqlPool,
     booking_id: Uuid,
     starts_at: Timestamp,
+    actor: Actor<'_>,
     now: Timestamp,
-) -> Result<Booking, BookingError> {
+) -> Result<(Booking, BookingChanged), BookingError> {
+    let resource_id: u32 =
+        sqlx::query_scalar("SELECT resource_id FROM bookings WHERE id = ? AND status = 'booked'")
+            .bind(booking_id)
+            .fetch_optional(pool)
+            .await?
+            .ok_or(BookingError::NotFound)?;
     let mut tx = pool.begin().await?;
-    let row = sqlx::query(
-        "SELECT resource_id, service_code, starts_at, ends_at FROM bookings
-         WHERE id = ? AND status = 'booked'",
-    )
-    .bind(booking_id)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(BookingError::NotFound)?;
-    let resource_id: u32 = row.try_get("resource_id")?;
-    let service_code: String = row.try_get("service_code")?;
-    let old_start = from_chrono(row.try_get("starts_at")?);
-    let old_end = from_chrono(row.try_get("ends_at")?);
-    let duration_minutes = (old_end.as_second() - old_start.as_second()) / 60;
+    // The resource first, then the booking: the order every booking change takes locks in.
     let schedule = lock_resource(&mut tx, resource_id).await?;
+    let current = lock_live(&mut tx, booking_id)
+        .await?
+        .ok_or(BookingError::NotFound)?;
+    let old = &current.booking;
+    let duration_minutes = (old.ends_at.as_second() - old.starts_at.as_second()) / 60;
     let ends = check_free(
         &mut tx,
         &schedule,
@@ -338,46 +463,121 @@ pub async fn reschedule(
     )
     .await?;
     sqlx::query(
-        "UPDATE bookings SET starts_at = ?, ends_at = ? WHERE id = ? AND status = 'booked'",
+        "UPDATE bookings SET starts_at = ?, ends_at = ?,
+                             held_until = IF(held_until IS NULL, NULL, ?)
+         WHERE id = ? AND status = 'booked'",
     )
     .bind(to_chrono(starts_at))
     .bind(to_chrono(ends))
+    .bind(to_chrono(hold_until(now)))
     .bind(booking_id)
     .execute(&mut *tx)
     .await
     .map_err(taken_if_duplicate)?;
     // The reminders move with it (due anew, even if the old ones were sent).
     reminders::schedule_booking(&mut tx, booking_id, to_chrono(starts_at), to_chrono(now)).await?;
-    tx.commit().await.map_err(taken_if_duplicate)?;
-    Ok(Booking {
+    let moved = Booking {
         id: booking_id,
         resource_id,
-        service_code,
+        service_code: old.service_code.clone(),
         starts_at,
         ends_at: ends,
-    })
+    };
+    let event = changed(
+        &moved,
+        (current.order_id, current.customer_id),
+        BookingChange::Rescheduled,
+        Some(old.starts_at),
+        actor.by,
+        now,
+    );
+    announce(&mut tx, actor.producer, &event).await?;
+    tx.commit().await.map_err(taken_if_duplicate)?;
+    Ok((moved, event))
 }
 
-/// Cancels a live booking; its slot is free at once and its unsent reminders are called
-/// off. `false` if it was not live.
-pub async fn cancel(pool: &MySqlPool, booking_id: Uuid) -> Result<bool, BookingError> {
+/// Cancels a live booking; its slot is free at once, its unsent reminders are called off
+/// and its `BookingChanged` goes into the outbox, in one transaction. `None` if it was not
+/// live.
+pub async fn cancel(
+    pool: &MySqlPool,
+    booking_id: Uuid,
+    actor: Actor<'_>,
+    now: Timestamp,
+) -> Result<Option<(Booking, BookingChanged)>, BookingError> {
     let mut tx = pool.begin().await?;
-    let done = sqlx::query(
+    let cancelled = cancel_in(&mut tx, booking_id, actor, now, "cancelled").await?;
+    tx.commit().await?;
+    Ok(cancelled)
+}
+
+async fn cancel_in(
+    tx: &mut MySqlConnection,
+    booking_id: Uuid,
+    actor: Actor<'_>,
+    now: Timestamp,
+    reason: &str,
+) -> Result<Option<(Booking, BookingChanged)>, BookingError> {
+    let Some(current) = lock_live(tx, booking_id).await? else {
+        return Ok(None);
+    };
+    sqlx::query(
         "UPDATE bookings SET status = 'cancelled', cancelled_at = ? WHERE id = ? AND status = 'booked'",
     )
-    .bind(Utc::now())
+    .bind(to_chrono(now))
     .bind(booking_id)
     .execute(&mut *tx)
     .await?;
-    if done.rows_affected() == 1 {
-        reminders::call_off(
-            &mut tx,
-            &[reminders::Kind::Booking24h, reminders::Kind::Booking1h],
-            booking_id,
-            "cancelled",
-        )
-        .await?;
+    reminders::call_off(
+        tx,
+        &[reminders::Kind::Booking24h, reminders::Kind::Booking1h],
+        booking_id,
+        reason,
+    )
+    .await?;
+    let event = changed(
+        &current.booking,
+        (current.order_id, current.customer_id),
+        BookingChange::Cancelled,
+        None,
+        actor.by,
+        now,
+    );
+    announce(tx, actor.producer, &event).await?;
+    Ok(Some((current.booking, event)))
+}
+
+/// Cancels up to `limit` holds unplaced at `now` (their `held_until` passed and no order
+/// joined them): the slots are free again, the reminders called off (`hold_expired`), and a
+/// `BookingChanged` (`cancelled`, by [`HOLD_EXPIRED_BY`]) written for each, in one
+/// transaction. Holds another sweeper is expiring at the moment are skipped, not waited for,
+/// so every replica may sweep. The cancelled bookings.
+pub async fn expire_holds(
+    pool: &MySqlPool,
+    producer: Producer,
+    now: Timestamp,
+    limit: u32,
+) -> Result<Vec<Booking>, BookingError> {
+    let mut tx = pool.begin().await?;
+    let due: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM bookings WHERE status = 'booked' AND held_until <= ?
+         ORDER BY held_until LIMIT ? FOR UPDATE SKIP LOCKED",
+    )
+    .bind(to_chrono(now))
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    let actor = Actor {
+        by: HOLD_EXPIRED_BY,
+        producer,
+    };
+    let mut expired = Vec::with_capacity(due.len());
+    for id in due {
+        if let Some((booking, _)) = cancel_in(&mut tx, id, actor, now, "hold_expired").await? {
+            tracing::info!(%id, starts_at = %booking.starts_at, "an unplaced hold expired; its slot is free");
+            expired.push(booking);
+        }
     }
     tx.commit().await?;
-    Ok(done.rows_affected() == 1)
+    Ok(expired)
 }

@@ -10,8 +10,10 @@
 //   that page is replaced as the order changes, so elements are looked up on each use and
 //   clicks are taken at the document.
 //
-// Someone faster: the customer is told and offered the next free times. Texts in Ukrainian
-// and English, by the page's lang.
+// Someone faster: the customer is told and offered the next free times. On the new-order
+// form a time is held 15 minutes from the last choice unless the order is sent; a hold that
+// expired meanwhile is booked anew on the next choice. Texts in Ukrainian and English, by
+// the page's lang.
 (function () {
   'use strict';
   var byId = function (id) { return document.getElementById(id); };
@@ -27,7 +29,7 @@
     booked: 'Booked: ', moved: 'Moved to: ',
     taken: 'Someone else has just booked that time. The next free times:',
     failed: 'Could not book just now; please try again.',
-    held: 'The time is held for this order once you send it.',
+    held: 'The time is held for 15 minutes: send the order to keep it.',
     confirmCancel: 'Cancel the booked time? It becomes free for others.'
   } : {
     legend: 'Оберіть день і час',
@@ -37,7 +39,7 @@
     booked: 'Записано: ', moved: 'Перенесено на: ',
     taken: 'Цей час щойно зайняв хтось інший. Найближчий вільний час:',
     failed: 'Не вдалося записати; спробуйте ще раз.',
-    held: 'Час закріплюється за цим замовленням, коли ви його надішлете.',
+    held: 'Час притримано на 15 хвилин: надішліть замовлення, щоб його зберегти.',
     confirmCancel: 'Скасувати запис? Цей час стане вільним для інших.'
   };
   var locale = en ? 'en-GB' : 'uk-UA';
@@ -141,6 +143,12 @@
         byId('slot-booking').value = answer.body.booking_id;
         say((held ? T.moved : T.booked) + whenLabel(answer.body.starts_at) + '. ' + T.held, 'done');
         byId('slot-times').textContent = '';
+        return;
+      }
+      if (held && answer.status === 404 && !onOrderPage) {
+        // The held time expired (or was cancelled): book the new choice afresh.
+        byId('slot-booking').value = '';
+        book(at);
         return;
       }
       if (answer.status === 409 && answer.body.next_free) {

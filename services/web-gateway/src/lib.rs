@@ -12,6 +12,7 @@
 
 pub mod account_mail;
 pub mod domain;
+pub mod holds;
 mod http;
 mod idempotency;
 mod intake;
@@ -32,6 +33,7 @@ use bureau_platform::database::{self, SchemaStatus};
 use bureau_platform::health::{self, Readiness};
 use bureau_platform::object_store::ObjectStore;
 use bureau_platform::order_numbers::OrderNumbers;
+use bureau_platform::outbox::{Relay, RelaySettings};
 use bureau_platform::service::Running;
 use bureau_platform::{Settings, bus};
 use proto_events::Service;
@@ -47,6 +49,15 @@ pub const SERVICE: Service = Service::WebGateway;
 /// when MySQL, the broker or the object store is down: `/readyz` says not ready (and
 /// `GET /api/admin/readiness` which, to an admin), and each dependency is retried on use.
 pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Running> {
+    start_with(settings, shutdown, holds::Sweeping::default()).await
+}
+
+/// [`start`], with the clock and pace of the sweep of unplaced holds given (tests move it).
+pub async fn start_with(
+    settings: Settings,
+    shutdown: CancellationToken,
+    sweeping: holds::Sweeping,
+) -> anyhow::Result<Running> {
     let pool = database::pool(&settings.database).context("database settings")?;
     bureau_platform::metrics::watch_pool(&pool, &shutdown);
     let bus = bus::event_bus(&settings.broker, SERVICE.name());
@@ -86,6 +97,15 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
             let schema = schema.clone();
             async move { schema.check() }
         });
+    // The bookings' events (customers', staff's, expired holds') are written into the
+    // outbox with the change; this publishes them, and every replica runs one.
+    let outbox = Relay::start(
+        pool.clone(),
+        bus.clone(),
+        RelaySettings::for_service(SERVICE.name()),
+        shutdown.clone(),
+    );
+    holds::start(pool.clone(), outbox.clone(), sweeping, shutdown.clone());
     let listener = TcpListener::bind(settings.web_gateway.listen)
         .await
         .with_context(|| format!("binding {}", settings.web_gateway.listen))?;
@@ -102,6 +122,7 @@ pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         account_mail: account_mail::AccountMail::from_settings(&settings).context("[mail]")?,
         pool: pool.clone(),
         bus: bus.clone(),
+        outbox,
         store,
         settings: Arc::new(settings),
     };

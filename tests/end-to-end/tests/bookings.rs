@@ -5,7 +5,12 @@
 //!    offered the next free ones, and MySQL refuses a second live booking of the slot;
 //! 2. a customer books a slot in the bot's calendar, a forged button changes nothing, they
 //!    reschedule and the old slot is free again; a web customer books, reschedules and
-//!    cancels, cannot touch someone else's booking, and cannot book the past.
+//!    cancels, cannot touch someone else's booking, and cannot book the past;
+//! 3. a web hold never sent with an order expires after 15 minutes (the clock moved, not
+//!    waited for) and its slot is free, while one sent with its order does not; staff's
+//!    phoned-in booking, move and cancel reach `booking_history` like customers'; and an
+//!    event committed while every gateway is down is published when one comes back (the
+//!    outbox).
 
 use std::time::Instant;
 
@@ -714,4 +719,280 @@ async fn the_booked_time_shows_on_the_card_status_pushes_and_order_pages() -> an
     let board = office("/office/board".to_owned()).await?;
     assert!(board.contains(&format!("🗓 {when_en}")), "{board}");
     Ok(())
+/// `count` free starts of `starts` at least an hour apart (a booking lasts 60 minutes).
+fn apart(starts: &[DateTime<Utc>], count: usize) -> anyhow::Result<Vec<DateTime<Utc>>> {
+    let mut chosen: Vec<DateTime<Utc>> = Vec::new();
+    for &start in starts {
+        if chosen
+            .last()
+            .is_none_or(|&last| start - last >= Duration::hours(1))
+        {
+            chosen.push(start);
+        }
+    }
+    anyhow::ensure!(chosen.len() >= count, "not {count} free hours: {starts:?}");
+    chosen.truncate(count);
+    Ok(chosen)
+}
+
+/// The changes `booking_history` holds for `booking`, in order, with who made them.
+async fn history(stack: &TestStack, booking: uuid::Uuid) -> anyhow::Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT CAST(change_kind AS CHAR), changed_by FROM booking_history
+         WHERE booking_id = ? ORDER BY changed_at, event_id",
+    )
+    .bind(booking)
+    .fetch_all(&stack.db)
+    .await?)
+}
+
+async fn history_is(
+    stack: &TestStack,
+    booking: uuid::Uuid,
+    expected: &[(&str, &str)],
+) -> anyhow::Result<()> {
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(change, by)| ((*change).to_owned(), (*by).to_owned()))
+        .collect();
+    eventually(
+        &format!("booking_history of {booking}: {expected:?}"),
+        DEADLINE,
+        || async { (history(stack, booking).await.ok()? == expected).then_some(()) },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holds_expire_staff_changes_are_announced_and_the_outbox_outlives_the_gateways()
+-> anyhow::Result<()> {
+    let mut stack = TestStack::start().await?;
+    let (day, starts) = free_day(&stack).await?;
+    let slots = apart(&starts, 5)?;
+    let olena = register_customer(&stack, "olena@example.com", "Olena").await?;
+    let olena_id: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM web_accounts WHERE email = 'olena@example.com'")
+            .fetch_one(&stack.db)
+            .await?;
+    let web_by = format!("web:{olena_id}");
+    let book = |at: DateTime<Utc>| {
+        stack
+            .http
+            .post(stack.web_url("/api/bookings"))
+            .bearer_auth(&olena)
+            .json(&json!({"service_code": INTERPRETING, "starts_at": at}))
+            .send()
+    };
+    let booking_id = |answer: &Value| -> anyhow::Result<uuid::Uuid> {
+        Ok(answer["booking_id"]
+            .as_str()
+            .context("booking_id")?
+            .parse()?)
+    };
+
+    // 1. The picker holds a time for an order not sent yet: 15 minutes from now.
+    let before = Utc::now();
+    let held: Value = book(slots[0]).await?.error_for_status()?.json().await?;
+    let abandoned = booking_id(&held)?;
+    let held_until: DateTime<Utc> =
+        sqlx::query_scalar("SELECT held_until FROM bookings WHERE id = ?")
+            .bind(abandoned)
+            .fetch_one(&stack.db)
+            .await?;
+    assert!(
+        held_until >= before + Duration::minutes(15)
+            && held_until <= Utc::now() + Duration::minutes(15),
+        "{held_until}"
+    );
+    // The clock moved to 14 minutes on: still held. To 16: expired, the slot free again.
+    let at = |minutes: i64| bureau_scheduling::from_chrono(Utc::now() + Duration::minutes(minutes));
+    let expire = |now| bureau_scheduling::store::expire_holds(&stack.db, "web-gateway", now, 100);
+    assert!(expire(at(14)).await?.is_empty());
+    assert!(!free_on(&stack, day).await?.contains(&slots[0]));
+    let expired = expire(at(16)).await?;
+    assert_eq!(
+        expired.iter().map(|b| b.id).collect::<Vec<_>>(),
+        [abandoned]
+    );
+    assert!(free_on(&stack, day).await?.contains(&slots[0]), "freed");
+    // Its cancellation reaches booking_history through the gateway's outbox relay.
+    history_is(
+        &stack,
+        abandoned,
+        &[
+            ("booked", web_by.as_str()),
+            ("cancelled", bureau_scheduling::store::HOLD_EXPIRED_BY),
+        ],
+    )
+    .await?;
+
+    // The order form sent afterwards with the expired hold: refused, nothing ordered.
+    let price = "120000:UAH:hour";
+    let order_form = |booking: uuid::Uuid| {
+        vec![
+            ("qty.interpreting".to_owned(), "1".to_owned()),
+            ("shown.interpreting".to_owned(), price.to_owned()),
+            ("text".to_owned(), "Interpreting at the notary".to_owned()),
+            ("files".to_owned(), "0".to_owned()),
+            ("booking".to_owned(), booking.to_string()),
+        ]
+    };
+    let send_order = |fields: Vec<(String, String)>| {
+        stack
+            .http
+            .post(stack.web_url("/portal/orders"))
+            .header("cookie", format!("bureau_session={olena}"))
+            .header("origin", stack.web_url(""))
+            .header("accept", "application/json")
+            .header("accept-language", "en")
+            .form(&fields)
+            .send()
+    };
+    let late = send_order(order_form(abandoned)).await?;
+    assert_eq!(late.status(), 409);
+    let late: Value = late.json().await?;
+    assert!(
+        late["errors"]["service"]
+            .as_str()
+            .is_some_and(|e| e.contains("held for 15 minutes")),
+        "{late}"
+    );
+    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders")
+        .fetch_one(&stack.db)
+        .await?;
+    assert_eq!(orders, 0);
+
+    // 2. A hold sent with its order in time joins it, and never expires.
+    let kept: Value = book(slots[1]).await?.error_for_status()?.json().await?;
+    let kept = booking_id(&kept)?;
+    let placed = send_order(order_form(kept)).await?;
+    assert_eq!(placed.status(), 201, "{}", placed.text().await?);
+    let placed: Value = placed.json().await?;
+    let order_id: uuid::Uuid = placed["order_id"].as_str().context("order_id")?.parse()?;
+    let (joined, hold): (Option<uuid::Uuid>, Option<DateTime<Utc>>) =
+        sqlx::query_as("SELECT order_id, held_until FROM bookings WHERE id = ?")
+            .bind(kept)
+            .fetch_one(&stack.db)
+            .await?;
+    assert_eq!((joined, hold), (Some(order_id), None));
+    assert!(expire(at(24 * 60)).await?.is_empty());
+
+    // 3. Staff book a customer who phoned, move and cancel the booking in the back office:
+    //    each change reaches booking_history, by the staff member.
+    let manager = bureau_end_to_end::web::staff(
+        &stack,
+        "manager@example.com",
+        bureau_accounts::Role::Manager,
+    )
+    .await?;
+    let manager_id: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM web_accounts WHERE email = 'manager@example.com'")
+            .fetch_one(&stack.db)
+            .await?;
+    let staff_by = format!("staff:{manager_id}");
+    let office = |path: &str, fields: Vec<(&str, String)>| {
+        stack
+            .http
+            .post(stack.web_url(path))
+            .header("cookie", format!("bureau_session={manager}"))
+            .header("origin", stack.web_url(""))
+            .form(&fields)
+            .send()
+    };
+    let booked = office(
+        "/office/calendar/book",
+        vec![
+            ("resource", "1".into()),
+            ("day", day.to_string()),
+            ("slot", format!("{INTERPRETING}|{}", slots[2].timestamp())),
+            ("name", "Petro Phoned".into()),
+            ("phone", "+38 050 111 22 33".into()),
+            ("language", "en".into()),
+        ],
+    )
+    .await?;
+    assert!(booked.status().is_success(), "{}", booked.status());
+    let (phoned, customer): (uuid::Uuid, uuid::Uuid) = sqlx::query_as(
+        "SELECT id, customer_id FROM bookings WHERE booked_by = ? AND status = 'booked'",
+    )
+    .bind(&staff_by)
+    .fetch_one(&stack.db)
+    .await?;
+    let moved = office(
+        &format!("/office/calendar/bookings/{phoned}/move"),
+        vec![("starts", slots[3].timestamp().to_string())],
+    )
+    .await?;
+    assert!(moved.status().is_success(), "{}", moved.status());
+    let cancelled = office(
+        &format!("/office/calendar/bookings/{phoned}/cancel"),
+        vec![],
+    )
+    .await?;
+    assert!(cancelled.status().is_success(), "{}", cancelled.status());
+    history_is(
+        &stack,
+        phoned,
+        &[
+            ("booked", staff_by.as_str()),
+            ("rescheduled", staff_by.as_str()),
+            ("cancelled", staff_by.as_str()),
+        ],
+    )
+    .await?;
+    // Without an order, the event names the booking itself and the customer.
+    let envelopes: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT envelope FROM event_outbox WHERE event_type = 'order.booking.changed' ORDER BY id",
+    )
+    .fetch_all(&stack.db)
+    .await?;
+    let changed = envelopes
+        .iter()
+        .filter_map(|bytes| proto_events::Envelope::from_json(bytes).ok())
+        .find_map(|envelope| match envelope.payload {
+            proto_events::Event::BookingChanged(changed) if changed.booking_id == phoned => {
+                Some(changed)
+            }
+            _ => None,
+        })
+        .context("the phoned-in booking's event in the outbox")?;
+    assert_eq!(
+        (changed.order_id, changed.customer_id),
+        (phoned, Some(customer))
+    );
+
+    // 4. Every gateway down (as if the one that committed died before publishing): the
+    //    booking's event waits in the outbox, and the first gateway back publishes it.
+    stack
+        .stop_service(bureau_end_to_end::Service::WebGateway)
+        .await?;
+    stack
+        .stop_service(bureau_end_to_end::Service::BotGateway)
+        .await?;
+    let request = bureau_scheduling::store::BookingRequest {
+        resource_id: 1,
+        service_code: INTERPRETING.into(),
+        duration_minutes: 60,
+        starts_at: bureau_scheduling::from_chrono(slots[4]),
+        order_id: None,
+        customer_id: Some(customer),
+        held_until: None,
+        booked_by: staff_by.clone(),
+    };
+    let (orphan, _) =
+        bureau_scheduling::store::book(&stack.db, &request, "web-gateway", Timestamp::now())
+            .await?;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(bureau_platform::outbox::unsent(&stack.db).await?, 1);
+    assert!(history(&stack, orphan.id).await?.is_empty());
+    stack
+        .start_service(bureau_end_to_end::Service::WebGateway)
+        .await?;
+    history_is(&stack, orphan.id, &[("booked", staff_by.as_str())]).await?;
+    eventually("the outbox emptied", DEADLINE, || async {
+        (bureau_platform::outbox::unsent(&stack.db).await.ok()? == 0).then_some(())
+    })
+    .await?;
+
+    stack.teardown().await
 }

@@ -5,7 +5,7 @@
 //! sees the booking in the day and week views; the same slot posted again from the page is
 //! refused (409, "just taken") by the database-enforced path; moves the booking (its
 //! reminders move with it) and cancels it (its reminders are called off); every step is in
-//! the audit log. Screenshots in English, in Ukrainian and phone-sized.
+//! the audit log, and each booking change reaches `booking_history` as a `BookingChanged`. Screenshots in English, in Ukrainian and phone-sized.
 
 use anyhow::anyhow;
 use bureau_accounts::Role;
@@ -257,5 +257,33 @@ async fn a_manager_edits_working_hours_and_books_a_phoned_in_customer() -> anyho
             "booking_cancel"
         ]
     );
+
+    // And each change was announced like a customer's: `BookingChanged`, by the manager,
+    // through the outbox into booking_history.
+    let olha: Uuid =
+        sqlx::query_scalar("SELECT id FROM web_accounts WHERE email = 'olha@example.com'")
+            .fetch_one(&stack.db)
+            .await?;
+    let by = format!("staff:{olha}");
+    let expected: Vec<(String, String)> = ["booked", "rescheduled", "cancelled"]
+        .iter()
+        .map(|change| ((*change).to_owned(), by.clone()))
+        .collect();
+    eventually(
+        "the staff's changes in booking_history",
+        DEADLINE,
+        || async {
+            let history: Vec<(String, String)> = sqlx::query_as(
+                "SELECT CAST(change_kind AS CHAR), changed_by FROM booking_history
+             WHERE booking_id = ? ORDER BY changed_at, event_id",
+            )
+            .bind(booking_id)
+            .fetch_all(&stack.db)
+            .await
+            .ok()?;
+            (history == expected).then_some(())
+        },
+    )
+    .await?;
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! Booking a time slot from the bot: a bookable service put in the cart brings a calendar
 //! (a week of days, then a day's free times, with weeks to page through); a time pressed
 //! is booked at once for the draft's order, in MySQL under the resource's lock
-//! (`bureau_scheduling::desk`), and then `BookingChanged` is published. Someone faster gets
+//! (`bureau_scheduling::desk`), its `BookingChanged` written into the outbox in the same
+//! transaction and published by the outbox relay after the commit. Someone faster gets
 //! the slot: the customer is told and offered the next free times. Under a booking,
 //! "Reschedule" opens the calendar again and moves it (the old time is free at once);
 //! "Cancel booking" frees it.
@@ -11,10 +12,9 @@
 //! time already past or not offered is refused with the reason.
 
 use bureau_scheduling::booked;
-use bureau_scheduling::desk::{self, Bookable, Refusal};
+use bureau_scheduling::desk::{self, Actor, Bookable, Refusal};
 use bureau_scheduling::jiff::civil::Date;
 use bureau_scheduling::jiff::{Timestamp, ToSpan};
-use proto_events::{BookingChanged, Envelope};
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use uuid::Uuid;
 
@@ -123,13 +123,15 @@ pub async fn release_draft(chat: &Chat, conversation: &Conversation) -> HandlerR
     };
     // In a private chat the chat is the user.
     let by = format!("telegram:{}", chat.id.0);
-    let Ok((booking, event)) = desk::cancel(pool, held.booking.id, &by).await else {
+    let actor = Actor {
+        by: &by,
+        producer: PRODUCER,
+    };
+    let Ok((booking, _)) = desk::cancel(pool, held.booking.id, actor, Timestamp::now()).await
+    else {
         return Ok(());
     };
-    let envelope = Envelope::new(PRODUCER, event.order_id, event);
-    if let Err(error) = chat.desk.publish(&[envelope]).await {
-        tracing::error!(%error, "BookingChanged not confirmed by the broker");
-    }
+    chat.desk.outbox.kick();
     if let Some(service) = desk::bookable_by_code(pool, &booking.service_code).await? {
         let view = Calendar {
             chat,
@@ -233,6 +235,10 @@ async fn act(
     };
     let pool = press.desk.pool();
     let by = format!("telegram:{}", press.user_id());
+    let actor = Actor {
+        by: &by,
+        producer: PRODUCER,
+    };
     let Some(service) = desk::bookable(pool, button.service).await? else {
         answer(key::BOOKING_GONE);
         return Ok(());
@@ -292,13 +298,14 @@ async fn act(
                 return press.outdated();
             };
             let outcome = if button.verb == Verb::Take {
-                desk::book(pool, &service, starts_at, button.context, &by, now).await
+                // A bot draft's time is not a hold: it is freed when the draft is dropped.
+                desk::book(pool, &service, starts_at, button.context, None, actor, now).await
             } else {
-                desk::reschedule(pool, button.context, starts_at, &by, now).await
+                desk::reschedule(pool, button.context, starts_at, actor, now).await
             };
             match outcome {
-                Ok((booking, event)) => {
-                    publish(press, event).await;
+                Ok((booking, _)) => {
+                    press.desk.outbox.kick();
                     let when = view.when(booking.starts_at);
                     let name = view.name();
                     let text = match order_number {
@@ -338,9 +345,9 @@ async fn act(
                 }
             }
         }
-        Verb::Cancel => match desk::cancel(pool, button.context, &by).await {
-            Ok((booking, event)) => {
-                publish(press, event).await;
+        Verb::Cancel => match desk::cancel(pool, button.context, actor, now).await {
+            Ok((booking, _)) => {
+                press.desk.outbox.kick();
                 let text = press.format(
                     key::BOOKING_CANCELLED,
                     &[
@@ -377,15 +384,6 @@ async fn refresh_card(
             super::card::show(press, draft).await
         }
         _ => Ok(()),
-    }
-}
-
-/// Publishes what happened. The booking is already a fact in MySQL (the customer is told so
-/// either way); an unconfirmed event is logged for the operator, never a reason to undo it.
-async fn publish(press: &Press, event: BookingChanged) {
-    let envelope = Envelope::new(PRODUCER, event.order_id, event);
-    if let Err(error) = press.desk.publish(&[envelope]).await {
-        tracing::error!(%error, "BookingChanged not confirmed by the broker");
     }
 }
 

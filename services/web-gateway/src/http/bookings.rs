@@ -11,20 +11,24 @@
 //! - `DELETE /api/bookings/{booking_id}`: cancel one's own booking; its slot is free.
 //!
 //! Each change is made in MySQL under the resource's row lock (no slot is ever given twice:
-//! the UNIQUE key backs it), then `BookingChanged` is published. Someone else's booking is
+//! the UNIQUE key backs it), its `BookingChanged` written into the outbox in the same
+//! transaction and published by the outbox relay after the commit. Someone else's booking is
 //! "no such booking", exactly as one that does not exist.
+//!
+//! A time booked for an order that does not exist yet (the portal's picker, before the
+//! order is sent) is a hold: it expires `store::HOLD_MINUTES` after the last choice unless
+//! the order is sent (`crate::holds`).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json as JsonBody, Router};
-use bureau_scheduling::desk::{self, Bookable, OwnBooking, Refusal};
+use bureau_scheduling::desk::{self, Actor, Bookable, OwnBooking, Refusal};
 use bureau_scheduling::jiff::Timestamp;
 use bureau_scheduling::jiff::civil::Date;
-use bureau_scheduling::store::{Booking, BookingError};
+use bureau_scheduling::store::{self, Booking, BookingError};
 use chrono::{DateTime, Utc};
-use proto_events::{BookingChanged, Envelope};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -132,6 +136,13 @@ fn by(customer: &bureau_accounts::Account) -> String {
     format!("web:{}", customer.id)
 }
 
+fn actor(by: &str) -> Actor<'_> {
+    Actor {
+        by,
+        producer: crate::intake::PRODUCER,
+    }
+}
+
 fn to_chrono(at: Timestamp) -> DateTime<Utc> {
     bureau_scheduling::to_chrono(at)
 }
@@ -201,22 +212,6 @@ fn refused(refusal: Refusal) -> Response {
         .into_response(),
         Refusal::NotFound => Error::NotFound(NO_SUCH_BOOKING).into_response(),
         Refusal::Failed(error) => failed(error).into_response(),
-    }
-}
-
-/// Publishes what happened. The booking is already a fact in MySQL and the customer is
-/// answered so; an unconfirmed event is logged for the operator, never a reason to undo it.
-async fn publish(state: &AppState, event: BookingChanged) {
-    let envelope = Envelope::new(crate::intake::PRODUCER, event.order_id, event);
-    match tokio::time::timeout(
-        crate::status_requests::PUBLISH_TIMEOUT,
-        state.bus.publish(&envelope),
-    )
-    .await
-    {
-        Ok(Ok(_)) => {}
-        Ok(Err(error)) => tracing::error!(%error, "BookingChanged not published"),
-        Err(_) => tracing::error!("BookingChanged not confirmed in time"),
     }
 }
 
@@ -298,7 +293,9 @@ pub(crate) async fn list_bookings(
     }))
 }
 
-/// Book a free start for an order.
+/// Book a free start for an order. For an order not placed yet (no `order_id`, or one no
+/// order has yet) the time is held for 15 minutes: unless the portal's order form sends it
+/// with its order by then, it is cancelled and free again.
 #[utoipa::path(
     post,
     path = "/api/bookings",
@@ -318,7 +315,7 @@ pub(crate) async fn book(
     Json(request): Json<BookRequest>,
 ) -> Result<Response, Error> {
     let service = bookable(&state, &request.service_code).await?;
-    let order_id = match request.order_id {
+    let (order_id, placed) = match request.order_id {
         Some(order_id) => {
             // An order that exists must be the customer's own; a new id is theirs to use.
             let owner: Option<Option<Uuid>> = sqlx::query_scalar(
@@ -331,23 +328,27 @@ pub(crate) async fn book(
             if owner.is_some_and(|account| account != Some(customer.id)) {
                 return Err(Error::NotFound("No such order."));
             }
-            order_id
+            (order_id, owner.is_some())
         }
-        None => Uuid::now_v7(),
+        None => (Uuid::now_v7(), false),
     };
     let now = Timestamp::now();
+    let by = by(&customer);
+    // For an order not sent yet the time is held, and expires unless the order comes.
+    let held_until = (!placed).then(|| store::hold_until(now));
     match desk::book(
         &state.pool,
         &service,
         from_chrono(request.starts_at),
         order_id,
-        &by(&customer),
+        held_until,
+        actor(&by),
         now,
     )
     .await
     {
-        Ok((booking, event)) => {
-            publish(&state, event).await;
+        Ok((booking, _)) => {
+            state.outbox.kick();
             Ok((
                 StatusCode::CREATED,
                 JsonBody(view(&booking, Some(order_id), "booked")),
@@ -381,18 +382,19 @@ pub(crate) async fn reschedule(
 ) -> Result<Response, Error> {
     let booking_id = booking_id_of(&booking_id)?;
     let now = Timestamp::now();
+    let by = by(&customer);
     match desk::reschedule(
         &state.pool,
         booking_id,
         from_chrono(request.starts_at),
-        &by(&customer),
+        actor(&by),
         now,
     )
     .await
     {
         Ok((booking, event)) => {
             let order_id = Some(event.order_id);
-            publish(&state, event).await;
+            state.outbox.kick();
             Ok(JsonBody(view(&booking, order_id, "booked")).into_response())
         }
         Err(refusal) => Ok(refused(refusal)),
@@ -417,38 +419,65 @@ pub(crate) async fn cancel(
     Path(booking_id): Path<String>,
 ) -> Result<Response, Error> {
     let booking_id = booking_id_of(&booking_id)?;
-    match desk::cancel(&state.pool, booking_id, &by(&customer)).await {
+    let by = by(&customer);
+    match desk::cancel(&state.pool, booking_id, actor(&by), Timestamp::now()).await {
         Ok((booking, event)) => {
             let order_id = Some(event.order_id);
-            publish(&state, event).await;
+            state.outbox.kick();
             Ok(JsonBody(view(&booking, order_id, "cancelled")).into_response())
         }
         Err(refusal) => Ok(refused(refusal)),
     }
 }
 
-/// The portal's new-order form placed `order_id` with the booking its slot picker made
-/// (`booking`, the id as the form sent it; empty: none): the booking joins the order. Only
-/// the customer's own live booking; anything else is logged and ignored (the order stands).
+/// What became of the booking a new web order was sent with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attached {
+    /// The form sent none (or something that is no booking id: logged, ignored).
+    Nothing,
+    /// The booking joined the order: its hold ended.
+    Joined(Uuid),
+    /// Not the customer's live booking: its hold expired (or it was cancelled) meanwhile.
+    Gone,
+}
+
+/// The portal's new-order form is placing `order_id` with the booking its slot picker made
+/// (`booking`, the id as the form sent it; empty: none): the booking joins the order before
+/// the order is published, so a hold cannot expire under an order already sent. [`Attached::Gone`]
+/// stops the order (the customer chooses a time again).
 pub(crate) async fn attach_booking(
     state: &AppState,
     customer: &bureau_accounts::Account,
     booking: &str,
     order_id: Uuid,
-) {
+) -> Result<Attached, sqlx::Error> {
     let booking = booking.trim();
     if booking.is_empty() {
-        return;
+        return Ok(Attached::Nothing);
     }
     let Ok(booking_id) = Uuid::parse_str(booking) else {
         tracing::warn!(booking, "the order form sent a booking that is no id");
-        return;
+        return Ok(Attached::Nothing);
     };
-    match desk::attach(&state.pool, booking_id, &by(customer), order_id).await {
-        Ok(true) => tracing::info!(%booking_id, %order_id, "booking joined the order"),
-        Ok(false) => {
-            tracing::warn!(%booking_id, "the order form's booking is not the customer's live one")
-        }
-        Err(error) => tracing::error!(%error, %booking_id, "booking not joined to the order"),
+    if desk::attach(&state.pool, booking_id, &by(customer), order_id).await? {
+        tracing::info!(%booking_id, %order_id, "booking joined the order");
+        Ok(Attached::Joined(booking_id))
+    } else {
+        tracing::info!(%booking_id, "the order form's booking is no longer the customer's live one");
+        Ok(Attached::Gone)
+    }
+}
+
+/// The order joined to `booking_id` was not sent after all (the broker refused it): the
+/// time is held again from now, so it expires if the customer does not send it again.
+pub(crate) async fn hold_again(
+    state: &AppState,
+    customer: &bureau_accounts::Account,
+    booking_id: Uuid,
+) {
+    if let Err(error) =
+        desk::hold_again(&state.pool, booking_id, &by(customer), Timestamp::now()).await
+    {
+        tracing::error!(%error, %booking_id, "a booking of an unsent order not held again");
     }
 }

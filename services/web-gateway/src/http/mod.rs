@@ -78,7 +78,7 @@ use tracing::Span;
 use crate::sign_in_guard::{HashingSlots, SignInLimiter};
 
 pub use auth::presented_token;
-pub(crate) use bookings::attach_booking;
+pub(crate) use bookings::{Attached, attach_booking, hold_again};
 pub(crate) use client::ClientAddress;
 pub use error::Error;
 pub(crate) use error::human_size;
@@ -102,6 +102,8 @@ pub struct AppState {
     pub live: live::LiveHub,
     pub pool: MySqlPool,
     pub bus: Arc<EventBus>,
+    /// Publishes the outbox (the bookings' events); kicked after a change is committed.
+    pub outbox: bureau_platform::outbox::Relay,
     pub store: ObjectStore,
     pub settings: Arc<Settings>,
     /// Order numbers, leased from MySQL in blocks ahead of need.
@@ -177,6 +179,12 @@ pub(crate) fn inspection_state() -> anyhow::Result<AppState> {
     let stopped = tokio_util::sync::CancellationToken::new();
     stopped.cancel();
     Ok(AppState {
+        outbox: bureau_platform::outbox::Relay::start(
+            pool.clone(),
+            bus.clone(),
+            bureau_platform::outbox::RelaySettings::for_service("inspection"),
+            stopped.clone(),
+        ),
         live: live::LiveHub::start(bus.clone(), stopped, settings.web_gateway.live.clone()),
         order_numbers: OrderNumbers::new(pool.clone(), 1),
         sign_in: Arc::new(SignInGuard::new(&settings.web_gateway.sign_in)),

@@ -12,7 +12,9 @@
 //!
 //! Every booking goes through `bureau_scheduling::store` — the resource's row lock and the
 //! UNIQUE key — exactly like the bot's and the portal's, so a slot staff took is never given
-//! to a customer, nor the other way round. Who may: admins and managers edit schedules and
+//! to a customer, nor the other way round; and like theirs, each change writes its
+//! `BookingChanged` (`by` = `staff:{account}`) into the outbox in the same transaction,
+//! published by the outbox relay. Who may: admins and managers edit schedules and
 //! book, move and cancel for anyone; an executor who is a resource sees their own schedule
 //! and calendar, read-only (`gate::schedule`). Every change is in the audit log.
 
@@ -21,7 +23,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use bureau_scheduling::store::{self, BookingError, BookingRequest};
+use bureau_scheduling::store::{self, Actor, BookingError, BookingRequest};
 use bureau_scheduling::{from_chrono, to_chrono};
 use chrono::Utc;
 use jiff::ToSpan;
@@ -535,16 +537,13 @@ pub async fn book(
         duration_minutes: service.minutes,
         starts_at,
         order_id: None,
-        booked_by: format!("staff:{}", desk.account.id),
+        customer_id: Some(customer_id),
+        held_until: None,
+        booked_by: staff(&desk),
     };
-    match store::book(&state.pool, &request, from_chrono(Utc::now())).await {
-        Ok(booking) => {
-            sqlx::query("UPDATE bookings SET customer_id = ? WHERE id = ?")
-                .bind(customer_id)
-                .bind(booking.id)
-                .execute(&state.pool)
-                .await
-                .map_err(|e| desk.fail(Error::from(e)))?;
+    match store::book(&state.pool, &request, PRODUCER, from_chrono(Utc::now())).await {
+        Ok((booking, _)) => {
+            state.outbox.kick();
             desk.audit(
                 &state,
                 "booking_create",
@@ -579,6 +578,14 @@ pub async fn book(
             .await
         }
     }
+}
+
+/// The service writing staff's booking changes (their events' producer).
+const PRODUCER: proto_events::Producer = crate::SERVICE.name();
+
+/// `BookingChanged.by` for a change this staff member makes.
+fn staff(desk: &Desk) -> String {
+    format!("staff:{}", desk.account.id)
 }
 
 /// The sentence for a booking the store refused; `None` for a database failure.
@@ -661,8 +668,14 @@ pub async fn move_booking(
         )
         .await;
     };
-    match store::reschedule(&state.pool, id, starts, from_chrono(Utc::now())).await {
-        Ok(moved) => {
+    let by = staff(&desk);
+    let actor = Actor {
+        by: &by,
+        producer: PRODUCER,
+    };
+    match store::reschedule(&state.pool, id, starts, actor, from_chrono(Utc::now())).await {
+        Ok((moved, _)) => {
+            state.outbox.kick();
             desk.audit(
                 &state,
                 "booking_move",
@@ -708,9 +721,15 @@ pub async fn cancel_booking(
     let day = starts
         .map(|s| from_chrono(s).to_zoned(resource.zone()).date().to_string())
         .unwrap_or_default();
-    store::cancel(&state.pool, id)
+    let by = staff(&desk);
+    let actor = Actor {
+        by: &by,
+        producer: PRODUCER,
+    };
+    store::cancel(&state.pool, id, actor, from_chrono(Utc::now()))
         .await
         .map_err(|e| desk.fail(Error::from(e)))?;
+    state.outbox.kick();
     desk.audit(&state, "booking_cancel", None, Some(&id.to_string()), None)
         .await?;
     Ok(Redirect::to(&format!(

@@ -381,11 +381,33 @@ pub async fn create(
         created.items = items;
         created.total = total;
     }
-    intake::publish_staged(state.bus.clone(), events, Staging::new(state.store.clone()))
-        .await
-        .map_err(|e| member.fail(Error::from(e)))?;
+    // The time the picker held joins the order before the order is sent: a hold that
+    // expired meanwhile stops it here, and once joined it can no longer expire.
+    let attached =
+        crate::http::attach_booking(&state, &member.account, &form.booking, order.order_id)
+            .await
+            .map_err(|e| member.fail(e))?;
+    if attached == crate::http::Attached::Gone {
+        return refuse(
+            &state,
+            &member,
+            &form,
+            &cart,
+            StatusCode::CONFLICT,
+            None,
+            Some(t.booking_expired.to_owned()),
+        )
+        .await;
+    }
+    if let Err(error) =
+        intake::publish_staged(state.bus.clone(), events, Staging::new(state.store.clone())).await
+    {
+        if let crate::http::Attached::Joined(booking_id) = attached {
+            crate::http::hold_again(&state, &member.account, booking_id).await;
+        }
+        return Err(member.fail(Error::from(error)));
+    }
     tracing::info!(order_id = %order.order_id, order_number = %order.order_number, files, lines = cart.lines.len(), "order placed on the portal");
-    crate::http::attach_booking(&state, &member.account, &form.booking, order.order_id).await;
     let order_url = format!("/portal/orders/{}", order.order_number);
     if member.wants_json {
         let body = serde_json::json!({
