@@ -18,6 +18,8 @@ use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
+use crate::stage_times::{self, Stage};
+
 /// Longer than any one update's handling (a publish gives up after 10 s).
 const TURN_LENGTH: Duration = Duration::from_secs(30);
 /// How long to wait for a turn before handling the update anyway: a stuck turn must not
@@ -80,9 +82,11 @@ impl ChatTurns {
     /// (logged); a database error is returned at once.
     pub async fn take(&self, chat_id: i64) -> Result<Arc<ChatTurn>, sqlx::Error> {
         let holder = Uuid::now_v7();
+        let since = std::time::Instant::now();
         let give_up = Instant::now() + MAX_WAIT;
         loop {
             if self.try_take(chat_id, holder).await? {
+                stage_times::record(Stage::TurnTake, since);
                 return Ok(self.turn(chat_id, holder));
             }
             if Instant::now() >= give_up {
@@ -110,6 +114,7 @@ impl ChatTurns {
         .execute(&self.pool)
         .await?
         .rows_affected();
+        stage_times::wrote(Stage::TurnTake, 1);
         if taken == 1 {
             return Ok(true);
         }
@@ -125,6 +130,7 @@ impl ChatTurns {
         .execute(&self.pool)
         .await?
         .rows_affected();
+        stage_times::wrote(Stage::TurnTake, 1);
         Ok(inserted == 1)
     }
 }
@@ -136,6 +142,7 @@ impl Drop for ChatTurn {
         // simply expires.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(self.held.track_future(async move {
+                let since = std::time::Instant::now();
                 let released = sqlx::query(
                     "UPDATE bot_chat_turns SET expires_at = '1970-01-01 00:00:01' WHERE chat_id = ? AND holder = ?",
                 )
@@ -143,6 +150,8 @@ impl Drop for ChatTurn {
                 .bind(holder)
                 .execute(&pool)
                 .await;
+                stage_times::record(Stage::GiveBack, since);
+                stage_times::wrote(Stage::GiveBack, 1);
                 match released {
                     Ok(_) => {}
                     // The gateway is stopping: the turn expires by itself.

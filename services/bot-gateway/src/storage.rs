@@ -17,7 +17,8 @@ use sqlx::{MySqlPool, Row};
 use teloxide::dispatching::dialogue::Storage;
 use teloxide::types::ChatId;
 
-use crate::dialogue::{Conversation, Stage};
+use crate::dialogue::{Conversation, Stage as ConversationStage};
+use crate::stage_times::{self, Stage};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -48,7 +49,7 @@ impl MySqlStorage {
 
     /// Gives a draft that has no order number yet its number.
     async fn number_new_draft(&self, conversation: &mut Conversation) -> Result<(), StorageError> {
-        if let Stage::Drafting(draft) = &mut conversation.stage
+        if let ConversationStage::Drafting(draft) = &mut conversation.stage
             && draft.order_number.is_empty()
         {
             draft.order_number = self.numbers.next().await?;
@@ -85,6 +86,7 @@ impl Storage<Conversation> for MySqlStorage {
         mut dialogue: Conversation,
     ) -> BoxFuture<'static, Result<(), StorageError>> {
         Box::pin(async move {
+            let since = std::time::Instant::now();
             self.number_new_draft(&mut dialogue).await?;
             let state = serde_json::to_string(&dialogue).map_err(StorageError::Unwritable)?;
             sqlx::query(
@@ -95,6 +97,8 @@ impl Storage<Conversation> for MySqlStorage {
             .bind(state)
             .execute(&self.pool)
             .await?;
+            stage_times::record(Stage::Save, since);
+            stage_times::wrote(Stage::Save, 1);
             Ok(())
         })
     }
@@ -104,10 +108,13 @@ impl Storage<Conversation> for MySqlStorage {
         chat_id: ChatId,
     ) -> BoxFuture<'static, Result<Option<Conversation>, StorageError>> {
         Box::pin(async move {
-            let row = sqlx::query("SELECT state FROM bot_dialogues WHERE chat_id = ?")
-                .bind(chat_id.0)
-                .fetch_optional(&self.pool)
-                .await?;
+            let row = stage_times::timed(
+                Stage::Load,
+                sqlx::query("SELECT state FROM bot_dialogues WHERE chat_id = ?")
+                    .bind(chat_id.0)
+                    .fetch_optional(&self.pool),
+            )
+            .await?;
             let Some(row) = row else { return Ok(None) };
             let state: String = row.try_get("state")?;
             serde_json::from_str(&state)

@@ -38,6 +38,43 @@ use crate::settings::TelegramSettings;
 /// The row that paces the whole bot; Telegram never uses 0 as a chat id.
 const WHOLE_BOT: i64 = 0;
 
+/// Every batch this process asked MySQL for, whichever [`SharedPace`] asked: for benchmarks
+/// (how long a batch's transaction takes under load, and how many turns it decides).
+static BATCH_COUNT: AtomicU64 = AtomicU64::new(0);
+static BATCH_MICROS: AtomicU64 = AtomicU64::new(0);
+static BATCH_MOST_MICROS: AtomicU64 = AtomicU64::new(0);
+static BATCH_ASKS: AtomicU64 = AtomicU64::new(0);
+
+/// This process's batches since the last [`reset_batch_totals`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchTotals {
+    /// Transactions made.
+    pub batches: u64,
+    /// Their time in all, from the first statement to the commit's answer.
+    pub micros: u64,
+    /// The longest one.
+    pub most_micros: u64,
+    /// Asks decided in them.
+    pub asks: u64,
+}
+
+/// The totals of this process's batches.
+pub fn batch_totals() -> BatchTotals {
+    BatchTotals {
+        batches: BATCH_COUNT.load(Ordering::Relaxed),
+        micros: BATCH_MICROS.load(Ordering::Relaxed),
+        most_micros: BATCH_MOST_MICROS.load(Ordering::Relaxed),
+        asks: BATCH_ASKS.load(Ordering::Relaxed),
+    }
+}
+
+/// Starts [`batch_totals`] afresh.
+pub fn reset_batch_totals() {
+    for total in [&BATCH_COUNT, &BATCH_MICROS, &BATCH_MOST_MICROS, &BATCH_ASKS] {
+        total.store(0, Ordering::Relaxed);
+    }
+}
+
 /// Who is waiting for a message, which decides who goes first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Priority {
@@ -284,7 +321,13 @@ impl SharedPace {
     /// One transaction for a batch; every waiter gets its answer, or the error.
     async fn take_batch(&self, batch: Vec<Waiting>) {
         let asks: Vec<Ask> = batch.iter().map(|waiting| waiting.ask).collect();
+        let since = std::time::Instant::now();
         let turns = self.take_turns(&asks).await;
+        let micros = u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX);
+        BATCH_COUNT.fetch_add(1, Ordering::Relaxed);
+        BATCH_MICROS.fetch_add(micros, Ordering::Relaxed);
+        BATCH_MOST_MICROS.fetch_max(micros, Ordering::Relaxed);
+        BATCH_ASKS.fetch_add(asks.len() as u64, Ordering::Relaxed);
         self.batches.fetch_add(1, Ordering::Relaxed);
         for (index, waiting) in batch.into_iter().enumerate() {
             let answer = match &turns {

@@ -31,6 +31,7 @@ use crate::desk::Desk;
 use crate::dialogue::{ChatDialogue, Conversation, Draft, Language, Stage};
 use crate::keyboards;
 use crate::replies::{self, Invoice, Reply, Undelivered};
+use crate::stage_times::{self, Stage as Timed};
 use crate::storage::StorageError;
 use crate::telegram::GatewayBot;
 use crate::texts::{Words, key};
@@ -154,7 +155,12 @@ impl Chat {
             (self.bot.clone(), self.desk.clone(), self.id, self.update_id);
         tokio::spawn(async move {
             tokio::time::sleep(BURST_QUIET).await;
-            if let Err(error) = show_due_card(&bot, &desk, chat_id, update_id).await {
+            let shown = stage_times::timed(
+                Timed::DueCard,
+                show_due_card(&bot, &desk, chat_id, update_id),
+            )
+            .await;
+            if let Err(error) = shown {
                 tracing::warn!(%error, chat_id = chat_id.0, "the card's edit for a burst not made");
             }
         });
@@ -338,7 +344,11 @@ impl Chat {
         // (tests/faults/src/cluster_run.rs), which kills a bot replica mid-update.
         let written_ahead =
             self.said().saved && !replies.is_empty() && self.write_ahead(update_id, &replies).await;
-        let delivered = replies::deliver(&self.bot, self.id, replies).await;
+        let delivered = stage_times::timed(
+            Timed::Deliver,
+            replies::deliver(&self.bot, self.id, replies),
+        )
+        .await;
         if delivered.unsaid.is_empty() {
             if written_ahead {
                 self.clear_written_ahead(update_id, &delivered).await;
@@ -531,7 +541,7 @@ fn enter(entering: Entering) -> UpdateHandler<HandlerError> {
                     if let Some(press) = &press {
                         deps.insert(press.clone());
                     }
-                    Handling::Ran(match rest(deps).await {
+                    Handling::Ran(match stage_times::timed(Timed::Handler, rest(deps)).await {
                         ControlFlow::Break(outcome) => outcome,
                         ControlFlow::Continue(_) => {
                             tracing::debug!(update_id = update.id.0, "nothing handles it");
