@@ -1,7 +1,7 @@
 //! Where an update's time goes: process-wide totals per stage of the gateway's handling
 //! (the chat's turn, the conversation read and written, the replies and their pace), kept
 //! in atomics so they cost nothing worth measuring. `bench-bot` resets them before its run
-//! and prints them after, with the MySQL writes each stage makes, per update.
+//! and prints them after, with the MySQL commits each stage makes, per update.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -62,19 +62,18 @@ struct Totals {
     count: AtomicU64,
     micros: AtomicU64,
     most: AtomicU64,
-    /// MySQL statements that write (each a commit of its own unless folded).
+    /// MySQL commits made (a statement on its own, or a transaction of several).
     writes: AtomicU64,
 }
 
-#[allow(clippy::declare_interior_mutable_const)]
-const ZERO: Totals = Totals {
-    count: AtomicU64::new(0),
-    micros: AtomicU64::new(0),
-    most: AtomicU64::new(0),
-    writes: AtomicU64::new(0),
-};
-
-static TOTALS: [Totals; 9] = [ZERO; 9];
+static TOTALS: [Totals; 9] = [const {
+    Totals {
+        count: AtomicU64::new(0),
+        micros: AtomicU64::new(0),
+        most: AtomicU64::new(0),
+        writes: AtomicU64::new(0),
+    }
+}; 9];
 
 fn totals(stage: Stage) -> &'static Totals {
     &TOTALS[Stage::ALL
@@ -92,7 +91,7 @@ pub fn record(stage: Stage, since: Instant) {
     totals.most.fetch_max(micros, Ordering::Relaxed);
 }
 
-/// Counts `writes` MySQL writes made by `stage`.
+/// Counts `writes` MySQL commits made by `stage`.
 pub fn wrote(stage: Stage, writes: u64) {
     totals(stage).writes.fetch_add(writes, Ordering::Relaxed);
 }

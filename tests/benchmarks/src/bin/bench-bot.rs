@@ -630,7 +630,7 @@ async fn limited(args: &Args) -> anyhow::Result<()> {
 }
 
 /// Where the gateway's time went: each stage's runs, mean and longest time, and the MySQL
-/// writes it made per update; then the pace's batches (the notifiers' in this process too).
+/// commits it made per update; then the pace's batches (the notifiers' in this process too).
 fn print_stages(
     stages: &[bot_gateway::stage_times::StageTotals],
     batches: &bureau_platform::telegram_pace::BatchTotals,
@@ -642,7 +642,7 @@ fn print_stages(
         .max(1) as f64;
     println!(
         "  where the gateway's time went ({updates} updates handled):\n    {:<26} {:>7} {:>10} {:>10} {:>16}",
-        "stage", "runs", "mean ms", "max ms", "writes/update"
+        "stage", "runs", "mean ms", "max ms", "commits/update"
     );
     for totals in stages {
         let mean = totals.micros as f64 / totals.count.max(1) as f64 / 1e3;
@@ -656,8 +656,9 @@ fn print_stages(
         );
     }
     println!(
-        "    pace batches (all senders in this process): {} transactions, {:.1} asks each, mean {:.1} ms, max {:.1} ms",
+        "    pace batches (all senders in this process): {} transactions ({:.2} per update), {:.1} asks each, mean {:.1} ms, max {:.1} ms",
         batches.batches,
+        batches.batches as f64 / updates,
         batches.asks as f64 / batches.batches.max(1) as f64,
         batches.micros as f64 / batches.batches.max(1) as f64 / 1e3,
         batches.most_micros as f64 / 1e3
