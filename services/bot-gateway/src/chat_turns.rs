@@ -8,15 +8,25 @@
 //! it back when done. A replica that dies holding a turn holds it only until it expires;
 //! one that stops gracefully waits for its turns to be given back before closing its pool
 //! ([`ChatTurns::given_back`]), so the other replica answers the chat at once.
-//! No database connection is held while waiting or working.
+//! No database connection is held while waiting or working. An update that ends by writing
+//! the conversation gives the turn back in that write's transaction
+//! ([`ChatTurn::give_back_in`]): one commit where there were two. Within one process the
+//! chat's turns also queue on a lock of the process's own ([`ChatTurns::take`]), so a
+//! second update or a card's edit waiting in the same process is woken when the turn is
+//! given back instead of asking MySQL every 15 ms.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use sqlx::MySqlPool;
+use tokio::sync::OwnedMutexGuard;
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
+
+use crate::stage_times::{self, Stage};
 
 /// Longer than any one update's handling (a publish gives up after 10 s).
 const TURN_LENGTH: Duration = Duration::from_secs(30);
@@ -30,6 +40,8 @@ pub struct ChatTurns {
     pool: MySqlPool,
     /// Every turn held and every give-back under way, so a graceful stop can wait for them.
     held: TaskTracker,
+    /// Each chat's lock in this process, while anyone holds or waits for it.
+    local: Arc<std::sync::Mutex<HashMap<i64, Weak<tokio::sync::Mutex<()>>>>>,
 }
 
 /// A chat's turn, held until dropped.
@@ -40,6 +52,11 @@ pub struct ChatTurn {
     held: TaskTracker,
     /// Counts this turn in [`ChatTurns::given_back`] until the give-back is under way.
     _held: tokio_util::task::task_tracker::TaskTrackerToken,
+    /// Given back already, in the transaction of the update's last write
+    /// ([`ChatTurn::give_back_in`]): nothing is left to do when dropped.
+    returned: AtomicBool,
+    /// The chat's lock in this process, let go once the turn is given back in MySQL.
+    local: Option<OwnedMutexGuard<()>>,
 }
 
 impl ChatTurns {
@@ -47,6 +64,7 @@ impl ChatTurns {
         ChatTurns {
             pool,
             held: TaskTracker::new(),
+            local: Arc::default(),
         }
     }
 
@@ -66,31 +84,58 @@ impl ChatTurns {
         }
     }
 
-    fn turn(&self, chat_id: i64, holder: Uuid) -> Arc<ChatTurn> {
+    fn turn(
+        &self,
+        chat_id: i64,
+        holder: Uuid,
+        local: Option<OwnedMutexGuard<()>>,
+    ) -> Arc<ChatTurn> {
         Arc::new(ChatTurn {
             pool: self.pool.clone(),
             chat_id,
             holder,
             held: self.held.clone(),
             _held: self.held.token(),
+            returned: AtomicBool::new(false),
+            local,
         })
+    }
+
+    /// The chat's lock in this process (made when nobody holds or waits for it).
+    fn local_lock(&self, chat_id: i64) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.local.lock().expect("never poisoned");
+        if let Some(lock) = locks.get(&chat_id).and_then(Weak::upgrade) {
+            return lock;
+        }
+        if locks.len() >= 1_024 {
+            locks.retain(|_, lock| lock.strong_count() > 0);
+        }
+        let lock = Arc::new(tokio::sync::Mutex::new(()));
+        locks.insert(chat_id, Arc::downgrade(&lock));
+        lock
     }
 
     /// Waits for the chat's turn and takes it. After [`MAX_WAIT`] it goes ahead without
     /// (logged); a database error is returned at once.
     pub async fn take(&self, chat_id: i64) -> Result<Arc<ChatTurn>, sqlx::Error> {
         let holder = Uuid::now_v7();
+        let since = std::time::Instant::now();
         let give_up = Instant::now() + MAX_WAIT;
+        // First in this process: whoever holds the turn here wakes us when done.
+        let local = tokio::time::timeout_at(give_up, self.local_lock(chat_id).lock_owned())
+            .await
+            .ok();
         loop {
             if self.try_take(chat_id, holder).await? {
-                return Ok(self.turn(chat_id, holder));
+                stage_times::record(Stage::TurnTake, since);
+                return Ok(self.turn(chat_id, holder, local));
             }
             if Instant::now() >= give_up {
                 tracing::warn!(
                     chat_id,
                     "chat's turn not free after {MAX_WAIT:?}; handling the update anyway"
                 );
-                return Ok(self.turn(chat_id, holder));
+                return Ok(self.turn(chat_id, holder, local));
             }
             tokio::time::sleep(RETRY_EVERY).await;
         }
@@ -110,6 +155,7 @@ impl ChatTurns {
         .execute(&self.pool)
         .await?
         .rows_affected();
+        stage_times::wrote(Stage::TurnTake, 1);
         if taken == 1 {
             return Ok(true);
         }
@@ -125,24 +171,57 @@ impl ChatTurns {
         .execute(&self.pool)
         .await?
         .rows_affected();
+        stage_times::wrote(Stage::TurnTake, 1);
         Ok(inserted == 1)
     }
 }
 
+impl ChatTurn {
+    /// Gives the turn back inside `tx` (the update's last write of the conversation); once
+    /// that commits, [`ChatTurn::mark_returned`] tells the turn not to give itself back again.
+    pub async fn give_back_in(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::MySql>,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(GIVE_BACK)
+            .bind(self.chat_id)
+            .bind(self.holder)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The transaction of [`ChatTurn::give_back_in`] committed: the turn is free.
+    pub fn mark_returned(&self) {
+        self.returned.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Frees the chat's turn if this holder still has it.
+const GIVE_BACK: &str =
+    "UPDATE bot_chat_turns SET expires_at = '1970-01-01 00:00:01' WHERE chat_id = ? AND holder = ?";
+
 impl Drop for ChatTurn {
     fn drop(&mut self) {
+        if self.returned.load(Ordering::Relaxed) {
+            return;
+        }
         let (pool, chat_id, holder) = (self.pool.clone(), self.chat_id, self.holder);
+        // Held until MySQL has the turn back, so the next in this process finds it free.
+        let local = self.local.take();
         // Dropped inside the dispatcher's runtime; if there is none (shutdown), the turn
         // simply expires.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(self.held.track_future(async move {
-                let released = sqlx::query(
-                    "UPDATE bot_chat_turns SET expires_at = '1970-01-01 00:00:01' WHERE chat_id = ? AND holder = ?",
-                )
+                let since = std::time::Instant::now();
+                let released = sqlx::query(GIVE_BACK)
                 .bind(chat_id)
                 .bind(holder)
                 .execute(&pool)
                 .await;
+                stage_times::record(Stage::GiveBack, since);
+                stage_times::wrote(Stage::GiveBack, 1);
+                drop(local);
                 match released {
                     Ok(_) => {}
                     // The gateway is stopping: the turn expires by itself.

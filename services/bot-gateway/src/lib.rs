@@ -39,6 +39,7 @@ mod updates;
 // (and sign calendar buttons as the bot does, to press expired and past ones).
 pub mod calendar;
 pub mod dialogue;
+pub mod stage_times;
 pub mod texts;
 
 use std::sync::Arc;

@@ -17,7 +17,9 @@ use sqlx::{MySqlPool, Row};
 use teloxide::dispatching::dialogue::Storage;
 use teloxide::types::ChatId;
 
-use crate::dialogue::{Conversation, Stage};
+use crate::chat_turns::ChatTurn;
+use crate::dialogue::{Conversation, Stage as ConversationStage};
+use crate::stage_times::{self, Stage};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -46,13 +48,52 @@ impl MySqlStorage {
         Arc::new(MySqlStorage { pool, numbers })
     }
 
-    /// Gives a draft that has no order number yet its number.
-    async fn number_new_draft(&self, conversation: &mut Conversation) -> Result<(), StorageError> {
-        if let Stage::Drafting(draft) = &mut conversation.stage
+    /// Gives a draft that has no order number yet its number (before it is first written,
+    /// so that the replies about it can show the number).
+    pub(crate) async fn number_new_draft(
+        &self,
+        conversation: &mut Conversation,
+    ) -> Result<(), StorageError> {
+        if let ConversationStage::Drafting(draft) = &mut conversation.stage
             && draft.order_number.is_empty()
         {
             draft.order_number = self.numbers.next().await?;
         }
+        Ok(())
+    }
+}
+
+impl MySqlStorage {
+    /// Writes the chat's conversation and, when `turn` is given, gives the chat's turn back
+    /// in the same transaction: one commit where there were two, and whoever takes the turn
+    /// next finds the conversation written.
+    pub(crate) async fn write_giving_back(
+        &self,
+        chat_id: ChatId,
+        mut conversation: Conversation,
+        turn: Option<&ChatTurn>,
+    ) -> Result<(), StorageError> {
+        let since = std::time::Instant::now();
+        self.number_new_draft(&mut conversation).await?;
+        let state = serde_json::to_string(&conversation).map_err(StorageError::Unwritable)?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO bot_dialogues (chat_id, state, updated_at) VALUES (?, ?, UTC_TIMESTAMP(6))
+             ON DUPLICATE KEY UPDATE state = VALUES(state), updated_at = VALUES(updated_at)",
+        )
+        .bind(chat_id.0)
+        .bind(state)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(turn) = turn {
+            turn.give_back_in(&mut tx).await?;
+        }
+        tx.commit().await?;
+        if let Some(turn) = turn {
+            turn.mark_returned();
+        }
+        stage_times::record(Stage::Save, since);
+        stage_times::wrote(Stage::Save, 1);
         Ok(())
     }
 }
@@ -85,6 +126,7 @@ impl Storage<Conversation> for MySqlStorage {
         mut dialogue: Conversation,
     ) -> BoxFuture<'static, Result<(), StorageError>> {
         Box::pin(async move {
+            let since = std::time::Instant::now();
             self.number_new_draft(&mut dialogue).await?;
             let state = serde_json::to_string(&dialogue).map_err(StorageError::Unwritable)?;
             sqlx::query(
@@ -95,6 +137,8 @@ impl Storage<Conversation> for MySqlStorage {
             .bind(state)
             .execute(&self.pool)
             .await?;
+            stage_times::record(Stage::Save, since);
+            stage_times::wrote(Stage::Save, 1);
             Ok(())
         })
     }
@@ -104,10 +148,13 @@ impl Storage<Conversation> for MySqlStorage {
         chat_id: ChatId,
     ) -> BoxFuture<'static, Result<Option<Conversation>, StorageError>> {
         Box::pin(async move {
-            let row = sqlx::query("SELECT state FROM bot_dialogues WHERE chat_id = ?")
-                .bind(chat_id.0)
-                .fetch_optional(&self.pool)
-                .await?;
+            let row = stage_times::timed(
+                Stage::Load,
+                sqlx::query("SELECT state FROM bot_dialogues WHERE chat_id = ?")
+                    .bind(chat_id.0)
+                    .fetch_optional(&self.pool),
+            )
+            .await?;
             let Some(row) = row else { return Ok(None) };
             let state: String = row.try_get("state")?;
             serde_json::from_str(&state)

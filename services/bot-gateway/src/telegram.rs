@@ -62,7 +62,12 @@ impl GatewayBot {
         let Some(pace) = &self.pace else {
             return;
         };
-        if let Err(error) = pace.wait_turn(chat_id.0, Priority::Reply).await {
+        let waited = crate::stage_times::timed(
+            crate::stage_times::Stage::PaceWait,
+            pace.wait_turn(chat_id.0, Priority::Reply),
+        )
+        .await;
+        if let Err(error) = waited {
             tracing::warn!(%error, chat_id = chat_id.0, "the shared pace did not answer; sending unpaced");
         }
     }

@@ -19,6 +19,17 @@
 //! so a thousand messages waiting cost one commit per batch, not one per message, and the
 //! others wait their turn in the process rather than in MySQL.
 //!
+//! A batch's slots start no earlier than the moment its answer is expected back: "now" is
+//! read once the bot's row is locked (`SYSDATE`, not the statement's start, which may be
+//! long before the lock was granted), and the batch decides from that moment plus the time
+//! this process's recent batches took to commit and hand over their answers (a margin that
+//! follows them). Each taken slot is then waited for from the moment "now" was read, not
+//! from when the answer arrived, so every process sends on MySQL's timeline and two batches
+//! never overlap. A slot whose moment passed by more than one interval before its waiter
+//! heard of it (a commit far slower than the margin) is not used late, which would put it
+//! in the same second as the slots after it, but asked for again (twice at most: a MySQL
+//! slower than the largest margin for good must not keep a message from ever going out).
+//!
 //! Times are MySQL's clock, so processes on machines whose clocks differ still agree; only
 //! the wait itself is measured locally. Every turn locks the bot's row first and the chat's
 //! row second, so two turns never wait for each other in opposite orders (no deadlocks); the
@@ -30,6 +41,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 use sqlx::MySqlPool;
 
@@ -37,6 +49,43 @@ use crate::settings::TelegramSettings;
 
 /// The row that paces the whole bot; Telegram never uses 0 as a chat id.
 const WHOLE_BOT: i64 = 0;
+
+/// Every batch this process asked MySQL for, whichever [`SharedPace`] asked: for benchmarks
+/// (how long a batch's transaction takes under load, and how many turns it decides).
+static BATCH_COUNT: AtomicU64 = AtomicU64::new(0);
+static BATCH_MICROS: AtomicU64 = AtomicU64::new(0);
+static BATCH_MOST_MICROS: AtomicU64 = AtomicU64::new(0);
+static BATCH_ASKS: AtomicU64 = AtomicU64::new(0);
+
+/// This process's batches since the last [`reset_batch_totals`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchTotals {
+    /// Transactions made.
+    pub batches: u64,
+    /// Their time in all, from the first statement to the commit's answer.
+    pub micros: u64,
+    /// The longest one.
+    pub most_micros: u64,
+    /// Asks decided in them.
+    pub asks: u64,
+}
+
+/// The totals of this process's batches.
+pub fn batch_totals() -> BatchTotals {
+    BatchTotals {
+        batches: BATCH_COUNT.load(Ordering::Relaxed),
+        micros: BATCH_MICROS.load(Ordering::Relaxed),
+        most_micros: BATCH_MOST_MICROS.load(Ordering::Relaxed),
+        asks: BATCH_ASKS.load(Ordering::Relaxed),
+    }
+}
+
+/// Starts [`batch_totals`] afresh.
+pub fn reset_batch_totals() {
+    for total in [&BATCH_COUNT, &BATCH_MICROS, &BATCH_MOST_MICROS, &BATCH_ASKS] {
+        total.store(0, Ordering::Relaxed);
+    }
+}
 
 /// Who is waiting for a message, which decides who goes first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,11 +194,44 @@ pub struct Ask {
     pub priority: Priority,
 }
 
-/// One waiting message and where its answer goes.
+/// One waiting message and where its answer goes: the turn, and the moment its waits are
+/// counted from (when the batch read MySQL's "now", plus the margin).
 #[derive(Debug)]
 struct Waiting {
     ask: Ask,
-    answer: oneshot::Sender<Result<Turn, String>>,
+    answer: oneshot::Sender<Result<(Turn, Instant), String>>,
+}
+
+/// The margin before a batch's first slot when nothing was measured yet.
+const FIRST_MARGIN: Duration = Duration::from_millis(20);
+/// The most a margin grows to: a commit slower than this is met by asking again.
+const MOST_MARGIN: Duration = Duration::from_millis(400);
+
+/// The margin for a batch from the smoothed time earlier batches took from reading "now"
+/// to handing out their answers: twice that, plus 2 ms, at most [`MOST_MARGIN`].
+fn margin_for(smoothed_micros: u64) -> Duration {
+    (Duration::from_micros(smoothed_micros.saturating_mul(2)) + Duration::from_millis(2))
+        .min(MOST_MARGIN)
+}
+
+/// The smoothed batch time after one more batch took `micros`: a slower batch counts at
+/// once, a faster one by a quarter.
+fn smoothed(previous: u64, micros: u64) -> u64 {
+    if micros >= previous {
+        micros
+    } else {
+        previous - (previous - micros) / 4
+    }
+}
+
+/// How many times a message asks again for a slot that came too late; after that it takes
+/// the late one, so that a MySQL slower than [`MOST_MARGIN`] for good delays messages
+/// (and lets them bunch) rather than never sending them.
+const LATE_ASKS: u32 = 2;
+
+/// A taken slot is used late only within one interval of its moment.
+fn too_late(deadline: Instant, now: Instant, pace: &Pace) -> bool {
+    now.saturating_duration_since(deadline) > pace.global
 }
 
 /// Decides a whole batch against the bot's and the chats' "next" times, replies first (in
@@ -209,6 +291,10 @@ pub struct SharedPace {
     asker: Arc<tokio::sync::Mutex<()>>,
     /// Transactions committed or rolled back, and turns decided: for tests and metrics.
     batches: Arc<AtomicU64>,
+    /// The smoothed time, in µs, from reading "now" to handing out a batch's answers.
+    batch_micros: Arc<AtomicU64>,
+    /// Slots given up because their answer came more than an interval after their moment.
+    late: Arc<AtomicU64>,
 }
 
 impl SharedPace {
@@ -219,7 +305,16 @@ impl SharedPace {
             queue: Arc::default(),
             asker: Arc::default(),
             batches: Arc::default(),
+            batch_micros: Arc::new(AtomicU64::new(
+                u64::try_from(FIRST_MARGIN.as_micros() / 2).unwrap_or(0),
+            )),
+            late: Arc::default(),
         }
+    }
+
+    /// How many taken slots this process gave up because they came too late to use.
+    pub fn late(&self) -> u64 {
+        self.late.load(Ordering::Relaxed)
     }
 
     /// How many transactions this process has made to take turns.
@@ -245,8 +340,11 @@ impl SharedPace {
         Ok(started.elapsed())
     }
 
-    /// Asks once for a slot for a message to `chat_id`, in the next batch of this process.
+    /// Asks once for a slot for a message to `chat_id`, in the next batch of this process;
+    /// the waits in the answer count from now. A slot that came too late to use (see the
+    /// module's comment) is asked for again.
     pub async fn ask(&self, chat_id: i64, priority: Priority) -> Result<Turn, sqlx::Error> {
+        let mut asked_again = 0;
         loop {
             let (answer, mut answered) = oneshot::channel();
             self.queue
@@ -273,7 +371,28 @@ impl SharedPace {
                 }
             };
             match outcome {
-                Ok(Ok(turn)) => return Ok(turn),
+                Ok(Ok((turn, from))) => {
+                    let now = Instant::now();
+                    let since = |wait: Duration| (from + wait).saturating_duration_since(now);
+                    return Ok(match turn {
+                        Turn::Taken(wait)
+                            if asked_again < LATE_ASKS
+                                && too_late(from + wait, now, &self.pace) =>
+                        {
+                            asked_again += 1;
+                            self.late.fetch_add(1, Ordering::Relaxed);
+                            tracing::debug!(
+                                chat_id,
+                                late = ?now.saturating_duration_since(from + wait),
+                                "a slot came too late to use; asking again"
+                            );
+                            continue;
+                        }
+                        Turn::Taken(wait) => Turn::Taken(since(wait)),
+                        Turn::ChatBusy(wait) => Turn::ChatBusy(since(wait)),
+                        Turn::NotYet(wait) => Turn::NotYet(since(wait)),
+                    });
+                }
                 Ok(Err(error)) => return Err(sqlx::Error::Protocol(error)),
                 // The asker holding this ask was cancelled mid-batch: ask again.
                 Err(_) => continue,
@@ -284,11 +403,27 @@ impl SharedPace {
     /// One transaction for a batch; every waiter gets its answer, or the error.
     async fn take_batch(&self, batch: Vec<Waiting>) {
         let asks: Vec<Ask> = batch.iter().map(|waiting| waiting.ask).collect();
-        let turns = self.take_turns(&asks).await;
+        let since = Instant::now();
+        let margin = margin_for(self.batch_micros.load(Ordering::Relaxed));
+        let turns = self.take_slots_from(&asks, margin).await;
+        let micros = u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX);
+        BATCH_COUNT.fetch_add(1, Ordering::Relaxed);
+        BATCH_MICROS.fetch_add(micros, Ordering::Relaxed);
+        BATCH_MOST_MICROS.fetch_max(micros, Ordering::Relaxed);
+        BATCH_ASKS.fetch_add(asks.len() as u64, Ordering::Relaxed);
         self.batches.fetch_add(1, Ordering::Relaxed);
+        if let Ok((_, from)) = &turns {
+            // From reading "now" (the margin's start) to the answers handed out.
+            let took = from.checked_sub(margin).map_or(0, |read| {
+                u64::try_from(read.elapsed().as_micros()).unwrap_or(u64::MAX)
+            });
+            let previous = self.batch_micros.load(Ordering::Relaxed);
+            self.batch_micros
+                .store(smoothed(previous, took), Ordering::Relaxed);
+        }
         for (index, waiting) in batch.into_iter().enumerate() {
             let answer = match &turns {
-                Ok(turns) => Ok(turns[index]),
+                Ok((turns, from)) => Ok((turns[index].0, *from)),
                 Err(error) => Err(error.to_string()),
             };
             // A waiter that stopped waiting (cancelled) just leaves its slot unused.
@@ -309,17 +444,32 @@ impl SharedPace {
     }
 
     /// As [`SharedPace::take_turns`], with each taken turn's slot in microseconds of MySQL's
-    /// clock (0 when nothing was taken).
+    /// clock (0 when nothing was taken). The waits count from MySQL's "now" plus this
+    /// process's current margin.
     pub async fn take_slots(&self, asks: &[Ask]) -> Result<Vec<(Turn, i64)>, sqlx::Error> {
+        let margin = margin_for(self.batch_micros.load(Ordering::Relaxed));
+        Ok(self.take_slots_from(asks, margin).await?.0)
+    }
+
+    /// The batch's transaction: its turns and slots decided from MySQL's "now" plus
+    /// `margin`, and the local moment their waits count from.
+    async fn take_slots_from(
+        &self,
+        asks: &[Ask],
+        margin: Duration,
+    ) -> Result<(Vec<(Turn, i64)>, Instant), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        // The bot's row first (see the module comment); it also gives the transaction's "now".
-        let (now, bot_next): (i64, i64) = sqlx::query_as(
-            "SELECT CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED), next_at_us \
+        // The bot's row first (see the module comment); it also gives the transaction's
+        // "now": SYSDATE is read once the row is locked, NOW would be the statement's start.
+        let (read_now, bot_next): (i64, i64) = sqlx::query_as(
+            "SELECT CAST(UNIX_TIMESTAMP(SYSDATE(6)) * 1000000 AS SIGNED), next_at_us \
              FROM telegram_send_slots WHERE chat_id = ? FOR UPDATE",
         )
         .bind(WHOLE_BOT)
         .fetch_one(&mut *tx)
         .await?;
+        let from = Instant::now() + margin;
+        let now = read_now.saturating_add(i64::try_from(margin.as_micros()).unwrap_or(0));
         let mut chat_ids: Vec<i64> = asks.iter().map(|ask| ask.chat_id).collect();
         chat_ids.sort_unstable();
         chat_ids.dedup();
@@ -357,7 +507,7 @@ impl SharedPace {
             upsert.build().execute(&mut *tx).await?;
             tx.commit().await?;
         }
-        Ok(turns
+        let slots = turns
             .into_iter()
             .map(|turn| match turn {
                 Turn::Taken(wait) => (
@@ -366,7 +516,8 @@ impl SharedPace {
                 ),
                 _ => (turn, 0),
             })
-            .collect())
+            .collect();
+        Ok((slots, from))
     }
 }
 
@@ -482,6 +633,31 @@ mod tests {
         assert_eq!(bot, 1_120_000);
         assert_eq!(moved.len(), 3, "chats 1, 3 and 4 moved: {moved:?}");
         assert_eq!(moved[&3], 2_000_000);
+    }
+
+    #[test]
+    fn the_margin_follows_the_batches_and_stays_bounded() {
+        // Nothing measured yet: 20 ms.
+        assert_eq!(margin_for(10_000), Duration::from_millis(22));
+        // A slow batch counts at once, a fast one by a quarter.
+        assert_eq!(smoothed(10_000, 80_000), 80_000);
+        assert_eq!(smoothed(80_000, 0), 60_000);
+        assert_eq!(margin_for(60_000), Duration::from_millis(122));
+        assert_eq!(margin_for(10_000_000), MOST_MARGIN);
+    }
+
+    #[test]
+    fn a_slot_is_used_late_only_within_one_interval() {
+        let pace = pace();
+        let moment = Instant::now();
+        assert!(!too_late(moment, moment, &pace));
+        assert!(!too_late(moment + Duration::from_secs(1), moment, &pace));
+        assert!(!too_late(moment, moment + pace.global, &pace));
+        assert!(too_late(
+            moment,
+            moment + pace.global + Duration::from_millis(1),
+            &pace
+        ));
     }
 
     #[test]

@@ -126,7 +126,7 @@ impl Waiting {
     /// other handler answered it yet). Telegram failing to take the answer keeps it for later.
     async fn answer_if_complete(&self) -> Result<(), HandlerError> {
         let (desk, chat_id) = (&self.desk, self.chat_id);
-        let _turn = desk.turns.take(chat_id.0).await?;
+        let turn = desk.turns.take(chat_id.0).await?;
         let dialogue = ChatDialogue::new(desk.storage.clone(), chat_id);
         let Some(conversation) = dialogue.get().await? else {
             return Ok(());
@@ -152,7 +152,10 @@ impl Waiting {
         answer.push(card::reply(desk, conversation.language, &draft).await?);
         let mut conversation = conversation.drafting(draft);
         let unsaid = say_outside_update(&self.bot, chat_id, &mut conversation, answer).await;
-        dialogue.update(conversation).await?;
+        // Written and the chat's turn given back in one commit.
+        desk.storage
+            .write_giving_back(chat_id, conversation, Some(&*turn))
+            .await?;
         if unsaid {
             keep_saying(self.bot.clone(), desk.clone(), chat_id);
         }

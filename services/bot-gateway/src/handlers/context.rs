@@ -31,6 +31,7 @@ use crate::desk::Desk;
 use crate::dialogue::{ChatDialogue, Conversation, Draft, Language, Stage};
 use crate::keyboards;
 use crate::replies::{self, Invoice, Reply, Undelivered};
+use crate::stage_times::{self, Stage as Timed};
 use crate::storage::StorageError;
 use crate::telegram::GatewayBot;
 use crate::texts::{Words, key};
@@ -54,13 +55,11 @@ pub struct Chat {
 #[derive(Default)]
 struct Said {
     replies: Vec<Reply>,
-    /// The conversation as stored now: loaded, or saved since.
+    /// The conversation as it stands: loaded, or saved since.
     stored: Option<Conversation>,
-    /// The handler saved the conversation.
+    /// The handler saved the conversation: it is written once the handler is done, with the
+    /// replies kept ahead of sending (see [`Chat::finish`]).
     saved: bool,
-    /// How many replies the last save kept with the conversation as still to be said (see
-    /// [`Chat::save_saying`]); `None` when the last save kept none.
-    written_ahead: Option<usize>,
     /// An earlier message's card edit was due when this update came, and nobody has taken
     /// it over yet (see [`Chat::save_folding_card`]).
     card_due: bool,
@@ -123,36 +122,20 @@ impl Chat {
         );
     }
 
-    /// Stores `conversation` as the chat's from now on, with this update as the last one
-    /// handled (so that Telegram delivering it again changes nothing twice).
+    /// Makes `conversation` the chat's from now on, with this update as the last one handled
+    /// (so that Telegram delivering it again changes nothing twice). A new draft gets its
+    /// order number now; the conversation is written once the handler is done, in one
+    /// commit with the replies kept ahead of sending ([`Chat::finish`]), and not at all if
+    /// the update is deferred (it is then handled afresh when Telegram delivers it again).
     pub async fn save(&self, mut conversation: Conversation) -> Result<(), StorageError> {
         conversation.last_update = Some(self.update_id);
-        self.dialogue.update(conversation.clone()).await?;
+        self.desk
+            .storage
+            .number_new_draft(&mut conversation)
+            .await?;
         let mut said = self.said();
         said.stored = Some(conversation);
         said.saved = true;
-        said.written_ahead = None;
-        Ok(())
-    }
-
-    /// Stores `conversation` as [`Chat::save`] does, together with the replies queued so far
-    /// kept as still to be said for this update: the update's work and its answer go to
-    /// MySQL in one write. With a plain save the replies are kept only in a second write,
-    /// after the button's answer, so a replica killed in between left the work done (an
-    /// order placed, the draft cleared) and its answer never said: delivered again, the
-    /// update was found handled (the cluster run's long run lost an "Order № … accepted" so).
-    /// Queue the replies first; delivered again after a crash, the update says them and is
-    /// not handled twice.
-    pub async fn save_saying(&self, mut conversation: Conversation) -> Result<(), StorageError> {
-        let queued = self.said().replies.clone();
-        let count = queued.len();
-        if count > 0 {
-            conversation.undelivered = Some(Undelivered::new(Some(self.update_id), queued));
-        }
-        self.save(conversation).await?;
-        if count > 0 {
-            self.said().written_ahead = Some(count);
-        }
         Ok(())
     }
 
@@ -179,7 +162,12 @@ impl Chat {
             (self.bot.clone(), self.desk.clone(), self.id, self.update_id);
         tokio::spawn(async move {
             tokio::time::sleep(BURST_QUIET).await;
-            if let Err(error) = show_due_card(&bot, &desk, chat_id, update_id).await {
+            let shown = stage_times::timed(
+                Timed::DueCard,
+                show_due_card(&bot, &desk, chat_id, update_id),
+            )
+            .await;
+            if let Err(error) = shown {
                 tracing::warn!(%error, chat_id = chat_id.0, "the card's edit for a burst not made");
             }
         });
@@ -234,33 +222,6 @@ impl Chat {
         }
     }
 
-    /// A deferred update is handled again when Telegram delivers it again: if its handler
-    /// saved anything before deferring, the update is not remembered as handled.
-    async fn forget_update_if_saved(&self) {
-        let stored = {
-            let said = self.said();
-            said.saved
-                .then(|| said.stored.clone())
-                .flatten()
-                .filter(|stored| stored.last_update == Some(self.update_id))
-        };
-        let Some(mut conversation) = stored else {
-            return;
-        };
-        conversation.last_update = None;
-        // Handled again, it says its replies anew.
-        if conversation
-            .undelivered
-            .as_ref()
-            .is_some_and(|kept| kept.update_id == Some(self.update_id))
-        {
-            conversation.undelivered = None;
-        }
-        if let Err(error) = self.dialogue.update(conversation).await {
-            tracing::warn!(%error, chat_id = self.id.0, "a deferred update stays remembered as handled");
-        }
-    }
-
     /// An earlier message's card edit was due, and this update's handler saved the
     /// conversation (which drops the due edit) without showing the card: the card is shown
     /// now, before this update's own replies, so nothing the customer sent goes unanswered.
@@ -287,71 +248,34 @@ impl Chat {
         }
     }
 
-    /// Remembers the cards just sent in the stored draft (read back: the stored one has its
-    /// order number). If that fails, the next change of the draft sends its card anew.
-    async fn remember_cards(&self, delivered: &replies::Delivered) {
-        let remembered = match self.dialogue.get().await {
-            Ok(Some(mut conversation)) => {
-                if !delivered.remember_cards(&mut conversation) {
-                    return;
-                }
-                self.dialogue.update(conversation).await
-            }
-            Ok(None) => return,
-            Err(error) => Err(error),
-        };
-        if let Err(error) = remembered {
-            tracing::warn!(%error, chat_id = self.id.0, "the order card's message not remembered");
-        }
+    /// Writes the conversation as it stands, giving the chat's turn back in the same
+    /// commit when `turn` is given (the update's last write).
+    async fn write(
+        &self,
+        conversation: Conversation,
+        turn: Option<&ChatTurn>,
+    ) -> Result<(), StorageError> {
+        self.desk
+            .storage
+            .write_giving_back(self.id, conversation, turn)
+            .await
     }
 
-    /// Stores `replies` with the conversation as still to be said for `update_id`;
-    /// whether that worked.
-    async fn write_ahead(&self, update_id: u32, replies: &[Reply]) -> bool {
-        let Some(mut conversation) = self.said().stored.clone() else {
-            return false;
-        };
-        conversation.undelivered = Some(Undelivered::new(Some(update_id), replies.to_vec()));
-        match self.dialogue.update(conversation).await {
-            Ok(()) => true,
-            Err(error) => {
-                tracing::warn!(%error, chat_id = self.id.0, "replies not kept before sending: a crash before Telegram takes them would lose them");
-                false
-            }
-        }
-    }
-
-    /// Clears what [`Chat::write_ahead`] kept, now that Telegram took it, and remembers the
-    /// cards just sent (read back: the stored draft has its order number). If that fails
-    /// the replies are said again with the chat's next update, which beats never.
-    async fn clear_written_ahead(&self, update_id: u32, delivered: &replies::Delivered) {
-        let cleared = match self.dialogue.get().await {
-            Ok(Some(mut conversation)) => {
-                if conversation
-                    .undelivered
-                    .as_ref()
-                    .is_some_and(|kept| kept.update_id == Some(update_id))
-                {
-                    conversation.undelivered = None;
-                }
-                delivered.remember_cards(&mut conversation);
-                self.dialogue.update(conversation).await
-            }
-            Ok(None) => return,
-            Err(error) => Err(error),
-        };
-        if let Err(error) = cleared {
-            tracing::warn!(%error, chat_id = self.id.0, "said replies could not be cleared");
-        }
-    }
-
-    /// After the handler: delivers its replies; what Telegram does not take is kept with
-    /// the conversation, and the update deferred so that Telegram delivers it again.
-    async fn finish(&self, update_id: u32, outcome: HandlerResult) -> HandlerResult {
+    /// After the handler: writes what it saved, with its replies kept ahead of sending,
+    /// delivers them, and clears them once Telegram took them, giving the chat's turn back
+    /// in that last commit. What Telegram does not take is kept with the conversation, and
+    /// the update deferred so that Telegram delivers it again.
+    async fn finish(
+        &self,
+        update_id: u32,
+        outcome: HandlerResult,
+        turn: &ChatTurn,
+    ) -> HandlerResult {
         self.show_card_left_due().await;
         let replies = std::mem::take(&mut self.said().replies);
         if Deferred::is(&outcome) {
-            self.forget_update_if_saved().await;
+            // Nothing the handler saved has been written: delivered again, the update is
+            // handled afresh.
             if !replies.is_empty() {
                 tracing::warn!(
                     chat_id = self.id.0,
@@ -361,37 +285,68 @@ impl Chat {
             }
             return outcome;
         }
+        let stored = {
+            let said = self.said();
+            said.saved.then(|| said.stored.clone()).flatten()
+        };
         // Written ahead: an update whose handler saved the conversation has done its work
-        // for good, so a crash (kill -9, a lost machine) between that save and Telegram
-        // taking the replies would lose them — delivered again, the update finds the work
-        // done (an order placed, a draft moved on) and its answer ("Order № … accepted")
-        // is never said. Its replies are therefore kept with the conversation before they
-        // are sent and cleared once Telegram took them; delivered again after a crash, the
-        // update says them and is not handled twice (`catch_up`). Found by the cluster run
-        // (tests/faults/src/cluster_run.rs), which kills a bot replica mid-update.
-        let kept_with_the_save = self.said().written_ahead == Some(replies.len());
-        let written_ahead = self.said().saved
-            && !replies.is_empty()
-            && (kept_with_the_save || self.write_ahead(update_id, &replies).await);
-        let delivered = replies::deliver(&self.bot, self.id, replies).await;
-        if delivered.unsaid.is_empty() {
-            if written_ahead {
-                self.clear_written_ahead(update_id, &delivered).await;
-            } else if !delivered.new_cards.is_empty() {
-                self.remember_cards(&delivered).await;
+        // for good once that is written, so a crash (kill -9, a lost machine) between that
+        // write and Telegram taking the replies would lose them — delivered again, the
+        // update finds the work done (an order placed, a draft moved on) and its answer
+        // ("Order № … accepted") is never said. Its replies are therefore written with the
+        // conversation, in the same commit, before they are sent and cleared once Telegram
+        // took them; delivered again after a crash, the update says them and is not handled
+        // twice (`catch_up`). Found by the cluster run (tests/faults/src/cluster_run.rs),
+        // which kills a bot replica mid-update.
+        if let Some(mut conversation) = stored.clone() {
+            let last = replies.is_empty();
+            if !last {
+                conversation.undelivered = Some(Undelivered::new(Some(update_id), replies.clone()));
             }
+            if let Err(error) = self.write(conversation, last.then_some(turn)).await {
+                // Nothing is said of work that is not stored: Telegram delivers the update
+                // again and it is handled afresh.
+                tracing::warn!(%error, chat_id = self.id.0, "the conversation could not be written; the update is deferred");
+                return Err(Deferred::boxed(
+                    format!("the conversation not written: {error}"),
+                    None,
+                ));
+            }
+            if last {
+                return outcome;
+            }
+        }
+        if replies.is_empty() {
             return outcome;
         }
+        let delivered = stage_times::timed(
+            Timed::Deliver,
+            replies::deliver(&self.bot, self.id, replies),
+        )
+        .await;
         let Some(mut conversation) = self.said().stored.clone() else {
             return outcome;
         };
+        if delivered.unsaid.is_empty() {
+            // Clears what was written ahead and remembers the cards just sent. If that
+            // fails the replies are said again with the chat's next update, which beats
+            // never; a card not remembered is sent anew at the draft's next change.
+            if stored.is_none() && delivered.new_cards.is_empty() {
+                return outcome;
+            }
+            delivered.remember_cards(&mut conversation);
+            if let Err(error) = self.write(conversation, Some(turn)).await {
+                tracing::warn!(%error, chat_id = self.id.0, "said replies could not be cleared");
+            }
+            return outcome;
+        }
         delivered.remember_cards(&mut conversation);
         let unsaid = delivered.unsaid;
         if let Err(error) = &outcome {
             tracing::error!(chat_id = self.id.0, %error, "handling an update failed");
         }
         conversation.undelivered = Some(Undelivered::new(Some(update_id), unsaid));
-        match self.dialogue.update(conversation).await {
+        match self.write(conversation, Some(turn)).await {
             Ok(()) => Err(Deferred::boxed(
                 "Telegram did not take the replies; they are kept until it does",
                 None,
@@ -566,7 +521,7 @@ fn enter(entering: Entering) -> UpdateHandler<HandlerError> {
                     if let Some(press) = &press {
                         deps.insert(press.clone());
                     }
-                    Handling::Ran(match rest(deps).await {
+                    Handling::Ran(match stage_times::timed(Timed::Handler, rest(deps)).await {
                         ControlFlow::Break(outcome) => outcome,
                         ControlFlow::Continue(_) => {
                             tracing::debug!(update_id = update.id.0, "nothing handles it");
@@ -581,7 +536,7 @@ fn enter(entering: Entering) -> UpdateHandler<HandlerError> {
                 press.send_answer().await;
             }
             let outcome = match handling {
-                Handling::Ran(outcome) => chat.finish(update.id.0, outcome).await,
+                Handling::Ran(outcome) => chat.finish(update.id.0, outcome, &turn).await,
                 Handling::Skipped(outcome) => outcome,
             };
             // The chat's turn is given back only now, with everything said or kept.
@@ -647,7 +602,7 @@ async fn show_due_card(
     chat_id: ChatId,
     update_id: u32,
 ) -> Result<(), HandlerError> {
-    let _turn = desk.turns.take(chat_id.0).await?;
+    let turn = desk.turns.take(chat_id.0).await?;
     let dialogue = ChatDialogue::new(desk.storage.clone(), chat_id);
     let Some(mut conversation) = dialogue.get().await? else {
         return Ok(());
@@ -657,12 +612,16 @@ async fn show_due_card(
     }
     conversation.card_due = None;
     let Some(draft) = conversation.draft().cloned() else {
-        dialogue.update(conversation).await?;
+        desk.storage
+            .write_giving_back(chat_id, conversation, Some(&*turn))
+            .await?;
         return Ok(());
     };
     let card = super::card::reply(desk, conversation.language, &draft).await?;
     let unsaid = say_outside_update(bot, chat_id, &mut conversation, vec![card]).await;
-    dialogue.update(conversation).await?;
+    desk.storage
+        .write_giving_back(chat_id, conversation, Some(&*turn))
+        .await?;
     if unsaid {
         keep_saying(bot.clone(), desk.clone(), chat_id);
     }

@@ -80,9 +80,10 @@ pub async fn place_order(
     {
         chat.send_invoice(invoice);
     }
-    // The draft is cleared together with the answer kept (queued above): a replica killed
-    // before Telegram took it leaves it to be said when the update comes again.
-    if let Err(error) = chat.save_saying(conversation.idle()).await {
+    // The draft is cleared in the same write as the answer queued above, kept ahead of
+    // sending (`Chat::finish`): a replica killed before Telegram took it leaves it to be said
+    // when the update comes again.
+    if let Err(error) = chat.save(conversation.idle()).await {
         // Harmless beyond a stale draft: confirming it again republishes the same events.
         tracing::error!(%error, %order_id, "accepted order's draft not cleared");
     }

@@ -68,7 +68,12 @@ impl UpdateHandling {
         let id = update.id;
         let mut dependencies = self.dependencies.clone();
         dependencies.insert(update);
-        match self.schema.dispatch(dependencies).await {
+        let dispatched = crate::stage_times::timed(
+            crate::stage_times::Stage::Update,
+            self.schema.dispatch(dependencies),
+        )
+        .await;
+        match dispatched {
             ControlFlow::Continue(_) => {
                 tracing::debug!(update_id = id.0, "update ignored: nothing handles it");
                 Outcome::Done

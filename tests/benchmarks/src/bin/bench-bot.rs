@@ -523,7 +523,11 @@ async fn limited(args: &Args) -> anyhow::Result<()> {
         args.pushes
     );
     let before = double.stats().too_many_requests;
+    bot_gateway::stage_times::reset();
+    bureau_platform::telegram_pace::reset_batch_totals();
     let gateway = run(&double, &proxy, &users, Script::OrderOnly).await?;
+    let stages = bot_gateway::stage_times::snapshot();
+    let batches = bureau_platform::telegram_pace::batch_totals();
     let stats = double.stats();
     // From the first update to the last order number told.
     let last_number = customer_chats
@@ -619,9 +623,46 @@ async fn limited(args: &Args) -> anyhow::Result<()> {
         "  lost                   {} conversations unfinished, {} updates delivered again after a 10 s timeout",
         gateway.unfinished, gateway.redelivered
     );
+    print_stages(&stages, &batches);
     bus.close().await;
     stop.cancel();
     stack.teardown().await
+}
+
+/// Where the gateway's time went: each stage's runs, mean and longest time, and the MySQL
+/// commits it made per update; then the pace's batches (the notifiers' in this process too).
+fn print_stages(
+    stages: &[bot_gateway::stage_times::StageTotals],
+    batches: &bureau_platform::telegram_pace::BatchTotals,
+) {
+    let updates = stages
+        .iter()
+        .find(|totals| totals.stage == bot_gateway::stage_times::Stage::Update)
+        .map_or(0, |totals| totals.count)
+        .max(1) as f64;
+    println!(
+        "  where the gateway's time went ({updates} updates handled):\n    {:<26} {:>7} {:>10} {:>10} {:>16}",
+        "stage", "runs", "mean ms", "max ms", "commits/update"
+    );
+    for totals in stages {
+        let mean = totals.micros as f64 / totals.count.max(1) as f64 / 1e3;
+        println!(
+            "    {:<26} {:>7} {:>10.1} {:>10.1} {:>16.2}",
+            totals.stage.name(),
+            totals.count,
+            mean,
+            totals.most_micros as f64 / 1e3,
+            totals.writes as f64 / updates
+        );
+    }
+    println!(
+        "    pace batches (all senders in this process): {} transactions ({:.2} per update), {:.1} asks each, mean {:.1} ms, max {:.1} ms",
+        batches.batches,
+        batches.batches as f64 / updates,
+        batches.asks as f64 / batches.batches.max(1) as f64,
+        batches.micros as f64 / batches.batches.max(1) as f64 / 1e3,
+        batches.most_micros as f64 / 1e3
+    );
 }
 
 /// The most of sorted `times` within any window of length `window`.
