@@ -719,6 +719,8 @@ async fn the_booked_time_shows_on_the_card_status_pushes_and_order_pages() -> an
     let board = office("/office/board".to_owned()).await?;
     assert!(board.contains(&format!("🗓 {when_en}")), "{board}");
     Ok(())
+}
+
 /// `count` free starts of `starts` at least an hour apart (a booking lasts 60 minutes).
 fn apart(starts: &[DateTime<Utc>], count: usize) -> anyhow::Result<Vec<DateTime<Utc>>> {
     let mut chosen: Vec<DateTime<Utc>> = Vec::new();
