@@ -1085,7 +1085,13 @@ async fn the_matrix_holds_on_every_admin_route() {
     assert_eq!(cells, 3 * routes.len());
     // The schedules and the calendar (`gate::schedule`): admins and managers edit every
     // resource's; an executor who is not a resource is refused them all.
-    let schedule_routes: [(&str, &str, Vec<(&str, &str)>); 6] = [
+    // (method, path, form fields)
+    type Route = (
+        &'static str,
+        &'static str,
+        Vec<(&'static str, &'static str)>,
+    );
+    let schedule_routes: [Route; 6] = [
         ("GET", "/office/calendar?resource=1", vec![]),
         ("GET", "/office/schedule/1", vec![]),
         (
