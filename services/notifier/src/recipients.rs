@@ -117,7 +117,9 @@ impl Recipients {
     pub async fn of_customer(&self, customer_id: Uuid) -> Result<Option<Recipient>, sqlx::Error> {
         let row: Option<RecipientRow> = sqlx::query_as(
             "SELECT c.id AS customer_id, c.display_name, '' AS order_number, c.language, c.telegram_chat_id, c.telegram_unreachable_at, \
-                    a.email, a.email_verified_at, a.email_bouncing_at, CAST(c.notify_by AS CHAR) AS notice_channel \
+                    a.email, a.email_verified_at, a.email_bouncing_at, CAST(c.notify_by AS CHAR) AS notice_channel, \
+                    CAST(NULL AS DATETIME(6)) AS booked_at, \
+                    (SELECT d.time_zone FROM business_details d WHERE d.id = 1) AS business_zone \
              FROM customers c \
              LEFT JOIN web_accounts a ON a.id = c.web_account_id AND a.active \
              WHERE c.id = ?",

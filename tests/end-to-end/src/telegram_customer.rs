@@ -4,6 +4,7 @@
 //! phone). Buttons are found by their callback data (`confirm:`), never by label, so the
 //! language does not matter.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
@@ -76,6 +77,18 @@ pub async fn confirm(
     summary: &SentMessage,
     wait: Duration,
 ) -> anyhow::Result<String> {
+    // Orders this chat heard of before Confirm: a push about one of them (its status, its
+    // payment) may arrive while this one is confirmed, and is not this order's answer. The
+    // summary's own number (if the card tells it) is this order's.
+    let this_number = order_number_in(summary.body());
+    let earlier: HashSet<String> = double
+        .messages_to(user.chat_id())
+        .iter()
+        .filter_map(|m| order_number_in(m.body()))
+        .filter(|number| Some(number) != this_number.as_ref())
+        .collect();
+    let new_number =
+        move |m: &SentMessage| order_number_in(m.body()).filter(|number| !earlier.contains(number));
     let since = Instant::now();
     let data = button_with_prefix(summary, "confirm:")
         .ok_or_else(|| anyhow!("no Confirm under the summary"))?;
@@ -83,11 +96,11 @@ pub async fn confirm(
     let asks_name =
         |m: &SentMessage| m.reply_keyboard().len() == 1 && order_number_in(m.body()).is_none();
     let answer = reply_since(double, user, since, wait, |m| {
-        order_number_in(m.body()).is_some() || asks_name(m)
+        new_number(m).is_some() || asks_name(m)
     })
     .await
     .context("the order number or the registration")?;
-    if let Some(number) = order_number_in(answer.body()) {
+    if let Some(number) = new_number(&answer) {
         return Ok(number);
     }
     let since = Instant::now();
@@ -102,10 +115,8 @@ pub async fn confirm(
         .context("the phone request")?;
     let since = Instant::now();
     user.send_contact(TEST_PHONE);
-    let accepted = reply_since(double, user, since, wait, |m| {
-        order_number_in(m.body()).is_some()
-    })
-    .await
-    .context("the order number")?;
-    order_number_in(accepted.body()).ok_or_else(|| anyhow!("matched above"))
+    let accepted = reply_since(double, user, since, wait, |m| new_number(m).is_some())
+        .await
+        .context("the order number")?;
+    new_number(&accepted).ok_or_else(|| anyhow!("matched above"))
 }
