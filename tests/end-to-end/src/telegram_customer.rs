@@ -79,16 +79,20 @@ pub async fn confirm(
 ) -> anyhow::Result<String> {
     // Orders this chat heard of before Confirm: a push about one of them (its status, its
     // payment) may arrive while this one is confirmed, and is not this order's answer. The
-    // summary's own number (if the card tells it) is this order's.
-    let this_number = order_number_in(summary.body());
+    // answer is the card edited in place (a returning customer), or a message with the
+    // menu's keyboard (after registration); a push is neither. A number told before Confirm
+    // may be this order's (a booked time's message names it), so it counts only there.
     let earlier: HashSet<String> = double
         .messages_to(user.chat_id())
         .iter()
         .filter_map(|m| order_number_in(m.body()))
-        .filter(|number| Some(number) != this_number.as_ref())
         .collect();
-    let new_number =
-        move |m: &SentMessage| order_number_in(m.body()).filter(|number| !earlier.contains(number));
+    let card = summary.message_id;
+    let new_number = move |m: &SentMessage| {
+        order_number_in(m.body()).filter(|number| {
+            m.message_id == card || !m.reply_keyboard().is_empty() || !earlier.contains(number)
+        })
+    };
     let since = Instant::now();
     let data = button_with_prefix(summary, "confirm:")
         .ok_or_else(|| anyhow!("no Confirm under the summary"))?;
