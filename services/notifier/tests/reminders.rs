@@ -560,7 +560,11 @@ async fn a_phoned_in_booking_without_an_order_is_reminded_where_the_customer_can
         texts[1].contains("за годину, сьогодні о 10:00"),
         "{texts:?}"
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Marked sent, it is never taken again: once.
+    eventually("the 1-hour reminder marked sent", WAIT, || async {
+        anyhow::Ok(h.state(Kind::Booking1h, telegram_booking).await? == (true, None))
+    })
+    .await?;
     assert_eq!(h.texts_to(chat).len(), 2, "{:?}", h.texts_to(chat));
     replica.stop().await?;
     Ok(())
