@@ -10,7 +10,7 @@
 //! number, and skipped (`no_contact`) when the customer has neither.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bureau_platform::Secret;
@@ -54,6 +54,8 @@ impl TestClock {
 struct Replica {
     shutdown: CancellationToken,
     running: Running,
+    /// How often this replica has read the clock: once at the start of each round.
+    looks: Arc<AtomicU64>,
 }
 
 impl Replica {
@@ -61,24 +63,56 @@ impl Replica {
         let shutdown = CancellationToken::new();
         let mut settings = settings.clone();
         settings.notifier.listen = "127.0.0.1:0".parse()?;
+        let looks = Arc::new(AtomicU64::new(0));
+        let counted = {
+            let (inner, looks) = (clock.clock(), looks.clone());
+            Arc::new(move || {
+                looks.fetch_add(1, Ordering::SeqCst);
+                inner()
+            })
+        };
         let running = notifier::start_with(
             settings,
             shutdown.clone(),
             Reminding {
-                clock: clock.clock(),
+                clock: counted,
                 poll: Duration::from_millis(100),
                 lease: chrono::Duration::seconds(60),
                 sender: name.into(),
             },
         )
         .await?;
-        Ok(Replica { shutdown, running })
+        Ok(Replica {
+            shutdown,
+            running,
+            looks,
+        })
     }
 
     async fn stop(self) -> anyhow::Result<()> {
         self.shutdown.cancel();
         self.running.stopped().await
     }
+}
+
+/// Waits until every replica has run a whole round that began after this call: it reads
+/// the clock once at the start of each round and rounds follow one another, so its second
+/// read from now on means the round of the first has ended. What that round did not send
+/// is not due (instead of pausing and hoping a round ran).
+async fn whole_rounds(replicas: &[&Replica]) -> anyhow::Result<()> {
+    let from: Vec<u64> = replicas
+        .iter()
+        .map(|r| r.looks.load(Ordering::SeqCst))
+        .collect();
+    eventually("a whole round of every replica", WAIT, || async {
+        anyhow::Ok(
+            replicas
+                .iter()
+                .zip(&from)
+                .all(|(r, from)| r.looks.load(Ordering::SeqCst) >= from + 2),
+        )
+    })
+    .await
 }
 
 struct Harness {
@@ -277,7 +311,7 @@ async fn a_booking_is_reminded_a_day_and_an_hour_before_once_across_replicas_and
 
     // Nothing is due yet.
     clock.set(early_starts - chrono::Duration::hours(25));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    whole_rounds(&[&a, &b]).await?;
     assert!(h.texts_to(chat).is_empty(), "{:?}", h.texts_to(chat));
 
     // A day before: the 24-hour reminders, once each, though two replicas look.
@@ -314,7 +348,7 @@ async fn a_booking_is_reminded_a_day_and_an_hour_before_once_across_replicas_and
     )
     .await?;
     assert_eq!(h.state(Kind::Booking1h, booking).await?, (true, None));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    whole_rounds(&[&a, &b]).await?;
     assert_eq!(
         h.texts_to(chat).len(),
         2,
@@ -383,7 +417,7 @@ async fn moved_bookings_are_reminded_at_the_new_time_and_cancelled_ones_not_at_a
     let replica = Replica::start(&h.settings, &clock, "a").await?;
     // The old moment comes and goes: nothing.
     clock.set(starts - chrono::Duration::hours(23));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    whole_rounds(&[&replica]).await?;
     assert!(h.texts_to(chat).is_empty(), "{:?}", h.texts_to(chat));
     // The new one: Tuesday's date.
     clock.set(moved_to - chrono::Duration::hours(23));
