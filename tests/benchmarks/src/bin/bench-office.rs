@@ -352,6 +352,7 @@ async fn measure(
         Sql::Customers(manager_scope, words(seeded.surname)),
         Sql::List(executor_scope, OrderFilter::default(), Sort::Newest, None),
         Sql::List(executor_scope, search(seeded.surname), Sort::Newest, None),
+        Sql::List(executor_scope, search("перекл"), Sort::Newest, None),
         Sql::Board(executor_scope),
     ];
     let pages: Vec<(&str, &str, String, u64)> = vec![
@@ -427,6 +428,12 @@ async fn measure(
             "executor: search, a surname",
             "executor",
             format!("/office?q={}", q(seeded.surname)),
+            100,
+        ),
+        (
+            "executor: search, a description word's start (переклад)",
+            "executor",
+            format!("/office?q={}", q("перекл")),
             100,
         ),
         (
