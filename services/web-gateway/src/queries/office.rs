@@ -147,7 +147,10 @@ const LINE_COLUMNS: &str = "SELECT o.id, o.order_number, o.status, o.status_vers
        SUBSTRING(o.body, 1, 161) AS body_start, o.created_at, o.updated_at, c.display_name AS customer_name, \
        c.telegram_username, c.telegram_unreachable_at AS unreachable_since, o.assignee_id, \
        a.display_name AS assignee_name \
-     FROM orders o STRAIGHT_JOIN customers c ON c.id = o.customer_id \
+     FROM orders o";
+
+/// What follows `orders o` (and its index hint, if any) in a line's query.
+const LINE_JOINS: &str = " STRAIGHT_JOIN customers c ON c.id = o.customer_id \
      LEFT JOIN web_accounts a ON a.id = o.assignee_id WHERE 1 = 1";
 
 /// `LIKE` pattern matching `text` anywhere, with its own wildcards taken literally.
@@ -363,12 +366,14 @@ pub const WALK_ROWS: u32 = 1_000;
 /// fifth of all orders is what the index alone cannot do quickly.
 pub const SEARCH_COUNT_SAMPLE: i64 = 100;
 
-/// Whether a search is worth walking the list for: not for an executor (their orders are
-/// a few among all, so a window of the list's rows is a long read of everyone's), nor for
-/// a number or a phone (digits: found in an order or three, the index's best case).
-fn walks(scope: Scope, search: &Search) -> bool {
-    scope == Scope::Everything
-        && !search.terms.is_empty()
+/// Whether a search is worth walking the list for: not for a number or a phone (digits:
+/// found in an order or three, the index's best case). An executor's list walks too: the
+/// window is the newest [`WALK_ROWS`] of *their* rows, found from `orders_assignee` (their
+/// own and, where they may take them, the unassigned), and the page then walks the list's
+/// index under that bound (see [`lines`]). Asked of the FULLTEXT index instead, a word in a
+/// fifth of all descriptions took 160–220 ms for an executor (`docs/benchmarks.md`).
+fn walks(search: &Search) -> bool {
+    !search.terms.is_empty()
         && !search
             .terms
             .iter()
@@ -449,7 +454,7 @@ pub async fn orders(
     after: Option<Cursor>,
     limit: u32,
 ) -> Result<Vec<OfficeOrderLine>, sqlx::Error> {
-    if !walks(scope, &search(&filter.words)) {
+    if !walks(&search(&filter.words)) {
         return lines(pool, scope, filter, sort, after, limit, Matching::Index).await;
     }
     let end = window_end(pool, scope, filter, filter.status, sort, after, WALK_ROWS).await?;
@@ -479,6 +484,21 @@ async fn lines(
     matching: Matching,
 ) -> Result<Vec<OfficeOrderLine>, sqlx::Error> {
     let mut sql = QueryBuilder::<MySql>::new(LINE_COLUMNS);
+    if let (
+        Matching::Walk { .. },
+        Scope::AssignedTo {
+            with_unassigned: true,
+            ..
+        },
+    ) = (matching, scope)
+    {
+        // "Theirs or nobody's" is two ranges of `orders_assignee`, which hold no common
+        // order: MariaDB read every row of both (~27,000 in the benchmark) to sort them,
+        // testing each one's search text (130 ms). Without it the walk stays on the list's
+        // own index, bounded by the window's end: ~4 ms.
+        sql.push(" IGNORE INDEX (orders_assignee)");
+    }
+    sql.push(LINE_JOINS);
     push_scope(&mut sql, scope);
     if let Some(status) = filter.status {
         sql.push(" AND o.status = ").push_bind(status.as_str());
@@ -557,7 +577,7 @@ pub async fn status_counts(
         });
     }
     let searched = search(&filter.words);
-    if walks(scope, &searched) {
+    if walks(&searched) {
         let end = window_end(pool, scope, filter, None, Sort::Newest, None, WALK_ROWS).await?;
         let mut sample = QueryBuilder::<MySql>::new(
             "SELECT s.status, COUNT(*) FROM (SELECT o.status FROM orders o WHERE 1 = 1",

@@ -1081,13 +1081,13 @@ async fn broad_and_rare_words_page_the_same_way_whether_walked_or_indexed() {
         ..OrderFilter::default()
     };
     // Every page of a search, following the cursor, as order numbers.
-    let all_pages = |filter: OrderFilter, sort: Sort| {
+    let all_pages_of = |scope: Scope, filter: OrderFilter, sort: Sort| {
         let db = gateway.db.clone();
         async move {
             let mut seen = Vec::new();
             let mut after = None;
             loop {
-                let mut page = reads::orders(&db, Scope::Everything, &filter, sort, after, 50)
+                let mut page = reads::orders(&db, scope, &filter, sort, after, 50)
                     .await
                     .unwrap();
                 let more = page.len() > 50;
@@ -1100,6 +1100,7 @@ async fn broad_and_rare_words_page_the_same_way_whether_walked_or_indexed() {
             }
         }
     };
+    let all_pages = |filter: OrderFilter, sort: Sort| all_pages_of(Scope::Everything, filter, sort);
     let numbers = |matching: &dyn Fn(i64) -> bool, newest_first: bool| {
         let mut all: Vec<String> = (1..=rows)
             .filter(|seq| matching(*seq))
@@ -1139,6 +1140,48 @@ async fn broad_and_rare_words_page_the_same_way_whether_walked_or_indexed() {
         all_pages(in_progress, Sort::Newest).await,
         numbers(&|seq| translation(seq) && seq % 3 == 1, true)
     );
+
+    // An executor's list walks too, within their scope: three in five orders are theirs,
+    // one in five nobody's (more than a window of rows with them), one in five another's.
+    let (ivan, _) = gateway
+        .staff("ivan@example.com", "Ivan", Role::Executor)
+        .await;
+    let (petro, _) = gateway
+        .staff("petro@example.com", "Petro", Role::Executor)
+        .await;
+    sqlx::query(
+        "UPDATE orders SET assignee_id = CASE CAST(order_number AS UNSIGNED) % 5 \
+             WHEN 3 THEN NULL WHEN 4 THEN ? ELSE ? END WHERE customer_id = ?",
+    )
+    .bind(petro)
+    .bind(ivan)
+    .bind(customer_id)
+    .execute(&gateway.db)
+    .await
+    .unwrap();
+    for (with_unassigned, visible) in [(true, 4), (false, 3)] {
+        let scope = Scope::AssignedTo {
+            account_id: ivan,
+            with_unassigned,
+        };
+        for (sort, newest_first) in [(Sort::Newest, true), (Sort::Oldest, false)] {
+            assert_eq!(
+                all_pages_of(scope, search("перекл"), sort).await,
+                numbers(&|seq| translation(seq) && seq % 5 < visible, newest_first),
+                "with unassigned: {with_unassigned}, {sort:?}"
+            );
+        }
+        assert_eq!(
+            all_pages_of(scope, search("апостил"), Sort::Newest).await,
+            numbers(&|seq| rare(seq) && seq % 5 < visible, true),
+            "with unassigned: {with_unassigned}"
+        );
+    }
+    sqlx::query("UPDATE orders SET assignee_id = NULL WHERE customer_id = ?")
+        .bind(customer_id)
+        .execute(&gateway.db)
+        .await
+        .unwrap();
 
     // Counts: the broad word's among its newest matches, "at least"; the rare word's exact.
     let broad = reads::status_counts(&gateway.db, Scope::Everything, &search("перекл"))
