@@ -109,7 +109,8 @@ async fn a_manager_records_a_bank_transfer_and_a_partial_refund_on_the_order_pag
     browser.text_until("#status", |t| t == "Accepted").await?;
     browser.go(&page).await?;
     browser
-        .text_until("#money-sum", |t| t.contains("Agreed price"))
+        // (The labels are shown in capitals.)
+        .text_until("#money-sum", |t| t.to_lowercase().contains("agreed price"))
         .await?;
     browser
         .text_until("#money-balance", |t| t.contains("900.00 UAH"))
@@ -195,6 +196,8 @@ async fn a_manager_records_a_bank_transfer_and_a_partial_refund_on_the_order_pag
         .run("return document.querySelector('#payment-amount').value")
         .await?;
     assert_eq!(offered, "150.00");
+    // The page opened at the panel (`#payments`); the screenshot shows it under the header.
+    browser.run("window.scrollTo(0, 0)").await?;
     browser.screenshot("office-payments").await?;
     assert_eq!(audited_as("refund").await?, 1);
     let paid_at: Option<chrono::DateTime<chrono::Utc>> =

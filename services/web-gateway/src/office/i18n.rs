@@ -731,7 +731,7 @@ pub static EN: Texts = Texts {
     pay_blocked_paid: "Paid in full: nothing is left to pay.",
     refund_record: "Record a refund",
     refund_reason_hint: "why, e.g. one page less than ordered",
-    refund_at_most: "At most",
+    refund_at_most: "Refundable, at most",
     refund_save: "Record refund",
     pay_recorded: "Payment recorded",
     refund_recorded: "Refund recorded",

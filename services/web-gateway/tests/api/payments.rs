@@ -565,7 +565,7 @@ async fn the_order_page_records_a_payment_and_a_refund_and_refuses_bad_input() {
         "the reference is listed: {html}"
     );
     let refund_submission = field(&html, "refund-form", "submission");
-    assert!(html.contains("At most 900.00 UAH"), "{html}");
+    assert!(html.contains("Refundable, at most 900.00 UAH"), "{html}");
 
     // A refund: more than was paid, or without a reason, is refused; then a part.
     for (amount, reason, status, said) in [
