@@ -286,7 +286,8 @@ impl Gateway {
 /// overpayment and refund is refused beside its form in English and Ukrainian with nothing
 /// published or audited; a payment is published and audited once even when the form is
 /// sent twice, followed as "recording…" until the worker's row is there; then a refund
-/// within what was paid. An executor sees no panel and is refused the forms (403).
+/// within what was paid. An executor sees no panel and is refused the forms (403), and the
+/// form forged on another site is refused (403).
 #[tokio::test]
 async fn the_order_page_records_a_payment_and_a_refund_and_refuses_bad_input() {
     let gateway = Gateway::start().await;
@@ -474,6 +475,14 @@ async fn the_order_page_records_a_payment_and_a_refund_and_refuses_bad_input() {
             .unwrap()
             .contains("Only admins and managers record payments and refunds.")
     );
+
+    // The same form forged on another site is refused before anything is looked at.
+    let sent = payment_form("900", "bank_transfer", &submission);
+    let forged = gateway
+        .post_form(&manager, "https://evil.example", &payments, &sent)
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(gateway.audited("payment", order_id).await, 0);
 
     // The payment, with the same submission id the refused tries carried.
     let sent = payment_form("900", "bank_transfer", &submission);
