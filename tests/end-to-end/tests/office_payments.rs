@@ -5,7 +5,7 @@
 //! until the persistence worker wrote it, then recorded, paid in full, on the timeline and in
 //! the audit log. A partial refund with its reason leaves 150.00 UAH to pay. The executor the
 //! order is then assigned to sees no payments and is refused the form (403) even when posting
-//! it from the page. A screenshot of the panel (`office-payments`).
+//! it from the page. Screenshots of the panel (`office-payments`, `office-payments-uk`).
 
 use anyhow::anyhow;
 use bureau_accounts::Role;
@@ -200,6 +200,27 @@ async fn a_manager_records_a_bank_transfer_and_a_partial_refund_on_the_order_pag
     browser.run("window.scrollTo(0, 0)").await?;
     browser.screenshot("office-payments").await?;
     assert_eq!(audited_as("refund").await?, 1);
+    // The same panel in Ukrainian (the header's switch), then back to English.
+    browser
+        .go(&stack.web_url(&format!(
+            "/office/language/uk?back=/office/orders/{order_id}"
+        )))
+        .await?;
+    browser
+        .text_until("#money-sum", |t| t.to_lowercase().contains("до сплати"))
+        .await?;
+    browser
+        .text_until("#money-lines", |t| t.contains("Банківський переказ"))
+        .await?;
+    browser.screenshot("office-payments-uk").await?;
+    browser
+        .go(&stack.web_url(&format!(
+            "/office/language/en?back=/office/orders/{order_id}"
+        )))
+        .await?;
+    browser
+        .text_until("#money-sum", |t| t.to_lowercase().contains("left to pay"))
+        .await?;
     let paid_at: Option<chrono::DateTime<chrono::Utc>> =
         sqlx::query_scalar("SELECT paid_at FROM orders WHERE id = ?")
             .bind(order_id)
