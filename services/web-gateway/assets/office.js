@@ -26,8 +26,10 @@
   function busy() {
     const active = document.activeElement;
     if (active && main().contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)) return true;
+    // Typed into: a field's value is not what the page came with (a form may come filled
+    // in, such as the payment's amount).
     return Array.from(main().querySelectorAll("textarea, input[type=text], input[type=file]"))
-      .some((el) => (el.type === "file" ? el.files.length > 0 : el.value.trim() !== ""));
+      .some((el) => (el.type === "file" ? el.files.length > 0 : el.value.trim() !== el.defaultValue.trim()));
   }
 
   let refreshing = null;
@@ -68,7 +70,8 @@
     window.addEventListener("pagehide", () => feed.close());
     const kinds = ["order.created", "order.message.posted", "order.status.changed",
       "order.status.change_refused", "order.price.quoted", "order.file.stored",
-      "order.comment.posted", "order.assigned", "order.changed"];
+      "order.comment.posted", "order.assigned", "order.changed",
+      "order.payment.received", "order.payment.refunded"];
     kinds.forEach((kind) => feed.addEventListener(kind, (event) => {
       let data = {};
       try { data = JSON.parse(event.data); } catch (_) { return; }
@@ -93,10 +96,13 @@
     });
   }
 
-  // A status change is a request until the persistence worker decides it.
+  // A status change is a request until the persistence worker decides it; a payment or a
+  // refund is pending until the worker records it.
   function pending(root) {
-    const banner = root.querySelector("[data-poll]");
-    if (!banner) return;
+    root.querySelectorAll("[data-poll]").forEach(follows);
+  }
+
+  function follows(banner) {
     const poll = async () => {
       try {
         const response = await fetch(banner.dataset.poll, { credentials: "same-origin" });

@@ -1,5 +1,8 @@
 //! `Idempotency-Key` on POSTs that create something (an order, a status change): a client
 //! that retries after a lost answer gets the first answer again instead of a second order.
+//! The back office's payment and refund forms claim the same way with the submission id
+//! their page carries (`office::money`: [`IdempotencyKey::new`], and [`release`] for a form
+//! refused before anything was done).
 //!
 //! Modelled on zero-to-production's idempotency module: keys are per account; the first
 //! request claims the key in MySQL (`idempotency_keys`) before doing the work and stores
@@ -56,11 +59,17 @@ impl IdempotencyKey {
         let Some(value) = headers.get(HEADER) else {
             return Ok(None);
         };
-        let text = value.to_str().map_err(|_| InvalidKey)?.trim();
+        let text = value.to_str().map_err(|_| InvalidKey)?;
+        IdempotencyKey::new(text).map(Some)
+    }
+
+    /// A key made by the gateway itself (a back-office form's submission id).
+    pub fn new(text: &str) -> Result<IdempotencyKey, InvalidKey> {
+        let text = text.trim();
         if text.is_empty() || text.len() > 255 || !text.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(InvalidKey);
         }
-        Ok(Some(IdempotencyKey(text.to_owned())))
+        Ok(IdempotencyKey(text.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -183,6 +192,24 @@ pub async fn reserve(
          WHERE account_id = ? AND idempotency_key = ? AND response_status IS NULL",
     )
     .bind(reserved)
+    .bind(account_id)
+    .bind(key.as_str())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Gives a fresh claim back: its request was refused before anything was done (a bad
+/// amount), so the same key may come again with a corrected request.
+pub async fn release(
+    pool: &MySqlPool,
+    account_id: Uuid,
+    key: &IdempotencyKey,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM idempotency_keys \
+         WHERE account_id = ? AND idempotency_key = ? AND response_status IS NULL",
+    )
     .bind(account_id)
     .bind(key.as_str())
     .execute(pool)

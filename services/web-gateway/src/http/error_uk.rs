@@ -291,6 +291,74 @@ const EXACT: &[(&str, &str)] = &[
     (
         "This link has expired or was already used. Ask an admin for a new one.",
         "Це посилання застаріло або вже використане. Попросіть нове в адміністратора.",
+    ), // Staff recording money (the JSON API and the order page's forms).
+    (
+        "Only admins and managers record payments and refunds.",
+        "Оплати й повернення записують лише адміністратори й менеджери.",
+    ),
+    (
+        "The amount is a whole number of kopiykas (cents) above 0.",
+        "Сума — ціле число копійок (центів), більше за 0.",
+    ),
+    (
+        "The method is bank_transfer, cash or other (Telegram payments record themselves).",
+        "Спосіб — bank_transfer, cash або other (оплати в Telegram записуються самі).",
+    ),
+    (
+        "The order is cancelled or rejected: record a refund, not a payment.",
+        "Замовлення скасоване або відхилене: запишіть повернення, а не оплату.",
+    ),
+    (
+        "The customer has not answered the price quote yet.",
+        "Клієнт ще не відповів на запропоновану ціну.",
+    ),
+    (
+        "The order has no price yet: quote one first.",
+        "У замовлення ще немає ціни: спершу запропонуйте її.",
+    ),
+    (
+        "The order is paid in full already.",
+        "Замовлення вже сплачене повністю.",
+    ),
+    (
+        "A refund needs a reason of at most 1000 characters.",
+        "Для повернення потрібна причина, щонайбільше 1000 символів.",
+    ),
+    (
+        "The payment could not be passed on just now; nothing was recorded. Please try again.",
+        "Оплату зараз не вдалося передати; нічого не записано. Спробуйте ще раз.",
+    ),
+    (
+        "No such payment or refund.",
+        "Такої оплати чи повернення немає.",
+    ),
+    (
+        "Enter an amount, like 450 or 450.50.",
+        "Введіть суму, наприклад 450 або 450.50.",
+    ),
+    (
+        "The amount must be more than 0.",
+        "Сума має бути більшою за 0.",
+    ),
+    (
+        "An amount has at most two decimals (kopiykas).",
+        "У сумі щонайбільше два знаки після коми (копійки).",
+    ),
+    (
+        "That amount is too large: check the number.",
+        "Завелика сума: перевірте число.",
+    ),
+    (
+        "Choose how it was paid: bank transfer, cash or other.",
+        "Виберіть, як сплачено: банківський переказ, готівка чи інше.",
+    ),
+    (
+        "The form is out of date: reload the page and fill it in again.",
+        "Форма застаріла: оновіть сторінку й заповніть її знову.",
+    ),
+    (
+        "This form was already sent and is still being recorded; it counts once.",
+        "Цю форму вже надіслано, і її ще записують; її буде враховано один раз.",
     ),
 ];
 
@@ -390,6 +458,22 @@ const PATTERNS: &[(&str, &str)] = &[
     (
         "A reason can be at most {} characters long.",
         "Причина може мати щонайбільше {} символів.",
+    ), // Staff recording money.
+    (
+        "Order №{} is priced in {}.",
+        "Ціну замовлення №{} вказано в {}.",
+    ),
+    (
+        "Order №{} has {} left to pay; a payment cannot be more.",
+        "За замовлення №{} лишилося сплатити {}; оплата не може бути більшою.",
+    ),
+    (
+        "Order №{} has nothing paid: there is nothing to refund.",
+        "За замовлення №{} нічого не сплачено: повертати нічого.",
+    ),
+    (
+        "Order №{} has {} paid: a refund cannot be more.",
+        "За замовлення №{} сплачено {}: повернення не може бути більшим.",
     ),
 ];
 
@@ -591,6 +675,75 @@ mod tests {
                 crate::domain::StatusReasonError,
             ),
             Error::unprocessable("staff", bureau_accounts::staff::StaffError::LastAdmin),
+            // Money (`http/payments.rs`, `office/money.rs`).
+            Error::Forbidden(super::super::payments::MONEY_REFUSED),
+            Error::unprocessable(
+                "invalid_amount",
+                "The amount is a whole number of kopiykas (cents) above 0.",
+            ),
+            Error::unprocessable(
+                "invalid_method",
+                "The method is bank_transfer, cash or other (Telegram payments record themselves).",
+            ),
+            Error::Conflict {
+                code: "closed",
+                message: "The order is cancelled or rejected: record a refund, not a payment."
+                    .into(),
+            },
+            Error::Conflict {
+                code: "awaiting_quote_answer",
+                message: "The customer has not answered the price quote yet.".into(),
+            },
+            Error::Conflict {
+                code: "no_price",
+                message: "The order has no price yet: quote one first.".into(),
+            },
+            Error::Conflict {
+                code: "already_paid",
+                message: "The order is paid in full already.".into(),
+            },
+            Error::unprocessable(
+                "invalid_reason",
+                "A refund needs a reason of at most 1000 characters.",
+            ),
+            Error::NotFound("No such payment or refund."),
+            Error::unprocessable(
+                "currency_mismatch",
+                "Order №48213097 is priced in UAH.",
+            ),
+            Error::Conflict {
+                code: "more_than_due",
+                message: "Order №48213097 has 450.00 UAH left to pay; a payment cannot be more."
+                    .into(),
+            },
+            Error::Conflict {
+                code: "more_than_paid",
+                message: "Order №48213097 has nothing paid: there is nothing to refund.".into(),
+            },
+            Error::Conflict {
+                code: "more_than_paid",
+                message: "Order №48213097 has 450.00 UAH paid: a refund cannot be more.".into(),
+            },
+            Error::unprocessable("invalid_amount", "Enter an amount, like 450 or 450.50."),
+            Error::unprocessable("invalid_amount", "The amount must be more than 0."),
+            Error::unprocessable(
+                "invalid_amount",
+                "An amount has at most two decimals (kopiykas).",
+            ),
+            Error::unprocessable("invalid_amount", "That amount is too large: check the number."),
+            Error::unprocessable(
+                "invalid_method",
+                "Choose how it was paid: bank transfer, cash or other.",
+            ),
+            Error::unprocessable(
+                "stale_form",
+                "The form is out of date: reload the page and fill it in again.",
+            ),
+            Error::Conflict {
+                code: "form_in_progress",
+                message: "This form was already sent and is still being recorded; it counts once."
+                    .into(),
+            },
         ];
         for error in errors {
             let english = error.to_string();

@@ -17,8 +17,8 @@
 //!
 //! Only what the persistence worker recorded is shown: a status change exists on the bus
 //! only once it is in MySQL (requests are decided there first); a message or an internal
-//! comment is published before the worker records it, so the hub passes it on only once
-//! its row is there ([`LiveHub::announce_when_recorded`]: an open order page that
+//! comment (and a payment or refund) is published before the worker records it, so the
+//! hub passes it on only once its row is there ([`LiveHub::announce_when_recorded`]: an open order page that
 //! refreshes on the news shows it). Status changes of the old
 //! shape (without a request id, from gateways of an older release) are never shown.
 //!
@@ -633,8 +633,9 @@ const RECORD_WAIT: Duration = Duration::from_secs(15);
 /// How often the row is looked for meanwhile.
 const RECORD_POLL: Duration = Duration::from_millis(100);
 
-/// Sends `envelope` to every client: at once, or (a message or a comment, with `records`
-/// set) once its row is recorded, by a task of its own so nothing else waits behind it.
+/// Sends `envelope` to every client: at once, or (a message, a comment, a payment or a
+/// refund, with `records` set) once its row is recorded, by a task of its own so nothing
+/// else waits behind it.
 fn pass_on(
     fan_out: &broadcast::Sender<Arc<Envelope>>,
     records: Option<&MySqlPool>,
@@ -644,6 +645,8 @@ fn pass_on(
     let row = match (&envelope.payload, records) {
         (Event::OrderMessagePosted(m), Some(_)) => Some(("order_messages", m.message_id)),
         (Event::OrderCommentPosted(c), Some(_)) => Some(("order_comments", c.comment_id)),
+        (Event::PaymentReceived(p), Some(_)) => Some(("order_payments", p.payment_id)),
+        (Event::PaymentRefunded(r), Some(_)) => Some(("order_payments", r.refund_id)),
         _ => None,
     };
     let (Some((table, id)), Some(pool)) = (row, records) else {
@@ -653,10 +656,10 @@ fn pass_on(
     };
     let (fan_out, pool, stop) = (fan_out.clone(), pool.clone(), stop.clone());
     tokio::spawn(async move {
-        let query = if table == "order_messages" {
-            "SELECT 1 FROM order_messages WHERE id = ?"
-        } else {
-            "SELECT 1 FROM order_comments WHERE id = ?"
+        let query = match table {
+            "order_messages" => "SELECT 1 FROM order_messages WHERE id = ?",
+            "order_payments" => "SELECT 1 FROM order_payments WHERE id = ?",
+            _ => "SELECT 1 FROM order_comments WHERE id = ?",
         };
         let deadline = tokio::time::Instant::now() + RECORD_WAIT;
         while tokio::time::Instant::now() < deadline && !stop.is_cancelled() {

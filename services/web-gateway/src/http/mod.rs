@@ -49,7 +49,7 @@ pub mod openapi;
 mod order_form;
 mod orders;
 mod page;
-mod payments;
+pub(crate) mod payments;
 mod profile;
 mod quote;
 mod results;

@@ -82,6 +82,7 @@ pub struct ErrorDetail {
         super::payments::list_payments,
         super::payments::record_payment,
         super::payments::record_refund,
+        super::payments::line_outcome,
         document,
         reference,
         reference_script,

@@ -206,27 +206,87 @@ pub fn parse_valid_until(
 
 /// `1250`, `1250.5`, `1 250,50` -> minor units; at most two decimals, more than zero.
 pub fn parse_amount(text: &str) -> Option<u64> {
+    read_amount(text).ok()
+}
+
+/// Why a typed amount is not one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AmountProblem {
+    Empty,
+    /// Letters, a sign, two points, `.5`, `1e3`.
+    NotANumber,
+    TooManyDecimals,
+    /// Zero or below (`-5`).
+    NotPositive,
+    /// More than any order could cost (a typo).
+    TooLarge,
+}
+
+impl AmountProblem {
+    /// The sentence a staff member reads (in Ukrainian through `error_uk`).
+    pub fn sentence(self) -> &'static str {
+        match self {
+            AmountProblem::Empty => "Enter an amount, like 450 or 450.50.",
+            AmountProblem::NotANumber => {
+                "The amount is a number with at most two decimals, like 1250 or 1250.50."
+            }
+            AmountProblem::TooManyDecimals => "An amount has at most two decimals (kopiykas).",
+            AmountProblem::NotPositive => "The amount must be more than 0.",
+            AmountProblem::TooLarge => "That amount is too large: check the number.",
+        }
+    }
+}
+
+/// An amount as people type it (`1250`, `1250.5`, `1 250,50`) in minor units, or what is
+/// wrong with it.
+pub fn read_amount(text: &str) -> Result<u64, AmountProblem> {
     let cleaned: String = text
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '\u{a0}')
         .map(|c| if c == ',' { '.' } else { c })
         .collect();
+    if cleaned.is_empty() {
+        return Err(AmountProblem::Empty);
+    }
+    // A minus sign (or the typographic one) before a number: a negative amount.
+    let negative = cleaned
+        .strip_prefix('-')
+        .or_else(|| cleaned.strip_prefix('\u{2212}'));
+    if let Some(rest) = negative
+        && !rest.is_empty()
+        && rest.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+    {
+        return Err(AmountProblem::NotPositive);
+    }
     let (whole, fraction) = cleaned.split_once('.').unwrap_or((&cleaned, ""));
     if whole.is_empty()
         || !whole.bytes().all(|b| b.is_ascii_digit())
-        || fraction.len() > 2
         || !fraction.bytes().all(|b| b.is_ascii_digit())
     {
-        return None;
+        return Err(AmountProblem::NotANumber);
     }
-    let whole: u64 = whole.parse().ok()?;
+    if fraction.len() > 2 {
+        return Err(AmountProblem::TooManyDecimals);
+    }
+    let whole: u64 = whole.parse().map_err(|_| AmountProblem::TooLarge)?;
     let cents: u64 = match fraction.len() {
         0 => 0,
-        1 => fraction.parse::<u64>().ok()? * 10,
-        _ => fraction.parse().ok()?,
+        1 => {
+            fraction
+                .parse::<u64>()
+                .map_err(|_| AmountProblem::NotANumber)?
+                * 10
+        }
+        _ => fraction.parse().map_err(|_| AmountProblem::NotANumber)?,
     };
-    let minor = whole.checked_mul(100)?.checked_add(cents)?;
-    (minor > 0).then_some(minor)
+    let minor = whole
+        .checked_mul(100)
+        .and_then(|m| m.checked_add(cents))
+        .ok_or(AmountProblem::TooLarge)?;
+    if minor == 0 {
+        return Err(AmountProblem::NotPositive);
+    }
+    Ok(minor)
 }
 
 pub async fn quote(
@@ -406,6 +466,32 @@ mod tests {
         for junk in ["", "0", "-5", "1.234", "12a", ".5", "1e3"] {
             assert_eq!(parse_amount(junk), None, "{junk}");
         }
+    }
+
+    #[test]
+    fn a_bad_amount_says_what_is_wrong_with_it() {
+        use AmountProblem::*;
+        for (text, problem) in [
+            ("", Empty),
+            ("  ", Empty),
+            ("abc", NotANumber),
+            ("12a", NotANumber),
+            (".5", NotANumber),
+            ("1.2.3", NotANumber),
+            ("1e3", NotANumber),
+            ("+5", NotANumber),
+            ("450.123", TooManyDecimals),
+            ("0", NotPositive),
+            ("0.00", NotPositive),
+            ("-5", NotPositive),
+            ("-0.5", NotPositive),
+            ("\u{2212}450", NotPositive),
+            ("99999999999999999999", TooLarge),
+        ] {
+            assert_eq!(read_amount(text), Err(problem), "{text:?}");
+        }
+        assert_eq!(read_amount("450"), Ok(45_000));
+        assert_eq!(read_amount("1 250,5"), Ok(125_050));
     }
 
     #[test]

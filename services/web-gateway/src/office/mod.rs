@@ -8,6 +8,8 @@
 //! - `order`: `GET /office/orders/{order_id}` (customer card, files, timeline, actions) and
 //!   `GET /office/orders/{order_id}/files/{file_id}` (a download, as an attachment);
 //! - `actions`: `POST /office/orders/{order_id}/{status|reply|quote|comment|assign}`;
+//! - `money`: the order page's payments panel and `POST /office/orders/{order_id}/payments`
+//!   and `/refunds` (a payment made another way than Telegram, a refund; admins and managers);
 //! - `customers`: `GET /office/customers` (search, keyset paging) and
 //!   `GET /office/customers/{customer_id}` (details, channels, orders, conversation).
 //! - `calendar`: `GET /office/calendar` (bookings by day and week, booking for a customer
@@ -30,6 +32,7 @@ mod customers;
 pub mod gate;
 pub mod i18n;
 mod list;
+mod money;
 mod order;
 pub mod permissions;
 pub mod reports;
@@ -82,6 +85,14 @@ pub fn router() -> Router<AppState> {
         .route("/office/orders/{order_id}/quote", post(actions::quote))
         .route("/office/orders/{order_id}/comment", post(actions::comment))
         .route("/office/orders/{order_id}/assign", post(actions::assign))
+        .route(
+            "/office/orders/{order_id}/payments",
+            post(money::record_payment),
+        )
+        .route(
+            "/office/orders/{order_id}/refunds",
+            post(money::record_refund),
+        )
         .route("/office/calendar", get(calendar::page))
         .route("/office/calendar/book", post(calendar::book))
         .route(

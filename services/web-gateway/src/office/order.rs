@@ -4,6 +4,8 @@
 //! pushed to the customer) and the actions the matrix allows. `?request={id}` follows a
 //! status change request: pending until the persistence worker decides it, then recorded or
 //! refused with the reason. `GET .../files/{file_id}` downloads a file as an attachment.
+//! For admins and managers the page also holds the payments panel (`office::money`), and
+//! `?payment={id}` / `?refund={id}` follow one just sent until the worker recorded it.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -15,7 +17,8 @@ use uuid::Uuid;
 
 use super::i18n::Lang;
 use super::list::{moves, status_label};
-use super::permissions::{self, Act};
+use super::money::{self, Drafts};
+use super::permissions::{self, Act, Whose};
 use super::views::{self, Banner, Can, Chrome, Entry, FileView, OrderPage, OtherView, When};
 use super::{Desk, Failure, PageError};
 use crate::http::{AppState, Error};
@@ -23,9 +26,14 @@ use crate::queries::office::{self as reads, FileLine};
 use crate::queries::{self};
 use crate::status_requests::{self, RequestView};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct PageQuery {
-    request: Option<String>,
+    pub request: Option<String>,
+    /// A payment or a refund just sent from the payments panel.
+    pub payment: Option<String>,
+    pub refund: Option<String>,
+    /// The form had been sent before: this is the first sending's page.
+    pub again: Option<String>,
 }
 
 /// Minor units as a price: `125000` -> `1250.00`.
@@ -44,6 +52,29 @@ pub async fn page(
     Query(query): Query<PageQuery>,
 ) -> Result<Response, PageError> {
     let (order_id, whose) = desk.may(&state, &order_id, Act::SeeOrder).await?;
+    render(
+        &state,
+        &desk,
+        order_id,
+        whose,
+        &query,
+        Drafts::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The order page, answered with `status_code`: shown, or again after a refused payments form
+/// (`drafts`: what was typed and why it was refused).
+pub async fn render(
+    state: &AppState,
+    desk: &Desk,
+    order_id: Uuid,
+    whose: Whose,
+    query: &PageQuery,
+    drafts: Drafts,
+    status_code: StatusCode,
+) -> Result<Response, PageError> {
     let fail = |e: sqlx::Error| desk.fail(Error::from(e));
     let pool = &state.pool;
     // The request before the order: a request read as decided then finds the order at
@@ -74,8 +105,14 @@ pub async fn page(
 
     let lang = desk.lang;
     let t = lang.texts();
-    let policy = Desk::policy(&state);
+    let policy = Desk::policy(state);
     let allowed = |act| permissions::allows(desk.account.role, act, whose, policy);
+    let may_money = allowed(Act::RecordMoney);
+    let money_lines = if may_money {
+        reads::money_lines(pool, order_id).await.map_err(fail)?
+    } else {
+        Vec::new()
+    };
     let status = OrderStatus::parse(&order.status);
     let offered = status
         .map(|s| moves(lang, desk.account.role, s))
@@ -216,6 +253,32 @@ pub async fn page(
             text,
         });
     }
+    for line in &money_lines {
+        let (title, class) = if line.kind == "refund" {
+            (t.ev_refund.to_owned(), "ev-refund")
+        } else {
+            (
+                format!(
+                    "{} · {}",
+                    t.ev_payment,
+                    money::method_label(t, line.method.as_deref())
+                ),
+                "ev-payment",
+            )
+        };
+        let mut text = money(line.amount_minor, &line.currency);
+        if let Some(note) = &line.note {
+            text.push_str(" — ");
+            text.push_str(note);
+        }
+        timeline.push(Entry {
+            when: When::of(line.recorded_at),
+            class,
+            title,
+            who: money::recorder(t, line, &order.customer_name),
+            text,
+        });
+    }
     // Stable: entries of one moment keep the order above (the status before its push).
     timeline.sort_by_key(|entry| entry.when.micros);
 
@@ -256,9 +319,15 @@ pub async fn page(
             })
             .unwrap_or_else(|| code.to_owned()),
     };
-    let back = match &request {
-        Some(r) => format!("/office/orders/{order_id}?request={}", r.request_id),
-        None => format!("/office/orders/{order_id}"),
+    let back = match (&request, &query.payment, &query.refund) {
+        (Some(r), _, _) => format!("/office/orders/{order_id}?request={}", r.request_id),
+        (None, Some(id), _) if Uuid::parse_str(id).is_ok() => {
+            format!("/office/orders/{order_id}?payment={id}")
+        }
+        (None, None, Some(id)) if Uuid::parse_str(id).is_ok() => {
+            format!("/office/orders/{order_id}?refund={id}")
+        }
+        _ => format!("/office/orders/{order_id}"),
     };
     let may_assign = allowed(Act::Assign);
     // The price (latest quote, else the cart's total) and what has been paid of it.
@@ -268,6 +337,18 @@ pub async fn page(
             .await
             .map_err(fail)?
     };
+    let payments = may_money.then(|| {
+        money::panel(money::PanelInput {
+            lang,
+            order_id,
+            due: due.as_ref(),
+            quoted: !quotes.is_empty(),
+            lines: &money_lines,
+            customer: &order.customer_name,
+            query,
+            drafts,
+        })
+    });
     let money = due.and_then(|due| {
         let price = due.price.clone()?;
         let amount = |minor: u64| format!("{}.{:02} {}", minor / 100, minor % 100, price.currency);
@@ -367,6 +448,7 @@ pub async fn page(
             Vec::new()
         },
         banner: request.map(|r| banner(lang, &r)),
+        payments,
         can: Can {
             status: allowed(Act::ChangeStatus),
             quote: allowed(Act::Quote)
@@ -381,7 +463,7 @@ pub async fn page(
             upload: allowed(Act::UploadResult),
         },
     };
-    Ok(views::html(StatusCode::OK, &page))
+    Ok(views::html(status_code, &page))
 }
 
 /// The line that says what became of a status change request.

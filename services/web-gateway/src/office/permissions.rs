@@ -11,6 +11,7 @@
 //! | reply, comment     | yes   | yes     | yes           | no                   | no                       |
 //! | upload a result    | yes   | yes     | yes           | no                   | no                       |
 //! | quote              | yes   | yes     | no            | no                   | no                       |
+//! | record a payment, a refund (and see them) | yes | yes | no | no             | no                       |
 //! | assign             | yes   | yes     | no            | no                   | no                       |
 //! | take (assign self) | yes   | yes     | —             | with the setting     | no                       |
 //! | revoke links       | yes   | yes     | yes           | no                   | no                       |
@@ -49,6 +50,9 @@ pub enum Act {
     Comment,
     UploadResult,
     Quote,
+    /// Record a payment made another way than Telegram (bank transfer, cash) or a refund,
+    /// and see an order's payments: who may set a price may handle its money.
+    RecordMoney,
     Assign,
     /// An executor assigns an unassigned order to themselves.
     Take,
@@ -69,7 +73,7 @@ pub enum Act {
 }
 
 impl Act {
-    pub const ALL: [Act; 18] = [
+    pub const ALL: [Act; 19] = [
         Act::SeeLists,
         Act::SeeOrder,
         Act::DownloadFile,
@@ -78,6 +82,7 @@ impl Act {
         Act::Comment,
         Act::UploadResult,
         Act::Quote,
+        Act::RecordMoney,
         Act::Assign,
         Act::Take,
         Act::RevokeLinks,
@@ -134,7 +139,7 @@ pub fn allows(role: Role, act: Act, whose: Whose, policy: Policy) -> bool {
         Role::Admin | Role::Manager => true,
         Role::Executor => match act {
             Act::SeeLists => true,
-            Act::Quote | Act::Assign | Act::SeeReports => false,
+            Act::Quote | Act::RecordMoney | Act::Assign | Act::SeeReports => false,
             Act::Take => whose == Whose::Unassigned && policy.executors_take_unassigned,
             Act::SeeOrder | Act::SeeCustomer => {
                 whose == Whose::Own
@@ -166,7 +171,7 @@ mod tests {
         const Y: bool = true;
         const N: bool = false;
         #[rustfmt::skip]
-        let table: [(Act, [bool; 5], [bool; 5]); 18] = [
+        let table: [(Act, [bool; 5], [bool; 5]); 19] = [
             //                   setting off          setting on
             (Act::SeeLists,     [Y, Y, Y, Y, Y], [Y, Y, Y, Y, Y]),
             (Act::SeeOrder,     [Y, Y, Y, N, N], [Y, Y, Y, Y, N]),
@@ -176,6 +181,7 @@ mod tests {
             (Act::Comment,      [Y, Y, Y, N, N], [Y, Y, Y, N, N]),
             (Act::UploadResult, [Y, Y, Y, N, N], [Y, Y, Y, N, N]),
             (Act::Quote,        [Y, Y, N, N, N], [Y, Y, N, N, N]),
+            (Act::RecordMoney,  [Y, Y, N, N, N], [Y, Y, N, N, N]),
             (Act::Assign,       [Y, Y, N, N, N], [Y, Y, N, N, N]),
             (Act::Take,         [Y, Y, N, N, N], [Y, Y, N, Y, N]),
             (Act::RevokeLinks,  [Y, Y, Y, N, N], [Y, Y, Y, N, N]),

@@ -283,6 +283,66 @@ pub struct OrderPage {
     pub staff: Vec<Opt>,
     pub banner: Option<Banner>,
     pub can: Can,
+    /// The payments panel, for those who handle money.
+    pub payments: Option<MoneyPanel>,
+}
+
+/// A payment or a refund in the payments panel.
+pub struct LineView {
+    pub id: String,
+    pub when: When,
+    /// `payment` or `refund`.
+    pub class: &'static str,
+    /// The method, or "Refund".
+    pub what: String,
+    /// "900.00 UAH"; a refund "−100.00 UAH".
+    pub amount: String,
+    pub who: String,
+    /// The payment's reference or note, the refund's reason.
+    pub note: String,
+}
+
+/// The form that records a payment, filled in.
+pub struct PaymentFormView {
+    pub amount: String,
+    pub methods: Vec<Opt>,
+    pub note: String,
+    /// Claimed when the form is sent, so sending it twice records it once.
+    pub submission: String,
+}
+
+/// The form that records a refund, filled in.
+pub struct RefundFormView {
+    pub amount: String,
+    pub reason: String,
+    pub submission: String,
+    /// What was paid and not refunded yet: the most a refund may be.
+    pub at_most: String,
+}
+
+/// The order page's money: the price, paid, refunded, what is left, every line, the forms.
+pub struct MoneyPanel {
+    /// "Order total", "Agreed price", "Quoted price (...)".
+    pub price_label: &'static str,
+    pub price: String,
+    pub paid: String,
+    pub refunded: String,
+    /// "Left to pay", "Paid in full", "Overpaid by".
+    pub balance_label: &'static str,
+    pub balance: String,
+    /// `due`, `settled` or `over`.
+    pub balance_class: &'static str,
+    pub lines: Vec<LineView>,
+    /// What became of the payment or refund just sent.
+    pub banner: Option<Banner>,
+    /// The order's currency (the forms' fixed one); empty without a price.
+    pub currency: String,
+    pub payment: Option<PaymentFormView>,
+    /// Why no payment can be recorded now, instead of the form.
+    pub payment_blocked: Option<&'static str>,
+    pub payment_error: Option<String>,
+    pub refund: Option<RefundFormView>,
+    pub refund_error: Option<String>,
 }
 
 /// A customer in the customers list.

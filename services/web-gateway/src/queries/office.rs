@@ -827,6 +827,37 @@ pub async fn quotes(pool: &MySqlPool, order_id: Uuid) -> Result<Vec<QuoteLine>, 
     .await
 }
 
+/// A payment or a refund recorded on an order, with who recorded it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MoneyLine {
+    pub id: Uuid,
+    /// `payment` or `refund`.
+    pub kind: String,
+    /// `telegram`, `bank_transfer`, `cash`, `other`; `None` for refunds.
+    pub method: Option<String>,
+    pub amount_minor: u64,
+    pub currency: String,
+    /// A payment's reference or note, a refund's reason.
+    pub note: Option<String>,
+    /// `staff`, `customer` or `system`.
+    pub actor_kind: String,
+    pub actor_name: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+pub async fn money_lines(pool: &MySqlPool, order_id: Uuid) -> Result<Vec<MoneyLine>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT p.id, CAST(p.kind AS CHAR) AS kind, CAST(p.method AS CHAR) AS method, p.amount_minor, \
+         p.currency, p.note, CAST(p.actor_kind AS CHAR) AS actor_kind, a.display_name AS actor_name, \
+         p.recorded_at \
+         FROM order_payments p LEFT JOIN web_accounts a ON a.id = p.actor_account_id \
+         WHERE p.order_id = ? ORDER BY p.recorded_at, p.id",
+    )
+    .bind(order_id)
+    .fetch_all(pool)
+    .await
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AssignmentLine {
     pub assignee_name: Option<String>,

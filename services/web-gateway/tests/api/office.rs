@@ -13,7 +13,7 @@ use web_gateway::office::permissions::{self, Act, Policy, Whose};
 use crate::helpers::*;
 
 /// A browser: no redirects followed, so each answer can be checked.
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(DEADLINE)
@@ -22,7 +22,7 @@ fn browser() -> reqwest::Client {
 }
 
 /// What a browser sends with a form of our own pages (or a forged one, with `origin`).
-fn headers(token: &str, origin: &str) -> HeaderMap {
+pub(crate) fn headers(token: &str, origin: &str) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert(
         "cookie",
@@ -37,18 +37,18 @@ fn headers(token: &str, origin: &str) -> HeaderMap {
 }
 
 impl Gateway {
-    fn origin(&self) -> String {
+    pub(crate) fn origin(&self) -> String {
         self.url("")
     }
 
-    async fn staff(&self, email: &str, name: &str, role: Role) -> (Uuid, String) {
+    pub(crate) async fn staff(&self, email: &str, name: &str, role: Role) -> (Uuid, String) {
         let account = create_account(&self.db, email, PASSWORD, name, role)
             .await
             .unwrap();
         (account, self.log_in(email).await)
     }
 
-    async fn page(&self, token: &str, path: &str) -> (StatusCode, String) {
+    pub(crate) async fn page(&self, token: &str, path: &str) -> (StatusCode, String) {
         let response = browser()
             .get(self.url(path))
             .headers(headers(token, &self.origin()))
@@ -58,7 +58,7 @@ impl Gateway {
         (response.status(), response.text().await.unwrap())
     }
 
-    async fn post_form(
+    pub(crate) async fn post_form(
         &self,
         token: &str,
         origin: &str,
@@ -74,7 +74,7 @@ impl Gateway {
             .unwrap()
     }
 
-    async fn assign_directly(&self, order_id: Uuid, assignee: Option<Uuid>) {
+    pub(crate) async fn assign_directly(&self, order_id: Uuid, assignee: Option<Uuid>) {
         sqlx::query("UPDATE orders SET assignee_id = ? WHERE id = ?")
             .bind(assignee)
             .bind(order_id)
@@ -565,7 +565,7 @@ async fn the_permission_matrix_holds_on_every_route() {
                 .await,
         ),
     ];
-    let routes: [Route; 7] = [
+    let routes: [Route; 9] = [
         (Act::SeeOrder, "GET", "", &[]),
         (
             Act::DownloadFile,
@@ -588,6 +588,30 @@ async fn the_permission_matrix_holds_on_every_route() {
             &[("amount", "10"), ("currency", "UAH")],
         ),
         (Act::Assign, "POST", "/assign", &[("assignee", "")]),
+        // The payments panel's forms (the order has no price: refused with a sentence on
+        // the page, not 403, where allowed).
+        (
+            Act::RecordMoney,
+            "POST",
+            "/payments",
+            &[
+                ("amount", "10"),
+                ("method", "cash"),
+                ("currency", "UAH"),
+                ("submission", "01937a52-0000-7000-8000-000000000001"),
+            ],
+        ),
+        (
+            Act::RecordMoney,
+            "POST",
+            "/refunds",
+            &[
+                ("amount", "10"),
+                ("currency", "UAH"),
+                ("reason", "one page less"),
+                ("submission", "01937a52-0000-7000-8000-000000000002"),
+            ],
+        ),
     ];
     let policy = Policy::default();
     let origin = gateway.origin();
@@ -626,7 +650,7 @@ async fn the_permission_matrix_holds_on_every_route() {
             }
         }
     }
-    assert_eq!(cells, 3 * 3 * 7);
+    assert_eq!(cells, 3 * 3 * 9);
 
     // The lists hold only what the matrix lets one see: the executor's list shows none of
     // someone else's orders.
@@ -728,7 +752,7 @@ async fn the_permission_matrix_holds_on_the_json_api_and_the_customer_pages() {
         ),
     ];
     // (act, call, path with {order}, {customer} or {request} in it)
-    let routes: [(Act, Call, &str); 7] = [
+    let routes: [(Act, Call, &str); 11] = [
         (
             Act::ChangeStatus,
             Call::JsonPost(r#"{"to": "in_progress"}"#),
@@ -753,6 +777,27 @@ async fn the_permission_matrix_holds_on_the_json_api_and_the_customer_pages() {
             Act::SeeOrder,
             Call::JsonGet,
             "/api/staff/status-requests/{request}",
+        ),
+        (
+            Act::RecordMoney,
+            Call::JsonGet,
+            "/api/staff/orders/{order}/payments",
+        ),
+        (
+            Act::RecordMoney,
+            Call::JsonGet,
+            "/api/staff/orders/{order}/payments/00000000-0000-0000-0000-000000000000",
+        ),
+        // No price, nothing paid: refused (409) where allowed, never recorded.
+        (
+            Act::RecordMoney,
+            Call::JsonPost(r#"{"amount_minor": 100, "currency": "UAH", "method": "cash"}"#),
+            "/api/staff/orders/{order}/payments",
+        ),
+        (
+            Act::RecordMoney,
+            Call::JsonPost(r#"{"amount_minor": 100, "currency": "UAH", "reason": "x"}"#),
+            "/api/staff/orders/{order}/refunds",
         ),
         (Act::SeeCustomer, Call::Page, "/office/customers/{customer}"),
         (Act::SeeOrder, Call::Page, "/office?customer={customer}"),
@@ -841,7 +886,7 @@ async fn the_permission_matrix_holds_on_the_json_api_and_the_customer_pages() {
             }
         }
     }
-    assert_eq!(cells, 3 * 3 * 7);
+    assert_eq!(cells, 3 * 3 * 11);
 
     // What the API did was audited like the pages' actions, and nothing it refused was.
     let audited: Vec<(String, i64)> = sqlx::query_as(
