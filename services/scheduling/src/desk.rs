@@ -399,9 +399,10 @@ pub enum Joined {
 
 /// `by` is sending the order `order_id`, whose time was booked under the order's own id
 /// (the bot's draft): its live booking joins the order exactly as the portal's does
-/// ([`attach`]: the hold ends), or, when the latest booking of it was a hold cancelled at or
-/// after its `held_until` (the sweep, `store::expire_holds`), [`Joined::Expired`] says which
-/// time was released, so the customer is told and chooses again.
+/// ([`attach`]: the hold ends), or, when the latest booking of it was a hold that ran out
+/// (cancelled by the sweep, `store::expire_holds`, which alone leaves `held_until` on a
+/// cancelled booking), [`Joined::Expired`] says which time was released, so the customer is
+/// told and chooses again. A hold its customer cancelled is no expired one.
 pub async fn join_order(pool: &MySqlPool, order_id: Uuid, by: &str) -> Result<Joined, sqlx::Error> {
     let row = sqlx::query(
         "SELECT id, service_code, starts_at, CAST(status AS CHAR) AS status, held_until,

@@ -732,10 +732,15 @@ async fn cancel_in(
     let Some(current) = lock_live(tx, booking_id).await? else {
         return Ok(None);
     };
+    // A hold keeps its `held_until` only when it ran out: a cancelled booking that still
+    // has one is an expired hold (`desk::join_order` says so to a customer confirming).
     sqlx::query(
-        "UPDATE bookings SET status = 'cancelled', cancelled_at = ? WHERE id = ? AND status = 'booked'",
+        "UPDATE bookings SET status = 'cancelled', cancelled_at = ?,
+                             held_until = IF(? = 'hold_expired', held_until, NULL)
+         WHERE id = ? AND status = 'booked'",
     )
     .bind(to_chrono(now))
+    .bind(reason)
     .bind(booking_id)
     .execute(&mut *tx)
     .await?;

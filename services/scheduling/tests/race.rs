@@ -357,6 +357,50 @@ async fn a_hold_not_joined_by_its_order_expires_after_fifteen_minutes_and_frees_
             .iter()
             .any(|(id, change, _)| *id == sent.id && change == "cancelled")
     );
+
+    // What Confirm in the bot sees (`desk::join_order`): the hold that ran out is said as
+    // expired, with its time; a hold its customer cancelled is not; a live one joins.
+    let order_of = |id: uuid::Uuid| {
+        sqlx::query_scalar::<_, uuid::Uuid>("SELECT order_id FROM bookings WHERE id = ?")
+            .bind(id)
+            .fetch_one(&pool)
+    };
+    assert_eq!(
+        desk::join_order(&pool, order_of(abandoned.id).await.unwrap(), "telegram:1")
+            .await
+            .unwrap(),
+        desk::Joined::Expired {
+            service_code: "interpreting".into(),
+            starts_at: kyiv(monday, 10),
+        }
+    );
+    let (dropped, _) = store::book(&pool, &held(kyiv(monday, 16), 4), PRODUCER, now)
+        .await
+        .unwrap();
+    let later = now.checked_add(minutes(20)).unwrap();
+    store::cancel(&pool, dropped.id, actor("telegram:4"), later)
+        .await
+        .unwrap();
+    assert_eq!(
+        desk::join_order(&pool, order_of(dropped.id).await.unwrap(), "telegram:4")
+            .await
+            .unwrap(),
+        desk::Joined::Nothing,
+        "cancelled by its customer, even after its 15 minutes: no hold that ran out"
+    );
+    let (live, _) = store::book(&pool, &held(kyiv(monday, 9), 5), PRODUCER, now)
+        .await
+        .unwrap();
+    let order = order_of(live.id).await.unwrap();
+    assert_eq!(
+        desk::join_order(&pool, order, "telegram:5").await.unwrap(),
+        desk::Joined::Joined(live.id)
+    );
+    assert_eq!(
+        desk::join_order(&pool, order, "telegram:5").await.unwrap(),
+        desk::Joined::Joined(live.id),
+        "joined again (a second delivery of Confirm): the same"
+    );
     db.remove().await;
 }
 
