@@ -63,6 +63,8 @@ pub mod key {
     pub const BOOKING_WEEKDAYS: &str = "bot.booking.weekdays";
     pub const BOOKING_LIST_NONE: &str = "bot.booking.list_none";
     pub const BOOKING_RELEASED: &str = "bot.booking.released";
+    /// A draft's held time ran out before Confirm (`{service}`, `{when}`, `{minutes}`).
+    pub const BOOKING_HOLD_EXPIRED: &str = "bot.booking.hold_expired";
     pub const BOOKING_LIST_LINE: &str = "bot.booking.list_line";
     /// The booked time on the order's card, its page and `/status`.
     pub const BOOKING_CARD_LINE: &str = "bot.booking.card_line";
@@ -238,6 +240,7 @@ pub mod key {
         BOOKING_WEEKDAYS,
         BOOKING_LIST_NONE,
         BOOKING_RELEASED,
+        BOOKING_HOLD_EXPIRED,
         BOOKING_LIST_LINE,
         BOOKING_CARD_LINE,
         BOOKING_ORDER_LINE,

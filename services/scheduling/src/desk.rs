@@ -1,7 +1,12 @@
-//! Booking as both gateways offer it to customers: which resource does a bookable catalogue
-//! service, its free slots day by day, and booking, moving and cancelling a customer's own
-//! booking, each answered with the `BookingChanged` event it wrote. The Telegram calendar
-//! and the web API call these, so a slot means the same in both.
+//! Booking as both gateways offer it to customers: which resources do a bookable catalogue
+//! service (its pool), its free slots day by day, and booking, moving and cancelling a
+//! customer's own booking, each answered with the `BookingChanged` event it wrote. The
+//! Telegram calendar and the web API call these, so a slot means the same in both.
+//!
+//! A customer chooses a time, not a person or a room: a time is offered when any resource of
+//! the service's pool is free then, and booking it takes one of those that are
+//! (`store::book_any`, the least booked that day first). A move stays with the booking's
+//! resource when it is free at the new time, and otherwise goes to another of the pool.
 //!
 //! Every change is made in MySQL through [`store`] (the resource's row lock and the
 //! one-live-booking-per-slot key), its event written into the outbox in the same
@@ -34,7 +39,9 @@ pub struct Bookable {
     pub name_uk: String,
     pub name_en: String,
     pub duration_minutes: i64,
-    pub resource_id: u32,
+    /// The active resources that do it (its pool), lowest id first; never empty.
+    pub resources: Vec<u32>,
+    /// The first resource's zone: the days the calendar shows are its days.
     pub time_zone: TimeZone,
 }
 
@@ -51,23 +58,27 @@ impl Bookable {
     }
 }
 
-/// The bookable service `service_id` (active, with a duration, done by an active resource),
-/// or `None`. With several resources, the lowest id does it (one per service for now).
+/// The bookable service `service_id` (active, with a duration, done by at least one active
+/// resource) with its pool, or `None`.
 pub async fn bookable(pool: &MySqlPool, service_id: u32) -> Result<Option<Bookable>, sqlx::Error> {
-    let row = sqlx::query(
+    let rows = sqlx::query(
         "SELECT s.code, s.name_uk, s.name_en, s.duration_minutes, r.id AS resource_id, r.time_zone
          FROM catalogue_services s
          JOIN booking_resource_services rs ON rs.service_id = s.id
          JOIN booking_resources r ON r.id = rs.resource_id AND r.active
          WHERE s.id = ? AND s.active AND s.duration_minutes IS NOT NULL
-         ORDER BY r.id LIMIT 1",
+         ORDER BY r.id",
     )
     .bind(service_id)
-    .fetch_optional(pool)
+    .fetch_all(pool)
     .await?;
-    let Some(row) = row else {
+    let Some(row) = rows.first() else {
         return Ok(None);
     };
+    let resources = rows
+        .iter()
+        .map(|row| row.try_get("resource_id"))
+        .collect::<Result<Vec<u32>, _>>()?;
     let duration: u16 = row.try_get("duration_minutes")?;
     let zone: String = row.try_get("time_zone")?;
     Ok(Some(Bookable {
@@ -76,7 +87,7 @@ pub async fn bookable(pool: &MySqlPool, service_id: u32) -> Result<Option<Bookab
         name_uk: row.try_get("name_uk")?,
         name_en: row.try_get("name_en")?,
         duration_minutes: i64::from(duration),
-        resource_id: row.try_get("resource_id")?,
+        resources,
         time_zone: TimeZone::get(&zone).unwrap_or(TimeZone::UTC),
     }))
 }
@@ -99,14 +110,7 @@ pub async fn free_days(
         let slots = if day > last || day < service.day_of(now) {
             Vec::new()
         } else {
-            store::free_on(
-                pool,
-                service.resource_id,
-                day,
-                service.duration_minutes,
-                now,
-            )
-            .await?
+            store::free_on_any(pool, &service.resources, day, service.duration_minutes, now).await?
         };
         found.push((day, slots));
     }
@@ -121,9 +125,9 @@ pub async fn next_free(
     now: Timestamp,
 ) -> Result<Vec<Timestamp>, BookingError> {
     let from = after.max(now);
-    store::next_free(
+    store::next_free_any(
         pool,
-        service.resource_id,
+        &service.resources,
         service.duration_minutes,
         from,
         14,
@@ -203,8 +207,9 @@ pub async fn book(
     if of_order(pool, order_id).await?.is_some() {
         return Err(Refusal::AlreadyBooked);
     }
+    // `book_any` chooses the resource.
     let request = BookingRequest {
-        resource_id: service.resource_id,
+        resource_id: 0,
         service_code: service.code.clone(),
         duration_minutes: service.duration_minutes,
         starts_at,
@@ -213,7 +218,7 @@ pub async fn book(
         held_until,
         booked_by: actor.by.to_owned(),
     };
-    match store::book(pool, &request, actor.producer, now).await {
+    match store::book_any(pool, &service.resources, &request, actor.producer, now).await {
         Ok(done) => Ok(done),
         Err(BookingError::Taken) => Err(Refusal::Taken {
             next_free: next_free(pool, service, starts_at, now).await?,
@@ -297,8 +302,9 @@ pub async fn bookable_by_code(
     }
 }
 
-/// Moves `actor`'s booking to `starts_at`; the old slot is free at once. A loser is offered
-/// the next free slots.
+/// Moves `actor`'s booking to `starts_at`, within its service's pool: with its own resource
+/// when that one is free then, else with the first of the others (in `store::pool_order`)
+/// that is; the old slot is free at once. A loser is offered the next free slots.
 pub async fn reschedule(
     pool: &MySqlPool,
     booking_id: Uuid,
@@ -313,12 +319,29 @@ pub async fn reschedule(
         .await?
         .ok_or(Refusal::NotOffered)?;
     check_window(&service, starts_at, now)?;
-    match store::reschedule(pool, booking_id, starts_at, actor, now).await {
-        Ok(done) => Ok(done),
-        Err(BookingError::Taken) => Err(Refusal::Taken {
+    let own_resource = current.booking.resource_id;
+    let mut order = Vec::with_capacity(service.resources.len());
+    if service.resources.contains(&own_resource) {
+        order.push(own_resource);
+    }
+    order.extend(
+        store::pool_order(pool, &service.resources, starts_at)
+            .await?
+            .into_iter()
+            .filter(|&id| id != own_resource),
+    );
+    let mut tried = store::Tried::default();
+    for resource_id in order {
+        match store::reschedule_on(pool, booking_id, resource_id, starts_at, actor, now).await {
+            Ok(done) => return Ok(done),
+            Err(error) => tried.note(error)?,
+        }
+    }
+    match tried.refusal() {
+        BookingError::Taken => Err(Refusal::Taken {
             next_free: next_free(pool, &service, starts_at, now).await?,
         }),
-        Err(other) => Err(other.into()),
+        other => Err(other.into()),
     }
 }
 
@@ -357,6 +380,67 @@ pub async fn attach(
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// What became of the time booked for an order that is being sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Joined {
+    /// The order has no booking, and had none that expired (the customer chose no time).
+    Nothing,
+    /// Its live booking is the order's now: a hold ended ([`attach`]).
+    Joined(Uuid),
+    /// Its latest booking was a hold that ran out before the order was sent: the time
+    /// (`starts_at`, of `service_code`) was released, and no other is live.
+    Expired {
+        service_code: String,
+        starts_at: Timestamp,
+    },
+}
+
+/// `by` is sending the order `order_id`, whose time was booked under the order's own id
+/// (the bot's draft): its live booking joins the order exactly as the portal's does
+/// ([`attach`]: the hold ends), or, when the latest booking of it was a hold that ran out
+/// (cancelled by the sweep, `store::expire_holds`, which alone leaves `held_until` on a
+/// cancelled booking), [`Joined::Expired`] says which time was released, so the customer is
+/// told and chooses again. A hold its customer cancelled is no expired one.
+pub async fn join_order(pool: &MySqlPool, order_id: Uuid, by: &str) -> Result<Joined, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, service_code, starts_at, CAST(status AS CHAR) AS status, held_until,
+                cancelled_at
+         FROM bookings WHERE order_id = ? AND booked_by = ?
+         ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(order_id)
+    .bind(by)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else {
+        return Ok(Joined::Nothing);
+    };
+    let id: Uuid = row.try_get("id")?;
+    let status: String = row.try_get("status")?;
+    let held_until: Option<chrono::DateTime<chrono::Utc>> = row.try_get("held_until")?;
+    let cancelled_at: Option<chrono::DateTime<chrono::Utc>> = row.try_get("cancelled_at")?;
+    let held = held_until.is_some();
+    let ran_out = matches!((held_until, cancelled_at), (Some(until), Some(at)) if at >= until);
+    let expired = || -> Result<Joined, sqlx::Error> {
+        Ok(Joined::Expired {
+            service_code: row.try_get("service_code")?,
+            starts_at: from_chrono(row.try_get("starts_at")?),
+        })
+    };
+    if status == "booked" {
+        // Not held (joined already, by a first attempt at sending): nothing to end.
+        if !held || attach(pool, id, by, order_id).await? {
+            return Ok(Joined::Joined(id));
+        }
+        // The sweep cancelled it between the read and the update.
+        return expired();
+    }
+    if ran_out {
+        return expired();
+    }
+    Ok(Joined::Nothing)
 }
 
 /// Holds `by`'s booking `booking_id` again from `now` (an order joined to it could not be

@@ -6,13 +6,20 @@
 //! lock, the second insert fails and is answered as "taken". Only after the commit is
 //! anyone told they have the slot.
 //!
+//! A service done by several resources (a pool: `booking_resource_services`) is offered at a
+//! time when any of them is free then ([`free_on_any`], [`next_free_any`]) and booked with
+//! one that is ([`book_any`]): the pool's resources are tried one by one in
+//! [`pool_order`] (the least booked that day first), each attempt the single-resource
+//! booking above in its own transaction, so the guarantee is the same per resource and a
+//! customer is refused only when every resource that offers the time has it taken.
+//!
 //! Every change writes its `BookingChanged` into the outbox (`bureau_platform::outbox`) in
 //! the same transaction, whoever makes it (a customer in the bot or on the web, staff in the
 //! back office, the sweep of expired holds): the event is published by the outbox relay
 //! after the commit and cannot be lost once the change is made.
 //!
-//! A hold: a booking made for an order the customer has not sent yet (the portal's picker)
-//! carries `held_until`; sending the order clears it (`desk::attach`), and
+//! A hold: a booking made for an order the customer has not sent yet (the portal's picker,
+//! the bot's draft) carries `held_until`; sending the order clears it (`desk::attach`), and
 //! [`expire_holds`] cancels a hold still unplaced at that moment, freeing the slot.
 
 use bureau_platform::outbox;
@@ -70,7 +77,8 @@ pub struct BookingRequest {
     pub booked_by: String,
 }
 
-/// How long the portal's picker holds a time for an order the customer has not sent yet.
+/// How long a time is held for an order the customer has not sent yet (the portal's picker,
+/// the bot's draft).
 pub const HOLD_MINUTES: i64 = 15;
 
 /// The end of a hold made (or moved) at `now`.
@@ -188,13 +196,76 @@ pub async fn free_on(
     duration_minutes: i64,
     now: Timestamp,
 ) -> Result<Vec<Timestamp>, BookingError> {
+    free_on_any(pool, &[resource_id], day, duration_minutes, now).await
+}
+
+/// The free starts on local `day` for `duration_minutes`, from `now` on, on any of
+/// `resources` (a service's pool): the union of each one's free starts (each on that day
+/// in its own zone), ascending, each start once. An inactive resource offers nothing;
+/// none active at all is [`BookingError::NotFound`].
+pub async fn free_on_any(
+    pool: &MySqlPool,
+    resources: &[u32],
+    day: Date,
+    duration_minutes: i64,
+    now: Timestamp,
+) -> Result<Vec<Timestamp>, BookingError> {
     let mut conn = pool.acquire().await?;
-    let schedule = schedule(&mut conn, resource_id)
-        .await?
-        .ok_or(BookingError::NotFound)?;
-    let (from, to) = day_bounds(&schedule, day);
-    let taken = taken(&mut conn, resource_id, from, to).await?;
-    Ok(free_slots(&schedule, day, duration_minutes, &taken, now))
+    let schedules = schedules(&mut conn, resources).await?;
+    if schedules.is_empty() {
+        return Err(BookingError::NotFound);
+    }
+    let mut found = Vec::new();
+    for (resource_id, schedule) in &schedules {
+        found.extend(
+            free_of(
+                &mut conn,
+                *resource_id,
+                schedule,
+                day,
+                duration_minutes,
+                now,
+            )
+            .await?,
+        );
+    }
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
+/// The schedules of the active ones of `resources`, in the order given.
+async fn schedules(
+    conn: &mut MySqlConnection,
+    resources: &[u32],
+) -> Result<Vec<(u32, Schedule)>, sqlx::Error> {
+    let mut found = Vec::with_capacity(resources.len());
+    for &resource_id in resources {
+        if let Some(schedule) = schedule(&mut *conn, resource_id).await? {
+            found.push((resource_id, schedule));
+        }
+    }
+    Ok(found)
+}
+
+/// One resource's free starts on its local `day`, from `not_before` on.
+async fn free_of(
+    conn: &mut MySqlConnection,
+    resource_id: u32,
+    schedule: &Schedule,
+    day: Date,
+    duration_minutes: i64,
+    not_before: Timestamp,
+) -> Result<Vec<Timestamp>, sqlx::Error> {
+    let (from, to) = day_bounds(schedule, day);
+    let taken = taken(&mut *conn, resource_id, from, to).await?;
+    Ok(free_slots(
+        schedule,
+        day,
+        duration_minutes,
+        &taken,
+        not_before,
+    ))
 }
 
 /// Up to `limit` free starts from `after` on, over the next `days` local days: what a
@@ -207,19 +278,47 @@ pub async fn next_free(
     days: i64,
     limit: usize,
 ) -> Result<Vec<Timestamp>, BookingError> {
+    next_free_any(pool, &[resource_id], duration_minutes, after, days, limit).await
+}
+
+/// As [`next_free`], on any of `resources` (a service's pool): a start is offered when one
+/// of them is free then. The days are those of the first active resource's zone.
+pub async fn next_free_any(
+    pool: &MySqlPool,
+    resources: &[u32],
+    duration_minutes: i64,
+    after: Timestamp,
+    days: i64,
+    limit: usize,
+) -> Result<Vec<Timestamp>, BookingError> {
     let mut conn = pool.acquire().await?;
-    let schedule = schedule(&mut conn, resource_id)
-        .await?
-        .ok_or(BookingError::NotFound)?;
-    let first = after.to_zoned(schedule.time_zone.clone()).date();
+    let schedules = schedules(&mut conn, resources).await?;
+    let Some((_, first_schedule)) = schedules.first() else {
+        return Err(BookingError::NotFound);
+    };
+    let first = after.to_zoned(first_schedule.time_zone.clone()).date();
     let mut found = Vec::new();
     for offset in 0..days {
         let Ok(day) = first.checked_add(offset.days()) else {
             break;
         };
-        let (from, to) = day_bounds(&schedule, day);
-        let taken = taken(&mut conn, resource_id, from, to).await?;
-        found.extend(free_slots(&schedule, day, duration_minutes, &taken, after));
+        let mut of_day = Vec::new();
+        for (resource_id, schedule) in &schedules {
+            of_day.extend(
+                free_of(
+                    &mut conn,
+                    *resource_id,
+                    schedule,
+                    day,
+                    duration_minutes,
+                    after,
+                )
+                .await?,
+            );
+        }
+        of_day.sort();
+        of_day.dedup();
+        found.extend(of_day);
         if found.len() >= limit {
             break;
         }
@@ -355,6 +454,103 @@ pub async fn book(
     Ok((booking, event))
 }
 
+/// The order in which a booking of `starts_at` tries the resources of a pool: the one with
+/// the fewest live bookings on that local day (its own zone's) first, then by the order
+/// given (the pool's, lowest id first). Inactive ones are left out. Read without a lock: it
+/// only says whom to try first; the resource's lock and the UNIQUE key decide.
+pub async fn pool_order(
+    pool: &MySqlPool,
+    resources: &[u32],
+    starts_at: Timestamp,
+) -> Result<Vec<u32>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let mut ranked = Vec::with_capacity(resources.len());
+    for (position, (resource_id, schedule)) in schedules(&mut conn, resources)
+        .await?
+        .into_iter()
+        .enumerate()
+    {
+        let day = starts_at.to_zoned(schedule.time_zone.clone()).date();
+        let (from, to) = day_bounds(&schedule, day);
+        let to = day
+            .checked_add(1.days())
+            .ok()
+            .and_then(|next| next.to_zoned(schedule.time_zone.clone()).ok())
+            .map(|z| z.timestamp())
+            .unwrap_or(to);
+        let booked: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM bookings
+             WHERE resource_id = ? AND status = 'booked' AND starts_at >= ? AND starts_at < ?",
+        )
+        .bind(resource_id)
+        .bind(to_chrono(from))
+        .bind(to_chrono(to))
+        .fetch_one(&mut *conn)
+        .await?;
+        ranked.push((booked, position, resource_id));
+    }
+    ranked.sort_unstable();
+    Ok(ranked.into_iter().map(|(_, _, id)| id).collect())
+}
+
+/// What trying the resources of a pool one by one came to, when none took the change.
+#[derive(Default)]
+pub(crate) struct Tried {
+    taken: bool,
+    not_offered: bool,
+}
+
+impl Tried {
+    /// Notes a refusal and goes on to the next resource; a database failure stops.
+    pub(crate) fn note(&mut self, error: BookingError) -> Result<(), BookingError> {
+        match error {
+            BookingError::Taken => self.taken = true,
+            BookingError::NotOffered => self.not_offered = true,
+            BookingError::NotFound => {}
+            failure @ BookingError::Database(_) => return Err(failure),
+        }
+        Ok(())
+    }
+
+    /// Someone has it on every resource that offers it: taken; else not offered by any.
+    pub(crate) fn refusal(self) -> BookingError {
+        if self.taken {
+            BookingError::Taken
+        } else if self.not_offered {
+            BookingError::NotOffered
+        } else {
+            BookingError::NotFound
+        }
+    }
+}
+
+/// Books the slot with one of `resources` (a service's pool; `request.resource_id` is
+/// ignored): they are tried in [`pool_order`], each with [`book`] (its own transaction
+/// under that resource's row lock, the UNIQUE key behind it), and the first that takes it
+/// has it. [`BookingError::Taken`] only when the slot is taken on every resource that
+/// offers it: of several customers racing for one time, exactly as many win as the pool
+/// has resources free then.
+pub async fn book_any(
+    pool: &MySqlPool,
+    resources: &[u32],
+    request: &BookingRequest,
+    producer: Producer,
+    now: Timestamp,
+) -> Result<(Booking, BookingChanged), BookingError> {
+    let mut tried = Tried::default();
+    for resource_id in pool_order(pool, resources, request.starts_at).await? {
+        let attempt = BookingRequest {
+            resource_id,
+            ..request.clone()
+        };
+        match book(pool, &attempt, producer, now).await {
+            Ok(done) => return Ok(done),
+            Err(error) => tried.note(error)?,
+        }
+    }
+    Err(tried.refusal())
+}
+
 /// The event of a change: `order_id` is the booking's own id when it has no order.
 fn changed(
     booking: &Booking,
@@ -444,6 +640,20 @@ pub async fn reschedule(
             .fetch_optional(pool)
             .await?
             .ok_or(BookingError::NotFound)?;
+    reschedule_on(pool, booking_id, resource_id, starts_at, actor, now).await
+}
+
+/// Moves a live booking to `starts_at` with `resource_id` (its own, or another of its
+/// service's pool), as [`reschedule`] does: under the target resource's row lock, then the
+/// booking's; the old slot (on whichever resource) is free at once.
+pub async fn reschedule_on(
+    pool: &MySqlPool,
+    booking_id: Uuid,
+    resource_id: u32,
+    starts_at: Timestamp,
+    actor: Actor<'_>,
+    now: Timestamp,
+) -> Result<(Booking, BookingChanged), BookingError> {
     let mut tx = pool.begin().await?;
     // The resource first, then the booking: the order every booking change takes locks in.
     let schedule = lock_resource(&mut tx, resource_id).await?;
@@ -463,10 +673,11 @@ pub async fn reschedule(
     )
     .await?;
     sqlx::query(
-        "UPDATE bookings SET starts_at = ?, ends_at = ?,
+        "UPDATE bookings SET resource_id = ?, starts_at = ?, ends_at = ?,
                              held_until = IF(held_until IS NULL, NULL, ?)
          WHERE id = ? AND status = 'booked'",
     )
+    .bind(resource_id)
     .bind(to_chrono(starts_at))
     .bind(to_chrono(ends))
     .bind(to_chrono(hold_until(now)))
@@ -521,10 +732,15 @@ async fn cancel_in(
     let Some(current) = lock_live(tx, booking_id).await? else {
         return Ok(None);
     };
+    // A hold keeps its `held_until` only when it ran out: a cancelled booking that still
+    // has one is an expired hold (`desk::join_order` says so to a customer confirming).
     sqlx::query(
-        "UPDATE bookings SET status = 'cancelled', cancelled_at = ? WHERE id = ? AND status = 'booked'",
+        "UPDATE bookings SET status = 'cancelled', cancelled_at = ?,
+                             held_until = IF(? = 'hold_expired', held_until, NULL)
+         WHERE id = ? AND status = 'booked'",
     )
     .bind(to_chrono(now))
+    .bind(reason)
     .bind(booking_id)
     .execute(&mut *tx)
     .await?;

@@ -1,5 +1,5 @@
-//! The sweep of unplaced holds: a time the portal's picker booked for an order the customer
-//! never sent is held for `bureau_scheduling::store::HOLD_MINUTES` (15) minutes from the
+//! The sweep of unplaced holds: a time the portal's picker (or the bot's calendar, for a
+//! draft) booked for an order the customer never sent is held for `bureau_scheduling::store::HOLD_MINUTES` (15) minutes from the
 //! last choice, then cancelled here so the slot is free again
 //! (`bureau_scheduling::store::expire_holds`: one transaction per sweep, its
 //! `BookingChanged` events into the outbox, the reminders called off). Every replica sweeps;

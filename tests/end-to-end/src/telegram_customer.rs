@@ -97,8 +97,6 @@ pub async fn confirm(
     let data = button_with_prefix(summary, "confirm:")
         .ok_or_else(|| anyhow!("no Confirm under the summary"))?;
     user.press_button(summary.message_id, &data);
-    let asks_name =
-        |m: &SentMessage| m.reply_keyboard().len() == 1 && order_number_in(m.body()).is_none();
     let answer = reply_since(double, user, since, wait, |m| {
         new_number(m).is_some() || asks_name(m)
     })
@@ -107,6 +105,27 @@ pub async fn confirm(
     if let Some(number) = new_number(&answer) {
         return Ok(number);
     }
+    let since = register(double, user, wait).await?;
+    let accepted = reply_since(double, user, since, wait, |m| new_number(m).is_some())
+        .await
+        .context("the order number")?;
+    new_number(&accepted).ok_or_else(|| anyhow!("matched above"))
+}
+
+/// Whether `message` is the bot asking a new customer's name (after Confirm): a reply
+/// keyboard of one row (the name suggested) and no order number.
+pub fn asks_name(message: &SentMessage) -> bool {
+    message.reply_keyboard().len() == 1 && order_number_in(message.body()).is_none()
+}
+
+/// Answers registration once the bot has asked the name: "Test Customer", then the shared
+/// [`TEST_PHONE`]. Returns the moment just before the phone was shared: what the bot says
+/// after registration (the order number, or why not) comes after it.
+pub async fn register(
+    double: &TelegramDouble,
+    user: &SimUser,
+    wait: Duration,
+) -> anyhow::Result<Instant> {
     let since = Instant::now();
     user.send_text("Test Customer");
     let asks_phone = |m: &SentMessage| {
@@ -119,8 +138,5 @@ pub async fn confirm(
         .context("the phone request")?;
     let since = Instant::now();
     user.send_contact(TEST_PHONE);
-    let accepted = reply_since(double, user, since, wait, |m| new_number(m).is_some())
-        .await
-        .context("the order number")?;
-    new_number(&accepted).ok_or_else(|| anyhow!("matched above"))
+    Ok(since)
 }

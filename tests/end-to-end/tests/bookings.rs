@@ -10,7 +10,15 @@
 //!    waited for) and its slot is free, while one sent with its order does not; staff's
 //!    phoned-in booking, move and cancel reach `booking_history` like customers'; and an
 //!    event committed while every gateway is down is published when one comes back (the
-//!    outbox).
+//!    outbox);
+//! 4. interpreting done by two resources (the interpreter and a room): two web customers
+//!    take one time and both get it, on different resources, a third is offered the next
+//!    free times; the back office's "all rooms and staff" calendar names the resource each
+//!    booking took, and the room's form names the interpreter as also doing the service;
+//! 5. a time chosen in the bot's calendar is a hold, like the portal's: 15 minutes from the
+//!    choice; once it ran out (the clock moved, not waited for) Confirm sends nothing, says
+//!    the time was released and shows the calendar again; a time chosen again and confirmed
+//!    in time joins the order (no longer a hold).
 
 use std::time::Instant;
 
@@ -128,6 +136,22 @@ async fn to_the_day(
     .context("the catalogue")?;
     let since = Instant::now();
     user.press_button(top.message_id, &service_button(&top).unwrap());
+    let calendar = reply_since(&stack.telegram, user, since, DEADLINE, |m| {
+        button_with_prefix(m, "kd:").is_some() || button_with_prefix(m, "kw:").is_some()
+    })
+    .await
+    .context("the calendar under the card")?;
+    calendar_to_the_day(stack, t, user, calendar, day).await
+}
+
+/// From a calendar message (a week of days) to the day view of `day`, paging forward.
+async fn calendar_to_the_day(
+    stack: &TestStack,
+    t: &Texts,
+    user: &SimUser,
+    mut calendar: SentMessage,
+    day: NaiveDate,
+) -> anyhow::Result<SentMessage> {
     let wanted = format!("{:x}", day_number(day));
     let has_day = |m: &SentMessage| {
         m.inline_buttons()
@@ -135,11 +159,6 @@ async fn to_the_day(
             .map(|(_, data)| data)
             .find(|data| data.starts_with("kd:") && part(data, 3) == Some(wanted.as_str()))
     };
-    let mut calendar = reply_since(&stack.telegram, user, since, DEADLINE, |m| {
-        button_with_prefix(m, "kd:").is_some() || button_with_prefix(m, "kw:").is_some()
-    })
-    .await
-    .context("the calendar under the card")?;
     // Page forward to the day's week.
     for _ in 0..3 {
         if has_day(&calendar).is_some() {
@@ -996,5 +1015,245 @@ async fn holds_expire_staff_changes_are_announced_and_the_outbox_outlives_the_ga
     })
     .await?;
 
+    stack.teardown().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_resources_of_a_service_take_one_time_twice_and_the_calendar_names_each()
+-> anyhow::Result<()> {
+    let stack = TestStack::start().await?;
+    // Room 2 does interpreting too, on the interpreter's hours and breaks.
+    let room = sqlx::query("INSERT INTO booking_resources (name, kind) VALUES ('Room 2', 'room')")
+        .execute(&stack.db)
+        .await?
+        .last_insert_id() as u32;
+    for statement in [
+        "INSERT INTO booking_resource_services (resource_id, service_id)
+         SELECT ?, service_id FROM booking_resource_services WHERE resource_id = 1",
+        "INSERT INTO booking_working_hours (resource_id, weekday, starts, ends)
+         SELECT ?, weekday, starts, ends FROM booking_working_hours WHERE resource_id = 1",
+        "INSERT INTO booking_breaks (resource_id, weekday, starts, ends)
+         SELECT ?, weekday, starts, ends FROM booking_breaks WHERE resource_id = 1",
+    ] {
+        sqlx::query(statement).bind(room).execute(&stack.db).await?;
+    }
+    let (day, starts) = free_day(&stack).await?;
+    let slot = starts[0];
+    let book = |token: String| {
+        stack
+            .http
+            .post(stack.web_url("/api/bookings"))
+            .bearer_auth(token)
+            .json(&json!({"service_code": INTERPRETING, "starts_at": slot}))
+            .send()
+    };
+    let olena = register_customer(&stack, "olena@example.com", "Olena").await?;
+    let petro = register_customer(&stack, "petro@example.com", "Petro").await?;
+    let ivan = register_customer(&stack, "ivan@example.com", "Ivan").await?;
+    for token in [&olena, &petro] {
+        let answer = book(token.clone()).await?;
+        assert_eq!(answer.status(), 201, "{}", answer.text().await?);
+    }
+    let live: Vec<u32> = sqlx::query_scalar(
+        "SELECT resource_id FROM bookings WHERE starts_at = ? AND status = 'booked' ORDER BY resource_id",
+    )
+    .bind(slot)
+    .fetch_all(&stack.db)
+    .await?;
+    assert_eq!(live, [1, room], "one on each resource");
+    assert!(
+        !free_on(&stack, day).await?.contains(&slot),
+        "no longer offered"
+    );
+    let third = book(ivan).await?;
+    assert_eq!(third.status(), 409);
+    let third: Value = third.json().await?;
+    assert_eq!(third["error"]["code"], "taken", "{third}");
+    let offered: Vec<DateTime<Utc>> = serde_json::from_value(third["next_free"].clone())?;
+    assert_eq!(offered.len(), 3, "{third}");
+    assert!(
+        !offered.contains(&slot) && offered.iter().all(|at| *at > slot),
+        "{third}"
+    );
+
+    // The back office: every resource at once, each booking naming the resource it took.
+    let manager = bureau_end_to_end::web::staff(
+        &stack,
+        "manager@example.com",
+        bureau_accounts::Role::Manager,
+    )
+    .await?;
+    let page = |path: String| {
+        let manager = manager.clone();
+        let http = stack.http.clone();
+        let url = stack.web_url(&path);
+        async move {
+            let answer = http
+                .get(url)
+                .header("cookie", format!("bureau_session={manager}"))
+                .send()
+                .await?;
+            anyhow::ensure!(answer.status() == 200, "{path}: {}", answer.status());
+            Ok::<String, anyhow::Error>(answer.text().await?)
+        }
+    };
+    let calendar = page(format!("/office/calendar?resource=0&day={day}&view=day")).await?;
+    assert_eq!(calendar.matches("data-booking=").count(), 2, "{calendar}");
+    for name in ["Interpreter", "Room 2"] {
+        assert!(
+            calendar.contains(&format!(
+                "<div class=\"meta booking-resource\">{name}</div>"
+            )),
+            "{name} named: {calendar}"
+        );
+    }
+    // One resource's page shows its own booking only.
+    let room_page = page(format!(
+        "/office/calendar?resource={room}&day={day}&view=day"
+    ))
+    .await?;
+    assert_eq!(room_page.matches("data-booking=").count(), 1);
+    // The room's form says who else does interpreting.
+    let form = page(format!("/office/resources/{room}")).await?;
+    let pool = form
+        .split("class=\"pool\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</small>").next())
+        .context("the pool beside interpreting")?;
+    assert!(pool.trim_end().ends_with("Interpreter"), "{pool}");
+    stack.teardown().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_drafts_time_is_a_fifteen_minute_hold_and_confirm_after_it_ran_out_chooses_again()
+-> anyhow::Result<()> {
+    use bureau_end_to_end::telegram_customer::{asks_name, register};
+    let stack = TestStack::start().await?;
+    let t = Texts::load();
+    let (day, starts) = free_day(&stack).await?;
+    let slots = apart(&starts, 2)?;
+    let user = stack.telegram.user_with(9403, "Марта", "uk");
+    let by = "telegram:9403";
+
+    // The time is chosen: held for 15 minutes from the choice.
+    let day_view = to_the_day(&stack, &t, &user, day).await?;
+    let take = time_button(&day_view, "kt:", slots[0]).context("the first slot")?;
+    let before = Utc::now();
+    let since = Instant::now();
+    user.press_button(day_view.message_id, &take);
+    let card = reply_since(&stack.telegram, &user, since, DEADLINE, |m| {
+        m.edited
+            && button_with_prefix(m, "confirm:").is_some()
+            && m.body().contains(&told(slots[0], "uk"))
+    })
+    .await
+    .context("the card showing the held time")?;
+    let (held, held_until): (uuid::Uuid, Option<DateTime<Utc>>) = sqlx::query_as(
+        "SELECT id, held_until FROM bookings WHERE booked_by = ? AND status = 'booked'",
+    )
+    .bind(by)
+    .fetch_one(&stack.db)
+    .await?;
+    let held_until = held_until.context("a bot draft's time is a hold")?;
+    assert!(
+        held_until >= before + Duration::minutes(15)
+            && held_until <= Utc::now() + Duration::minutes(15),
+        "{held_until}"
+    );
+
+    // 16 minutes on the sweep (the web gateway's, the portal's holds' own) releases it.
+    let at = |minutes: i64| bureau_scheduling::from_chrono(Utc::now() + Duration::minutes(minutes));
+    let expired =
+        bureau_scheduling::store::expire_holds(&stack.db, "web-gateway", at(16), 100).await?;
+    assert_eq!(expired.iter().map(|b| b.id).collect::<Vec<_>>(), [held]);
+    assert!(free_on(&stack, day).await?.contains(&slots[0]), "released");
+
+    // Confirm (registering first, as a new customer does): nothing is sent; the customer
+    // is told the time was held for 15 minutes and released, and gets the calendar again.
+    let released = t.format(
+        UK,
+        key::BOOKING_HOLD_EXPIRED,
+        &[
+            ("service", "Усний переклад"),
+            ("when", "{when}"),
+            ("minutes", "15"),
+        ],
+    );
+    let opening = released
+        .split("Усний переклад")
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let since = Instant::now();
+    user.press_button(
+        card.message_id,
+        &button_with_prefix(&card, "confirm:").context("Confirm")?,
+    );
+    reply_since(&stack.telegram, &user, since, DEADLINE, asks_name)
+        .await
+        .context("the name asked")?;
+    let since = register(&stack.telegram, &user, DEADLINE).await?;
+    let said = reply_since(&stack.telegram, &user, since, DEADLINE, |m| {
+        m.body().starts_with(&opening) && m.body().contains("15")
+    })
+    .await
+    .context("told the hold ran out")?;
+    assert!(
+        said.body()
+            .contains(told(slots[0], "uk").split(", ").last().unwrap_or_default()),
+        "names the released time: {}",
+        said.body()
+    );
+    let calendar = reply_since(&stack.telegram, &user, since, DEADLINE, |m| {
+        !m.edited
+            && (button_with_prefix(m, "kd:").is_some() || button_with_prefix(m, "kw:").is_some())
+    })
+    .await
+    .context("the calendar again")?;
+    let live: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM bookings WHERE booked_by = ? AND status = 'booked'",
+    )
+    .bind(by)
+    .fetch_one(&stack.db)
+    .await?;
+    assert_eq!(live, 0, "no time held now");
+
+    // Chosen again and confirmed in time: the order is sent and the time is its own, no
+    // longer a hold.
+    let times = calendar_to_the_day(&stack, &t, &user, calendar, day).await?;
+    let take = time_button(&times, "kt:", slots[1]).context("the second slot")?;
+    let since = Instant::now();
+    user.press_button(times.message_id, &take);
+    let card = reply_since(&stack.telegram, &user, since, DEADLINE, |m| {
+        button_with_prefix(m, "confirm:").is_some() && m.body().contains(&told(slots[1], "uk"))
+    })
+    .await
+    .context("the card with the new time")?;
+    let number =
+        bureau_end_to_end::telegram_customer::confirm(&stack.telegram, &user, &card, DEADLINE)
+            .await?;
+    let (order_id, held_until): (Option<uuid::Uuid>, Option<DateTime<Utc>>) = sqlx::query_as(
+        "SELECT order_id, held_until FROM bookings WHERE booked_by = ? AND status = 'booked'",
+    )
+    .bind(by)
+    .fetch_one(&stack.db)
+    .await?;
+    assert!(held_until.is_none(), "joined its order: no longer a hold");
+    let placed: uuid::Uuid = eventually("the order recorded", DEADLINE, || async {
+        sqlx::query_scalar("SELECT id FROM orders WHERE order_number = ?")
+            .bind(&number)
+            .fetch_optional(&stack.db)
+            .await
+            .ok()
+            .flatten()
+    })
+    .await?;
+    assert_eq!(order_id, Some(placed));
+    // A later sweep leaves it alone.
+    assert!(
+        bureau_scheduling::store::expire_holds(&stack.db, "web-gateway", at(60), 100)
+            .await?
+            .is_empty()
+    );
     stack.teardown().await
 }

@@ -7,19 +7,28 @@
 //! "Reschedule" opens the calendar again and moves it (the old time is free at once);
 //! "Cancel booking" frees it.
 //!
+//! A draft's time is a hold, exactly as the portal's picker's: held for
+//! `store::HOLD_MINUTES` (15) minutes from the choice (a move holds it anew), cancelled by
+//! the web gateway's sweep of expired holds (`store::expire_holds`) unless the order is
+//! confirmed first. Confirm joins it to the order (`desk::join_order`, through the same
+//! `desk::attach` as the portal's order form, [`join_draft`]); a hold that ran out is said
+//! ("held for 15 minutes and released") with the calendar again, and nothing is sent.
+//! Dropping the draft cancels it at once ([`release_draft`]).
+//!
 //! Every calendar button is signed for the customer it was drawn for ([`crate::calendar`]):
 //! a forged one is refused and changes nothing, an expired one brings a fresh calendar, a
 //! time already past or not offered is refused with the reason.
 
 use bureau_scheduling::booked;
-use bureau_scheduling::desk::{self, Actor, Bookable, Refusal};
+use bureau_scheduling::desk::{self, Actor, Bookable, Joined, Refusal};
 use bureau_scheduling::jiff::civil::Date;
 use bureau_scheduling::jiff::{Timestamp, ToSpan};
+use bureau_scheduling::store;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use uuid::Uuid;
 
 use super::context::{Chat, Press};
-use super::deferred::HandlerResult;
+use super::deferred::{HandlerError, HandlerResult};
 use crate::calendar::{
     CALENDAR_TTL_MINUTES, CalendarButton, MANAGE_TTL_MINUTES, Pressed, Rejected, Verb, day_number,
     day_of_number, minute_number, minute_of_number, week_start,
@@ -109,6 +118,77 @@ pub async fn offer_calendar(
     let (text, keyboard) = view.week(week_start(service.day_of(now))).await?;
     chat.reply_with(text, keyboard);
     Ok(())
+}
+
+/// What Confirm may do about the draft's booked time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AtConfirm {
+    /// Send the order; its booking, if it has one, joined it (the hold ended).
+    Send(Option<Uuid>),
+    /// The hold ran out before Confirm: nothing is to be sent. What to tell the customer
+    /// (which time was released), and the service to offer the calendar of again.
+    Expired { told: String, service_id: u32 },
+}
+
+/// The draft of `user_id` is about to be sent: its held time joins the order, as the
+/// portal's order form joins its picker's (`desk::join_order` → `desk::attach`); a hold
+/// that ran out before this comes back as [`AtConfirm::Expired`] with what to say.
+pub async fn join_draft(
+    chat: &Chat,
+    user_id: i64,
+    draft: &Draft,
+) -> Result<AtConfirm, HandlerError> {
+    let pool = chat.desk.pool();
+    let by = format!("telegram:{user_id}");
+    match desk::join_order(pool, draft.order_id, &by).await? {
+        Joined::Nothing => Ok(AtConfirm::Send(None)),
+        Joined::Joined(booking_id) => {
+            tracing::info!(%booking_id, order_id = %draft.order_id, "the draft's held time joined its order");
+            Ok(AtConfirm::Send(Some(booking_id)))
+        }
+        Joined::Expired {
+            service_code,
+            starts_at,
+        } => {
+            tracing::info!(order_id = %draft.order_id, %starts_at, "the draft's hold ran out before Confirm");
+            let Some(service) = desk::bookable_by_code(pool, &service_code).await? else {
+                // No longer bookable: nothing to choose again; the order goes without a time.
+                return Ok(AtConfirm::Send(None));
+            };
+            let view = Calendar {
+                chat,
+                user_id,
+                service: &service,
+                context: draft.order_id,
+                moving: false,
+                now: Timestamp::now(),
+            };
+            let minutes = store::HOLD_MINUTES.to_string();
+            let told = chat.format(
+                key::BOOKING_HOLD_EXPIRED,
+                &[
+                    ("service", &view.name()),
+                    ("when", &view.when(starts_at)),
+                    ("minutes", &minutes),
+                ],
+            );
+            Ok(AtConfirm::Expired {
+                told,
+                service_id: service.service_id,
+            })
+        }
+    }
+}
+
+/// The order joined to `booking_id` was not sent after all (the broker did not take it):
+/// the time is held again from now, as the portal does, so it runs out if the customer
+/// never comes back.
+pub async fn hold_again(chat: &Chat, user_id: i64, booking_id: Uuid) {
+    let by = format!("telegram:{user_id}");
+    if let Err(error) = desk::hold_again(chat.desk.pool(), booking_id, &by, Timestamp::now()).await
+    {
+        tracing::error!(%error, %booking_id, "a booking of an unsent order not held again");
+    }
 }
 
 /// The draft is dropped (its Cancel, or /cancel): the time booked for it is freed, and the
@@ -298,8 +378,18 @@ async fn act(
                 return press.outdated();
             };
             let outcome = if button.verb == Verb::Take {
-                // A bot draft's time is not a hold: it is freed when the draft is dropped.
-                desk::book(pool, &service, starts_at, button.context, None, actor, now).await
+                // A hold, as the portal's: it runs out unless the draft is confirmed in time.
+                let held_until = Some(store::hold_until(now));
+                desk::book(
+                    pool,
+                    &service,
+                    starts_at,
+                    button.context,
+                    held_until,
+                    actor,
+                    now,
+                )
+                .await
             } else {
                 desk::reschedule(pool, button.context, starts_at, actor, now).await
             };

@@ -11,6 +11,7 @@
 use chrono::Utc;
 use teloxide::types::{InlineKeyboardMarkup, User};
 
+use super::booking::{self, AtConfirm};
 use super::card;
 use super::context::{Chat, telegram_user_id};
 use super::deferred::HandlerResult;
@@ -52,6 +53,22 @@ pub async fn place_order(
         chat.reply(chat.text(key::DRAFT_EMPTY));
         return Ok(());
     }
+    // The draft's held time joins the order before the order is sent, so the hold cannot
+    // run out under an order already placed; one that ran out before is said instead.
+    let joined = match booking::join_draft(chat, telegram_user_id(from), draft).await? {
+        AtConfirm::Send(joined) => joined,
+        AtConfirm::Expired { told, service_id } => {
+            return hold_expired(
+                chat,
+                conversation,
+                draft,
+                from,
+                (told, service_id),
+                announce,
+            )
+            .await;
+        }
+    };
     let customer = TelegramCustomer {
         user_id: telegram_user_id(from),
         chat_id: chat.id.0,
@@ -61,8 +78,15 @@ pub async fn place_order(
         profile: conversation.profile.clone(),
     };
     let events = order_events(draft, &customer, Utc::now());
-    chat.publish_or_defer(&format!("order {order_id}"), &events, key::ORDER_DEFERRED)
-        .await?;
+    if let Err(deferred) = chat
+        .publish_or_defer(&format!("order {order_id}"), &events, key::ORDER_DEFERRED)
+        .await
+    {
+        if let Some(booking_id) = joined {
+            booking::hold_again(chat, telegram_user_id(from), booking_id).await;
+        }
+        return Err(deferred);
+    }
     tracing::info!(%order_id, order_number = %draft.order_number, files = draft.files.len(), "order accepted");
     let accepted = chat.format(key::ORDER_ACCEPTED, &[("number", &draft.order_number)]);
     match announce {
@@ -116,6 +140,27 @@ async fn prices_changed(
     fresh.card = None;
     card::show(chat, &fresh).await?;
     Ok(())
+}
+
+/// The draft's held time ran out before Confirm: nothing is placed; the customer is told
+/// which time was released (with the menu again after registration's keyboards) and shown
+/// the calendar to choose again, then confirms on the card as before.
+async fn hold_expired(
+    chat: &Chat,
+    conversation: &Conversation,
+    draft: &Draft,
+    from: &User,
+    (told, service_id): (String, u32),
+    announce: Announce,
+) -> HandlerResult {
+    let mut draft = draft.clone();
+    draft.step = DraftStep::Collecting;
+    chat.save(conversation.drafting(draft.clone())).await?;
+    match announce {
+        Announce::OnTheCard => chat.reply(told),
+        Announce::WithTheMenu => chat.reply_with(told, main_menu(chat.words())),
+    }
+    booking::offer_calendar(chat, telegram_user_id(from), &draft, service_id).await
 }
 
 /// Where the files too large for Telegram go: a personal link, or the website.

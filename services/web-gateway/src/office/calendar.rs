@@ -4,7 +4,9 @@
 //!   staff member or a room) for a day or a week, each with "move" (to a free slot of its
 //!   day) and "cancel"; and on the day view the form to book for a customer who phoned
 //!   (found by phone, or created with name and phone; a service; one of the day's free
-//!   slots);
+//!   slots). `resource=0` shows every resource this staff member may see at once, each
+//!   booking naming the resource it took (a service done by several resources is booked
+//!   by customers with whichever is free: `bureau_scheduling::desk`);
 //! - `POST /office/calendar/book`, `POST /office/calendar/bookings/{id}/{move|cancel}`;
 //! - `GET`, `POST /office/schedule/{resource}`: the weekly working hours, breaks and days
 //!   off the slots are computed from (`bureau_scheduling::store::schedule` reads the same
@@ -129,6 +131,12 @@ async fn services(
 /// One live booking, as the calendar shows it.
 pub struct Shown {
     pub id: Uuid,
+    /// Its start (unix seconds), to order the bookings of several resources.
+    pub starts: i64,
+    /// The resource it took.
+    pub resource: String,
+    /// Whether this staff member may move and cancel it.
+    pub editable: bool,
     pub day: Date,
     pub time: String,
     pub ends: String,
@@ -142,7 +150,7 @@ pub struct Shown {
 
 async fn bookings(
     state: &AppState,
-    resource: &Resource,
+    (resource, access): (&Resource, Access),
     from: Date,
     days: i64,
     lang: Lang,
@@ -201,6 +209,9 @@ async fn bookings(
         let service_name: Option<String> = row.try_get("service_name")?;
         shown.push(Shown {
             id: row.try_get("id")?,
+            starts: starts.as_second(),
+            resource: resource.name.clone(),
+            editable: access == Access::Edit,
             day: local.date(),
             time: hh_mm(starts, &zone),
             ends: hh_mm(ends, &zone),
@@ -222,6 +233,9 @@ fn hh_mm(at: jiff::Timestamp, zone: &TimeZone) -> String {
     at.to_zoned(zone.clone()).strftime("%H:%M").to_string()
 }
 
+/// `resource=0`: every resource this staff member may see, at once.
+pub const ALL: u32 = 0;
+
 /// A day column of the week view (or the one day of the day view).
 pub struct DayColumn {
     pub date: String,
@@ -242,6 +256,10 @@ pub struct CalendarPage {
     pub chrome: Chrome,
     pub c: &'static CalendarTexts,
     pub resources: Vec<(u32, String, bool)>,
+    /// Whether "every resource" is offered (more than one is visible), and shown.
+    pub all_option: bool,
+    pub all: bool,
+    /// The resource shown, or [`ALL`].
     pub resource_id: u32,
     pub resource_name: String,
     pub zone: String,
@@ -325,6 +343,8 @@ async fn render(
     else {
         return Err(desk.fail(super::Failure::NotYours));
     };
+    // Every visible resource at once (`resource=0`): the days are the first one's.
+    let all = query.resource == Some(ALL) && visible.len() > 1;
     let (resource, access) = &visible[index];
     let zone = resource.zone();
     let today = jiff::Timestamp::now().to_zoned(zone.clone()).date();
@@ -342,9 +362,23 @@ async fn render(
     } else {
         (day, 1)
     };
-    let shown = bookings(state, resource, from, days, desk.lang)
-        .await
-        .map_err(|e| desk.fail(Error::from(e)))?;
+    let mut shown = Vec::new();
+    for (shown_resource, shown_access) in &visible {
+        if all || shown_resource.id == resource.id {
+            shown.extend(
+                bookings(
+                    state,
+                    (shown_resource, *shown_access),
+                    from,
+                    days,
+                    desk.lang,
+                )
+                .await
+                .map_err(|e| desk.fail(Error::from(e)))?,
+            );
+        }
+    }
+    shown.sort_by(|a, b| (a.starts, &a.resource).cmp(&(b.starts, &b.resource)));
     let mut columns: Vec<DayColumn> = (0..days)
         .filter_map(|offset| from.checked_add(offset.days()).ok())
         .map(|date| DayColumn {
@@ -366,7 +400,8 @@ async fn render(
             column.bookings.push(booking);
         }
     }
-    let can_book = *access == Access::Edit;
+    // Booking for a phoned-in customer and the schedule are one resource's.
+    let can_book = *access == Access::Edit && !all;
     let mut slots = Vec::new();
     if can_book && !week {
         let now = from_chrono(Utc::now());
@@ -394,9 +429,9 @@ async fn render(
         .checked_add(step.days())
         .map(|d| d.to_string())
         .unwrap_or_default();
+    let shown_id = if all { ALL } else { resource.id };
     let back = format!(
-        "/office/calendar?resource={}&day={day}&view={}",
-        resource.id,
+        "/office/calendar?resource={shown_id}&day={day}&view={}",
         if week { "week" } else { "day" }
     );
     let page = CalendarPage {
@@ -404,10 +439,16 @@ async fn render(
         c,
         resources: visible
             .iter()
-            .map(|(r, _)| (r.id, r.name.clone(), r.id == resource.id))
+            .map(|(r, _)| (r.id, r.name.clone(), !all && r.id == resource.id))
             .collect(),
-        resource_id: resource.id,
-        resource_name: resource.name.clone(),
+        all_option: visible.len() > 1,
+        all,
+        resource_id: shown_id,
+        resource_name: if all {
+            c.all_resources.to_owned()
+        } else {
+            resource.name.clone()
+        },
         zone: resource.time_zone.clone(),
         can_book,
         can_edit_schedule: can_book,
@@ -1108,6 +1149,7 @@ pub struct CalendarTexts {
     pub calendar: &'static str,
     pub schedule: &'static str,
     pub resource: &'static str,
+    pub all_resources: &'static str,
     pub day_view: &'static str,
     pub week_view: &'static str,
     pub previous: &'static str,
@@ -1158,6 +1200,7 @@ static UK: CalendarTexts = CalendarTexts {
     calendar: "Календар",
     schedule: "Графік роботи",
     resource: "Хто / що",
+    all_resources: "Усі приміщення й виконавці",
     day_view: "День",
     week_view: "Тиждень",
     previous: "← Раніше",
@@ -1208,6 +1251,7 @@ static EN: CalendarTexts = CalendarTexts {
     calendar: "Calendar",
     schedule: "Working hours",
     resource: "Who / what",
+    all_resources: "All rooms and staff",
     day_view: "Day",
     week_view: "Week",
     previous: "← Earlier",

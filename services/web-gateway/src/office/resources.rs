@@ -12,8 +12,10 @@
 //!
 //! A resource is a row of `booking_resources`; its services are `booking_resource_services`,
 //! which `bureau_scheduling` reads to offer slots, so a service given a room is bookable
-//! with it at once (in the office's calendar; for customers, a service is booked with the
-//! first active resource that does it). Deactivation takes the resource's row lock, the
+//! with it at once: in the office's calendar, and for customers as one more resource of the
+//! service's pool (a time is offered when any resource doing the service is free then, and
+//! booked with one that is). The form names, beside each service, which other active
+//! resources do it. Deactivation takes the resource's row lock, the
 //! one every booking takes (`store::book`), so no booking slips in between the check and
 //! the change. Every change is in the audit log.
 
@@ -83,6 +85,8 @@ pub struct Choice {
     pub name: String,
     pub minutes: u16,
     pub checked: bool,
+    /// The other active resources that do it (its pool besides this one), by name.
+    pub others: String,
 }
 
 #[derive(Template)]
@@ -237,12 +241,22 @@ struct Valid {
     services: Vec<u32>,
 }
 
-/// The bookable services (a duration, not archived), with which `checked` holds.
+/// The bookable services (a duration, not archived), with which `checked` holds and which
+/// active resources other than `this` do each.
 async fn choices(
     state: &AppState,
     lang: Lang,
     checked: &[u32],
+    this: Option<u32>,
 ) -> Result<Vec<Choice>, sqlx::Error> {
+    let pooled: Vec<(u32, String)> = sqlx::query_as(
+        "SELECT rs.service_id, r.name FROM booking_resource_services rs
+         JOIN booking_resources r ON r.id = rs.resource_id
+         WHERE r.active AND r.id <> ? ORDER BY r.id",
+    )
+    .bind(this.unwrap_or(0))
+    .fetch_all(&state.pool)
+    .await?;
     let rows = sqlx::query(
         "SELECT id, name_uk, name_en, duration_minutes FROM catalogue_services
          WHERE duration_minutes IS NOT NULL AND archived_at IS NULL ORDER BY position, id",
@@ -261,6 +275,12 @@ async fn choices(
                 })?,
                 minutes: row.try_get("duration_minutes")?,
                 checked: checked.contains(&id),
+                others: pooled
+                    .iter()
+                    .filter(|(service, _)| *service == id)
+                    .map(|(_, name)| name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })
         })
         .collect()
@@ -345,7 +365,7 @@ async fn validate(
         errors.push(r.bad_zone);
         String::new()
     });
-    let bookable: Vec<u32> = choices(state, Lang::Uk, &[])
+    let bookable: Vec<u32> = choices(state, Lang::Uk, &[], except)
         .await?
         .into_iter()
         .map(|c| c.id)
@@ -386,7 +406,7 @@ async fn render_edit(
         .await
         .map_err(fail)?
         .time_zone;
-    let services = choices(state, desk.lang, &form.services)
+    let services = choices(state, desk.lang, &form.services, id)
         .await
         .map_err(fail)?;
     let accounts = accounts(state, &form.account).await.map_err(fail)?;
@@ -782,6 +802,7 @@ pub struct ResourceTexts {
     pub zone_hint: &'static str,
     pub services: &'static str,
     pub services_hint: &'static str,
+    pub also_done_by: &'static str,
     pub no_services: &'static str,
     pub minutes: &'static str,
     pub ahead: &'static str,
@@ -820,7 +841,8 @@ static UK: ResourceTexts = ResourceTexts {
     time_zone: "Часовий пояс",
     zone_hint: "Назва IANA, як-от Europe/Kyiv; порожньо — часовий пояс бізнесу",
     services: "Послуги із записом",
-    services_hint: "На ці послуги можна записати в це приміщення (послуги з тривалістю з каталогу).",
+    services_hint: "На ці послуги можна записати в це приміщення (послуги з тривалістю з каталогу). Послугу, яку виконують кілька приміщень чи працівників, клієнтам пропонують, коли вільний будь-хто з них, і записують до вільного.",
+    also_done_by: "також виконують:",
     no_services: "У каталозі немає послуг із тривалістю: задайте тривалість послузі, щоб на неї записували.",
     minutes: "хв",
     ahead: "Записів попереду",
@@ -859,7 +881,8 @@ static EN: ResourceTexts = ResourceTexts {
     time_zone: "Time zone",
     zone_hint: "An IANA name such as Europe/Kyiv; blank: the business's zone",
     services: "Bookable services",
-    services_hint: "These services can be booked in it (the catalogue's services with a duration).",
+    services_hint: "These services can be booked in it (the catalogue's services with a duration). A service several rooms or staff do is offered to customers when any of them is free, and booked with one that is.",
+    also_done_by: "also done by:",
     no_services: "The catalogue has no service with a duration: give a service one so it can be booked.",
     minutes: "min",
     ahead: "Bookings ahead",
