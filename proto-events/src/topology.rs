@@ -3,7 +3,8 @@
 //! ```text
 //!  publishers ──▶ {ns}.events (topic) ──▶ {ns}.{consumer}            quorum, one per consuming service
 //!                                              │  handler failed, transient
-//!                                              ├──▶ {ns}.{consumer}.retry.{delay}ms.quorum  (TTL, then back)
+//!                                              │  ▲ handler failed, transient: the consumer holds the
+//!                                              │  └ delivery unacked for the delay, then publishes a copy here
 //!                                              │  attempts exhausted or poison
 //!                                              └──▶ {ns}.dead-letter (direct) ──▶ {ns}.{consumer}.dead-letter
 //! ```
@@ -87,13 +88,20 @@ impl Consumer {
 }
 
 /// Retry delays vary by up to this fraction either way, so retries of many messages that
-/// failed together do not hit a recovering dependency at the same instant. Part of the
-/// contract: it sets the retry queues' TTL, which every process must declare alike.
+/// failed together do not hit a recovering dependency at the same instant.
 pub const RETRY_JITTER: f64 = 0.2;
 
 /// A quorum queue that dead-letters into the consumer's dead-letter queue if a message
 /// keeps crashing its consumer (redelivered this many times without an ack).
 pub const DELIVERY_LIMIT: i64 = 10;
+
+/// A retry queue of an earlier version, by name and type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormerRetryQueue {
+    pub name: String,
+    /// A quorum queue (`….quorum`), else a classic one.
+    pub quorum: bool,
+}
 
 /// Names of every exchange and queue under one namespace.
 #[derive(Debug, Clone)]
@@ -151,7 +159,7 @@ impl Topology {
         format!("{}.{}.dead-letter", self.namespace, consumer.name())
     }
 
-    /// The retry delays, shortest first; each has its own retry queue.
+    /// The retry delays, shortest first.
     pub fn retry_delays(&self) -> &[Duration] {
         &self.retry_delays
     }
@@ -162,31 +170,37 @@ impl Topology {
         self.retry_delays[index]
     }
 
-    /// The retry queue for a delay. The delay is in the name because RabbitMQ refuses to
-    /// redeclare a queue with other arguments: new delays make new queues. A quorum queue
-    /// (hence `.quorum`: a queue's type cannot change, so the classic ones of earlier
-    /// versions, [`Topology::former_classic_retry_queue`], had to get new names).
-    pub fn retry_queue(&self, consumer: Consumer, delay: Duration) -> String {
-        format!(
-            "{}.quorum",
-            self.former_classic_retry_queue(consumer, delay)
-        )
+    /// The retry queues earlier versions parked a failed message in for a delay (a TTL, then
+    /// dead-lettered back to the work queue): first classic queues
+    /// (`{ns}.{consumer}.retry.{delay}ms`), then quorum queues (the same name plus `.quorum`).
+    /// The consumer holds a retry's delay itself now; the bus deletes these once empty.
+    pub fn former_retry_queues(&self, consumer: Consumer) -> Vec<FormerRetryQueue> {
+        self.retry_delays
+            .iter()
+            .flat_map(|delay| {
+                let classic = format!(
+                    "{}.{}.retry.{}ms",
+                    self.namespace,
+                    consumer.name(),
+                    delay.as_millis()
+                );
+                [
+                    FormerRetryQueue {
+                        name: format!("{classic}.quorum"),
+                        quorum: true,
+                    },
+                    FormerRetryQueue {
+                        name: classic,
+                        quorum: false,
+                    },
+                ]
+            })
+            .collect()
     }
 
-    /// What the retry queue for a delay was called while retry queues were classic queues
-    /// (living on one node, unusable while it is down). The bus removes them once empty.
-    pub fn former_classic_retry_queue(&self, consumer: Consumer, delay: Duration) -> String {
-        format!(
-            "{}.{}.retry.{}ms",
-            self.namespace,
-            consumer.name(),
-            delay.as_millis()
-        )
-    }
-
-    /// The longest a message may wait in a retry queue: the delay plus the jitter allowance.
-    pub fn retry_queue_ttl(delay: Duration) -> Duration {
-        delay.mul_f64(1.0 + RETRY_JITTER)
+    /// The prefix of every retry queue name of `consumer`, former delays included.
+    pub fn former_retry_queue_prefix(&self, consumer: Consumer) -> String {
+        format!("{}.retry.", self.queue(consumer))
     }
 
     /// Every name this topology owns, for cleanup in tests.
@@ -195,9 +209,6 @@ impl Topology {
         for consumer in Consumer::ALL {
             names.push(self.queue(consumer));
             names.push(self.dead_letter_queue(consumer));
-            for &delay in &self.retry_delays {
-                names.push(self.retry_queue(consumer, delay));
-            }
         }
         names
     }
@@ -216,13 +227,37 @@ mod tests {
             t.dead_letter_queue(Consumer::StorageWorker),
             "t1.storage-worker.dead-letter"
         );
-        assert_eq!(
-            t.retry_queue(Consumer::PersistenceWorker, Duration::from_millis(1500)),
-            "t1.persistence-worker.retry.1500ms.quorum"
+    }
+
+    #[test]
+    fn former_retry_queues_are_the_classic_and_the_quorum_ones_of_every_delay() {
+        let t = Topology::new(
+            "t1",
+            vec![Duration::from_millis(1500), Duration::from_secs(5)],
         );
+        let former = |name: &str, quorum| FormerRetryQueue {
+            name: name.into(),
+            quorum,
+        };
         assert_eq!(
-            t.former_classic_retry_queue(Consumer::PersistenceWorker, Duration::from_millis(1500)),
-            "t1.persistence-worker.retry.1500ms"
+            t.former_retry_queues(Consumer::PersistenceWorker),
+            vec![
+                former("t1.persistence-worker.retry.1500ms.quorum", true),
+                former("t1.persistence-worker.retry.1500ms", false),
+                former("t1.persistence-worker.retry.5000ms.quorum", true),
+                former("t1.persistence-worker.retry.5000ms", false),
+            ]
+        );
+        for queue in t.former_retry_queues(Consumer::Notifier) {
+            assert!(
+                queue
+                    .name
+                    .starts_with(&t.former_retry_queue_prefix(Consumer::Notifier))
+            );
+        }
+        assert!(
+            t.all_queues().iter().all(|q| !q.contains(".retry.")),
+            "no retry queue is declared any more"
         );
     }
 

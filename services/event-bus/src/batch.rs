@@ -3,8 +3,8 @@
 //! A batch is the deliveries that arrive within `max_wait` of its first one, at most
 //! `max_events` of them: under load batches fill at once, when idle an event waits at most
 //! `max_wait`. The handler answers one outcome per event, and each delivery is then settled
-//! exactly as [`EventBus::consume`] settles one (acked, retried later or dead-lettered with
-//! its reason), only after the handler returned — so after its commit. Undecodable bytes
+//! exactly as [`EventBus::consume`] settles one (acked, held and retried after its delay, or
+//! dead-lettered with its reason), only after the handler returned — so after its commit. Undecodable bytes
 //! never reach the handler; they go to the dead letters alone.
 
 use std::future::Future;
@@ -20,6 +20,7 @@ use proto_events::Envelope;
 use proto_events::topology::Consumer;
 
 use crate::consumer::{UNDECODABLE, Verdict, attempt_of, ended};
+use crate::held::Held;
 use crate::trace_context;
 use crate::{EventBus, HandlerError, metrics};
 
@@ -74,7 +75,7 @@ impl EventBus {
     }
 
     async fn consume_batches_until_broken<H: BatchHandler>(
-        &self,
+        self: &Arc<Self>,
         consumer: Consumer,
         handler: &Arc<H>,
         batching: Batching,
@@ -83,13 +84,14 @@ impl EventBus {
         let prefetch = batching.prefetch(self.config.prefetch);
         let (channel, deliveries) = self.open_consumer(consumer, prefetch).await?;
         let broken = std::sync::Mutex::new(None::<String>);
+        let held = Held::new(self.clone(), consumer, shutdown);
         batches(
             deliveries.take_until(shutdown.cancelled()),
             batching.max_events.max(1),
             batching.max_wait,
         )
         .for_each_concurrent(batching.in_flight.max(1), |batch| {
-            let broken = &broken;
+            let (broken, held) = (&broken, &held);
             async move {
                 let mut deliveries = Vec::with_capacity(batch.len());
                 for delivery in batch {
@@ -98,11 +100,12 @@ impl EventBus {
                         Err(error) => *broken.lock().unwrap() = Some(error.to_string()),
                     }
                 }
-                self.handle_batch(consumer, handler.as_ref(), deliveries)
+                self.handle_batch(consumer, handler.as_ref(), deliveries, held)
                     .await
             }
         })
         .await;
+        held.release_all().await;
         let _ = channel.close(200, "consumer stopping".into()).await;
         ended(broken.into_inner().unwrap(), shutdown)
     }
@@ -112,6 +115,7 @@ impl EventBus {
         consumer: Consumer,
         handler: &H,
         deliveries: Vec<Delivery>,
+        held: &Held,
     ) {
         let mut decoded = Vec::with_capacity(deliveries.len());
         let mut events = Vec::with_capacity(deliveries.len());
@@ -141,7 +145,7 @@ impl EventBus {
                 Err(error) => {
                     metrics::consumed(consumer, UNDECODABLE);
                     let verdict = Verdict::DeadLetter(error.to_string());
-                    self.settle(consumer, UNDECODABLE, delivery, attempt, verdict)
+                    self.settle(held, consumer, UNDECODABLE, delivery, attempt, verdict)
                         .await;
                 }
             }
@@ -184,7 +188,14 @@ impl EventBus {
                     self.verdict(attempt, outcome)
                 };
                 tracing::Instrument::instrument(
-                    self.settle(consumer, &event.event_type, delivery, attempt, verdict),
+                    self.settle(
+                        held,
+                        consumer,
+                        &event.event_type,
+                        delivery,
+                        attempt,
+                        verdict,
+                    ),
                     span,
                 )
             })

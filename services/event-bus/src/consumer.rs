@@ -1,11 +1,12 @@
 //! Consuming: one queue per service, manual acks, delayed retries and dead letters.
 //!
-//! The handler's `Ok` means its work is committed; only then is the message acked. A
-//! transient error moves the message to a retry queue whose TTL sends it back after an
-//! exponentially growing, jittered delay; a permanent error, undecodable bytes, or a
-//! transient error on the last attempt moves it to the dead-letter queue with the reason in
-//! its headers. A message is acked only after its copy was confirmed where it went, so a
-//! crash at any point means a redelivery, never a loss.
+//! The handler's `Ok` means its work is committed; only then is the message acked. After a
+//! transient error the consumer holds the delivery unacked for an exponentially growing,
+//! jittered delay ([`crate::held`]), then publishes a copy with the next attempt number to
+//! its own work queue; a permanent error, undecodable bytes, or a transient error on the
+//! last attempt moves it to the dead-letter queue with the reason in its headers. A message
+//! is acked only after its copy was confirmed where it went, so a crash at any point means
+//! a redelivery, never a loss.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -31,6 +32,7 @@ use tracing::Instrument;
 use proto_events::Envelope;
 use proto_events::topology::{Consumer, RETRY_JITTER};
 
+use crate::held::Held;
 use crate::{EventBus, RECONNECT, headers, metrics, trace_context};
 
 /// The event type metrics give bytes that are not an event.
@@ -215,7 +217,7 @@ impl EventBus {
     }
 
     async fn consume_until_broken<H: EventHandler>(
-        &self,
+        self: &Arc<Self>,
         consumer: Consumer,
         handler: &Arc<H>,
         concurrency: usize,
@@ -223,14 +225,15 @@ impl EventBus {
     ) -> Result<(), String> {
         let (channel, deliveries) = self.open_consumer(consumer, self.config.prefetch).await?;
         let broken = std::sync::Mutex::new(None::<String>);
+        let held = Held::new(self.clone(), consumer, shutdown);
         deliveries
             .take_until(shutdown.cancelled())
             .for_each_concurrent(concurrency, |delivery| {
-                let broken = &broken;
+                let (broken, held) = (&broken, &held);
                 async move {
                     match delivery {
                         Ok(delivery) => {
-                            self.handle_delivery(consumer, handler.as_ref(), delivery)
+                            self.handle_delivery(consumer, handler.as_ref(), delivery, held)
                                 .await
                         }
                         Err(error) => *broken.lock().unwrap() = Some(error.to_string()),
@@ -238,6 +241,9 @@ impl EventBus {
                 }
             })
             .await;
+        // Retries still held go back to the work queue now (or, if the channel is gone,
+        // the broker has put them back already), before the channel closes.
+        held.release_all().await;
         let _ = channel.close(200, "consumer stopping".into()).await;
         ended(broken.into_inner().unwrap(), shutdown)
     }
@@ -247,6 +253,7 @@ impl EventBus {
         consumer: Consumer,
         handler: &H,
         delivery: Delivery,
+        held: &Held,
     ) {
         let attempt = attempt_of(&delivery);
         let started = Instant::now();
@@ -280,7 +287,7 @@ impl EventBus {
                 self.verdict(attempt, outcome)
             }
         };
-        self.settle(consumer, &event_type, delivery, attempt, verdict)
+        self.settle(held, consumer, &event_type, delivery, attempt, verdict)
             .await;
     }
 
@@ -302,10 +309,12 @@ impl EventBus {
         }
     }
 
-    /// Carries out a verdict: moves the message to a retry queue or the dead letters if it
-    /// must, and acks it only once its copy landed (or requeues it if the copy did not).
+    /// Carries out a verdict: acks a handled message; holds one to retry for its delay
+    /// ([`Held`]); moves one given up on to the dead letters, acking it only once its copy
+    /// landed (or requeueing it if the copy did not).
     pub(crate) async fn settle(
         &self,
+        held: &Held,
         consumer: Consumer,
         event_type: &str,
         delivery: Delivery,
@@ -320,19 +329,8 @@ impl EventBus {
                 tracing::warn!(consumer = consumer.name(), attempt, ?delay, %reason, "handler failed; will retry");
                 let jittered =
                     delay.mul_f64(1.0 + rand::random_range(-RETRY_JITTER..=RETRY_JITTER));
-                let mut table = copy_headers(&delivery.properties);
-                table.insert(
-                    headers::ATTEMPT.into(),
-                    AMQPValue::LongLongInt(attempt as i64 + 1),
-                );
-                let properties = delivery
-                    .properties
-                    .clone()
-                    .with_headers(table)
-                    .with_expiration(jittered.as_millis().to_string().into());
-                let queue = self.topology.retry_queue(consumer, delay);
-                self.publish_raw("", &queue, &delivery.data, properties)
-                    .await
+                held.hold(delivery, attempt, jittered);
+                return;
             }
             Verdict::DeadLetter(reason) => {
                 metrics::dead_lettered(consumer, event_type);
@@ -354,36 +352,81 @@ impl EventBus {
                     headers::FAILED_AT.into(),
                     AMQPValue::LongString(chrono::Utc::now().to_rfc3339().into()),
                 );
-                if !table.inner().contains_key(headers::ROUTING_KEY) {
-                    table.insert(
-                        headers::ROUTING_KEY.into(),
-                        AMQPValue::LongString(delivery.routing_key.as_str().into()),
-                    );
-                }
+                keep_routing_key(&mut table, &delivery);
                 let properties = delivery.properties.clone().with_headers(table);
                 let exchange = self.topology.dead_letter_exchange();
                 self.publish_raw(&exchange, consumer.name(), &delivery.data, properties)
                     .await
             }
         };
+        ack_or_requeue(consumer, &delivery, moved).await;
+    }
 
-        let acked = match moved {
-            Ok(()) => delivery.ack(BasicAckOptions::default()).await,
-            Err(error) => {
-                // The copy did not land: put the original back so nothing is lost.
-                tracing::warn!(consumer = consumer.name(), %error, "could not move a message; requeueing it");
-                delivery
-                    .nack(BasicNackOptions {
-                        requeue: true,
-                        ..Default::default()
-                    })
-                    .await
-            }
-        };
-        if let Err(error) = acked {
-            // The channel is gone; the broker redelivers the message to the next consumer.
-            tracing::warn!(consumer = consumer.name(), %error, "ack failed");
+    /// Sends a held retry back: a copy with the next attempt number to `consumer`'s work
+    /// queue (the default exchange, confirmed), then the original acked; if the copy did not
+    /// land, the original requeued. If the delivery's channel is gone meanwhile, the broker
+    /// has put the original back already, so nothing is sent.
+    pub(crate) async fn send_back(&self, consumer: Consumer, delivery: Delivery, attempt: u32) {
+        if !delivery.usable() {
+            tracing::info!(
+                consumer = consumer.name(),
+                attempt,
+                "the channel of a held retry is gone; the broker delivers it again"
+            );
+            return;
         }
+        let mut table = copy_headers(&delivery.properties);
+        table.insert(
+            headers::ATTEMPT.into(),
+            AMQPValue::LongLongInt(attempt as i64 + 1),
+        );
+        keep_routing_key(&mut table, &delivery);
+        let properties = delivery.properties.clone().with_headers(table);
+        let moved = self
+            .publish_raw(
+                "",
+                &self.topology.queue(consumer),
+                &delivery.data,
+                properties,
+            )
+            .await;
+        ack_or_requeue(consumer, &delivery, moved).await;
+    }
+}
+
+/// Acks a delivery whose copy landed where it had to (or that needed none); requeues it if
+/// the copy did not, so nothing is lost.
+async fn ack_or_requeue(
+    consumer: Consumer,
+    delivery: &Delivery,
+    moved: Result<(), crate::PublishError>,
+) {
+    let acked = match moved {
+        Ok(()) => delivery.ack(BasicAckOptions::default()).await,
+        Err(error) => {
+            tracing::warn!(consumer = consumer.name(), %error, "could not move a message; requeueing it");
+            delivery
+                .nack(BasicNackOptions {
+                    requeue: true,
+                    ..Default::default()
+                })
+                .await
+        }
+    };
+    if let Err(error) = acked {
+        // The channel is gone; the broker redelivers the message to the next consumer.
+        tracing::warn!(consumer = consumer.name(), %error, "ack failed");
+    }
+}
+
+/// Notes the routing key a message was first published with, unless a header has it: its
+/// copies are published to a queue by name, which replaces the routing key.
+fn keep_routing_key(table: &mut FieldTable, delivery: &Delivery) {
+    if !table.inner().contains_key(headers::ROUTING_KEY) {
+        table.insert(
+            headers::ROUTING_KEY.into(),
+            AMQPValue::LongString(delivery.routing_key.as_str().into()),
+        );
     }
 }
 

@@ -3,38 +3,32 @@
 //! each consumer's queue is bound to the routing keys it subscribes to and unbound from the
 //! others, so a subscription dropped in a new version also leaves existing deployments.
 
-use std::time::Duration;
-
 use lapin::{
     Channel, Connection, ExchangeKind,
     options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions},
     types::{AMQPValue, FieldTable, ShortString},
 };
 use proto_events::EventKind;
-use proto_events::topology::{Consumer, DELIVERY_LIMIT, Topology};
+use proto_events::topology::{Consumer, DELIVERY_LIMIT, FormerRetryQueue, Topology};
 
 /// Declares exchanges, queues and bindings. Safe to call any number of times, from any
 /// number of processes.
 pub async fn declare(topology: &Topology, channel: &Channel) -> lapin::Result<()> {
-    declare_replicated(topology, channel).await?;
-    for consumer in Consumer::ALL {
-        for &delay in topology.retry_delays() {
-            declare_retry_queue(topology, channel, consumer, delay).await?;
-        }
-    }
-    Ok(())
+    declare_replicated(topology, channel).await
 }
 
 /// What the bus declares when it connects: everything on `connection`'s `channel`, then the
-/// removal of the classic retry queues earlier versions declared.
+/// removal of the retry queues earlier versions declared.
 ///
-/// Those lived each on the one node that declared it first: while that node was down
-/// RabbitMQ refused to declare them (`NOT_FOUND - home node ... is down`) and a transient
-/// failure could not be parked. The retry queues are quorum queues now, replicated like the
-/// work queues; a former classic one is deleted only when empty (messages still waiting in
-/// it dead-letter back to their work queue as before), each on a channel of its own, since
-/// a refusal (not empty yet, its node down) closes the channel it happened on and is
-/// retried at the next connect.
+/// Those held a failed message for its delay (a TTL, then dead-lettered back to the work
+/// queue): first classic queues, which lived on the one node that declared them first
+/// (unusable while it was down), then quorum queues with at-least-once dead-lettering, which
+/// on RabbitMQ 3.10.8 stop moving expired messages back after their leader is killed
+/// (docs/reliability.md, "The cluster run"). The consumer holds a retry's delay itself now
+/// ([`crate::consumer`]), so no retry queue is declared; a former one is deleted only when
+/// empty (messages still waiting in it dead-letter back to their work queue as before),
+/// each on a channel of its own, since a refusal (not empty yet, its node down, the queue
+/// already gone) closes the channel it happened on; it is tried again at the next connect.
 pub(crate) async fn declare_on_connect(
     topology: &Topology,
     connection: &Connection,
@@ -42,30 +36,73 @@ pub(crate) async fn declare_on_connect(
 ) -> lapin::Result<()> {
     declare(topology, channel).await?;
     for consumer in Consumer::ALL {
-        for &delay in topology.retry_delays() {
-            let former = topology.former_classic_retry_queue(consumer, delay);
+        for former in topology.former_retry_queues(consumer) {
             let own = connection.create_channel().await?;
-            let removed = own
-                .queue_delete(
-                    ShortString::from(former.as_str()),
-                    QueueDeleteOptions {
-                        if_empty: true,
-                        ..Default::default()
-                    },
-                )
-                .await;
+            let removed = remove_if_empty(&own, &former).await;
             match removed {
-                Ok(_) => {
+                Ok(true) => {
+                    tracing::info!(queue = %former.name, "removed a former retry queue, empty");
                     let _ = own.close(200, "done".into()).await;
                 }
-                Err(error) if connection.status().connected() => {
-                    tracing::info!(queue = %former, %error, "a former classic retry queue stays until it is empty");
+                Ok(false) => {
+                    tracing::info!(queue = %former.name, "a former retry queue stays until it is empty");
+                    let _ = own.close(200, "done".into()).await;
+                }
+                Err(_) if connection.status().connected() => {
+                    // Not there (the usual case), not empty, or its node is down.
                 }
                 Err(error) => return Err(error),
             }
         }
     }
     Ok(())
+}
+
+/// Deletes a former retry queue if it holds nothing; whether it did.
+///
+/// A classic queue is deleted with `if-empty` (the broker refuses if a message waits). A
+/// quorum queue cannot be: RabbitMQ answers `if-empty` on a quorum queue with
+/// `NOT_IMPLEMENTED`, which closes the whole connection (3.10.8,
+/// `rabbit_quorum_queue:delete/4`). So it is looked at first (a passive declare, which fails
+/// on this channel if the queue is gone) and deleted only if it has no message ready and no
+/// consumer. What that cannot see: messages that expired and wait for the at-least-once
+/// dead-letter worker (the 3.10.8 stall: they are stranded there anyway) and a retry an
+/// older replica parks in the instant between the look and the delete, during a rolling
+/// upgrade (docs/reliability.md).
+async fn remove_if_empty(channel: &Channel, former: &FormerRetryQueue) -> lapin::Result<bool> {
+    let name = ShortString::from(former.name.as_str());
+    if !former.quorum {
+        channel
+            .queue_delete(
+                name,
+                QueueDeleteOptions {
+                    if_empty: true,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        return Ok(true);
+    }
+    let queue = channel
+        .queue_declare(
+            name.clone(),
+            QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    if queue.message_count() > 0 || queue.consumer_count() > 0 {
+        return Ok(false);
+    }
+    let deleted = channel
+        .queue_delete(name, QueueDeleteOptions::default())
+        .await?;
+    if deleted > 0 {
+        tracing::error!(queue = %former.name, messages = deleted, "a former retry queue took messages between its check and its deletion; they are gone");
+    }
+    Ok(true)
 }
 
 /// The exchanges, the quorum queues (work and dead-letter) and their bindings.
@@ -172,52 +209,6 @@ async fn declare_replicated(topology: &Topology, channel: &Channel) -> lapin::Re
         }
     }
     Ok(())
-}
-
-/// One retry queue: it holds a message for its delay (with the per-message expiration that
-/// carries each retry's jitter), then dead-letters it back to the work queue. A quorum
-/// queue, so it survives the loss of a node like the work queues do, with at-least-once
-/// dead-lettering (RabbitMQ 3.10+; it requires `reject-publish` overflow), so a message
-/// moving back to its work queue is not dropped if that queue cannot take it at once.
-async fn declare_retry_queue(
-    topology: &Topology,
-    channel: &Channel,
-    consumer: Consumer,
-    delay: Duration,
-) -> lapin::Result<()> {
-    let mut retry_args = FieldTable::default();
-    retry_args.insert("x-queue-type".into(), long_string("quorum"));
-    retry_args.insert(
-        "x-message-ttl".into(),
-        AMQPValue::LongLongInt(Topology::retry_queue_ttl(delay).as_millis() as i64),
-    );
-    retry_args.insert("x-dead-letter-exchange".into(), long_string(""));
-    retry_args.insert(
-        "x-dead-letter-routing-key".into(),
-        long_string(&topology.queue(consumer)),
-    );
-    retry_args.insert(
-        "x-dead-letter-strategy".into(),
-        long_string("at-least-once"),
-    );
-    retry_args.insert("x-overflow".into(), long_string("reject-publish"));
-    if let Some(expiry) = topology.idle_expiry() {
-        retry_args.insert(
-            "x-expires".into(),
-            AMQPValue::LongLongInt(expiry.as_millis() as i64),
-        );
-    }
-    channel
-        .queue_declare(
-            ShortString::from(topology.retry_queue(consumer, delay)),
-            QueueDeclareOptions {
-                durable: true,
-                ..Default::default()
-            },
-            retry_args,
-        )
-        .await
-        .map(drop)
 }
 
 fn long_string(value: &str) -> AMQPValue {

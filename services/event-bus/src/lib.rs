@@ -4,9 +4,10 @@
 //!
 //! - [`EventBus::publish`] / [`EventBus::publish_all`]: persistent, mandatory, confirmed.
 //!   `Ok` means the broker has the event in a queue; nothing less is reported as success.
-//! - [`EventBus::consume`]: manual acks after the handler's work is done; transient failures
-//!   go to a delayed retry queue with backoff and jitter, poison and exhausted messages to
-//!   the service's dead-letter queue with the reason in headers.
+//! - [`EventBus::consume`]: manual acks after the handler's work is done; a transient failure
+//!   is held unacked by the consumer for a delay with backoff and jitter, then sent back to
+//!   the work queue; poison and exhausted messages go to the service's dead-letter queue with
+//!   the reason in headers.
 //! - [`EventBus::consume_batches`]: the same, several deliveries handed over at once (one
 //!   transaction for many events), each settled on its own after the handler returned.
 //! - The connection heals itself: after a broker restart the next publish reconnects and
@@ -16,6 +17,7 @@ mod batch;
 mod consumer;
 pub mod dead_letters;
 mod declare;
+mod held;
 pub mod live;
 pub mod metrics;
 mod publisher;

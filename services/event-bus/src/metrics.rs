@@ -5,7 +5,10 @@
 //! - `bus_publish_failures_total{reason}`: publishes not confirmed (`unavailable`, `rejected`);
 //! - `bus_publish_confirm_seconds`: from sending a batch to having all its confirms;
 //! - `bus_events_consumed_total{consumer,event_type}`: deliveries taken from a queue;
-//! - `bus_events_retried_total{consumer,event_type}`, `bus_events_dead_lettered_total{..}`;
+//! - `bus_events_retried_total{consumer,event_type}` (a transient failure, to be retried
+//!   after its delay), `bus_events_dead_lettered_total{..}`;
+//! - `bus_retries_held{consumer}`: deliveries this process holds unacked while their retry
+//!   delay runs (each takes a prefetch slot, see `held.rs`);
 //! - `bus_event_handling_seconds{consumer,event_type}`: the handler's time per event;
 //! - `bus_queue_messages{consumer,queue}` (`queue` is `work` or `dead_letter`): ready
 //!   messages, read from the broker every few seconds by each consumer;
@@ -27,6 +30,7 @@ pub const HANDLING_SECONDS: &str = "bus_event_handling_seconds";
 pub const QUEUE_MESSAGES: &str = "bus_queue_messages";
 pub const QUEUE_CONSUMERS: &str = "bus_queue_consumers";
 pub const OLDEST_AGE: &str = "bus_queue_oldest_message_age_seconds";
+pub const RETRIES_HELD: &str = "bus_retries_held";
 
 /// Says what each metric is; the recorder calls it once when installed.
 pub fn describe() {
@@ -37,7 +41,14 @@ pub fn describe() {
         "Seconds from sending a batch of events to having all their confirms"
     );
     metrics::describe_counter!(CONSUMED, "Events taken from a queue, by consumer and type");
-    metrics::describe_counter!(RETRIED, "Events sent to a retry queue");
+    metrics::describe_counter!(
+        RETRIED,
+        "Events whose handler failed transiently, to be retried after a delay"
+    );
+    metrics::describe_gauge!(
+        RETRIES_HELD,
+        "Deliveries held unacked by a consumer while their retry delay runs"
+    );
     metrics::describe_counter!(DEAD_LETTERED, "Events moved to a dead-letter queue");
     metrics::describe_histogram!(HANDLING_SECONDS, "Seconds a handler spent on one event");
     metrics::describe_gauge!(
@@ -64,6 +75,7 @@ pub(crate) fn register_consumer(consumer: Consumer) {
         metrics::counter!(DEAD_LETTERED, &labels).increment(0);
     }
     metrics::gauge!(OLDEST_AGE, "consumer" => consumer.name()).set(0.0);
+    metrics::gauge!(RETRIES_HELD, "consumer" => consumer.name()).increment(0.0);
 }
 
 /// Makes the publish failure series exist at 0 (called when a bus is made).
@@ -95,6 +107,10 @@ pub(crate) fn handled(consumer: Consumer, event_type: &str, took: Duration) {
 pub(crate) fn retried(consumer: Consumer, event_type: &str) {
     metrics::counter!(RETRIED, "consumer" => consumer.name(), "event_type" => event_type.to_owned())
         .increment(1);
+}
+
+pub(crate) fn retries_held(consumer: Consumer, change: f64) {
+    metrics::gauge!(RETRIES_HELD, "consumer" => consumer.name()).increment(change);
 }
 
 pub(crate) fn dead_lettered(consumer: Consumer, event_type: &str) {

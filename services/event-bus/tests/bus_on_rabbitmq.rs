@@ -1,5 +1,6 @@
 //! The event bus against the real RabbitMQ: confirmed publishing, the mandatory flag,
-//! delayed retries, dead letters with reasons, replay. Each test uses its own namespace.
+//! delayed retries held by the consumer, dead letters with reasons, replay. Each test uses
+//! its own namespace.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -14,13 +15,20 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 fn bus(max_attempts: u32) -> Arc<EventBus> {
+    bus_with_delays(
+        max_attempts,
+        vec![Duration::from_millis(100), Duration::from_millis(200)],
+    )
+}
+
+fn bus_with_delays(max_attempts: u32, retry_delays: Vec<Duration>) -> Arc<EventBus> {
     EventBus::new(BusConfig {
         url: std::env::var("BUREAU__BROKER__URL")
             .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into()),
         namespace: format!("bus{}", &Uuid::new_v4().simple().to_string()[..12]),
         prefetch: 8,
         max_attempts,
-        retry_delays: vec![Duration::from_millis(100), Duration::from_millis(200)],
+        retry_delays,
         connection_name: "event-bus-test".into(),
         // The test's queues leave the broker by themselves should cleanup not run.
         idle_queue_expiry: Some(Duration::from_secs(20 * 60)),
@@ -266,28 +274,64 @@ async fn a_nack_is_an_unknown_outcome_not_a_refusal() {
     cleanup(&bus).await;
 }
 
-/// Retry queues were classic queues (one node's, unusable while it is down); they are
-/// quorum queues under new names now. A former classic one is removed when the bus
-/// connects, but only once empty: a message still waiting in it goes back to its work queue.
+/// Whether `queue` exists (a passive declare on a channel of its own).
+async fn exists(bus: &EventBus, queue: &str) -> bool {
+    let channel = bus.open_channel().await.unwrap();
+    channel
+        .queue_declare(
+            queue.into(),
+            lapin::options::QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            Default::default(),
+        )
+        .await
+        .is_ok()
+}
+
+/// Earlier versions parked retries in retry queues, first classic ones (one node's, unusable
+/// while it is down), then quorum ones (whose at-least-once dead-lettering stalls on
+/// RabbitMQ 3.10.8 after a leader is killed). The consumer holds the delay itself now: no
+/// retry queue is declared, and a former one is removed when the bus connects, but only
+/// once empty: a message still waiting in it goes back to its work queue.
 #[tokio::test]
-async fn former_classic_retry_queues_are_removed_once_empty() {
+async fn former_retry_queues_are_removed_once_empty_and_none_is_declared() {
     let bus = bus(3);
     bus.connect().await.unwrap();
     let channel = bus.open_channel().await.unwrap();
-    let delays = bus.topology().retry_delays().to_vec();
-    let former = |consumer| {
+    channel.confirm_select(Default::default()).await.unwrap();
+    let former = |consumer, quorum: bool| {
         bus.topology()
-            .former_classic_retry_queue(consumer, delays[0])
+            .former_retry_queues(consumer)
+            .into_iter()
+            .find(|q| q.quorum == quorum)
+            .unwrap()
+            .name
     };
-    let classic = |queue: &str| {
-        let channel = channel.clone();
-        let queue = queue.to_owned();
+    // As the versions before declared them (a quorum one: TTL, at-least-once dead-lettering
+    // back to the work queue, which needs reject-publish).
+    let declare_former = |consumer: Consumer, quorum: bool| {
+        let (channel, queue) = (channel.clone(), former(consumer, quorum));
+        let work_queue = bus.topology().queue(consumer);
         async move {
+            let long = |v: &str| lapin::types::AMQPValue::LongString(v.into());
             let mut args = lapin::types::FieldTable::default();
             args.insert(
                 "x-expires".into(),
                 lapin::types::AMQPValue::LongInt(600_000),
             );
+            if quorum {
+                args.insert("x-queue-type".into(), long("quorum"));
+                args.insert(
+                    "x-message-ttl".into(),
+                    lapin::types::AMQPValue::LongLongInt(600_000),
+                );
+                args.insert("x-dead-letter-exchange".into(), long(""));
+                args.insert("x-dead-letter-routing-key".into(), long(&work_queue));
+                args.insert("x-dead-letter-strategy".into(), long("at-least-once"));
+                args.insert("x-overflow".into(), long("reject-publish"));
+            }
             channel
                 .queue_declare(
                     queue.as_str().into(),
@@ -299,60 +343,213 @@ async fn former_classic_retry_queues_are_removed_once_empty() {
                 )
                 .await
                 .unwrap();
+            queue
         }
     };
-    let (empty, holding) = (
-        former(Consumer::Notifier),
-        former(Consumer::PersistenceWorker),
-    );
-    classic(&empty).await;
-    classic(&holding).await;
-    channel
-        .basic_publish(
-            "".into(),
-            holding.as_str().into(),
-            Default::default(),
-            b"waiting",
-            Default::default(),
-        )
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+    let empty_classic = declare_former(Consumer::Notifier, false).await;
+    let empty_quorum = declare_former(Consumer::Notifier, true).await;
+    let holding_classic = declare_former(Consumer::PersistenceWorker, false).await;
+    let holding_quorum = declare_former(Consumer::PersistenceWorker, true).await;
+    for queue in [&holding_classic, &holding_quorum] {
+        let confirmation = channel
+            .basic_publish(
+                "".into(),
+                queue.as_str().into(),
+                Default::default(),
+                b"waiting",
+                Default::default(),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        assert!(confirmation.is_ack(), "{queue} took the message");
+    }
 
     // A new process connects.
     let again = EventBus::new(bus.config().clone());
     again.connect().await.unwrap();
-    let exists = |queue: String| {
-        let bus = again.clone();
-        async move {
-            let channel = bus.open_channel().await.unwrap();
-            channel
-                .queue_declare(
-                    queue.as_str().into(),
-                    lapin::options::QueueDeclareOptions {
-                        passive: true,
-                        ..Default::default()
-                    },
-                    Default::default(),
-                )
-                .await
-                .is_ok()
-        }
-    };
-    assert!(!exists(empty.clone()).await, "the empty one is gone");
     assert!(
-        exists(holding.clone()).await,
-        "the one still holding a message stays"
+        !exists(&again, &empty_classic).await,
+        "the empty classic one is gone"
     );
     assert!(
-        exists(bus.topology().retry_queue(Consumer::Notifier, delays[0])).await,
-        "the quorum retry queue is there"
+        !exists(&again, &empty_quorum).await,
+        "the empty quorum one is gone"
     );
-    let _ = channel
-        .queue_delete(holding.as_str().into(), Default::default())
-        .await;
+    assert!(
+        exists(&again, &holding_classic).await,
+        "the classic one still holding a message stays"
+    );
+    assert!(
+        exists(&again, &holding_quorum).await,
+        "the quorum one still holding a message stays"
+    );
+    assert!(
+        again.is_connected().await,
+        "the connection survived the removals (if-empty on a quorum queue would close it)"
+    );
+    for queue in [
+        former(Consumer::StorageWorker, true),
+        former(Consumer::StorageWorker, false),
+    ] {
+        assert!(!exists(&again, &queue).await, "{queue} was declared");
+    }
+    for queue in [&holding_classic, &holding_quorum] {
+        let _ = channel
+            .queue_delete(queue.as_str().into(), Default::default())
+            .await;
+    }
     again.close().await;
+    cleanup(&bus).await;
+}
+
+/// Records the events it is given, in order; fails the first delivery of one of them.
+struct FailsOnce {
+    failing: Uuid,
+    seen: std::sync::Mutex<Vec<Uuid>>,
+}
+
+impl EventHandler for FailsOnce {
+    async fn handle(&self, event: &Envelope) -> Result<(), HandlerError> {
+        let mut seen = self.seen.lock().unwrap();
+        let first = !seen.contains(&event.event_id);
+        seen.push(event.event_id);
+        if first && event.event_id == self.failing {
+            return Err(HandlerError::transient("not yet"));
+        }
+        Ok(())
+    }
+}
+
+/// A retry's delay is held by the consumer without holding up its other deliveries: with
+/// one delivery handled at a time, the next event is handled while the first one waits.
+#[tokio::test]
+async fn a_held_retry_does_not_hold_up_the_next_delivery() {
+    let bus = bus_with_delays(5, vec![Duration::from_secs(3)]);
+    let (first, second) = (event(), event());
+    bus.publish_all(&[first.clone(), second.clone()])
+        .await
+        .unwrap();
+    let handler = Arc::new(FailsOnce {
+        failing: first.event_id,
+        seen: Default::default(),
+    });
+    let stop = CancellationToken::new();
+    let consuming = tokio::spawn(bus.clone().consume(
+        Consumer::PersistenceWorker,
+        handler.clone(),
+        1,
+        stop.clone(),
+    ));
+    let seen = wait_for("the first event retried", async || {
+        let seen = handler.seen.lock().unwrap().clone();
+        (seen.len() >= 3).then_some(seen)
+    })
+    .await;
+    assert_eq!(
+        seen,
+        vec![first.event_id, second.event_id, first.event_id],
+        "the second event was handled during the first one's delay"
+    );
+    stop.cancel();
+    consuming.await.unwrap();
+    assert_eq!(waiting(&bus, Consumer::PersistenceWorker).await, 0);
+    cleanup(&bus).await;
+}
+
+/// On shutdown a held retry is not waited out: it goes back to the work queue at once, as
+/// the next attempt, with the routing key it was published with.
+#[tokio::test]
+async fn a_shutdown_sends_held_retries_back_at_once() {
+    let bus = bus_with_delays(5, vec![Duration::from_secs(600)]);
+    let sent = event();
+    bus.publish(&sent).await.unwrap();
+    let failing = flaky(u32::MAX, false);
+    let stop = CancellationToken::new();
+    let consuming = tokio::spawn(bus.clone().consume(
+        Consumer::PersistenceWorker,
+        failing.clone(),
+        1,
+        stop.clone(),
+    ));
+    wait_for("the first attempt", async || {
+        (failing.calls.load(Ordering::SeqCst) == 1).then_some(())
+    })
+    .await;
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(20), consuming)
+        .await
+        .expect("the consumer stopped without waiting out the 10-minute delay")
+        .unwrap();
+    let channel = bus.open_channel().await.unwrap();
+    let back = wait_for("the retry back in the work queue", async || {
+        channel
+            .basic_get(
+                bus.topology().queue(Consumer::PersistenceWorker).into(),
+                lapin::options::BasicGetOptions { no_ack: true },
+            )
+            .await
+            .unwrap()
+    })
+    .await;
+    let headers = back
+        .delivery
+        .properties
+        .headers()
+        .clone()
+        .unwrap_or_default();
+    assert_eq!(
+        headers.inner().get(bureau_event_bus::headers::ATTEMPT),
+        Some(&lapin::types::AMQPValue::LongLongInt(2))
+    );
+    assert_eq!(
+        headers.inner().get(bureau_event_bus::headers::ROUTING_KEY),
+        Some(&lapin::types::AMQPValue::LongString(
+            sent.event_type.as_str().into()
+        ))
+    );
+    assert_eq!(failing.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        waiting(&bus, Consumer::PersistenceWorker).await,
+        0,
+        "one copy only"
+    );
+    cleanup(&bus).await;
+}
+
+/// A consumer that loses its channel while it holds a retry leaves the delivery unacked:
+/// the broker delivers it again, and no copy is sent besides.
+#[tokio::test]
+async fn a_retry_held_when_the_connection_is_lost_is_delivered_again_once() {
+    let bus = bus_with_delays(5, vec![Duration::from_secs(600)]);
+    bus.publish(&event()).await.unwrap();
+    let handler = flaky(1, false);
+    let stop = CancellationToken::new();
+    let consuming = tokio::spawn(bus.clone().consume(
+        Consumer::PersistenceWorker,
+        handler.clone(),
+        1,
+        stop.clone(),
+    ));
+    wait_for("the first attempt", async || {
+        (handler.calls.load(Ordering::SeqCst) == 1).then_some(())
+    })
+    .await;
+    // The connection goes (as when the broker node or the network does); the consumer
+    // reconnects by itself.
+    bus.close().await;
+    tokio::time::timeout(Duration::from_secs(20), handler.done.notified())
+        .await
+        .expect("delivered again by the broker long before the 10-minute delay");
+    stop.cancel();
+    consuming.await.unwrap();
+    assert_eq!(handler.calls.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        waiting(&bus, Consumer::PersistenceWorker).await,
+        0,
+        "no copy was sent besides the redelivery"
+    );
     cleanup(&bus).await;
 }
 

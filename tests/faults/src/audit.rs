@@ -4,11 +4,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use anyhow::{Context, anyhow, bail};
 use bureau_event_bus::{EventBus, dead_letters};
 use bureau_platform::object_store::ObjectStore;
 use futures::TryStreamExt;
-use lapin::options::QueueDeclareOptions;
-use lapin::types::FieldTable;
 use proto_events::topology::Consumer;
 use sqlx::{MySqlPool, Row};
 use telegram_double::TelegramDouble;
@@ -46,7 +45,9 @@ pub struct Figures {
     /// Changes not pushed because a newer status of the same order was pushed first (the
     /// notifier's ordering rule), so the customer was never told something stale.
     pub notifications_superseded: usize,
-    /// Messages still waiting in a main or retry queue.
+    /// Messages still in a work queue or a former retry queue, as the broker counts them:
+    /// ready, unacked (a consumer holding a retry, or stuck with it) and dead-lettered but
+    /// not yet moved on.
     pub messages_stuck: u64,
     /// Dead letters by consumer, with their reasons.
     pub dead_lettered: BTreeMap<String, Vec<String>>,
@@ -140,6 +141,78 @@ pub struct Sources<'a> {
     pub store: &'a ObjectStore,
     pub bus: &'a EventBus,
     pub telegram: &'a TelegramDouble,
+    /// The private RabbitMQ's node names (`rabbitmqctl -n`), asked in turn for the queues'
+    /// message counts.
+    pub rabbit_nodes: Vec<String>,
+}
+
+/// One queue's messages as RabbitMQ counts them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMessages {
+    pub name: String,
+    /// Everything the queue holds: ready, unacked, and (quorum queues) messages dead-lettered
+    /// at least once that the queue has not handed on yet.
+    pub messages: u64,
+    pub ready: u64,
+    pub unacked: u64,
+}
+
+/// Every queue of the default vhost with its counts, from `rabbitmqctl list_queues` (no
+/// management plugin on the private brokers, and a passive `queue.declare` reports only
+/// ready messages: a delivery held unacked, or a message stranded in a quorum queue's
+/// dead-lettering, would go unseen). Each node is asked in turn until one answers.
+pub async fn queue_messages(nodes: &[String]) -> anyhow::Result<Vec<QueueMessages>> {
+    let mut errors = Vec::new();
+    for node in nodes {
+        let output = tokio::process::Command::new("rabbitmqctl")
+            .args(["-n", node, "-q", "list_queues", "--timeout", "30"])
+            .args([
+                "name",
+                "messages",
+                "messages_ready",
+                "messages_unacknowledged",
+            ])
+            .args(["--formatter", "json"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .context("running rabbitmqctl list_queues")?;
+        if !output.status.success() {
+            errors.push(format!(
+                "{node}: {}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ));
+            continue;
+        }
+        let listed: Vec<serde_json::Value> =
+            serde_json::from_slice(&output.stdout).with_context(|| {
+                format!(
+                    "rabbitmqctl list_queues on {node} printed {}",
+                    String::from_utf8_lossy(&output.stdout)
+                )
+            })?;
+        return listed
+            .iter()
+            .map(|queue| {
+                let count = |field: &str| {
+                    queue[field].as_u64().ok_or_else(|| {
+                        anyhow!("rabbitmqctl list_queues gave no {field} count in {queue}")
+                    })
+                };
+                Ok(QueueMessages {
+                    name: queue["name"]
+                        .as_str()
+                        .ok_or_else(|| anyhow!("a queue without a name: {queue}"))?
+                        .to_owned(),
+                    messages: count("messages")?,
+                    ready: count("messages_ready")?,
+                    unacked: count("messages_unacknowledged")?,
+                })
+            })
+            .collect();
+    }
+    bail!("no RabbitMQ node listed its queues: {}", errors.join("; "))
 }
 
 /// Counts everything once. Call repeatedly while settling: it only reads.
@@ -267,34 +340,31 @@ pub async fn audit(ledger: &Ledger, sources: &Sources<'_>) -> anyhow::Result<Fig
         }
     }
 
-    let channel = sources.bus.open_channel().await?;
     let topology = sources.bus.topology();
+    let listed = queue_messages(&sources.rabbit_nodes).await?;
     for consumer in Consumer::ALL {
-        let mut queues = vec![topology.queue(consumer)];
-        queues.extend(
-            topology
-                .all_queues()
-                .into_iter()
-                .filter(|q| q.starts_with(&format!("{}.retry.", topology.queue(consumer)))),
-        );
-        for queue in queues {
-            let declared = channel
-                .queue_declare(
-                    queue.as_str().into(),
-                    QueueDeclareOptions {
-                        passive: true,
-                        ..Default::default()
-                    },
-                    FieldTable::default(),
-                )
-                .await?;
-            let waiting = u64::from(declared.message_count());
-            if waiting > 0 {
-                figures
-                    .problems
-                    .push(format!("{waiting} message(s) waiting in {queue}"));
+        let work_queue = topology.queue(consumer);
+        if !listed.iter().any(|q| q.name == work_queue) {
+            bail!("the broker has no queue {work_queue}");
+        }
+        // The work queue and any retry queue of an earlier version (the services should
+        // have deleted them; one still there and holding messages counts).
+        let retry_prefix = topology.former_retry_queue_prefix(consumer);
+        for queue in listed
+            .iter()
+            .filter(|q| q.name == work_queue || q.name.starts_with(&retry_prefix))
+        {
+            if queue.messages > 0 {
+                figures.problems.push(format!(
+                    "{} message(s) in {} ({} ready, {} unacked, {} neither: dead-lettered, not handed on)",
+                    queue.messages,
+                    queue.name,
+                    queue.ready,
+                    queue.unacked,
+                    queue.messages.saturating_sub(queue.ready + queue.unacked)
+                ));
             }
-            figures.messages_stuck += waiting;
+            figures.messages_stuck += queue.messages;
         }
         let letters = dead_letters::list(sources.bus, consumer, 1000).await?;
         let reasons = figures
@@ -320,7 +390,6 @@ pub async fn audit(ledger: &Ledger, sources: &Sources<'_>) -> anyhow::Result<Fig
             ));
         }
     }
-    let _ = channel.close(200, "audited".into()).await;
     Ok(figures)
 }
 

@@ -399,6 +399,7 @@ async fn storm(
         store: &store,
         bus: &bus,
         telegram: &world.telegram,
+        rabbit_nodes: world.rabbit.nodes.iter().map(|n| n.name.clone()).collect(),
     };
     let mut figures = settle(&ledger, &sources, scenario.settle).await?;
     figures.crashed = crashed;

@@ -250,7 +250,7 @@ fn apply(settings: &mut Settings, env: &[(String, String)]) {
     };
     settings.broker.url = Secret::new(get("BUREAU__BROKER__URL"));
     settings.broker.namespace = get("BUREAU__BROKER__NAMESPACE");
-    // The same retry queues as the services, or the audit would look into others.
+    // The same retry delays as the services (the former retry queues the audit looks for).
     settings.broker.retry_delays_ms = get("BUREAU__BROKER__RETRY_DELAYS_MS")
         .split(',')
         .filter_map(|ms| ms.parse().ok())
@@ -316,6 +316,7 @@ async fn storm(
         store: &store,
         bus: &bus,
         telegram: &world.telegram,
+        rabbit_nodes: vec![world.rabbit.node_name().to_owned()],
     };
     let mut figures = settle(&ledger, &sources, scenario.settle).await?;
     figures.crashed = crashed;

@@ -96,6 +96,11 @@ impl PrivateRabbit {
         format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.port)
     }
 
+    /// The node's name, for `rabbitmqctl -n`.
+    pub fn node_name(&self) -> &str {
+        &self.node
+    }
+
     fn pid_file(&self) -> PathBuf {
         self.dir.join("pid")
     }

@@ -10,6 +10,9 @@
 //! leader must take over on a surviving node, and the killed node, started again, must
 //! rejoin as an online member.
 //!
+//! First, the fault suite's audit count (`audit::queue_messages`, from `rabbitmqctl
+//! list_queues`) must see a message held unacked, which a passive `queue.declare` does not.
+//!
 //! Garage: with replication factor 3, an object written before a node is killed and one
 //! written (multipart) while it is down are read back whole through another node, and
 //! through the returning node once it is back.
@@ -59,6 +62,7 @@ async fn a_quorum_queue_and_the_object_store_survive_losing_a_node() -> anyhow::
     );
 
     let outcome = async {
+        the_audit_counts_unacked_messages(&rabbit, started).await?;
         quorum_queue_loses_its_leader(&rabbit, started).await?;
         object_store_loses_a_node(&mut garage, started).await
     }
@@ -72,6 +76,80 @@ async fn a_quorum_queue_and_the_object_store_survive_losing_a_node() -> anyhow::
         Err(_) => println!("logs kept in {}", root.display()),
     }
     outcome
+}
+
+/// Two messages in a work queue, one of them taken and held unacked: the audit's count must
+/// say 2 (1 ready, 1 unacked), where a passive declare says 1.
+async fn the_audit_counts_unacked_messages(
+    rabbit: &RabbitCluster,
+    started: Instant,
+) -> anyhow::Result<()> {
+    let topology = Topology::new("audit", vec![Duration::from_secs(1)]);
+    let queue = topology.queue(Consumer::Notifier);
+    let (connection, channel) = connect_confirming(&rabbit.nodes[0].url()).await?;
+    bureau_event_bus::declare(&topology, &channel).await?;
+    for body in [b"one", b"two"] {
+        let confirmation = channel
+            .basic_publish(
+                "".into(),
+                queue.as_str().into(),
+                BasicPublishOptions::default(),
+                body,
+                BasicProperties::default().with_delivery_mode(2),
+            )
+            .await?
+            .await?;
+        ensure!(confirmation.is_ack(), "{queue} did not take a message");
+    }
+    let held = channel
+        .basic_get(
+            queue.as_str().into(),
+            lapin::options::BasicGetOptions { no_ack: false },
+        )
+        .await?
+        .ok_or_else(|| anyhow!("{queue} gave no message"))?;
+    let passive = channel
+        .queue_declare(
+            queue.as_str().into(),
+            lapin::options::QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    let nodes: Vec<String> = rabbit.nodes.iter().map(|n| n.name.clone()).collect();
+    let counted = eventually(
+        "the unacked message counted",
+        Duration::from_secs(30),
+        || {
+            let (nodes, queue) = (&nodes, &queue);
+            async move {
+                bureau_faults::audit::queue_messages(nodes)
+                    .await
+                    .ok()
+                    .and_then(|listed| listed.into_iter().find(|q| &q.name == queue))
+                    .is_some_and(|q| q.messages == 2 && q.ready == 1 && q.unacked == 1)
+            }
+        },
+    )
+    .await;
+    log(
+        started,
+        &format!(
+            "{queue}: 1 of 2 messages held unacked; a passive declare counts {}, the audit {}",
+            passive.message_count(),
+            if counted.is_ok() {
+                "2 (1 ready, 1 unacked)"
+            } else {
+                "otherwise"
+            }
+        ),
+    );
+    counted?;
+    held.ack(BasicAckOptions::default()).await?;
+    let _ = connection.close(200, "audit checked".into()).await;
+    Ok(())
 }
 
 fn log(started: Instant, what: &str) {
