@@ -48,6 +48,8 @@
         if (!response.ok) return;
         const next = new DOMParser().parseFromString(await response.text(), "text/html");
         const fresh = next.querySelector("main");
+        // Typing may have begun while the page was fetched: their words win, the news waits.
+        if (busy()) { document.getElementById("live-notice").hidden = false; return; }
         if (fresh) { main().replaceWith(fresh); start(fresh); }
       } finally { refreshing = null; }
     }, 250);
