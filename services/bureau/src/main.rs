@@ -6,6 +6,7 @@
 //! - `bureau staff add`: creates a staff account (admin, manager, executor).
 //! - `bureau dlq list|show|replay|purge`: inspects and replays a service's dead letters.
 //! - `bureau reports rebuild`: remakes the reports' day tables from the history.
+//! - `bureau bus retire-retry-queues`: removes the retry queues of earlier versions, once empty.
 
 mod commands;
 
@@ -33,12 +34,20 @@ enum Command {
     /// Remake the reports' day tables from the orders and their histories.
     #[command(subcommand)]
     Reports(commands::reports::ReportsCommand),
+    /// One-off steps on the broker's queues after an upgrade.
+    #[command(subcommand)]
+    Bus(commands::bus::BusCommand),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let settings = bureau_platform::Settings::load()?;
+    let mut settings = bureau_platform::Settings::load()?;
+    if matches!(cli.command, Command::Bus(_)) {
+        // Asking the broker whether a queue exists is answered, when it does not, by closing
+        // the channel, which the AMQP client logs as an error; the command says so itself.
+        settings.log.filter.push_str(",lapin=off");
+    }
     bureau_platform::telemetry::init(commands::CLI, &settings.log);
     match cli.command {
         Command::Run(args) => commands::run::run(settings, args).await,
@@ -46,5 +55,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Staff(command) => commands::staff::execute(&settings, command).await,
         Command::Dlq(command) => commands::dlq::execute(&settings, command).await,
         Command::Reports(command) => commands::reports::execute(&settings, command).await,
+        Command::Bus(command) => commands::bus::execute(&settings, command).await,
     }
 }

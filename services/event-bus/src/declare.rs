@@ -17,72 +17,94 @@ pub async fn declare(topology: &Topology, channel: &Channel) -> lapin::Result<()
     declare_replicated(topology, channel).await
 }
 
-/// What the bus declares when it connects: everything on `connection`'s `channel`, then the
-/// removal of the retry queues earlier versions declared.
+/// What became of a former retry queue when [`crate::EventBus::retire_former_retry_queues`]
+/// looked at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Retirement {
+    /// It was not there (a deployment that never had it, or it is already gone).
+    Absent,
+    /// It was empty and is deleted.
+    Removed,
+    /// It still holds messages (they dead-letter back to their work queue as their delay
+    /// ends) or has a consumer; it is left for a later run.
+    Kept { messages: u32, consumers: u32 },
+    /// The broker refused to say (its node is down, say); nothing was changed.
+    Unknown(String),
+}
+
+/// Removes the retry queues earlier versions declared, those that are empty.
 ///
 /// Those held a failed message for its delay (a TTL, then dead-lettered back to the work
 /// queue): first classic queues, which lived on the one node that declared them first
 /// (unusable while it was down), then quorum queues with at-least-once dead-lettering, which
 /// on RabbitMQ 3.10.8 stop moving expired messages back after their leader is killed
 /// (docs/reliability.md, "The cluster run"). The consumer holds a retry's delay itself now
-/// ([`crate::consumer`]), so no retry queue is declared; a former one is deleted only when
-/// empty (messages still waiting in it dead-letter back to their work queue as before),
-/// each on a channel of its own, since a refusal (not empty yet, its node down, the queue
-/// already gone) closes the channel it happened on; it is tried again at the next connect.
-pub(crate) async fn declare_on_connect(
+/// ([`crate::consumer`]), so no retry queue is declared. Removing the former ones is an
+/// operator's one-off step after upgrading (`bureau bus retire-retry-queues`), not something
+/// every connect does: asking whether a quorum queue exists is a passive declare that the
+/// broker answers, when it does not, by closing the channel, which the client logs as an
+/// error, nine times per connect of every process. Each queue is looked at on a channel of
+/// its own for that reason.
+pub(crate) async fn retire_former_retry_queues(
     topology: &Topology,
     connection: &Connection,
-    channel: &Channel,
-) -> lapin::Result<()> {
-    declare(topology, channel).await?;
+) -> lapin::Result<Vec<(FormerRetryQueue, Retirement)>> {
+    let mut outcomes = Vec::new();
     for consumer in Consumer::ALL {
         for former in topology.former_retry_queues(consumer) {
             let own = connection.create_channel().await?;
-            let removed = remove_if_empty(&own, &former).await;
-            match removed {
-                Ok(true) => {
-                    tracing::info!(queue = %former.name, "removed a former retry queue, empty");
+            let outcome = match remove_if_empty(&own, &former).await {
+                Ok(outcome) => {
                     let _ = own.close(200, "done".into()).await;
+                    outcome
                 }
-                Ok(false) => {
-                    tracing::info!(queue = %former.name, "a former retry queue stays until it is empty");
-                    let _ = own.close(200, "done".into()).await;
-                }
-                Err(_) if connection.status().connected() => {
-                    // Not there (the usual case), not empty, or its node is down.
+                Err(error) if connection.status().connected() => {
+                    if is_not_found(&error) {
+                        Retirement::Absent
+                    } else {
+                        Retirement::Unknown(error.to_string())
+                    }
                 }
                 Err(error) => return Err(error),
+            };
+            match &outcome {
+                Retirement::Removed => {
+                    tracing::info!(queue = %former.name, "removed a former retry queue, empty")
+                }
+                Retirement::Kept { messages, .. } => {
+                    tracing::info!(queue = %former.name, messages, "a former retry queue stays until it is empty")
+                }
+                Retirement::Absent | Retirement::Unknown(_) => {}
             }
+            outcomes.push((former, outcome));
         }
     }
-    Ok(())
+    Ok(outcomes)
 }
 
-/// Deletes a former retry queue if it holds nothing; whether it did.
+/// Whether the broker answered "no such queue".
+fn is_not_found(error: &lapin::Error) -> bool {
+    use lapin::protocol::{AMQPErrorKind, AMQPSoftError};
+    matches!(error.kind(), lapin::ErrorKind::ProtocolError(amqp)
+        if matches!(amqp.kind(), AMQPErrorKind::Soft(AMQPSoftError::NOTFOUND)))
+}
+
+/// Deletes a former retry queue if it holds nothing, and says what it found.
 ///
-/// A classic queue is deleted with `if-empty` (the broker refuses if a message waits). A
-/// quorum queue cannot be: RabbitMQ answers `if-empty` on a quorum queue with
+/// It is looked at first (a passive declare, which fails on this channel with `NOT_FOUND`
+/// if the queue is gone) and deleted only if it has no message ready and no consumer. A
+/// classic queue is then deleted with `if-empty`, so a message arriving in between keeps it.
+/// A quorum queue cannot be: RabbitMQ answers `if-empty` on a quorum queue with
 /// `NOT_IMPLEMENTED`, which closes the whole connection (3.10.8,
-/// `rabbit_quorum_queue:delete/4`). So it is looked at first (a passive declare, which fails
-/// on this channel if the queue is gone) and deleted only if it has no message ready and no
-/// consumer. What that cannot see: messages that expired and wait for the at-least-once
-/// dead-letter worker (the 3.10.8 stall: they are stranded there anyway) and a retry an
-/// older replica parks in the instant between the look and the delete, during a rolling
-/// upgrade (docs/reliability.md).
-async fn remove_if_empty(channel: &Channel, former: &FormerRetryQueue) -> lapin::Result<bool> {
+/// `rabbit_quorum_queue:delete/4`). What the look cannot see there: messages that expired
+/// and wait for the at-least-once dead-letter worker (the 3.10.8 stall: they are stranded
+/// anyway) and a retry an older replica parks in the instant between the look and the
+/// delete, during a rolling upgrade (docs/reliability.md).
+async fn remove_if_empty(
+    channel: &Channel,
+    former: &FormerRetryQueue,
+) -> lapin::Result<Retirement> {
     let name = ShortString::from(former.name.as_str());
-    if !former.quorum {
-        channel
-            .queue_delete(
-                name,
-                QueueDeleteOptions {
-                    if_empty: true,
-                    ..Default::default()
-                },
-            )
-            .await?;
-        return Ok(true);
-    }
     let queue = channel
         .queue_declare(
             name.clone(),
@@ -94,15 +116,24 @@ async fn remove_if_empty(channel: &Channel, former: &FormerRetryQueue) -> lapin:
         )
         .await?;
     if queue.message_count() > 0 || queue.consumer_count() > 0 {
-        return Ok(false);
+        return Ok(Retirement::Kept {
+            messages: queue.message_count(),
+            consumers: queue.consumer_count(),
+        });
     }
     let deleted = channel
-        .queue_delete(name, QueueDeleteOptions::default())
+        .queue_delete(
+            name,
+            QueueDeleteOptions {
+                if_empty: !former.quorum,
+                ..Default::default()
+            },
+        )
         .await?;
     if deleted > 0 {
         tracing::error!(queue = %former.name, messages = deleted, "a former retry queue took messages between its check and its deletion; they are gone");
     }
-    Ok(true)
+    Ok(Retirement::Removed)
 }
 
 /// The exchanges, the quorum queues (work and dead-letter) and their bindings.

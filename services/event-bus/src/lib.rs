@@ -34,7 +34,7 @@ use tokio::sync::Mutex;
 
 pub use batch::{BatchHandler, Batching};
 pub use consumer::{EventHandler, HandlerError};
-pub use declare::declare;
+pub use declare::{Retirement, declare};
 pub use publisher::PublishError;
 
 /// Header names the bus sets on retried and dead-lettered messages.
@@ -137,6 +137,15 @@ impl EventBus {
         self.live().await.map(|_| ())
     }
 
+    /// Removes the empty retry queues of earlier versions and says what it found for each:
+    /// an operator's one-off step after upgrading (`bureau bus retire-retry-queues`).
+    pub async fn retire_former_retry_queues(
+        &self,
+    ) -> lapin::Result<Vec<(proto_events::topology::FormerRetryQueue, Retirement)>> {
+        let live = self.live().await?;
+        declare::retire_former_retry_queues(&self.topology, &live.connection).await
+    }
+
     /// Whether the last known connection is up. Used by `/readyz`.
     pub async fn is_connected(&self) -> bool {
         match self.live.lock().await.as_ref() {
@@ -216,7 +225,7 @@ impl EventBus {
         let connection = Connection::connect(address, properties).await?;
         let publish = connection.create_channel().await?;
         publish.confirm_select(Default::default()).await?;
-        declare::declare_on_connect(&self.topology, &connection, &publish).await?;
+        declare::declare(&self.topology, &publish).await?;
         Ok(Live {
             connection: Arc::new(connection),
             publish,

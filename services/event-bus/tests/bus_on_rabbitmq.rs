@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use bureau_event_bus::{
-    BusConfig, EventBus, EventHandler, HandlerError, PublishError, dead_letters,
+    BusConfig, EventBus, EventHandler, HandlerError, PublishError, Retirement, dead_letters,
 };
 use proto_events::topology::Consumer;
 use proto_events::{CustomerRef, Envelope, EventKind, FileRejected, OrderCreated};
@@ -293,10 +293,12 @@ async fn exists(bus: &EventBus, queue: &str) -> bool {
 /// Earlier versions parked retries in retry queues, first classic ones (one node's, unusable
 /// while it is down), then quorum ones (whose at-least-once dead-lettering stalls on
 /// RabbitMQ 3.10.8 after a leader is killed). The consumer holds the delay itself now: no
-/// retry queue is declared, and a former one is removed when the bus connects, but only
-/// once empty: a message still waiting in it goes back to its work queue.
+/// retry queue is declared, and the operator's one-off `bureau bus retire-retry-queues`
+/// removes a former one, but only once empty: a message still waiting in it goes back to its
+/// work queue. A connect does not look for them (each look at an absent quorum queue closes
+/// a channel, which the client logs as an error).
 #[tokio::test]
-async fn former_retry_queues_are_removed_once_empty_and_none_is_declared() {
+async fn former_retry_queues_are_retired_once_empty_and_none_is_declared() {
     let bus = bus(3);
     bus.connect().await.unwrap();
     let channel = bus.open_channel().await.unwrap();
@@ -366,9 +368,43 @@ async fn former_retry_queues_are_removed_once_empty_and_none_is_declared() {
         assert!(confirmation.is_ack(), "{queue} took the message");
     }
 
-    // A new process connects.
+    // A new process connects: it leaves them alone.
     let again = EventBus::new(bus.config().clone());
     again.connect().await.unwrap();
+    assert!(
+        exists(&again, &empty_quorum).await,
+        "a connect does not touch a former retry queue"
+    );
+    // The operator retires them.
+    let outcomes: std::collections::HashMap<String, Retirement> = again
+        .retire_former_retry_queues()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(queue, outcome)| (queue.name, outcome))
+        .collect();
+    assert_eq!(outcomes[&empty_classic], Retirement::Removed);
+    assert_eq!(outcomes[&empty_quorum], Retirement::Removed);
+    assert!(
+        matches!(
+            outcomes[&holding_quorum],
+            Retirement::Kept { messages: 1, .. }
+        ),
+        "{:?}",
+        outcomes[&holding_quorum]
+    );
+    assert!(
+        matches!(
+            outcomes[&holding_classic],
+            Retirement::Kept { messages: 1, .. }
+        ),
+        "{:?}",
+        outcomes[&holding_classic]
+    );
+    assert_eq!(
+        outcomes[&former(Consumer::StorageWorker, true)],
+        Retirement::Absent
+    );
     assert!(
         !exists(&again, &empty_classic).await,
         "the empty classic one is gone"
@@ -387,7 +423,7 @@ async fn former_retry_queues_are_removed_once_empty_and_none_is_declared() {
     );
     assert!(
         again.is_connected().await,
-        "the connection survived the removals (if-empty on a quorum queue would close it)"
+        "the connection survived the retirement (if-empty on a quorum queue would close it)"
     );
     for queue in [
         former(Consumer::StorageWorker, true),

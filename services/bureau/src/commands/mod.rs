@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod bus;
 pub mod dlq;
 pub mod reports;
 pub mod run;
