@@ -158,7 +158,12 @@ mod tests {
             DEFAULT_REFUSED_CONTENT_TYPES.contains(&sniffed.as_str()),
             "{sniffed}"
         );
-        let windows = bureau_platform::object_store::sniff(b"MZ\x90\x00\x03\x00\x00\x00");
+        // A Windows program: the DOS header's `e_lfanew` points to the PE signature.
+        let mut pe = vec![0u8; 0x100];
+        pe[..2].copy_from_slice(b"MZ");
+        pe[0x3C..0x40].copy_from_slice(&0x80u32.to_le_bytes());
+        pe[0x80..0x84].copy_from_slice(b"PE\0\0");
+        let windows = bureau_platform::object_store::sniff(&pe);
         assert!(
             DEFAULT_REFUSED_CONTENT_TYPES.contains(&windows.as_str()),
             "{windows}"
