@@ -1,14 +1,18 @@
 //! Consuming in batches: up to N deliveries handed to the handler at once, acked after it.
 //!
-//! A batch is the deliveries that arrive within `max_wait` of its first one, at most
-//! `max_events` of them: under load batches fill at once, when idle an event waits at most
-//! `max_wait`. The handler answers one outcome per event, and each delivery is then settled
-//! exactly as [`EventBus::consume`] settles one (acked, held and retried after its delay, or
-//! dead-lettered with its reason), only after the handler returned — so after its commit. Undecodable bytes
-//! never reach the handler; they go to the dead letters alone.
+//! A batch is what waits already when it starts (at most `max_events`): under load it takes
+//! the backlog at once, without waiting; when the queue was quiet its first event waits at
+//! most `max_wait` for others. The handler answers one outcome per event, and each delivery
+//! is then settled exactly as [`EventBus::consume`] settles one (acked, held and retried
+//! after its delay, or dead-lettered with its reason), only after the handler returned — so
+//! after its commit. Settling runs beside the next batches: the next batch is gathered and
+//! handled while the acks of the previous one are still going out (it was committed, so
+//! its events are recorded before the next batch's are looked at). Undecodable bytes never
+//! reach the handler; they go to the dead letters alone.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,10 +52,11 @@ pub struct Batching {
 }
 
 impl Batching {
-    /// Deliveries the broker may hand over unacked: every batch in flight full, and as
-    /// many again gathering, so the next batches are ready when one commits.
+    /// Deliveries the broker may hand over unacked: every batch in flight full, as many
+    /// again being settled (their acks going out), and as many again gathering, so the
+    /// next batches are ready when one commits.
     fn prefetch(&self, configured: u16) -> u16 {
-        let wanted = self.max_events.max(1) * self.in_flight.max(1) * 2;
+        let wanted = self.max_events.max(1) * self.in_flight.max(1) * 3;
         u16::try_from(wanted).unwrap_or(u16::MAX).max(configured)
     }
 }
@@ -85,13 +90,16 @@ impl EventBus {
         let (channel, deliveries) = self.open_consumer(consumer, prefetch).await?;
         let broken = std::sync::Mutex::new(None::<String>);
         let held = Held::new(self.clone(), consumer, shutdown);
-        batches(
+        // A batch's settling (its acks, or its retries and dead letters) is handed over here
+        // once its handler returned, and runs beside the next batches.
+        let (to_settle, settling) = futures::channel::mpsc::unbounded::<Settling<'_>>();
+        let handling = batches(
             deliveries.take_until(shutdown.cancelled()),
             batching.max_events.max(1),
             batching.max_wait,
         )
         .for_each_concurrent(batching.in_flight.max(1), |batch| {
-            let (broken, held) = (&broken, &held);
+            let (broken, held, to_settle) = (&broken, &held, &to_settle);
             async move {
                 let mut deliveries = Vec::with_capacity(batch.len());
                 for delivery in batch {
@@ -100,23 +108,35 @@ impl EventBus {
                         Err(error) => *broken.lock().unwrap() = Some(error.to_string()),
                     }
                 }
-                self.handle_batch(consumer, handler.as_ref(), deliveries, held)
-                    .await
+                let settle = self
+                    .handle_batch(consumer, handler.as_ref(), deliveries, held)
+                    .await;
+                // The receiver lives as long as this function: the send cannot fail.
+                let _ = to_settle.unbounded_send(settle);
             }
-        })
-        .await;
+        });
+        let handled_then_closed = async {
+            handling.await;
+            to_settle.close_channel();
+        };
+        let settled = settling
+            .buffer_unordered(usize::MAX)
+            .for_each(|()| std::future::ready(()));
+        futures::join!(handled_then_closed, settled);
         held.release_all().await;
         let _ = channel.close(200, "consumer stopping".into()).await;
         ended(broken.into_inner().unwrap(), shutdown)
     }
 
-    async fn handle_batch<H: BatchHandler>(
-        &self,
+    /// Hands a batch to the handler and returns, once it answered, the settling of its
+    /// deliveries (to run beside the next batches).
+    async fn handle_batch<'a, H: BatchHandler>(
+        &'a self,
         consumer: Consumer,
         handler: &H,
         deliveries: Vec<Delivery>,
-        held: &Held,
-    ) {
+        held: &'a Held,
+    ) -> Settling<'a> {
         let mut decoded = Vec::with_capacity(deliveries.len());
         let mut events = Vec::with_capacity(deliveries.len());
         for delivery in deliveries {
@@ -151,7 +171,7 @@ impl EventBus {
             }
         }
         if events.is_empty() {
-            return;
+            return Box::pin(async {});
         }
         let started = Instant::now();
         // The batch's own span (one transaction for many traces) is linked to each event's
@@ -175,7 +195,7 @@ impl EventBus {
         // together instead of one waiting for the other.
         let settling: Vec<_> = decoded
             .into_iter()
-            .zip(&events)
+            .zip(events)
             .map(|((delivery, attempt, span), event)| {
                 metrics::handled(consumer, &event.event_type, took);
                 let outcome = outcomes.next().unwrap_or_else(|| {
@@ -188,38 +208,59 @@ impl EventBus {
                     self.verdict(attempt, outcome)
                 };
                 tracing::Instrument::instrument(
-                    self.settle(
-                        held,
-                        consumer,
-                        &event.event_type,
-                        delivery,
-                        attempt,
-                        verdict,
-                    ),
+                    async move {
+                        self.settle(
+                            held,
+                            consumer,
+                            &event.event_type,
+                            delivery,
+                            attempt,
+                            verdict,
+                        )
+                        .await
+                    },
                     span,
                 )
             })
             .collect();
-        futures::future::join_all(settling).await;
+        Box::pin(async move {
+            futures::future::join_all(settling).await;
+        })
     }
 }
 
-/// Groups a stream into batches: each waits for its first item, then takes what arrives
-/// within `max_wait` of it, up to `max` items. A batch being gathered when the stream ends
-/// is still given out.
+/// A batch's settling, run beside the next batches.
+type Settling<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// Groups a stream into batches, up to `max` items each. A batch that starts with items
+/// waiting takes those already there and goes (a backlog is not made to wait again); a
+/// batch whose first item had to be waited for takes what arrives within `max_wait` of it.
+/// A batch being gathered when the stream ends is still given out.
 fn batches<S: Stream>(
     items: S,
     max: usize,
     max_wait: Duration,
 ) -> impl Stream<Item = Vec<S::Item>> {
     futures::stream::unfold(Box::pin(items), move |mut items| async move {
-        let first = items.next().await?;
+        let (first, waited) = match items.next().now_or_never() {
+            Some(first) => (first?, false),
+            None => (items.next().await?, true),
+        };
         let mut batch = vec![first];
-        let deadline = tokio::time::Instant::now() + max_wait;
-        while batch.len() < max {
-            match tokio::time::timeout_at(deadline, items.next()).await {
-                Ok(Some(item)) => batch.push(item),
-                Ok(None) | Err(_) => break,
+        if waited {
+            let deadline = tokio::time::Instant::now() + max_wait;
+            while batch.len() < max {
+                match tokio::time::timeout_at(deadline, items.next()).await {
+                    Ok(Some(item)) => batch.push(item),
+                    Ok(None) | Err(_) => break,
+                }
+            }
+        } else {
+            while batch.len() < max {
+                match items.next().now_or_never() {
+                    Some(Some(item)) => batch.push(item),
+                    Some(None) | None => break,
+                }
             }
         }
         Some((batch, items))
@@ -246,6 +287,24 @@ mod tests {
         assert_eq!(stream.next().await, None);
     }
 
+    #[tokio::test]
+    async fn a_batch_that_waited_for_its_first_event_takes_what_follows_within_the_wait() {
+        let (sender, receiver) = futures::channel::mpsc::unbounded::<u32>();
+        let mut stream = Box::pin(batches(receiver, 10, Duration::from_millis(200)));
+        let sending = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            sender.unbounded_send(0).unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            sender.unbounded_send(1).unwrap();
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            sender.unbounded_send(2).unwrap();
+        });
+        assert_eq!(stream.next().await, Some(vec![0, 1]));
+        assert_eq!(stream.next().await, Some(vec![2]));
+        sending.await.unwrap();
+        assert_eq!(stream.next().await, None);
+    }
+
     #[test]
     fn prefetch_covers_the_batches_in_flight_and_the_next_ones() {
         let batching = Batching {
@@ -253,7 +312,7 @@ mod tests {
             in_flight: 2,
             max_wait: Duration::from_millis(5),
         };
-        assert_eq!(batching.prefetch(16), 400);
+        assert_eq!(batching.prefetch(16), 600);
         assert_eq!(batching.prefetch(1000), 1000);
     }
 }

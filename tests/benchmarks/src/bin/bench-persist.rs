@@ -22,6 +22,11 @@
 //!   the poll (every 10 ms) that first sees its `FileStored` in the inbox — committed rows
 //!   only, so a figure is at most one poll late.
 //!
+//! With `--breakdown`, each paced phase also says where that time went: from publish to
+//! the worker's inbox row (the worker's own clock as it writes the row, before its commit),
+//! from that row to the poll that saw it, how long the broker's confirms and the polls
+//! took — so a late measurement and a late worker can be told apart.
+//!
 //! The first 5 s of a phase are warm-up and not counted. The worker's queue is the only
 //! one consumed: the storage worker's and notifier's copies of the events wait in theirs
 //! (RabbitMQ routes every event to them as it would in production).
@@ -74,6 +79,11 @@ struct Args {
     /// Orders in the raw measurement.
     #[arg(long, default_value_t = 20_000)]
     raw_orders: u64,
+    /// After each paced phase, print where an order's time went: publish to the worker's
+    /// inbox row (its clock, before the commit), that row to the watcher seeing it, the
+    /// broker's confirms and the watcher's polls.
+    #[arg(long)]
+    breakdown: bool,
     /// Where the worker's binary is.
     #[arg(long, default_value = "target/release")]
     bin_dir: PathBuf,
@@ -248,6 +258,13 @@ fn order(n: u64) -> [Envelope; 3] {
 struct Timings {
     orders: BTreeMap<Uuid, Timing>,
     recorded: u64,
+    /// How long each tick's confirmed batch took (`--breakdown`).
+    confirms: Vec<Duration>,
+    /// How long each poll of the watcher took, and the inbox rows it read.
+    polls: Vec<(Duration, usize)>,
+    /// Each order's publish time on the wall clock (to compare with the worker's
+    /// `processed_at`) and as an instant.
+    walls: std::collections::HashMap<Uuid, (chrono::DateTime<chrono::Utc>, Instant)>,
 }
 
 #[derive(Clone, Copy)]
@@ -291,6 +308,7 @@ async fn watch(
     stop: tokio_util::sync::CancellationToken,
 ) {
     while !stop.is_cancelled() {
+        let polled = Instant::now();
         let oldest = timings.lock().unwrap().oldest_pending();
         if let Some(oldest) = oldest {
             let seen: Result<Vec<Uuid>, _> = sqlx::query_scalar(
@@ -300,6 +318,10 @@ async fn watch(
             .fetch_all(&db)
             .await;
             let now = Instant::now();
+            let asked = now - polled;
+            if let Ok(seen) = &seen {
+                timings.lock().unwrap().polls.push((asked, seen.len()));
+            }
             if let Ok(seen) = seen {
                 let mut timings = timings.lock().unwrap();
                 let mut newly = 0;
@@ -477,6 +499,53 @@ async fn phase(
     stop.cancel();
     watcher.await?;
     worker.stop();
+    if args.breakdown && matches!(load, Load::Paced(_)) {
+        let rows: Vec<(Uuid, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+            "SELECT event_id, processed_at FROM processed_events WHERE consumer = 'persistence-worker'",
+        )
+        .fetch_all(&place.db)
+        .await?;
+        let t = timings.lock().unwrap();
+        let mut to_write = Vec::new();
+        let mut write_to_seen = Vec::new();
+        let mut pub_to_seen = Vec::new();
+        for (id, processed_at) in rows {
+            if let (Some((wall, published_at)), Some(timing)) =
+                (t.walls.get(&id), t.orders.get(&id))
+            {
+                if *published_at < window_opens || *published_at >= window_closes {
+                    continue;
+                }
+                let write_ms =
+                    (processed_at - *wall).num_microseconds().unwrap_or(0) as f64 / 1000.0;
+                to_write.push(write_ms);
+                if let Some(recorded) = timing.recorded_at {
+                    let seen_ms = recorded.duration_since(*published_at).as_secs_f64() * 1000.0;
+                    pub_to_seen.push(seen_ms);
+                    write_to_seen.push(seen_ms - write_ms);
+                }
+            }
+        }
+        let show = |name: &str, v: &mut Vec<f64>| {
+            v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            if v.is_empty() {
+                return;
+            }
+            let at = |p: f64| v[((v.len() as f64 * p) as usize).min(v.len() - 1)];
+            eprintln!(
+                "breakdown: {name}: n={} p10={:.1} p50={:.1} p90={:.1} p99={:.1} max={:.1} ms",
+                v.len(),
+                at(0.1),
+                at(0.5),
+                at(0.9),
+                at(0.99),
+                at(1.0)
+            );
+        };
+        show("published->inbox insert (worker clock)", &mut to_write);
+        show("inbox insert->seen by watcher", &mut write_to_seen);
+        show("published->seen", &mut pub_to_seen);
+    }
 
     let start_mark = start_mark.context("the phase ended before its warm-up did")?;
     let seconds = end_mark.at.duration_since(start_mark.at).as_secs_f64();
@@ -499,6 +568,32 @@ async fn phase(
         }
     }
     latencies.sort();
+    if args.breakdown && matches!(load, Load::Paced(_)) {
+        let mut confirms = timings.confirms.clone();
+        confirms.sort();
+        let mut polls: Vec<_> = timings.polls.iter().map(|p| p.0).collect();
+        polls.sort();
+        let mut rows: Vec<_> = timings.polls.iter().map(|p| p.1).collect();
+        rows.sort();
+        let pct = |v: &[Duration], p: f64| {
+            v.get(((v.len() as f64 * p) as usize).min(v.len().saturating_sub(1)))
+                .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        };
+        eprintln!(
+            "breakdown: confirms n={} p50={:.1} p99={:.1} max={:.1}; polls n={} p50={:.1} p99={:.1} max={:.1} ms; rows p50={} p99={} max={}",
+            confirms.len(),
+            pct(&confirms, 0.5),
+            pct(&confirms, 0.99),
+            pct(&confirms, 1.0),
+            polls.len(),
+            pct(&polls, 0.5),
+            pct(&polls, 0.99),
+            pct(&polls, 1.0),
+            rows.get(rows.len() / 2).copied().unwrap_or(0),
+            rows.get(rows.len() * 99 / 100).copied().unwrap_or(0),
+            rows.last().copied().unwrap_or(0)
+        );
+    }
     let measured = Measured {
         rate: (recorded_at_close - recorded_at_open) as f64 / seconds,
         // In the sustained phase every order waits its turn behind the window: its latency
@@ -545,13 +640,16 @@ fn publish(
         let published_at = Instant::now();
         {
             let mut timings = timings.lock().unwrap();
+            let wall = chrono::Utc::now();
             for id in &ids {
                 timings.published(*id, published_at);
+                timings.walls.insert(*id, (wall, published_at));
             }
         }
         bus.publish_all(&events).await?;
         let accepted_at = Instant::now();
         let mut timings = timings.lock().unwrap();
+        timings.confirms.push(accepted_at - published_at);
         for id in &ids {
             timings.accepted(*id, accepted_at);
         }
