@@ -290,18 +290,27 @@ mod tests {
     #[tokio::test]
     async fn a_batch_that_waited_for_its_first_event_takes_what_follows_within_the_wait() {
         let (sender, receiver) = futures::channel::mpsc::unbounded::<u32>();
-        let mut stream = Box::pin(batches(receiver, 10, Duration::from_millis(200)));
-        let sending = tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            sender.unbounded_send(0).unwrap();
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            sender.unbounded_send(1).unwrap();
-            tokio::time::sleep(Duration::from_millis(400)).await;
-            sender.unbounded_send(2).unwrap();
-        });
-        assert_eq!(stream.next().await, Some(vec![0, 1]));
-        assert_eq!(stream.next().await, Some(vec![2]));
-        sending.await.unwrap();
+        let mut stream = Box::pin(batches(receiver, 10, Duration::from_millis(50)));
+        let mut next = stream.next();
+        assert!(
+            futures::poll!(&mut next).is_pending(),
+            "nothing to take yet"
+        );
+        sender.unbounded_send(0).unwrap();
+        assert!(
+            futures::poll!(&mut next).is_pending(),
+            "its first event had to be waited for: it waits for others"
+        );
+        sender.unbounded_send(1).unwrap();
+        assert_eq!(next.await, Some(vec![0, 1]));
+        // A backlog is taken at once: the batch is ready at its first poll, no wait.
+        sender.unbounded_send(2).unwrap();
+        sender.unbounded_send(3).unwrap();
+        assert_eq!(
+            futures::poll!(stream.next()),
+            std::task::Poll::Ready(Some(vec![2, 3]))
+        );
+        drop(sender);
         assert_eq!(stream.next().await, None);
     }
 
