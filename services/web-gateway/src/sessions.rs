@@ -126,10 +126,10 @@ pub async fn resolve_ordering(
     // Built once; the static lives as long as the process, as sqlx's statement cache needs.
     let sql: &'static str = SQL.as_str();
     let row: Option<(Uuid, String, String, Option<Uuid>, Option<i64>)> = sqlx::query_as(sql)
-            .bind(token.digest())
-            .bind(Utc::now())
-            .fetch_optional(pool)
-            .await?;
+        .bind(token.digest())
+        .bind(Utc::now())
+        .fetch_optional(pool)
+        .await?;
     Ok(row.and_then(|(id, role, display_name, customer_id, open)| {
         Role::parse(&role).ok().map(|role| OrderingSession {
             account: Account {

@@ -208,7 +208,12 @@ fn per_operation(
     }
     let parts: Vec<String> = after
         .iter()
-        .map(|(endpoint, count)| (endpoint, count - before.get(endpoint).copied().unwrap_or(0.0)))
+        .map(|(endpoint, count)| {
+            (
+                endpoint,
+                count - before.get(endpoint).copied().unwrap_or(0.0),
+            )
+        })
         .filter(|(_, delta)| *delta > 0.0)
         .map(|(endpoint, delta)| format!("{endpoint} {:.2}", delta / done as f64))
         .collect();
@@ -377,7 +382,8 @@ async fn one_run(
                 .await?
             };
             let s3_after_orders = garage_requests(&http, &args.garage_metrics).await;
-            let attempts = |measured: &Measured| measured.latencies.len() + measured.errors as usize;
+            let attempts =
+                |measured: &Measured| measured.latencies.len() + measured.errors as usize;
             let s3_requests = format!(
                 "{} / {}",
                 per_operation(&s3_after_raw, &s3_after_orders, attempts(&orders)),
