@@ -106,6 +106,9 @@ pub struct OrderingSession {
     pub open_orders: i64,
 }
 
+/// Account id, role, display name, customer id, open orders.
+type OrderingRow = (Uuid, String, String, Option<Uuid>, Option<i64>);
+
 /// [`resolve`] for `POST /api/orders`: the same live-session rules, plus the customer row
 /// and its open orders (see [`OrderingSession`]).
 pub async fn resolve_ordering(
@@ -125,7 +128,7 @@ pub async fn resolve_ordering(
     });
     // Built once; the static lives as long as the process, as sqlx's statement cache needs.
     let sql: &'static str = SQL.as_str();
-    let row: Option<(Uuid, String, String, Option<Uuid>, Option<i64>)> = sqlx::query_as(sql)
+    let row: Option<OrderingRow> = sqlx::query_as(sql)
         .bind(token.digest())
         .bind(Utc::now())
         .fetch_optional(pool)
