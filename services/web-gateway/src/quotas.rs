@@ -6,11 +6,16 @@
 //! upload also stops streaming as soon as it passes what is left of the day's bytes. Open
 //! orders are counted from `orders` as the persistence worker recorded them (an order
 //! accepted a moment ago may not count yet; the daily quotas bound that gap).
+//!
+//! Only files count against the daily quotas: an order without files reads no allowance
+//! (it is read when the first file part arrives, [`Budget::on_first_file`]) and charges
+//! nothing, so it writes nothing here.
 
 use bureau_platform::settings::QuotaSettings;
 use chrono::{NaiveDate, Utc};
 use proto_events::OrderStatus;
 use sqlx::MySqlPool;
+use std::sync::LazyLock;
 use uuid::Uuid;
 
 /// A quota that stopped an upload or an order, with its limit.
@@ -76,6 +81,15 @@ pub struct Budget {
     files_left: u32,
     on_bytes: Option<QuotaExceeded>,
     on_files: Option<QuotaExceeded>,
+    /// The allowance still to read before the first file ([`Budget::on_first_file`]).
+    unread: Option<UnreadAllowance>,
+}
+
+#[derive(Debug, Clone)]
+struct UnreadAllowance {
+    pool: MySqlPool,
+    quotas: QuotaSettings,
+    customer_id: Uuid,
 }
 
 impl Budget {
@@ -85,6 +99,7 @@ impl Budget {
             files_left: u32::MAX,
             on_bytes: None,
             on_files: None,
+            unread: None,
         }
     }
 
@@ -94,7 +109,32 @@ impl Budget {
             files_left: allowance.files_left,
             on_bytes: Some(bytes_exceeded(quotas)),
             on_files: Some(files_exceeded(quotas)),
+            unread: None,
         }
+    }
+
+    /// The customer's allowance, read from MySQL only when [`Budget::ready`] is first
+    /// called, i.e. when a file part actually arrives: an order without files never reads
+    /// it. Until then the budget refuses nothing.
+    pub fn on_first_file(pool: &MySqlPool, quotas: &QuotaSettings, customer_id: Uuid) -> Budget {
+        Budget {
+            unread: Some(UnreadAllowance {
+                pool: pool.clone(),
+                quotas: quotas.clone(),
+                customer_id,
+            }),
+            ..Budget::unlimited()
+        }
+    }
+
+    /// Reads the allowance if it is still unread ([`Budget::on_first_file`]), refusing at
+    /// once when nothing is left of the day; call before staging each file.
+    pub async fn ready(&mut self) -> Result<(), QuotaError> {
+        if let Some(unread) = self.unread.take() {
+            let left = allowance(&unread.pool, &unread.quotas, unread.customer_id).await?;
+            *self = Budget::of(left, &unread.quotas);
+        }
+        Ok(())
     }
 
     /// The most the next file may be: the per-file limit or what is left of the day.
@@ -161,26 +201,40 @@ pub async fn check_open_orders(
     quotas: &QuotaSettings,
     customer_id: Uuid,
 ) -> Result<(), QuotaError> {
-    // The closed statuses are the contract's own names, never input.
-    let closed = OrderStatus::ALL
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT COUNT(*) FROM orders WHERE customer_id = ? AND status NOT IN ({})",
+            closed_statuses_sql()
+        )
+    });
+    let sql: &'static str = SQL.as_str();
+    let (open,): (i64,) = sqlx::query_as(sql)
+        .bind(customer_id)
+        .fetch_one(pool)
+        .await?;
+    Ok(check_open(quotas, open)?)
+}
+
+/// Refuses a new order when `open` (the customer's orders not yet closed, as counted by
+/// [`check_open_orders`] or with the session) reaches the quota.
+pub fn check_open(quotas: &QuotaSettings, open: i64) -> Result<(), QuotaExceeded> {
+    if open >= i64::from(quotas.open_orders) {
+        return Err(QuotaExceeded::OpenOrders {
+            limit: quotas.open_orders,
+        });
+    }
+    Ok(())
+}
+
+/// The closed (terminal) statuses as an SQL list, `'delivered', ...`: the contract's own
+/// names, never input, so they may be written into a statement.
+pub fn closed_statuses_sql() -> String {
+    OrderStatus::ALL
         .iter()
         .filter(|status| status.is_terminal())
         .map(|status| format!("'{}'", status.as_str()))
         .collect::<Vec<_>>()
-        .join(", ");
-    let (open,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM orders WHERE customer_id = ? AND status NOT IN ({closed})"
-    )))
-    .bind(customer_id)
-    .fetch_one(pool)
-    .await?;
-    if open >= i64::from(quotas.open_orders) {
-        return Err(QuotaExceeded::OpenOrders {
-            limit: quotas.open_orders,
-        }
-        .into());
-    }
-    Ok(())
+        .join(", ")
 }
 
 /// What is left of today's quotas; refuses at once when nothing is.
@@ -212,6 +266,12 @@ pub async fn allowance(
 
 /// Charges an accepted upload to today's usage, or refuses it when it would pass a quota
 /// (another upload of the same customer may have been charged meanwhile).
+///
+/// Nothing to charge (no file) writes nothing. Otherwise one conditional UPDATE when the
+/// day's row exists (every upload of the day after the first): one statement, one commit.
+/// Only when it matched no row is the row made (`INSERT IGNORE`) and the UPDATE tried
+/// again, so a quota is exact under concurrency either way: each UPDATE checks and adds
+/// in one row-locked step.
 pub async fn charge(
     pool: &MySqlPool,
     quotas: &QuotaSettings,
@@ -219,12 +279,43 @@ pub async fn charge(
     bytes: u64,
     files: u32,
 ) -> Result<(), QuotaError> {
+    if bytes == 0 && files == 0 {
+        return Ok(());
+    }
     let day = today();
-    sqlx::query("INSERT IGNORE INTO customer_daily_usage (customer_id, day) VALUES (?, ?)")
-        .bind(customer_id)
-        .bind(day)
-        .execute(pool)
-        .await?;
+    let mut charged = charge_row(pool, quotas, customer_id, day, bytes, files).await?;
+    if !charged {
+        sqlx::query("INSERT IGNORE INTO customer_daily_usage (customer_id, day) VALUES (?, ?)")
+            .bind(customer_id)
+            .bind(day)
+            .execute(pool)
+            .await?;
+        // Tried again even when the row was there already: another upload may have made it
+        // between our UPDATE and INSERT.
+        charged = charge_row(pool, quotas, customer_id, day, bytes, files).await?;
+    }
+    if charged {
+        return Ok(());
+    }
+    let allowance = allowance(pool, quotas, customer_id).await?;
+    Err(if u64::from(files) > u64::from(allowance.files_left) {
+        files_exceeded(quotas)
+    } else {
+        bytes_exceeded(quotas)
+    }
+    .into())
+}
+
+/// The conditional UPDATE of [`charge`]: whether the day's row took the charge (false
+/// when there is no row, or it would pass a quota).
+async fn charge_row(
+    pool: &MySqlPool,
+    quotas: &QuotaSettings,
+    customer_id: Uuid,
+    day: NaiveDate,
+    bytes: u64,
+    files: u32,
+) -> Result<bool, sqlx::Error> {
     let charged = sqlx::query(
         "UPDATE customer_daily_usage SET bytes = bytes + ?, files = files + ? \
          WHERE customer_id = ? AND day = ? AND bytes + ? <= ? AND files + ? <= ?",
@@ -239,16 +330,7 @@ pub async fn charge(
     .bind(quotas.files_per_day)
     .execute(pool)
     .await?;
-    if charged.rows_affected() == 1 {
-        return Ok(());
-    }
-    let allowance = allowance(pool, quotas, customer_id).await?;
-    Err(if u64::from(files) > u64::from(allowance.files_left) {
-        files_exceeded(quotas)
-    } else {
-        bytes_exceeded(quotas)
-    }
-    .into())
+    Ok(charged.rows_affected() == 1)
 }
 
 pub fn files_exceeded(quotas: &QuotaSettings) -> QuotaExceeded {

@@ -95,6 +95,57 @@ pub async fn resolve(
     }))
 }
 
+/// What placing an order needs to know of its caller, read with the session in one round
+/// trip: the account, its customer row (`None` for staff, who have none) and how many of
+/// that customer's orders are still open (the open-orders quota, counted from the
+/// `orders_customer_status` index alone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderingSession {
+    pub account: Account,
+    pub customer_id: Option<Uuid>,
+    pub open_orders: i64,
+}
+
+/// Account id, role, display name, customer id, open orders.
+type OrderingRow = (Uuid, String, String, Option<Uuid>, Option<i64>);
+
+/// [`resolve`] for `POST /api/orders`: the same live-session rules, plus the customer row
+/// and its open orders (see [`OrderingSession`]).
+pub async fn resolve_ordering(
+    pool: &MySqlPool,
+    token: &SessionToken,
+) -> Result<Option<OrderingSession>, sqlx::Error> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT a.id, a.role, a.display_name, c.id, \
+                    (SELECT COUNT(*) FROM orders o \
+                     WHERE o.customer_id = c.id AND o.status NOT IN ({closed})) \
+             FROM web_sessions s JOIN web_accounts a ON a.id = s.account_id \
+             LEFT JOIN customers c ON c.web_account_id = a.id \
+             WHERE s.token_hash = ? AND s.expires_at > ? AND a.active",
+            closed = crate::quotas::closed_statuses_sql()
+        )
+    });
+    // Built once; the static lives as long as the process, as sqlx's statement cache needs.
+    let sql: &'static str = SQL.as_str();
+    let row: Option<OrderingRow> = sqlx::query_as(sql)
+        .bind(token.digest())
+        .bind(Utc::now())
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.and_then(|(id, role, display_name, customer_id, open)| {
+        Role::parse(&role).ok().map(|role| OrderingSession {
+            account: Account {
+                id,
+                role,
+                display_name,
+            },
+            customer_id,
+            open_orders: open.unwrap_or(0),
+        })
+    }))
+}
+
 /// Ends a session; ending one that does not exist is not an error.
 pub async fn close(pool: &MySqlPool, token: &SessionToken) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM web_sessions WHERE token_hash = ?")

@@ -9,13 +9,26 @@ use axum::http::{HeaderMap, header, request::Parts};
 use bureau_accounts::{Account, Role};
 
 use super::{AppState, Error};
-use crate::sessions::{self, COOKIE_NAME, SessionToken};
+use crate::sessions::{self, COOKIE_NAME, OrderingSession, SessionToken};
+
+/// What staff hear from a customers-only route.
+const CUSTOMERS_ONLY: &str =
+    "Orders are placed from customer accounts; staff work them in the back office.";
 
 /// Any signed-in account.
 pub struct SignedIn(pub Account);
 
 /// A signed-in customer: the only role that places and reads its own orders.
 pub struct Customer(pub Account);
+
+/// A signed-in customer placing an order (`POST /api/orders`): [`Customer`] with its
+/// customer row and open orders, read with the session in one statement
+/// ([`sessions::resolve_ordering`]).
+pub struct OrderingCustomer {
+    pub account: Account,
+    pub customer_id: uuid::Uuid,
+    pub open_orders: i64,
+}
 
 /// A signed-in admin, manager or executor.
 pub struct Staff(pub Account);
@@ -64,11 +77,37 @@ impl FromRequestParts<AppState> for Customer {
     ) -> Result<Self, Self::Rejection> {
         let SignedIn(account) = SignedIn::from_request_parts(parts, state).await?;
         if account.role != Role::Customer {
-            return Err(Error::Forbidden(
-                "Orders are placed from customer accounts; staff work them in the back office.",
-            ));
+            return Err(Error::Forbidden(CUSTOMERS_ONLY));
         }
         Ok(Customer(account))
+    }
+}
+
+impl FromRequestParts<AppState> for OrderingCustomer {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = presented_token(&parts.headers).ok_or(Error::Unauthorized)?;
+        let OrderingSession {
+            account,
+            customer_id,
+            open_orders,
+        } = sessions::resolve_ordering(&state.pool, &token)
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        if account.role != Role::Customer {
+            return Err(Error::Forbidden(CUSTOMERS_ONLY));
+        }
+        let customer_id = customer_id
+            .ok_or_else(|| anyhow::anyhow!("account {} has no customer row", account.id))?;
+        Ok(OrderingCustomer {
+            account,
+            customer_id,
+            open_orders,
+        })
     }
 }
 

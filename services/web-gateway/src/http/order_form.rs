@@ -182,6 +182,7 @@ pub(super) async fn stage_file(
     if first_chunk.is_none() && sent_name.as_deref().is_none_or(str::is_empty) {
         return Ok(None);
     }
+    budget.ready().await?;
     budget.check_file()?;
     let quota_binds = budget.bytes_bind(max_file_bytes);
     let max_file_bytes = budget.file_limit(max_file_bytes);

@@ -22,7 +22,7 @@ use tracing::Instrument;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::auth::Customer;
+use super::auth::{Customer, OrderingCustomer};
 use super::extract::Query;
 use super::listing::Listing;
 use super::openapi::ErrorBody;
@@ -98,7 +98,7 @@ pub(crate) struct OrderFormDoc {
 )]
 pub(crate) async fn place_order(
     State(state): State<AppState>,
-    Customer(customer): Customer,
+    caller: OrderingCustomer,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, Error> {
@@ -107,14 +107,15 @@ pub(crate) async fn place_order(
     order_form::refuse_oversized(&headers, max_upload_bytes)?;
     let mut multipart = multipart?;
     let quota_settings = &state.settings.web_gateway.quotas;
-    let customer_id = quotas::customer_of_account(&state.pool, customer.id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("account {} has no customer row", customer.id))?;
-    quotas::check_open_orders(&state.pool, quota_settings, customer_id).await?;
-    let mut budget = Budget::of(
-        quotas::allowance(&state.pool, quota_settings, customer_id).await?,
-        quota_settings,
-    );
+    // The session, the customer row and the open orders came in one statement.
+    let OrderingCustomer {
+        account: customer,
+        customer_id,
+        open_orders,
+    } = caller;
+    quotas::check_open(quota_settings, open_orders)?;
+    // The day's allowance is read when a file part arrives: a text order never reads it.
+    let mut budget = Budget::on_first_file(&state.pool, quota_settings, customer_id);
     // Taken before the upload, so a customer never streams a large file only to hear that
     // no number could be had; a number left unused is never issued again.
     let order_number = state.order_numbers.next().await?;
@@ -169,7 +170,7 @@ pub(crate) async fn place_order(
         }
     }
     // Exact under concurrency: another upload of this customer may have been charged while
-    // this one streamed.
+    // this one streamed. An order without files charges nothing and writes nothing.
     let bytes: u64 = form.files.iter().map(|file| file.size).sum();
     let files = u32::try_from(form.files.len()).unwrap_or(u32::MAX);
     if let Err(error) = quotas::charge(&state.pool, quota_settings, customer_id, bytes, files).await

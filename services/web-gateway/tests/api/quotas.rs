@@ -1,5 +1,7 @@
 //! Storage quotas per customer: files and bytes a day, orders open at once, each refused
-//! with its limit named; an order refused by a quota leaves nothing staged.
+//! with its limit named; an order refused by a quota leaves nothing staged. Only files
+//! count a day: an order without one writes no usage, and is taken when the files are used
+//! up; concurrent uploads never pass a quota together.
 
 use proto_events::OrderStatus;
 use reqwest::StatusCode;
@@ -119,6 +121,77 @@ async fn quotas_per_customer_name_their_limits() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(body["error"]["code"], "quota_open_orders");
     assert_eq!(body["error"]["limit"], 2);
+
+    remove_bucket(&store).await;
+    gateway.finish().await;
+}
+
+#[tokio::test]
+async fn text_orders_charge_nothing_and_concurrent_uploads_stay_within_the_quota() {
+    let Some((gateway, store)) = gateway_with_store(|settings| {
+        let quotas = &mut settings.web_gateway.quotas;
+        quotas.files_per_day = 3;
+        quotas.open_orders = 100;
+    })
+    .await
+    else {
+        return;
+    };
+    let (_, token) = gateway.customer("olena@example.com").await;
+    let usage = || async {
+        sqlx::query_as::<_, (u64, u32)>("SELECT bytes, files FROM customer_daily_usage")
+            .fetch_all(&gateway.db)
+            .await
+            .unwrap()
+    };
+
+    // A text order neither reads nor writes the day's usage.
+    let text = || reqwest::multipart::Form::new().text("text", "Two pages, please");
+    let placed = place(&gateway, &token, text()).await;
+    assert_eq!(placed.status(), StatusCode::CREATED);
+    assert_eq!(usage().await, vec![]);
+
+    // Eight one-file orders at once against three files a day: exactly three are taken
+    // (the day's row is made by one of them while the others race it).
+    let attempts = (0..8).map(|n| {
+        place(
+            &gateway,
+            &token,
+            reqwest::multipart::Form::new().part("file", file(&format!("{n}.txt"), 1_000)),
+        )
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let mut taken = 0;
+    for answer in answers {
+        match answer.status() {
+            StatusCode::CREATED => taken += 1,
+            status => {
+                let body = answer.json::<Value>().await.unwrap();
+                assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+                assert_eq!(body["error"]["code"], "quota_files_per_day");
+            }
+        }
+    }
+    assert_eq!(taken, 3);
+    assert_eq!(usage().await, vec![(3_000, 3)]);
+    bureau_test_support::eventually("refused files removed", DEADLINE, || async {
+        staged_keys(&store).await.len() == 3
+    })
+    .await
+    .unwrap();
+
+    // The files are used up for today; an order without one is still taken, charging nothing.
+    let placed = place(&gateway, &token, text()).await;
+    assert_eq!(placed.status(), StatusCode::CREATED);
+    assert_eq!(usage().await, vec![(3_000, 3)]);
+    // One with a file is refused before its bytes are staged.
+    let refused = place(
+        &gateway,
+        &token,
+        text().part("file", file("late.txt", 1_000)),
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
 
     remove_bucket(&store).await;
     gateway.finish().await;

@@ -21,8 +21,11 @@
 //! Every file is the same bytes (random once per size): Garage deduplicates blocks, so the
 //! disk does not fill, and both the gateway and the raw PUTs profit alike. The generator
 //! measures its own CPU time (and the gateway's, MariaDB's, RabbitMQ's and Garage's) while
-//! orders run, to show it is not what limits them. The storage and persistence workers are
-//! not running: this is intake alone.
+//! orders run, to show it is not what limits them, and the same for the raw ceiling (its
+//! server's cores: are both held by the same thing?). When Garage's admin API answers
+//! (`--garage-metrics`), the S3 requests Garage counted per order and per raw PUT, by kind,
+//! so the two are seen to do the same S3 work. The storage and persistence workers are not
+//! running: this is intake alone.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -66,6 +69,9 @@ struct Args {
     /// Where the gateway's binary is.
     #[arg(long, default_value = "target/release")]
     bin_dir: PathBuf,
+    /// Garage's Prometheus metrics (admin API), for the S3 requests per order; "" for none.
+    #[arg(long, default_value = "http://127.0.0.1:3903/metrics")]
+    garage_metrics: String,
 }
 
 #[tokio::main]
@@ -88,9 +94,9 @@ async fn main() -> anyhow::Result<()> {
     }
     println!();
     println!(
-        "| run | order | clients | orders/s | p50 / p99 ms | raw ceiling /s (what) | ratio | HTTP ceiling /s | errors | CPU cores: generator / gateway / MariaDB / RabbitMQ / Garage (machine busy) |"
+        "| run | order | clients | orders/s | p50 / p99 ms | raw ceiling /s (what) | ratio | HTTP ceiling /s | errors | CPU cores: generator / gateway / MariaDB / RabbitMQ / Garage (machine busy) | raw ceiling's CPU: its server (machine busy) | S3 requests per order / per raw PUT |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for row in &rows {
         println!("{row}");
     }
@@ -106,6 +112,8 @@ struct Row {
     raw: Measured,
     raw_what: &'static str,
     http: f64,
+    /// S3 requests per order and per raw PUT, by kind, as Garage counted them.
+    s3_requests: String,
 }
 
 impl std::fmt::Display for Row {
@@ -113,7 +121,7 @@ impl std::fmt::Display for Row {
         let cpu = &self.orders.cpu;
         write!(
             f,
-            "| {} | {} | {} | {:.1} | {:.1} / {:.1} | {:.1} ({}) | {:.2} | {:.0} | {} | {:.2} / {:.2} / {:.2} / {:.2} / {:.2} ({:.0} %) |",
+            "| {} | {} | {} | {:.1} | {:.1} / {:.1} | {:.1} ({}) | {:.2} | {:.0} | {} | {:.2} / {:.2} / {:.2} / {:.2} / {:.2} ({:.0} %) | {:.2} ({:.0} %) | {} |",
             self.run,
             if self.size_mb == 0 {
                 "no file".to_owned()
@@ -135,6 +143,13 @@ impl std::fmt::Display for Row {
             cpu.rabbitmq,
             cpu.garage,
             cpu.machine_busy * 100.0,
+            if self.size_mb == 0 {
+                self.raw.cpu.rabbitmq
+            } else {
+                self.raw.cpu.garage
+            },
+            self.raw.cpu.machine_busy * 100.0,
+            self.s3_requests,
         )
     }
 }
@@ -146,6 +161,67 @@ struct Measured {
     latencies: Vec<Duration>,
     errors: u64,
     cpu: CpuShare,
+}
+
+/// Garage's S3 requests counted so far, by endpoint (`PutObject`, ...), from its admin API's
+/// metrics; empty when it does not answer.
+async fn garage_requests(
+    http: &reqwest::Client,
+    url: &str,
+) -> std::collections::BTreeMap<String, f64> {
+    let mut counts = std::collections::BTreeMap::new();
+    if url.is_empty() {
+        return counts;
+    }
+    let Ok(answer) = http.get(url).send().await else {
+        return counts;
+    };
+    let Ok(text) = answer.text().await else {
+        return counts;
+    };
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("api_s3_request_counter{") else {
+            continue;
+        };
+        let Some((labels, value)) = rest.rsplit_once("} ") else {
+            continue;
+        };
+        let endpoint = labels
+            .split(',')
+            .find_map(|label| label.strip_prefix("api_endpoint=\""))
+            .map(|value| value.trim_end_matches('"').to_owned());
+        if let (Some(endpoint), Ok(value)) = (endpoint, value.trim().parse::<f64>()) {
+            *counts.entry(endpoint).or_insert(0.0) += value;
+        }
+    }
+    counts
+}
+
+/// The requests between two counts per operation (`done` of them), e.g. `PutObject 1.00`.
+fn per_operation(
+    before: &std::collections::BTreeMap<String, f64>,
+    after: &std::collections::BTreeMap<String, f64>,
+    done: usize,
+) -> String {
+    if after.is_empty() || done == 0 {
+        return "-".to_owned();
+    }
+    let parts: Vec<String> = after
+        .iter()
+        .map(|(endpoint, count)| {
+            (
+                endpoint,
+                count - before.get(endpoint).copied().unwrap_or(0.0),
+            )
+        })
+        .filter(|(_, delta)| *delta > 0.0)
+        .map(|(endpoint, delta)| format!("{endpoint} {:.2}", delta / done as f64))
+        .collect();
+    if parts.is_empty() {
+        "none".to_owned()
+    } else {
+        parts.join(", ")
+    }
 }
 
 impl Measured {
@@ -221,6 +297,7 @@ async fn one_run(
             _ => Bytes::from(random_bytes(size_mb * MB)),
         };
         for &clients in &args.clients {
+            let s3_at_start = garage_requests(&http, &args.garage_metrics).await;
             let (raw, raw_what) = if size_mb == 0 {
                 let channel = Arc::new(place.bus.open_channel().await?);
                 channel.confirm_select(Default::default()).await?;
@@ -262,7 +339,10 @@ async fn one_run(
                         client
                             .put_object()
                             .bucket(bucket)
-                            .key(format!("raw/{}", Uuid::now_v7()))
+                            // As the gateway stages a file: a new key each time, the sniffed
+                            // type, a sized body.
+                            .key(format!("raw/{}/{}", Uuid::now_v7(), Uuid::now_v7()))
+                            .content_type("application/pdf")
                             .content_length(body.len() as i64)
                             .body(ByteStream::from(body))
                             .customize()
@@ -282,6 +362,7 @@ async fn one_run(
                 "run {run}: raw ceiling ({raw_what}), {size_mb} MB, {clients} clients: {:.1}/s",
                 raw.rate
             );
+            let s3_after_raw = garage_requests(&http, &args.garage_metrics).await;
             let orders = {
                 let (http, tokens, file) = (http.clone(), tokens.clone(), file.clone());
                 drive(
@@ -300,8 +381,20 @@ async fn one_run(
                 )
                 .await?
             };
+            let s3_after_orders = garage_requests(&http, &args.garage_metrics).await;
+            let attempts =
+                |measured: &Measured| measured.latencies.len() + measured.errors as usize;
+            let s3_requests = format!(
+                "{} / {}",
+                per_operation(&s3_after_raw, &s3_after_orders, attempts(&orders)),
+                if size_mb == 0 {
+                    "-".to_owned()
+                } else {
+                    per_operation(&s3_at_start, &s3_after_raw, attempts(&raw))
+                }
+            );
             eprintln!(
-                "run {run}: orders, {size_mb} MB, {clients} clients: {:.1}/s, p50 {:.1} ms, p99 {:.1} ms, {} errors",
+                "run {run}: orders, {size_mb} MB, {clients} clients: {:.1}/s, p50 {:.1} ms, p99 {:.1} ms, {} errors; S3 requests per order / raw PUT: {s3_requests}",
                 orders.rate,
                 orders.percentile_ms(0.5),
                 orders.percentile_ms(0.99),
@@ -315,6 +408,7 @@ async fn one_run(
                 raw,
                 raw_what,
                 http: http_ceilings[&clients],
+                s3_requests,
             });
             if let Some(status) = gateway.child.try_wait()? {
                 bail!("the gateway exited with {status}");
