@@ -222,22 +222,11 @@ async fn pay(
         )
     }
     .await;
-    let received = match checked {
-        Ok(received) => received,
-        Err(error) => {
-            submission.release(state).await;
-            return Err(error);
-        }
-    };
-    if let Err(error) =
-        api::publish_payment(state, &desk.account, desk.remote.clone(), received).await
-    {
-        submission.abandon(state).await;
-        return Err(error);
-    }
     let url = format!("{}?payment={payment_id}#payments", order_url(order_id));
     submission
-        .finish(state, Redirect::to(&url).into_response())
+        .complete(state, checked, &url, |received| {
+            api::publish_payment(state, &desk.account, desk.remote.clone(), received)
+        })
         .await
 }
 
@@ -267,22 +256,11 @@ async fn refund(
         )
     }
     .await;
-    let refunded = match checked {
-        Ok(refunded) => refunded,
-        Err(error) => {
-            submission.release(state).await;
-            return Err(error);
-        }
-    };
-    if let Err(error) =
-        api::publish_refund(state, &desk.account, desk.remote.clone(), refunded).await
-    {
-        submission.abandon(state).await;
-        return Err(error);
-    }
     let url = format!("{}?refund={refund_id}#payments", order_url(order_id));
     submission
-        .finish(state, Redirect::to(&url).into_response())
+        .complete(state, checked, &url, |refunded| {
+            api::publish_refund(state, &desk.account, desk.remote.clone(), refunded)
+        })
         .await
 }
 
@@ -381,6 +359,33 @@ fn marked_again(location: &str) -> String {
 }
 
 impl Submission {
+    /// Ends the submission of a checked form: refused by its checks, it is released (the
+    /// form may come again, corrected); not passed on by `publish`, it is abandoned (a retry
+    /// takes it over with the same id); published, its answer is the way to `url`.
+    async fn complete<T, F>(
+        self,
+        state: &AppState,
+        checked: Result<T, Error>,
+        url: &str,
+        publish: impl FnOnce(T) -> F,
+    ) -> Result<Response, Error>
+    where
+        F: Future<Output = Result<(), Error>>,
+    {
+        let event = match checked {
+            Ok(event) => event,
+            Err(error) => {
+                self.release(state).await;
+                return Err(error);
+            }
+        };
+        if let Err(error) = publish(event).await {
+            self.abandon(state).await;
+            return Err(error);
+        }
+        self.finish(state, Redirect::to(url).into_response()).await
+    }
+
     /// Refused before anything was done: the same form may come again, corrected.
     async fn release(&self, state: &AppState) {
         if let Err(error) = idempotency::release(&state.pool, self.account_id, &self.key).await {
